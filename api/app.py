@@ -1,0 +1,81 @@
+"""FastAPI app factory: lifespan wiring (engine, Temporal client), middleware, routers, errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+
+from api.deps import AppContext
+from api.errors import install_error_handlers
+from api.routers import auth, health, institutions, users
+from config.settings import Settings, get_settings
+from config.temporal import connect_temporal
+from db.session import create_engine, create_session_factory
+
+log = structlog.get_logger("loanbridge.api")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API; nothing connects until the lifespan starts."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.database_url:
+            raise SystemExit("DATABASE_URL is not set: the API needs PostgreSQL")
+        engine = create_engine(settings.database_url)
+        try:
+            temporal = await connect_temporal(settings)
+        except RuntimeError:
+            log.warning(
+                "temporal not reachable at start-up; will retry on first use",
+                temporal_address=settings.effective_temporal_address,
+            )
+            temporal = None
+        app.state.ctx = AppContext(settings, engine, create_session_factory(engine), temporal)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="LoanBridge API",
+        version="0.1.0",
+        description="SME financing platform: onboarding, matching, origination and servicing.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    install_error_handlers(app)
+    for module in (health, auth, users, institutions):
+        app.include_router(module.router)
+    return app
+
+
+def create_default_app() -> FastAPI:
+    """Entry point for ``uvicorn api.app:create_default_app --factory`` (logging configured)."""
+    from config.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,151 @@
+"""Request dependencies as Annotated aliases: session, Temporal client, current user, roles."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.errors import ApiError
+from api.security import InvalidToken, decode_token
+from config.settings import Settings
+from config.temporal import connect_temporal
+from domain.roles import PLATFORM_WIDE_READERS, Role
+
+
+@dataclass
+class AppContext:
+    """What the API lifespan builds once and every request shares."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    temporal: Client | None
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_settings_dep(ctx: ContextDep) -> Settings:
+    return ctx.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_session(ctx: ContextDep) -> AsyncIterator[AsyncSession]:
+    """A read session per request; writes belong to workflows' activities."""
+    async with ctx.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_temporal(ctx: ContextDep) -> Client:
+    """The shared Temporal client, connected lazily if Temporal was down at start-up."""
+    if ctx.temporal is None:
+        try:
+            ctx.temporal = await connect_temporal(ctx.settings)
+        except RuntimeError as exc:
+            raise ApiError(
+                503, "temporal.unavailable", "工作流服务暂不可用", "Temporal is not reachable"
+            ) from exc
+    return ctx.temporal
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller, taken from a verified access token."""
+
+    user_id: uuid.UUID
+    role: Role
+    enterprise_id: uuid.UUID | None
+    institution_id: uuid.UUID | None
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user_id}"
+
+
+def get_current_user(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise ApiError(
+            401,
+            "auth.required",
+            "请先登录",
+            "Authentication required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        claims = decode_token(settings, credentials.credentials, "access")
+        role = Role(claims.role)
+    except (InvalidToken, ValueError) as exc:
+        raise ApiError(
+            401,
+            "auth.invalid_token",
+            "登录已失效，请重新登录",
+            "Invalid or expired token",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from exc
+    return Principal(claims.user_id, role, claims.enterprise_id, claims.institution_id)
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """Dependency factory: the caller must hold one of these roles."""
+    allowed = frozenset(roles)
+
+    async def checker(user: CurrentUser) -> Principal:
+        if user.role not in allowed:
+            raise ApiError(
+                403,
+                "auth.role_not_allowed",
+                "当前角色无权执行此操作",
+                f"Role {user.role} may not do this; needs one of {sorted(allowed)}",
+            )
+        return user
+
+    return checker
+
+
+def ensure_tenant_access(
+    user: Principal,
+    *,
+    enterprise_id: uuid.UUID | None = None,
+    institution_id: uuid.UUID | None = None,
+) -> None:
+    """Row scoping: applicants see only their enterprise, institution staff only their institution.
+
+    Platform-wide readers (compliance, regulator, platform admin) pass; everyone else must
+    own the record through the tenant that the record names.
+    """
+    if user.role in PLATFORM_WIDE_READERS:
+        return
+    if enterprise_id is not None and user.enterprise_id == enterprise_id:
+        return
+    if institution_id is not None and user.institution_id == institution_id:
+        return
+    # 404, not 403: another tenant's record must not even be confirmed to exist.
+    raise ApiError(404, "not_found", "资源不存在", "Not found")

@@ -1,0 +1,146 @@
+"""One error envelope for every failure: machine code, Chinese and English message, field issues."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import BusinessRuleError, FieldIssue
+
+log = structlog.get_logger("loanbridge.api")
+
+
+class ApiError(Exception):
+    """An expected refusal with a status, a machine code and bilingual messages."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        zh: str,
+        en: str,
+        fields: Sequence[FieldIssue] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.status, self.code, self.zh, self.en = status, code, zh, en
+        self.fields = list(fields)
+        self.headers = headers
+
+
+def _body(code: str, zh: str, en: str, fields: Sequence[FieldIssue] = ()) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message_zh": zh,
+            "message_en": en,
+            "fields": [
+                {
+                    "field": f.field,
+                    "code": f.code,
+                    "message_zh": f.message_zh,
+                    "message_en": f.message_en,
+                }
+                for f in fields
+            ],
+        }
+    }
+
+
+# Pydantic error types → our machine codes and Chinese wording.
+_PYDANTIC_CODES: dict[str, tuple[str, str]] = {
+    "missing": ("field.required", "此字段为必填项"),
+    "string_too_short": ("field.too_short", "内容过短"),
+    "string_too_long": ("field.too_long", "内容过长"),
+    "string_pattern_mismatch": ("field.bad_format", "格式不正确"),
+    "greater_than": ("field.too_small", "数值过小"),
+    "greater_than_equal": ("field.too_small", "数值过小"),
+    "less_than": ("field.too_large", "数值过大"),
+    "less_than_equal": ("field.too_large", "数值过大"),
+    "enum": ("field.not_allowed", "取值不在允许范围内"),
+    "literal_error": ("field.not_allowed", "取值不在允许范围内"),
+    "extra_forbidden": ("field.unknown", "不认识的字段"),
+    "json_invalid": ("body.invalid_json", "请求体不是合法的 JSON"),
+}
+
+
+def field_issues_from_validation(exc: RequestValidationError) -> list[FieldIssue]:
+    """Translate FastAPI/pydantic validation errors into field issues."""
+    issues = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        etype = str(err.get("type", "invalid"))
+        code, zh = _PYDANTIC_CODES.get(etype, (f"field.{etype}", "输入不合法"))
+        ctx = err.get("ctx") or {}
+        if etype == "value_error" and isinstance(ctx.get("error"), BusinessRuleError):
+            issues.extend(ctx["error"].issues)
+            continue
+        issues.append(
+            FieldIssue(
+                field=".".join(loc) or "body",
+                code=code,
+                message_zh=zh,
+                message_en=str(err.get("msg")),
+            )
+        )
+    return issues
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves the API in the same envelope; nothing unexpected leaks details."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            _body(exc.code, exc.zh, exc.en, exc.fields), status_code=exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(BusinessRuleError)
+    async def _rule_error(_: Request, exc: BusinessRuleError) -> JSONResponse:
+        return JSONResponse(
+            _body(
+                "validation_failed",
+                "输入有误，请检查标出的字段",
+                "Some fields are invalid",
+                exc.issues,
+            ),
+            status_code=422,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            _body(
+                "validation_failed",
+                "输入有误，请检查标出的字段",
+                "Some fields are invalid",
+                field_issues_from_validation(exc),
+            ),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh, en, code = {
+            401: ("请先登录", "Authentication required", "auth.required"),
+            403: ("无权执行此操作", "Not allowed", "auth.forbidden"),
+            404: ("资源不存在", "Not found", "not_found"),
+            405: ("不支持该请求方法", "Method not allowed", "method_not_allowed"),
+        }.get(exc.status_code, ("请求无法处理", str(exc.detail), f"http.{exc.status_code}"))
+        return JSONResponse(
+            _body(code, zh, en), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", error_type=type(exc).__name__, exc_info=exc)
+        return JSONResponse(
+            _body("internal_error", "系统繁忙，请稍后再试", "Unexpected error, please retry later"),
+            status_code=500,
+        )

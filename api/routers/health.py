@@ -1,0 +1,64 @@
+"""Liveness (no I/O) and readiness (database, Temporal, sandbox providers) probes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import ContextDep
+from api.schemas import HealthOut
+from config.temporal import connect_temporal
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", operation_id="healthz", response_model=HealthOut)
+async def healthz() -> HealthOut:
+    """The process is alive; touches nothing."""
+    return HealthOut(status="ok")
+
+
+async def _check_database(ctx: ContextDep) -> str:
+    async with ctx.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return "ok"
+
+
+async def _check_temporal(ctx: ContextDep) -> str:
+    if ctx.temporal is None:
+        ctx.temporal = await connect_temporal(ctx.settings)
+    await ctx.temporal.service_client.check_health()
+    return "ok"
+
+
+async def _check_sandbox(ctx: ContextDep) -> str:
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        response = await client.get(f"{ctx.settings.effective_sandbox_url}/healthz")
+        response.raise_for_status()
+    return "ok"
+
+
+@router.get("/readyz", operation_id="readyz", response_model=HealthOut)
+async def readyz(ctx: ContextDep) -> HealthOut | JSONResponse:
+    """Ready when PostgreSQL, Temporal and the providers all answer within 3 s."""
+    checks = {"database": _check_database, "temporal": _check_temporal, "providers": _check_sandbox}
+    results: dict[str, str] = {}
+
+    async def run(name: str) -> None:
+        try:
+            results[name] = await asyncio.wait_for(checks[name](ctx), timeout=3.0)
+        except Exception as exc:
+            results[name] = f"failed: {type(exc).__name__}"
+
+    await asyncio.gather(*(run(n) for n in checks))
+    body = HealthOut(
+        status="ok" if all(v == "ok" for v in results.values()) else "unavailable",
+        checks=dict(sorted(results.items())),
+    )
+    if body.status != "ok":
+        return JSONResponse(body.model_dump(), status_code=503)
+    return body

@@ -1,0 +1,1 @@
+"""The loanbridge command line."""

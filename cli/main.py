@@ -1,0 +1,247 @@
+"""The ``loanbridge`` command: bring the platform up, check it, administer it, use it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.preflight import ConfigurationError, check_database, check_temporal, load_settings
+from client.api import LoanBridgeClient, LoanBridgeError
+from config.settings import Settings
+
+app = typer.Typer(help="LoanBridge — SME financing platform on Temporal.", no_args_is_help=True)
+admin_app = typer.Typer(help="Platform administration.", no_args_is_help=True)
+institutions_app = typer.Typer(help="Lending institutions.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+app.add_typer(institutions_app, name="institutions")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _running_state(settings: Settings) -> dict[str, object]:
+    from cli.up import RunState, state_path
+
+    state = RunState.load(state_path(settings))
+    return state.__dict__ if state else {}
+
+
+def _database_url(settings: Settings) -> str:
+    url = settings.database_url or str(_running_state(settings).get("database_url") or "")
+    if not url:
+        raise _fail("DATABASE_URL is not set and no `loanbridge up` is running in DATA_DIR")
+    return url
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option("--demo", help="Seed demo data (once).")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    detach_after_ready: Annotated[bool, typer.Option(hidden=True)] = False,
+) -> None:
+    """Start PostgreSQL, migrations, Temporal, providers, worker(s) and API; Ctrl-C stops all."""
+    from cli.up import Platform, StartupError, install_stop_handlers
+
+    settings = _settings()
+    try:
+        if settings.database_url:
+            check_database(settings.database_url)
+        if settings.temporal_address:
+            check_temporal(settings)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+
+    platform = Platform(settings, say=lambda m: typer.echo(f"· {m}"), workers=workers)
+    install_stop_handlers(platform)
+    try:
+        state = platform.start()
+        if demo:
+            from cli.demo import seed_demo
+
+            typer.echo("· seeding demo data")
+            for line in seed_demo(state.urls["api"], state.database_url):
+                typer.echo(f"  {line}")
+        typer.secho("LoanBridge is up:", fg=typer.colors.GREEN)
+        for name, url in state.urls.items():
+            typer.echo(f"  {name:<12} {url}")
+        typer.echo(f"  {'database':<12} {state.database_url}")
+        typer.echo(f"  {'temporal':<12} {state.temporal_address}")
+        typer.echo(f"  logs         {platform.logs}")
+        typer.echo("Press Ctrl-C to stop.")
+        if not detach_after_ready:
+            platform.supervise()
+    except StartupError as exc:
+        platform.stop()
+        raise _fail(str(exc)) from None
+    except ConfigurationError as exc:
+        platform.stop()
+        raise _fail(str(exc)) from None
+    except BaseException:
+        platform.stop()
+        raise
+    typer.echo("· stopping")
+    platform.stop()
+    typer.echo("· stopped")
+
+
+@app.command()
+def doctor() -> None:
+    """Report the state of every component of the running platform."""
+    from cli.doctor import diagnose
+
+    settings = _settings()
+    rows = diagnose(settings, _running_state(settings))
+    width = max(len(r[0]) for r in rows)
+    healthy = True
+    for name, ok, detail in rows:
+        healthy &= ok
+        mark = (
+            typer.style("ok  ", fg=typer.colors.GREEN)
+            if ok
+            else typer.style("FAIL", fg=typer.colors.RED)
+        )
+        typer.echo(f"{mark} {name:<{width}}  {detail}")
+    raise typer.Exit(0 if healthy else 1)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (alembic upgrade head)."""
+    from db.migrate import upgrade_to_head
+
+    settings = _settings()
+    url = _database_url(settings)
+    try:
+        check_database(url)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    upgrade_to_head(url)
+    typer.echo("database is at the newest revision")
+
+
+@app.command()
+def worker() -> None:
+    """Run one worker process (normally started by `up`)."""
+    from config.logging import configure_logging
+    from worker import run_worker
+
+    settings = _settings()
+    try:
+        check_database(_database_url(settings))
+        check_temporal(settings)
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(run_worker(settings))
+
+
+@admin_app.command("create")
+def admin_create(
+    username: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="LOANBRIDGE_ADMIN_PASSWORD",
+        ),
+    ],
+    display_name: str = "Platform administrator",
+) -> None:
+    """Create a platform administrator (the first account of a new installation)."""
+    from cli.accounts import AccountError, create_platform_admin
+
+    settings = _settings()
+    url = _database_url(settings)
+    try:
+        check_database(url)
+        user_id = asyncio.run(create_platform_admin(url, username, password, display_name))
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    except AccountError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"platform admin {username} created ({user_id})")
+
+
+# ---- applicant/staff client commands ------------------------------------------------------
+SESSION_FILE = Path(
+    os.environ.get("LOANBRIDGE_SESSION", Path.home() / ".config/loanbridge/session.json")
+)
+
+
+def _api_url(settings: Settings) -> str:
+    """LOANBRIDGE_API_URL, else the API of the `up` running in DATA_DIR, else the public URL."""
+    urls = _running_state(settings).get("urls")
+    running = urls.get("api") if isinstance(urls, dict) else None
+    return os.environ.get("LOANBRIDGE_API_URL") or running or settings.effective_public_url
+
+
+def _client(settings: Settings) -> LoanBridgeClient:
+    tokens = json.loads(SESSION_FILE.read_text()) if SESSION_FILE.exists() else {}
+    return LoanBridgeClient(
+        _api_url(settings), tokens.get("access_token"), tokens.get("refresh_token")
+    )
+
+
+@app.command()
+def login(
+    username: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+) -> None:
+    """Log in and keep the tokens for later commands."""
+    settings = _settings()
+    with LoanBridgeClient(_api_url(settings)) as client:
+        try:
+            pair = client.login(username, password)
+        except LoanBridgeError as exc:
+            raise _fail(f"{exc.message_en} / {exc.message_zh}") from None
+    SESSION_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SESSION_FILE.write_text(json.dumps(pair.model_dump()))
+    SESSION_FILE.chmod(0o600)
+    typer.echo(f"logged in as {username}")
+
+
+@institutions_app.command("list")
+def institutions_list() -> None:
+    """List onboarded institutions."""
+    client = _client(_settings())
+    try:
+        for inst in client.list_institutions(limit=200):
+            typer.echo(f"{inst.code:<16} {inst.kind:<12} {inst.status:<8} {inst.name}")
+    except LoanBridgeError as exc:
+        raise _fail(f"{exc.message_en} / {exc.message_zh}") from None
+
+
+@institutions_app.command("onboard")
+def institutions_onboard(code: str, name: str, kind: str = "bank") -> None:
+    """Onboard an institution (platform admin); runs the onboarding workflow."""
+    client = _client(_settings())
+    try:
+        inst = client.onboard_institution(code, name, kind)
+    except LoanBridgeError as exc:
+        details = "; ".join(f"{f.field}: {f.message_en}" for f in exc.fields)
+        raise _fail(f"{exc.message_en} / {exc.message_zh} {details}") from None
+    typer.echo(f"onboarded {inst.code} ({inst.id}) via workflow {inst.workflow_id}")
+
+
+def main() -> None:
+    app(prog_name="loanbridge")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Settings and logging configuration shared by every process."""

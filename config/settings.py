@@ -1,0 +1,125 @@
+"""One pydantic-settings class holds every setting of every LoanBridge process (env vars)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # refused in production
+DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="  # base64 of 32 bytes, dev only
+
+
+class Environment(StrEnum):
+    """Where the process runs; production refuses every development default."""
+
+    LOCAL = "local"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of LoanBridge; names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.LOCAL
+    data_dir: Path = Field(default=Path(".loanbridge"), description="embedded services' data")
+
+    # PostgreSQL: unset means the embedded server under data_dir.
+    database_url: str | None = Field(default=None, description="postgresql+psycopg://...")
+    embedded_pg_port: int = 0  # 0 = pick a free port (5432 is often taken)
+
+    # Temporal: unset address means the embedded dev server under data_dir.
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_tls_client_cert: Path | None = None
+    temporal_tls_client_key: Path | None = None
+    temporal_tls_server_ca: Path | None = None
+    temporal_api_key: SecretStr | None = None
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    task_queue_prefix: str = "loanbridge"
+
+    # HTTP services.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str | None = None
+    sandbox_port: int = 8100
+    sandbox_smtp_port: int = 8125
+    sandbox_url: str | None = Field(default=None, description="external providers' base URL")
+    provider_timeout_s: float = 5.0
+
+    # Security.
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_access_ttl_s: int = 900
+    jwt_refresh_ttl_s: int = 7 * 24 * 3600
+    data_encryption_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    data_encryption_key_id: str = "k1"
+    login_max_attempts: int = 5
+    login_window_s: int = 300
+
+    # Logging.
+    log_level: str = "INFO"
+    log_json: bool | None = None  # None = JSON unless on a terminal
+
+    workers: int = 1
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_production(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problems = []
+        if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            problems.append("JWT_SECRET must be set to a secret of your own")
+        if self.data_encryption_key.get_secret_value() == DEV_DATA_KEY:
+            problems.append("DATA_ENCRYPTION_KEY must be set to a key of your own")
+        if self.database_url is None:
+            problems.append("DATABASE_URL must point at a managed PostgreSQL")
+        if self.temporal_address is None:
+            problems.append("TEMPORAL_ADDRESS must point at a Temporal cluster")
+        if self.sandbox_url is None:
+            problems.append("SANDBOX_URL must point at the real providers' gateway")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def effective_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def effective_sandbox_url(self) -> str:
+        return self.sandbox_url or f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+    def task_queue(self, name: str) -> str:
+        return f"{self.task_queue_prefix}-{name}"
+
+
+def random_secret() -> str:
+    """A fresh secret suitable for JWT_SECRET."""
+    return secrets.token_urlsafe(48)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process (tests build their own ``Settings`` instead)."""
+    return Settings()

@@ -1,0 +1,106 @@
+"""Platform tables: institutions, users, tokens, login attempts, tasks, the decision log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, CreatedAt, UuidPrimaryKey
+
+
+class Institution(UuidPrimaryKey, CreatedAt, Base):
+    """A bank or other lender onboarded to the platform (金融机构)."""
+
+    __tablename__ = "institution"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))  # bank, microcredit, guarantee, leasing
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    onboarded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class AppUser(UuidPrimaryKey, CreatedAt, Base):
+    """A login: one role, at most one tenant (enterprise or institution)."""
+
+    __tablename__ = "app_user"
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    institution_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("institution.id", use_alter=True), index=True
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    locked_until: Mapped[datetime | None]
+
+
+class RefreshToken(CreatedAt, Base):
+    """One refresh token (by its jti); rotation revokes it and links its successor."""
+
+    __tablename__ = "refresh_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    replaced_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginAttempt(Base):
+    """A login try, kept to rate-limit guessing across every API process."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client_ip: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime]
+    succeeded: Mapped[bool]
+
+
+class HumanTask(UuidPrimaryKey, CreatedAt, Base):
+    """A decision waiting for a person (verification review, credit approval, ...), our inbox."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "kind", "round"),
+        Index("ix_human_task_inbox", "institution_id", "state", "due_at"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(48))
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    round: Mapped[int] = mapped_column(default=1)
+    subject: Mapped[str] = mapped_column(String(200))
+    institution_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("institution.id"))
+    required_role: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open, claimed, done, cancelled
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DecisionLogEntry(Base):
+    """Append-only, hash-chained record of every automatic and human decision."""
+
+    __tablename__ = "decision_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))  # "system" or "user:<uuid>"
+    kind: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200), index=True)  # workflow id or record id
+    payload: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    note: Mapped[str] = mapped_column(Text, default="")

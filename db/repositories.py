@@ -1,0 +1,150 @@
+"""Repositories over the platform tables; they flush, never commit (the caller owns it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.models import AppUser, DecisionLogEntry, Institution, LoginAttempt, RefreshToken
+from domain.decision_chain import GENESIS_HASH, ChainEntry, canonical_payload, entry_hash
+
+# One advisory lock number serialises appends so the chain never forks.
+_DECISION_LOG_LOCK = 0x4C42_444C
+
+
+class UserRepository:
+    """Users, refresh tokens and login attempts."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_username(self, username: str) -> AppUser | None:
+        return await self.session.scalar(select(AppUser).where(AppUser.username == username))
+
+    async def get(self, user_id: uuid.UUID) -> AppUser | None:
+        return await self.session.get(AppUser, user_id)
+
+    async def add(self, user: AppUser) -> AppUser:
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def count_platform_admins(self) -> int:
+        stmt = select(func.count()).select_from(AppUser).where(AppUser.role == "platform_admin")
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def record_login_attempt(self, username: str, client_ip: str, succeeded: bool) -> None:
+        self.session.add(
+            LoginAttempt(username=username, client_ip=client_ip, at=utcnow(), succeeded=succeeded)
+        )
+        await self.session.flush()
+
+    async def recent_failures(self, username: str, window: timedelta) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.username == username,
+                LoginAttempt.succeeded.is_(False),
+                LoginAttempt.at > utcnow() - window,
+            )
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def add_refresh_token(self, jti: str, user_id: uuid.UUID, expires_at: datetime) -> None:
+        self.session.add(RefreshToken(jti=jti, user_id=user_id, expires_at=expires_at))
+        await self.session.flush()
+
+    async def refresh_token(self, jti: str, *, for_update: bool = False) -> RefreshToken | None:
+        stmt = select(RefreshToken).where(RefreshToken.jti == jti)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def revoke_all_refresh_tokens(self, user_id: uuid.UUID) -> None:
+        tokens = await self.session.scalars(
+            select(RefreshToken).where(
+                RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+            )
+        )
+        now = utcnow()
+        for token in tokens:
+            token.revoked_at = now
+        await self.session.flush()
+
+
+class InstitutionRepository:
+    """Institutions onboarded to the platform."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_code(self, code: str) -> Institution | None:
+        return await self.session.scalar(select(Institution).where(Institution.code == code))
+
+    async def get(self, institution_id: uuid.UUID) -> Institution | None:
+        return await self.session.get(Institution, institution_id)
+
+    async def add(self, institution: Institution) -> Institution:
+        self.session.add(institution)
+        await self.session.flush()
+        return institution
+
+    async def list(self, *, limit: int = 50, offset: int = 0) -> list[Institution]:
+        stmt = select(Institution).order_by(Institution.code).limit(limit).offset(offset)
+        return list(await self.session.scalars(stmt))
+
+
+class DecisionLog:
+    """Appends to and reads the hash-chained decision log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def append(
+        self, *, actor: str, kind: str, subject: str, payload: Mapping[str, Any], note: str = ""
+    ) -> DecisionLogEntry:
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DECISION_LOG_LOCK}
+        )
+        last = await self.session.scalar(
+            select(DecisionLogEntry.hash).order_by(DecisionLogEntry.seq.desc()).limit(1)
+        )
+        prev = last or GENESIS_HASH
+        at = utcnow()
+        stored = canonical_payload(payload)
+        entry = DecisionLogEntry(
+            at=at,
+            actor=actor,
+            kind=kind,
+            subject=subject,
+            payload=stored,
+            prev_hash=prev,
+            hash=entry_hash(prev, at, actor, kind, subject, stored),
+            note=note,
+        )
+        self.session.add(entry)
+        await self.session.flush()
+        return entry
+
+    async def latest_hash_for(self, subject: str) -> str | None:
+        stmt = (
+            select(DecisionLogEntry.hash)
+            .where(DecisionLogEntry.subject == subject)
+            .order_by(DecisionLogEntry.seq.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(stmt)
+
+    async def chain(self) -> list[ChainEntry]:
+        rows = await self.session.scalars(select(DecisionLogEntry).order_by(DecisionLogEntry.seq))
+        return [
+            ChainEntry(r.seq, r.at, r.actor, r.kind, r.subject, r.payload, r.prev_hash, r.hash)
+            for r in rows
+        ]

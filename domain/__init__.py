@@ -1,0 +1,1 @@
+"""Pure business rules of LoanBridge: money, schedules, APR, validators, classification."""

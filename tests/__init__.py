@@ -1,0 +1,1 @@
+"""LoanBridge test suite."""

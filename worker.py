@@ -1,0 +1,76 @@
+"""Worker composition root: settings → logging → engine → adapters → Temporal worker."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.institutions import InstitutionActivities
+from config.logging import configure_logging
+from config.settings import Settings, get_settings
+from config.temporal import LoggingInterceptor, connect_temporal
+from db.session import create_engine, create_session_factory
+from workflows.contracts import TaskQueue
+from workflows.registry import ALL_WORKFLOWS
+
+log = structlog.get_logger("loanbridge.worker")
+
+
+def build_activities(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> Sequence[Callable[..., Any]]:
+    """Every activity, bound to its injected dependencies."""
+    institutions = InstitutionActivities(session_factory)
+    return [institutions.record_institution]
+
+
+def build_worker(
+    client: Client, settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> Worker:
+    """The platform worker: all workflows and activities on the platform task queue."""
+    return Worker(
+        client,
+        task_queue=settings.task_queue(TaskQueue.PLATFORM),
+        workflows=ALL_WORKFLOWS,
+        activities=build_activities(session_factory),
+        interceptors=[LoggingInterceptor()],
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then finish in-flight tasks and exit."""
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set: the worker needs PostgreSQL")
+    engine = create_engine(settings.database_url)
+    client = await connect_temporal(settings)
+    worker = build_worker(client, settings, create_session_factory(engine))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started", task_queue=settings.task_queue(TaskQueue.PLATFORM))
+    async with worker:
+        await stop.wait()
+    await engine.dispose()
+    log.info("worker stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    # Context goes in structured fields (interceptor, ``extra``), not appended to messages.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

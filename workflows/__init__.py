@@ -1,0 +1,1 @@
+"""Deterministic Temporal workflows, one module per lifecycle stage."""
