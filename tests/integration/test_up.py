@@ -1,0 +1,188 @@
+"""`loanbridge up` as a user runs it: embedded services, clean Ctrl-C, survival of kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from cli.demo import DEMO_ADMIN, DEMO_INSTITUTIONS, DEMO_PASSWORD
+from cli.processes import free_port
+from tests.support import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+
+LOANBRIDGE = [sys.executable, "-m", "cli.main"]
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS", "SANDBOX_URL"}
+    }
+    env.update(DATA_DIR=str(data_dir), LOG_JSON="true", **extra)
+    return env
+
+
+class Up:
+    """A `loanbridge up` child process and the URLs it serves."""
+
+    def __init__(self, data_dir: Path, demo: bool = False) -> None:
+        self.api_port = free_port()
+        self.ui_port = free_port()
+        env = _env(
+            data_dir,
+            API_PORT=str(self.api_port),
+            TEMPORAL_UI_PORT=str(self.ui_port),
+            TEMPORAL_PORT=str(free_port()),
+            SANDBOX_PORT=str(free_port()),
+            SANDBOX_SMTP_PORT=str(free_port()),
+        )
+        self.log = (data_dir.parent / f"up-{time.monotonic_ns()}.log").open("wb")
+        self.proc = subprocess.Popen(
+            [*LOANBRIDGE, "up", *(["--demo"] if demo else [])],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.api = f"http://127.0.0.1:{self.api_port}"
+
+    def wait_ready(self, timeout_s: float = 150) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, Path(self.log.name).read_text()
+            try:
+                if httpx.get(f"{self.api}/readyz", timeout=3).status_code == 200 and (
+                    "Press Ctrl-C" in Path(self.log.name).read_text()
+                ):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError("not ready:\n" + Path(self.log.name).read_text())
+
+    def descendants(self) -> list[psutil.Process]:
+        return psutil.Process(self.proc.pid).children(recursive=True)
+
+
+def _gone(procs: list[psutil.Process], timeout_s: float = 30) -> list[psutil.Process]:
+    _, alive = psutil.wait_procs(procs, timeout=timeout_s)
+    return alive
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "data"
+
+
+def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(data_dir: Path) -> None:
+    up = Up(data_dir)
+    up.wait_ready()
+    assert httpx.get(f"{up.api}/healthz").json() == {"status": "ok", "checks": {}}
+    ready = httpx.get(f"{up.api}/readyz").json()
+    assert ready["checks"] == {"database": "ok", "providers": "ok", "temporal": "ok"}
+    assert httpx.get(f"http://127.0.0.1:{up.ui_port}/", timeout=10).status_code == 200
+    children = up.descendants()
+    names = " ".join(" ".join(p.cmdline()) for p in children)
+    for part in ("postgres", "temporal", "sandbox.app", "worker", "api.app"):
+        assert part in names
+
+    doctor = subprocess.run(
+        [*LOANBRIDGE, "doctor"],
+        cwd=PROJECT_ROOT,
+        env=_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "FAIL" not in doctor.stdout
+
+    up.proc.send_signal(signal.SIGINT)
+    assert up.proc.wait(timeout=60) == 0
+    assert _gone(children) == [], "orphans left after Ctrl-C"
+
+
+def test_kill_9_then_up_again_keeps_the_data(data_dir: Path) -> None:
+    first = Up(data_dir, demo=True)
+    first.wait_ready()
+    children = first.descendants()
+    first.proc.kill()  # kill -9: no chance to clean up
+    first.proc.wait(timeout=10)
+    assert _gone(children) == [], "children outlived a kill -9 of their supervisor"
+
+    second = Up(data_dir)
+    second.wait_ready()
+    try:
+        with httpx.Client(base_url=second.api, timeout=30) as http:
+            token = http.post(
+                "/api/v1/auth/token", json={"username": DEMO_ADMIN, "password": DEMO_PASSWORD}
+            ).json()
+            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            codes = {i["code"] for i in http.get("/api/v1/institutions", headers=headers).json()}
+        assert {code for code, _, _ in DEMO_INSTITUTIONS} <= codes
+        # Temporal's own store survived too: the onboarding workflows are still in its history.
+        listed = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "temporal"),
+                "workflow",
+                "list",
+                "--address",
+                _temporal_address(data_dir),
+                "--query",
+                "WorkflowType='InstitutionOnboardingWorkflow'",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert "institution-WEBANK" in listed.stdout, listed.stdout + listed.stderr
+    finally:
+        second.proc.send_signal(signal.SIGINT)
+        second.proc.wait(timeout=60)
+
+
+def _temporal_address(data_dir: Path) -> str:
+    import json
+
+    state = json.loads((data_dir / "run" / "state.json").read_text())
+    return str(state["temporal_address"])
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        (
+            "DATABASE_URL",
+            "postgresql://postgres@127.0.0.1:1/nowhere",
+            "DATABASE_URL: cannot connect",
+        ),
+        ("TEMPORAL_ADDRESS", "127.0.0.1:1", "TEMPORAL_ADDRESS: cannot reach Temporal"),
+        ("API_PORT", "not-a-port", "API_PORT:"),
+        ("ENVIRONMENT", "production", "JWT_SECRET must be set"),
+    ],
+)
+def test_misconfiguration_ends_with_one_clear_line(
+    tmp_path: Path, postgres_server_url: str, setting: str, value: str, expected: str
+) -> None:
+    env = _env(tmp_path / "data", **{setting: value})
+    if setting == "TEMPORAL_ADDRESS":
+        env["DATABASE_URL"] = postgres_server_url
+    result = subprocess.run(
+        [*LOANBRIDGE, "up"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
