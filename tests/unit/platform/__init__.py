@@ -1,0 +1,1 @@
+"""Unit tests of the platform plumbing: settings, security, logging, decision chain."""

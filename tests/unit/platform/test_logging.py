@@ -1,0 +1,23 @@
+"""Log lines never carry an ID number, phone or account number in clear."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import structlog
+
+from config.logging import configure_logging
+
+
+def test_personal_numbers_are_masked_in_json_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", json=True)
+    structlog.get_logger("t").info("checking 11010519491231002X", phone="13812345678")
+    logging.getLogger("uvicorn").info("account 6222020200112233445 paid")
+    lines = [json.loads(x) for x in capsys.readouterr().err.strip().splitlines()]
+    text = json.dumps(lines)
+    for secret in ("11010519491231002X", "13812345678", "6222020200112233445"):
+        assert secret not in text
+    assert lines[0]["phone"].startswith("138****")
+    assert lines[1]["logger"] == "uvicorn"
