@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy .
+.venv/bin/mypy
 set +e
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 status=$?

