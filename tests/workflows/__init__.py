@@ -1,0 +1,1 @@
+"""Workflow tests on the time-skipping test server with stand-in activities."""
