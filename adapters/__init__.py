@@ -1,0 +1,1 @@
+"""Clients for external systems, one package per provider, each behind a Protocol."""

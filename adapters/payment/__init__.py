@@ -1,0 +1,1 @@
+"""Disbursements and collections through an institution's core banking / payment system."""

@@ -1,0 +1,1 @@
+"""Simulated external providers served over real HTTP for development, demos and tests."""
