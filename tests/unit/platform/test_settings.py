@@ -8,9 +8,16 @@ from pydantic import SecretStr, ValidationError
 from config.settings import Environment, Settings
 
 
+@pytest.fixture(autouse=True)
+def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about defaults: the CI's own DATABASE_URL etc. must not leak in."""
+    for name in ("DATABASE_URL", "TEMPORAL_ADDRESS", "SANDBOX_URL", "ENVIRONMENT", "JWT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_production_refuses_every_development_default() -> None:
     with pytest.raises(ValidationError) as caught:
-        Settings(environment=Environment.PRODUCTION)
+        Settings(environment=Environment.PRODUCTION, _env_file=None)  # type: ignore[call-arg]
     message = str(caught.value)
     for setting in ("JWT_SECRET", "DATA_ENCRYPTION_KEY", "DATABASE_URL", "TEMPORAL_ADDRESS"):
         assert setting in message

@@ -1,0 +1,1 @@
+"""Unit tests of the pure business-rule layer (domain/)."""
