@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from cli.up import temporal_cli
 from config.settings import Environment, Settings
 from db.migrate import upgrade_to_head
-from tests.support import fresh_database, sandbox_process
+from tests.support import SandboxProcess, fresh_database
 from workflows.contracts import SEARCH_ATTRIBUTES
 
 
@@ -49,9 +49,12 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with sandbox_process(tmp_path_factory.mktemp("sandbox") / "state.db") as url:
-        yield url
+async def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """The sandbox providers as a real process for the whole session."""
+    process = SandboxProcess(tmp_path_factory.mktemp("sandbox"))
+    await process.start()
+    yield process.base_url
+    await process.kill()
 
 
 @pytest.fixture(scope="session")

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
 
-from cli.processes import free_port, wait_for_port
+from cli.processes import free_port
 from db.session import libpq_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,45 +42,67 @@ def fresh_database(server_url: str, prefix: str = "lb_test") -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@contextmanager
-def sandbox_process(state_path: Path, smtp_port: int = 0) -> Iterator[str]:
-    """The sandbox providers as a real uvicorn process on a free loopback port."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "SANDBOX_STATE_PATH": str(state_path),
-        "SANDBOX_SMTP_PORT": str(smtp_port),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "sandbox.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        if not wait_for_port(port, 30):
-            raise RuntimeError("sandbox did not start")
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 10
-        while httpx.get(f"{url}/healthz").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
+def _log_file(path: Path) -> IO[bytes]:
+    return path.open("ab")
+
+
+class SandboxProcess:
+    """`uvicorn sandbox.app:create_app --factory` with a state file and an SMTP sink."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.state_path = workdir / "sandbox-state.sqlite3"
+        self.log_path = workdir / "sandbox.log"
+        self.port = free_port()
+        self.smtp_port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        """Spawn the server and wait until /healthz answers (the SMTP sink is up by then)."""
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        env = {
+            **inherited,
+            "SANDBOX_STATE_PATH": str(self.state_path),
+            "SANDBOX_SMTP_PORT": str(self.smtp_port),
+        }
+        log = _log_file(self.log_path)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "sandbox.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + 15
+        async with httpx.AsyncClient(timeout=0.5) as client:
+            while time.monotonic() < deadline:
+                if self._process.returncode is not None:
+                    break
+                try:
+                    if (await client.get(f"{self.base_url}/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+        await self.kill()
+        raise RuntimeError(f"sandbox did not start; see {self.log_path}")
+
+    async def kill(self) -> None:
+        """SIGKILL, like a crash: nothing gets a chance to flush or clean up."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+            await self._process.wait()
+        self._process = None

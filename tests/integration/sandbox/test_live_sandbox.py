@@ -19,7 +19,7 @@ from adapters.payment.http import HttpPaymentGateway
 from adapters.payment.protocol import PaymentDirection, PaymentRequest, PaymentStatus
 from adapters.registry.http import HttpEnterpriseRegistry
 from sandbox.codes import with_id_check_digit, with_uscc_check_char
-from tests.integration.sandbox.conftest import SandboxProcess
+from tests.support import SandboxProcess
 
 USCC = with_uscc_check_char("91310000MA1FL1123")
 
