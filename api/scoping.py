@@ -9,16 +9,16 @@ from sqlalchemy import Select, false
 from api.deps import Principal
 from domain.roles import PLATFORM_WIDE_READERS, Role
 
-T = TypeVar("T", bound=tuple[Any, ...])
+SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
 def scope_to_tenant(
-    stmt: Select[T],
+    stmt: SelectT,
     user: Principal,
     *,
     enterprise_column: Any = None,
     institution_column: Any = None,
-) -> Select[T]:
+) -> SelectT:
     """Restrict a SELECT to the caller's enterprise or institution (platform-wide roles see all)."""
     if user.role in PLATFORM_WIDE_READERS:
         return stmt
