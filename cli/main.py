@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -21,16 +22,24 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(institutions_app, name="institutions")
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def _fail(message: str, code: int = 2) -> NoReturn:
+    """Print one error line and exit at once.
+
+    ``os._exit`` skips interpreter teardown: after a failed Temporal connection the SDK's
+    native runtime threads can abort a normal shutdown, which would turn a clear one-line
+    error into a crash dump.
+    """
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _settings() -> Settings:
     try:
         return load_settings()
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from None
+        _fail(str(exc))
 
 
 def _running_state(settings: Settings) -> dict[str, object]:
@@ -43,7 +52,7 @@ def _running_state(settings: Settings) -> dict[str, object]:
 def _database_url(settings: Settings) -> str:
     url = settings.database_url or str(_running_state(settings).get("database_url") or "")
     if not url:
-        raise _fail("DATABASE_URL is not set and no `loanbridge up` is running in DATA_DIR")
+        _fail("DATABASE_URL is not set and no `loanbridge up` is running in DATA_DIR")
     return url
 
 
@@ -63,7 +72,7 @@ def up(
         if settings.temporal_address:
             check_temporal(settings)
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from None
+        _fail(str(exc))
 
     platform = Platform(settings, say=lambda m: typer.echo(f"· {m}"), workers=workers)
     install_stop_handlers(platform)
@@ -86,10 +95,10 @@ def up(
             platform.supervise()
     except StartupError as exc:
         platform.stop()
-        raise _fail(str(exc)) from None
+        _fail(str(exc))
     except ConfigurationError as exc:
         platform.stop()
-        raise _fail(str(exc)) from None
+        _fail(str(exc))
     except BaseException:
         platform.stop()
         raise
@@ -128,7 +137,7 @@ def migrate() -> None:
     try:
         check_database(url)
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from None
+        _fail(str(exc))
     upgrade_to_head(url)
     typer.echo("database is at the newest revision")
 
@@ -144,7 +153,7 @@ def worker() -> None:
         check_database(_database_url(settings))
         check_temporal(settings)
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from None
+        _fail(str(exc))
     configure_logging(settings.log_level, settings.log_json)
     asyncio.run(run_worker(settings))
 
@@ -172,9 +181,9 @@ def admin_create(
         check_database(url)
         user_id = asyncio.run(create_platform_admin(url, username, password, display_name))
     except ConfigurationError as exc:
-        raise _fail(str(exc)) from None
+        _fail(str(exc))
     except AccountError as exc:
-        raise _fail(str(exc)) from None
+        _fail(str(exc))
     typer.echo(f"platform admin {username} created ({user_id})")
 
 
@@ -209,7 +218,7 @@ def login(
         try:
             pair = client.login(username, password)
         except LoanBridgeError as exc:
-            raise _fail(f"{exc.message_en} / {exc.message_zh}") from None
+            _fail(f"{exc.message_en} / {exc.message_zh}")
     SESSION_FILE.parent.mkdir(parents=True, exist_ok=True)
     SESSION_FILE.write_text(json.dumps(pair.model_dump()))
     SESSION_FILE.chmod(0o600)
@@ -224,7 +233,7 @@ def institutions_list() -> None:
         for inst in client.list_institutions(limit=200):
             typer.echo(f"{inst.code:<16} {inst.kind:<12} {inst.status:<8} {inst.name}")
     except LoanBridgeError as exc:
-        raise _fail(f"{exc.message_en} / {exc.message_zh}") from None
+        _fail(f"{exc.message_en} / {exc.message_zh}")
 
 
 @institutions_app.command("onboard")
@@ -235,7 +244,7 @@ def institutions_onboard(code: str, name: str, kind: str = "bank") -> None:
         inst = client.onboard_institution(code, name, kind)
     except LoanBridgeError as exc:
         details = "; ".join(f"{f.field}: {f.message_en}" for f in exc.fields)
-        raise _fail(f"{exc.message_en} / {exc.message_zh} {details}") from None
+        _fail(f"{exc.message_en} / {exc.message_zh} {details}")
     typer.echo(f"onboarded {inst.code} ({inst.id}) via workflow {inst.workflow_id}")
 
 
