@@ -28,6 +28,12 @@ class AppContext:
     session_factory: async_sessionmaker[AsyncSession]
     temporal: Client | None
 
+    async def temporal_client(self) -> Client:
+        """The shared Temporal client, connected lazily if Temporal was down at start-up."""
+        if self.temporal is None:
+            self.temporal = await connect_temporal(self.settings)
+        return self.temporal
+
 
 def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
@@ -54,15 +60,13 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 async def get_temporal(ctx: ContextDep) -> Client:
-    """The shared Temporal client, connected lazily if Temporal was down at start-up."""
-    if ctx.temporal is None:
-        try:
-            ctx.temporal = await connect_temporal(ctx.settings)
-        except RuntimeError as exc:
-            raise ApiError(
-                503, "temporal.unavailable", "工作流服务暂不可用", "Temporal is not reachable"
-            ) from exc
-    return ctx.temporal
+    """The shared Temporal client, or 503 while Temporal cannot be reached."""
+    try:
+        return await ctx.temporal_client()
+    except RuntimeError as exc:
+        raise ApiError(
+            503, "temporal.unavailable", "工作流服务暂不可用", "Temporal is not reachable"
+        ) from exc
 
 
 TemporalDep = Annotated[Client, Depends(get_temporal)]

@@ -92,7 +92,9 @@ def clear_stale_pidfile(pgdata: Path) -> None:
     pidfile.unlink(missing_ok=True)
 
 
-def postgres_child(pgdata: Path, socket_dir: Path, port: int, log_path: Path) -> Child:
+def postgres_child(
+    pgdata: Path, socket_dir: Path, port: int, log_path: Path, extra_env: dict[str, str]
+) -> Child:
     """The postmaster as a supervised child on 127.0.0.1:port; SIGINT is a fast shutdown."""
     return Child(
         name="postgres",
@@ -109,7 +111,7 @@ def postgres_child(pgdata: Path, socket_dir: Path, port: int, log_path: Path) ->
             "-c",
             "max_connections=200",
         ],
-        env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"},
+        env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C", **extra_env},
         log_path=log_path,
         stop_signal=signal.SIGINT,
         user=_run_as(),

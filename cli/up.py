@@ -163,9 +163,14 @@ class Platform:
             socket_dir = Path("/tmp") / f"loanbridge-pg-{short}"  # noqa: S108 - socket path length
             embedded_pg.ensure_initialised(pgdata, socket_dir)
             child = self._spawn(
-                embedded_pg.postgres_child(pgdata, socket_dir, port, self.logs / "postgres.log")
+                embedded_pg.postgres_child(
+                    pgdata,
+                    socket_dir,
+                    port,
+                    self.logs / "postgres.log",
+                    {RUN_MARKER: str(self.run)},
+                )
             )
-            child.env = {**child.env, RUN_MARKER: str(self.run)}
             self._wait_port(child, port, 60)
             embedded_pg.wait_ready_and_create_database(port)
             self.state.ports["postgres"] = port

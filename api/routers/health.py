@@ -11,7 +11,6 @@ from sqlalchemy import text
 
 from api.deps import ContextDep
 from api.schemas import HealthOut
-from config.temporal import connect_temporal
 
 router = APIRouter(tags=["health"])
 
@@ -29,9 +28,8 @@ async def _check_database(ctx: ContextDep) -> str:
 
 
 async def _check_temporal(ctx: ContextDep) -> str:
-    if ctx.temporal is None:
-        ctx.temporal = await connect_temporal(ctx.settings)
-    await ctx.temporal.service_client.check_health()
+    client = await ctx.temporal_client()
+    await client.service_client.check_health()
     return "ok"
 
 
