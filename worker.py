@@ -14,6 +14,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.institutions import InstitutionActivities
+from activities.onboarding import OnboardingActivities
+from activities.tasks import TaskActivities
+from adapters.identity.http import HttpIdentityVerifier
+from adapters.notification.http import HttpSmsGateway
+from adapters.notification.smtp import SmtpEmailSender
+from adapters.registry.http import HttpEnterpriseRegistry
+from config.crypto import FieldCipher, configure_field_cipher
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from config.temporal import LoggingInterceptor, connect_temporal
@@ -25,11 +32,38 @@ log = structlog.get_logger("loanbridge.worker")
 
 
 def build_activities(
-    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
 ) -> Sequence[Callable[..., Any]]:
-    """Every activity, bound to its injected dependencies."""
+    """Every activity, bound to its injected dependencies (real HTTP providers from settings)."""
+    cipher = FieldCipher.from_settings(settings)
+    configure_field_cipher(cipher)
+    providers, timeout = settings.effective_sandbox_url, settings.provider_timeout_s
     institutions = InstitutionActivities(session_factory)
-    return [institutions.record_institution]
+    tasks = TaskActivities(session_factory)
+    onboarding = OnboardingActivities(
+        session_factory,
+        cipher,
+        sms=HttpSmsGateway(providers, timeout),
+        email=SmtpEmailSender(
+            settings.smtp_host, settings.effective_smtp_port, settings.mail_from, timeout
+        ),
+        identity=HttpIdentityVerifier(providers, timeout),
+        registry=HttpEnterpriseRegistry(providers, timeout),
+    )
+    return [
+        institutions.record_institution,
+        tasks.open_task,
+        tasks.close_task,
+        onboarding.record_registration,
+        onboarding.send_otp,
+        onboarding.check_otp,
+        onboarding.expire_registration,
+        onboarding.set_enterprise_stage,
+        onboarding.record_document,
+        onboarding.check_identity,
+        onboarding.check_registry,
+        onboarding.notify_enterprise,
+    ]
 
 
 def build_worker(
@@ -40,7 +74,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue(TaskQueue.PLATFORM),
         workflows=ALL_WORKFLOWS,
-        activities=build_activities(session_factory),
+        activities=build_activities(settings, session_factory),
         interceptors=[LoggingInterceptor()],
     )
 

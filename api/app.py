@@ -11,7 +11,8 @@ from fastapi import FastAPI, Request, Response
 
 from api.deps import AppContext
 from api.errors import install_error_handlers
-from api.routers import auth, health, institutions, users
+from api.routers import auth, health, institutions, onboarding, tasks, users
+from config.crypto import FieldCipher, configure_field_cipher
 from config.settings import Settings, get_settings
 from config.temporal import connect_temporal
 from db.session import create_engine, create_session_factory
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.database_url:
             raise SystemExit("DATABASE_URL is not set: the API needs PostgreSQL")
         engine = create_engine(settings.database_url)
+        configure_field_cipher(FieldCipher.from_settings(settings))
         try:
             temporal = await connect_temporal(settings)
         except RuntimeError:
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     install_error_handlers(app)
-    for module in (health, auth, users, institutions):
+    for module in (health, auth, users, institutions, onboarding, tasks):
         app.include_router(module.router)
     return app
 

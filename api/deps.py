@@ -12,8 +12,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from adapters.storage.local import LocalDocumentStore
 from api.errors import ApiError
 from api.security import InvalidToken, decode_token
+from config.crypto import Keyring
 from config.settings import Settings
 from config.temporal import connect_temporal
 from domain.roles import PLATFORM_WIDE_READERS, Role
@@ -27,6 +29,11 @@ class AppContext:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     temporal: Client | None
+
+    def document_store(self) -> LocalDocumentStore:
+        """Encrypted, content-addressed storage of uploaded materials."""
+        keyring = Keyring.from_settings(self.settings)
+        return LocalDocumentStore(self.settings.effective_document_dir, keyring.current_key)
 
     async def temporal_client(self) -> Client:
         """The shared Temporal client, connected lazily if Temporal was down at start-up."""

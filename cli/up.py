@@ -127,6 +127,7 @@ class Platform:
             TEMPORAL_ADDRESS=self.state.temporal_address,
             TEMPORAL_NAMESPACE=self.settings.temporal_namespace,
             SANDBOX_URL=self.settings.sandbox_url or self.state.urls["providers"],
+            SMTP_PORT=str(self.state.ports.get("smtp", self.settings.effective_smtp_port)),
             DATA_DIR=str(self.data_dir),
             PYTHONUNBUFFERED="1",
         )

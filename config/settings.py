@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     sandbox_smtp_port: int = 8125
     sandbox_url: str | None = Field(default=None, description="external providers' base URL")
     provider_timeout_s: float = 5.0
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = None  # unset = the sandbox's SMTP sink
+    mail_from: str = "LoanBridge <noreply@loanbridge.local>"
+    document_dir: Path | None = None  # unset = DATA_DIR/documents
 
     # Security.
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
@@ -109,6 +113,14 @@ class Settings(BaseSettings):
     @property
     def effective_public_url(self) -> str:
         return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def effective_smtp_port(self) -> int:
+        return self.smtp_port or self.sandbox_smtp_port
+
+    @property
+    def effective_document_dir(self) -> Path:
+        return self.document_dir or self.data_dir / "documents"
 
     def task_queue(self, name: str) -> str:
         return f"{self.task_queue_prefix}-{name}"

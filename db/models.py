@@ -1,14 +1,16 @@
-"""Platform tables: institutions, users, tokens, login attempts, tasks, the decision log."""
+"""Tables: institutions, users, tokens, tasks, decision log, enterprises and their onboarding."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from config.crypto import EncryptedText
 from db.base import Base, CreatedAt, UuidPrimaryKey
 
 
@@ -34,7 +36,9 @@ class AppUser(UuidPrimaryKey, CreatedAt, Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(32))
     display_name: Mapped[str] = mapped_column(String(100), default="")
-    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    enterprise_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("enterprise.id", use_alter=True, ondelete="CASCADE"), index=True
+    )
     institution_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("institution.id", use_alter=True), index=True
     )
@@ -104,3 +108,87 @@ class DecisionLogEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Enterprise(UuidPrimaryKey, CreatedAt, Base):
+    """A registered small or micro enterprise (小微企业) and its legal representative."""
+
+    __tablename__ = "enterprise"
+
+    name: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)  # public registry identifier
+    registered_capital: Mapped[Decimal]
+    founding_date: Mapped[date]
+    business_scope: Mapped[str] = mapped_column(Text, default="")
+    industry: Mapped[str] = mapped_column(String(1))  # GB/T 4754 section
+    region: Mapped[str] = mapped_column(String(6))  # GB/T 2260 code
+    legal_rep_name: Mapped[str] = mapped_column(String(100))
+    legal_rep_id_number: Mapped[str] = mapped_column(EncryptedText("enterprise.legal_rep_id"))
+    legal_rep_id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    mobile: Mapped[str] = mapped_column(EncryptedText("enterprise.mobile"))
+    mobile_hash: Mapped[str] = mapped_column(String(64), index=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32), default="awaiting_otp")
+    status_reason: Mapped[str] = mapped_column(String(100), default="")
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    verified_at: Mapped[datetime | None]
+    share_profile_with_matched: Mapped[bool] = mapped_column(default=False)
+
+
+class OtpChallenge(UuidPrimaryKey, CreatedAt, Base):
+    """A one-time code sent to the legal representative's phone; only its keyed hash is kept."""
+
+    __tablename__ = "otp_challenge"
+
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    consumed_at: Mapped[datetime | None]
+
+
+class EnterpriseDocument(UuidPrimaryKey, CreatedAt, Base):
+    """An uploaded material; the bytes live encrypted in the document store under their sha256."""
+
+    __tablename__ = "enterprise_document"
+    __table_args__ = (UniqueConstraint("enterprise_id", "kind", "sha256"),)
+
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Consent(UuidPrimaryKey, CreatedAt, Base):
+    """Which institution may see which data of an enterprise; revocable by the applicant."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_lookup", "enterprise_id", "institution_id", "scope"),)
+
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE")
+    )
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"))
+    scope: Mapped[str] = mapped_column(String(32))  # profile, financials, credit_report
+    granted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    revoked_at: Mapped[datetime | None]
+
+
+class Notification(UuidPrimaryKey, CreatedAt, Base):
+    """An in-app message to an enterprise (the same text also goes by SMS / e-mail)."""
+
+    __tablename__ = "notification"
+
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
+    template: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    channels: Mapped[str] = mapped_column(String(64))
+    delivery_key: Mapped[str] = mapped_column(String(300), unique=True)  # one per activity
+    read_at: Mapped[datetime | None]

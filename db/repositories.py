@@ -11,7 +11,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import AppUser, DecisionLogEntry, Institution, LoginAttempt, RefreshToken
+from db.models import (
+    AppUser,
+    DecisionLogEntry,
+    Enterprise,
+    HumanTask,
+    Institution,
+    LoginAttempt,
+    RefreshToken,
+)
 from domain.decision_chain import GENESIS_HASH, ChainEntry, canonical_payload, entry_hash
 
 # One advisory lock number serialises appends so the chain never forks.
@@ -148,3 +156,42 @@ class DecisionLog:
             ChainEntry(r.seq, r.at, r.actor, r.kind, r.subject, r.payload, r.prev_hash, r.hash)
             for r in rows
         ]
+
+
+class HumanTaskRepository:
+    """The inbox of human tasks."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, workflow_id: str, kind: str, round_: int) -> HumanTask | None:
+        stmt = select(HumanTask).where(
+            HumanTask.workflow_id == workflow_id, HumanTask.kind == kind, HumanTask.round == round_
+        )
+        return await self.session.scalar(stmt)
+
+    async def add(self, task: HumanTask) -> HumanTask:
+        self.session.add(task)
+        await self.session.flush()
+        return task
+
+    async def get(self, task_id: uuid.UUID) -> HumanTask | None:
+        return await self.session.get(HumanTask, task_id)
+
+
+class EnterpriseRepository:
+    """Enterprises; personal columns decrypt on load, lookups go through keyed hashes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, enterprise_id: uuid.UUID, *, for_update: bool = False) -> Enterprise | None:
+        return await self.session.get(Enterprise, enterprise_id, with_for_update=for_update)
+
+    async def by_uscc(self, uscc: str) -> Enterprise | None:
+        return await self.session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
+
+    async def add(self, enterprise: Enterprise) -> Enterprise:
+        self.session.add(enterprise)
+        await self.session.flush()
+        return enterprise

@@ -52,12 +52,17 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """The sandbox providers as a real process for the whole session."""
+async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SandboxProcess]:
+    """The sandbox providers (with their SMTP sink) as a real process for the whole session."""
     process = SandboxProcess(tmp_path_factory.mktemp("sandbox"))
     await process.start()
-    yield process.base_url
+    yield process
     await process.kill()
+
+
+@pytest.fixture(scope="session")
+def sandbox_url(sandbox: SandboxProcess) -> str:
+    return sandbox.base_url
 
 
 @pytest.fixture(scope="session")
@@ -95,13 +100,21 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
-def test_settings(database_url: str, sandbox_url: str, dev_env: WorkflowEnvironment) -> Settings:
+def test_settings(
+    database_url: str,
+    sandbox: SandboxProcess,
+    dev_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
     """Settings pointing at the session's database, dev server and sandbox."""
     return Settings(
+        smtp_port=sandbox.smtp_port,
+        document_dir=tmp_path_factory.mktemp("documents"),
+        provider_timeout_s=2.0,
         environment=Environment.TEST,
         database_url=database_url,
         temporal_address=dev_env.client.service_client.config.target_host,
-        sandbox_url=sandbox_url,
+        sandbox_url=sandbox.base_url,
         task_queue_prefix="lbtest",
         login_max_attempts=5,
     )

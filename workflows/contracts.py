@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import SearchAttributeKey
 
 
@@ -19,6 +21,7 @@ class WorkflowType(StrEnum):
     """Registered workflow type names, so callers need not import workflow code."""
 
     INSTITUTION_ONBOARDING = "InstitutionOnboardingWorkflow"
+    ENTERPRISE_ONBOARDING = "EnterpriseOnboardingWorkflow"
 
 
 class Contract(BaseModel):
@@ -60,3 +63,145 @@ class InstitutionRecord(Contract):
 def institution_workflow_id(code: str) -> str:
     """Business id of the onboarding workflow of one institution."""
     return f"institution-{code}"
+
+
+# ---- enterprise onboarding (registration → OTP → documents → verification) ---------------
+
+
+# Associated data under which the API seals personal fields for the workflow's input.
+SEALED_ID_NUMBER = "registration.id_number"
+SEALED_MOBILE = "registration.mobile"
+
+
+def enterprise_workflow_id(enterprise_id: uuid.UUID) -> str:
+    """Business id of one enterprise's onboarding workflow."""
+    return f"enterprise-{enterprise_id}"
+
+
+class RegistrationInput(Contract):
+    """A registration form. Personal data arrives sealed (FieldCipher tokens), never in clear,
+    and the password only as its argon2id hash."""
+
+    enterprise_id: uuid.UUID
+    user_id: uuid.UUID
+    username: str
+    password_hash: str
+    enterprise_name: str
+    uscc: str
+    registered_capital: Decimal
+    founding_date: date
+    business_scope: str
+    industry: str
+    region: str
+    legal_rep_name: str
+    sealed_id_number: str
+    sealed_mobile: str
+    email: str | None = None
+
+
+class RegistrationAck(Contract):
+    """Answer of the registration Update: recorded, and where the code went (masked)."""
+
+    enterprise_id: uuid.UUID
+    stage: str
+    otp_sent_to: str
+
+
+class OtpChallengeRef(Contract):
+    challenge_id: uuid.UUID
+    masked_mobile: str
+
+
+class OtpCheck(Contract):
+    challenge_id: uuid.UUID
+    code: str
+
+
+class ConfirmOtp(Contract):
+    code: str
+
+
+class EnterpriseRef(Contract):
+    enterprise_id: uuid.UUID
+
+
+class AttachDocument(Contract):
+    """An uploaded material (bytes already in the document store under sha256)."""
+
+    kind: str
+    sha256: str
+    content_type: str
+    size_bytes: int
+
+
+class DocumentRecord(Contract):
+    enterprise_id: uuid.UUID
+    kind: str
+    sha256: str
+    content_type: str
+    size_bytes: int
+
+
+class IdentityCheckResult(Contract):
+    result: str  # MATCH, MISMATCH, NOT_FOUND, INCONCLUSIVE
+
+
+class RegistryCheckResult(Contract):
+    found: bool
+    status: str | None = None
+    name: str | None = None
+    legal_representative: str | None = None
+
+
+class StageChange(Contract):
+    enterprise_id: uuid.UUID
+    stage: str
+    reason: str = ""
+    actor: str = "system"
+    decision: dict[str, str] | None = None  # logged to the decision log when present
+
+
+class OpenTask(Contract):
+    kind: str
+    subject: str
+    required_role: str
+    due_at: datetime | None
+    context: dict[str, str]
+    institution_id: uuid.UUID | None = None
+
+
+class TaskRef(Contract):
+    task_id: uuid.UUID
+
+
+class CloseTask(Contract):
+    task_id: uuid.UUID
+    outcome: str
+    assignee_id: uuid.UUID | None = None
+
+
+class ReviewDecision(Contract):
+    """A platform reviewer's decision on an inconclusive verification (validated Update)."""
+
+    task_id: uuid.UUID
+    approve: bool
+    reason: str = ""
+    reviewer_id: uuid.UUID
+    reviewer_role: str
+
+
+class NotifyEnterprise(Contract):
+    enterprise_id: uuid.UUID
+    template: str
+    context: dict[str, str | list[str]]
+
+
+class OnboardingProgress(Contract):
+    """Live state of an onboarding, answered by the workflow's query."""
+
+    enterprise_id: uuid.UUID | None
+    stage: str
+    reason: str = ""
+    missing_documents: list[str] = Field(default_factory=list)
+    otp_expires_at: datetime | None = None
+    review_task_id: uuid.UUID | None = None

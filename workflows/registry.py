@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from workflows.institution import InstitutionOnboardingWorkflow
+from workflows.onboarding import EnterpriseOnboardingWorkflow
 
-ALL_WORKFLOWS: list[type] = [InstitutionOnboardingWorkflow]
+ALL_WORKFLOWS: list[type] = [InstitutionOnboardingWorkflow, EnterpriseOnboardingWorkflow]

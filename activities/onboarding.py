@@ -1,0 +1,302 @@
+"""Activities of enterprise onboarding: records, one-time codes, provider checks, notices."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+
+import structlog
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from adapters.identity.protocol import IdentityVerificationRequest, IdentityVerifier
+from adapters.notification.protocol import EmailSender, OutgoingEmail, OutgoingSms, SmsGateway
+from adapters.registry.protocol import EnterpriseRegistry
+from config.crypto import FieldCipher
+from db.base import utcnow
+from db.models import AppUser, Enterprise, EnterpriseDocument, Notification, OtpChallenge
+from db.repositories import DecisionLog, EnterpriseRepository, UserRepository
+from documents.notifications import render_notification
+from domain.identity_codes import mask_mobile
+from domain.onboarding import REJECTION_REASONS_ZH, DocumentKind
+from domain.roles import Role
+from workflows.contracts import (
+    SEALED_ID_NUMBER,
+    SEALED_MOBILE,
+    DocumentRecord,
+    EnterpriseRef,
+    IdentityCheckResult,
+    NotifyEnterprise,
+    OtpChallengeRef,
+    OtpCheck,
+    RegistrationInput,
+    RegistryCheckResult,
+    StageChange,
+)
+
+log = structlog.get_logger("loanbridge.onboarding")
+OTP_MINUTES = 5
+
+
+class OnboardingActivities:
+    """Side effects of onboarding; each activity is one transaction and safe to retry."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        cipher: FieldCipher,
+        sms: SmsGateway,
+        email: EmailSender | None,
+        identity: IdentityVerifier,
+        registry: EnterpriseRegistry,
+    ) -> None:
+        self.session_factory = session_factory
+        self.cipher = cipher
+        self.sms = sms
+        self.email = email
+        self.identity = identity
+        self.registry = registry
+
+    async def _enterprise(self, session: AsyncSession, enterprise_id: uuid.UUID) -> Enterprise:
+        enterprise = await EnterpriseRepository(session).get(enterprise_id)
+        if enterprise is None:
+            raise ApplicationError(
+                "enterprise not found", type="EnterpriseMissing", non_retryable=True
+            )
+        return enterprise
+
+    @activity.defn(name="record_registration")
+    async def record_registration(self, registration: RegistrationInput) -> None:
+        """Write the enterprise and its (inactive) applicant account together, or nothing."""
+        workflow_id = activity.info().workflow_id
+        try:
+            async with self.session_factory() as session, session.begin():
+                enterprises = EnterpriseRepository(session)
+                existing = await enterprises.by_uscc(registration.uscc)
+                if existing is not None:
+                    if existing.id == registration.enterprise_id:
+                        return  # our own earlier attempt committed
+                    raise ApplicationError(
+                        "an enterprise with this USCC is registered",
+                        type="DuplicateEnterprise",
+                        non_retryable=True,
+                    )
+                if await UserRepository(session).by_username(registration.username) is not None:
+                    raise ApplicationError(
+                        "the username is taken", type="DuplicateUsername", non_retryable=True
+                    )
+                id_number = self.cipher.decrypt(
+                    registration.sealed_id_number, context=SEALED_ID_NUMBER
+                )
+                mobile = self.cipher.decrypt(registration.sealed_mobile, context=SEALED_MOBILE)
+                await enterprises.add(
+                    Enterprise(
+                        id=registration.enterprise_id,
+                        name=registration.enterprise_name,
+                        uscc=registration.uscc,
+                        registered_capital=registration.registered_capital,
+                        founding_date=registration.founding_date,
+                        business_scope=registration.business_scope,
+                        industry=registration.industry,
+                        region=registration.region,
+                        legal_rep_name=registration.legal_rep_name,
+                        legal_rep_id_number=id_number,
+                        legal_rep_id_hash=self.cipher.lookup_hash(id_number, purpose="id_number"),
+                        mobile=mobile,
+                        mobile_hash=self.cipher.lookup_hash(mobile, purpose="mobile"),
+                        email=registration.email,
+                        workflow_id=workflow_id,
+                    )
+                )
+                session.add(
+                    AppUser(
+                        id=registration.user_id,
+                        username=registration.username,
+                        password_hash=registration.password_hash,
+                        role=Role.APPLICANT.value,
+                        display_name=registration.legal_rep_name,
+                        enterprise_id=registration.enterprise_id,
+                        is_active=False,  # until the one-time code is confirmed
+                    )
+                )
+        except IntegrityError as exc:  # a concurrent registration won the race
+            raise ApplicationError(
+                "an enterprise with this USCC or username exists",
+                type="DuplicateEnterprise",
+                non_retryable=True,
+            ) from exc
+
+    @activity.defn(name="send_otp")
+    async def send_otp(self, ref: EnterpriseRef) -> OtpChallengeRef:
+        """Generate a 6-digit code, keep its keyed hash, text it to the legal representative."""
+        challenge_id = uuid.uuid4()
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        async with self.session_factory() as session, session.begin():
+            enterprise = await self._enterprise(session, ref.enterprise_id)
+            mobile = enterprise.mobile
+            session.add(
+                OtpChallenge(
+                    id=challenge_id,
+                    enterprise_id=enterprise.id,
+                    code_hash=self._otp_hash(challenge_id, code),
+                )
+            )
+        message = render_notification("otp_code", "zh", {"code": code, "minutes": OTP_MINUTES})
+        await self.sms.send_sms(OutgoingSms(to=mobile, text=message.text, template="otp_code"))
+        return OtpChallengeRef(challenge_id=challenge_id, masked_mobile=mask_mobile(mobile))
+
+    def _otp_hash(self, challenge_id: uuid.UUID, code: str) -> str:
+        return self.cipher.lookup_hash(f"{challenge_id}:{code}", purpose="otp")
+
+    @activity.defn(name="check_otp")
+    async def check_otp(self, check: OtpCheck) -> bool:
+        """True once for the right code; wrong tries are counted on the challenge."""
+        async with self.session_factory() as session, session.begin():
+            challenge = await session.get(OtpChallenge, check.challenge_id, with_for_update=True)
+            if challenge is None or challenge.consumed_at is not None:
+                return False
+            if hmac.compare_digest(challenge.code_hash, self._otp_hash(challenge.id, check.code)):
+                challenge.consumed_at = utcnow()
+                return True
+            challenge.failed_attempts += 1
+            return False
+
+    @activity.defn(name="expire_registration")
+    async def expire_registration(self, ref: EnterpriseRef) -> None:
+        """An unconfirmed registration leaves nothing behind (account, codes, enterprise)."""
+        async with self.session_factory() as session, session.begin():
+            await session.execute(delete(AppUser).where(AppUser.enterprise_id == ref.enterprise_id))
+            await session.execute(delete(Enterprise).where(Enterprise.id == ref.enterprise_id))
+
+    @activity.defn(name="set_enterprise_stage")
+    async def set_enterprise_stage(self, change: StageChange) -> None:
+        """Move the enterprise to a stage and log the decision behind it, once."""
+        async with self.session_factory() as session, session.begin():
+            enterprise = await EnterpriseRepository(session).get(
+                change.enterprise_id, for_update=True
+            )
+            if enterprise is None:
+                return
+            if enterprise.status == change.stage and enterprise.status_reason == change.reason:
+                return  # a retry of an applied change
+            enterprise.status = change.stage
+            enterprise.status_reason = change.reason
+            if change.stage == "awaiting_documents":
+                account = await session.scalar(
+                    select(AppUser).where(AppUser.enterprise_id == enterprise.id)
+                )
+                if account is not None:
+                    account.is_active = True
+            if change.stage == "verified":
+                enterprise.verified_at = utcnow()
+            if change.decision is not None:
+                await DecisionLog(session).append(
+                    actor=change.actor,
+                    kind=f"onboarding.{change.stage}",
+                    subject=enterprise.workflow_id,
+                    payload={"enterprise_id": str(enterprise.id), **change.decision},
+                )
+
+    @activity.defn(name="record_document")
+    async def record_document(self, document: DocumentRecord) -> None:
+        async with self.session_factory() as session, session.begin():
+            exists = await session.scalar(
+                select(EnterpriseDocument.id).where(
+                    EnterpriseDocument.enterprise_id == document.enterprise_id,
+                    EnterpriseDocument.kind == document.kind,
+                    EnterpriseDocument.sha256 == document.sha256,
+                )
+            )
+            if exists is None:
+                session.add(EnterpriseDocument(**document.model_dump()))
+
+    async def _latest_documents(
+        self, session: AsyncSession, enterprise_id: uuid.UUID
+    ) -> dict[str, str]:
+        rows = await session.scalars(
+            select(EnterpriseDocument)
+            .where(EnterpriseDocument.enterprise_id == enterprise_id)
+            .order_by(EnterpriseDocument.created_at)
+        )
+        return {row.kind: row.sha256 for row in rows}  # the newest of each kind wins
+
+    @activity.defn(name="check_identity")
+    async def check_identity(self, ref: EnterpriseRef) -> IdentityCheckResult:
+        """Ask the identity bureau about the legal representative (PII loaded here, not passed)."""
+        async with self.session_factory() as session:
+            enterprise = await self._enterprise(session, ref.enterprise_id)
+            docs = await self._latest_documents(session, enterprise.id)
+        verdict = await self.identity.verify(
+            IdentityVerificationRequest(
+                name=enterprise.legal_rep_name,
+                id_number=enterprise.legal_rep_id_number,
+                id_front_sha256=docs.get(DocumentKind.ID_FRONT.value),
+                id_back_sha256=docs.get(DocumentKind.ID_BACK.value),
+                portrait_sha256=docs.get(DocumentKind.ID_HANDHELD.value),
+            )
+        )
+        return IdentityCheckResult(result=verdict.result.value)
+
+    @activity.defn(name="check_registry")
+    async def check_registry(self, ref: EnterpriseRef) -> RegistryCheckResult:
+        async with self.session_factory() as session:
+            enterprise = await self._enterprise(session, ref.enterprise_id)
+        record = await self.registry.get_enterprise(enterprise.uscc)
+        if record is None:
+            return RegistryCheckResult(found=False)
+        return RegistryCheckResult(
+            found=True,
+            status=record.status.value,
+            name=record.name,
+            legal_representative=record.legal_representative,
+        )
+
+    @activity.defn(name="notify_enterprise")
+    async def notify_enterprise(self, notice: NotifyEnterprise) -> None:
+        """SMS (Chinese), e-mail (Chinese and English) when known, and an in-app message."""
+        async with self.session_factory() as session:
+            enterprise = await self._enterprise(session, notice.enterprise_id)
+        context: dict[str, object] = {"enterprise_name": enterprise.name, **notice.context}
+        if "reason" in context:
+            context["reason"] = REJECTION_REASONS_ZH.get(
+                str(context["reason"]), str(context["reason"])
+            )
+        zh = render_notification(notice.template, "zh", context)
+        channels = ["in_app"]
+        # Retries must not text twice: the in-app row is written first and marks delivery.
+        async with self.session_factory() as session, session.begin():
+            key = f"{activity.info().workflow_id}:{activity.info().activity_id}"
+            already = await session.scalar(
+                select(Notification.id).where(Notification.delivery_key == key)
+            )
+            if already is not None:
+                return
+            await self.sms.send_sms(
+                OutgoingSms(to=enterprise.mobile, text=zh.text, template=notice.template)
+            )
+            channels.append("sms")
+            if self.email is not None and enterprise.email:
+                en = render_notification(notice.template, "en", context)
+                await self.email.send_email(
+                    OutgoingEmail(
+                        to=(enterprise.email,),
+                        subject=f"{zh.subject} / {en.subject}",
+                        text=f"{zh.text}\n\n{en.text}",
+                    )
+                )
+                channels.append("email")
+            session.add(
+                Notification(
+                    enterprise_id=enterprise.id,
+                    template=notice.template,
+                    subject=zh.subject,
+                    body=zh.text,
+                    channels=",".join(channels),
+                    delivery_key=key,
+                )
+            )
+        log.info("enterprise notified", template=notice.template, channels=channels)

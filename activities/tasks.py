@@ -1,0 +1,51 @@
+"""Activities that open and close human tasks in our own inbox table."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from db.base import utcnow
+from db.models import HumanTask
+from db.repositories import HumanTaskRepository
+from workflows.contracts import CloseTask, OpenTask, TaskRef
+
+
+class TaskActivities:
+    """The officer inbox is written here when a wait starts and when it ends."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    @activity.defn(name="open_task")
+    async def open_task(self, task: OpenTask) -> TaskRef:
+        """Create the task once per (workflow, kind, round); a retry returns the same task."""
+        workflow_id = activity.info().workflow_id or task.subject
+        async with self.session_factory() as session, session.begin():
+            repo = HumanTaskRepository(session)
+            existing = await repo.find(workflow_id, task.kind, 1)
+            if existing is not None:
+                return TaskRef(task_id=existing.id)
+            row = await repo.add(
+                HumanTask(
+                    kind=task.kind,
+                    workflow_id=workflow_id,
+                    subject=task.subject,
+                    institution_id=task.institution_id,
+                    required_role=task.required_role,
+                    due_at=task.due_at,
+                    context=dict(task.context),
+                )
+            )
+            return TaskRef(task_id=row.id)
+
+    @activity.defn(name="close_task")
+    async def close_task(self, close: CloseTask) -> None:
+        async with self.session_factory() as session, session.begin():
+            task = await session.get(HumanTask, close.task_id, with_for_update=True)
+            if task is None or task.state == "done":
+                return
+            task.state = "done"
+            task.outcome = close.outcome
+            task.assignee_id = close.assignee_id
+            task.completed_at = utcnow()

@@ -1,0 +1,1 @@
+"""Document storage: content-addressed, encrypted blobs behind a small interface."""

@@ -1,0 +1,42 @@
+"""Local-directory document store: AES-256-GCM encrypted files named by the plaintext's sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from config.crypto import aesgcm_decrypt, aesgcm_encrypt
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+class LocalDocumentStore:
+    """Files under ``root/ab/<sha256>``; the digest is the associated data of the encryption."""
+
+    def __init__(self, root: Path, key: bytes) -> None:
+        self.root = root
+        self.key = key
+
+    def _path(self, sha256: str) -> Path:
+        if not _DIGEST.match(sha256):
+            raise KeyError(sha256)
+        return self.root / sha256[:2] / sha256
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._path(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(aesgcm_encrypt(self.key, data, digest.encode()))
+        tmp.replace(path)  # atomic: a reader never sees half a file
+        return digest
+
+    def get(self, sha256: str) -> bytes:
+        path = self._path(sha256)
+        if not path.exists():
+            raise KeyError(sha256)
+        return aesgcm_decrypt(self.key, path.read_bytes(), sha256.encode())

@@ -1,0 +1,315 @@
+"""Enterprise registration, one-time code, documents and the applicant's own profile."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from pydantic import Field
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from api.deps import ContextDep, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
+from api.errors import ApiError
+from api.schemas import Schema
+from api.security import hash_password
+from api.workflow_errors import api_error_from_workflow
+from config.crypto import FieldCipher
+from db.repositories import EnterpriseRepository, UserRepository
+from domain.errors import BusinessRuleError, issue
+from domain.identity_codes import mask_mobile, mask_resident_id, normalize_resident_id
+from domain.onboarding import (
+    MAX_UPLOAD_BYTES,
+    DocumentKind,
+    RegistrationFacts,
+    check_registration,
+    sniff_content_type,
+)
+from domain.onboarding import check_upload as check_upload_rules
+from domain.passwords import check_password_strength
+from domain.roles import Role
+from workflows.contracts import (
+    SEALED_ID_NUMBER,
+    SEALED_MOBILE,
+    AttachDocument,
+    ConfirmOtp,
+    OnboardingProgress,
+    RegistrationAck,
+    RegistrationInput,
+    TaskQueue,
+    WorkflowType,
+    enterprise_workflow_id,
+)
+
+router = APIRouter(tags=["onboarding"])
+
+# Enterprise ids derive from the USCC, so a double submit lands on the same workflow.
+ENTERPRISE_NAMESPACE = uuid.UUID("6f1c2f0e-4b7a-5d8e-9c3a-1b2d3e4f5a6b")
+
+Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
+
+
+class EnterpriseIn(Schema):
+    name: str = Field(min_length=2, max_length=200)
+    uscc: str = Field(min_length=1, max_length=32)
+    registered_capital: Decimal = Field(max_digits=18, decimal_places=2)
+    founding_date: date
+    business_scope: str = Field(default="", max_length=2000)
+    industry: str = Field(min_length=1, max_length=1)
+    region: str = Field(min_length=1, max_length=6)
+
+
+class LegalRepresentativeIn(Schema):
+    name: str = Field(min_length=2, max_length=100)
+    id_number: str = Field(min_length=1, max_length=32, repr=False)
+    mobile: str = Field(min_length=1, max_length=20, repr=False)
+
+
+class AccountIn(Schema):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(min_length=1, max_length=128, repr=False)
+    password_confirmation: str = Field(min_length=1, max_length=128, repr=False)
+
+
+class RegistrationIn(Schema):
+    enterprise: EnterpriseIn
+    legal_representative: LegalRepresentativeIn
+    account: AccountIn
+    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class OtpIn(Schema):
+    code: str = Field(min_length=1, max_length=12)
+
+
+class ProgressOut(Schema):
+    enterprise_id: uuid.UUID | None
+    stage: str
+    reason: str = ""
+    missing_documents: list[str] = Field(default_factory=list)
+    otp_expires_at: datetime | None = None
+
+
+class EnterpriseOut(Schema):
+    """The applicant's own enterprise, personal data masked."""
+
+    id: uuid.UUID
+    name: str
+    uscc: str
+    registered_capital: Decimal
+    founding_date: date
+    industry: str
+    region: str
+    legal_rep_name: str
+    legal_rep_id_number: str
+    mobile: str
+    email: str | None
+    status: str
+    status_reason: str
+    verified_at: datetime | None
+
+
+def _progress(progress: OnboardingProgress) -> ProgressOut:
+    return ProgressOut(**progress.model_dump(exclude={"review_task_id"}))
+
+
+@router.post(
+    "/api/v1/registrations",
+    operation_id="register_enterprise",
+    response_model=RegistrationAck,
+    status_code=201,
+)
+async def register(
+    body: RegistrationIn, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> RegistrationAck:
+    """Register an enterprise and its applicant account; a one-time code goes to the mobile."""
+    ent, rep, account = body.enterprise, body.legal_representative, body.account
+    id_number = normalize_resident_id(rep.id_number)
+    facts = RegistrationFacts(
+        enterprise_name=ent.name.strip(),
+        uscc=ent.uscc,
+        registered_capital=ent.registered_capital,
+        founding_date=ent.founding_date,
+        industry=ent.industry,
+        region=ent.region,
+        legal_rep_name=rep.name.strip(),
+        legal_rep_id_number=id_number,
+        mobile=rep.mobile,
+    )
+    problems = check_registration(facts, date.today())
+    problems += check_password_strength(account.password, account.username, "account.password")
+    if account.password != account.password_confirmation:
+        problems.append(
+            issue(
+                "account.password_confirmation",
+                "password.confirmation_mismatch",
+                "两次输入的密码不一致",
+                "The passwords do not match",
+            )
+        )
+    if problems:
+        raise BusinessRuleError(problems)
+    if await EnterpriseRepository(session).by_uscc(ent.uscc) is not None:
+        raise ApiError(
+            409,
+            "enterprise.duplicate",
+            "该统一社会信用代码已注册",
+            "This USCC is already registered",
+            [
+                issue(
+                    "enterprise.uscc",
+                    "uscc.already_registered",
+                    "该统一社会信用代码已注册",
+                    "This USCC is already registered",
+                )
+            ],
+        )
+    if await UserRepository(session).by_username(account.username) is not None:
+        raise ApiError(
+            409,
+            "user.username_taken",
+            "用户名已被使用",
+            "The username is taken",
+            [
+                issue(
+                    "account.username", "username.taken", "用户名已被使用", "The username is taken"
+                )
+            ],
+        )
+
+    cipher = FieldCipher.from_settings(settings)
+    enterprise_id = uuid.uuid5(ENTERPRISE_NAMESPACE, ent.uscc)
+    registration = RegistrationInput(
+        enterprise_id=enterprise_id,
+        user_id=uuid.uuid5(enterprise_id, account.username),
+        username=account.username,
+        password_hash=hash_password(account.password),
+        enterprise_name=facts.enterprise_name,
+        uscc=ent.uscc,
+        registered_capital=ent.registered_capital,
+        founding_date=ent.founding_date,
+        business_scope=ent.business_scope,
+        industry=ent.industry,
+        region=ent.region,
+        legal_rep_name=facts.legal_rep_name,
+        sealed_id_number=cipher.encrypt(id_number, context=SEALED_ID_NUMBER),
+        sealed_mobile=cipher.encrypt(rep.mobile, context=SEALED_MOBILE),
+        email=body.email,
+    )
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        WorkflowType.ENTERPRISE_ONBOARDING,
+        registration,
+        id=enterprise_workflow_id(enterprise_id),
+        task_queue=settings.task_queue(TaskQueue.PLATFORM),
+        # A double submit joins the running workflow. A closed one (an expired registration
+        # left nothing behind) may start again; the USCC check above refuses real duplicates.
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+    try:
+        ack: RegistrationAck = await temporal.execute_update_with_start_workflow(
+            "registration", start_workflow_operation=start, result_type=RegistrationAck
+        )
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    return ack
+
+
+async def _update(
+    temporal: TemporalDep, enterprise_id: uuid.UUID, name: str, *args: object
+) -> OnboardingProgress:
+    handle = temporal.get_workflow_handle(enterprise_workflow_id(enterprise_id))
+    try:
+        progress: OnboardingProgress = await handle.execute_update(
+            name, args=list(args), result_type=OnboardingProgress
+        )
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    return progress
+
+
+@router.post(
+    "/api/v1/registrations/{enterprise_id}/otp",
+    operation_id="confirm_registration_code",
+    response_model=ProgressOut,
+)
+async def confirm_code(enterprise_id: uuid.UUID, body: OtpIn, temporal: TemporalDep) -> ProgressOut:
+    """Confirm the one-time code; the account becomes usable and documents are expected."""
+    return _progress(
+        await _update(temporal, enterprise_id, "confirm_otp", ConfirmOtp(code=body.code))
+    )
+
+
+@router.post(
+    "/api/v1/registrations/{enterprise_id}/otp/resend",
+    operation_id="resend_registration_code",
+    response_model=ProgressOut,
+)
+async def resend_code(enterprise_id: uuid.UUID, temporal: TemporalDep) -> ProgressOut:
+    """Send a new code (at most 5, one a minute); the previous one stops working."""
+    return _progress(await _update(temporal, enterprise_id, "resend_otp"))
+
+
+@router.get(
+    "/api/v1/registrations/{enterprise_id}",
+    operation_id="registration_progress",
+    response_model=ProgressOut,
+)
+async def registration_progress(enterprise_id: uuid.UUID, temporal: TemporalDep) -> ProgressOut:
+    """Where the onboarding stands (no personal data)."""
+    handle = temporal.get_workflow_handle(enterprise_workflow_id(enterprise_id))
+    try:
+        progress = await handle.query("progress", result_type=OnboardingProgress)
+    except RPCError as exc:
+        raise api_error_from_workflow(exc) from exc
+    return _progress(progress)
+
+
+@router.post(
+    "/api/v1/enterprises/me/documents",
+    operation_id="upload_document",
+    response_model=ProgressOut,
+    status_code=201,
+)
+async def upload_document(
+    user: Applicant,
+    ctx: ContextDep,
+    temporal: TemporalDep,
+    kind: Annotated[DocumentKind, Form()],
+    file: Annotated[UploadFile, File()],
+) -> ProgressOut:
+    """Upload a verification material (PDF/JPEG/PNG by content, at most 10 MB)."""
+    assert user.enterprise_id is not None
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    problems = check_upload_rules(len(data), data[:16], "file")
+    if problems:
+        status = 413 if problems[0].code == "upload.too_large" else 415
+        raise ApiError(
+            status, problems[0].code, problems[0].message_zh, problems[0].message_en, problems
+        )
+    content_type = sniff_content_type(data[:16]) or "application/octet-stream"
+    sha256 = ctx.document_store().put(data)
+    attach = AttachDocument(
+        kind=kind.value, sha256=sha256, content_type=content_type, size_bytes=len(data)
+    )
+    return _progress(await _update(temporal, user.enterprise_id, "attach_document", attach))
+
+
+@router.get("/api/v1/enterprises/me", operation_id="my_enterprise", response_model=EnterpriseOut)
+async def my_enterprise(user: Applicant, session: SessionDep) -> EnterpriseOut:
+    """The applicant's enterprise with ID number and phone masked."""
+    assert user.enterprise_id is not None
+    enterprise = await EnterpriseRepository(session).get(user.enterprise_id)
+    if enterprise is None:
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    out = EnterpriseOut.model_validate(enterprise)
+    return out.model_copy(
+        update={
+            "legal_rep_id_number": mask_resident_id(enterprise.legal_rep_id_number),
+            "mobile": mask_mobile(enterprise.mobile),
+        }
+    )

@@ -1,0 +1,111 @@
+"""The human-task inbox: list what waits for the caller, and decide it through its workflow."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+from sqlalchemy import Select, select
+
+from api.deps import CurrentUser, Principal, SessionDep, TemporalDep
+from api.errors import ApiError
+from api.schemas import Schema
+from api.workflow_errors import api_error_from_workflow
+from db.models import HumanTask
+from domain.roles import INSTITUTION_ROLES, Role
+from workflows.contracts import OnboardingProgress, ReviewDecision
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+
+class TaskOut(Schema):
+    id: uuid.UUID
+    kind: str
+    subject: str
+    workflow_id: str
+    institution_id: uuid.UUID | None
+    required_role: str
+    state: str
+    due_at: datetime | None
+    completed_at: datetime | None
+    outcome: str | None
+    context: dict[str, Any]
+    created_at: datetime
+
+
+class DecisionIn(Schema):
+    approve: bool
+    reason: str = Field(default="", max_length=500)
+
+
+def _visible(stmt: Select[Any], user: Principal) -> Select[Any]:
+    """Staff see their institution's tasks; platform admins the platform's; auditors all."""
+    if user.role in (Role.COMPLIANCE, Role.REGULATOR):
+        return stmt
+    if user.role is Role.PLATFORM_ADMIN:
+        return stmt.where(HumanTask.institution_id.is_(None))
+    if user.role in INSTITUTION_ROLES and user.institution_id is not None:
+        return stmt.where(HumanTask.institution_id == user.institution_id)
+    raise ApiError(403, "auth.role_not_allowed", "当前角色没有任务收件箱", "Your role has no inbox")
+
+
+@router.get("", operation_id="list_tasks", response_model=list[TaskOut])
+async def list_tasks(
+    user: CurrentUser,
+    session: SessionDep,
+    state: Annotated[str | None, Query(pattern="^(open|claimed|done|cancelled)$")] = "open",
+    kind: Annotated[str | None, Query(max_length=48)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[HumanTask]:
+    """The caller's inbox, soonest due first."""
+    stmt = _visible(select(HumanTask), user)
+    if state:
+        stmt = stmt.where(HumanTask.state == state)
+    if kind:
+        stmt = stmt.where(HumanTask.kind == kind)
+    stmt = stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at)
+    return list(await session.scalars(stmt.limit(limit).offset(offset)))
+
+
+@router.post("/{task_id}/decision", operation_id="decide_task", response_model=TaskOut)
+async def decide_task(
+    task_id: uuid.UUID,
+    body: DecisionIn,
+    user: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> HumanTask:
+    """Decide a task; the workflow's Update validator has the last word on who may decide what."""
+    task = await session.scalar(_visible(select(HumanTask), user).where(HumanTask.id == task_id))
+    if task is None:
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    if task.state == "done":
+        raise ApiError(409, "task.already_decided", "该任务已处理", "The task is already decided")
+    if task.kind != "verification_review":
+        raise ApiError(
+            422,
+            "task.unsupported_kind",
+            "该类任务不在此处理",
+            "This kind of task is not decided here",
+        )
+    decision = ReviewDecision(
+        task_id=task.id,
+        approve=body.approve,
+        reason=body.reason,
+        reviewer_id=user.user_id,
+        reviewer_role=user.role.value,
+    )
+    handle = temporal.get_workflow_handle(task.workflow_id)
+    try:
+        await handle.execute_update(
+            "decide_review", decision, id=f"decide-{task.id}", result_type=OnboardingProgress
+        )
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    await session.refresh(task)
+    decided: HumanTask = task
+    return decided

@@ -1,0 +1,47 @@
+"""Refusals raised inside workflows (Update validators, activities) as API errors."""
+
+from __future__ import annotations
+
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError
+
+# ApplicationError type → HTTP status, Chinese and English message.
+REFUSALS: dict[str, tuple[int, str, str]] = {
+    "DuplicateEnterprise": (409, "该统一社会信用代码已注册", "This USCC is already registered"),
+    "DuplicateUsername": (409, "用户名已被使用", "The username is taken"),
+    "otp.not_awaited": (409, "当前无需验证码", "No one-time code is awaited now"),
+    "otp.bad_format": (422, "验证码为 6 位数字", "The code has 6 digits"),
+    "otp.expired": (410, "验证码已过期，请重新获取", "The code has expired; ask for a new one"),
+    "otp.too_many_attempts": (
+        429,
+        "验证码错误次数过多，请重新获取",
+        "Too many wrong codes; ask for a new one",
+    ),
+    "otp.wrong_code": (422, "验证码错误", "The code is wrong"),
+    "otp.too_many_sends": (429, "验证码发送次数已达上限", "No more codes can be sent"),
+    "otp.too_soon": (429, "请稍后再获取验证码", "Wait a minute before asking for another code"),
+    "documents.not_expected": (409, "当前阶段无需上传材料", "Documents are not expected now"),
+    "documents.unknown_kind": (422, "材料类型不正确", "Unknown document kind"),
+    "review.not_pending": (409, "没有待审核的事项", "Nothing awaits review"),
+    "review.already_decided": (409, "该任务已处理", "The task is already decided"),
+    "review.wrong_task": (409, "任务与当前审核不符", "This task is not the open review"),
+    "review.role_not_allowed": (403, "当前角色无权审核", "Your role may not decide this review"),
+    "review.reason_required": (422, "拒绝时必须填写原因", "A rejection needs a reason"),
+}
+
+
+def api_error_from_workflow(exc: Exception) -> ApiError:
+    """The ApiError for a refused Update or a missing workflow; re-raise anything else."""
+    if isinstance(exc, WorkflowUpdateFailedError):
+        cause: BaseException | None = exc.cause
+        while cause is not None and not isinstance(cause, ApplicationError):
+            cause = cause.__cause__
+        if isinstance(cause, ApplicationError) and cause.type in REFUSALS:
+            status, zh, en = REFUSALS[cause.type]
+            return ApiError(status, cause.type, zh, en)
+    if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
+        return ApiError(404, "not_found", "流程不存在或已结束", "No such running process")
+    raise exc

@@ -1,0 +1,64 @@
+"""The shared jinja2 environment for every LoanBridge document: template root, escaping, filters."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import jinja2
+
+from domain.money import to_fen
+
+_HUNDREDTH = Decimal("0.01")
+
+
+def template_root() -> Path:
+    """The repository's top-level ``templates/`` folder (a sibling of this package)."""
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def money(amount: Decimal | int) -> str:
+    """Format yuan rounded half-up to the fen: ``Decimal("1234.565")`` → ``"¥1,234.57"``.
+
+    Floats are refused by ``to_fen``: a binary float cannot hold fen exactly.
+    """
+    fen = to_fen(amount)
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen):,.2f}"
+
+
+def percent(fraction: Decimal | int) -> str:
+    """Format a rate given as a fraction with two decimals: ``Decimal("0.109")`` → ``"10.90%"``."""
+    if isinstance(fraction, float):
+        raise TypeError("rates must not be floats; use Decimal")
+    hundredths = (Decimal(fraction) * 100).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP)
+    return f"{hundredths}%"
+
+
+def date_zh(day: date) -> str:
+    """Write a date the Chinese way, without zero padding: 2026-01-05 → ``"2026年1月5日"``."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def make_environment() -> jinja2.Environment:
+    """A new environment over ``template_root()``: HTML autoescaped, undefined names are errors."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_root()),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html",), default_for_string=False, default=False
+        ),
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
+    )
+    environment.filters["money"] = money
+    environment.filters["percent"] = percent
+    environment.filters["date_zh"] = date_zh
+    return environment
+
+
+@functools.cache
+def shared_environment() -> jinja2.Environment:
+    """One environment per process, built on first use; rendering from threads is safe."""
+    return make_environment()

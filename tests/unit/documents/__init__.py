@@ -1,0 +1,1 @@
+"""Unit tests of document rendering (documents/): filters, notifications, PDFs."""

@@ -1,0 +1,97 @@
+"""Notification texts: every template renders in both locales, carries no personal numbers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from documents.environment import template_root
+from documents.notifications import (
+    LOCALES,
+    Locale,
+    RenderedMessage,
+    notification_templates,
+    render_notification,
+)
+
+SAMPLE_CONTEXTS: dict[str, dict[str, object]] = {
+    "otp_code": {"code": "482913", "minutes": 5},
+    "registration_received": {"enterprise_name": "杭州云桥科技有限公司"},
+    "verification_in_review": {"enterprise_name": "杭州云桥科技有限公司"},
+    "verification_approved": {"enterprise_name": "杭州云桥科技有限公司"},
+    "verification_rejected": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "reason": "营业执照已过期",
+    },
+    "documents_missing": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "missing": ["营业执照", "法定代表人授权书"],
+    },
+}
+SIGNATURES: dict[Locale, str] = {"zh": "【LoanBridge】", "en": "[LoanBridge]"}
+# A mainland mobile number has 11 digits, an ID number 18: no template may hold such a run.
+LONG_DIGIT_RUN = re.compile(r"\d{11,}")
+
+
+def test_the_expected_templates_exist_in_every_locale() -> None:
+    assert notification_templates() == sorted(SAMPLE_CONTEXTS)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("template", sorted(SAMPLE_CONTEXTS))
+def test_template_renders_a_signed_subject_and_body(template: str, locale: Locale) -> None:
+    message = render_notification(template, locale, SAMPLE_CONTEXTS[template])
+    assert isinstance(message, RenderedMessage)
+    assert message.subject
+    assert message.text
+    assert "\n" not in message.subject
+    assert not message.text.startswith("Subject:")
+    assert SIGNATURES[locale] in message.text
+    assert not LONG_DIGIT_RUN.search(message.subject + message.text)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((template_root() / "notify").glob("*.txt")), ids=lambda path: path.name
+)
+def test_template_source_holds_no_long_digit_run(path: Path) -> None:
+    assert not LONG_DIGIT_RUN.search(path.read_text("utf-8"))
+
+
+def test_context_values_appear_in_the_body() -> None:
+    message = render_notification("otp_code", "zh", {"code": "482913", "minutes": 5})
+    assert "482913" in message.text
+    assert "5 分钟" in message.text
+
+
+def test_missing_documents_are_listed_in_locale_style() -> None:
+    context = SAMPLE_CONTEXTS["documents_missing"]
+    assert (
+        "营业执照、法定代表人授权书" in render_notification("documents_missing", "zh", context).text
+    )
+    assert (
+        "营业执照, 法定代表人授权书" in render_notification("documents_missing", "en", context).text
+    )
+
+
+def test_rejection_reason_is_shown() -> None:
+    context = SAMPLE_CONTEXTS["verification_rejected"]
+    assert "营业执照已过期" in render_notification("verification_rejected", "zh", context).text
+
+
+@pytest.mark.parametrize("template", ["no_such_template", "../pdf/base", "OTP_CODE", ""])
+def test_unknown_template_raises_lookup_error(template: str) -> None:
+    with pytest.raises(LookupError, match="unknown notification template"):
+        render_notification(template, "zh", {})
+
+
+def test_unknown_locale_raises_lookup_error() -> None:
+    with pytest.raises(LookupError, match="locale"):
+        render_notification("otp_code", "fr", {"code": "1", "minutes": 5})  # type: ignore[arg-type]
+
+
+def test_missing_context_variable_raises() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        render_notification("otp_code", "en", {"code": "482913"})

@@ -1,0 +1,378 @@
+"""Enterprise onboarding: registration → one-time code → documents → identity and registry
+checks → verified, rejected, or decided by a platform reviewer (business id ``enterprise-{id}``)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.onboarding import (
+        VERIFICATION_DOCUMENTS,
+        DocumentKind,
+        Verdict,
+        verification_verdict,
+    )
+    from domain.roles import Role
+    from workflows.contracts import (
+        ENTERPRISE,
+        STAGE,
+        STATUS,
+        AttachDocument,
+        CloseTask,
+        ConfirmOtp,
+        DocumentRecord,
+        EnterpriseRef,
+        IdentityCheckResult,
+        NotifyEnterprise,
+        OnboardingProgress,
+        OpenTask,
+        OtpChallengeRef,
+        OtpCheck,
+        RegistrationAck,
+        RegistrationInput,
+        RegistryCheckResult,
+        ReviewDecision,
+        StageChange,
+        TaskRef,
+        WorkflowType,
+    )
+
+OTP_VALIDITY = timedelta(minutes=5)
+REGISTRATION_WINDOW = timedelta(minutes=30)  # unconfirmed registrations are removed after this
+RESEND_INTERVAL = timedelta(seconds=60)
+MAX_OTP_SENDS = 5
+MAX_OTP_ATTEMPTS = 5
+DOCUMENT_REMINDER_EVERY = timedelta(days=7)
+DOCUMENT_REMINDERS = 4  # then the onboarding lapses (about a month)
+REVIEW_SLA = timedelta(days=2)
+
+# Our own database: retry for as long as it takes (a restart of PostgreSQL must not lose work).
+DB_RETRY = RetryPolicy(
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["DuplicateEnterprise", "DuplicateUsername"],
+)
+# External providers: a few tries, then a person decides.
+PROVIDER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=["ProviderRejected"],
+)
+
+
+async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+    """Run an activity that touches only our database."""
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=DB_RETRY,
+    )
+
+
+async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+    """Run an activity that calls an external provider."""
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=timedelta(seconds=20),
+        retry_policy=PROVIDER_RETRY,
+    )
+
+
+@workflow.defn(name=WorkflowType.ENTERPRISE_ONBOARDING)
+class EnterpriseOnboardingWorkflow:
+    """One enterprise's way from registration to verified."""
+
+    def __init__(self) -> None:
+        self.enterprise_id: Any = None
+        self.stage = "registering"
+        self.reason = ""
+        self.refusal: ApplicationError | None = None
+        self.ack: RegistrationAck | None = None
+        self.challenge: OtpChallengeRef | None = None
+        self.challenge_sent_at: datetime | None = None
+        self.otp_sends = 0
+        self.otp_failures = 0
+        self.otp_confirmed = False
+        self.documents: dict[str, str] = {}
+        self.review_task: Any = None
+        self.review: ReviewDecision | None = None
+
+    # ---- main line ---------------------------------------------------------------------
+    @workflow.run
+    async def run(self, registration: RegistrationInput) -> OnboardingProgress:
+        self.enterprise_id = registration.enterprise_id
+        ref = EnterpriseRef(enterprise_id=registration.enterprise_id)
+        workflow.upsert_search_attributes(
+            [STAGE.value_set("onboarding"), ENTERPRISE.value_set(str(self.enterprise_id))]
+        )
+        try:
+            await _db("record_registration", registration)
+        except ActivityError as exc:
+            self.refusal = (
+                exc.cause
+                if isinstance(exc.cause, ApplicationError)
+                else ApplicationError("registration failed", type="RegistrationFailed")
+            )
+            return await self._finish("refused", self.refusal.type or "")
+
+        await self._send_otp()
+        self.stage = "awaiting_otp"  # the row was written in this stage
+        workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
+        self.ack = RegistrationAck(
+            enterprise_id=registration.enterprise_id,
+            stage=self.stage,
+            otp_sent_to=self.challenge.masked_mobile if self.challenge else "",
+        )
+        if not await self._wait(lambda: self.otp_confirmed, REGISTRATION_WINDOW):
+            await _db("expire_registration", ref)
+            return await self._finish("expired", "otp.not_confirmed")
+
+        await self._set_stage(ref, "awaiting_documents")
+        await self._notify(ref, "registration_received", {})
+        for _ in range(DOCUMENT_REMINDERS):
+            if await self._wait(self._documents_complete, DOCUMENT_REMINDER_EVERY):
+                break
+            await self._notify(ref, "documents_missing", {"missing": self._missing()})
+        if not self._documents_complete():
+            await self._set_stage(ref, "lapsed", "documents.not_provided")
+            return await self._finish("lapsed", "documents.not_provided")
+
+        await self._set_stage(ref, "verifying")
+        identity, registry = await asyncio.gather(
+            self._provider("check_identity", ref, IdentityCheckResult),
+            self._provider("check_registry", ref, RegistryCheckResult),
+        )
+        outcome = verification_verdict(
+            identity_result=identity.result if identity else None,
+            registry_found=registry.found if registry else None,
+            registry_status=registry.status if registry else None,
+            registry_name=registry.name if registry else None,
+            registry_legal_rep=registry.legal_representative if registry else None,
+            enterprise_name=registration.enterprise_name,
+            legal_rep_name=registration.legal_rep_name,
+        )
+        decision = {
+            "identity": identity.result if identity else "unavailable",
+            "registry": (registry.status or "not_found") if registry else "unavailable",
+            "verdict": outcome.verdict.value,
+            "reason": outcome.reason,
+        }
+        verdict, reason, actor = outcome.verdict, outcome.reason, "system"
+        if verdict is Verdict.REVIEW:
+            await self._set_stage(ref, "in_review", reason, decision=decision)
+            await self._notify(ref, "verification_in_review", {})
+            review = await self._human_review(registration, reason)
+            verdict = Verdict.VERIFIED if review.approve else Verdict.REJECTED
+            reason = review.reason or ("review.approved" if review.approve else "review.rejected")
+            actor = f"user:{review.reviewer_id}"
+            decision = {"verdict": verdict.value, "reason": reason, "review_of": outcome.reason}
+
+        await self._set_stage(ref, verdict.value, reason, actor=actor, decision=decision)
+        if verdict is Verdict.VERIFIED:
+            await self._notify(ref, "verification_approved", {})
+        else:
+            await self._notify(ref, "verification_rejected", {"reason": reason})
+        return await self._finish(verdict.value, reason)
+
+    # ---- steps -------------------------------------------------------------------------
+    async def _wait(self, condition: Any, within: timedelta) -> bool:
+        try:
+            await workflow.wait_condition(condition, timeout=within)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _finish(self, stage: str, reason: str) -> OnboardingProgress:
+        self.stage, self.reason = stage, reason
+        workflow.upsert_search_attributes([STATUS.value_set(stage)])
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.progress()
+
+    async def _set_stage(
+        self,
+        ref: EnterpriseRef,
+        stage: str,
+        reason: str = "",
+        *,
+        actor: str = "system",
+        decision: dict[str, str] | None = None,
+    ) -> None:
+        """Record the stage first; the workflow (and its query) shows it once it is stored."""
+        change = StageChange(
+            enterprise_id=ref.enterprise_id,
+            stage=stage,
+            reason=reason,
+            actor=actor,
+            decision=decision,
+        )
+        await _db("set_enterprise_stage", change)
+        self.stage, self.reason = stage, reason
+        workflow.upsert_search_attributes([STATUS.value_set(stage)])
+
+    async def _notify(self, ref: EnterpriseRef, template: str, context: dict[str, Any]) -> None:
+        message = NotifyEnterprise(
+            enterprise_id=ref.enterprise_id, template=template, context=context
+        )
+        # A notification that cannot be sent must not block onboarding.
+        try:
+            await _external("notify_enterprise", message)
+        except ActivityError:
+            workflow.logger.warning("notification not delivered", extra={"template": template})
+
+    async def _provider(self, name: str, ref: EnterpriseRef, result_type: type[Any]) -> Any:
+        try:
+            return await _external(name, ref, result_type)
+        except ActivityError:
+            return None  # still failing after retries: a person decides
+
+    async def _send_otp(self) -> None:
+        ref = EnterpriseRef(enterprise_id=self.enterprise_id)
+        self.challenge = await _db("send_otp", ref, OtpChallengeRef)
+        self.challenge_sent_at = workflow.now()
+        self.otp_sends += 1
+        self.otp_failures = 0
+
+    def _missing(self) -> list[str]:
+        return sorted(k.value for k in VERIFICATION_DOCUMENTS if k.value not in self.documents)
+
+    def _documents_complete(self) -> bool:
+        return not self._missing()
+
+    async def _human_review(self, registration: RegistrationInput, reason: str) -> ReviewDecision:
+        task = OpenTask(
+            kind="verification_review",
+            subject=f"enterprise-{registration.enterprise_id}",
+            required_role=Role.PLATFORM_ADMIN.value,
+            due_at=workflow.now() + REVIEW_SLA,
+            context={"reason": reason, "enterprise_name": registration.enterprise_name},
+        )
+        ref = await _db("open_task", task, TaskRef)
+        self.review_task = ref.task_id
+        await workflow.wait_condition(lambda: self.review is not None)
+        assert self.review is not None
+        await _db(
+            "close_task",
+            CloseTask(
+                task_id=ref.task_id,
+                outcome="approved" if self.review.approve else "rejected",
+                assignee_id=self.review.reviewer_id,
+            ),
+        )
+        return self.review
+
+    # ---- updates and query -------------------------------------------------------------
+    @workflow.update
+    async def registration(self) -> RegistrationAck:
+        """Used with update-with-start: answers once the registration is recorded."""
+        await workflow.wait_condition(lambda: self.ack is not None or self.refusal is not None)
+        if self.refusal is not None:
+            raise self.refusal
+        assert self.ack is not None
+        return self.ack
+
+    @workflow.update
+    async def confirm_otp(self, request: ConfirmOtp) -> OnboardingProgress:
+        assert self.challenge is not None
+        matched = await _db(
+            "check_otp", OtpCheck(challenge_id=self.challenge.challenge_id, code=request.code), bool
+        )
+        if not matched:
+            self.otp_failures += 1
+            raise ApplicationError("the code is wrong", type="otp.wrong_code")
+        self.otp_confirmed = True
+        await workflow.wait_condition(lambda: self.stage != "awaiting_otp")
+        return self.progress()
+
+    @confirm_otp.validator
+    def _validate_confirm_otp(self, request: ConfirmOtp) -> None:
+        if self.stage != "awaiting_otp" or self.challenge_sent_at is None:
+            raise ApplicationError("no code is awaited now", type="otp.not_awaited")
+        if not (request.code.isdigit() and len(request.code) == 6):
+            raise ApplicationError("the code has 6 digits", type="otp.bad_format")
+        if workflow.now() > self.challenge_sent_at + OTP_VALIDITY:
+            raise ApplicationError("the code has expired; ask for a new one", type="otp.expired")
+        if self.otp_failures >= MAX_OTP_ATTEMPTS:
+            raise ApplicationError(
+                "too many wrong codes; ask for a new one", type="otp.too_many_attempts"
+            )
+
+    @workflow.update
+    async def resend_otp(self) -> OnboardingProgress:
+        await self._send_otp()
+        return self.progress()
+
+    @resend_otp.validator
+    def _validate_resend_otp(self) -> None:
+        if self.stage != "awaiting_otp" or self.challenge_sent_at is None:
+            raise ApplicationError("no code is awaited now", type="otp.not_awaited")
+        if self.otp_sends >= MAX_OTP_SENDS:
+            raise ApplicationError("no more codes can be sent", type="otp.too_many_sends")
+        if workflow.now() < self.challenge_sent_at + RESEND_INTERVAL:
+            raise ApplicationError("wait a minute before asking again", type="otp.too_soon")
+
+    @workflow.update
+    async def attach_document(self, document: AttachDocument) -> OnboardingProgress:
+        record = DocumentRecord(
+            enterprise_id=self.enterprise_id,
+            kind=document.kind,
+            sha256=document.sha256,
+            content_type=document.content_type,
+            size_bytes=document.size_bytes,
+        )
+        await _db("record_document", record)
+        self.documents[document.kind] = document.sha256
+        return self.progress()
+
+    @attach_document.validator
+    def _validate_attach_document(self, document: AttachDocument) -> None:
+        if self.stage != "awaiting_documents":
+            raise ApplicationError("documents are not expected now", type="documents.not_expected")
+        if document.kind not in {k.value for k in DocumentKind}:
+            raise ApplicationError("unknown document kind", type="documents.unknown_kind")
+
+    @workflow.update
+    async def decide_review(self, decision: ReviewDecision) -> OnboardingProgress:
+        self.review = decision
+        await workflow.wait_condition(lambda: self.stage != "in_review")
+        return self.progress()
+
+    @decide_review.validator
+    def _validate_decide_review(self, decision: ReviewDecision) -> None:
+        if self.stage != "in_review" or self.review_task is None:
+            raise ApplicationError("nothing awaits review", type="review.not_pending")
+        if self.review is not None:
+            raise ApplicationError("the review is already decided", type="review.already_decided")
+        if decision.task_id != self.review_task:
+            raise ApplicationError("this task is not the open review", type="review.wrong_task")
+        if decision.reviewer_role != Role.PLATFORM_ADMIN.value:
+            raise ApplicationError(
+                "only platform administrators review verifications", type="review.role_not_allowed"
+            )
+        if not decision.approve and not decision.reason.strip():
+            raise ApplicationError("a rejection needs a reason", type="review.reason_required")
+
+    @workflow.query
+    def progress(self) -> OnboardingProgress:
+        expires = (
+            self.challenge_sent_at + OTP_VALIDITY
+            if self.challenge_sent_at and self.stage == "awaiting_otp"
+            else None
+        )
+        return OnboardingProgress(
+            enterprise_id=self.enterprise_id,
+            stage=self.stage,
+            reason=self.reason,
+            missing_documents=self._missing() if self.stage == "awaiting_documents" else [],
+            otp_expires_at=expires,
+            review_task_id=self.review_task,
+        )
