@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 
 from api.deps import AppContext
 from api.errors import install_error_handlers
-from api.routers import auth, health, institutions, onboarding, tasks, users
+from api.routers import auth, codec, health, institutions, onboarding, privacy, tasks, users
 from config.crypto import FieldCipher, configure_field_cipher
 from config.settings import Settings, get_settings
 from config.temporal import connect_temporal
@@ -68,8 +69,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
+    # The Temporal Web UI calls the codec endpoint from the browser with the auditor's token.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.codec_cors_origins,
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        allow_credentials=True,
+    )
     install_error_handlers(app)
-    for module in (health, auth, users, institutions, onboarding, tasks):
+    for module in (health, auth, users, institutions, onboarding, privacy, tasks, codec):
         app.include_router(module.router)
     return app
 

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     login_max_attempts: int = 5
     login_window_s: int = 300
 
+    codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
+
     # Logging.
     log_level: str = "INFO"
     log_json: bool | None = None  # None = JSON unless on a terminal
