@@ -1,13 +1,24 @@
-"""Demo data for ``loanbridge up --demo``: seeded once, through the real API and workflows."""
+"""Demo data for ``loanbridge up --demo``: seeded once, through the real API and workflows.
+
+The demo reads one-time codes from the sandbox SMS outbox, as a tester would from a phone.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
+
+import httpx
 
 from cli.accounts import create_platform_admin
 from client.api import LoanBridgeClient, LoanBridgeError
+from sandbox.codes import with_id_check_digit, with_uscc_check_char
+from sandbox.registry import enterprise_record
 
 DEMO_PASSWORD = "LoanBridge#2026"  # every demo account; the README lists them
 DEMO_ADMIN = "admin"
@@ -54,3 +65,122 @@ def _ignore_taken(create: Callable[[], object]) -> None:
     except LoanBridgeError as exc:
         if exc.code != "user.username_taken":
             raise
+
+
+# ---- enterprises at every onboarding stage --------------------------------------------------
+DEMO_PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+DEMO_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
+ALL_DOCUMENTS = ("id_front", "id_back", "id_handheld", "business_licence")
+
+
+@dataclass(frozen=True)
+class DemoEnterprise:
+    """One demo applicant and how far its onboarding goes."""
+
+    username: str
+    first17: str  # the USCC without its check character (suffix 999 = revoked licence)
+    id_first17: str
+    mobile: str
+    documents: tuple[str, ...]
+    name_variant: bool = False  # differs from the registry by a space → human review
+    confirm: bool = True
+
+
+DEMO_ENTERPRISES = [
+    DemoEnterprise(
+        "demo-verified", "91310115MA1K4A123", "31011519800101123", "13900000001", ALL_DOCUMENTS
+    ),
+    DemoEnterprise(
+        "demo-review",
+        "91440300MA5F7B456",
+        "44030019850202234",
+        "13900000002",
+        ALL_DOCUMENTS,
+        name_variant=True,
+    ),
+    DemoEnterprise(
+        "demo-rejected", "91330106MA2H8C999", "33010619900303345", "13900000003", ALL_DOCUMENTS
+    ),
+    DemoEnterprise(
+        "demo-documents",
+        "91510100MA6D9D789",
+        "51010019780404456",
+        "13900000004",
+        ("id_front", "business_licence"),
+    ),
+    DemoEnterprise(
+        "demo-otp", "91110108MA0E1E321", "11010819820505567", "13900000005", (), confirm=False
+    ),
+]
+
+
+def _registration(demo: DemoEnterprise) -> dict[str, Any]:
+    uscc = with_uscc_check_char(demo.first17)
+    record = enterprise_record(uscc)
+    name = f"{record.name[:2]} {record.name[2:]}" if demo.name_variant else record.name
+    return {
+        "enterprise": {
+            "name": name,
+            "uscc": uscc,
+            "registered_capital": "3000000.00",
+            "founding_date": "2016-03-18",
+            "business_scope": "演示企业 demo enterprise",
+            "industry": "C",
+            "region": f"{demo.first17[2:8]}",
+        },
+        "legal_representative": {
+            "name": record.legal_representative,
+            "id_number": with_id_check_digit(demo.id_first17),
+            "mobile": demo.mobile,
+        },
+        "account": {
+            "username": demo.username,
+            "password": DEMO_PASSWORD,
+            "password_confirmation": DEMO_PASSWORD,
+        },
+    }
+
+
+def _latest_code(providers_url: str, mobile: str) -> str:
+    for _ in range(100):
+        reply = httpx.get(f"{providers_url}/sms/v1/messages", params={"limit": 1000}, timeout=10)
+        texts = [
+            m["text"]
+            for m in reply.json()["messages"]
+            if m["to"] == mobile and m.get("template") == "otp_code"
+        ]
+        if texts:
+            found = re.search(r"\d{6}", texts[-1])
+            if found:
+                return found.group(0)
+        time.sleep(0.1)
+    raise RuntimeError("the demo one-time code never arrived")
+
+
+def seed_enterprises(api_url: str, providers_url: str) -> Iterator[str]:
+    """Register the demo enterprises through the API and take each to its stage."""
+    for demo in DEMO_ENTERPRISES:
+        with LoanBridgeClient(api_url, timeout_s=60) as client:
+            try:
+                ack = client.register(_registration(demo))
+            except LoanBridgeError as exc:
+                if exc.code in ("enterprise.duplicate", "user.username_taken"):
+                    yield f"enterprise {demo.username}: already there"
+                    continue
+                raise
+            if demo.confirm:
+                client.confirm_code(ack["enterprise_id"], _latest_code(providers_url, demo.mobile))
+                client.login(demo.username, DEMO_PASSWORD)
+                for kind in demo.documents:
+                    content = DEMO_PDF if kind == "business_licence" else DEMO_PNG + kind.encode()
+                    client.upload_document(kind, f"{kind}.bin", content)
+            stage = client.registration_progress(ack["enterprise_id"])["stage"]
+            settling = {"verifying", "registering"}
+            if set(demo.documents) == set(ALL_DOCUMENTS):
+                settling.add("awaiting_documents")  # the checks start after the last upload
+            for _ in range(150):
+                if stage not in settling:
+                    break
+                time.sleep(0.2)
+                stage = client.registration_progress(ack["enterprise_id"])["stage"]
+            yield f"enterprise {demo.username}: {stage}"

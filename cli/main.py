@@ -20,6 +20,10 @@ admin_app = typer.Typer(help="Platform administration.", no_args_is_help=True)
 institutions_app = typer.Typer(help="Lending institutions.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(institutions_app, name="institutions")
+onboarding_app = typer.Typer(help="Enterprise onboarding (applicants).", no_args_is_help=True)
+tasks_app = typer.Typer(help="Human tasks (officers, platform admins).", no_args_is_help=True)
+app.add_typer(onboarding_app, name="onboarding")
+app.add_typer(tasks_app, name="tasks")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -79,10 +83,12 @@ def up(
     try:
         state = platform.start()
         if demo:
-            from cli.demo import seed_demo
+            from cli.demo import seed_demo, seed_enterprises
 
             typer.echo("· seeding demo data")
             for line in seed_demo(state.urls["api"], state.database_url):
+                typer.echo(f"  {line}")
+            for line in seed_enterprises(state.urls["api"], state.urls["providers"]):
                 typer.echo(f"  {line}")
         typer.secho("LoanBridge is up:", fg=typer.colors.GREEN)
         for name, url in state.urls.items():
@@ -246,6 +252,122 @@ def institutions_onboard(code: str, name: str, kind: str = "bank") -> None:
         details = "; ".join(f"{f.field}: {f.message_en}" for f in exc.fields)
         _fail(f"{exc.message_en} / {exc.message_zh} {details}")
     typer.echo(f"onboarded {inst.code} ({inst.id}) via workflow {inst.workflow_id}")
+
+
+def _explain(exc: LoanBridgeError) -> NoReturn:
+    details = "; ".join(f"{f.field}: {f.message_zh} / {f.message_en}" for f in exc.fields)
+    _fail(f"{exc.message_zh} / {exc.message_en}" + (f" ({details})" if details else ""))
+
+
+@app.command()
+def register(
+    enterprise_name: Annotated[str, typer.Option(prompt="企业名称 Enterprise name")],
+    uscc: Annotated[str, typer.Option(prompt="统一社会信用代码 USCC")],
+    registered_capital: Annotated[str, typer.Option(prompt="注册资本 Registered capital (CNY)")],
+    founding_date: Annotated[str, typer.Option(prompt="成立日期 Founding date (YYYY-MM-DD)")],
+    industry: Annotated[str, typer.Option(prompt="行业门类 Industry (GB/T 4754, A–T)")],
+    region: Annotated[str, typer.Option(prompt="行政区划 Region (6 digits)")],
+    legal_rep_name: Annotated[str, typer.Option(prompt="法定代表人 Legal representative")],
+    id_number: Annotated[str, typer.Option(prompt="身份证号 ID number", hide_input=True)],
+    mobile: Annotated[str, typer.Option(prompt="手机号 Mobile")],
+    username: Annotated[str, typer.Option(prompt="用户名 Username")],
+    password: Annotated[
+        str, typer.Option(prompt="密码 Password", hide_input=True, confirmation_prompt=True)
+    ],
+    business_scope: str = "",
+    email: str | None = None,
+    code: Annotated[str | None, typer.Option(help="One-time code (asked for if omitted).")] = None,
+) -> None:
+    """Register an enterprise, then confirm the one-time code sent to the mobile."""
+    body = {
+        "enterprise": {
+            "name": enterprise_name,
+            "uscc": uscc,
+            "registered_capital": registered_capital,
+            "founding_date": founding_date,
+            "business_scope": business_scope,
+            "industry": industry,
+            "region": region,
+        },
+        "legal_representative": {"name": legal_rep_name, "id_number": id_number, "mobile": mobile},
+        "account": {"username": username, "password": password, "password_confirmation": password},
+        "email": email,
+    }
+    with _client(_settings()) as client:
+        try:
+            ack = client.register(body)
+            typer.echo(f"registered {ack['enterprise_id']}; code sent to {ack['otp_sent_to']}")
+            entered = code or typer.prompt("验证码 One-time code")
+            progress = client.confirm_code(ack["enterprise_id"], entered)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(
+        f"stage: {progress['stage']}; now `loanbridge login` and upload "
+        f"{', '.join(progress['missing_documents'])}"
+    )
+
+
+@onboarding_app.command("upload")
+def onboarding_upload(kind: str, path: Path) -> None:
+    """Upload a verification document (id_front, id_back, id_handheld, business_licence)."""
+    with _client(_settings()) as client:
+        try:
+            progress = client.upload_document(kind, path.name, path.read_bytes())
+        except LoanBridgeError as exc:
+            _explain(exc)
+    missing = ", ".join(progress["missing_documents"]) or "none"
+    typer.echo(f"stage: {progress['stage']}; still missing: {missing}")
+
+
+@onboarding_app.command("status")
+def onboarding_status() -> None:
+    """Your enterprise and where its verification stands."""
+    with _client(_settings()) as client:
+        try:
+            me = client.my_enterprise()
+        except LoanBridgeError as exc:
+            _explain(exc)
+    for key in (
+        "name",
+        "uscc",
+        "legal_rep_name",
+        "legal_rep_id_number",
+        "mobile",
+        "status",
+        "status_reason",
+        "verified_at",
+    ):
+        typer.echo(f"{key:<22} {me.get(key) or ''}")
+
+
+@tasks_app.command("list")
+def tasks_list(state: str = "open", kind: str | None = None) -> None:
+    """Your inbox of human tasks."""
+    with _client(_settings()) as client:
+        try:
+            rows = client.list_tasks(state, kind)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    for task in rows:
+        typer.echo(
+            f"{task['id']}  {task['kind']:<22} due {task['due_at'] or '-':<26} "
+            f"{task['subject']}  {task['context'].get('reason', '')}"
+        )
+
+
+@tasks_app.command("decide")
+def tasks_decide(
+    task_id: str,
+    approve: Annotated[bool, typer.Option("--approve/--reject")],
+    reason: str = "",
+) -> None:
+    """Approve or reject a task (a rejection needs --reason)."""
+    with _client(_settings()) as client:
+        try:
+            task = client.decide_task(task_id, approve, reason)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(f"task {task['id']}: {task['state']} ({task['outcome']})")
 
 
 def main() -> None:

@@ -151,6 +151,44 @@ class LoanBridgeClient:
             self._request("GET", f"/api/v1/institutions/{institution_id}")
         )
 
+    # ---- onboarding ----------------------------------------------------------------
+    def register(self, registration: dict[str, Any]) -> dict[str, Any]:
+        """Register an enterprise (see RegistrationIn); answers the ack with the masked mobile."""
+        return dict(self._request("POST", "/api/v1/registrations", json=registration))
+
+    def confirm_code(self, enterprise_id: str, code: str) -> dict[str, Any]:
+        return dict(
+            self._request("POST", f"/api/v1/registrations/{enterprise_id}/otp", json={"code": code})
+        )
+
+    def resend_code(self, enterprise_id: str) -> dict[str, Any]:
+        return dict(self._request("POST", f"/api/v1/registrations/{enterprise_id}/otp/resend"))
+
+    def registration_progress(self, enterprise_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/api/v1/registrations/{enterprise_id}"))
+
+    def upload_document(self, kind: str, filename: str, content: bytes) -> dict[str, Any]:
+        return dict(
+            self._request(
+                "POST",
+                "/api/v1/enterprises/me/documents",
+                data={"kind": kind},
+                files={"file": (filename, content)},
+            )
+        )
+
+    def my_enterprise(self) -> dict[str, Any]:
+        return dict(self._request("GET", "/api/v1/enterprises/me"))
+
+    # ---- tasks ---------------------------------------------------------------------
+    def list_tasks(self, state: str = "open", kind: str | None = None) -> list[dict[str, Any]]:
+        params = {"state": state, **({"kind": kind} if kind else {})}
+        return list(self._request("GET", "/api/v1/tasks", params=params))
+
+    def decide_task(self, task_id: str, approve: bool, reason: str = "") -> dict[str, Any]:
+        body = {"approve": approve, "reason": reason}
+        return dict(self._request("POST", f"/api/v1/tasks/{task_id}/decision", json=body))
+
 
 def _error_from(response: httpx.Response) -> LoanBridgeError:
     try:

@@ -130,7 +130,23 @@ def test_kill_9_then_up_again_keeps_the_data(data_dir: Path) -> None:
             ).json()
             headers = {"Authorization": f"Bearer {token['access_token']}"}
             codes = {i["code"] for i in http.get("/api/v1/institutions", headers=headers).json()}
+            stages = {}
+            for username in ("demo-verified", "demo-review", "demo-rejected", "demo-documents"):
+                login = http.post(
+                    "/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD}
+                ).json()
+                me = http.get(
+                    "/api/v1/enterprises/me",
+                    headers={"Authorization": f"Bearer {login['access_token']}"},
+                )
+                stages[username] = me.json()["status"]
         assert {code for code, _, _ in DEMO_INSTITUTIONS} <= codes
+        assert stages == {
+            "demo-verified": "verified",
+            "demo-review": "in_review",
+            "demo-rejected": "rejected",
+            "demo-documents": "awaiting_documents",
+        }
         # Temporal's own store survived too: the onboarding workflows are still in its history.
         listed = subprocess.run(
             [
