@@ -183,6 +183,7 @@ class Platform:
 
         upgrade_to_head(self.state.database_url)
 
+        api_port = self._port("api", "api_port", s.api_port, previous)
         if s.uses_embedded_temporal:
             tport = self._port("temporal", "temporal_port", s.temporal_port, previous)
             uport = self._port("temporal_ui", "temporal_ui_port", s.temporal_ui_port, previous)
@@ -200,6 +201,9 @@ class Platform:
                 str(uport),
                 "--log-level",
                 "warn",
+                "--ui-disable-news-fetch",  # no internet here; and nothing to fetch
+                "--ui-codec-endpoint",  # compliance decodes payloads through our API
+                f"http://{s.api_host}:{api_port}/codec",
             ]
             for key in SEARCH_ATTRIBUTES:
                 argv += ["--search-attribute", f"{key.name}={_sa_type(key)}"]
@@ -251,7 +255,6 @@ class Platform:
         else:
             self.state.urls["providers"] = s.sandbox_url
 
-        api_port = self._port("api", "api_port", s.api_port, previous)
         for n in range(self.workers):
             self._spawn(
                 Child(
