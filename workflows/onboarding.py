@@ -59,7 +59,7 @@ DB_RETRY = RetryPolicy(
 )
 # External providers: a few tries, then a person decides.
 PROVIDER_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
+    initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=5,
     non_retryable_error_types=["ProviderRejected"],
@@ -169,9 +169,7 @@ class EnterpriseOnboardingWorkflow:
         }
         verdict, reason, actor = outcome.verdict, outcome.reason, "system"
         if verdict is Verdict.REVIEW:
-            await self._set_stage(ref, "in_review", reason, decision=decision)
-            await self._notify(ref, "verification_in_review", {})
-            review = await self._human_review(registration, reason)
+            review = await self._human_review(ref, registration, reason, decision)
             verdict = Verdict.VERIFIED if review.approve else Verdict.REJECTED
             reason = review.reason or ("review.approved" if review.approve else "review.rejected")
             actor = f"user:{review.reviewer_id}"
@@ -248,7 +246,15 @@ class EnterpriseOnboardingWorkflow:
     def _documents_complete(self) -> bool:
         return not self._missing()
 
-    async def _human_review(self, registration: RegistrationInput, reason: str) -> ReviewDecision:
+    async def _human_review(
+        self,
+        ref: EnterpriseRef,
+        registration: RegistrationInput,
+        reason: str,
+        decision: dict[str, str],
+    ) -> ReviewDecision:
+        """Open the task, then show "in_review": a reviewer never sees a task the workflow
+        cannot yet accept a decision for."""
         task = OpenTask(
             kind="verification_review",
             subject=f"enterprise-{registration.enterprise_id}",
@@ -256,14 +262,16 @@ class EnterpriseOnboardingWorkflow:
             due_at=workflow.now() + REVIEW_SLA,
             context={"reason": reason, "enterprise_name": registration.enterprise_name},
         )
-        ref = await _db("open_task", task, TaskRef)
-        self.review_task = ref.task_id
+        task_ref = await _db("open_task", task, TaskRef)
+        self.review_task = task_ref.task_id
+        await self._set_stage(ref, "in_review", reason, decision=decision)
+        await self._notify(ref, "verification_in_review", {})
         await workflow.wait_condition(lambda: self.review is not None)
         assert self.review is not None
         await _db(
             "close_task",
             CloseTask(
-                task_id=ref.task_id,
+                task_id=task_ref.task_id,
                 outcome="approved" if self.review.approve else "rejected",
                 assignee_id=self.review.reviewer_id,
             ),

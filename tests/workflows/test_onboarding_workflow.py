@@ -1,0 +1,611 @@
+"""EnterpriseOnboardingWorkflow on the time-skipping server with in-memory fake activities."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.api.testservice.v1 import LockTimeSkippingRequest, UnlockTimeSkippingRequest
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain.onboarding import DocumentKind
+from domain.roles import Role
+from workflows.contracts import (
+    AttachDocument,
+    CloseTask,
+    ConfirmOtp,
+    DocumentRecord,
+    EnterpriseRef,
+    IdentityCheckResult,
+    NotifyEnterprise,
+    OnboardingProgress,
+    OpenTask,
+    OtpChallengeRef,
+    OtpCheck,
+    RegistrationAck,
+    RegistrationInput,
+    RegistryCheckResult,
+    ReviewDecision,
+    StageChange,
+    TaskRef,
+    WorkflowType,
+    enterprise_workflow_id,
+)
+from workflows.registry import ALL_WORKFLOWS
+
+GOOD_CODE = "123456"
+WRONG_CODE = "000000"
+ENTERPRISE_NAME = "Acme Trading Co., Ltd."
+LEGAL_REP = "张三"
+MASKED_MOBILE = "138****8000"
+REVIEWER = uuid.uuid4()
+
+
+def _registration(enterprise_id: uuid.UUID) -> RegistrationInput:
+    return RegistrationInput(
+        enterprise_id=enterprise_id,
+        user_id=uuid.uuid4(),
+        username="acme",
+        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+        enterprise_name=ENTERPRISE_NAME,
+        uscc="91350100M000100Y43",
+        registered_capital=Decimal("1000000"),
+        founding_date=date(2020, 1, 1),
+        business_scope="trade",
+        industry="F",
+        region="350100",
+        legal_rep_name=LEGAL_REP,
+        sealed_id_number="sealed:id-number",
+        sealed_mobile="sealed:mobile",
+        email="owner@acme.example",
+    )
+
+
+def _active_registry(name: str = ENTERPRISE_NAME) -> RegistryCheckResult:
+    return RegistryCheckResult(
+        found=True, status="ACTIVE", name=name, legal_representative=LEGAL_REP
+    )
+
+
+@dataclass
+class FakeOnboardingActivities:
+    """In-memory stand-ins for every activity the workflow calls, recording each call."""
+
+    duplicate: bool = False
+    identity_failures: int = 0  # how many attempts fail before the answer; -1 = always fail
+    identity_result: str = "MATCH"
+    registry: RegistryCheckResult = field(default_factory=_active_registry)
+    task_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    registrations: list[RegistrationInput] = field(default_factory=list)
+    otp_sends: list[EnterpriseRef] = field(default_factory=list)
+    otp_checks: list[OtpCheck] = field(default_factory=list)
+    expired: list[EnterpriseRef] = field(default_factory=list)
+    stages: list[StageChange] = field(default_factory=list)
+    documents: list[DocumentRecord] = field(default_factory=list)
+    identity_attempts: list[int] = field(default_factory=list)
+    registry_calls: list[EnterpriseRef] = field(default_factory=list)
+    notifications: list[NotifyEnterprise] = field(default_factory=list)
+    opened_tasks: list[OpenTask] = field(default_factory=list)
+    closed_tasks: list[CloseTask] = field(default_factory=list)
+
+    @activity.defn(name="record_registration")
+    async def record_registration(self, registration: RegistrationInput) -> None:
+        self.registrations.append(registration)
+        if self.duplicate:
+            raise ApplicationError(
+                "enterprise already registered", type="DuplicateEnterprise", non_retryable=True
+            )
+
+    @activity.defn(name="send_otp")
+    async def send_otp(self, ref: EnterpriseRef) -> OtpChallengeRef:
+        self.otp_sends.append(ref)
+        return OtpChallengeRef(challenge_id=uuid.uuid4(), masked_mobile=MASKED_MOBILE)
+
+    @activity.defn(name="check_otp")
+    async def check_otp(self, check: OtpCheck) -> bool:
+        self.otp_checks.append(check)
+        return check.code == GOOD_CODE
+
+    @activity.defn(name="expire_registration")
+    async def expire_registration(self, ref: EnterpriseRef) -> None:
+        self.expired.append(ref)
+
+    @activity.defn(name="set_enterprise_stage")
+    async def set_enterprise_stage(self, change: StageChange) -> None:
+        self.stages.append(change)
+
+    @activity.defn(name="record_document")
+    async def record_document(self, record: DocumentRecord) -> None:
+        self.documents.append(record)
+
+    @activity.defn(name="check_identity")
+    async def check_identity(self, ref: EnterpriseRef) -> IdentityCheckResult:
+        attempt = activity.info().attempt
+        self.identity_attempts.append(attempt)
+        if self.identity_failures < 0 or attempt <= self.identity_failures:
+            raise RuntimeError("identity bureau timed out")
+        return IdentityCheckResult(result=self.identity_result)
+
+    @activity.defn(name="check_registry")
+    async def check_registry(self, ref: EnterpriseRef) -> RegistryCheckResult:
+        self.registry_calls.append(ref)
+        return self.registry
+
+    @activity.defn(name="notify_enterprise")
+    async def notify_enterprise(self, message: NotifyEnterprise) -> None:
+        self.notifications.append(message)
+
+    @activity.defn(name="open_task")
+    async def open_task(self, task: OpenTask) -> TaskRef:
+        self.opened_tasks.append(task)
+        return TaskRef(task_id=self.task_id)
+
+    @activity.defn(name="close_task")
+    async def close_task(self, close: CloseTask) -> None:
+        self.closed_tasks.append(close)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.record_registration,
+            self.send_otp,
+            self.check_otp,
+            self.expire_registration,
+            self.set_enterprise_stage,
+            self.record_document,
+            self.check_identity,
+            self.check_registry,
+            self.notify_enterprise,
+            self.open_task,
+            self.close_task,
+        ]
+
+    def stage_names(self) -> list[str]:
+        return [change.stage for change in self.stages]
+
+    def templates(self) -> list[str]:
+        return [message.template for message in self.notifications]
+
+
+@dataclass
+class Onboarding:
+    """A running onboarding: the client, its task queue, ids and the fakes behind it."""
+
+    env: WorkflowEnvironment
+    fake: FakeOnboardingActivities
+    queue: str
+    enterprise_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    @property
+    def workflow_id(self) -> str:
+        return enterprise_workflow_id(self.enterprise_id)
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(self.workflow_id, result_type=OnboardingProgress)
+
+    async def register(self) -> RegistrationAck:
+        """Start (or join) the workflow and wait for the registration Update, like the API."""
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            WorkflowType.ENTERPRISE_ONBOARDING,
+            _registration(self.enterprise_id),
+            id=self.workflow_id,
+            task_queue=self.queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        ack: RegistrationAck = await self.client.execute_update_with_start_workflow(
+            "registration", start_workflow_operation=start, result_type=RegistrationAck
+        )
+        return ack
+
+    async def update(self, name: str, arg: Any = None) -> OnboardingProgress:
+        if arg is None:
+            progress: OnboardingProgress = await self.handle.execute_update(
+                name, result_type=OnboardingProgress
+            )
+        else:
+            progress = await self.handle.execute_update(name, arg, result_type=OnboardingProgress)
+        return progress
+
+    async def confirm(self, code: str = GOOD_CODE) -> OnboardingProgress:
+        return await self.update("confirm_otp", ConfirmOtp(code=code))
+
+    async def attach(self, kind: DocumentKind) -> OnboardingProgress:
+        document = AttachDocument(
+            kind=kind.value,
+            sha256=f"{kind.value:0<64}"[:64],
+            content_type="image/png",
+            size_bytes=1,
+        )
+        return await self.update("attach_document", document)
+
+    async def attach_all(self) -> OnboardingProgress:
+        progress = None
+        for kind in DocumentKind:
+            progress = await self.attach(kind)
+        assert progress is not None
+        return progress
+
+    async def decide(
+        self, *, approve: bool, reason: str = "", role: str = Role.PLATFORM_ADMIN.value
+    ) -> OnboardingProgress:
+        decision = ReviewDecision(
+            task_id=self.fake.task_id,
+            approve=approve,
+            reason=reason,
+            reviewer_id=REVIEWER,
+            reviewer_role=role,
+        )
+        return await self.update("decide_review", decision)
+
+    async def progress(self) -> OnboardingProgress:
+        progress: OnboardingProgress = await self.handle.query(
+            "progress", result_type=OnboardingProgress
+        )
+        return progress
+
+    async def wait_for_stage(self, stage: str) -> OnboardingProgress:
+        """Poll the query until the stage is shown (and, in review, the task is known).
+
+        ``in_review`` is shown before ``open_task`` returns; until then the workflow has no
+        task id and refuses decisions with ``review.not_pending``.
+        """
+        async with _time_skipping(self.env):
+            for _ in range(2400):  # retry backoffs run on the wall clock here: up to ~30 s
+                progress = await self.progress()
+                if progress.stage == stage and (
+                    stage != "in_review" or progress.review_task_id is not None
+                ):
+                    return progress
+                await asyncio.sleep(0.025)
+        raise AssertionError(f"stage {stage!r} not reached; last {progress.stage!r}")
+
+    async def stop(self) -> None:
+        """Terminate a workflow left waiting: a stranded one stops the server skipping time."""
+        try:
+            description = await self.handle.describe()
+        except RPCError:
+            return  # never started
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            await self.handle.terminate("test finished")
+
+    async def result(self) -> OnboardingProgress:
+        async with _time_skipping(self.env):
+            result: OnboardingProgress = await self.handle.result()
+        return result
+
+
+@asynccontextmanager
+async def _time_skipping(env: WorkflowEnvironment) -> AsyncIterator[None]:
+    """Let the server skip time while we wait. Handles from ``start_workflow`` do this in
+    ``result()``; handles of an update-with-start (and ``get_workflow_handle``) do not."""
+    service = env.client.test_service
+    await service.unlock_time_skipping(UnlockTimeSkippingRequest())
+    try:
+        yield
+    finally:
+        await service.lock_time_skipping(LockTimeSkippingRequest())
+
+
+@asynccontextmanager
+async def onboarding(
+    env: WorkflowEnvironment, fake: FakeOnboardingActivities | None = None
+) -> AsyncIterator[Onboarding]:
+    """A worker on a fresh task queue running the real workflows with the given fakes."""
+    fakes = fake or FakeOnboardingActivities()
+    queue = f"tq-{uuid.uuid4()}"
+    async with Worker(
+        env.client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=fakes.all()
+    ):
+        case = Onboarding(env=env, fake=fakes, queue=queue)
+        try:
+            yield case
+        finally:
+            await case.stop()
+
+
+async def _refusal(call: Awaitable[Any]) -> ApplicationError:
+    """The ApplicationError behind a failed Update (validator rejection or handler failure)."""
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await call
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError), cause
+    return cause
+
+
+async def _verified_path(case: Onboarding) -> OnboardingProgress:
+    await case.register()
+    await case.confirm()
+    await case.attach_all()
+    return await case.result()
+
+
+# ---- happy path and registration ----------------------------------------------------------
+
+
+async def test_complete_onboarding_ends_verified_with_stages_in_order(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env) as case:
+        ack = await case.register()
+        assert ack == RegistrationAck(
+            enterprise_id=case.enterprise_id, stage="awaiting_otp", otp_sent_to=MASKED_MOBILE
+        )
+        confirmed = await case.confirm()
+        assert confirmed.stage == "awaiting_documents"
+        assert confirmed.missing_documents == sorted(k.value for k in DocumentKind)
+        after_first = await case.attach(DocumentKind.ID_FRONT)
+        assert DocumentKind.ID_FRONT.value not in after_first.missing_documents
+        for kind in list(DocumentKind)[1:]:
+            await case.attach(kind)
+        result = await case.result()
+    fake = case.fake
+    assert result.stage == "verified"
+    assert result.reason == "all_checks_passed"
+    assert fake.stage_names() == ["awaiting_documents", "verifying", "verified"]
+    assert fake.stages[-1].decision == {
+        "identity": "MATCH",
+        "registry": "ACTIVE",
+        "verdict": "verified",
+        "reason": "all_checks_passed",
+    }
+    assert fake.templates() == ["registration_received", "verification_approved"]
+    assert {d.kind for d in fake.documents} == {k.value for k in DocumentKind}
+    assert fake.opened_tasks == []
+
+
+async def test_second_registration_with_same_id_returns_same_ack_and_records_once(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env) as case:
+        first = await case.register()
+        second = await case.register()
+        progress = await case.progress()
+    assert second == first
+    assert len(case.fake.registrations) == 1
+    assert len(case.fake.otp_sends) == 1
+    assert progress.stage == "awaiting_otp"
+
+
+async def test_duplicate_enterprise_fails_registration_update_and_ends_refused(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env, FakeOnboardingActivities(duplicate=True)) as case:
+        refusal = await _refusal(case.register())
+        result = await case.result()
+    assert refusal.type == "DuplicateEnterprise"
+    assert result.stage == "refused"
+    assert result.reason == "DuplicateEnterprise"
+    assert len(case.fake.registrations) == 1
+    assert case.fake.otp_sends == []
+
+
+# ---- one-time code ------------------------------------------------------------------------
+
+
+async def test_unconfirmed_registration_expires_after_thirty_minutes(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env) as case:
+        await case.register()
+        result = await case.result()  # the 30-minute window passes on the server's clock
+    assert result.stage == "expired"
+    assert result.reason == "otp.not_confirmed"
+    assert case.fake.expired == [EnterpriseRef(enterprise_id=case.enterprise_id)]
+    assert case.fake.stages == []
+
+
+async def test_code_confirmed_after_five_minutes_is_refused_as_expired(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env) as case:
+        await case.register()
+        await time_skipping_env.sleep(timedelta(minutes=6))
+        refusal = await _refusal(case.confirm())
+        progress = await case.progress()
+    assert refusal.type == "otp.expired"
+    assert case.fake.otp_checks == []  # refused by the validator, before any activity
+    assert progress.stage == "awaiting_otp"
+
+
+async def test_wrong_codes_are_refused_then_locked_until_a_new_code_is_sent(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env) as case:
+        await case.register()
+        wrong = [await _refusal(case.confirm(WRONG_CODE)) for _ in range(5)]
+        locked = await _refusal(case.confirm(GOOD_CODE))
+        too_soon = await _refusal(case.update("resend_otp"))
+        await time_skipping_env.sleep(timedelta(seconds=61))
+        resent = await case.update("resend_otp")
+        confirmed = await case.confirm(GOOD_CODE)
+    assert [r.type for r in wrong] == ["otp.wrong_code"] * 5
+    assert locked.type == "otp.too_many_attempts"
+    assert too_soon.type == "otp.too_soon"
+    assert resent.stage == "awaiting_otp"
+    assert len(case.fake.otp_sends) == 2
+    assert confirmed.stage == "awaiting_documents"  # the failure counter was reset
+    assert [c.code for c in case.fake.otp_checks] == [WRONG_CODE] * 5 + [GOOD_CODE]
+
+
+# ---- providers ----------------------------------------------------------------------------
+
+
+async def test_identity_timeouts_are_retried_until_the_provider_answers(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeOnboardingActivities(identity_failures=2)
+    async with onboarding(time_skipping_env, fake) as case:
+        await case.register()
+        await case.confirm()
+        await case.attach_all()
+        await case.wait_for_stage("verified")
+        result = await case.result()
+    assert result.stage == "verified"
+    assert fake.identity_attempts == [1, 2, 3]
+    assert fake.opened_tasks == []
+
+
+async def test_identity_provider_down_after_all_retries_goes_to_review(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeOnboardingActivities(identity_failures=-1)
+    async with onboarding(time_skipping_env, fake) as case:
+        await case.register()
+        await case.confirm()
+        await case.attach_all()
+        progress = await case.wait_for_stage("in_review")
+    assert progress.reason == "provider.unavailable"
+    assert progress.review_task_id == fake.task_id
+    assert fake.identity_attempts == [1, 2, 3, 4, 5]
+    assert fake.stages[-1].decision == {
+        "identity": "unavailable",
+        "registry": "ACTIVE",
+        "verdict": "review",
+        "reason": "provider.unavailable",
+    }
+    (task,) = fake.opened_tasks
+    assert task.kind == "verification_review"
+    assert task.required_role == Role.PLATFORM_ADMIN.value
+    assert task.context["reason"] == "provider.unavailable"
+
+
+async def test_revoked_licence_is_rejected_without_review(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    registry = RegistryCheckResult(
+        found=True, status="REVOKED", name=ENTERPRISE_NAME, legal_representative=LEGAL_REP
+    )
+    fake = FakeOnboardingActivities(registry=registry)
+    async with onboarding(time_skipping_env, fake) as case:
+        result = await _verified_path(case)
+    assert result.stage == "rejected"
+    assert result.reason == "registry.revoked"
+    assert fake.stage_names() == ["awaiting_documents", "verifying", "rejected"]
+    assert fake.opened_tasks == []
+    assert fake.notifications[-1].template == "verification_rejected"
+    assert fake.notifications[-1].context == {"reason": "registry.revoked"}
+
+
+# ---- manual review ------------------------------------------------------------------------
+
+
+def _minor_mismatch() -> FakeOnboardingActivities:
+    return FakeOnboardingActivities(registry=_active_registry("Acme Trading Co.,Ltd."))
+
+
+async def _in_review(case: Onboarding) -> OnboardingProgress:
+    await case.register()
+    await case.confirm()
+    await case.attach_all()
+    return await case.wait_for_stage("in_review")
+
+
+async def test_minor_name_mismatch_approved_by_platform_admin_ends_verified(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env, _minor_mismatch()) as case:
+        review = await _in_review(case)
+        decided = await case.decide(approve=True)
+        result = await case.result()
+    fake = case.fake
+    assert review.reason == "registry.name_minor_mismatch"
+    assert decided.stage == "verified"
+    assert result.stage == "verified"
+    assert result.reason == "review.approved"
+    assert fake.stage_names() == ["awaiting_documents", "verifying", "in_review", "verified"]
+    assert fake.stages[-1].actor == f"user:{REVIEWER}"
+    assert fake.stages[-1].decision == {
+        "verdict": "verified",
+        "reason": "review.approved",
+        "review_of": "registry.name_minor_mismatch",
+    }
+    assert fake.closed_tasks == [
+        CloseTask(task_id=fake.task_id, outcome="approved", assignee_id=REVIEWER)
+    ]
+    assert fake.templates() == [
+        "registration_received",
+        "verification_in_review",
+        "verification_approved",
+    ]
+
+
+async def test_review_rejection_with_reason_ends_rejected_and_tells_the_enterprise(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env, _minor_mismatch()) as case:
+        await _in_review(case)
+        decided = await case.decide(approve=False, reason="licence photo unreadable")
+        result = await case.result()
+    fake = case.fake
+    assert decided.stage == "rejected"
+    assert result.stage == "rejected"
+    assert result.reason == "licence photo unreadable"
+    assert fake.closed_tasks[0].outcome == "rejected"
+    assert fake.notifications[-1].template == "verification_rejected"
+    assert fake.notifications[-1].context == {"reason": "licence photo unreadable"}
+
+
+async def test_review_validator_refuses_wrong_role_missing_reason_wrong_task_and_repeats(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env, _minor_mismatch()) as case:
+        await _in_review(case)
+        wrong_role = await _refusal(case.decide(approve=True, role=Role.OFFICER.value))
+        no_reason = await _refusal(case.decide(approve=False, reason="  "))
+        wrong_task = await _refusal(
+            case.update(
+                "decide_review",
+                ReviewDecision(
+                    task_id=uuid.uuid4(),
+                    approve=True,
+                    reviewer_id=REVIEWER,
+                    reviewer_role=Role.PLATFORM_ADMIN.value,
+                ),
+            )
+        )
+        still = await case.progress()
+        await case.decide(approve=True)
+        again = await _refusal(case.decide(approve=False, reason="changed my mind"))
+        result = await case.result()
+    assert wrong_role.type == "review.role_not_allowed"
+    assert no_reason.type == "review.reason_required"
+    assert wrong_task.type == "review.wrong_task"
+    assert still.stage == "in_review"
+    assert again.type in {"review.already_decided", "review.not_pending"}
+    assert result.stage == "verified"
+    assert len(case.fake.closed_tasks) == 1
+
+
+async def test_document_before_code_confirmation_is_refused(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env) as case:
+        await case.register()
+        refusal = await _refusal(case.attach(DocumentKind.ID_FRONT))
+        progress = await case.progress()
+    assert refusal.type == "documents.not_expected"
+    assert case.fake.documents == []
+    assert progress.stage == "awaiting_otp"
