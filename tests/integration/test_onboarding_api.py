@@ -92,10 +92,15 @@ async def wait_for_stage(
 
 
 async def onboard_to_documents(
-    platform: Platform, sandbox: SandboxProcess, uscc: str, mobile: str, id_number: str
+    platform: Platform,
+    sandbox: SandboxProcess,
+    uscc: str,
+    mobile: str,
+    id_number: str,
+    email: str | None = None,
 ) -> tuple[str, dict[str, str]]:
     registered = await platform.http.post(
-        "/api/v1/registrations", json=registration_body(uscc, id_number, mobile)
+        "/api/v1/registrations", json=registration_body(uscc, id_number, mobile, email=email)
     )
     assert registered.status_code == 201, registered.text
     ack = registered.json()
@@ -131,7 +136,10 @@ async def upload_all(platform: Platform, headers: dict[str, str]) -> httpx.Respo
 
 async def test_registration_to_verified(platform: Platform, sandbox: SandboxProcess) -> None:
     uscc, mobile, id_number = new_uscc(), new_mobile(), new_id_number()
-    enterprise_id, headers = await onboard_to_documents(platform, sandbox, uscc, mobile, id_number)
+    email = f"cfo-{uscc[-6:].lower()}@example.cn"
+    enterprise_id, headers = await onboard_to_documents(
+        platform, sandbox, uscc, mobile, id_number, email=email
+    )
 
     last = await upload_all(platform, headers)
     assert last.json()["missing_documents"] == []
@@ -150,6 +158,10 @@ async def test_registration_to_verified(platform: Platform, sandbox: SandboxProc
             ]
         ]
     assert texts[0] == "otp_code" and "verification_approved" in texts
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+        mails = (await client.get("/mail/v1/messages", params={"to": email})).json()["messages"]
+    subjects = " ".join(m["subject"] for m in mails)
+    assert "认证" in subjects and "verif" in subjects.lower()  # Chinese and English together
 
     # At rest: the ID number and phone are ciphertext, found only through keyed hashes.
     async with platform.sessions() as session:
