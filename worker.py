@@ -13,6 +13,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.demands import DemandActivities
 from activities.institutions import InstitutionActivities
 from activities.onboarding import OnboardingActivities
 from activities.tasks import TaskActivities
@@ -20,6 +21,7 @@ from adapters.identity.http import HttpIdentityVerifier
 from adapters.notification.http import HttpSmsGateway
 from adapters.notification.smtp import SmtpEmailSender
 from adapters.registry.http import HttpEnterpriseRegistry
+from adapters.tax.http import HttpTaxDataProvider
 from config.crypto import FieldCipher, configure_field_cipher
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
@@ -50,7 +52,15 @@ def build_activities(
         identity=HttpIdentityVerifier(providers, timeout),
         registry=HttpEnterpriseRegistry(providers, timeout),
     )
+    demands = DemandActivities(session_factory, HttpTaxDataProvider(providers, timeout))
     return [
+        demands.record_demand,
+        demands.match_demand,
+        demands.publish_demand,
+        demands.record_answer,
+        demands.mark_response,
+        demands.record_selection,
+        demands.set_demand_stage,
         institutions.record_institution,
         tasks.open_task,
         tasks.close_task,

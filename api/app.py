@@ -12,7 +12,18 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.deps import AppContext
 from api.errors import install_error_handlers
-from api.routers import auth, codec, health, institutions, onboarding, privacy, tasks, users
+from api.routers import (
+    auth,
+    catalog,
+    codec,
+    demands,
+    health,
+    institutions,
+    onboarding,
+    privacy,
+    tasks,
+    users,
+)
 from config.crypto import FieldCipher, configure_field_cipher
 from config.settings import Settings, get_settings
 from config.temporal import connect_temporal
@@ -78,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
     )
     install_error_handlers(app)
-    for module in (health, auth, users, institutions, onboarding, privacy, tasks, codec):
+    routers = (health, auth, users, institutions, onboarding, privacy, catalog, demands, tasks)
+    for module in (*routers, codec):
         app.include_router(module.router)
     return app
 

@@ -30,6 +30,22 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "review.wrong_task": (409, "任务与当前审核不符", "This task is not the open review"),
     "review.role_not_allowed": (403, "当前角色无权审核", "Your role may not decide this review"),
     "review.reason_required": (422, "拒绝时必须填写原因", "A rejection needs a reason"),
+    "demand.closed": (409, "该融资需求已结束", "The demand is closed"),
+    "demand.not_published": (403, "该需求未推送给贵机构", "The demand was not sent to you"),
+    "demand.already_answered": (409, "贵机构已回复或已超时", "You have answered or lapsed"),
+    "demand.role_not_allowed": (403, "仅机构员工可以回复", "Only institution staff answer"),
+    "demand.reason_required": (422, "婉拒时必须填写原因", "A decline needs a reason"),
+    "demand.bad_indicative_rate": (
+        422,
+        "意向年利率须在 0 至 24% 之间",
+        "An indicative annual rate in (0, 24 %] is required",
+    ),
+    "demand.empty_selection": (422, "请至少选择一个产品", "Choose at least one product"),
+    "demand.product_not_matched": (
+        422,
+        "只能选择匹配成功的产品",
+        "Only matched products can be chosen",
+    ),
 }
 
 

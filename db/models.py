@@ -1,4 +1,4 @@
-"""Tables: institutions, users, tokens, tasks, decision log, enterprises and their onboarding."""
+"""Tables: platform, users, tasks, decision log, enterprises, products, demands and policies."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Identity,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from config.crypto import EncryptedText
@@ -76,7 +85,10 @@ class HumanTask(UuidPrimaryKey, CreatedAt, Base):
 
     __tablename__ = "human_task"
     __table_args__ = (
-        UniqueConstraint("workflow_id", "kind", "round"),
+        # One task per wait: a workflow may wait on several institutions at once.
+        UniqueConstraint(
+            "workflow_id", "kind", "round", "institution_id", postgresql_nulls_not_distinct=True
+        ),
         Index("ix_human_task_inbox", "institution_id", "state", "due_at"),
     )
 
@@ -192,3 +204,106 @@ class Notification(UuidPrimaryKey, CreatedAt, Base):
     channels: Mapped[str] = mapped_column(String(64))
     delivery_key: Mapped[str] = mapped_column(String(300), unique=True)  # one per activity
     read_at: Mapped[datetime | None]
+
+
+class LprRate(Base):
+    """A Loan Prime Rate as published (data with an effective date, never a constant)."""
+
+    __tablename__ = "lpr_rate"
+    __table_args__ = (UniqueConstraint("tenor", "effective_date"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tenor: Mapped[str] = mapped_column(String(2))  # 1Y, 5Y
+    rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    effective_date: Mapped[date]
+
+
+class LoanProduct(UuidPrimaryKey, CreatedAt, Base):
+    """An institution's loan product; its terms live in numbered versions."""
+
+    __tablename__ = "loan_product"
+    __table_args__ = (UniqueConstraint("institution_id", "code"),)
+
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, retired
+    current_version: Mapped[int] = mapped_column(default=1)
+
+
+class LoanProductVersion(UuidPrimaryKey, CreatedAt, Base):
+    """Immutable terms of one product version; an application keeps the version it used."""
+
+    __tablename__ = "loan_product_version"
+    __table_args__ = (UniqueConstraint("product_id", "version"),)
+
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan_product.id"), index=True)
+    version: Mapped[int]
+    terms: Mapped[dict[str, Any]]
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+
+
+class SupportPolicy(UuidPrimaryKey, CreatedAt, Base):
+    """A national or local support policy (贴息, guarantee-fee subsidy) for enterprises."""
+
+    __tablename__ = "support_policy"
+
+    title: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str] = mapped_column(String(200))
+    terms: Mapped[dict[str, Any]]
+    published_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    workflow_id: Mapped[str] = mapped_column(String(200), default="")
+
+
+class FinancingDemand(UuidPrimaryKey, CreatedAt, Base):
+    """An enterprise's posted financing need (融资需求)."""
+
+    __tablename__ = "financing_demand"
+
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    amount: Mapped[Decimal]
+    term_months: Mapped[int]
+    purpose: Mapped[str] = mapped_column(Text)
+    financing_type: Mapped[str] = mapped_column(String(32))
+    repayment_method: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), default="matching")
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    selected_product_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DemandMatch(UuidPrimaryKey, Base):
+    """One product's matching result for a demand, with its explanation."""
+
+    __tablename__ = "demand_match"
+    __table_args__ = (UniqueConstraint("demand_id", "product_id"),)
+
+    demand_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("financing_demand.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan_product.id"))
+    product_version: Mapped[int]
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"))
+    eligible: Mapped[bool]
+    score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    indicative_rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    rank: Mapped[int]
+    explanation: Mapped[dict[str, Any]]
+
+
+class DemandResponse(UuidPrimaryKey, Base):
+    """An institution's answer to a published demand, within its service-level time."""
+
+    __tablename__ = "demand_response"
+    __table_args__ = (UniqueConstraint("demand_id", "institution_id"),)
+
+    demand_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("financing_demand.id", ondelete="CASCADE"), index=True
+    )
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    indicative_rate: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    indicative_amount: Mapped[Decimal | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    responded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    due_at: Mapped[datetime]
+    responded_at: Mapped[datetime | None]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -17,10 +18,16 @@ from db.models import (
     Enterprise,
     HumanTask,
     Institution,
+    LoanProduct,
+    LoanProductVersion,
     LoginAttempt,
+    LprRate,
     RefreshToken,
 )
 from domain.decision_chain import GENESIS_HASH, ChainEntry, canonical_payload, entry_hash
+from domain.matching import Candidate
+from domain.product_codec import terms_from_json
+from domain.products import LprQuote
 
 # One advisory lock number serialises appends so the chain never forks.
 _DECISION_LOG_LOCK = 0x4C42_444C
@@ -195,3 +202,45 @@ class EnterpriseRepository:
         self.session.add(enterprise)
         await self.session.flush()
         return enterprise
+
+
+# ---- catalog ---------------------------------------------------------------------------
+
+
+async def latest_lpr(session: AsyncSession, on: date) -> LprQuote:
+    """The LPR quote in force on a date (the newest publication on or before it)."""
+    rates: dict[str, tuple[Decimal, date]] = {}
+    rows = await session.scalars(
+        select(LprRate).where(LprRate.effective_date <= on).order_by(LprRate.effective_date)
+    )
+    for row in rows:
+        rates[row.tenor] = (row.rate, row.effective_date)
+    if "1Y" not in rates or "5Y" not in rates:
+        raise LookupError("no LPR has been published yet")
+    return LprQuote(
+        one_year=rates["1Y"][0],
+        five_year=rates["5Y"][0],
+        effective_date=max(rates["1Y"][1], rates["5Y"][1]),
+    )
+
+
+async def active_candidates(session: AsyncSession) -> list[Candidate]:
+    """Every active product at its current version."""
+    rows = await session.execute(
+        select(LoanProduct, LoanProductVersion)
+        .join(
+            LoanProductVersion,
+            (LoanProductVersion.product_id == LoanProduct.id)
+            & (LoanProductVersion.version == LoanProduct.current_version),
+        )
+        .where(LoanProduct.status == "active")
+    )
+    return [
+        Candidate(
+            product_id=str(product.id),
+            version=version.version,
+            institution_id=str(product.institution_id),
+            terms=terms_from_json(version.terms),
+        )
+        for product, version in rows
+    ]

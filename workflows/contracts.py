@@ -22,6 +22,7 @@ class WorkflowType(StrEnum):
 
     INSTITUTION_ONBOARDING = "InstitutionOnboardingWorkflow"
     ENTERPRISE_ONBOARDING = "EnterpriseOnboardingWorkflow"
+    FINANCING_DEMAND = "FinancingDemandWorkflow"
 
 
 class Contract(BaseModel):
@@ -205,3 +206,99 @@ class OnboardingProgress(Contract):
     missing_documents: list[str] = Field(default_factory=list)
     otp_expires_at: datetime | None = None
     review_task_id: uuid.UUID | None = None
+
+
+# ---- financing demand (post → match → institutions respond → applicant selects) -----------
+
+
+def demand_workflow_id(demand_id: uuid.UUID) -> str:
+    """Business id of one financing demand's workflow."""
+    return f"demand-{demand_id}"
+
+
+class DemandInput(Contract):
+    """A posted financing demand (融资需求)."""
+
+    demand_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    amount: Decimal
+    term_months: int
+    purpose: str
+    financing_type: str
+    repayment_method: str | None = None
+
+
+class DemandRef(Contract):
+    demand_id: uuid.UUID
+
+
+class InstitutionSlot(Contract):
+    """An institution the demand is published to, with its answer deadline."""
+
+    institution_id: uuid.UUID
+    sla_hours: int
+    product_ids: list[uuid.UUID]
+
+
+class MatchSummary(Contract):
+    eligible_products: int
+    institutions: list[InstitutionSlot]
+
+
+class PublishDemand(Contract):
+    demand_id: uuid.UUID
+    institution_id: uuid.UUID
+    due_at: datetime
+
+
+class InstitutionAnswer(Contract):
+    """An officer's answer to a published demand (validated Update)."""
+
+    institution_id: uuid.UUID
+    responder_id: uuid.UUID
+    responder_role: str
+    interested: bool
+    indicative_rate: Decimal | None = None
+    indicative_amount: Decimal | None = None
+    reason: str = ""
+
+
+class RecordAnswer(Contract):
+    demand_id: uuid.UUID
+    answer: InstitutionAnswer
+
+
+class LapseResponse(Contract):
+    demand_id: uuid.UUID
+    institution_id: uuid.UUID
+    status: str  # reminded, lapsed, cancelled
+
+
+class ProductSelection(Contract):
+    product_ids: list[uuid.UUID]
+
+
+class RecordSelection(Contract):
+    demand_id: uuid.UUID
+    product_ids: list[uuid.UUID]
+
+
+class DemandStage(Contract):
+    demand_id: uuid.UUID
+    stage: str
+
+
+class InstitutionState(Contract):
+    institution_id: uuid.UUID
+    status: str  # pending, reminded, interested, declined, lapsed, cancelled
+    due_at: datetime
+
+
+class DemandProgress(Contract):
+    """Live state of a demand, answered by the workflow's query."""
+
+    demand_id: uuid.UUID | None
+    stage: str
+    eligible_products: int = 0
+    institutions: list[InstitutionState] = Field(default_factory=list)
+    selected_product_ids: list[uuid.UUID] = Field(default_factory=list)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from workflows.demand import FinancingDemandWorkflow
 from workflows.institution import InstitutionOnboardingWorkflow
 from workflows.onboarding import EnterpriseOnboardingWorkflow
 
-ALL_WORKFLOWS: list[type] = [InstitutionOnboardingWorkflow, EnterpriseOnboardingWorkflow]
+ALL_WORKFLOWS: list[type] = [
+    InstitutionOnboardingWorkflow,
+    EnterpriseOnboardingWorkflow,
+    FinancingDemandWorkflow,
+]

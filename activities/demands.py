@@ -1,0 +1,277 @@
+"""Activities of the financing-demand workflow: records, matching, publication, answers."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from adapters.errors import ProviderError
+from adapters.tax.protocol import TaxDataProvider
+from db.base import utcnow
+from db.models import (
+    DemandMatch,
+    DemandResponse,
+    FinancingDemand,
+    HumanTask,
+)
+from db.repositories import EnterpriseRepository, active_candidates, latest_lpr
+from domain.grading import provisional_grade
+from domain.matching import DemandFacts, EnterpriseProfile, match
+from domain.products import FinancingType
+from domain.roles import Role
+from domain.schedule import RepaymentMethod
+from workflows.contracts import (
+    DemandInput,
+    DemandRef,
+    DemandStage,
+    InstitutionSlot,
+    LapseResponse,
+    MatchSummary,
+    PublishDemand,
+    RecordAnswer,
+    RecordSelection,
+)
+
+log = structlog.get_logger("loanbridge.demands")
+
+
+class DemandActivities:
+    """Side effects of a demand; one activity = one transaction, safe to retry."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], tax: TaxDataProvider
+    ) -> None:
+        self.session_factory = session_factory
+        self.tax = tax
+
+    @activity.defn(name="record_demand")
+    async def record_demand(self, demand: DemandInput) -> None:
+        async with self.session_factory() as session, session.begin():
+            if await session.get(FinancingDemand, demand.demand_id) is not None:
+                return
+            session.add(
+                FinancingDemand(
+                    id=demand.demand_id,
+                    enterprise_id=demand.enterprise_id,
+                    amount=demand.amount,
+                    term_months=demand.term_months,
+                    purpose=demand.purpose,
+                    financing_type=demand.financing_type,
+                    repayment_method=demand.repayment_method,
+                    workflow_id=activity.info().workflow_id,
+                )
+            )
+
+    async def _annual_revenue(self, uscc: str) -> tuple[Decimal | None, str | None]:
+        """Last filed revenue and tax grade from the tax provider (None when unavailable)."""
+        try:
+            profile = await self.tax.get_filings(uscc)
+        except ProviderError:
+            log.warning("tax data unavailable; matching without revenue")
+            return None, None
+        if profile is None or not profile.filings:
+            return None, None
+        return profile.filings[-1].revenue, profile.tax_grade.value
+
+    @activity.defn(name="match_demand")
+    async def match_demand(self, ref: DemandRef) -> MatchSummary:
+        """Match against every active product, store the explained results, group by lender."""
+        today = utcnow().date()
+        async with self.session_factory() as session:
+            demand = await session.get(FinancingDemand, ref.demand_id)
+            assert demand is not None
+            enterprise = await EnterpriseRepository(session).get(demand.enterprise_id)
+            assert enterprise is not None
+            try:
+                lpr = await latest_lpr(session, today)
+            except LookupError as exc:
+                raise ApplicationError(str(exc), type="LprMissing", non_retryable=True) from exc
+            candidates = await active_candidates(session)
+            uscc = enterprise.uscc
+        revenue, tax_grade = await self._annual_revenue(uscc)
+        financing = FinancingType(demand.financing_type)
+        profile = EnterpriseProfile(
+            industry=enterprise.industry,
+            region=enterprise.region,
+            founding_date=enterprise.founding_date,
+            annual_revenue=revenue,
+            credit_grade=provisional_grade(tax_grade),
+            has_collateral=financing is FinancingType.MORTGAGE_PLEDGE,
+            has_guarantor=financing is FinancingType.GUARANTEED,
+        )
+        facts = DemandFacts(
+            amount=demand.amount,
+            term_months=demand.term_months,
+            financing_type=financing,
+            repayment_method=(
+                RepaymentMethod(demand.repayment_method) if demand.repayment_method else None
+            ),
+        )
+        results = match(facts, profile, candidates, lpr, today)
+        slots: dict[str, InstitutionSlot] = {}
+        async with self.session_factory() as session, session.begin():
+            existing = await session.scalars(
+                select(DemandMatch.product_id).where(DemandMatch.demand_id == ref.demand_id)
+            )
+            stored = set(existing)
+            for rank, result in enumerate(results, start=1):
+                product_id = uuid.UUID(result.candidate.product_id)
+                if product_id not in stored:
+                    session.add(
+                        DemandMatch(
+                            demand_id=ref.demand_id,
+                            product_id=product_id,
+                            product_version=result.candidate.version,
+                            institution_id=uuid.UUID(result.candidate.institution_id),
+                            eligible=result.eligible,
+                            score=result.score,
+                            indicative_rate=result.indicative_rate,
+                            rank=rank,
+                            explanation={
+                                "zh": result.explanation_zh,
+                                "en": result.explanation_en,
+                                "rules": [
+                                    {
+                                        "rule": r.rule.value,
+                                        "passed": r.passed,
+                                        "reason_zh": r.reason_zh,
+                                        "reason_en": r.reason_en,
+                                    }
+                                    for r in result.rules
+                                ],
+                            },
+                        )
+                    )
+                if result.eligible:
+                    inst = result.candidate.institution_id
+                    slot = slots.get(inst)
+                    sla = result.candidate.terms.response_sla_hours
+                    if slot is None:
+                        slots[inst] = InstitutionSlot(
+                            institution_id=uuid.UUID(inst), sla_hours=sla, product_ids=[product_id]
+                        )
+                    else:
+                        slots[inst] = InstitutionSlot(
+                            institution_id=slot.institution_id,
+                            sla_hours=min(slot.sla_hours, sla),
+                            product_ids=[*slot.product_ids, product_id],
+                        )
+        eligible = sum(1 for r in results if r.eligible)
+        log.info("demand matched", candidates=len(results), eligible=eligible)
+        return MatchSummary(eligible_products=eligible, institutions=list(slots.values()))
+
+    @activity.defn(name="publish_demand")
+    async def publish_demand(self, publish: PublishDemand) -> None:
+        """A pending answer row and an inbox task for the institution's officers."""
+        workflow_id = activity.info().workflow_id
+        async with self.session_factory() as session, session.begin():
+            found = await session.scalar(
+                select(DemandResponse.id).where(
+                    DemandResponse.demand_id == publish.demand_id,
+                    DemandResponse.institution_id == publish.institution_id,
+                )
+            )
+            if found is not None:
+                return
+            demand = await session.get(FinancingDemand, publish.demand_id)
+            assert demand is not None
+            session.add(
+                DemandResponse(
+                    demand_id=publish.demand_id,
+                    institution_id=publish.institution_id,
+                    due_at=publish.due_at,
+                )
+            )
+            session.add(
+                HumanTask(
+                    kind="demand_response",
+                    workflow_id=workflow_id,
+                    subject=f"demand-{publish.demand_id}",
+                    institution_id=publish.institution_id,
+                    required_role=Role.OFFICER.value,
+                    due_at=publish.due_at,
+                    context={
+                        "amount": str(demand.amount),
+                        "term_months": str(demand.term_months),
+                        "financing_type": demand.financing_type,
+                        "purpose": demand.purpose,
+                    },
+                )
+            )
+
+    async def _task(
+        self, session: AsyncSession, demand_id: uuid.UUID, institution_id: uuid.UUID
+    ) -> HumanTask | None:
+        return await session.scalar(
+            select(HumanTask)
+            .where(
+                HumanTask.subject == f"demand-{demand_id}",
+                HumanTask.institution_id == institution_id,
+                HumanTask.kind == "demand_response",
+            )
+            .with_for_update()
+        )
+
+    async def _response(
+        self, session: AsyncSession, demand_id: uuid.UUID, institution_id: uuid.UUID
+    ) -> DemandResponse:
+        row = await session.scalar(
+            select(DemandResponse)
+            .where(
+                DemandResponse.demand_id == demand_id,
+                DemandResponse.institution_id == institution_id,
+            )
+            .with_for_update()
+        )
+        assert row is not None
+        return row
+
+    @activity.defn(name="record_answer")
+    async def record_answer(self, record: RecordAnswer) -> None:
+        answer = record.answer
+        async with self.session_factory() as session, session.begin():
+            row = await self._response(session, record.demand_id, answer.institution_id)
+            row.status = "interested" if answer.interested else "declined"
+            row.indicative_rate = answer.indicative_rate
+            row.indicative_amount = answer.indicative_amount
+            row.reason = answer.reason
+            row.responded_by = answer.responder_id
+            row.responded_at = row.responded_at or utcnow()
+            task = await self._task(session, record.demand_id, answer.institution_id)
+            if task is not None and task.state != "done":
+                task.state, task.outcome = "done", row.status
+                task.assignee_id, task.completed_at = answer.responder_id, utcnow()
+
+    @activity.defn(name="mark_response")
+    async def mark_response(self, mark: LapseResponse) -> None:
+        """Reminded (the task shows it), lapsed or cancelled (the task closes)."""
+        async with self.session_factory() as session, session.begin():
+            row = await self._response(session, mark.demand_id, mark.institution_id)
+            row.status = mark.status
+            task = await self._task(session, mark.demand_id, mark.institution_id)
+            if task is None or task.state == "done":
+                return
+            if mark.status == "reminded":
+                task.context = {**task.context, "reminded": "true"}
+            else:
+                task.state, task.outcome, task.completed_at = "cancelled", mark.status, utcnow()
+
+    @activity.defn(name="record_selection")
+    async def record_selection(self, record: RecordSelection) -> None:
+        async with self.session_factory() as session, session.begin():
+            demand = await session.get(FinancingDemand, record.demand_id, with_for_update=True)
+            assert demand is not None
+            demand.selected_product_ids = {"product_ids": [str(p) for p in record.product_ids]}
+
+    @activity.defn(name="set_demand_stage")
+    async def set_demand_stage(self, change: DemandStage) -> None:
+        async with self.session_factory() as session, session.begin():
+            demand = await session.get(FinancingDemand, change.demand_id, with_for_update=True)
+            if demand is not None:
+                demand.status = change.stage

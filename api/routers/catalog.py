@@ -1,0 +1,342 @@
+"""Loan products (versioned, with APR preview) and LPR publications."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from domain.comparison import quote
+from fastapi import APIRouter, Depends, Query
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import CurrentUser, Principal, SessionDep, require_roles
+from api.errors import ApiError
+from api.schemas import Schema
+from db.models import LoanProduct, LoanProductVersion, LprRate
+from db.repositories import latest_lpr
+from domain.errors import BusinessRuleError
+from domain.matching import Candidate
+from domain.product_codec import terms_from_json, terms_to_json
+from domain.products import (
+    CreditGrade,
+    FinancingType,
+    LprTenor,
+    Pricing,
+    ProductFamily,
+    ProductTerms,
+    validate_product_terms,
+)
+from domain.roles import Role
+from domain.schedule import RepaymentMethod
+
+router = APIRouter(tags=["catalog"])
+InstitutionAdmin = Annotated[Principal, Depends(require_roles(Role.INSTITUTION_ADMIN))]
+PlatformAdmin = Annotated[Principal, Depends(require_roles(Role.PLATFORM_ADMIN))]
+
+
+class PricingIn(Schema):
+    kind: Literal["lpr", "fixed"]
+    lpr_tenor: LprTenor | None = None
+    spread_min_bp: int | None = None
+    spread_max_bp: int | None = None
+    fixed_rate_min: Decimal | None = Field(default=None, max_digits=9, decimal_places=6)
+    fixed_rate_max: Decimal | None = Field(default=None, max_digits=9, decimal_places=6)
+
+
+class ProductIn(Schema):
+    """A product definition; rates and fee rates are fractions (0.0435 = 4.35 %)."""
+
+    code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9_-]+$")
+    name: str = Field(min_length=2, max_length=200)
+    family: ProductFamily
+    financing_type: FinancingType
+    amount_min: Decimal = Field(max_digits=18, decimal_places=2)
+    amount_max: Decimal = Field(max_digits=18, decimal_places=2)
+    term_min_months: int
+    term_max_months: int
+    pricing: PricingIn
+    repayment_methods: list[RepaymentMethod]
+    upfront_fee_rate: Decimal = Field(default=Decimal(0), max_digits=9, decimal_places=6)
+    monthly_fee_rate: Decimal = Field(default=Decimal(0), max_digits=9, decimal_places=6)
+    eligible_industries: list[str] = Field(default_factory=list)
+    eligible_regions: list[str] = Field(default_factory=list)
+    min_enterprise_age_months: int = 0
+    min_annual_revenue: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
+    min_credit_grade: CreditGrade | None = None
+    collateral_required: bool = False
+    guarantee_required: bool = False
+    auto_approval_limit: Decimal = Field(default=Decimal(0), max_digits=18, decimal_places=2)
+    response_sla_hours: int = 72
+    active_from: date
+    active_until: date | None = None
+
+    def terms(self) -> ProductTerms:
+        p = self.pricing
+        pricing = (
+            Pricing(
+                lpr_tenor=p.lpr_tenor, spread_min_bp=p.spread_min_bp, spread_max_bp=p.spread_max_bp
+            )
+            if p.kind == "lpr"
+            else Pricing(fixed_rate_min=p.fixed_rate_min, fixed_rate_max=p.fixed_rate_max)
+        )
+        return ProductTerms(
+            family=self.family,
+            financing_type=self.financing_type,
+            amount_min=self.amount_min,
+            amount_max=self.amount_max,
+            term_min_months=self.term_min_months,
+            term_max_months=self.term_max_months,
+            pricing=pricing,
+            repayment_methods=frozenset(self.repayment_methods),
+            upfront_fee_rate=self.upfront_fee_rate,
+            monthly_fee_rate=self.monthly_fee_rate,
+            eligible_industries=frozenset(self.eligible_industries),
+            eligible_regions=frozenset(self.eligible_regions),
+            min_enterprise_age_months=self.min_enterprise_age_months,
+            min_annual_revenue=self.min_annual_revenue,
+            min_credit_grade=self.min_credit_grade,
+            collateral_required=self.collateral_required,
+            guarantee_required=self.guarantee_required,
+            auto_approval_limit=self.auto_approval_limit,
+            response_sla_hours=self.response_sla_hours,
+            active_from=self.active_from,
+            active_until=self.active_until,
+        )
+
+
+class AprPreview(Schema):
+    """The disclosed cost of a typical loan under this product (mid amount, max term)."""
+
+    amount: Decimal
+    term_months: int
+    rate_min: Decimal
+    rate_max: Decimal
+    apr_at_min_rate: Decimal
+    apr_at_max_rate: Decimal
+
+
+class ProductOut(Schema):
+    id: uuid.UUID
+    institution_id: uuid.UUID
+    code: str
+    name: str
+    status: str
+    version: int
+    terms: dict[str, Any]
+    apr_preview: AprPreview | None = None
+    created_at: datetime
+
+
+class LprIn(Schema):
+    tenor: LprTenor
+    rate: Decimal = Field(gt=0, lt=1, max_digits=9, decimal_places=6)
+    effective_date: date
+
+
+class LprOut(LprIn):
+    pass
+
+
+def _preview(terms: ProductTerms, lpr: Any, product_id: str) -> AprPreview | None:
+    """APR disclosure at both ends of the rate range (PBoC 2021 No. 3)."""
+    try:
+        low, high = terms.pricing.rate_range(lpr)
+    except ValueError:
+        return None
+    amount = ((terms.amount_min + terms.amount_max) / 2).quantize(Decimal("0.01"))
+    method = sorted(terms.repayment_methods)[0]
+    candidate = Candidate(product_id=product_id, version=0, institution_id="", terms=terms)
+    start = date.today()
+    aprs = [
+        quote(candidate, amount, terms.term_max_months, rate, method, start, []).apr
+        for rate in (low, high)
+    ]
+    return AprPreview(
+        amount=amount,
+        term_months=terms.term_max_months,
+        rate_min=low,
+        rate_max=high,
+        apr_at_min_rate=aprs[0],
+        apr_at_max_rate=aprs[1],
+    )
+
+
+async def _out(
+    session: SessionDep, product: LoanProduct, version: LoanProductVersion
+) -> ProductOut:
+    terms = terms_from_json(version.terms)
+    try:
+        lpr = await latest_lpr(session, date.today())
+    except LookupError:  # no LPR yet: the preview is simply absent
+        lpr = None
+    preview = _preview(terms, lpr, str(product.id)) if lpr is not None else None
+    return ProductOut(
+        id=product.id,
+        institution_id=product.institution_id,
+        code=product.code,
+        name=product.name,
+        status=product.status,
+        version=version.version,
+        terms=version.terms,
+        apr_preview=preview,
+        created_at=product.created_at,
+    )
+
+
+def _check(body: ProductIn) -> ProductTerms:
+    terms = body.terms()
+    problems = validate_product_terms(terms)
+    if problems:
+        raise BusinessRuleError(problems)
+    return terms
+
+
+@router.post(
+    "/api/v1/products", operation_id="publish_product", response_model=ProductOut, status_code=201
+)
+async def publish_product(
+    body: ProductIn, admin: InstitutionAdmin, session: SessionDep
+) -> ProductOut:
+    """Publish a product of the admin's institution (version 1)."""
+    assert admin.institution_id is not None
+    terms = _check(body)
+    product = LoanProduct(institution_id=admin.institution_id, code=body.code, name=body.name)
+    session.add(product)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise ApiError(
+            409,
+            "product.duplicate_code",
+            "产品代码已存在",
+            "The institution already has a product with this code",
+        ) from exc
+    version = LoanProductVersion(
+        product_id=product.id, version=1, terms=terms_to_json(terms), created_by=admin.user_id
+    )
+    session.add(version)
+    await session.commit()
+    return await _out(session, product, version)
+
+
+async def _own_product(session: SessionDep, admin: Principal, product_id: uuid.UUID) -> LoanProduct:
+    product = await session.get(LoanProduct, product_id, with_for_update=True)
+    if product is None or product.institution_id != admin.institution_id:
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    return product
+
+
+@router.put(
+    "/api/v1/products/{product_id}", operation_id="revise_product", response_model=ProductOut
+)
+async def revise_product(
+    product_id: uuid.UUID, body: ProductIn, admin: InstitutionAdmin, session: SessionDep
+) -> ProductOut:
+    """Publish new terms as the next version; earlier versions stay as they were."""
+    terms = _check(body)
+    product = await _own_product(session, admin, product_id)
+    product.current_version += 1
+    product.name = body.name
+    version = LoanProductVersion(
+        product_id=product.id,
+        version=product.current_version,
+        terms=terms_to_json(terms),
+        created_by=admin.user_id,
+    )
+    session.add(version)
+    await session.commit()
+    return await _out(session, product, version)
+
+
+@router.post(
+    "/api/v1/products/{product_id}/retire", operation_id="retire_product", response_model=ProductOut
+)
+async def retire_product(
+    product_id: uuid.UUID, admin: InstitutionAdmin, session: SessionDep
+) -> ProductOut:
+    """Stop offering a product (running applications keep their version)."""
+    product = await _own_product(session, admin, product_id)
+    product.status = "retired"
+    await session.commit()
+    version = await session.scalar(
+        select(LoanProductVersion).where(
+            LoanProductVersion.product_id == product.id,
+            LoanProductVersion.version == product.current_version,
+        )
+    )
+    assert version is not None
+    return await _out(session, product, version)
+
+
+@router.get("/api/v1/products", operation_id="list_products", response_model=list[ProductOut])
+async def list_products(
+    _: CurrentUser,
+    session: SessionDep,
+    institution_id: uuid.UUID | None = None,
+    status: Annotated[str, Query(pattern="^(active|retired)$")] = "active",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ProductOut]:
+    """The product pool with each product's APR disclosure."""
+    stmt = (
+        select(LoanProduct, LoanProductVersion)
+        .join(
+            LoanProductVersion,
+            (LoanProductVersion.product_id == LoanProduct.id)
+            & (LoanProductVersion.version == LoanProduct.current_version),
+        )
+        .where(LoanProduct.status == status)
+        .order_by(LoanProduct.code)
+        .limit(limit)
+        .offset(offset)
+    )
+    if institution_id is not None:
+        stmt = stmt.where(LoanProduct.institution_id == institution_id)
+    return [await _out(session, p, v) for p, v in (await session.execute(stmt)).all()]
+
+
+@router.get("/api/v1/products/{product_id}", operation_id="get_product", response_model=ProductOut)
+async def get_product(
+    product_id: uuid.UUID, _: CurrentUser, session: SessionDep, version: int | None = None
+) -> ProductOut:
+    """A product at its current version, or at an earlier one."""
+    product = await session.get(LoanProduct, product_id)
+    if product is None:
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    found = await session.scalar(
+        select(LoanProductVersion).where(
+            LoanProductVersion.product_id == product.id,
+            LoanProductVersion.version == (version or product.current_version),
+        )
+    )
+    if found is None:
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    return await _out(session, product, found)
+
+
+@router.post("/api/v1/lpr", operation_id="publish_lpr", response_model=LprOut, status_code=201)
+async def publish_lpr(body: LprIn, _: PlatformAdmin, session: SessionDep) -> LprRate:
+    """Record a Loan Prime Rate publication."""
+    row = LprRate(tenor=body.tenor.value, rate=body.rate, effective_date=body.effective_date)
+    session.add(row)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        raise ApiError(
+            409,
+            "lpr.duplicate",
+            "该日期的 LPR 已发布",
+            "This tenor already has a rate for that date",
+        ) from exc
+    return row
+
+
+@router.get("/api/v1/lpr", operation_id="list_lpr", response_model=list[LprOut])
+async def list_lpr(_: CurrentUser, session: SessionDep) -> list[LprRate]:
+    stmt = select(LprRate).order_by(LprRate.effective_date.desc(), LprRate.tenor).limit(24)
+    return list(await session.scalars(stmt))

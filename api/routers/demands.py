@@ -1,0 +1,455 @@
+"""Financing demands: post, follow, withdraw; institutions answer; compare offers and choose."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import Response
+from pydantic import Field
+from sqlalchemy import select
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
+from api.errors import ApiError
+from api.schemas import Schema
+from api.workflow_errors import api_error_from_workflow
+from db.models import (
+    DemandMatch,
+    DemandResponse,
+    FinancingDemand,
+    Institution,
+    LoanProduct,
+    LoanProductVersion,
+)
+from db.repositories import EnterpriseRepository
+from documents.pdf import render_pdf
+from domain.comparison import OfferQuote, compare, quote
+from domain.errors import BusinessRuleError
+from domain.matching import Candidate, DemandFacts, validate_demand
+from domain.product_codec import terms_from_json
+from domain.products import FinancingType
+from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
+from domain.schedule import RepaymentMethod
+from workflows.contracts import (
+    DemandInput,
+    DemandProgress,
+    InstitutionAnswer,
+    ProductSelection,
+    TaskQueue,
+    WorkflowType,
+    demand_workflow_id,
+)
+
+router = APIRouter(prefix="/api/v1/demands", tags=["demands"])
+CLOSED_STAGES = frozenset({"selected", "withdrawn", "expired", "no_match"})
+Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
+Staff = Annotated[Principal, Depends(require_roles(*INSTITUTION_ROLES))]
+
+
+class DemandIn(Schema):
+    amount: Decimal = Field(max_digits=18, decimal_places=2)
+    term_months: int
+    purpose: str = Field(min_length=2, max_length=1000)
+    financing_type: FinancingType
+    repayment_method: RepaymentMethod | None = None
+
+
+class MatchOut(Schema):
+    product_id: uuid.UUID
+    product_version: int
+    institution_id: uuid.UUID
+    eligible: bool
+    score: Decimal
+    indicative_rate: Decimal
+    rank: int
+    explanation: dict[str, Any]
+
+
+class ResponseOut(Schema):
+    institution_id: uuid.UUID
+    status: str
+    indicative_rate: Decimal | None
+    indicative_amount: Decimal | None
+    reason: str
+    due_at: datetime
+    responded_at: datetime | None
+
+
+class DemandOut(Schema):
+    id: uuid.UUID
+    enterprise_id: uuid.UUID
+    amount: Decimal
+    term_months: int
+    purpose: str
+    financing_type: str
+    repayment_method: str | None
+    status: str
+    created_at: datetime
+
+
+class DemandDetail(DemandOut):
+    matches: list[MatchOut]
+    responses: list[ResponseOut]
+
+
+class AnswerIn(Schema):
+    interested: bool
+    indicative_rate: Decimal | None = Field(default=None, max_digits=9, decimal_places=6)
+    indicative_amount: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
+    reason: str = Field(default="", max_length=1000)
+
+
+class SelectionIn(Schema):
+    product_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
+
+
+class QuoteOut(Schema):
+    """One candidate side by side with the others (APR = IRR of the real cash flows)."""
+
+    product_id: uuid.UUID
+    product_name: str
+    institution_name: str
+    institution_interested: bool | None
+    amount: Decimal
+    term_months: int
+    rate: Decimal
+    method: str
+    first_installment: Decimal
+    max_installment: Decimal
+    total_interest: Decimal
+    total_fees: Decimal
+    total_cost: Decimal
+    apr: Decimal
+    effective_annual_rate: Decimal
+    subsidy: Decimal
+    net_cost: Decimal
+    response_sla_hours: int
+
+
+async def _demand_for(
+    session: SessionDep, user: Principal, demand_id: uuid.UUID
+) -> FinancingDemand:
+    """The demand if the caller may see it: its enterprise, an institution it was sent to,
+    or a platform-wide role; otherwise 404."""
+    demand = await session.get(FinancingDemand, demand_id)
+    if demand is None:
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    if user.role in PLATFORM_WIDE_READERS or user.enterprise_id == demand.enterprise_id:
+        return demand
+    if user.role in INSTITUTION_ROLES and user.institution_id is not None:
+        sent = await session.scalar(
+            select(DemandResponse.id).where(
+                DemandResponse.demand_id == demand_id,
+                DemandResponse.institution_id == user.institution_id,
+            )
+        )
+        if sent is not None:
+            return demand
+    raise ApiError(404, "not_found", "资源不存在", "Not found")
+
+
+@router.post("", operation_id="post_demand", response_model=DemandOut, status_code=201)
+async def post_demand(
+    body: DemandIn,
+    user: Applicant,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> DemandOut:
+    """Post a demand (verified enterprises); the same Idempotency-Key never posts twice."""
+    assert user.enterprise_id is not None
+    enterprise = await EnterpriseRepository(session).get(user.enterprise_id)
+    if enterprise is None or enterprise.status != "verified":
+        raise ApiError(
+            409,
+            "enterprise.not_verified",
+            "企业认证通过后才能发布融资需求",
+            "Only verified enterprises can post financing demands",
+        )
+    facts = DemandFacts(
+        amount=body.amount,
+        term_months=body.term_months,
+        financing_type=body.financing_type,
+        repayment_method=body.repayment_method,
+    )
+    problems = validate_demand(facts)
+    if problems:
+        raise BusinessRuleError(problems)
+    demand_id = uuid.uuid5(enterprise.id, idempotency_key) if idempotency_key else uuid.uuid4()
+    demand = DemandInput(
+        demand_id=demand_id,
+        enterprise_id=enterprise.id,
+        amount=body.amount,
+        term_months=body.term_months,
+        purpose=body.purpose,
+        financing_type=body.financing_type.value,
+        repayment_method=body.repayment_method.value if body.repayment_method else None,
+    )
+    # A retried post with the same key finds its demand already started.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await temporal.start_workflow(
+            WorkflowType.FINANCING_DEMAND,
+            demand,
+            id=demand_workflow_id(demand_id),
+            task_queue=settings.task_queue(TaskQueue.PLATFORM),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    return DemandOut(
+        id=demand_id,
+        enterprise_id=enterprise.id,
+        amount=body.amount,
+        term_months=body.term_months,
+        purpose=body.purpose,
+        financing_type=demand.financing_type,
+        repayment_method=demand.repayment_method,
+        status="matching",
+        created_at=datetime.now().astimezone(),
+    )
+
+
+@router.get("", operation_id="list_demands", response_model=list[DemandOut])
+async def list_demands(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[FinancingDemand]:
+    """Applicants: their demands. Staff: demands sent to their institution."""
+    stmt = select(FinancingDemand).order_by(FinancingDemand.created_at.desc())
+    if user.role is Role.APPLICANT:
+        stmt = stmt.where(FinancingDemand.enterprise_id == user.enterprise_id)
+    elif user.role in INSTITUTION_ROLES:
+        stmt = stmt.join(DemandResponse, DemandResponse.demand_id == FinancingDemand.id).where(
+            DemandResponse.institution_id == user.institution_id
+        )
+    elif user.role not in PLATFORM_WIDE_READERS:
+        raise ApiError(403, "auth.role_not_allowed", "当前角色无权查看", "Not allowed")
+    return list(await session.scalars(stmt.limit(limit).offset(offset)))
+
+
+@router.get("/{demand_id}", operation_id="get_demand", response_model=DemandDetail)
+async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> DemandDetail:
+    """The demand, its explained matches and the institutions' answers."""
+    demand = await _demand_for(session, user, demand_id)
+    matches = await session.scalars(
+        select(DemandMatch).where(DemandMatch.demand_id == demand_id).order_by(DemandMatch.rank)
+    )
+    responses = await session.scalars(
+        select(DemandResponse).where(DemandResponse.demand_id == demand_id)
+    )
+    visible_matches = [
+        m
+        for m in matches
+        if user.role not in INSTITUTION_ROLES or m.institution_id == user.institution_id
+    ]
+    return DemandDetail(
+        **DemandOut.model_validate(demand).model_dump(),
+        matches=[MatchOut.model_validate(m) for m in visible_matches],
+        responses=[
+            ResponseOut.model_validate(r)
+            for r in responses
+            if user.role not in INSTITUTION_ROLES or r.institution_id == user.institution_id
+        ],
+    )
+
+
+async def _update(
+    temporal: TemporalDep,
+    demand_id: uuid.UUID,
+    name: str,
+    *args: object,
+    update_id: str | None = None,
+) -> DemandProgress:
+    handle = temporal.get_workflow_handle(demand_workflow_id(demand_id))
+    try:
+        progress: DemandProgress = await handle.execute_update(
+            name, args=list(args), id=update_id, result_type=DemandProgress
+        )
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    return progress
+
+
+@router.get("/{demand_id}/progress", operation_id="demand_progress", response_model=DemandProgress)
+async def demand_progress(
+    demand_id: uuid.UUID, user: CurrentUser, session: SessionDep, temporal: TemporalDep
+) -> DemandProgress:
+    await _demand_for(session, user, demand_id)
+    handle = temporal.get_workflow_handle(demand_workflow_id(demand_id))
+    try:
+        progress: DemandProgress = await handle.query("progress", result_type=DemandProgress)
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    return progress
+
+
+@router.post("/{demand_id}/withdraw", operation_id="withdraw_demand", response_model=DemandProgress)
+async def withdraw_demand(
+    demand_id: uuid.UUID, user: Applicant, session: SessionDep, temporal: TemporalDep
+) -> DemandProgress:
+    """Withdraw at any time before choosing; open institution tasks are cancelled."""
+    demand = await _demand_for(session, user, demand_id)
+    if demand.status in CLOSED_STAGES:
+        raise ApiError(409, "demand.closed", "该融资需求已结束", "The demand is closed")
+    return await _update(temporal, demand_id, "withdraw")
+
+
+@router.post("/{demand_id}/responses", operation_id="answer_demand", response_model=DemandProgress)
+async def answer_demand(
+    demand_id: uuid.UUID, body: AnswerIn, user: Staff, session: SessionDep, temporal: TemporalDep
+) -> DemandProgress:
+    """An institution answers: interested with indicative terms, or declined with a reason."""
+    await _demand_for(session, user, demand_id)
+    assert user.institution_id is not None
+    answer = InstitutionAnswer(
+        institution_id=user.institution_id,
+        responder_id=user.user_id,
+        responder_role=user.role.value,
+        interested=body.interested,
+        indicative_rate=body.indicative_rate,
+        indicative_amount=body.indicative_amount,
+        reason=body.reason,
+    )
+    return await _update(
+        temporal,
+        demand_id,
+        "respond",
+        answer,
+        update_id=f"answer-{demand_id}-{user.institution_id}",
+    )
+
+
+@router.post(
+    "/{demand_id}/selection", operation_id="select_products", response_model=DemandProgress
+)
+async def select_products(
+    demand_id: uuid.UUID,
+    body: SelectionIn,
+    user: Applicant,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> DemandProgress:
+    """Choose the products to apply for (the application itself is the next stage)."""
+    await _demand_for(session, user, demand_id)
+    return await _update(
+        temporal, demand_id, "select_products", ProductSelection(product_ids=body.product_ids)
+    )
+
+
+async def _quotes(session: SessionDep, demand: FinancingDemand) -> list[QuoteOut]:
+    rows = await session.execute(
+        select(DemandMatch, LoanProduct, LoanProductVersion, Institution)
+        .join(LoanProduct, LoanProduct.id == DemandMatch.product_id)
+        .join(
+            LoanProductVersion,
+            (LoanProductVersion.product_id == LoanProduct.id)
+            & (LoanProductVersion.version == DemandMatch.product_version),
+        )
+        .join(Institution, Institution.id == DemandMatch.institution_id)
+        .where(DemandMatch.demand_id == demand.id, DemandMatch.eligible.is_(True))
+    )
+    answers = {
+        r.institution_id: r
+        for r in await session.scalars(
+            select(DemandResponse).where(DemandResponse.demand_id == demand.id)
+        )
+    }
+    start = date.today()
+    quotes: list[tuple[OfferQuote, QuoteOut]] = []
+    for match, product, version, institution in rows.all():
+        terms = terms_from_json(version.terms)
+        answer = answers.get(institution.id)
+        interested = (
+            None
+            if answer is None or answer.status in ("pending", "reminded")
+            else (answer.status == "interested")
+        )
+        rate = (
+            answer.indicative_rate
+            if answer is not None and answer.indicative_rate
+            else match.indicative_rate
+        )
+        method = (
+            RepaymentMethod(demand.repayment_method)
+            if demand.repayment_method
+            else sorted(terms.repayment_methods)[0]
+        )
+        candidate = Candidate(
+            product_id=str(product.id),
+            version=version.version,
+            institution_id=str(institution.id),
+            terms=terms,
+        )
+        offer = quote(candidate, demand.amount, demand.term_months, rate, method, start, [])
+        quotes.append(
+            (
+                offer,
+                QuoteOut(
+                    product_id=product.id,
+                    product_name=product.name,
+                    institution_name=institution.name,
+                    institution_interested=interested,
+                    amount=offer.amount,
+                    term_months=offer.term_months,
+                    rate=offer.rate,
+                    method=offer.method.value,
+                    first_installment=offer.first_installment,
+                    max_installment=offer.max_installment,
+                    total_interest=offer.total_interest,
+                    total_fees=offer.total_fees,
+                    total_cost=offer.total_cost,
+                    apr=offer.apr,
+                    effective_annual_rate=offer.effective_annual_rate,
+                    subsidy=offer.subsidy,
+                    net_cost=offer.net_cost,
+                    response_sla_hours=terms.response_sla_hours,
+                ),
+            )
+        )
+    order = {id(q): i for i, q in enumerate(compare([q for q, _ in quotes]))}
+    return [out for offer, out in sorted(quotes, key=lambda pair: order[id(pair[0])])]
+
+
+@router.get("/{demand_id}/comparison", operation_id="compare_offers", response_model=list[QuoteOut])
+async def compare_offers(
+    demand_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> list[QuoteOut]:
+    """Every eligible product side by side: installment, interest, fees, APR, net cost."""
+    demand = await _demand_for(session, user, demand_id)
+    return await _quotes(session, demand)
+
+
+@router.get(
+    "/{demand_id}/comparison.pdf", operation_id="compare_offers_pdf", response_class=Response
+)
+async def compare_offers_pdf(
+    demand_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> Response:
+    """The comparison sheet as a PDF (Chinese, embedded CJK font)."""
+    demand = await _demand_for(session, user, demand_id)
+    quotes = await _quotes(session, demand)
+    enterprise = await EnterpriseRepository(session).get(demand.enterprise_id)
+    assert enterprise is not None
+    pdf = await asyncio.to_thread(
+        render_pdf,
+        "offer_comparison",
+        {
+            "enterprise_name": enterprise.name,
+            "demand": demand,
+            "quotes": [q.model_dump() for q in quotes],
+            "generated_on": date.today(),
+        },
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="comparison-{demand_id}.pdf"'},
+    )

@@ -1,0 +1,1 @@
+"""Micro-benchmarks of LoanBridge's pure kernels (run ``python -m bench.kernels``)."""

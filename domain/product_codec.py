@@ -1,0 +1,95 @@
+"""Product terms to and from plain JSON (how versions are stored and sent), losslessly."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from domain.products import (
+    CreditGrade,
+    FinancingType,
+    LprTenor,
+    Pricing,
+    ProductFamily,
+    ProductTerms,
+)
+from domain.schedule import RepaymentMethod
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def terms_to_json(terms: ProductTerms) -> dict[str, Any]:
+    """A JSON-safe dict: Decimals as strings, sets as sorted lists, dates in ISO form."""
+    p = terms.pricing
+    return {
+        "family": terms.family.value,
+        "financing_type": terms.financing_type.value,
+        "amount_min": str(terms.amount_min),
+        "amount_max": str(terms.amount_max),
+        "term_min_months": terms.term_min_months,
+        "term_max_months": terms.term_max_months,
+        "pricing": {
+            "lpr_tenor": p.lpr_tenor.value if p.lpr_tenor else None,
+            "spread_min_bp": p.spread_min_bp,
+            "spread_max_bp": p.spread_max_bp,
+            "fixed_rate_min": _dec(p.fixed_rate_min),
+            "fixed_rate_max": _dec(p.fixed_rate_max),
+        },
+        "repayment_methods": sorted(m.value for m in terms.repayment_methods),
+        "upfront_fee_rate": str(terms.upfront_fee_rate),
+        "monthly_fee_rate": str(terms.monthly_fee_rate),
+        "eligible_industries": sorted(terms.eligible_industries),
+        "eligible_regions": sorted(terms.eligible_regions),
+        "min_enterprise_age_months": terms.min_enterprise_age_months,
+        "min_annual_revenue": _dec(terms.min_annual_revenue),
+        "min_credit_grade": terms.min_credit_grade.value if terms.min_credit_grade else None,
+        "collateral_required": terms.collateral_required,
+        "guarantee_required": terms.guarantee_required,
+        "auto_approval_limit": str(terms.auto_approval_limit),
+        "response_sla_hours": terms.response_sla_hours,
+        "active_from": terms.active_from.isoformat(),
+        "active_until": terms.active_until.isoformat() if terms.active_until else None,
+    }
+
+
+def _opt_dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def terms_from_json(data: dict[str, Any]) -> ProductTerms:
+    """The inverse of ``terms_to_json``."""
+    p = data["pricing"]
+    return ProductTerms(
+        family=ProductFamily(data["family"]),
+        financing_type=FinancingType(data["financing_type"]),
+        amount_min=Decimal(data["amount_min"]),
+        amount_max=Decimal(data["amount_max"]),
+        term_min_months=int(data["term_min_months"]),
+        term_max_months=int(data["term_max_months"]),
+        pricing=Pricing(
+            lpr_tenor=LprTenor(p["lpr_tenor"]) if p.get("lpr_tenor") else None,
+            spread_min_bp=p.get("spread_min_bp"),
+            spread_max_bp=p.get("spread_max_bp"),
+            fixed_rate_min=_opt_dec(p.get("fixed_rate_min")),
+            fixed_rate_max=_opt_dec(p.get("fixed_rate_max")),
+        ),
+        repayment_methods=frozenset(RepaymentMethod(m) for m in data["repayment_methods"]),
+        upfront_fee_rate=Decimal(data["upfront_fee_rate"]),
+        monthly_fee_rate=Decimal(data["monthly_fee_rate"]),
+        eligible_industries=frozenset(data["eligible_industries"]),
+        eligible_regions=frozenset(data["eligible_regions"]),
+        min_enterprise_age_months=int(data["min_enterprise_age_months"]),
+        min_annual_revenue=_opt_dec(data.get("min_annual_revenue")),
+        min_credit_grade=(
+            CreditGrade(data["min_credit_grade"]) if data.get("min_credit_grade") else None
+        ),
+        collateral_required=bool(data["collateral_required"]),
+        guarantee_required=bool(data["guarantee_required"]),
+        auto_approval_limit=Decimal(data["auto_approval_limit"]),
+        response_sla_hours=int(data["response_sla_hours"]),
+        active_from=date.fromisoformat(data["active_from"]),
+        active_until=date.fromisoformat(data["active_until"]) if data.get("active_until") else None,
+    )

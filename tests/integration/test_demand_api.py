@@ -1,0 +1,234 @@
+"""From posting a demand to a comparison: matching, institution answers, PDF, selection."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Platform
+from tests.integration.test_onboarding_api import (
+    new_id_number,
+    new_mobile,
+    new_uscc,
+    onboard_to_documents,
+    upload_all,
+    wait_for_stage,
+)
+from tests.support import SandboxProcess
+
+STAFF_PASSWORD = "Staff#Pass2026"
+
+
+def product_body(code: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": code,
+        "name": f"小微经营贷 {code}",
+        "family": "working_capital",
+        "financing_type": "credit",
+        "amount_min": "100000.00",
+        "amount_max": "3000000.00",
+        "term_min_months": 6,
+        "term_max_months": 36,
+        "pricing": {"kind": "lpr", "lpr_tenor": "1Y", "spread_min_bp": 50, "spread_max_bp": 300},
+        "repayment_methods": ["equal_installment", "interest_first"],
+        "upfront_fee_rate": "0.005",
+        "monthly_fee_rate": "0",
+        "response_sla_hours": 48,
+        "auto_approval_limit": "500000.00",
+        "active_from": "2024-01-01",
+    }
+    body.update(overrides)
+    return body
+
+
+async def _user(platform: Platform, role: str, institution_id: str) -> dict[str, str]:
+    username = f"{role[:5]}{uuid.uuid4().hex[:6]}"
+    created = await platform.http.post(
+        "/api/v1/users",
+        json={
+            "username": username,
+            "password": STAFF_PASSWORD,
+            "role": role,
+            "institution_id": institution_id,
+        },
+        headers=await platform.admin_headers(),
+    )
+    assert created.status_code == 201, created.text
+    return {"Authorization": f"Bearer {await platform.token(username, STAFF_PASSWORD)}"}
+
+
+async def _lender(platform: Platform) -> tuple[str, dict[str, str], dict[str, str]]:
+    code = f"LEND-{uuid.uuid4().hex[:6].upper()}"
+    inst = await platform.http.post(
+        "/api/v1/institutions",
+        json={"code": code, "name": "测试银行"},
+        headers=await platform.admin_headers(),
+    )
+    assert inst.status_code == 201
+    inst_id = inst.json()["id"]
+    return (
+        inst_id,
+        await _user(platform, "institution_admin", inst_id),
+        await _user(platform, "officer", inst_id),
+    )
+
+
+async def _verified_applicant(platform: Platform, sandbox: SandboxProcess) -> dict[str, str]:
+    enterprise_id, headers = await onboard_to_documents(
+        platform, sandbox, new_uscc(), new_mobile(), new_id_number()
+    )
+    await upload_all(platform, headers)
+    assert (await wait_for_stage(platform, enterprise_id, {"verified"}))["stage"] == "verified"
+    return headers
+
+
+async def test_bad_product_definitions_get_field_level_errors(platform: Platform) -> None:
+    _, admin, officer = await _lender(platform)
+    bad = product_body(
+        "BAD-1",
+        amount_min="5000000.00",
+        term_min_months=48,
+        pricing={"kind": "lpr", "lpr_tenor": "1Y", "spread_min_bp": -10, "spread_max_bp": 300},
+        eligible_industries=["Z"],
+    )
+    response = await platform.http.post("/api/v1/products", json=bad, headers=admin)
+    assert response.status_code == 422
+    fields = {f["field"] for f in response.json()["error"]["fields"]}
+    assert {"amount_min", "term_min_months", "eligible_industries"} <= fields or len(fields) >= 3
+    assert any(f.startswith("pricing") for f in fields)
+    refused = await platform.http.post(
+        "/api/v1/products", json=product_body("X-1"), headers=officer
+    )
+    assert refused.status_code == 403
+
+
+async def test_demand_to_comparison(
+    platform: Platform, sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    inst_id, admin, officer = await _lender(platform)
+    fitting = await platform.http.post(
+        "/api/v1/products", json=product_body("FIT-1"), headers=admin
+    )
+    assert fitting.status_code == 201, fitting.text
+    preview = fitting.json()["apr_preview"]
+    assert preview and preview["apr_at_min_rate"] < preview["apr_at_max_rate"]
+    farming_only = await platform.http.post(
+        "/api/v1/products", json=product_body("AGRI-1", eligible_industries=["A"]), headers=admin
+    )
+    assert farming_only.status_code == 201
+    revised = await platform.http.put(
+        f"/api/v1/products/{fitting.json()['id']}",
+        json=product_body("FIT-1", response_sla_hours=24),
+        headers=admin,
+    )
+    assert revised.json()["version"] == 2
+
+    applicant = await _verified_applicant(platform, sandbox)
+    posted = await platform.http.post(
+        "/api/v1/demands",
+        json={
+            "amount": "800000.00",
+            "term_months": 24,
+            "purpose": "采购原材料",
+            "financing_type": "credit",
+            "repayment_method": "equal_installment",
+        },
+        headers={**applicant, "Idempotency-Key": "first-demand"},
+    )
+    assert posted.status_code == 201, posted.text
+    demand_id = posted.json()["id"]
+    again = await platform.http.post(
+        "/api/v1/demands",
+        json={
+            "amount": "800000.00",
+            "term_months": 24,
+            "purpose": "采购原材料",
+            "financing_type": "credit",
+            "repayment_method": "equal_installment",
+        },
+        headers={**applicant, "Idempotency-Key": "first-demand"},
+    )
+    assert again.json()["id"] == demand_id
+
+    progress: dict[str, Any] = {}
+    for _ in range(100):
+        progress = (
+            await platform.http.get(f"/api/v1/demands/{demand_id}/progress", headers=applicant)
+        ).json()
+        if progress.get("stage") not in (None, "matching"):
+            break
+        await asyncio.sleep(0.1)
+    assert progress["stage"] == "awaiting_responses", progress
+    detail = (await platform.http.get(f"/api/v1/demands/{demand_id}", headers=applicant)).json()
+    ours = {m["product_id"]: m for m in detail["matches"] if m["institution_id"] == inst_id}
+    assert ours[fitting.json()["id"]]["eligible"] is True
+    assert ours[fitting.json()["id"]]["product_version"] == 2
+    agri = ours[farming_only.json()["id"]]
+    assert agri["eligible"] is False
+    assert any(not r["passed"] and r["rule"] == "industry" for r in agri["explanation"]["rules"])
+
+    inbox = (await platform.http.get("/api/v1/tasks?kind=demand_response", headers=officer)).json()
+    assert any(t["subject"] == f"demand-{demand_id}" for t in inbox)
+    no_reason = await platform.http.post(
+        f"/api/v1/demands/{demand_id}/responses", json={"interested": False}, headers=officer
+    )
+    assert no_reason.status_code == 422
+    answered = await platform.http.post(
+        f"/api/v1/demands/{demand_id}/responses",
+        json={"interested": True, "indicative_rate": "0.0395", "indicative_amount": "800000.00"},
+        headers=officer,
+    )
+    assert answered.status_code == 200, answered.text
+
+    comparison = await platform.http.get(
+        f"/api/v1/demands/{demand_id}/comparison", headers=applicant
+    )
+    assert comparison.status_code == 200
+    quotes = comparison.json()
+    mine = next(q for q in quotes if q["product_id"] == fitting.json()["id"])
+    assert mine["institution_interested"] is True
+    assert mine["rate"] == "0.039500"
+    assert float(mine["apr"]) > 0.0395  # the upfront fee makes the APR exceed the rate
+
+    pdf = await platform.http.get(f"/api/v1/demands/{demand_id}/comparison.pdf", headers=applicant)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    if shutil.which("pdffonts"):
+        path = tmp_path / "comparison.pdf"
+        path.write_bytes(pdf.content)
+        proc = await asyncio.create_subprocess_exec(
+            "pdffonts", str(path), stdout=asyncio.subprocess.PIPE
+        )
+        fonts = (await proc.communicate())[0].decode()
+        cjk = [line for line in fonts.splitlines() if "CJK" in line]
+        assert cjk and all(" yes " in line for line in cjk), fonts
+
+    chosen = await platform.http.post(
+        f"/api/v1/demands/{demand_id}/selection",
+        json={"product_ids": [fitting.json()["id"]]},
+        headers=applicant,
+    )
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["stage"] == "selected"
+    not_matched = await platform.http.post(
+        f"/api/v1/demands/{demand_id}/withdraw", headers=applicant
+    )
+    assert not_matched.status_code == 409
+
+
+@pytest.mark.parametrize("amount", ["0", "-5"])
+async def test_demand_bad_amount_is_refused(
+    platform: Platform, sandbox: SandboxProcess, amount: str
+) -> None:
+    applicant = await _verified_applicant(platform, sandbox)
+    response = await platform.http.post(
+        "/api/v1/demands",
+        json={"amount": amount, "term_months": 12, "purpose": "周转", "financing_type": "credit"},
+        headers=applicant,
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["field"] == "amount"

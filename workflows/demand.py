@@ -1,0 +1,264 @@
+"""Financing demand: post → match → publish to fitting institutions → answers within their
+service-level time (reminder, then lapse) → the applicant selects products or withdraws
+(business id ``demand-{id}``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.roles import INSTITUTION_ROLES
+    from workflows.contracts import (
+        ENTERPRISE,
+        STAGE,
+        STATUS,
+        DemandInput,
+        DemandProgress,
+        DemandRef,
+        DemandStage,
+        InstitutionAnswer,
+        InstitutionState,
+        LapseResponse,
+        MatchSummary,
+        ProductSelection,
+        PublishDemand,
+        RecordAnswer,
+        RecordSelection,
+        WorkflowType,
+    )
+
+SELECTION_WINDOW = timedelta(days=30)
+MAX_INDICATIVE_RATE = 24  # percent: the judicial protection ceiling
+
+DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+
+
+async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=timedelta(seconds=60),
+        retry_policy=DB_RETRY,
+    )
+
+
+class _Slot:
+    """What the workflow tracks per institution."""
+
+    def __init__(self, institution_id: Any, due_at: datetime, grace: timedelta) -> None:
+        self.institution_id = institution_id
+        self.due_at = due_at
+        self.grace = grace
+        self.status = "pending"
+
+
+@workflow.defn(name=WorkflowType.FINANCING_DEMAND)
+class FinancingDemandWorkflow:
+    """One demand from posting to the applicant's choice."""
+
+    def __init__(self) -> None:
+        self.demand_id: Any = None
+        self.stage = "matching"
+        self.eligible = 0
+        self.eligible_products: set[Any] = set()
+        self.slots: dict[Any, _Slot] = {}
+        self.selection: list[Any] | None = None
+        self.withdrawn = False
+
+    @workflow.run
+    async def run(self, demand: DemandInput) -> DemandProgress:
+        self.demand_id = demand.demand_id
+        ref = DemandRef(demand_id=demand.demand_id)
+        workflow.upsert_search_attributes(
+            [STAGE.value_set("demand"), ENTERPRISE.value_set(str(demand.enterprise_id))]
+        )
+        await _db("record_demand", demand)
+        summary: MatchSummary = await _db("match_demand", ref, MatchSummary)
+        self.eligible = summary.eligible_products
+        self.eligible_products = {p for slot in summary.institutions for p in slot.product_ids}
+        if not summary.institutions:
+            return await self._finish("no_match")
+
+        now = workflow.now()
+        for slot in summary.institutions:
+            due = now + timedelta(hours=slot.sla_hours)
+            self.slots[slot.institution_id] = _Slot(
+                slot.institution_id, due, timedelta(hours=max(1, slot.sla_hours // 2))
+            )
+            await _db(
+                "publish_demand",
+                PublishDemand(
+                    demand_id=demand.demand_id, institution_id=slot.institution_id, due_at=due
+                ),
+            )
+        await self._set_stage("awaiting_responses")
+
+        deadline = now + SELECTION_WINDOW
+        while not self._closed():
+            pending = [s for s in self.slots.values() if s.status in ("pending", "reminded")]
+            if not pending and self.stage == "awaiting_responses":
+                await self._set_stage("awaiting_selection")
+            wake = min([s.due_at for s in pending] + [deadline])
+            timeout = max(wake - workflow.now(), timedelta(seconds=1))
+            waiting_on = tuple(pending)
+            try:
+                await workflow.wait_condition(self._woken_by(waiting_on), timeout=timeout)
+            except TimeoutError:
+                await self._handle_deadlines(deadline)
+                if workflow.now() >= deadline:
+                    break
+
+        if self.withdrawn:
+            await self._cancel_open("cancelled")
+            return await self._finish("withdrawn")
+        if self.selection is not None:
+            await self._cancel_open("cancelled")
+            await _db(
+                "record_selection",
+                RecordSelection(demand_id=demand.demand_id, product_ids=self.selection),
+            )
+            return await self._finish("selected")
+        await self._cancel_open("lapsed")
+        return await self._finish("expired")
+
+    # ---- steps -------------------------------------------------------------------------
+    def _closed(self) -> bool:
+        return self.withdrawn or self.selection is not None
+
+    def _woken_by(self, pending: tuple[_Slot, ...]) -> Callable[[], bool]:
+        """Wake on a withdrawal, a selection, or an answer from any institution still due."""
+
+        def condition() -> bool:
+            return self._closed() or any(s.status not in ("pending", "reminded") for s in pending)
+
+        return condition
+
+    async def _handle_deadlines(self, deadline: datetime) -> None:
+        """Remind once at the SLA; lapse after a grace of half the SLA more."""
+        now = workflow.now()
+        for slot in self.slots.values():
+            if slot.status == "pending" and now >= slot.due_at:
+                slot.status = "reminded"
+                slot.due_at = slot.due_at + slot.grace
+                await _db(
+                    "mark_response",
+                    LapseResponse(
+                        demand_id=self.demand_id,
+                        institution_id=slot.institution_id,
+                        status="reminded",
+                    ),
+                )
+            elif slot.status == "reminded" and now >= slot.due_at:
+                slot.status = "lapsed"
+                await _db(
+                    "mark_response",
+                    LapseResponse(
+                        demand_id=self.demand_id,
+                        institution_id=slot.institution_id,
+                        status="lapsed",
+                    ),
+                )
+
+    async def _cancel_open(self, status: str) -> None:
+        for slot in self.slots.values():
+            if slot.status in ("pending", "reminded"):
+                slot.status = status
+                await _db(
+                    "mark_response",
+                    LapseResponse(
+                        demand_id=self.demand_id, institution_id=slot.institution_id, status=status
+                    ),
+                )
+
+    async def _set_stage(self, stage: str) -> None:
+        await _db("set_demand_stage", DemandStage(demand_id=self.demand_id, stage=stage))
+        self.stage = stage
+        workflow.upsert_search_attributes([STATUS.value_set(stage)])
+
+    async def _finish(self, stage: str) -> DemandProgress:
+        await self._set_stage(stage)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.progress()
+
+    # ---- updates and query -------------------------------------------------------------
+    @workflow.update
+    async def respond(self, answer: InstitutionAnswer) -> DemandProgress:
+        await _db("record_answer", RecordAnswer(demand_id=self.demand_id, answer=answer))
+        self.slots[answer.institution_id].status = "interested" if answer.interested else "declined"
+        return self.progress()
+
+    @respond.validator
+    def _validate_respond(self, answer: InstitutionAnswer) -> None:
+        if self._closed() or self.stage not in ("awaiting_responses", "awaiting_selection"):
+            raise ApplicationError("the demand takes no answers now", type="demand.closed")
+        slot = self.slots.get(answer.institution_id)
+        if slot is None:
+            raise ApplicationError(
+                "the demand was not published to this institution", type="demand.not_published"
+            )
+        if slot.status not in ("pending", "reminded"):
+            raise ApplicationError(
+                "this institution has answered or lapsed", type="demand.already_answered"
+            )
+        if answer.responder_role not in {r.value for r in INSTITUTION_ROLES}:
+            raise ApplicationError(
+                "only institution staff answer demands", type="demand.role_not_allowed"
+            )
+        if not answer.interested and not answer.reason.strip():
+            raise ApplicationError("a decline needs a reason", type="demand.reason_required")
+        if answer.interested:
+            rate = answer.indicative_rate
+            if rate is None or not (0 < rate * 100 <= MAX_INDICATIVE_RATE):
+                raise ApplicationError(
+                    "an indicative annual rate in (0, 24 %] is required",
+                    type="demand.bad_indicative_rate",
+                )
+
+    @workflow.update
+    async def select_products(self, selection: ProductSelection) -> DemandProgress:
+        self.selection = list(selection.product_ids)
+        await workflow.wait_condition(lambda: self.stage == "selected")
+        return self.progress()
+
+    @select_products.validator
+    def _validate_select(self, selection: ProductSelection) -> None:
+        if self._closed() or self.stage not in ("awaiting_responses", "awaiting_selection"):
+            raise ApplicationError("the demand takes no selection now", type="demand.closed")
+        if not selection.product_ids:
+            raise ApplicationError("choose at least one product", type="demand.empty_selection")
+        unknown = [p for p in selection.product_ids if p not in self.eligible_products]
+        if unknown:
+            raise ApplicationError(
+                "only matched products can be chosen", type="demand.product_not_matched"
+            )
+
+    @workflow.update
+    async def withdraw(self) -> DemandProgress:
+        self.withdrawn = True
+        await workflow.wait_condition(lambda: self.stage == "withdrawn")
+        return self.progress()
+
+    @withdraw.validator
+    def _validate_withdraw(self) -> None:
+        if self._closed() or self.stage in ("no_match", "expired"):
+            raise ApplicationError("the demand is closed", type="demand.closed")
+
+    @workflow.query
+    def progress(self) -> DemandProgress:
+        return DemandProgress(
+            demand_id=self.demand_id,
+            stage=self.stage,
+            eligible_products=self.eligible,
+            institutions=[
+                InstitutionState(institution_id=s.institution_id, status=s.status, due_at=s.due_at)
+                for s in self.slots.values()
+            ],
+            selected_product_ids=self.selection or [],
+        )
