@@ -15,7 +15,9 @@ from temporalio.worker import Worker
 
 from activities.demands import DemandActivities
 from activities.institutions import InstitutionActivities
+from activities.notifications import EnterpriseNotifier
 from activities.onboarding import OnboardingActivities
+from activities.policies import PolicyActivities
 from activities.tasks import TaskActivities
 from adapters.identity.http import HttpIdentityVerifier
 from adapters.notification.http import HttpSmsGateway
@@ -42,17 +44,25 @@ def build_activities(
     providers, timeout = settings.effective_sandbox_url, settings.provider_timeout_s
     institutions = InstitutionActivities(session_factory)
     tasks = TaskActivities(session_factory)
+    sms = HttpSmsGateway(providers, timeout)
+    notifier = EnterpriseNotifier(
+        session_factory,
+        sms,
+        SmtpEmailSender(
+            settings.smtp_host, settings.effective_smtp_port, settings.mail_from, timeout
+        ),
+    )
+    tax = HttpTaxDataProvider(providers, timeout)
+    policies = PolicyActivities(session_factory, notifier, tax)
     onboarding = OnboardingActivities(
         session_factory,
         cipher,
-        sms=HttpSmsGateway(providers, timeout),
-        email=SmtpEmailSender(
-            settings.smtp_host, settings.effective_smtp_port, settings.mail_from, timeout
-        ),
+        sms=sms,
+        notifier=notifier,
         identity=HttpIdentityVerifier(providers, timeout),
         registry=HttpEnterpriseRegistry(providers, timeout),
     )
-    demands = DemandActivities(session_factory, HttpTaxDataProvider(providers, timeout))
+    demands = DemandActivities(session_factory, tax)
     return [
         demands.record_demand,
         demands.match_demand,
@@ -62,6 +72,7 @@ def build_activities(
         demands.record_selection,
         demands.set_demand_stage,
         institutions.record_institution,
+        policies.push_policy,
         tasks.open_task,
         tasks.close_task,
         onboarding.record_registration,

@@ -19,10 +19,13 @@ from db.models import (
     DemandResponse,
     FinancingDemand,
     HumanTask,
+    SupportPolicy,
 )
 from db.repositories import EnterpriseRepository, active_candidates, latest_lpr
 from domain.grading import provisional_grade
 from domain.matching import DemandFacts, EnterpriseProfile, match
+from domain.policies import policy_applies, size_of
+from domain.product_codec import policy_from_json
 from domain.products import FinancingType
 from domain.roles import Role
 from domain.schedule import RepaymentMethod
@@ -114,8 +117,19 @@ class DemandActivities:
             ),
         )
         results = match(facts, profile, candidates, lpr, today)
+        size = size_of(revenue, None) if revenue is not None else None
+        async with self.session_factory() as session:
+            policies = [
+                policy_from_json(row.terms) for row in await session.scalars(select(SupportPolicy))
+            ]
+        applicable = {
+            p.policy_id: p.title for p in policies if policy_applies(p, profile, size, today)
+        }
         slots: dict[str, InstitutionSlot] = {}
         async with self.session_factory() as session, session.begin():
+            row = await session.get(FinancingDemand, ref.demand_id, with_for_update=True)
+            assert row is not None
+            row.applicable_policies = applicable
             existing = await session.scalars(
                 select(DemandMatch.product_id).where(DemandMatch.demand_id == ref.demand_id)
             )

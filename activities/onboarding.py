@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.notifications import EnterpriseNotifier
 from adapters.identity.protocol import IdentityVerificationRequest, IdentityVerifier
-from adapters.notification.protocol import EmailSender, OutgoingEmail, OutgoingSms, SmsGateway
+from adapters.notification.protocol import OutgoingSms, SmsGateway
 from adapters.registry.protocol import EnterpriseRegistry
 from config.crypto import FieldCipher
 from db.base import utcnow
-from db.models import AppUser, Enterprise, EnterpriseDocument, Notification, OtpChallenge
+from db.models import AppUser, Enterprise, EnterpriseDocument, OtpChallenge
 from db.repositories import DecisionLog, EnterpriseRepository, UserRepository
 from documents.notifications import render_notification
 from domain.identity_codes import mask_mobile
@@ -50,14 +51,14 @@ class OnboardingActivities:
         session_factory: async_sessionmaker[AsyncSession],
         cipher: FieldCipher,
         sms: SmsGateway,
-        email: EmailSender | None,
+        notifier: EnterpriseNotifier,
         identity: IdentityVerifier,
         registry: EnterpriseRegistry,
     ) -> None:
         self.session_factory = session_factory
         self.cipher = cipher
         self.sms = sms
-        self.email = email
+        self.notifier = notifier
         self.identity = identity
         self.registry = registry
 
@@ -258,45 +259,9 @@ class OnboardingActivities:
     @activity.defn(name="notify_enterprise")
     async def notify_enterprise(self, notice: NotifyEnterprise) -> None:
         """SMS (Chinese), e-mail (Chinese and English) when known, and an in-app message."""
-        async with self.session_factory() as session:
-            enterprise = await self._enterprise(session, notice.enterprise_id)
-        context: dict[str, object] = {"enterprise_name": enterprise.name, **notice.context}
+        context: dict[str, object] = dict(notice.context)
         if "reason" in context:
-            context["reason"] = REJECTION_REASONS_ZH.get(
-                str(context["reason"]), str(context["reason"])
-            )
-        zh = render_notification(notice.template, "zh", context)
-        channels = ["in_app"]
-        # Retries must not text twice: the in-app row is written first and marks delivery.
-        async with self.session_factory() as session, session.begin():
-            key = f"{activity.info().workflow_id}:{activity.info().activity_id}"
-            already = await session.scalar(
-                select(Notification.id).where(Notification.delivery_key == key)
-            )
-            if already is not None:
-                return
-            await self.sms.send_sms(
-                OutgoingSms(to=enterprise.mobile, text=zh.text, template=notice.template)
-            )
-            channels.append("sms")
-            if self.email is not None and enterprise.email:
-                en = render_notification(notice.template, "en", context)
-                await self.email.send_email(
-                    OutgoingEmail(
-                        to=(enterprise.email,),
-                        subject=f"{zh.subject} / {en.subject}",
-                        text=f"{zh.text}\n\n{en.text}",
-                    )
-                )
-                channels.append("email")
-            session.add(
-                Notification(
-                    enterprise_id=enterprise.id,
-                    template=notice.template,
-                    subject=zh.subject,
-                    body=zh.text,
-                    channels=",".join(channels),
-                    delivery_key=key,
-                )
-            )
-        log.info("enterprise notified", template=notice.template, channels=channels)
+            reason = str(context["reason"])
+            context["reason"] = REJECTION_REASONS_ZH.get(reason, reason)
+        key = f"{activity.info().workflow_id}:{activity.info().activity_id}"
+        await self.notifier.notify(notice.enterprise_id, notice.template, context, key)

@@ -20,6 +20,7 @@ from api.routers import (
     health,
     institutions,
     onboarding,
+    policies,
     privacy,
     tasks,
     users,
@@ -89,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
     )
     install_error_handlers(app)
-    routers = (health, auth, users, institutions, onboarding, privacy, catalog, demands, tasks)
+    routers = [health, auth, users, institutions, onboarding, privacy, catalog, demands]
+    routers += [policies, tasks]
     for module in (*routers, codec):
         app.include_router(module.router)
     return app

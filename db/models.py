@@ -269,6 +269,8 @@ class FinancingDemand(UuidPrimaryKey, CreatedAt, Base):
     status: Mapped[str] = mapped_column(String(32), default="matching")
     workflow_id: Mapped[str] = mapped_column(String(200))
     selected_product_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Support policies that applied when matched (id → title): shown and priced in comparisons.
+    applicable_policies: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class DemandMatch(UuidPrimaryKey, Base):

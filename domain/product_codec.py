@@ -1,4 +1,4 @@
-"""Product terms to and from plain JSON (how versions are stored and sent), losslessly."""
+"""Product terms and support policies to and from plain JSON (how they are stored), losslessly."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from domain.policies import EnterpriseSize, SupportPolicy
 from domain.products import (
     CreditGrade,
     FinancingType,
@@ -92,4 +93,38 @@ def terms_from_json(data: dict[str, Any]) -> ProductTerms:
         response_sla_hours=int(data["response_sla_hours"]),
         active_from=date.fromisoformat(data["active_from"]),
         active_until=date.fromisoformat(data["active_until"]) if data.get("active_until") else None,
+    )
+
+
+def policy_to_json(policy: SupportPolicy) -> dict[str, Any]:
+    """A support policy's terms as JSON (the id and title live in their own columns too)."""
+    return {
+        "policy_id": policy.policy_id,
+        "title": policy.title,
+        "issuer": policy.issuer,
+        "regions": sorted(policy.regions),
+        "industries": sorted(policy.industries),
+        "sizes": sorted(s.value for s in policy.sizes),
+        "interest_subsidy_rate": str(policy.interest_subsidy_rate),
+        "subsidy_cap_per_year": _dec(policy.subsidy_cap_per_year),
+        "guarantee_fee_subsidy_rate": str(policy.guarantee_fee_subsidy_rate),
+        "valid_from": policy.valid_from.isoformat(),
+        "valid_until": policy.valid_until.isoformat() if policy.valid_until else None,
+    }
+
+
+def policy_from_json(data: dict[str, Any]) -> SupportPolicy:
+    """The inverse of ``policy_to_json``."""
+    return SupportPolicy(
+        policy_id=data["policy_id"],
+        title=data["title"],
+        issuer=data["issuer"],
+        regions=frozenset(data["regions"]),
+        industries=frozenset(data["industries"]),
+        sizes=frozenset(EnterpriseSize(s) for s in data["sizes"]),
+        interest_subsidy_rate=Decimal(data["interest_subsidy_rate"]),
+        subsidy_cap_per_year=_opt_dec(data.get("subsidy_cap_per_year")),
+        guarantee_fee_subsidy_rate=Decimal(data["guarantee_fee_subsidy_rate"]),
+        valid_from=date.fromisoformat(data["valid_from"]),
+        valid_until=date.fromisoformat(data["valid_until"]) if data.get("valid_until") else None,
     )

@@ -23,6 +23,7 @@ class WorkflowType(StrEnum):
     INSTITUTION_ONBOARDING = "InstitutionOnboardingWorkflow"
     ENTERPRISE_ONBOARDING = "EnterpriseOnboardingWorkflow"
     FINANCING_DEMAND = "FinancingDemandWorkflow"
+    POLICY_PUSH = "PolicyPushWorkflow"
 
 
 class Contract(BaseModel):
@@ -302,3 +303,15 @@ class DemandProgress(Contract):
     eligible_products: int = 0
     institutions: list[InstitutionState] = Field(default_factory=list)
     selected_product_ids: list[uuid.UUID] = Field(default_factory=list)
+
+
+# ---- support policy push ---------------------------------------------------------------
+
+
+class PolicyRef(Contract):
+    policy_id: uuid.UUID
+
+
+class PolicyPushResult(Contract):
+    enterprises_checked: int
+    enterprises_notified: int

@@ -5,9 +5,11 @@ from __future__ import annotations
 from workflows.demand import FinancingDemandWorkflow
 from workflows.institution import InstitutionOnboardingWorkflow
 from workflows.onboarding import EnterpriseOnboardingWorkflow
+from workflows.policy import PolicyPushWorkflow
 
 ALL_WORKFLOWS: list[type] = [
     InstitutionOnboardingWorkflow,
     EnterpriseOnboardingWorkflow,
     FinancingDemandWorkflow,
+    PolicyPushWorkflow,
 ]

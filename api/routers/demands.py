@@ -28,12 +28,13 @@ from db.models import (
     LoanProduct,
     LoanProductVersion,
 )
+from db.models import SupportPolicy as SupportPolicyRow
 from db.repositories import EnterpriseRepository
 from documents.pdf import render_pdf
 from domain.comparison import OfferQuote, compare, quote
 from domain.errors import BusinessRuleError
 from domain.matching import Candidate, DemandFacts, validate_demand
-from domain.product_codec import terms_from_json
+from domain.product_codec import policy_from_json, terms_from_json
 from domain.products import FinancingType
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import RepaymentMethod
@@ -95,6 +96,7 @@ class DemandOut(Schema):
 
 
 class DemandDetail(DemandOut):
+    applicable_policies: dict[str, Any]
     matches: list[MatchOut]
     responses: list[ResponseOut]
 
@@ -252,6 +254,7 @@ async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDe
     ]
     return DemandDetail(
         **DemandOut.model_validate(demand).model_dump(),
+        applicable_policies=demand.applicable_policies,
         matches=[MatchOut.model_validate(m) for m in visible_matches],
         responses=[
             ResponseOut.model_validate(r)
@@ -363,6 +366,13 @@ async def _quotes(session: SessionDep, demand: FinancingDemand) -> list[QuoteOut
         )
     }
     start = date.today()
+    policy_ids = [uuid.UUID(p) for p in demand.applicable_policies]
+    policies = [
+        policy_from_json(row.terms)
+        for row in await session.scalars(
+            select(SupportPolicyRow).where(SupportPolicyRow.id.in_(policy_ids))
+        )
+    ]
     quotes: list[tuple[OfferQuote, QuoteOut]] = []
     for match, product, version, institution in rows.all():
         terms = terms_from_json(version.terms)
@@ -388,7 +398,7 @@ async def _quotes(session: SessionDep, demand: FinancingDemand) -> list[QuoteOut
             institution_id=str(institution.id),
             terms=terms,
         )
-        offer = quote(candidate, demand.amount, demand.term_months, rate, method, start, [])
+        offer = quote(candidate, demand.amount, demand.term_months, rate, method, start, policies)
         quotes.append(
             (
                 offer,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,21 @@ async def test_demand_to_comparison(
     )
     assert revised.json()["version"] == 2
 
+    policy = await platform.http.post(
+        "/api/v1/policies",
+        json={
+            "title": "上海市小微企业贷款贴息",
+            "issuer": "上海市财政局",
+            "regions": ["31"],
+            "industries": ["I"],
+            "interest_subsidy_rate": "0.4",
+            "subsidy_cap_per_year": "500000.00",
+            "valid_from": "2024-01-01",
+        },
+        headers=await platform.admin_headers(),
+    )
+    assert policy.status_code == 201, policy.text
+
     applicant = await _verified_applicant(platform, sandbox)
     posted = await platform.http.post(
         "/api/v1/demands",
@@ -166,6 +182,7 @@ async def test_demand_to_comparison(
     assert progress["stage"] == "awaiting_responses", progress
     detail = (await platform.http.get(f"/api/v1/demands/{demand_id}", headers=applicant)).json()
     ours = {m["product_id"]: m for m in detail["matches"] if m["institution_id"] == inst_id}
+    assert detail["applicable_policies"] == {policy.json()["id"]: "上海市小微企业贷款贴息"}
     assert ours[fitting.json()["id"]]["eligible"] is True
     assert ours[fitting.json()["id"]]["product_version"] == 2
     agri = ours[farming_only.json()["id"]]
@@ -194,6 +211,12 @@ async def test_demand_to_comparison(
     assert mine["institution_interested"] is True
     assert mine["rate"] == "0.039500"
     assert float(mine["apr"]) > 0.0395  # the upfront fee makes the APR exceed the rate
+    assert (
+        Decimal(mine["subsidy"])
+        == (Decimal(mine["total_interest"]) * Decimal("0.4")).quantize(Decimal("0.01"))
+        or Decimal(mine["subsidy"]) > 0
+    )
+    assert Decimal(mine["net_cost"]) == Decimal(mine["total_cost"]) - Decimal(mine["subsidy"])
 
     pdf = await platform.http.get(f"/api/v1/demands/{demand_id}/comparison.pdf", headers=applicant)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
