@@ -24,6 +24,10 @@ onboarding_app = typer.Typer(help="Enterprise onboarding (applicants).", no_args
 tasks_app = typer.Typer(help="Human tasks (officers, platform admins).", no_args_is_help=True)
 app.add_typer(onboarding_app, name="onboarding")
 app.add_typer(tasks_app, name="tasks")
+demand_app = typer.Typer(
+    help="Financing demands (applicants; officers answer).", no_args_is_help=True
+)
+app.add_typer(demand_app, name="demand")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -368,6 +372,129 @@ def tasks_decide(
         except LoanBridgeError as exc:
             _explain(exc)
     typer.echo(f"task {task['id']}: {task['state']} ({task['outcome']})")
+
+
+@demand_app.command("post")
+def demand_post(
+    amount: Annotated[str, typer.Option(help="CNY, e.g. 800000.00")],
+    term: Annotated[int, typer.Option(help="Months.")],
+    purpose: Annotated[str, typer.Option()],
+    financing_type: Annotated[
+        str, typer.Option("--type", help="credit|guaranteed|mortgage_pledge")
+    ] = "credit",
+    method: Annotated[str | None, typer.Option(help="equal_installment|equal_principal|…")] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Idempotency key (a retry never posts twice).")
+    ] = None,
+) -> None:
+    """Post a financing demand; matching starts at once."""
+    body = {
+        "amount": amount,
+        "term_months": term,
+        "purpose": purpose,
+        "financing_type": financing_type,
+        "repayment_method": method,
+    }
+    with _client(_settings()) as client:
+        try:
+            demand = client.post_demand(body, key)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(f"demand {demand['id']} posted; `loanbridge demand status {demand['id']}`")
+
+
+@demand_app.command("status")
+def demand_status(demand_id: str) -> None:
+    """Where a demand stands and how each institution answered."""
+    with _client(_settings()) as client:
+        try:
+            progress = client.demand_progress(demand_id)
+            detail = client.demand(demand_id)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(f"stage: {progress['stage']}  eligible products: {progress['eligible_products']}")
+    for policy in detail["applicable_policies"].values():
+        typer.echo(f"support policy: {policy}")
+    for answer in detail["responses"]:
+        rate = answer["indicative_rate"] or "-"
+        typer.echo(
+            f"  {answer['institution_id']}  {answer['status']:<10} rate {rate}  "
+            f"due {answer['due_at']}  {answer['reason']}"
+        )
+
+
+@demand_app.command("withdraw")
+def demand_withdraw(demand_id: str) -> None:
+    """Withdraw a demand (institutions' open tasks are cancelled)."""
+    with _client(_settings()) as client:
+        try:
+            progress = client.withdraw_demand(demand_id)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(f"stage: {progress['stage']}")
+
+
+@demand_app.command("answer")
+def demand_answer(
+    demand_id: str,
+    interested: Annotated[bool, typer.Option("--interested/--decline")],
+    rate: Annotated[str | None, typer.Option(help="Indicative annual rate, e.g. 0.0395")] = None,
+    reason: str = "",
+) -> None:
+    """Answer a demand sent to your institution (officers)."""
+    with _client(_settings()) as client:
+        try:
+            progress = client.answer_demand(
+                demand_id, {"interested": interested, "indicative_rate": rate, "reason": reason}
+            )
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(f"answered; demand stage: {progress['stage']}")
+
+
+@app.command("match")
+def match_results(demand_id: str) -> None:
+    """The products matched to a demand, best first, each with why it fits or not."""
+    with _client(_settings()) as client:
+        try:
+            detail = client.demand(demand_id)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    for m in detail["matches"]:
+        mark = "✓" if m["eligible"] else "✗"
+        typer.echo(
+            f"{m['rank']:>3} {mark} score {m['score']:>6}  rate {m['indicative_rate']}  "
+            f"{m['product_id']}"
+        )
+        typer.echo(f"      {m['explanation']['zh']}")
+
+
+@app.command("compare")
+def compare_offers(
+    demand_id: str,
+    pdf: Annotated[Path | None, typer.Option(help="Also write the PDF sheet here.")] = None,
+) -> None:
+    """Eligible offers side by side: APR, installment, interest, fees, subsidy, net cost."""
+    with _client(_settings()) as client:
+        try:
+            quotes = client.compare(demand_id)
+            sheet = client.comparison_pdf(demand_id) if pdf else b""
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(
+        f"{'institution / product':<40} {'APR':>7} {'rate':>7} {'1st inst.':>11} "
+        f"{'interest':>11} {'fees':>9} {'subsidy':>9} {'net cost':>11}"
+    )
+    for q in quotes:
+        name = f"{q['institution_name']} / {q['product_name']}"[:40]
+        typer.echo(
+            f"{name:<40} {float(q['apr']):>7.2%} {float(q['rate']):>7.2%} "
+            f"{q['first_installment']:>11} {q['total_interest']:>11} "
+            f"{q['total_fees']:>9} {q['subsidy']:>9} {q['net_cost']:>11}"
+        )
+    if pdf:
+        pdf.write_bytes(sheet)
+        typer.echo(f"PDF written to {pdf}")
 
 
 def main() -> None:

@@ -189,6 +189,51 @@ class LoanBridgeClient:
         body = {"approve": approve, "reason": reason}
         return dict(self._request("POST", f"/api/v1/tasks/{task_id}/decision", json=body))
 
+    # ---- demands, comparison, products ---------------------------------------------
+    def post_demand(
+        self, demand: dict[str, Any], idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return dict(self._request("POST", "/api/v1/demands", json=demand, headers=headers))
+
+    def demand(self, demand_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/api/v1/demands/{demand_id}"))
+
+    def demand_progress(self, demand_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/api/v1/demands/{demand_id}/progress"))
+
+    def withdraw_demand(self, demand_id: str) -> dict[str, Any]:
+        return dict(self._request("POST", f"/api/v1/demands/{demand_id}/withdraw"))
+
+    def answer_demand(self, demand_id: str, answer: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._request("POST", f"/api/v1/demands/{demand_id}/responses", json=answer))
+
+    def compare(self, demand_id: str) -> list[dict[str, Any]]:
+        return list(self._request("GET", f"/api/v1/demands/{demand_id}/comparison"))
+
+    def comparison_pdf(self, demand_id: str) -> bytes:
+        headers = {"Authorization": f"Bearer {self.access_token}"} if self.access_token else {}
+        response = self._http.get(f"/api/v1/demands/{demand_id}/comparison.pdf", headers=headers)
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response.content
+
+    def select_products(self, demand_id: str, product_ids: list[str]) -> dict[str, Any]:
+        return dict(
+            self._request(
+                "POST", f"/api/v1/demands/{demand_id}/selection", json={"product_ids": product_ids}
+            )
+        )
+
+    def publish_product(self, product: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._request("POST", "/api/v1/products", json=product))
+
+    def list_products(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "/api/v1/products", params={"limit": 200}))
+
+    def publish_policy(self, policy: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._request("POST", "/api/v1/policies", json=policy))
+
 
 def _error_from(response: httpx.Response) -> LoanBridgeError:
     try:
