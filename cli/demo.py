@@ -184,3 +184,126 @@ def seed_enterprises(api_url: str, providers_url: str) -> Iterator[str]:
                 time.sleep(0.2)
                 stage = client.registration_progress(ack["enterprise_id"])["stage"]
             yield f"enterprise {demo.username}: {stage}"
+
+
+# ---- products, a support policy and a demand with answers -----------------------------------
+def _product(code: str, name: str, **terms: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "code": code,
+        "name": name,
+        "family": "working_capital",
+        "financing_type": "credit",
+        "amount_min": "50000.00",
+        "amount_max": "3000000.00",
+        "term_min_months": 3,
+        "term_max_months": 36,
+        "repayment_methods": ["equal_installment", "interest_first"],
+        "response_sla_hours": 48,
+        "active_from": "2024-01-01",
+    }
+    return {**base, **terms}
+
+
+DEMO_PRODUCTS: dict[str, list[dict[str, Any]]] = {
+    "icbc-sz-admin": [
+        _product(
+            "ICBC-JYD",
+            "经营快贷 Working-capital loan",
+            pricing={"kind": "lpr", "lpr_tenor": "1Y", "spread_min_bp": 45, "spread_max_bp": 250},
+            upfront_fee_rate="0.002",
+            auto_approval_limit="300000.00",
+        ),
+        _product(
+            "ICBC-SBD",
+            "设备贷 Equipment loan",
+            family="equipment",
+            financing_type="mortgage_pledge",
+            term_max_months=60,
+            collateral_required=True,
+            pricing={"kind": "lpr", "lpr_tenor": "5Y", "spread_min_bp": 30, "spread_max_bp": 180},
+            repayment_methods=["equal_principal"],
+        ),
+    ],
+    "webank-admin": [
+        _product(
+            "WB-SD",
+            "微业贷·税贷 Tax-based credit",
+            family="tax_based",
+            amount_max="1000000.00",
+            term_max_months=24,
+            min_credit_grade="B",
+            pricing={"kind": "fixed", "fixed_rate_min": "0.0480", "fixed_rate_max": "0.1200"},
+            auto_approval_limit="500000.00",
+            response_sla_hours=24,
+        ),
+    ],
+    "hz-micro-admin": [
+        _product(
+            "HZ-XWD",
+            "小微周转贷 Microloan",
+            amount_max="500000.00",
+            term_max_months=12,
+            pricing={"kind": "fixed", "fixed_rate_min": "0.0800", "fixed_rate_max": "0.1800"},
+            upfront_fee_rate="0.01",
+            monthly_fee_rate="0.001",
+            eligible_regions=["33"],
+            response_sla_hours=72,
+        ),
+    ],
+}
+
+DEMO_POLICY = {
+    "title": "上海市小微企业融资贴息 Shanghai SME interest subsidy",
+    "issuer": "上海市财政局 Shanghai Finance Bureau",
+    "regions": ["31"],
+    "interest_subsidy_rate": "0.4",
+    "subsidy_cap_per_year": "500000.00",
+    "valid_from": "2024-01-01",
+}
+
+
+def seed_catalog(api_url: str) -> Iterator[str]:
+    """Products for each demo lender, a support policy, and a demand that lenders answered."""
+    for admin, products in DEMO_PRODUCTS.items():
+        with LoanBridgeClient(api_url, timeout_s=60) as client:
+            client.login(admin, DEMO_PASSWORD)
+            for product in products:
+                try:
+                    client.publish_product(product)
+                    yield f"product {product['code']}"
+                except LoanBridgeError as exc:
+                    if exc.code != "product.duplicate_code":
+                        raise
+    with LoanBridgeClient(api_url, timeout_s=60) as client:
+        client.login(DEMO_ADMIN, DEMO_PASSWORD)
+        titles = {p["title"] for p in client.list_policies()}
+        if DEMO_POLICY["title"] not in titles:
+            client.publish_policy(DEMO_POLICY)
+        yield f"support policy: {DEMO_POLICY['title']}"
+    with LoanBridgeClient(api_url, timeout_s=60) as client:
+        client.login("demo-verified", DEMO_PASSWORD)
+        demand = client.post_demand(
+            {
+                "amount": "600000.00",
+                "term_months": 12,
+                "purpose": "采购原材料 Raw materials",
+                "financing_type": "credit",
+                "repayment_method": "equal_installment",
+            },
+            idempotency_key="demo-demand-1",
+        )
+        for _ in range(100):
+            if client.demand_progress(demand["id"])["stage"] != "matching":
+                break
+            time.sleep(0.2)
+    with LoanBridgeClient(api_url, timeout_s=60) as officer:
+        officer.login("icbc-sz-officer", DEMO_PASSWORD)
+        try:
+            officer.answer_demand(
+                demand["id"],
+                {"interested": True, "indicative_rate": "0.0365", "indicative_amount": "600000.00"},
+            )
+        except LoanBridgeError as exc:
+            if exc.code not in ("demand.already_answered", "demand.closed"):
+                raise
+    yield f"demand {demand['id']} by demo-verified (ICBC-SZ answered; try `loanbridge compare`)"

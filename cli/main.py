@@ -87,12 +87,14 @@ def up(
     try:
         state = platform.start()
         if demo:
-            from cli.demo import seed_demo, seed_enterprises
+            from cli.demo import seed_catalog, seed_demo, seed_enterprises
 
             typer.echo("· seeding demo data")
             for line in seed_demo(state.urls["api"], state.database_url):
                 typer.echo(f"  {line}")
             for line in seed_enterprises(state.urls["api"], state.urls["providers"]):
+                typer.echo(f"  {line}")
+            for line in seed_catalog(state.urls["api"]):
                 typer.echo(f"  {line}")
         typer.secho("LoanBridge is up:", fg=typer.colors.GREEN)
         for name, url in state.urls.items():

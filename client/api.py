@@ -231,6 +231,9 @@ class LoanBridgeClient:
     def list_products(self) -> list[dict[str, Any]]:
         return list(self._request("GET", "/api/v1/products", params={"limit": 200}))
 
+    def list_policies(self) -> list[dict[str, Any]]:
+        return list(self._request("GET", "/api/v1/policies"))
+
     def publish_policy(self, policy: dict[str, Any]) -> dict[str, Any]:
         return dict(self._request("POST", "/api/v1/policies", json=policy))
 

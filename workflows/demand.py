@@ -71,6 +71,7 @@ class FinancingDemandWorkflow:
         self.slots: dict[Any, _Slot] = {}
         self.selection: list[Any] | None = None
         self.withdrawn = False
+        self.recorded = False
 
     @workflow.run
     async def run(self, demand: DemandInput) -> DemandProgress:
@@ -80,6 +81,7 @@ class FinancingDemandWorkflow:
             [STAGE.value_set("demand"), ENTERPRISE.value_set(str(demand.enterprise_id))]
         )
         await _db("record_demand", demand)
+        self.recorded = True
         summary: MatchSummary = await _db("match_demand", ref, MatchSummary)
         self.eligible = summary.eligible_products
         self.eligible_products = {p for slot in summary.institutions for p in slot.product_ids}
@@ -188,6 +190,12 @@ class FinancingDemandWorkflow:
         return self.progress()
 
     # ---- updates and query -------------------------------------------------------------
+    @workflow.update
+    async def submission(self) -> DemandProgress:
+        """Used with update-with-start: answers once the demand is recorded."""
+        await workflow.wait_condition(lambda: self.recorded)
+        return self.progress()
+
     @workflow.update
     async def respond(self, answer: InstitutionAnswer) -> DemandProgress:
         await _db("record_answer", RecordAnswer(demand_id=self.demand_id, answer=answer))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,7 +12,8 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
 from pydantic import Field
 from sqlalchemy import select
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
@@ -195,15 +195,27 @@ async def post_demand(
         financing_type=body.financing_type.value,
         repayment_method=body.repayment_method.value if body.repayment_method else None,
     )
-    # A retried post with the same key finds its demand already started.
-    with contextlib.suppress(WorkflowAlreadyStartedError):
-        await temporal.start_workflow(
-            WorkflowType.FINANCING_DEMAND,
-            demand,
-            id=demand_workflow_id(demand_id),
-            task_queue=settings.task_queue(TaskQueue.PLATFORM),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        WorkflowType.FINANCING_DEMAND,
+        demand,
+        id=demand_workflow_id(demand_id),
+        task_queue=settings.task_queue(TaskQueue.PLATFORM),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    try:
+        # Answers once the demand is recorded, so it can be read right after this call.
+        await temporal.execute_update_with_start_workflow(
+            "submission", start_workflow_operation=start, result_type=DemandProgress
         )
+    except WorkflowAlreadyStartedError:
+        pass  # the same key after the demand closed: it exists already
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    existing = await session.get(FinancingDemand, demand_id)
+    if existing is not None:
+        await session.refresh(existing)
+        return DemandOut.model_validate(existing)
     return DemandOut(
         id=demand_id,
         enterprise_id=enterprise.id,
