@@ -1,0 +1,81 @@
+"""Records one history per workflow type for the replay test (run with RECORD_HISTORIES=1)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.integration.conftest import Platform
+from tests.integration.test_demand_api import _lender, _verified_applicant, product_body
+from tests.support import SandboxProcess
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("RECORD_HISTORIES") != "1", reason="records histories only when asked"
+)
+
+
+async def _save(dev_env: WorkflowEnvironment, workflow_id: str, name: str) -> None:
+    handle = dev_env.client.get_workflow_handle(workflow_id)
+    for _ in range(100):
+        if (await handle.describe()).status is not None and (
+            (await handle.describe()).close_time is not None
+        ):
+            break
+        await asyncio.sleep(0.1)
+    history = await handle.fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+async def test_record_one_history_per_workflow_type(
+    platform: Platform, sandbox: SandboxProcess, dev_env: WorkflowEnvironment
+) -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    inst_id, admin, officer = await _lender(platform)
+    code = (await platform.http.get(f"/api/v1/institutions/{inst_id}", headers=admin)).json()[
+        "code"
+    ]
+    await _save(dev_env, f"institution-{code}", "institution_onboarding")
+
+    policy = await platform.http.post(
+        "/api/v1/policies",
+        json={"title": "Replay policy", "issuer": "Replay", "valid_from": "2024-01-01"},
+        headers=await platform.admin_headers(),
+    )
+    await _save(dev_env, policy.json()["workflow_id"], "policy_push")
+
+    product = await platform.http.post(
+        "/api/v1/products", json=product_body("REPLAY-1"), headers=admin
+    )
+    applicant = await _verified_applicant(platform, sandbox)
+    me = (await platform.http.get("/api/v1/enterprises/me", headers=applicant)).json()
+    await _save(dev_env, f"enterprise-{me['id']}", "enterprise_onboarding_verified")
+
+    posted = await platform.http.post(
+        "/api/v1/demands",
+        json={
+            "amount": "500000.00",
+            "term_months": 12,
+            "purpose": "replay",
+            "financing_type": "credit",
+        },
+        headers={**applicant, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    demand_id = posted.json()["id"]
+    await platform.http.post(
+        f"/api/v1/demands/{demand_id}/responses",
+        json={"interested": True, "indicative_rate": "0.04"},
+        headers=officer,
+    )
+    await platform.http.post(
+        f"/api/v1/demands/{demand_id}/selection",
+        json={"product_ids": [product.json()["id"]]},
+        headers=applicant,
+    )
+    await _save(dev_env, f"demand-{demand_id}", "financing_demand_selected")
