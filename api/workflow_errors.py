@@ -40,6 +40,7 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
         "意向年利率须在 0 至 24% 之间",
         "An indicative annual rate in (0, 24 %] is required",
     ),
+    "demand.institution_declined": (409, "该机构已婉拒此需求", "The institution declined"),
     "demand.empty_selection": (422, "请至少选择一个产品", "Choose at least one product"),
     "demand.product_not_matched": (
         422,

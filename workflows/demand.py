@@ -67,7 +67,7 @@ class FinancingDemandWorkflow:
         self.demand_id: Any = None
         self.stage = "matching"
         self.eligible = 0
-        self.eligible_products: set[Any] = set()
+        self.product_lender: dict[Any, Any] = {}
         self.slots: dict[Any, _Slot] = {}
         self.selection: list[Any] | None = None
         self.withdrawn = False
@@ -84,7 +84,9 @@ class FinancingDemandWorkflow:
         self.recorded = True
         summary: MatchSummary = await _db("match_demand", ref, MatchSummary)
         self.eligible = summary.eligible_products
-        self.eligible_products = {p for slot in summary.institutions for p in slot.product_ids}
+        self.product_lender = {
+            p: slot.institution_id for slot in summary.institutions for p in slot.product_ids
+        }
         if not summary.institutions:
             return await self._finish("no_match")
 
@@ -198,8 +200,10 @@ class FinancingDemandWorkflow:
 
     @workflow.update
     async def respond(self, answer: InstitutionAnswer) -> DemandProgress:
-        await _db("record_answer", RecordAnswer(demand_id=self.demand_id, answer=answer))
+        # The answer counts from the moment it is accepted: a deadline passing while it is
+        # being recorded must not also mark it lapsed.
         self.slots[answer.institution_id].status = "interested" if answer.interested else "declined"
+        await _db("record_answer", RecordAnswer(demand_id=self.demand_id, answer=answer))
         return self.progress()
 
     @respond.validator
@@ -241,10 +245,19 @@ class FinancingDemandWorkflow:
             raise ApplicationError("the demand takes no selection now", type="demand.closed")
         if not selection.product_ids:
             raise ApplicationError("choose at least one product", type="demand.empty_selection")
-        unknown = [p for p in selection.product_ids if p not in self.eligible_products]
+        unknown = [p for p in selection.product_ids if p not in self.product_lender]
         if unknown:
             raise ApplicationError(
                 "only matched products can be chosen", type="demand.product_not_matched"
+            )
+        declined = [
+            p
+            for p in selection.product_ids
+            if self.slots[self.product_lender[p]].status == "declined"
+        ]
+        if declined:
+            raise ApplicationError(
+                "the institution declined this demand", type="demand.institution_declined"
             )
 
     @workflow.update

@@ -13,7 +13,6 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import (
-    Client,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -24,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.roles import Role
-from tests.workflows.test_onboarding_workflow import _refusal, _time_skipping
+from tests.workflows.test_onboarding_workflow import _refusal
 from workflows.contracts import (
     DemandInput,
     DemandProgress,
@@ -76,6 +75,7 @@ class FakeDemandActivities:
     responses: list[LapseResponse] = field(default_factory=list)
     selections: list[RecordSelection] = field(default_factory=list)
     stages: list[DemandStage] = field(default_factory=list)
+    answer_gate: asyncio.Event | None = None  # when set, record_answer waits for it
 
     @activity.defn(name="record_demand")
     async def record_demand(self, demand: DemandInput) -> None:
@@ -93,6 +93,8 @@ class FakeDemandActivities:
     @activity.defn(name="record_answer")
     async def record_answer(self, answer: RecordAnswer) -> None:
         self.answers.append(answer)
+        if self.answer_gate is not None:
+            await self.answer_gate.wait()
 
     @activity.defn(name="mark_response")
     async def mark_response(self, response: LapseResponse) -> None:
@@ -136,10 +138,6 @@ class Demand:
     fake: FakeDemandActivities
     handle: WorkflowHandle[Any, DemandProgress]
     demand: DemandInput
-
-    @property
-    def client(self) -> Client:
-        return self.env.client
 
     async def update(self, name: str, arg: Any = None) -> DemandProgress:
         if arg is None:
@@ -203,9 +201,8 @@ class Demand:
         )
 
     async def result(self) -> DemandProgress:
-        async with _time_skipping(self.env):
-            result: DemandProgress = await self.handle.result()
-        return result
+        """The outcome; a handle from ``start_workflow`` unlocks time skipping while waiting."""
+        return await self.handle.result()
 
     async def stop(self) -> None:
         """Terminate a workflow left waiting: a stranded one stops the server skipping time."""
@@ -219,10 +216,14 @@ class Demand:
 
 @asynccontextmanager
 async def demand(
-    env: WorkflowEnvironment, summary: MatchSummary | None = None
+    env: WorkflowEnvironment,
+    summary: MatchSummary | None = None,
+    fake: FakeDemandActivities | None = None,
 ) -> AsyncIterator[Demand]:
     """A worker on a fresh task queue running the real workflows, and one demand started."""
-    fake = FakeDemandActivities() if summary is None else FakeDemandActivities(summary=summary)
+    fake = fake or FakeDemandActivities()
+    if summary is not None:
+        fake.summary = summary
     queue = f"tq-{uuid.uuid4()}"
     posted = DemandInput(
         demand_id=uuid.uuid4(),
@@ -249,10 +250,12 @@ async def demand(
 
 @asynccontextmanager
 async def published(
-    env: WorkflowEnvironment, summary: MatchSummary | None = None
+    env: WorkflowEnvironment,
+    summary: MatchSummary | None = None,
+    fake: FakeDemandActivities | None = None,
 ) -> AsyncIterator[Demand]:
     """A demand published to its institutions and waiting for their answers."""
-    async with demand(env, summary) as case:
+    async with demand(env, summary, fake) as case:
         await case.wait_for_stage("awaiting_responses")
         yield case
 
@@ -267,6 +270,15 @@ async def _refused_or_closed(call: Awaitable[Any]) -> str:
     except RPCError:
         return "closed"
     raise AssertionError("the update was accepted")
+
+
+async def _eventually(check: Callable[[], bool], what: str) -> None:
+    """Wait on the wall clock (time skipping locked) until a fake has seen ``check`` hold."""
+    for _ in range(400):  # up to ~10 s
+        if check():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{what} did not happen")
 
 
 def _ids(items: Iterable[PublishDemand]) -> list[uuid.UUID]:
@@ -396,6 +408,29 @@ async def test_unanswered_institution_is_reminded_at_its_sla_then_lapses_half_an
     assert _statuses(settled) == {FAST: "lapsed", SLOW: "interested"}
     assert case.fake.marks() == [(FAST, "reminded"), (FAST, "lapsed")]
     assert late.type == "demand.already_answered"
+
+
+async def test_answer_accepted_just_before_the_lapse_is_not_also_marked_lapsed(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    gate = asyncio.Event()
+    fake = FakeDemandActivities(answer_gate=gate)
+    async with published(time_skipping_env, fake=fake) as case:
+        try:
+            await time_skipping_env.sleep(timedelta(hours=24, minutes=1))
+            reminded = await case.wait_for_status(FAST, "reminded")
+            lapse_at = next(s.due_at for s in reminded.institutions if s.institution_id == FAST)
+            now = await time_skipping_env.get_current_time()
+            await time_skipping_env.sleep(lapse_at - now - timedelta(seconds=2))
+            answering = asyncio.create_task(case.interested(FAST))  # validated before the lapse
+            await _eventually(lambda: len(fake.answers) == 1, "record_answer started")
+            # while record_answer is still running, the lapse falls due on the (real) clock
+            await asyncio.sleep(3)
+        finally:
+            gate.set()  # never leave the worker waiting on a blocked activity
+        answered = await answering
+    assert _statuses(answered)[FAST] == "interested"
+    assert fake.marks() == [(FAST, "reminded")]  # an accepted answer is not lapsed as well
 
 
 # ---- selection ----------------------------------------------------------------------------
