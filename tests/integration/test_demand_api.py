@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.conftest import Platform
@@ -254,3 +255,55 @@ async def test_demand_bad_amount_is_refused(
     )
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["field"] == "amount"
+
+
+async def test_published_policy_is_pushed_to_fitting_enterprises(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    mobile = new_mobile()
+    enterprise_id, headers = await onboard_to_documents(
+        platform, sandbox, new_uscc(), mobile, new_id_number()
+    )
+    await upload_all(platform, headers)
+    assert (await wait_for_stage(platform, enterprise_id, {"verified"}))["stage"] == "verified"
+
+    title = f"信息技术企业贴息 {uuid.uuid4().hex[:4]}"
+    policy = await platform.http.post(
+        "/api/v1/policies",
+        json={
+            "title": title,
+            "issuer": "上海市经信委",
+            "regions": ["310101"],
+            "industries": ["I"],
+            "interest_subsidy_rate": "0.3",
+            "valid_from": "2024-01-01",
+        },
+        headers=await platform.admin_headers(),
+    )
+    assert policy.status_code == 201, policy.text
+    bad = await platform.http.post(
+        "/api/v1/policies",
+        json={
+            "title": "坏政策",
+            "issuer": "x",
+            "interest_subsidy_rate": "1.5",
+            "valid_from": "2024-01-01",
+        },
+        headers=await platform.admin_headers(),
+    )
+    assert bad.status_code == 422
+
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+        for _ in range(100):
+            outbox = (await client.get("/sms/v1/messages", params={"limit": 1000})).json()
+            pushed = [
+                m
+                for m in outbox["messages"]
+                if m["to"] == mobile and m["template"] == "policy_published"
+            ]
+            if pushed:
+                break
+            await asyncio.sleep(0.1)
+    assert pushed and title in pushed[0]["text"]
+    export = (await platform.http.get("/api/v1/enterprises/me/export", headers=headers)).json()
+    assert any(n["template"] == "policy_published" for n in export["notifications"])
