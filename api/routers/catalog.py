@@ -7,7 +7,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from domain.comparison import quote
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from api.errors import ApiError
 from api.schemas import Schema
 from db.models import LoanProduct, LoanProductVersion, LprRate
 from db.repositories import latest_lpr
+from domain.comparison import quote
 from domain.errors import BusinessRuleError
 from domain.matching import Candidate
 from domain.product_codec import terms_from_json, terms_to_json
