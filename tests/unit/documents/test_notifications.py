@@ -20,6 +20,11 @@ from documents.notifications import (
 SAMPLE_CONTEXTS: dict[str, dict[str, object]] = {
     "otp_code": {"code": "482913", "minutes": 5},
     "registration_received": {"enterprise_name": "杭州云桥科技有限公司"},
+    "policy_published": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "title": "小微企业贷款贴息",
+        "issuer": "杭州市财政局",
+    },
     "verification_in_review": {"enterprise_name": "杭州云桥科技有限公司"},
     "verification_approved": {"enterprise_name": "杭州云桥科技有限公司"},
     "verification_rejected": {
