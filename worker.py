@@ -13,15 +13,18 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.applications import ApplicationActivities
 from activities.demands import DemandActivities
 from activities.institutions import InstitutionActivities
 from activities.notifications import EnterpriseNotifier
 from activities.onboarding import OnboardingActivities
 from activities.policies import PolicyActivities
 from activities.tasks import TaskActivities
+from adapters.bureau.http import HttpCreditBureau
 from adapters.identity.http import HttpIdentityVerifier
 from adapters.notification.http import HttpSmsGateway
 from adapters.notification.smtp import SmtpEmailSender
+from adapters.payment.http import HttpPaymentGateway
 from adapters.registry.http import HttpEnterpriseRegistry
 from adapters.tax.http import HttpTaxDataProvider
 from config.crypto import FieldCipher, configure_field_cipher
@@ -63,7 +66,21 @@ def build_activities(
         registry=HttpEnterpriseRegistry(providers, timeout),
     )
     demands = DemandActivities(session_factory, tax)
+    applications = ApplicationActivities(
+        session_factory,
+        cipher,
+        bureau=HttpCreditBureau(providers, timeout),
+        tax=tax,
+        registry=HttpEnterpriseRegistry(providers, timeout),
+        payments=HttpPaymentGateway(providers, timeout),
+    )
     return [
+        applications.record_application,
+        applications.assess_application,
+        applications.set_application_stage,
+        applications.record_offer,
+        applications.record_acceptance,
+        applications.disburse_loan,
         demands.record_demand,
         demands.match_demand,
         demands.publish_demand,

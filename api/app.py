@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.deps import AppContext
 from api.errors import install_error_handlers
 from api.routers import (
+    applications,
     auth,
     catalog,
     codec,
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     routers = [health, auth, users, institutions, onboarding, privacy, catalog, demands]
-    routers += [policies, tasks]
+    routers += [policies, applications, tasks]
     for module in (*routers, codec):
         app.include_router(module.router)
     return app

@@ -309,3 +309,80 @@ class DemandResponse(UuidPrimaryKey, Base):
     responded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     due_at: Mapped[datetime]
     responded_at: Mapped[datetime | None]
+
+
+class LoanApplication(UuidPrimaryKey, CreatedAt, Base):
+    """An application for one product version (贷款申请), decided by rules or officers."""
+
+    __tablename__ = "loan_application"
+
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"), index=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan_product.id"))
+    product_version: Mapped[int]
+    demand_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("financing_demand.id"))
+    amount: Mapped[Decimal]
+    term_months: Mapped[int]
+    repayment_method: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), default="submitted")
+    status_reason: Mapped[str] = mapped_column(String(200), default="")
+    assessment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    offer: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    workflow_id: Mapped[str] = mapped_column(String(200))
+
+
+class Loan(UuidPrimaryKey, CreatedAt, Base):
+    """A disbursed loan (借据); servicing is the loan workflow's job."""
+
+    __tablename__ = "loan"
+
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("loan_application.id"), unique=True
+    )
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"), index=True)
+    principal: Mapped[Decimal]
+    annual_rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    term_months: Mapped[int]
+    repayment_method: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str] = mapped_column(EncryptedText("loan.account"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, active
+    disbursed_at: Mapped[datetime | None]
+
+
+class PaymentInstruction(UuidPrimaryKey, CreatedAt, Base):
+    """Money sent to or taken from the core bank; the key makes a second payment impossible."""
+
+    __tablename__ = "payment_instruction"
+
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    loan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    provider_reference: Mapped[str | None] = mapped_column(String(128))
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+
+
+class JournalEntry(UuidPrimaryKey, CreatedAt, Base):
+    """A balanced double-entry journal; one per business key (posted once)."""
+
+    __tablename__ = "journal"
+
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    loan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("loan.id"), index=True)
+    memo: Mapped[str] = mapped_column(Text, default="")
+
+
+class JournalLineRow(UuidPrimaryKey, Base):
+    """One debit or credit of a journal."""
+
+    __tablename__ = "journal_line"
+
+    journal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("journal.id", ondelete="CASCADE"), index=True
+    )
+    account: Mapped[str] = mapped_column(String(48))
+    debit: Mapped[Decimal]
+    credit: Mapped[Decimal]

@@ -24,6 +24,7 @@ class WorkflowType(StrEnum):
     ENTERPRISE_ONBOARDING = "EnterpriseOnboardingWorkflow"
     FINANCING_DEMAND = "FinancingDemandWorkflow"
     POLICY_PUSH = "PolicyPushWorkflow"
+    LOAN_APPLICATION = "LoanApplicationWorkflow"
 
 
 class Contract(BaseModel):
@@ -315,3 +316,108 @@ class PolicyRef(Contract):
 class PolicyPushResult(Contract):
     enterprises_checked: int
     enterprises_notified: int
+
+
+# ---- loan application (submit → assess → decide → offer → accept → disburse) ---------------
+
+
+def application_workflow_id(application_id: uuid.UUID) -> str:
+    """Business id of one loan application's workflow."""
+    return f"application-{application_id}"
+
+
+SEALED_ACCOUNT = "acceptance.account"
+
+
+class ApplicationInput(Contract):
+    """An applicant's application for one product version (贷款申请)."""
+
+    application_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    product_id: uuid.UUID
+    product_version: int
+    institution_id: uuid.UUID
+    amount: Decimal
+    term_months: int
+    repayment_method: str
+    demand_id: uuid.UUID | None = None
+
+
+class ApplicationRef(Contract):
+    application_id: uuid.UUID
+
+
+class Assessment(Contract):
+    """Bureau, tax and registry data scored and decided (recorded by the activity)."""
+
+    decision: str  # auto_decline, auto_approve, refer
+    reasons: list[str]
+    score: int
+    pd: Decimal
+    grade: str
+    reason_codes: list[str]
+    model_version: str
+    proposed_amount: Decimal | None
+    proposed_rate: Decimal | None
+    proposed_term_months: int | None
+    authority: str  # officer, supervisor, four_eyes
+
+
+class CreditDecision(Contract):
+    """An officer's decision on a referred application (validated Update)."""
+
+    approve: bool
+    reason: str = ""
+    decider_id: uuid.UUID
+    decider_role: str
+    decider_institution_id: uuid.UUID | None
+    amount: Decimal | None = None
+    rate: Decimal | None = None
+
+
+class OfferTerms(Contract):
+    application_id: uuid.UUID
+    amount: Decimal
+    rate: Decimal
+    term_months: int
+    repayment_method: str
+    expires_at: datetime
+
+
+class Acceptance(Contract):
+    """The applicant accepts the offer: typed name, and the account to pay into (sealed)."""
+
+    accepted_by: uuid.UUID
+    typed_name: str
+    sealed_account: str
+
+
+class RecordAcceptance(Contract):
+    application_id: uuid.UUID
+    acceptance: Acceptance
+
+
+class DisbursementResult(Contract):
+    loan_id: uuid.UUID
+    idempotency_key: str
+    status: str  # SUCCEEDED, FAILED
+    failure_code: str | None = None
+    journal_key: str | None = None
+
+
+class ApplicationStage(Contract):
+    application_id: uuid.UUID
+    stage: str
+    reason: str = ""
+    actor: str = "system"
+    decision: dict[str, str] | None = None
+
+
+class ApplicationProgress(Contract):
+    application_id: uuid.UUID | None
+    stage: str
+    reason: str = ""
+    assessment: Assessment | None = None
+    offer: OfferTerms | None = None
+    approvals: int = 0
+    loan_id: uuid.UUID | None = None

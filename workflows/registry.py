@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.application import LoanApplicationWorkflow
 from workflows.demand import FinancingDemandWorkflow
 from workflows.institution import InstitutionOnboardingWorkflow
 from workflows.onboarding import EnterpriseOnboardingWorkflow
@@ -12,4 +13,5 @@ ALL_WORKFLOWS: list[type] = [
     EnterpriseOnboardingWorkflow,
     FinancingDemandWorkflow,
     PolicyPushWorkflow,
+    LoanApplicationWorkflow,
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -16,7 +17,7 @@ from api.schemas import Schema
 from api.workflow_errors import api_error_from_workflow
 from db.models import HumanTask
 from domain.roles import INSTITUTION_ROLES, Role
-from workflows.contracts import OnboardingProgress, ReviewDecision
+from workflows.contracts import CreditDecision, ReviewDecision
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -39,6 +40,8 @@ class TaskOut(Schema):
 class DecisionIn(Schema):
     approve: bool
     reason: str = Field(default="", max_length=500)
+    amount: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=2)
+    rate: Decimal | None = Field(default=None, gt=0, lt=1, max_digits=9, decimal_places=6)
 
 
 def _visible(stmt: Select[Any], user: Principal) -> Select[Any]:
@@ -85,25 +88,42 @@ async def decide_task(
         raise ApiError(404, "not_found", "资源不存在", "Not found")
     if task.state == "done":
         raise ApiError(409, "task.already_decided", "该任务已处理", "The task is already decided")
-    if task.kind != "verification_review":
+    handle = temporal.get_workflow_handle(task.workflow_id)
+    update: tuple[str, Any]
+    if task.kind == "verification_review":
+        update = (
+            "decide_review",
+            ReviewDecision(
+                task_id=task.id,
+                approve=body.approve,
+                reason=body.reason,
+                reviewer_id=user.user_id,
+                reviewer_role=user.role.value,
+            ),
+        )
+    elif task.kind == "credit_approval":
+        update = (
+            "decide_credit",
+            CreditDecision(
+                approve=body.approve,
+                reason=body.reason,
+                decider_id=user.user_id,
+                decider_role=user.role.value,
+                decider_institution_id=user.institution_id,
+                amount=body.amount,
+                rate=body.rate,
+            ),
+        )
+    else:
         raise ApiError(
             422,
             "task.unsupported_kind",
             "该类任务不在此处理",
             "This kind of task is not decided here",
         )
-    decision = ReviewDecision(
-        task_id=task.id,
-        approve=body.approve,
-        reason=body.reason,
-        reviewer_id=user.user_id,
-        reviewer_role=user.role.value,
-    )
-    handle = temporal.get_workflow_handle(task.workflow_id)
     try:
-        await handle.execute_update(
-            "decide_review", decision, id=f"decide-{task.id}", result_type=OnboardingProgress
-        )
+        # One decision per person per task: a retried request is deduplicated by Temporal.
+        await handle.execute_update(update[0], update[1], id=f"decide-{task.id}-{user.user_id}")
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
     await session.refresh(task)

@@ -11,7 +11,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.integration.conftest import Platform
-from tests.integration.test_demand_api import _lender, _verified_applicant, product_body
+from tests.integration.test_application_api import _progress_until
+from tests.integration.test_demand_api import _lender, _user, _verified_applicant, product_body
 from tests.support import SandboxProcess
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
@@ -79,3 +80,37 @@ async def test_record_one_history_per_workflow_type(
         headers=applicant,
     )
     await _save(dev_env, f"demand-{demand_id}", "financing_demand_selected")
+
+    supervisor = await _user(platform, "supervisor", inst_id)
+    manual = await platform.http.post(
+        "/api/v1/products", json=product_body("REPLAY-2", auto_approval_limit="0"), headers=admin
+    )
+    submitted = await platform.http.post(
+        "/api/v1/applications",
+        json={
+            "product_id": manual.json()["id"],
+            "amount": "300000.00",
+            "term_months": 12,
+            "repayment_method": "equal_installment",
+        },
+        headers=applicant,
+    )
+    app_id = submitted.json()["id"]
+    await _progress_until(platform, app_id, applicant, {"in_review"})
+    inbox = (
+        await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
+    ).json()
+    task = next(t for t in inbox if t["subject"] == f"application-{app_id}")
+    await platform.http.post(
+        f"/api/v1/tasks/{task['id']}/decision",
+        json={"approve": True, "rate": "0.045"},
+        headers=supervisor,
+    )
+    await _progress_until(platform, app_id, applicant, {"offered"})
+    await platform.http.post(
+        f"/api/v1/applications/{app_id}/acceptance",
+        json={"typed_name": "李四", "account": "6222020200998877665"},
+        headers=applicant,
+    )
+    await _progress_until(platform, app_id, applicant, {"disbursed"})
+    await _save(dev_env, f"application-{app_id}", "loan_application_disbursed")

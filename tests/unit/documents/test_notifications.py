@@ -20,6 +20,19 @@ from documents.notifications import (
 SAMPLE_CONTEXTS: dict[str, dict[str, object]] = {
     "otp_code": {"code": "482913", "minutes": 5},
     "registration_received": {"enterprise_name": "杭州云桥科技有限公司"},
+    "application_in_review": {"enterprise_name": "杭州云桥科技有限公司"},
+    "application_declined": {"enterprise_name": "杭州云桥科技有限公司", "reason": "征信逾期"},
+    "application_offered": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "amount": "500,000.00",
+        "rate": "3.95%",
+        "expires": "2026-12-05",
+    },
+    "loan_disbursed": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "amount": "497,500.00",
+        "account_tail": "6789",
+    },
     "policy_published": {
         "enterprise_name": "杭州云桥科技有限公司",
         "title": "小微企业贷款贴息",

@@ -1,0 +1,338 @@
+"""Activities of loan origination: record, assess (bureau, tax, registry, score, decide),
+offer, acceptance, and the exactly-once disbursement with its ledger journal."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from adapters.bureau.protocol import CreditBureau
+from adapters.payment.protocol import (
+    PaymentDirection,
+    PaymentGateway,
+    PaymentRequest,
+    PaymentStatus,
+)
+from adapters.registry.protocol import EnterpriseRegistry
+from adapters.tax.protocol import TaxDataProvider
+from config.crypto import FieldCipher
+from db.base import utcnow
+from db.models import (
+    JournalEntry,
+    JournalLineRow,
+    Loan,
+    LoanApplication,
+    LoanProductVersion,
+    PaymentInstruction,
+)
+from db.repositories import DecisionLog, EnterpriseRepository, latest_lpr
+from domain.credit_decision import DecisionInput, approval_authority_required, decide
+from domain.ledger import disbursement_journal
+from domain.matching import enterprise_age_months
+from domain.product_codec import terms_from_json
+from domain.scorecard import ScoringInput, score
+from workflows.contracts import (
+    SEALED_ACCOUNT,
+    ApplicationInput,
+    ApplicationRef,
+    ApplicationStage,
+    Assessment,
+    DisbursementResult,
+    OfferTerms,
+    RecordAcceptance,
+)
+
+log = structlog.get_logger("loanbridge.origination")
+
+
+def disbursement_key(loan_id: uuid.UUID) -> str:
+    """The business idempotency key of a loan's disbursement (DESIGN.md)."""
+    return f"disb-{loan_id}"
+
+
+class ApplicationActivities:
+    """Side effects of an application; one activity = one transaction, safe to retry."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        cipher: FieldCipher,
+        bureau: CreditBureau,
+        tax: TaxDataProvider,
+        registry: EnterpriseRegistry,
+        payments: PaymentGateway,
+    ) -> None:
+        self.session_factory = session_factory
+        self.cipher = cipher
+        self.bureau = bureau
+        self.tax = tax
+        self.registry = registry
+        self.payments = payments
+
+    @activity.defn(name="record_application")
+    async def record_application(self, application: ApplicationInput) -> None:
+        async with self.session_factory() as session, session.begin():
+            if await session.get(LoanApplication, application.application_id) is not None:
+                return
+            session.add(
+                LoanApplication(
+                    id=application.application_id,
+                    enterprise_id=application.enterprise_id,
+                    institution_id=application.institution_id,
+                    product_id=application.product_id,
+                    product_version=application.product_version,
+                    demand_id=application.demand_id,
+                    amount=application.amount,
+                    term_months=application.term_months,
+                    repayment_method=application.repayment_method,
+                    workflow_id=activity.info().workflow_id,
+                )
+            )
+
+    @activity.defn(name="assess_application")
+    async def assess_application(self, ref: ApplicationRef) -> Assessment:
+        """Pull bureau, tax and registry data, score, and apply the decision rules."""
+        async with self.session_factory() as session:
+            application = await session.get(LoanApplication, ref.application_id)
+            assert application is not None
+            enterprise = await EnterpriseRepository(session).get(application.enterprise_id)
+            assert enterprise is not None
+            version = await session.scalar(
+                select(LoanProductVersion).where(
+                    LoanProductVersion.product_id == application.product_id,
+                    LoanProductVersion.version == application.product_version,
+                )
+            )
+            assert version is not None
+            lpr = await latest_lpr(session, utcnow().date())
+        terms = terms_from_json(version.terms)
+        report = await self.bureau.get_report(enterprise.uscc)
+        tax = await self.tax.get_filings(enterprise.uscc)
+        record = await self.registry.get_enterprise(enterprise.uscc)
+        filings = list(tax.filings) if tax else []
+        revenue = filings[-1].revenue if filings else Decimal(0)
+        growth = None
+        if len(filings) >= 2 and filings[-2].revenue > 0:
+            growth = ((filings[-1].revenue - filings[-2].revenue) / filings[-2].revenue).quantize(
+                Decimal("0.0001")
+            )
+        margin = (
+            (filings[-1].profit / revenue).quantize(Decimal("0.0001"))
+            if filings and revenue > 0
+            else None
+        )
+        result = score(
+            ScoringInput(
+                enterprise_age_months=enterprise_age_months(enterprise.founding_date, date.today()),
+                annual_revenue=revenue,
+                revenue_growth=growth,
+                profit_margin=margin,
+                tax_grade=tax.tax_grade.value if tax else None,
+                bureau_score=report.score if report else None,
+                overdue_count_24m=report.overdue_count_24m if report else 0,
+                current_overdue=report.current_overdue if report else False,
+                outstanding_debt=report.outstanding_loans_amount if report else Decimal(0),
+                requested_amount=application.amount,
+                industry=enterprise.industry,
+            )
+        )
+        outcome = decide(
+            DecisionInput(
+                amount=application.amount,
+                term_months=application.term_months,
+                product=terms,
+                score=result,
+                registry_status=record.status.value if record else "CANCELLED",
+                bureau_current_overdue=report.current_overdue if report else False,
+                sanctions_hit=report.sanctions_hit if report else False,
+                annual_revenue=revenue or None,
+            ),
+            lpr,
+        )
+        assessment = Assessment(
+            decision=outcome.decision.value,
+            reasons=list(outcome.reasons),
+            score=result.score,
+            pd=result.pd,
+            grade=result.grade.value,
+            reason_codes=list(result.reason_codes),
+            model_version=result.model_version,
+            proposed_amount=outcome.proposed_amount,
+            proposed_rate=outcome.proposed_rate,
+            proposed_term_months=outcome.proposed_term_months,
+            authority=approval_authority_required(application.amount).value,
+        )
+        async with self.session_factory() as session, session.begin():
+            row = await session.get(LoanApplication, ref.application_id, with_for_update=True)
+            assert row is not None
+            if not row.assessment:  # a retry after commit keeps the first, logged assessment
+                row.assessment = assessment.model_dump(mode="json")
+                await DecisionLog(session).append(
+                    actor=f"model:{result.model_version}",
+                    kind="credit.assessed",
+                    subject=row.workflow_id,
+                    payload=row.assessment,
+                )
+            else:
+                assessment = Assessment.model_validate(row.assessment)
+        log.info("application assessed", decision=assessment.decision, grade=assessment.grade)
+        return assessment
+
+    @activity.defn(name="set_application_stage")
+    async def set_application_stage(self, change: ApplicationStage) -> None:
+        async with self.session_factory() as session, session.begin():
+            row = await session.get(LoanApplication, change.application_id, with_for_update=True)
+            if row is None or (row.status == change.stage and row.status_reason == change.reason):
+                return
+            row.status, row.status_reason = change.stage, change.reason
+            if change.decision is not None:
+                await DecisionLog(session).append(
+                    actor=change.actor,
+                    kind=f"application.{change.stage}",
+                    subject=row.workflow_id,
+                    payload=change.decision,
+                )
+
+    @activity.defn(name="record_offer")
+    async def record_offer(self, offer: OfferTerms) -> None:
+        async with self.session_factory() as session, session.begin():
+            row = await session.get(LoanApplication, offer.application_id, with_for_update=True)
+            assert row is not None
+            row.offer = offer.model_dump(mode="json")
+
+    @activity.defn(name="record_acceptance")
+    async def record_acceptance(self, record: RecordAcceptance) -> uuid.UUID:
+        """The accepted offer becomes a (not yet disbursed) loan; the account is kept encrypted."""
+        async with self.session_factory() as session, session.begin():
+            existing = await session.scalar(
+                select(Loan).where(Loan.application_id == record.application_id)
+            )
+            if existing is not None:
+                return existing.id
+            row = await session.get(LoanApplication, record.application_id, with_for_update=True)
+            assert row is not None and row.offer
+            account = self.cipher.decrypt(record.acceptance.sealed_account, context=SEALED_ACCOUNT)
+            loan = Loan(
+                application_id=row.id,
+                enterprise_id=row.enterprise_id,
+                institution_id=row.institution_id,
+                principal=Decimal(row.offer["amount"]),
+                annual_rate=Decimal(row.offer["rate"]),
+                term_months=int(row.offer["term_months"]),
+                repayment_method=row.offer["repayment_method"],
+                account=account,
+            )
+            session.add(loan)
+            await session.flush()
+            await DecisionLog(session).append(
+                actor=f"user:{record.acceptance.accepted_by}",
+                kind="offer.accepted",
+                subject=row.workflow_id,
+                payload={
+                    "loan_id": str(loan.id),
+                    "typed_name": record.acceptance.typed_name,
+                    "offer": row.offer,
+                },
+            )
+            return loan.id
+
+    @activity.defn(name="disburse_loan")
+    async def disburse_loan(self, loan_id: uuid.UUID) -> DisbursementResult:
+        """Pay out exactly once: the key is UNIQUE here and sent to the bank, which replays it.
+
+        A crash anywhere in between is harmless: the retry finds the instruction, sends the
+        same key, gets the bank's first answer back, and posts the journal only if absent.
+        """
+        key = disbursement_key(loan_id)
+        async with self.session_factory() as session, session.begin():
+            loan = await session.get(Loan, loan_id)
+            assert loan is not None
+            row = await session.get(LoanApplication, loan.application_id)
+            assert row is not None
+            version = await session.scalar(
+                select(LoanProductVersion).where(
+                    LoanProductVersion.product_id == row.product_id,
+                    LoanProductVersion.version == row.product_version,
+                )
+            )
+            assert version is not None
+            fee = (loan.principal * terms_from_json(version.terms).upfront_fee_rate).quantize(
+                Decimal("0.01")
+            )
+            net = loan.principal - fee
+            await session.execute(
+                insert(PaymentInstruction)
+                .values(
+                    id=uuid.uuid4(),
+                    idempotency_key=key,
+                    loan_id=loan.id,
+                    direction="DISBURSEMENT",
+                    amount=net,
+                    status="pending",
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            )
+            account, reference, principal = loan.account, str(row.id), loan.principal
+        result = await self.payments.submit(
+            PaymentRequest(
+                idempotency_key=key,
+                direction=PaymentDirection.DISBURSEMENT,
+                amount=net,
+                account=account,
+                reference=reference,
+            )
+        )
+        journal_key = f"journal-{key}"
+        async with self.session_factory() as session, session.begin():
+            instruction = await session.scalar(
+                select(PaymentInstruction)
+                .where(PaymentInstruction.idempotency_key == key)
+                .with_for_update()
+            )
+            assert instruction is not None
+            instruction.provider_reference = result.provider_reference
+            if result.status is not PaymentStatus.SUCCEEDED:
+                instruction.status, instruction.failure_code = "failed", result.failure_code
+                raise ApplicationError(
+                    f"the bank refused the disbursement: {result.failure_code}",
+                    type="DisbursementRefused",
+                    non_retryable=True,
+                )
+            instruction.status = "succeeded"
+            if (
+                await session.scalar(select(JournalEntry.id).where(JournalEntry.key == journal_key))
+                is None
+            ):
+                journal = disbursement_journal(
+                    journal_key, principal, fee, memo=f"disbursement of loan {loan_id}"
+                )
+                entry = JournalEntry(
+                    key=journal_key, kind=journal.kind.value, loan_id=loan_id, memo=journal.memo
+                )
+                session.add(entry)
+                await session.flush()
+                session.add_all(
+                    JournalLineRow(
+                        journal_id=entry.id,
+                        account=line.account.value,
+                        debit=line.debit,
+                        credit=line.credit,
+                    )
+                    for line in journal.lines
+                )
+            loan = await session.get(Loan, loan_id, with_for_update=True)
+            assert loan is not None
+            if loan.status != "active":
+                loan.status, loan.disbursed_at = "active", utcnow()
+        return DisbursementResult(
+            loan_id=loan_id, idempotency_key=key, status="SUCCEEDED", journal_key=journal_key
+        )

@@ -1,0 +1,245 @@
+"""Loan applications: submit, follow, accept the offer, withdraw; officers decide via tasks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import Field
+from sqlalchemy import select
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
+from api.errors import ApiError
+from api.schemas import Schema
+from api.workflow_errors import api_error_from_workflow
+from config.crypto import FieldCipher
+from db.models import LoanApplication, LoanProduct
+from db.repositories import EnterpriseRepository
+from domain.identity_codes import mask_bank_account
+from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
+from domain.schedule import RepaymentMethod
+from workflows.contracts import (
+    SEALED_ACCOUNT,
+    Acceptance,
+    ApplicationInput,
+    ApplicationProgress,
+    TaskQueue,
+    WorkflowType,
+    application_workflow_id,
+)
+
+router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
+Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
+
+
+class ApplicationIn(Schema):
+    product_id: uuid.UUID
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
+    term_months: int = Field(ge=1, le=600)
+    repayment_method: RepaymentMethod
+    demand_id: uuid.UUID | None = None
+
+
+class ApplicationOut(Schema):
+    id: uuid.UUID
+    enterprise_id: uuid.UUID
+    institution_id: uuid.UUID
+    product_id: uuid.UUID
+    product_version: int
+    amount: Decimal
+    term_months: int
+    repayment_method: str
+    status: str
+    status_reason: str
+    assessment: dict[str, Any]
+    offer: dict[str, Any]
+    created_at: datetime
+
+
+class AcceptanceIn(Schema):
+    typed_name: str = Field(min_length=2, max_length=100)
+    account: str = Field(min_length=8, max_length=34, pattern=r"^[0-9]+$", repr=False)
+
+
+class AcceptanceOut(Schema):
+    stage: str
+    loan_id: uuid.UUID | None
+    account: str
+
+
+async def _application_for(
+    session: SessionDep, user: Principal, application_id: uuid.UUID
+) -> LoanApplication:
+    row = await session.get(LoanApplication, application_id)
+    if row is None or not (
+        user.role in PLATFORM_WIDE_READERS
+        or user.enterprise_id == row.enterprise_id
+        or (user.role in INSTITUTION_ROLES and user.institution_id == row.institution_id)
+    ):
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    return row
+
+
+@router.post("", operation_id="submit_application", response_model=ApplicationOut, status_code=201)
+async def submit_application(
+    body: ApplicationIn,
+    user: Applicant,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> LoanApplication:
+    """Apply for a product at its current version; a double submit never makes two."""
+    assert user.enterprise_id is not None
+    enterprise = await EnterpriseRepository(session).get(user.enterprise_id)
+    if enterprise is None or enterprise.status != "verified":
+        raise ApiError(
+            409,
+            "enterprise.not_verified",
+            "企业认证通过后才能申请贷款",
+            "Only verified enterprises can apply",
+        )
+    product = await session.get(LoanProduct, body.product_id)
+    if product is None or product.status != "active":
+        raise ApiError(422, "validation_failed", "产品不存在或已下架", "No such active product")
+    application_id = (
+        uuid.uuid5(enterprise.id, f"application:{idempotency_key}")
+        if idempotency_key
+        else uuid.uuid4()
+    )
+    application = ApplicationInput(
+        application_id=application_id,
+        enterprise_id=enterprise.id,
+        product_id=product.id,
+        product_version=product.current_version,
+        institution_id=product.institution_id,
+        amount=body.amount,
+        term_months=body.term_months,
+        repayment_method=body.repayment_method.value,
+        demand_id=body.demand_id,
+    )
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        WorkflowType.LOAN_APPLICATION,
+        application,
+        id=application_workflow_id(application_id),
+        task_queue=settings.task_queue(TaskQueue.PLATFORM),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    try:
+        await temporal.execute_update_with_start_workflow(
+            "submission", start_workflow_operation=start, result_type=ApplicationProgress
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # the same key after the application closed
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    row = await session.get(LoanApplication, application_id)
+    assert row is not None
+    await session.refresh(row)
+    return row
+
+
+@router.get("", operation_id="list_applications", response_model=list[ApplicationOut])
+async def list_applications(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[LoanApplication]:
+    stmt = select(LoanApplication).order_by(LoanApplication.created_at.desc())
+    if user.role is Role.APPLICANT:
+        stmt = stmt.where(LoanApplication.enterprise_id == user.enterprise_id)
+    elif user.role in INSTITUTION_ROLES:
+        stmt = stmt.where(LoanApplication.institution_id == user.institution_id)
+    elif user.role not in PLATFORM_WIDE_READERS:
+        raise ApiError(403, "auth.role_not_allowed", "当前角色无权查看", "Not allowed")
+    return list(await session.scalars(stmt.limit(limit).offset(offset)))
+
+
+@router.get("/{application_id}", operation_id="get_application", response_model=ApplicationOut)
+async def get_application(
+    application_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> LoanApplication:
+    return await _application_for(session, user, application_id)
+
+
+async def _update(
+    temporal: TemporalDep,
+    application_id: uuid.UUID,
+    name: str,
+    *args: object,
+    update_id: str | None = None,
+) -> ApplicationProgress:
+    handle = temporal.get_workflow_handle(application_workflow_id(application_id))
+    try:
+        progress: ApplicationProgress = await handle.execute_update(
+            name, args=list(args), id=update_id, result_type=ApplicationProgress
+        )
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    return progress
+
+
+@router.get(
+    "/{application_id}/progress",
+    operation_id="application_progress",
+    response_model=ApplicationProgress,
+)
+async def application_progress(
+    application_id: uuid.UUID, user: CurrentUser, session: SessionDep, temporal: TemporalDep
+) -> ApplicationProgress:
+    await _application_for(session, user, application_id)
+    handle = temporal.get_workflow_handle(application_workflow_id(application_id))
+    try:
+        progress: ApplicationProgress = await handle.query(
+            "progress", result_type=ApplicationProgress
+        )
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    return progress
+
+
+@router.post(
+    "/{application_id}/acceptance", operation_id="accept_offer", response_model=AcceptanceOut
+)
+async def accept_offer(
+    application_id: uuid.UUID,
+    body: AcceptanceIn,
+    user: Applicant,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> AcceptanceOut:
+    """Accept the offer (typed name) and name the account to pay into; disbursement follows."""
+    await _application_for(session, user, application_id)
+    sealed = FieldCipher.from_settings(settings).encrypt(body.account, context=SEALED_ACCOUNT)
+    progress = await _update(
+        temporal,
+        application_id,
+        "accept_offer",
+        Acceptance(accepted_by=user.user_id, typed_name=body.typed_name, sealed_account=sealed),
+        update_id=f"accept-{application_id}",
+    )
+    return AcceptanceOut(
+        stage=progress.stage, loan_id=progress.loan_id, account=mask_bank_account(body.account)
+    )
+
+
+@router.post(
+    "/{application_id}/withdraw",
+    operation_id="withdraw_application",
+    response_model=ApplicationProgress,
+)
+async def withdraw_application(
+    application_id: uuid.UUID, user: Applicant, session: SessionDep, temporal: TemporalDep
+) -> ApplicationProgress:
+    """Withdraw before the money moves; open tasks are cancelled."""
+    await _application_for(session, user, application_id)
+    return await _update(temporal, application_id, "withdraw")

@@ -1,0 +1,167 @@
+"""One application from submission through an officer's approval to disbursement, for real."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from db.models import JournalEntry, JournalLineRow, Loan, PaymentInstruction
+from tests.integration.conftest import Platform
+from tests.integration.test_demand_api import _lender, _user, product_body
+from tests.integration.test_onboarding_api import (
+    new_id_number,
+    new_mobile,
+    new_uscc,
+    onboard_to_documents,
+    upload_all,
+    wait_for_stage,
+)
+from tests.support import SandboxProcess
+
+ACCOUNT = "6222020200112233445"
+
+
+async def _applicant(
+    platform: Platform, sandbox: SandboxProcess, suffix: str = "123"
+) -> dict[str, str]:
+    enterprise_id, headers = await onboard_to_documents(
+        platform, sandbox, new_uscc(suffix), new_mobile(), new_id_number()
+    )
+    await upload_all(platform, headers)
+    assert (await wait_for_stage(platform, enterprise_id, {"verified"}))["stage"] == "verified"
+    return headers
+
+
+async def _progress_until(
+    platform: Platform, app_id: str, headers: dict[str, str], stages: set[str]
+) -> dict[str, Any]:
+    progress: dict[str, Any] = {}
+    for _ in range(200):
+        progress = (
+            await platform.http.get(f"/api/v1/applications/{app_id}/progress", headers=headers)
+        ).json()
+        if progress.get("stage") in stages:
+            return progress
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"stuck at {progress}")
+
+
+async def test_application_to_disbursement_exactly_once(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    inst_id, admin, _officer = await _lender(platform)
+    supervisor = await _user(platform, "supervisor", inst_id)
+    product = await platform.http.post(
+        "/api/v1/products", json=product_body("ORIG-1", auto_approval_limit="0"), headers=admin
+    )
+    assert product.status_code == 201, product.text
+    applicant = await _applicant(platform, sandbox)
+
+    body = {
+        "product_id": product.json()["id"],
+        "amount": "400000.00",
+        "term_months": 12,
+        "repayment_method": "equal_installment",
+    }
+    submitted = await platform.http.post(
+        "/api/v1/applications", json=body, headers={**applicant, "Idempotency-Key": "app-1"}
+    )
+    assert submitted.status_code == 201, submitted.text
+    app_id = submitted.json()["id"]
+    again = await platform.http.post(
+        "/api/v1/applications", json=body, headers={**applicant, "Idempotency-Key": "app-1"}
+    )
+    assert again.json()["id"] == app_id
+    assert submitted.json()["product_version"] == 1
+
+    progress = await _progress_until(
+        platform, app_id, applicant, {"in_review", "declined", "offered"}
+    )
+    assert progress["stage"] == "in_review", progress  # auto-approval limit 0: people decide
+    assessment = progress["assessment"]
+    assert assessment["model_version"] == "rules-2026.11" and assessment["grade"] in "ABCDE"
+
+    inbox = (
+        await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
+    ).json()
+    task = next(t for t in inbox if t["subject"] == f"application-{app_id}")
+    beyond = await platform.http.post(
+        f"/api/v1/tasks/{task['id']}/decision",
+        json={"approve": True, "rate": "0.30"},
+        headers=supervisor,
+    )
+    assert beyond.status_code == 422 and beyond.json()["error"]["code"] == "credit.bad_rate"
+    approved = await platform.http.post(
+        f"/api/v1/tasks/{task['id']}/decision",
+        json={"approve": True, "reason": "经营稳定", "rate": "0.0420"},
+        headers=supervisor,
+    )
+    assert approved.status_code == 200, approved.text
+
+    offered = await _progress_until(platform, app_id, applicant, {"offered"})
+    assert Decimal(offered["offer"]["rate"]) == Decimal("0.0420")
+    accepted = await platform.http.post(
+        f"/api/v1/applications/{app_id}/acceptance",
+        json={"typed_name": "张三", "account": ACCOUNT},
+        headers=applicant,
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["account"].endswith("3445") and ACCOUNT not in accepted.text
+    done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})
+    assert done["stage"] == "disbursed", done
+    loan_id = uuid.UUID(done["loan_id"])
+
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+        paid = (await client.get("/bank/v1/payments", params={"reference": app_id})).json()
+    payments = paid["payments"] if isinstance(paid, dict) else paid
+    assert len(payments) == 1
+    # 400,000 less the 0.5 % upfront fee reaches the borrower.
+    assert Decimal(payments[0]["amount"]) == Decimal("398000.00")
+    async with platform.sessions() as session:
+        loan = await session.get(Loan, loan_id)
+        assert loan is not None and loan.status == "active" and loan.account == ACCOUNT
+        instructions = await session.scalar(
+            select(func.count())
+            .select_from(PaymentInstruction)
+            .where(PaymentInstruction.loan_id == loan_id)
+        )
+        journal = await session.scalar(select(JournalEntry).where(JournalEntry.loan_id == loan_id))
+        assert journal is not None and instructions == 1
+        lines = list(
+            await session.scalars(
+                select(JournalLineRow).where(JournalLineRow.journal_id == journal.id)
+            )
+        )
+    assert sum(line.debit for line in lines) == sum(line.credit for line in lines)
+    assert sum(line.debit for line in lines) == Decimal("400000.00")
+
+
+async def test_current_overdue_at_the_bureau_is_declined_automatically(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    _, admin, _ = await _lender(platform)
+    product = await platform.http.post(
+        "/api/v1/products", json=product_body("ORIG-2"), headers=admin
+    )
+    applicant = await _applicant(platform, sandbox, suffix="990")  # sandbox: current overdue
+    submitted = await platform.http.post(
+        "/api/v1/applications",
+        json={
+            "product_id": product.json()["id"],
+            "amount": "200000.00",
+            "term_months": 12,
+            "repayment_method": "equal_installment",
+        },
+        headers=applicant,
+    )
+    assert submitted.status_code == 201, submitted.text
+    progress = await _progress_until(
+        platform, submitted.json()["id"], applicant, {"declined", "offered", "in_review"}
+    )
+    assert progress["stage"] == "declined"
+    assert "bureau.current_overdue" in progress["reason"]
