@@ -307,3 +307,53 @@ def seed_catalog(api_url: str) -> Iterator[str]:
             if exc.code not in ("demand.already_answered", "demand.closed"):
                 raise
     yield f"demand {demand['id']} by demo-verified (ICBC-SZ answered; try `loanbridge compare`)"
+
+
+# ---- applications: one disbursed, one waiting for the applicant ----------------------------
+def _wait_stage(client: LoanBridgeClient, app_id: str, stages: set[str]) -> dict[str, Any]:
+    progress: dict[str, Any] = {}
+    for _ in range(150):
+        progress = client.application_progress(app_id)
+        if progress["stage"] in stages:
+            break
+        time.sleep(0.2)
+    return progress
+
+
+def seed_applications(api_url: str) -> Iterator[str]:
+    """demo-verified applies twice to ICBC-SZ: one loan is disbursed, one offer awaits."""
+    with (
+        LoanBridgeClient(api_url, timeout_s=60) as client,
+        LoanBridgeClient(api_url, timeout_s=60) as supervisor,
+    ):
+        client.login("demo-verified", DEMO_PASSWORD)
+        supervisor.login("icbc-sz-supervisor", DEMO_PASSWORD)
+        product = next(p for p in client.list_products() if p["code"] == "ICBC-JYD")
+        for key, amount, accept in (
+            ("demo-app-1", "200000.00", True),
+            ("demo-app-2", "150000.00", False),
+        ):
+            app = client.submit_application(
+                {
+                    "product_id": product["id"],
+                    "amount": amount,
+                    "term_months": 12,
+                    "repayment_method": "equal_installment",
+                },
+                idempotency_key=key,
+            )
+            progress = _wait_stage(
+                client, app["id"], {"in_review", "offered", "declined", "disbursed", "expired"}
+            )
+            if progress["stage"] == "in_review":
+                task = next(
+                    t
+                    for t in supervisor.list_tasks(kind="credit_approval")
+                    if t["subject"] == f"application-{app['id']}"
+                )
+                supervisor.decide_task(task["id"], True, "演示审批 demo approval")
+                progress = _wait_stage(client, app["id"], {"offered"})
+            if accept and progress["stage"] == "offered":
+                client.accept_offer(app["id"], "徐明娜", "6222020200112233445")
+                progress = _wait_stage(client, app["id"], {"disbursed", "disbursement_failed"})
+            yield f"application {app['id']}: {progress['stage']}"

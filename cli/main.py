@@ -28,6 +28,8 @@ demand_app = typer.Typer(
     help="Financing demands (applicants; officers answer).", no_args_is_help=True
 )
 app.add_typer(demand_app, name="demand")
+application_app = typer.Typer(help="Loan applications (applicants).", no_args_is_help=True)
+app.add_typer(application_app, name="application")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -87,7 +89,7 @@ def up(
     try:
         state = platform.start()
         if demo:
-            from cli.demo import seed_catalog, seed_demo, seed_enterprises
+            from cli.demo import seed_applications, seed_catalog, seed_demo, seed_enterprises
 
             typer.echo("· seeding demo data")
             for line in seed_demo(state.urls["api"], state.database_url):
@@ -95,6 +97,8 @@ def up(
             for line in seed_enterprises(state.urls["api"], state.urls["providers"]):
                 typer.echo(f"  {line}")
             for line in seed_catalog(state.urls["api"]):
+                typer.echo(f"  {line}")
+            for line in seed_applications(state.urls["api"]):
                 typer.echo(f"  {line}")
         typer.secho("LoanBridge is up:", fg=typer.colors.GREEN)
         for name, url in state.urls.items():
@@ -497,6 +501,81 @@ def compare_offers(
     if pdf:
         pdf.write_bytes(sheet)
         typer.echo(f"PDF written to {pdf}")
+
+
+@app.command("apply")
+def apply(
+    product_id: str,
+    amount: Annotated[str, typer.Option()],
+    term: Annotated[int, typer.Option(help="Months.")],
+    method: Annotated[str, typer.Option()] = "equal_installment",
+    key: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
+) -> None:
+    """Apply for a product (at its current version)."""
+    body = {
+        "product_id": product_id,
+        "amount": amount,
+        "term_months": term,
+        "repayment_method": method,
+    }
+    with _client(_settings()) as client:
+        try:
+            application = client.submit_application(body, key)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(
+        f"application {application['id']} submitted; "
+        f"`loanbridge application status {application['id']}`"
+    )
+
+
+@application_app.command("status")
+def application_status(application_id: str) -> None:
+    """Stage, assessment (score, grade, reasons) and the offer, if any."""
+    with _client(_settings()) as client:
+        try:
+            progress = client.application_progress(application_id)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(f"stage: {progress['stage']}  {progress['reason']}")
+    if progress.get("assessment"):
+        a = progress["assessment"]
+        typer.echo(
+            f"score {a['score']}  grade {a['grade']}  PD {a['pd']}  "
+            f"({a['model_version']}) reasons: {', '.join(a['reason_codes'])}"
+        )
+    if progress.get("offer"):
+        o = progress["offer"]
+        typer.echo(
+            f"offer: {o['amount']} at {o['rate']} for {o['term_months']} months, "
+            f"accept before {o['expires_at']}"
+        )
+
+
+@application_app.command("accept")
+def application_accept(
+    application_id: str,
+    typed_name: Annotated[str, typer.Option(prompt="姓名 Your name")],
+    account: Annotated[str, typer.Option(prompt="收款账号 Account", hide_input=True)],
+) -> None:
+    """Accept the offer; the loan is paid into the account (exactly once)."""
+    with _client(_settings()) as client:
+        try:
+            accepted = client.accept_offer(application_id, typed_name, account)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(f"accepted; stage {accepted['stage']}, paying into {accepted['account']}")
+
+
+@application_app.command("withdraw")
+def application_withdraw(application_id: str) -> None:
+    """Withdraw an application before the money moves."""
+    with _client(_settings()) as client:
+        try:
+            progress = client.withdraw_application(application_id)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    typer.echo(f"stage: {progress['stage']}")
 
 
 def main() -> None:

@@ -237,6 +237,30 @@ class LoanBridgeClient:
     def publish_policy(self, policy: dict[str, Any]) -> dict[str, Any]:
         return dict(self._request("POST", "/api/v1/policies", json=policy))
 
+    # ---- applications --------------------------------------------------------------
+    def submit_application(
+        self, application: dict[str, Any], idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return dict(
+            self._request("POST", "/api/v1/applications", json=application, headers=headers)
+        )
+
+    def application_progress(self, application_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/api/v1/applications/{application_id}/progress"))
+
+    def accept_offer(self, application_id: str, typed_name: str, account: str) -> dict[str, Any]:
+        return dict(
+            self._request(
+                "POST",
+                f"/api/v1/applications/{application_id}/acceptance",
+                json={"typed_name": typed_name, "account": account},
+            )
+        )
+
+    def withdraw_application(self, application_id: str) -> dict[str, Any]:
+        return dict(self._request("POST", f"/api/v1/applications/{application_id}/withdraw"))
+
 
 def _error_from(response: httpx.Response) -> LoanBridgeError:
     try:
