@@ -183,8 +183,14 @@ class LoanApplicationWorkflow:
         )
         await self._stage("disbursing")
         try:
-            result: DisbursementResult = await _external(
-                "disburse_loan", self.loan_id, DisbursementResult
+            # A short timeout: if the worker dies mid-payment, another retries soon with the
+            # same key, and the bank answers with the first payment instead of a second one.
+            result: DisbursementResult = await workflow.execute_activity(
+                "disburse_loan",
+                self.loan_id,
+                result_type=DisbursementResult,
+                start_to_close_timeout=timedelta(seconds=20),
+                retry_policy=PROVIDER_RETRY,
             )
         except ActivityError as exc:
             reason = getattr(exc.cause, "type", None) or "disbursement.failed"

@@ -1,0 +1,163 @@
+"""A worker killed (-9) while the disbursement is at the bank: a new worker finishes it, and
+exactly one payment reaches the bank and exactly one journal is posted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from cli.accounts import create_platform_admin
+from config.settings import Settings
+from db.models import JournalEntry, PaymentInstruction
+from db.session import create_engine, create_session_factory
+from tests.integration.conftest import ADMIN_PASSWORD, Platform
+from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
+from tests.integration.test_demand_api import _lender, _user, product_body
+from tests.support import PROJECT_ROOT, SandboxProcess
+
+pytestmark = pytest.mark.integration
+
+
+def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "TEMPORAL_ADDRESS": settings.effective_temporal_address,
+        "SANDBOX_URL": settings.effective_sandbox_url,
+        "SMTP_PORT": str(settings.effective_smtp_port),
+        "TASK_QUEUE_PREFIX": settings.task_queue_prefix,
+        "LOG_JSON": "true",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "worker"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@pytest.fixture
+async def crash_stack(
+    test_settings: Settings, dev_env: WorkflowEnvironment, tmp_path: Path
+) -> AsyncIterator[tuple[Platform, Settings]]:
+    """API in-process, workers as real processes on a task queue of their own."""
+    settings = test_settings.model_copy(
+        update={"task_queue_prefix": f"crash{uuid.uuid4().hex[:6]}"}
+    )
+    engine = create_engine(settings.database_url or "")
+    admin = f"crashadmin{uuid.uuid4().hex[:6]}"
+    await create_platform_admin(settings.database_url or "", admin, ADMIN_PASSWORD, "admin")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            yield Platform(http, create_session_factory(engine), settings, admin), settings
+    await engine.dispose()
+
+
+async def test_killed_worker_mid_disbursement_pays_exactly_once(
+    crash_stack: tuple[Platform, Settings], sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    platform, settings = crash_stack
+    first = _worker(settings, tmp_path / "worker-1.log")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        inst_id, admin, _ = await _lender(platform)
+        supervisor = await _user(platform, "supervisor", inst_id)
+        product = await platform.http.post(
+            "/api/v1/products", json=product_body("CRASH-1", auto_approval_limit="0"), headers=admin
+        )
+        applicant = await _applicant(platform, sandbox)
+        app_id = (
+            await platform.http.post(
+                "/api/v1/applications",
+                json={
+                    "product_id": product.json()["id"],
+                    "amount": "250000.00",
+                    "term_months": 12,
+                    "repayment_method": "equal_installment",
+                },
+                headers=applicant,
+            )
+        ).json()["id"]
+        await _progress_until(platform, app_id, applicant, {"in_review"})
+        inbox = (
+            await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
+        ).json()
+        task = next(t for t in inbox if t["subject"] == f"application-{app_id}")
+        await platform.http.post(
+            f"/api/v1/tasks/{task['id']}/decision",
+            json={"approve": True, "rate": "0.04"},
+            headers=supervisor,
+        )
+        await _progress_until(platform, app_id, applicant, {"offered"})
+
+        # The bank holds the next payment for 2 s: the worker is inside the call when killed.
+        async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+            armed = await client.post(
+                "/sandbox/v1/faults", json={"provider": "bank", "mode": "slow", "count": 1}
+            )
+            assert armed.status_code in (200, 201)
+        accepted = await platform.http.post(
+            f"/api/v1/applications/{app_id}/acceptance",
+            json={"typed_name": "王五", "account": ACCOUNT},
+            headers=applicant,
+        )
+        assert accepted.status_code == 200, accepted.text
+        loan_id = uuid.UUID(accepted.json()["loan_id"])
+        for _ in range(200):
+            async with platform.sessions() as session:
+                pending = await session.scalar(
+                    select(func.count())
+                    .select_from(PaymentInstruction)
+                    .where(PaymentInstruction.status == "pending")
+                )
+            if pending:
+                break
+            await asyncio.sleep(0.02)
+        assert pending, "the disbursement never started"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+
+        second = _worker(settings, tmp_path / "worker-2.log")
+        done = await _progress_until(
+            platform, app_id, applicant, {"disbursed", "disbursement_failed"}
+        )
+        assert done["stage"] == "disbursed", done
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+            await client.delete("/sandbox/v1/faults")
+
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+        paid = (await client.get("/bank/v1/payments", params={"reference": app_id})).json()
+    payments = paid["payments"] if isinstance(paid, dict) else paid
+    assert len(payments) == 1, payments
+    assert done["loan_id"] == str(loan_id)
+    async with platform.sessions() as session:
+        journals = await session.scalar(
+            select(func.count()).select_from(JournalEntry).where(JournalEntry.loan_id == loan_id)
+        )
+        instructions = await session.scalar(
+            select(func.count())
+            .select_from(PaymentInstruction)
+            .where(PaymentInstruction.loan_id == loan_id)
+        )
+    assert (journals, instructions) == (1, 1)
