@@ -252,13 +252,28 @@ class Application:
         return await self.handle.result()
 
     async def stop(self) -> None:
-        """Terminate a workflow left waiting: a stranded one stops the server skipping time."""
-        try:
-            description = await self.handle.describe()
-        except RPCError:
-            return
-        if description.status == WorkflowExecutionStatus.RUNNING:
-            await self.handle.terminate("test finished")
+        """Terminate a workflow left waiting: a stranded one stops the server skipping time.
+
+        Its activities are let finish first: the test server keeps time locked for an
+        activity that was still scheduled when its workflow was terminated.
+        """
+        quiet_since: int | None = None
+        for _ in range(200):  # up to ~5 s
+            try:
+                description = await self.handle.describe()
+            except RPCError:
+                return
+            if description.status != WorkflowExecutionStatus.RUNNING:
+                return
+            raw = description.raw_description
+            if raw.pending_activities or raw.HasField("pending_workflow_task"):
+                quiet_since = None
+            elif quiet_since == description.history_length:
+                break  # idle twice in a row with no new events
+            else:
+                quiet_since = description.history_length
+            await asyncio.sleep(0.05)
+        await self.handle.terminate("test finished")
 
 
 @asynccontextmanager
@@ -531,7 +546,11 @@ async def test_offer_expires_after_seven_days_and_late_acceptance_is_refused(
     async with offered(time_skipping_env, fake) as case:
         shown = await case.progress()
         started = (await case.handle.describe()).start_time
-        await time_skipping_env.sleep(OFFER_VALIDITY + timedelta(seconds=1))
+        assert shown.offer is not None
+        now = await time_skipping_env.get_current_time()
+        await time_skipping_env.sleep(shown.offer.expires_at - now - timedelta(seconds=1))
+        before_expiry = await case.progress()
+        # the last second passes on the (real) clock: no activity may run while time skips
         await _eventually(lambda: "expired" in fake.attempted_stages, "expiry recorded")
         # the expiry is being recorded: the offer still shows, but its time is up
         past_expiry = await _refusal(case.accept())
@@ -541,6 +560,7 @@ async def test_offer_expires_after_seven_days_and_late_acceptance_is_refused(
         description = await case.handle.describe()
     assert shown.offer is not None
     assert timedelta(days=7) <= shown.offer.expires_at - started < timedelta(days=7, minutes=1)
+    assert before_expiry.stage == "offered"
     assert past_expiry.type == "offer.expired"
     assert after_end in {"offer.expired", "offer.not_pending", "closed"}
     assert result.stage == "expired"
