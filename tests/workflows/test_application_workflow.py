@@ -192,9 +192,7 @@ class Application:
                 name, result_type=ApplicationProgress
             )
         else:
-            progress = await self.handle.execute_update(
-                name, arg, result_type=ApplicationProgress
-            )
+            progress = await self.handle.execute_update(name, arg, result_type=ApplicationProgress)
         return progress
 
     async def decide(
