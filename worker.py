@@ -92,6 +92,7 @@ def build_activities(
         policies.push_policy,
         tasks.open_task,
         tasks.close_task,
+        tasks.escalate_task,
         onboarding.record_registration,
         onboarding.send_otp,
         onboarding.check_otp,

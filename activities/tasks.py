@@ -8,6 +8,7 @@ from temporalio import activity
 from db.base import utcnow
 from db.models import HumanTask
 from db.repositories import HumanTaskRepository
+from domain.roles import Role
 from workflows.contracts import CloseTask, OpenTask, TaskRef
 
 
@@ -49,3 +50,13 @@ class TaskActivities:
             task.outcome = close.outcome
             task.assignee_id = close.assignee_id
             task.completed_at = utcnow()
+
+    @activity.defn(name="escalate_task")
+    async def escalate_task(self, ref: TaskRef) -> None:
+        """An open task past its SLA goes to supervisors and is marked escalated."""
+        async with self.session_factory() as session, session.begin():
+            task = await session.get(HumanTask, ref.task_id, with_for_update=True)
+            if task is None or task.state == "done":
+                return
+            task.required_role = Role.SUPERVISOR.value
+            task.context = {**task.context, "escalated": "true"}

@@ -245,7 +245,9 @@ class LoanApplicationWorkflow:
         try:
             await workflow.wait_condition(done, timeout=REVIEW_SLA)
         except TimeoutError:
+            # Past the SLA: the task moves up to the institution's supervisors and shows it.
             workflow.logger.warning("credit review past its SLA; escalated to supervisors")
+            await _db("escalate_task", ref)
             await workflow.wait_condition(done)
         outcome = self.decline or (self.approvals[-1] if self._approved() else None)
         await _db(

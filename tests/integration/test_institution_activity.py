@@ -10,10 +10,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.institutions import InstitutionActivities
-from db.models import DecisionLogEntry, Institution
+from activities.tasks import TaskActivities
+from db.models import DecisionLogEntry, HumanTask, Institution
 from db.repositories import UserRepository
 from tests.integration.conftest import Platform
-from workflows.contracts import InstitutionOnboardingInput
+from workflows.contracts import InstitutionOnboardingInput, OpenTask
 
 
 def _env(workflow_id: str) -> ActivityEnvironment:
@@ -49,3 +50,27 @@ async def test_retry_of_record_institution_is_idempotent(platform: Platform) -> 
     with pytest.raises(ApplicationError) as caught:
         await _env("institution-someone-else").run(activities.record_institution, request)
     assert caught.value.type == "DuplicateInstitution" and caught.value.non_retryable
+
+
+async def test_escalating_a_task_hands_it_to_supervisors(platform: Platform) -> None:
+    tasks = TaskActivities(platform.sessions)
+    env = _env(f"application-{uuid.uuid4()}")
+    ref = await env.run(
+        tasks.open_task,
+        OpenTask(
+            kind="credit_approval",
+            subject="application-x",
+            required_role="officer",
+            due_at=None,
+            context={"authority": "officer"},
+        ),
+    )
+    await env.run(tasks.escalate_task, ref)
+    async with platform.sessions() as session:
+        task = await session.get(HumanTask, ref.task_id)
+    assert task is not None
+    assert (task.required_role, task.context["escalated"], task.state) == (
+        "supervisor",
+        "true",
+        "open",
+    )

@@ -94,6 +94,7 @@ class FakeApplicationActivities:
     attempted_stages: list[str] = field(default_factory=list)
     opened_tasks: list[OpenTask] = field(default_factory=list)
     closed_tasks: list[CloseTask] = field(default_factory=list)
+    escalated: list[uuid.UUID] = field(default_factory=list)
     offers: list[OfferTerms] = field(default_factory=list)
     acceptances: list[RecordAcceptance] = field(default_factory=list)
     disbursements: list[uuid.UUID] = field(default_factory=list)
@@ -130,6 +131,10 @@ class FakeApplicationActivities:
     async def close_task(self, close: CloseTask) -> None:
         self.closed_tasks.append(close)
 
+    @activity.defn(name="escalate_task")
+    async def escalate_task(self, ref: TaskRef) -> None:
+        self.escalated.append(ref.task_id)
+
     @activity.defn(name="record_offer")
     async def record_offer(self, offer: OfferTerms) -> None:
         self.offers.append(offer)
@@ -160,6 +165,7 @@ class FakeApplicationActivities:
             self.set_application_stage,
             self.open_task,
             self.close_task,
+            self.escalate_task,
             self.record_offer,
             self.record_acceptance,
             self.disburse_loan,
@@ -411,6 +417,17 @@ async def test_referred_case_approved_by_an_officer_with_a_rate_is_offered_on_th
     ]
     assert fake.stage_names() == ["assessing", "in_review", "offered"]
     assert fake.templates() == ["application_in_review", "application_offered"]
+
+
+async def test_review_past_its_sla_is_escalated_and_can_still_be_decided(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with in_review(time_skipping_env, _assessment("refer")) as case:
+        await time_skipping_env.sleep(timedelta(hours=49))
+        await _eventually(lambda: case.fake.escalated == [case.fake.task_id], "escalated")
+        decided = await case.decide(approve=True, rate=OFFICER_RATE)
+    assert decided.stage == "offered"
+    assert case.fake.escalated == [case.fake.task_id]  # escalated once, not on every wake
 
 
 async def test_referred_case_declined_with_a_reason_ends_declined_and_closes_the_task(
