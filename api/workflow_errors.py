@@ -1,12 +1,16 @@
-"""Refusals raised inside workflows (Update validators, activities) as API errors."""
+"""Calling workflows from the API: Updates and queries, with refusals turned into API errors."""
 
 from __future__ import annotations
 
-from temporalio.client import WorkflowUpdateFailedError
+from typing import TypeVar
+
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
+
+T = TypeVar("T")
 
 # ApplicationError type → HTTP status, Chinese and English message.
 REFUSALS: dict[str, tuple[int, str, str]] = {
@@ -81,3 +85,33 @@ def api_error_from_workflow(exc: Exception) -> ApiError:
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
         return ApiError(404, "not_found", "流程不存在或已结束", "No such running process")
     raise exc
+
+
+async def run_update(
+    temporal: Client,
+    workflow_id: str,
+    name: str,
+    *args: object,
+    result_type: type[T],
+    update_id: str | None = None,
+) -> T:
+    """Execute a workflow Update; refusals come back as ApiErrors."""
+    handle = temporal.get_workflow_handle(workflow_id)
+    try:
+        result: T = await handle.execute_update(
+            name, args=list(args), id=update_id, result_type=result_type
+        )
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    return result
+
+
+async def run_query(temporal: Client, workflow_id: str, name: str, result_type: type[T]) -> T:
+    """Ask a workflow a query; a missing workflow is a 404."""
+    try:
+        result: T = await temporal.get_workflow_handle(workflow_id).query(
+            name, result_type=result_type
+        )
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    return result

@@ -17,7 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
 from api.errors import ApiError
 from api.schemas import Schema
-from api.workflow_errors import api_error_from_workflow
+from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
 from db.models import LoanApplication, LoanProduct
 from db.repositories import EnterpriseRepository
@@ -177,14 +177,14 @@ async def _update(
     *args: object,
     update_id: str | None = None,
 ) -> ApplicationProgress:
-    handle = temporal.get_workflow_handle(application_workflow_id(application_id))
-    try:
-        progress: ApplicationProgress = await handle.execute_update(
-            name, args=list(args), id=update_id, result_type=ApplicationProgress
-        )
-    except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
-    return progress
+    return await run_update(
+        temporal,
+        application_workflow_id(application_id),
+        name,
+        *args,
+        result_type=ApplicationProgress,
+        update_id=update_id,
+    )
 
 
 @router.get(
@@ -196,14 +196,9 @@ async def application_progress(
     application_id: uuid.UUID, user: CurrentUser, session: SessionDep, temporal: TemporalDep
 ) -> ApplicationProgress:
     await _application_for(session, user, application_id)
-    handle = temporal.get_workflow_handle(application_workflow_id(application_id))
-    try:
-        progress: ApplicationProgress = await handle.query(
-            "progress", result_type=ApplicationProgress
-        )
-    except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
-    return progress
+    return await run_query(
+        temporal, application_workflow_id(application_id), "progress", ApplicationProgress
+    )
 
 
 @router.post(

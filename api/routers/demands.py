@@ -19,7 +19,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
 from api.errors import ApiError
 from api.schemas import Schema
-from api.workflow_errors import api_error_from_workflow
+from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from db.models import (
     DemandMatch,
     DemandResponse,
@@ -283,14 +283,14 @@ async def _update(
     *args: object,
     update_id: str | None = None,
 ) -> DemandProgress:
-    handle = temporal.get_workflow_handle(demand_workflow_id(demand_id))
-    try:
-        progress: DemandProgress = await handle.execute_update(
-            name, args=list(args), id=update_id, result_type=DemandProgress
-        )
-    except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
-    return progress
+    return await run_update(
+        temporal,
+        demand_workflow_id(demand_id),
+        name,
+        *args,
+        result_type=DemandProgress,
+        update_id=update_id,
+    )
 
 
 @router.get("/{demand_id}/progress", operation_id="demand_progress", response_model=DemandProgress)
@@ -298,12 +298,7 @@ async def demand_progress(
     demand_id: uuid.UUID, user: CurrentUser, session: SessionDep, temporal: TemporalDep
 ) -> DemandProgress:
     await _demand_for(session, user, demand_id)
-    handle = temporal.get_workflow_handle(demand_workflow_id(demand_id))
-    try:
-        progress: DemandProgress = await handle.query("progress", result_type=DemandProgress)
-    except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
-    return progress
+    return await run_query(temporal, demand_workflow_id(demand_id), "progress", DemandProgress)
 
 
 @router.post("/{demand_id}/withdraw", operation_id="withdraw_demand", response_model=DemandProgress)

@@ -11,13 +11,12 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import Field
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.service import RPCError
 
 from api.deps import ContextDep, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
 from api.errors import ApiError
 from api.schemas import Schema
 from api.security import hash_password
-from api.workflow_errors import api_error_from_workflow
+from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
 from db.repositories import EnterpriseRepository, UserRepository
 from domain.errors import BusinessRuleError, issue
@@ -222,14 +221,9 @@ async def register(
 async def _update(
     temporal: TemporalDep, enterprise_id: uuid.UUID, name: str, *args: object
 ) -> OnboardingProgress:
-    handle = temporal.get_workflow_handle(enterprise_workflow_id(enterprise_id))
-    try:
-        progress: OnboardingProgress = await handle.execute_update(
-            name, args=list(args), result_type=OnboardingProgress
-        )
-    except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
-    return progress
+    return await run_update(
+        temporal, enterprise_workflow_id(enterprise_id), name, *args, result_type=OnboardingProgress
+    )
 
 
 @router.post(
@@ -261,12 +255,11 @@ async def resend_code(enterprise_id: uuid.UUID, temporal: TemporalDep) -> Progre
 )
 async def registration_progress(enterprise_id: uuid.UUID, temporal: TemporalDep) -> ProgressOut:
     """Where the onboarding stands (no personal data)."""
-    handle = temporal.get_workflow_handle(enterprise_workflow_id(enterprise_id))
-    try:
-        progress = await handle.query("progress", result_type=OnboardingProgress)
-    except RPCError as exc:
-        raise api_error_from_workflow(exc) from exc
-    return _progress(progress)
+    return _progress(
+        await run_query(
+            temporal, enterprise_workflow_id(enterprise_id), "progress", OnboardingProgress
+        )
+    )
 
 
 @router.post(
