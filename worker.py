@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,12 +11,20 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity, workflow
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleSpec,
+)
 from temporalio.worker import Worker
 
 from activities.applications import ApplicationActivities
 from activities.demands import DemandActivities
 from activities.institutions import InstitutionActivities
+from activities.loan_documents import LoanDocumentActivities
+from activities.loans import LoanActivities, PortfolioActivities, policy_from_settings
 from activities.notifications import EnterpriseNotifier
 from activities.onboarding import OnboardingActivities
 from activities.policies import PolicyActivities
@@ -26,13 +35,15 @@ from adapters.notification.http import HttpSmsGateway
 from adapters.notification.smtp import SmtpEmailSender
 from adapters.payment.http import HttpPaymentGateway
 from adapters.registry.http import HttpEnterpriseRegistry
+from adapters.storage.local import LocalDocumentStore
 from adapters.tax.http import HttpTaxDataProvider
 from config.crypto import FieldCipher, configure_field_cipher
 from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from config.temporal import LoggingInterceptor, connect_temporal
 from db.session import create_engine, create_session_factory
-from workflows.contracts import TaskQueue
+from workflows.contracts import PortfolioSweep, TaskQueue, WorkflowType
+from workflows.portfolio import SWEEP_SCHEDULE_ID
 from workflows.registry import ALL_WORKFLOWS
 
 log = structlog.get_logger("loanbridge.worker")
@@ -74,6 +85,15 @@ def build_activities(
         registry=HttpEnterpriseRegistry(providers, timeout),
         payments=HttpPaymentGateway(providers, timeout),
     )
+    documents = LoanDocumentActivities(session_factory, LocalDocumentStore.from_settings(settings))
+    loans = LoanActivities(
+        session_factory,
+        HttpPaymentGateway(providers, timeout),
+        policy_from_settings(
+            settings.penalty_multiplier, settings.allocation_order, settings.reminder_days_before
+        ),
+    )
+    portfolio = PortfolioActivities(session_factory)
     return [
         applications.record_application,
         applications.assess_application,
@@ -81,6 +101,15 @@ def build_activities(
         applications.record_offer,
         applications.record_acceptance,
         applications.disburse_loan,
+        documents.issue_offer_letter,
+        documents.issue_contract,
+        documents.issue_extension_addendum,
+        documents.issue_settlement_certificate,
+        loans.open_loan_account,
+        loans.collect_repayment,
+        loans.post_loan_event,
+        loans.record_classification,
+        portfolio.snapshot_portfolio,
         demands.record_demand,
         demands.match_demand,
         demands.publish_demand,
@@ -93,6 +122,7 @@ def build_activities(
         tasks.open_task,
         tasks.close_task,
         tasks.escalate_task,
+        tasks.hold_task,
         onboarding.record_registration,
         onboarding.send_otp,
         onboarding.check_otp,
@@ -118,6 +148,26 @@ def build_worker(
     )
 
 
+SWEEP_CRON = "30 16 * * *"  # 00:30 in Beijing, after the day's due-date work
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    """Create the daily portfolio sweep Schedule unless it exists (every worker tries)."""
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(
+            SWEEP_SCHEDULE_ID,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    WorkflowType.PORTFOLIO_SWEEP,
+                    PortfolioSweep(),
+                    id=SWEEP_SCHEDULE_ID,
+                    task_queue=settings.task_queue(TaskQueue.PLATFORM),
+                ),
+                spec=ScheduleSpec(cron_expressions=[SWEEP_CRON]),
+            ),
+        )
+
+
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then finish in-flight tasks and exit."""
     if not settings.database_url:
@@ -125,6 +175,7 @@ async def run_worker(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     client = await connect_temporal(settings)
     worker = build_worker(client, settings, create_session_factory(engine))
+    await ensure_schedules(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

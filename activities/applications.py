@@ -3,6 +3,7 @@ offer, acceptance, and the exactly-once disbursement with its ledger journal."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -229,16 +230,25 @@ class ApplicationActivities:
                 term_months=int(row.offer["term_months"]),
                 repayment_method=row.offer["repayment_method"],
                 account=account,
+                signed_name=record.acceptance.typed_name,
+                accepted_at=record.accepted_at or utcnow(),
+                offer_sha256=record.acceptance.document_sha256,
             )
             session.add(loan)
             await session.flush()
+            # The log is plain text: the typed name enters it as a digest, the name itself
+            # stays encrypted on the loan.
             await DecisionLog(session).append(
                 actor=f"user:{record.acceptance.accepted_by}",
                 kind="offer.accepted",
                 subject=row.workflow_id,
                 payload={
                     "loan_id": str(loan.id),
-                    "typed_name": record.acceptance.typed_name,
+                    "typed_name_sha256": hashlib.sha256(
+                        record.acceptance.typed_name.encode()
+                    ).hexdigest(),
+                    "document_sha256": record.acceptance.document_sha256,
+                    "accepted_at": (record.accepted_at or utcnow()).isoformat(),
                     "offer": row.offer,
                 },
             )

@@ -9,7 +9,7 @@ from db.base import utcnow
 from db.models import HumanTask
 from db.repositories import HumanTaskRepository
 from domain.roles import Role
-from workflows.contracts import CloseTask, OpenTask, TaskRef
+from workflows.contracts import CloseTask, HoldTask, OpenTask, TaskRef
 
 
 class TaskActivities:
@@ -60,3 +60,15 @@ class TaskActivities:
                 return
             task.required_role = Role.SUPERVISOR.value
             task.context = {**task.context, "escalated": "true"}
+
+    @activity.defn(name="hold_task")
+    async def hold_task(self, hold: HoldTask) -> None:
+        """A task waits for the applicant's answer, or comes back to the officer who asked."""
+        async with self.session_factory() as session, session.begin():
+            task = await session.get(HumanTask, hold.task_id, with_for_update=True)
+            if task is None or task.state == "done":
+                return
+            task.state = hold.state
+            task.assignee_id = hold.assignee_id
+            if hold.due_at is not None:
+                task.due_at = hold.due_at

@@ -15,7 +15,6 @@ from temporalio.client import Client
 from adapters.storage.local import LocalDocumentStore
 from api.errors import ApiError
 from api.security import InvalidToken, decode_token
-from config.crypto import Keyring
 from config.settings import Settings
 from config.temporal import connect_temporal
 from domain.roles import PLATFORM_WIDE_READERS, Role
@@ -32,8 +31,7 @@ class AppContext:
 
     def document_store(self) -> LocalDocumentStore:
         """Encrypted, content-addressed storage of uploaded materials."""
-        keyring = Keyring.from_settings(self.settings)
-        return LocalDocumentStore(self.settings.effective_document_dir, keyring.current_key)
+        return LocalDocumentStore.from_settings(self.settings)
 
     async def temporal_client(self) -> Client:
         """The shared Temporal client, connected lazily if Temporal was down at start-up."""

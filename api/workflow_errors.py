@@ -64,6 +64,37 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "offer.expired": (410, "报价已过期", "The offer has expired"),
     "offer.name_required": (422, "请输入姓名以确认", "Type your name to accept"),
     "application.closed": (409, "申请已无法撤回", "Too late to withdraw"),
+    "credit.maker_checker": (
+        403,
+        "经办人不能审批自己经办的业务",
+        "Maker-checker: the officer who prepared the case cannot decide it",
+    ),
+    "credit.question_required": (422, "请填写要询问申请人的问题", "Ask a question"),
+    "credit.too_many_questions": (409, "补充信息次数已达上限，请作出决定", "Decide now"),
+    "credit.terms_differ": (
+        409,
+        "第二位审批人只能确认第一位的条件，或拒绝",
+        "The second approval confirms the first's terms",
+    ),
+    "credit.counter_offer_unchanged": (
+        422,
+        "调整方案须改变金额、期限或利率",
+        "A counter-offer changes the amount, the term or the rate",
+    ),
+    "credit.amount_below_product": (422, "金额低于产品下限", "Below the product's minimum"),
+    "credit.term_outside_product": (422, "期限超出产品范围", "The term is outside the product"),
+    "credit.rate_outside_product": (422, "利率超出产品范围", "The rate is outside the product"),
+    "information.not_requested": (409, "当前无需补充信息", "Nothing is asked of you now"),
+    "information.still_missing": (422, "请提交所缺材料", "Provide the missing materials"),
+    "information.answer_required": (422, "请填写回复或上传材料", "Write an answer"),
+    "information.too_long": (422, "回复不超过 2000 字", "At most 2000 characters"),
+    "application.unknown_material": (422, "未知的材料类型", "Unknown material kind"),
+    "offer.document_mismatch": (
+        409,
+        "您确认的要约文件与签发的不一致，请重新下载",
+        "The offer letter you accept is not the one issued; download it again",
+    ),
+    "offer.reason_too_long": (422, "原因不超过 500 字", "At most 500 characters"),
     "demand.empty_selection": (422, "请至少选择一个产品", "Choose at least one product"),
     "demand.product_not_matched": (
         422,
@@ -82,6 +113,9 @@ def api_error_from_workflow(exc: Exception) -> ApiError:
         if isinstance(cause, ApplicationError) and cause.type in REFUSALS:
             status, zh, en = REFUSALS[cause.type]
             return ApiError(status, cause.type, zh, en)
+        if isinstance(cause, ApplicationError) and cause.type and "." in cause.type:
+            # A business refusal without its own entry: its code and the workflow's message.
+            return ApiError(409, cause.type, "操作被业务规则拒绝", cause.message)
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
         return ApiError(404, "not_found", "流程不存在或已结束", "No such running process")
     raise exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +60,17 @@ class Settings(BaseSettings):
     smtp_port: int | None = None  # unset = the sandbox's SMTP sink
     mail_from: str = "LoanBridge <noreply@loanbridge.local>"
     document_dir: Path | None = None  # unset = DATA_DIR/documents
+
+    # Loan servicing.
+    penalty_multiplier: Decimal = Field(
+        default=Decimal("1.5"), ge=0, description="penalty rate = contract rate × this"
+    )
+    allocation_order: str = Field(
+        default="penalty,interest,principal",
+        pattern=r"^(penalty|interest|principal)(,(penalty|interest|principal)){2}$",
+        description="order a payment settles the parts of what is past due",
+    )
+    reminder_days_before: int = Field(default=3, ge=0, le=30)
 
     # Security.
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)

@@ -1,4 +1,5 @@
-"""Tables: platform, users, tasks, decision log, enterprises, products, demands and policies."""
+"""Tables: platform, users, tasks, decision log, enterprises, products, demands, policies,
+applications, loans and their servicing, documents, ledger and portfolio snapshots."""
 
 from __future__ import annotations
 
@@ -346,8 +347,73 @@ class Loan(UuidPrimaryKey, CreatedAt, Base):
     term_months: Mapped[int]
     repayment_method: Mapped[str] = mapped_column(String(32))
     account: Mapped[str] = mapped_column(EncryptedText("loan.account"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, active
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending → active → closed (paid off) or written_off."""
     disbursed_at: Mapped[datetime | None]
+    signed_name: Mapped[str | None] = mapped_column(EncryptedText("loan.signed_name"))
+    accepted_at: Mapped[datetime | None]
+    offer_sha256: Mapped[str] = mapped_column(String(64), default="")
+    # Servicing read model, written by the loan workflow's activities after every event.
+    outstanding_principal: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    days_past_due: Mapped[int] = mapped_column(default=0)
+    category: Mapped[str] = mapped_column(String(24), default="normal")
+    next_due_date: Mapped[date | None]
+    maturity_date: Mapped[date | None]
+    closed_at: Mapped[datetime | None]
+    account_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class LoanDocument(UuidPrimaryKey, CreatedAt, Base):
+    """A document issued for an application or loan (offer letter, contract, extension
+    addendum, settlement certificate); its bytes are in the encrypted document store."""
+
+    __tablename__ = "loan_document"
+    __table_args__ = (UniqueConstraint("application_id", "kind", "reference"),)
+
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan_application.id"), index=True)
+    loan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("loan.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(64))  # what makes it unique within its kind
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class LoanTransaction(UuidPrimaryKey, CreatedAt, Base):
+    """A servicing event that moves money or balances (repayment, prepayment, payoff,
+    write-off), posted once per business key with its allocation."""
+
+    __tablename__ = "loan_transaction"
+
+    loan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan.id"), index=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value_date: Mapped[date]
+    amount: Mapped[Decimal]
+    allocation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    memo: Mapped[str] = mapped_column(Text, default="")
+
+
+class LoanClassification(UuidPrimaryKey, CreatedAt, Base):
+    """One change of a loan's five-category classification (五级分类) and why."""
+
+    __tablename__ = "loan_classification"
+    __table_args__ = (UniqueConstraint("loan_id", "as_of", "category"),)
+
+    loan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan.id"), index=True)
+    as_of: Mapped[date]
+    category: Mapped[str] = mapped_column(String(24))
+    previous_category: Mapped[str] = mapped_column(String(24))
+    days_past_due: Mapped[int]
+
+
+class PortfolioSnapshot(UuidPrimaryKey, CreatedAt, Base):
+    """An institution's portfolio on one day: loans and balances by category, overdue figures."""
+
+    __tablename__ = "portfolio_snapshot"
+    __table_args__ = (UniqueConstraint("as_of", "institution_id"),)
+
+    as_of: Mapped[date]
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"), index=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class PaymentInstruction(UuidPrimaryKey, CreatedAt, Base):

@@ -1,11 +1,13 @@
-"""Loan application: submit → assess (bureau, tax, registry, score, rules) → auto-decline,
-auto-approve, or officers decide (authority limits, four-eyes) → offer → acceptance before
-expiry → disbursement exactly once (business id ``application-{id}``)."""
+"""Loan application: submit → materials → assess (bureau, tax, registry, score, rules) →
+auto-decline, auto-approve, or officers decide (authority limits, four-eyes, questions,
+counter-offers) → offer letter → acceptance before expiry → contract → disbursement exactly
+once → the loan's servicing workflow (business id ``application-{id}``)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.origination import check_decided_terms, check_materials, missing_materials
     from domain.roles import Role
     from workflows.contracts import (
         INSTITUTION,
@@ -26,18 +29,28 @@ with workflow.unsafe.imports_passed_through():
         ApplicationStage,
         Assessment,
         CloseTask,
+        CreditAction,
         CreditDecision,
         DisbursementResult,
+        HoldTask,
+        InformationAnswer,
+        LoanServicingInput,
         NotifyEnterprise,
+        OfferDocument,
+        OfferRefusal,
         OfferTerms,
         OpenTask,
         RecordAcceptance,
         TaskRef,
         WorkflowType,
+        loan_workflow_id,
     )
 
 REVIEW_SLA = timedelta(hours=48)
 OFFER_VALIDITY = timedelta(days=7)
+ANSWER_DEADLINE = timedelta(days=14)
+"""How long the applicant has to provide missing materials or answer a question."""
+MAX_QUESTIONS = 3
 MAX_RATE = Decimal("0.24")
 # Who may decide a referred case, by the authority its amount needs.
 DECIDERS = {
@@ -45,6 +58,24 @@ DECIDERS = {
     "supervisor": {Role.SUPERVISOR.value},
     "four_eyes": {Role.SUPERVISOR.value},
 }
+CLOSED = frozenset(
+    {
+        "disbursing",
+        "disbursed",
+        "declined",
+        "expired",
+        "withdrawn",
+        "lapsed",
+        "offer_refused",
+        "disbursement_failed",
+    }
+)
+OFFER_STAGES = frozenset({"offered", "counter_offered"})
+# Changes to running workflows (house rule: ``workflow.patched``; histories are replayed in CI).
+OFFER_LETTER = "offer-letter-v1"
+LOAN_CONTRACT = "loan-contract-v1"
+LOAN_SERVICING = "loan-servicing-v1"
+ESCALATION_NOTICE = "escalation-notice-v1"
 
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 PROVIDER_RETRY = RetryPolicy(
@@ -75,6 +106,10 @@ async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -
     )
 
 
+def _refuse(message: str, code: str) -> ApplicationError:
+    return ApplicationError(message, type=code)
+
+
 @workflow.defn(name=WorkflowType.LOAN_APPLICATION)
 class LoanApplicationWorkflow:
     """One application from submission to money in the borrower's account."""
@@ -84,18 +119,27 @@ class LoanApplicationWorkflow:
         self.stage = "submitted"
         self.reason = ""
         self.recorded = False
+        self.materials: list[str] = []
         self.assessment: Assessment | None = None
         self.task_id: Any = None
         self.approvals: list[CreditDecision] = []
         self.decline: CreditDecision | None = None
+        self.info_request: CreditDecision | None = None
+        self.answer: InformationAnswer | None = None
+        self.questions = 0
+        self.review_round = 0
         self.offer: OfferTerms | None = None
+        self.offer_document: OfferDocument | None = None
         self.acceptance: Acceptance | None = None
+        self.accepted_at: datetime | None = None
+        self.refusal: OfferRefusal | None = None
         self.withdrawn = False
         self.loan_id: Any = None
 
     @workflow.run
     async def run(self, application: ApplicationInput) -> ApplicationProgress:
         self.application = application
+        self.materials = list(application.materials)
         ref = ApplicationRef(application_id=application.application_id)
         workflow.upsert_search_attributes(
             [
@@ -105,6 +149,8 @@ class LoanApplicationWorkflow:
         )
         await _db("record_application", application)
         self.recorded = True
+        if self._missing() and not await self._collect_materials():
+            return await self._finish("withdrawn" if self.withdrawn else "lapsed")
         await self._stage("assessing")
         try:
             self.assessment = await _external("assess_application", ref, Assessment)
@@ -125,22 +171,24 @@ class LoanApplicationWorkflow:
             return await self._finish("declined", reason)
 
         amount, rate, term = self._proposal()
+        counter = False
         if decision == "refer":
-            outcome = await self._human_decision()
-            if outcome is None:
-                return await self._finish("withdrawn", "applicant.withdrew")
-            if not outcome.approve:
-                reason = outcome.reason
+            outcome = await self._review()
+            if outcome in ("withdrawn", "lapsed"):
+                return await self._finish(outcome, self.reason)
+            if outcome == "declined":
+                assert self.decline is not None
+                reason = self.decline.reason
                 await self._stage(
                     "declined",
                     reason,
-                    actor=f"user:{outcome.decider_id}",
+                    actor=f"user:{self.decline.decider_id}",
                     decision={"decision": "declined", "reason": reason},
                 )
                 await self._notify("application_declined", {"reason": reason})
                 return await self._finish("declined", reason)
-            amount = outcome.amount or amount
-            rate = outcome.rate or rate
+            amount, rate, term = self._decided_terms()
+            counter = self.approvals[0].kind is CreditAction.COUNTER_OFFER
         else:
             await self._stage(
                 "approved",
@@ -148,39 +196,21 @@ class LoanApplicationWorkflow:
                 decision={"decision": "auto_approve", "amount": str(amount), "rate": str(rate)},
             )
 
-        self.offer = OfferTerms(
-            application_id=application.application_id,
-            amount=amount,
-            rate=rate,
-            term_months=term,
-            repayment_method=application.repayment_method,
-            expires_at=workflow.now() + OFFER_VALIDITY,
-        )
-        await _db("record_offer", self.offer)
-        await self._stage("offered")
-        await self._notify(
-            "application_offered",
-            {
-                "amount": f"{amount:,.2f}",
-                "rate": f"{rate * 100:.2f}%",
-                "expires": self.offer.expires_at.date().isoformat(),
-            },
-        )
-        try:
-            await workflow.wait_condition(
-                lambda: self.acceptance is not None or self.withdrawn, timeout=OFFER_VALIDITY
-            )
-        except TimeoutError:
-            await self._stage("expired", "offer.expired")
-            return await self._finish("expired", "offer.expired")
-        if self.withdrawn or self.acceptance is None:
-            return await self._finish("withdrawn", "applicant.withdrew")
-
+        answer = await self._offer(amount, rate, term, counter=counter)
+        if answer != "accepted":
+            return await self._finish(answer, self.reason)
+        assert self.acceptance is not None
         self.loan_id = await _db(
             "record_acceptance",
-            RecordAcceptance(application_id=application.application_id, acceptance=self.acceptance),
+            RecordAcceptance(
+                application_id=application.application_id,
+                acceptance=self.acceptance,
+                accepted_at=self.accepted_at,
+            ),
             uuid.UUID,
         )
+        if workflow.patched(LOAN_CONTRACT):
+            await _db("issue_contract", self.loan_id, OfferDocument)
         await self._stage("disbursing")
         try:
             # A short timeout: if the worker dies mid-payment, another retries soon with the
@@ -200,9 +230,49 @@ class LoanApplicationWorkflow:
             "disbursed", decision={"loan_id": str(result.loan_id), "key": result.idempotency_key}
         )
         await self._notify("loan_disbursed", {"amount": f"{amount:,.2f}", "account_tail": "****"})
+        if workflow.patched(LOAN_SERVICING):
+            # The loan outlives its application: the child keeps running when this one closes.
+            await workflow.start_child_workflow(
+                WorkflowType.LOAN_SERVICING,
+                LoanServicingInput(
+                    loan_id=result.loan_id,
+                    application_id=application.application_id,
+                    enterprise_id=application.enterprise_id,
+                    institution_id=application.institution_id,
+                ),
+                id=loan_workflow_id(result.loan_id),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
         return await self._finish("disbursed")
 
     # ---- steps -------------------------------------------------------------------------
+    def _missing(self) -> tuple[str, ...]:
+        assert self.application is not None
+        return missing_materials(tuple(self.application.required_materials), tuple(self.materials))
+
+    async def _collect_materials(self) -> bool:
+        """Ask for what is missing and wait until it is all there; False if it never came."""
+        deadline = workflow.now() + ANSWER_DEADLINE
+        await self._notify(
+            "application_materials_requested",
+            {"materials": "、".join(self._missing()), "deadline": deadline.date().isoformat()},
+        )
+        while self._missing() and not self.withdrawn:
+            await self._stage("materials_requested", ",".join(self._missing()))
+            before = len(self.materials)
+            try:
+                await workflow.wait_condition(
+                    lambda before=before: len(self.materials) != before or self.withdrawn,  # type: ignore[misc]
+                    timeout=max(deadline - workflow.now(), timedelta(seconds=1)),
+                )
+            except TimeoutError:
+                self.reason = "materials.deadline_passed"
+                return False
+        if self.withdrawn:
+            self.reason = "applicant.withdrew"
+            return False
+        return True
+
     def _proposal(self) -> tuple[Decimal, Decimal, int]:
         assert self.application is not None
         a = self.assessment
@@ -213,6 +283,18 @@ class LoanApplicationWorkflow:
         )
         return amount, rate, term
 
+    def _terms_of(self, decision: CreditDecision) -> tuple[Decimal, Decimal, int]:
+        amount, rate, term = self._proposal()
+        return (
+            decision.amount if decision.amount is not None else amount,
+            decision.rate if decision.rate is not None else rate,
+            decision.term_months if decision.term_months is not None else term,
+        )
+
+    def _decided_terms(self) -> tuple[Decimal, Decimal, int]:
+        """The first approver's terms: a four-eyes second approval confirms them."""
+        return self._terms_of(self.approvals[0])
+
     def _authority(self) -> str:
         return self.assessment.authority if self.assessment else "supervisor"
 
@@ -220,7 +302,11 @@ class LoanApplicationWorkflow:
         needed = 2 if self._authority() == "four_eyes" else 1
         return len(self.approvals) >= needed
 
-    async def _human_decision(self) -> CreditDecision | None:
+    def _awaiting_decision(self) -> bool:
+        return not self._approved() and self.decline is None and self.info_request is None
+
+    async def _review(self) -> str:
+        """Officers decide: approved, declined, counter_offer, withdrawn or lapsed."""
         assert self.application is not None
         reasons = ",".join(self.assessment.reasons) if self.assessment else "assessment.unavailable"
         task = OpenTask(
@@ -241,26 +327,159 @@ class LoanApplicationWorkflow:
         self.task_id = ref.task_id
         await self._stage("in_review", reasons)
         await self._notify("application_in_review", {})
-        done = lambda: self._approved() or self.decline is not None or self.withdrawn  # noqa: E731
-        try:
-            await workflow.wait_condition(done, timeout=REVIEW_SLA)
-        except TimeoutError:
-            # Past the SLA: the task moves up to the institution's supervisors and shows it.
-            workflow.logger.warning("credit review past its SLA; escalated to supervisors")
-            await _db("escalate_task", ref)
-            await workflow.wait_condition(done)
-        outcome = self.decline or (self.approvals[-1] if self._approved() else None)
+        escalated = False
+        outcome = ""
+        while not outcome:
+            decided: Callable[[], bool] = lambda: not self._awaiting_decision() or self.withdrawn  # noqa: E731
+            try:
+                await workflow.wait_condition(decided, timeout=None if escalated else REVIEW_SLA)
+            except TimeoutError:
+                # Past the SLA: the task moves up to the institution's supervisors and shows it.
+                workflow.logger.warning("credit review past its SLA; escalated to supervisors")
+                await _db("escalate_task", ref)
+                if workflow.patched(ESCALATION_NOTICE):
+                    await self._notify("application_escalated", {})
+                escalated = True
+                continue
+            if self.withdrawn:
+                outcome = "withdrawn"
+            elif self.decline is not None:
+                outcome = "declined"
+            elif self._approved():
+                first = self.approvals[0]
+                outcome = (
+                    "counter_offer" if first.kind is CreditAction.COUNTER_OFFER else "approved"
+                )
+            elif self.info_request is not None and not await self._ask(ref, self.info_request):
+                outcome = "withdrawn" if self.withdrawn else "lapsed"
+        closer = self.decline or (self.approvals[-1] if self.approvals else None)
         await _db(
             "close_task",
             CloseTask(
                 task_id=ref.task_id,
-                outcome="approved"
-                if self._approved()
-                else ("declined" if self.decline else "cancelled"),
-                assignee_id=outcome.decider_id if outcome else None,
+                outcome={
+                    "approved": "approved",
+                    "counter_offer": "counter_offered",
+                    "declined": "declined",
+                }.get(outcome, "cancelled"),
+                assignee_id=closer.decider_id if closer else None,
             ),
         )
+        if outcome == "withdrawn":
+            self.reason = "applicant.withdrew"
+        elif outcome == "lapsed":
+            self.reason = "information.deadline_passed"
         return outcome
+
+    async def _ask(self, ref: TaskRef, request: CreditDecision) -> bool:
+        """The officer's question goes to the applicant; the answer brings the case back to
+        the same officer with a fresh SLA. False when the applicant withdrew or never answered."""
+        assert self.application is not None
+        deadline = workflow.now() + ANSWER_DEADLINE
+        await _db(
+            "hold_task",
+            HoldTask(task_id=ref.task_id, state="waiting", assignee_id=request.decider_id),
+        )
+        await self._stage(
+            "info_requested",
+            "officer.question",
+            actor=f"user:{request.decider_id}",
+            decision={"decision": "request_info", "question": request.question},
+        )
+        await self._notify(
+            "application_information_requested",
+            {"question": request.question, "deadline": deadline.date().isoformat()},
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: self.answer is not None or self.withdrawn, timeout=ANSWER_DEADLINE
+            )
+        except TimeoutError:
+            return False
+        if self.withdrawn or self.answer is None:
+            return False
+        answer = self.answer
+        await _db(
+            "hold_task",
+            HoldTask(
+                task_id=ref.task_id,
+                state="claimed",
+                assignee_id=request.decider_id,
+                due_at=workflow.now() + REVIEW_SLA,
+            ),
+        )
+        self.info_request, self.answer = None, None
+        self.review_round += 1
+        await self._stage(
+            "in_review",
+            "applicant.answered",
+            actor=f"user:{answer.answered_by}",
+            decision={
+                "decision": "answered",
+                "answer": answer.answer,
+                "materials": ",".join(answer.materials),
+            },
+        )
+        return True
+
+    async def _offer(self, amount: Decimal, rate: Decimal, term: int, *, counter: bool) -> str:
+        """Issue the offer (letter with APR), then wait: accepted, offer_refused, expired or
+        withdrawn."""
+        assert self.application is not None
+        self.offer = OfferTerms(
+            application_id=self.application.application_id,
+            amount=amount,
+            rate=rate,
+            term_months=term,
+            repayment_method=self.application.repayment_method,
+            expires_at=workflow.now() + OFFER_VALIDITY,
+            counter_offer=counter,
+        )
+        await _db("record_offer", self.offer)
+        if workflow.patched(OFFER_LETTER):
+            self.offer_document = await _db("issue_offer_letter", self.offer, OfferDocument)
+        stage = "counter_offered" if counter else "offered"
+        await self._stage(
+            stage,
+            decision={
+                "decision": stage,
+                "amount": str(amount),
+                "rate": str(rate),
+                "term_months": str(term),
+                "document_sha256": self.offer_document.sha256 if self.offer_document else "",
+            },
+        )
+        apr = self.offer_document.apr if self.offer_document else rate
+        context = {
+            "amount": f"{amount:,.2f}",
+            "rate": f"{rate * 100:.2f}%",
+            "apr": f"{apr * 100:.2f}%",
+            "term": str(term),
+            "expires": self.offer.expires_at.date().isoformat(),
+        }
+        await self._notify(
+            "application_counter_offered" if counter else "application_offered", context
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: self.acceptance is not None or self.refusal is not None or self.withdrawn,
+                timeout=OFFER_VALIDITY,
+            )
+        except TimeoutError:
+            await self._stage("expired", "offer.expired")
+            return "expired"
+        if self.refusal is not None:
+            await self._stage(
+                "offer_refused",
+                self.refusal.reason or "applicant.refused",
+                actor=f"user:{self.refusal.refused_by}",
+                decision={"decision": "offer_refused", "reason": self.refusal.reason},
+            )
+            return "offer_refused"
+        if self.withdrawn or self.acceptance is None:
+            self.reason = "applicant.withdrew"
+            return "withdrawn"
+        return "accepted"
 
     async def _stage(
         self,
@@ -298,7 +517,7 @@ class LoanApplicationWorkflow:
 
     async def _finish(self, stage: str, reason: str = "") -> ApplicationProgress:
         if self.stage != stage:
-            await self._stage(stage, reason)
+            await self._stage(stage, reason or self.reason)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.progress()
 
@@ -311,60 +530,167 @@ class LoanApplicationWorkflow:
 
     @workflow.update
     async def decide_credit(self, decision: CreditDecision) -> ApplicationProgress:
-        if decision.approve:
+        kind = decision.kind
+        if kind in (CreditAction.APPROVE, CreditAction.COUNTER_OFFER):
             self.approvals.append(decision)
-        else:
+        elif kind is CreditAction.DECLINE:
             self.decline = decision
+        else:
+            self.info_request = decision
+            self.questions += 1
         await workflow.wait_condition(
-            lambda: self.stage != "in_review" or (not self._approved() and self.decline is None)
+            lambda: self.stage != "in_review" or self._awaiting_decision()
         )
         return self.progress()
 
     @decide_credit.validator
     def _validate_decide_credit(self, decision: CreditDecision) -> None:
         assert self.application is not None
-        if self.stage != "in_review" or self.decline is not None or self._approved():
-            raise ApplicationError("nothing awaits a credit decision", type="credit.not_pending")
+        if self.stage != "in_review" or not self._awaiting_decision() or self.withdrawn:
+            raise _refuse("nothing awaits a credit decision", "credit.not_pending")
         if decision.decider_institution_id != self.application.institution_id:
-            raise ApplicationError(
-                "the case belongs to another institution", type="credit.wrong_institution"
-            )
+            raise _refuse("the case belongs to another institution", "credit.wrong_institution")
         if decision.decider_role not in DECIDERS[self._authority()]:
-            raise ApplicationError(
-                f"this amount needs {self._authority()} authority", type="credit.beyond_authority"
+            raise _refuse(
+                f"this amount needs {self._authority()} authority", "credit.beyond_authority"
+            )
+        if decision.decider_id == self.application.maker_id:
+            raise _refuse(
+                "maker-checker: the officer who prepared the case cannot decide it",
+                "credit.maker_checker",
             )
         if any(a.decider_id == decision.decider_id for a in self.approvals):
-            raise ApplicationError(
-                "four eyes: a second, different supervisor must approve",
-                type="credit.same_approver",
+            raise _refuse(
+                "four eyes: a second, different supervisor must approve", "credit.same_approver"
             )
-        if not decision.approve and not decision.reason.strip():
-            raise ApplicationError("a decline needs a reason", type="credit.reason_required")
-        if decision.approve:
-            if decision.amount is not None and not (0 < decision.amount <= self.application.amount):
-                raise ApplicationError(
-                    "the approved amount must be within the request", type="credit.bad_amount"
+        kind = decision.kind
+        if kind is CreditAction.DECLINE and not decision.reason.strip():
+            raise _refuse("a decline needs a reason", "credit.reason_required")
+        if kind is CreditAction.REQUEST_INFO:
+            if not decision.question.strip() or len(decision.question) > 500:
+                raise _refuse(
+                    "ask a question of at most 500 characters", "credit.question_required"
                 )
-            rate = decision.rate if decision.rate is not None else self._proposal()[1]
-            if not (0 < rate <= MAX_RATE):
-                raise ApplicationError(
-                    "an annual rate in (0, 24 %] is required", type="credit.bad_rate"
+            if self.questions >= MAX_QUESTIONS:
+                raise _refuse(
+                    f"at most {MAX_QUESTIONS} questions per application; decide now",
+                    "credit.too_many_questions",
                 )
+        if kind in (CreditAction.APPROVE, CreditAction.COUNTER_OFFER):
+            self._validate_terms(decision)
+
+    def _validate_terms(self, decision: CreditDecision) -> None:
+        assert self.application is not None
+        amount, rate, term = self._terms_of(decision)
+        if self.approvals:  # the second of four eyes confirms the first's terms
+            if decision.kind is CreditAction.COUNTER_OFFER or (amount, rate, term) != (
+                self._decided_terms()
+            ):
+                raise _refuse(
+                    "the second approval confirms the first's terms; decline instead",
+                    "credit.terms_differ",
+                )
+            return
+        if (
+            decision.kind is CreditAction.COUNTER_OFFER
+            and (amount, term)
+            == (
+                self.application.amount,
+                self.application.term_months,
+            )
+            and decision.rate is None
+        ):
+            raise _refuse(
+                "a counter-offer changes the amount, the term or the rate",
+                "credit.counter_offer_unchanged",
+            )
+        bounds = self.application.bounds
+        if bounds is not None:
+            issues = check_decided_terms(bounds, self.application.amount, amount, term, rate)
+            if issues:
+                raise _refuse(issues[0].message_en, issues[0].code)
+            return
+        if not (0 < amount <= self.application.amount):
+            raise _refuse("the approved amount must be within the request", "credit.bad_amount")
+        if not (0 < rate <= MAX_RATE):
+            raise _refuse("an annual rate in (0, 24 %] is required", "credit.bad_rate")
+
+    @workflow.update
+    async def provide_information(self, answer: InformationAnswer) -> ApplicationProgress:
+        """Missing materials, or the answer to an officer's question."""
+        self.materials = [
+            *self.materials,
+            *(m for m in answer.materials if m not in self.materials),
+        ]
+        if self.stage == "info_requested":
+            self.answer = answer
+            await workflow.wait_condition(lambda: self.stage != "info_requested")
+        else:
+            await workflow.wait_condition(
+                lambda: self.stage != "materials_requested" or bool(self._missing())
+            )
+        return self.progress()
+
+    @provide_information.validator
+    def _validate_information(self, answer: InformationAnswer) -> None:
+        if self.stage not in ("materials_requested", "info_requested") or self.answer is not None:
+            raise _refuse("nothing is asked of the applicant", "information.not_requested")
+        unknown = check_materials(tuple(answer.materials))
+        if unknown:
+            raise _refuse(unknown[0].message_en, unknown[0].code)
+        if self.stage == "materials_requested":
+            if not set(answer.materials) & set(self._missing()):
+                raise _refuse(
+                    f"still missing: {', '.join(self._missing())}", "information.still_missing"
+                )
+        elif not answer.answer.strip() and not answer.materials:
+            raise _refuse("write an answer or attach materials", "information.answer_required")
+        elif len(answer.answer) > 2000:
+            raise _refuse("an answer has at most 2000 characters", "information.too_long")
 
     @workflow.update
     async def accept_offer(self, acceptance: Acceptance) -> ApplicationProgress:
         self.acceptance = acceptance
-        await workflow.wait_condition(lambda: self.stage != "offered")
+        self.accepted_at = workflow.now()
+        await workflow.wait_condition(lambda: self.stage not in OFFER_STAGES)
         return self.progress()
 
     @accept_offer.validator
     def _validate_accept(self, acceptance: Acceptance) -> None:
-        if self.stage != "offered" or self.offer is None or self.acceptance is not None:
-            raise ApplicationError("no offer awaits acceptance", type="offer.not_pending")
-        if workflow.now() > self.offer.expires_at:
-            raise ApplicationError("the offer has expired", type="offer.expired")
+        self._offer_pending()
         if len(acceptance.typed_name.strip()) < 2:
-            raise ApplicationError("type your name to accept", type="offer.name_required")
+            raise _refuse("type your name to accept", "offer.name_required")
+        if self.offer_document is not None and (
+            acceptance.document_sha256 != self.offer_document.sha256
+        ):
+            raise _refuse(
+                "the offer letter you accept is not the one issued; download it again",
+                "offer.document_mismatch",
+            )
+
+    @workflow.update
+    async def refuse_offer(self, refusal: OfferRefusal) -> ApplicationProgress:
+        self.refusal = refusal
+        await workflow.wait_condition(lambda: self.stage not in OFFER_STAGES)
+        return self.progress()
+
+    @refuse_offer.validator
+    def _validate_refuse(self, refusal: OfferRefusal) -> None:
+        self._offer_pending()
+        if len(refusal.reason) > 500:
+            raise _refuse("a reason has at most 500 characters", "offer.reason_too_long")
+
+    def _offer_pending(self) -> None:
+        if (
+            self.stage not in OFFER_STAGES
+            or self.offer is None
+            or self.acceptance is not None
+            or self.refusal is not None
+            or self.withdrawn
+        ):
+            raise _refuse("no offer awaits acceptance", "offer.not_pending")
+        if workflow.now() > self.offer.expires_at:
+            raise _refuse("the offer has expired", "offer.expired")
 
     @workflow.update
     async def withdraw(self) -> ApplicationProgress:
@@ -374,22 +700,12 @@ class LoanApplicationWorkflow:
 
     @withdraw.validator
     def _validate_withdraw(self) -> None:
-        if (
-            self.stage
-            in (
-                "disbursing",
-                "disbursed",
-                "declined",
-                "expired",
-                "withdrawn",
-                "disbursement_failed",
-            )
-            or self.acceptance is not None
-        ):
-            raise ApplicationError("too late to withdraw", type="application.closed")
+        if self.stage in CLOSED or self.acceptance is not None or self.withdrawn:
+            raise _refuse("too late to withdraw", "application.closed")
 
     @workflow.query
     def progress(self) -> ApplicationProgress:
+        question = self.info_request.question if self.info_request else ""
         return ApplicationProgress(
             application_id=self.application.application_id if self.application else None,
             stage=self.stage,
@@ -398,4 +714,8 @@ class LoanApplicationWorkflow:
             offer=self.offer,
             approvals=len(self.approvals),
             loan_id=self.loan_id,
+            review_round=self.review_round,
+            question=question,
+            missing_materials=list(self._missing()) if self.application else [],
+            offer_document=self.offer_document,
         )

@@ -10,6 +10,10 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import SearchAttributeKey
 
+from domain.origination import TermBounds
+from domain.schedule import PrepaymentStrategy
+from domain.servicing import Allocation, LoanAccount
+
 
 class TaskQueue(StrEnum):
     """Task queue names (prefixed per deployment by ``Settings.task_queue``)."""
@@ -25,6 +29,8 @@ class WorkflowType(StrEnum):
     FINANCING_DEMAND = "FinancingDemandWorkflow"
     POLICY_PUSH = "PolicyPushWorkflow"
     LOAN_APPLICATION = "LoanApplicationWorkflow"
+    LOAN_SERVICING = "LoanServicingWorkflow"
+    PORTFOLIO_SWEEP = "PortfolioSweepWorkflow"
 
 
 class Contract(BaseModel):
@@ -181,6 +187,15 @@ class CloseTask(Contract):
     task_id: uuid.UUID
     outcome: str
     assignee_id: uuid.UUID | None = None
+
+
+class HoldTask(Contract):
+    """A task waits for the applicant (``waiting``) or is back with its officer (``claimed``)."""
+
+    task_id: uuid.UUID
+    state: str  # waiting, claimed
+    assignee_id: uuid.UUID | None
+    due_at: datetime | None = None
 
 
 class ReviewDecision(Contract):
@@ -341,6 +356,10 @@ class ApplicationInput(Contract):
     term_months: int
     repayment_method: str
     demand_id: uuid.UUID | None = None
+    bounds: TermBounds | None = None  # the product version's limits at the day's LPR
+    required_materials: list[str] = Field(default_factory=list)
+    materials: list[str] = Field(default_factory=list)  # kinds the applicant has provided
+    maker_id: uuid.UUID | None = None  # the officer who prepared the case (quoted the demand)
 
 
 class ApplicationRef(Contract):
@@ -363,6 +382,15 @@ class Assessment(Contract):
     authority: str  # officer, supervisor, four_eyes
 
 
+class CreditAction(StrEnum):
+    """What an officer does with a referred case."""
+
+    APPROVE = "approve"
+    DECLINE = "decline"
+    REQUEST_INFO = "request_info"  # ask the applicant; the case comes back to the same officer
+    COUNTER_OFFER = "counter_offer"  # other amount/term/rate; the applicant accepts or refuses
+
+
 class CreditDecision(Contract):
     """An officer's decision on a referred application (validated Update)."""
 
@@ -373,6 +401,30 @@ class CreditDecision(Contract):
     decider_institution_id: uuid.UUID | None
     amount: Decimal | None = None
     rate: Decimal | None = None
+    action: CreditAction | None = None  # None: approve or decline as ``approve`` says
+    term_months: int | None = None
+    question: str = ""  # what the applicant is asked (request_info)
+
+    @property
+    def kind(self) -> CreditAction:
+        if self.action is not None:
+            return self.action
+        return CreditAction.APPROVE if self.approve else CreditAction.DECLINE
+
+
+class InformationAnswer(Contract):
+    """The applicant's answer to an officer's question, or the materials asked for."""
+
+    answered_by: uuid.UUID
+    answer: str = ""
+    materials: list[str] = Field(default_factory=list)
+
+
+class OfferRefusal(Contract):
+    """The applicant turns an offer or counter-offer down."""
+
+    refused_by: uuid.UUID
+    reason: str = ""
 
 
 class OfferTerms(Contract):
@@ -382,6 +434,15 @@ class OfferTerms(Contract):
     term_months: int
     repayment_method: str
     expires_at: datetime
+    counter_offer: bool = False  # terms changed by the officer: the applicant must agree first
+
+
+class OfferDocument(Contract):
+    """The offer letter as issued: stored encrypted, identified by the hash of its bytes."""
+
+    sha256: str
+    apr: Decimal
+    document_id: str
 
 
 class Acceptance(Contract):
@@ -390,11 +451,13 @@ class Acceptance(Contract):
     accepted_by: uuid.UUID
     typed_name: str
     sealed_account: str
+    document_sha256: str = ""  # the hash of the offer letter the applicant read and accepts
 
 
 class RecordAcceptance(Contract):
     application_id: uuid.UUID
     acceptance: Acceptance
+    accepted_at: datetime | None = None
 
 
 class DisbursementResult(Contract):
@@ -421,3 +484,168 @@ class ApplicationProgress(Contract):
     offer: OfferTerms | None = None
     approvals: int = 0
     loan_id: uuid.UUID | None = None
+    review_round: int = 0
+    question: str = ""
+    missing_materials: list[str] = Field(default_factory=list)
+    offer_document: OfferDocument | None = None
+
+
+# ---- loan servicing -------------------------------------------------------------------------
+
+
+class LoanState(Contract):
+    """What the loan workflow knows, carried whole across continue-as-new."""
+
+    account: LoanAccount
+    secured: bool = False
+    category: str = "normal"
+    interest_recognised: Decimal = Decimal("0.00")  # posted to interest receivable so far
+    journal_seq: int = 0
+    reminded: list[int] = Field(default_factory=list)  # installments reminded before due
+    debit_attempts: dict[int, int] = Field(default_factory=dict)  # installment → auto-debits
+    overdue_notices: list[int] = Field(default_factory=list)  # dpd thresholds already noticed
+    followup_task: uuid.UUID | None = None
+    pending_extension: ExtensionRequest | None = None
+    extension_task: uuid.UUID | None = None
+    recent_keys: list[str] = Field(default_factory=list)  # payments already applied
+    dues_processed: int = 0  # installments that fell due in this run (continue-as-new)
+    due_through: date | None = None  # due dates up to this day have been processed
+    extensions: int = 0  # extension requests so far (numbers their events and addenda)
+
+
+class LoanRef(Contract):
+    loan_id: uuid.UUID
+
+
+class OpenedLoan(Contract):
+    """The account opened from the disbursed loan, with what servicing needs to know."""
+
+    account: LoanAccount
+    secured: bool
+
+
+class Collect(Contract):
+    """Take money from the borrower's account (auto-debit or a payment they asked for)."""
+
+    loan_id: uuid.UUID
+    key: str  # pay-{loan_id}-{installment}-{attempt} or pay-{loan_id}-{request key}
+    amount: Decimal
+
+
+class CollectionResult(Contract):
+    succeeded: bool
+    failure_code: str | None = None
+
+
+class LoanEvent(Contract):
+    """One servicing event to post: its transaction, balanced journals and the read model."""
+
+    loan_id: uuid.UUID
+    key: str
+    kind: str  # repayment, auto_debit, prepayment, payoff, write_off, due, extension, ...
+    value_date: date
+    amount: Decimal = Decimal("0.00")
+    allocation: Allocation | None = None
+    accrual: Decimal = Decimal("0.00")  # interest newly receivable, posted before the rest
+    accrual_key: str = ""
+    written_off: tuple[Decimal, Decimal] | None = None  # principal, interest
+    state: LoanState
+    days_past_due: int = 0
+    memo: str = ""
+
+
+class ClassificationChange(Contract):
+    loan_id: uuid.UUID
+    as_of: date
+    category: str
+    previous_category: str
+    days_past_due: int
+
+
+class Payment(Contract):
+    """A repayment the borrower makes now (validated Update); ``key`` makes it once-only."""
+
+    key: str
+    amount: Decimal
+    paid_by: uuid.UUID
+
+
+class Prepayment(Contract):
+    key: str
+    amount: Decimal
+    strategy: PrepaymentStrategy
+    paid_by: uuid.UUID
+
+
+class ExtensionRequest(Contract):
+    """The borrower asks to extend (展期) before maturity."""
+
+    requested_by: uuid.UUID
+    extra_months: int
+    reason: str
+    financial_difficulty: bool = False  # counts as restructuring, with an observation period
+    guarantor_consent: str = ""  # reference of the guarantor's written consent (secured loans)
+
+
+class ExtensionDecision(Contract):
+    approve: bool
+    reason: str = ""
+    decider_id: uuid.UUID
+    decider_role: str
+    decider_institution_id: uuid.UUID | None
+
+
+class WriteOff(Contract):
+    decider_id: uuid.UUID
+    decider_role: str
+    decider_institution_id: uuid.UUID | None
+    reason: str
+
+
+class Addendum(Contract):
+    """What the extension addendum PDF shows."""
+
+    loan_id: uuid.UUID
+    sequence: int
+    original_maturity: date
+    extra_months: int
+    guarantor_consent: str
+    account: LoanAccount
+
+
+class LoanProgress(Contract):
+    loan_id: uuid.UUID | None
+    status: str
+    category: str
+    days_past_due: int
+    principal_outstanding: Decimal
+    next_due_date: date | None
+    next_due_amount: Decimal
+    credit: Decimal
+    extension_pending: bool
+    state: LoanState | None = None
+
+
+def loan_workflow_id(loan_id: uuid.UUID) -> str:
+    """Business id of one loan's servicing workflow."""
+    return f"loan-{loan_id}"
+
+
+class LoanServicingInput(Contract):
+    """A disbursed loan to service; ``state`` carries the account across continue-as-new."""
+
+    loan_id: uuid.UUID
+    application_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    institution_id: uuid.UUID
+    state: LoanState | None = None
+
+
+class PortfolioSweep(Contract):
+    as_of: date | None = None  # None: the day the sweep runs
+
+
+class PortfolioSweepResult(Contract):
+    as_of: date
+    institutions: int
+    loans: int

@@ -5,8 +5,10 @@ from __future__ import annotations
 from workflows.application import LoanApplicationWorkflow
 from workflows.demand import FinancingDemandWorkflow
 from workflows.institution import InstitutionOnboardingWorkflow
+from workflows.loan import LoanServicingWorkflow
 from workflows.onboarding import EnterpriseOnboardingWorkflow
 from workflows.policy import PolicyPushWorkflow
+from workflows.portfolio import PortfolioSweepWorkflow
 
 ALL_WORKFLOWS: list[type] = [
     InstitutionOnboardingWorkflow,
@@ -14,4 +16,6 @@ ALL_WORKFLOWS: list[type] = [
     FinancingDemandWorkflow,
     PolicyPushWorkflow,
     LoanApplicationWorkflow,
+    LoanServicingWorkflow,
+    PortfolioSweepWorkflow,
 ]

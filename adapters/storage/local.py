@@ -7,7 +7,8 @@ import os
 import re
 from pathlib import Path
 
-from config.crypto import aesgcm_decrypt, aesgcm_encrypt
+from config.crypto import Keyring, aesgcm_decrypt, aesgcm_encrypt
+from config.settings import Settings
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -18,6 +19,11 @@ class LocalDocumentStore:
     def __init__(self, root: Path, key: bytes) -> None:
         self.root = root
         self.key = key
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalDocumentStore:
+        """The store under the configured document directory, with the current data key."""
+        return cls(settings.effective_document_dir, Keyring.from_settings(settings).current_key)
 
     def _path(self, sha256: str) -> Path:
         if not _DIGEST.match(sha256):

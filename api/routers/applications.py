@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import Field
 from sqlalchemy import select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
+from api.deps import (
+    ContextDep,
+    CurrentUser,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    require_roles,
+)
 from api.errors import ApiError
 from api.schemas import Schema
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
-from db.models import LoanApplication, LoanProduct
-from db.repositories import EnterpriseRepository
+from db.models import (
+    DemandResponse,
+    LoanApplication,
+    LoanDocument,
+    LoanProduct,
+    LoanProductVersion,
+)
+from db.repositories import EnterpriseRepository, latest_lpr
 from domain.identity_codes import mask_bank_account
+from domain.origination import Material, check_requested_terms, required_materials, term_bounds
+from domain.product_codec import terms_from_json
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import RepaymentMethod
 from workflows.contracts import (
@@ -29,6 +45,8 @@ from workflows.contracts import (
     Acceptance,
     ApplicationInput,
     ApplicationProgress,
+    InformationAnswer,
+    OfferRefusal,
     TaskQueue,
     WorkflowType,
     application_workflow_id,
@@ -44,6 +62,19 @@ class ApplicationIn(Schema):
     term_months: int = Field(ge=1, le=600)
     repayment_method: RepaymentMethod
     demand_id: uuid.UUID | None = None
+    materials: list[Material] = Field(default_factory=list, max_length=10)
+    """Kinds of documents already provided (financial statements, bank statements …)."""
+
+
+class InformationIn(Schema):
+    """Missing materials, or the answer to the credit officer's question."""
+
+    answer: str = Field(default="", max_length=2000)
+    materials: list[Material] = Field(default_factory=list, max_length=10)
+
+
+class RefusalIn(Schema):
+    reason: str = Field(default="", max_length=500)
 
 
 class ApplicationOut(Schema):
@@ -65,6 +96,8 @@ class ApplicationOut(Schema):
 class AcceptanceIn(Schema):
     typed_name: str = Field(min_length=2, max_length=100)
     account: str = Field(min_length=8, max_length=34, pattern=r"^[0-9]+$", repr=False)
+    document_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 of the offer letter read; omitted, the letter issued last is the one accepted."""
 
 
 class AcceptanceOut(Schema):
@@ -108,6 +141,33 @@ async def submit_application(
     product = await session.get(LoanProduct, body.product_id)
     if product is None or product.status != "active":
         raise ApiError(422, "validation_failed", "产品不存在或已下架", "No such active product")
+    version = await session.scalar(
+        select(LoanProductVersion).where(
+            LoanProductVersion.product_id == product.id,
+            LoanProductVersion.version == product.current_version,
+        )
+    )
+    assert version is not None
+    terms = terms_from_json(version.terms)
+    try:
+        bounds = term_bounds(terms, await latest_lpr(session, date.today()))
+    except LookupError as exc:
+        raise ApiError(503, "lpr.missing", "尚未发布 LPR", "No LPR has been published") from exc
+    issues = check_requested_terms(
+        bounds, body.amount, body.term_months, body.repayment_method.value
+    )
+    if issues:
+        raise ApiError(
+            422, "validation_failed", "申请条件超出产品范围", "Outside the product", issues
+        )
+    maker_id = None
+    if body.demand_id is not None:
+        maker_id = await session.scalar(
+            select(DemandResponse.responded_by).where(
+                DemandResponse.demand_id == body.demand_id,
+                DemandResponse.institution_id == product.institution_id,
+            )
+        )
     application_id = (
         uuid.uuid5(enterprise.id, f"application:{idempotency_key}")
         if idempotency_key
@@ -123,6 +183,10 @@ async def submit_application(
         term_months=body.term_months,
         repayment_method=body.repayment_method.value,
         demand_id=body.demand_id,
+        bounds=bounds,
+        required_materials=[m.value for m in required_materials(terms, body.amount)],
+        materials=[m.value for m in body.materials],
+        maker_id=maker_id,
     )
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         WorkflowType.LOAN_APPLICATION,
@@ -213,13 +277,19 @@ async def accept_offer(
     settings: SettingsDep,
 ) -> AcceptanceOut:
     """Accept the offer (typed name) and name the account to pay into; disbursement follows."""
-    await _application_for(session, user, application_id)
+    row = await _application_for(session, user, application_id)
     sealed = FieldCipher.from_settings(settings).encrypt(body.account, context=SEALED_ACCOUNT)
+    document = body.document_sha256 or str(row.offer.get("document_sha256", ""))
     progress = await _update(
         temporal,
         application_id,
         "accept_offer",
-        Acceptance(accepted_by=user.user_id, typed_name=body.typed_name, sealed_account=sealed),
+        Acceptance(
+            accepted_by=user.user_id,
+            typed_name=body.typed_name,
+            sealed_account=sealed,
+            document_sha256=document,
+        ),
         update_id=f"accept-{application_id}",
     )
     return AcceptanceOut(
@@ -238,3 +308,84 @@ async def withdraw_application(
     """Withdraw before the money moves; open tasks are cancelled."""
     await _application_for(session, user, application_id)
     return await _update(temporal, application_id, "withdraw")
+
+
+@router.post(
+    "/{application_id}/information",
+    operation_id="provide_information",
+    response_model=ApplicationProgress,
+)
+async def provide_information(
+    application_id: uuid.UUID,
+    body: InformationIn,
+    user: Applicant,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> ApplicationProgress:
+    """Provide the materials asked for, or answer the credit officer's question."""
+    await _application_for(session, user, application_id)
+    return await _update(
+        temporal,
+        application_id,
+        "provide_information",
+        InformationAnswer(
+            answered_by=user.user_id,
+            answer=body.answer,
+            materials=[m.value for m in body.materials],
+        ),
+    )
+
+
+@router.post(
+    "/{application_id}/refusal", operation_id="refuse_offer", response_model=ApplicationProgress
+)
+async def refuse_offer(
+    application_id: uuid.UUID,
+    body: RefusalIn,
+    user: Applicant,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> ApplicationProgress:
+    """Turn the offer or counter-offer down; the application ends."""
+    await _application_for(session, user, application_id)
+    return await _update(
+        temporal,
+        application_id,
+        "refuse_offer",
+        OfferRefusal(refused_by=user.user_id, reason=body.reason),
+        update_id=f"refuse-{application_id}",
+    )
+
+
+@router.get(
+    "/{application_id}/documents/{kind}",
+    operation_id="application_document",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def application_document(
+    application_id: uuid.UUID,
+    kind: Annotated[str, Path(pattern="^(offer_letter|contract)$")],
+    user: CurrentUser,
+    session: SessionDep,
+    ctx: ContextDep,
+) -> Response:
+    """The latest offer letter or the contract as issued (PDF); its SHA-256 in a header."""
+    await _application_for(session, user, application_id)
+    document = await session.scalar(
+        select(LoanDocument)
+        .where(LoanDocument.application_id == application_id, LoanDocument.kind == kind)
+        .order_by(LoanDocument.created_at.desc())
+        .limit(1)
+    )
+    if document is None:
+        raise ApiError(404, "not_found", "文件尚未签发", "Not issued yet")
+    pdf = ctx.document_store().get(document.sha256)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "X-Document-SHA256": document.sha256,
+            "Content-Disposition": f'inline; filename="{kind}-{application_id}.pdf"',
+        },
+    )

@@ -14,10 +14,15 @@ from sqlalchemy import Select, select
 from api.deps import CurrentUser, Principal, SessionDep, TemporalDep
 from api.errors import ApiError
 from api.schemas import Schema
-from api.workflow_errors import api_error_from_workflow
+from api.workflow_errors import api_error_from_workflow, run_query
 from db.models import HumanTask
 from domain.roles import INSTITUTION_ROLES, Role
-from workflows.contracts import CreditDecision, ReviewDecision
+from workflows.contracts import (
+    ApplicationProgress,
+    CreditAction,
+    CreditDecision,
+    ReviewDecision,
+)
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -38,10 +43,16 @@ class TaskOut(Schema):
 
 
 class DecisionIn(Schema):
-    approve: bool
+    """A decision: ``approve`` true/false, or an ``action`` (credit tasks also take
+    ``request_info`` with a ``question`` and ``counter_offer`` with new terms)."""
+
+    approve: bool = False
+    action: CreditAction | None = None
     reason: str = Field(default="", max_length=500)
+    question: str = Field(default="", max_length=500)
     amount: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=2)
     rate: Decimal | None = Field(default=None, gt=0, lt=1, max_digits=9, decimal_places=6)
+    term_months: int | None = Field(default=None, ge=1, le=600)
 
 
 def _visible(stmt: Select[Any], user: Principal) -> Select[Any]:
@@ -59,7 +70,7 @@ def _visible(stmt: Select[Any], user: Principal) -> Select[Any]:
 async def list_tasks(
     user: CurrentUser,
     session: SessionDep,
-    state: Annotated[str | None, Query(pattern="^(open|claimed|done|cancelled)$")] = "open",
+    state: Annotated[str | None, Query(pattern="^(open|claimed|waiting|done|cancelled)$")] = "open",
     kind: Annotated[str | None, Query(max_length=48)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -90,6 +101,7 @@ async def decide_task(
         raise ApiError(409, "task.already_decided", "该任务已处理", "The task is already decided")
     handle = temporal.get_workflow_handle(task.workflow_id)
     update: tuple[str, Any]
+    round_ = 0
     if task.kind == "verification_review":
         update = (
             "decide_review",
@@ -102,18 +114,25 @@ async def decide_task(
             ),
         )
     elif task.kind == "credit_approval":
+        action = body.action
         update = (
             "decide_credit",
             CreditDecision(
-                approve=body.approve,
+                approve=body.approve if action is None else action is CreditAction.APPROVE,
+                action=action,
                 reason=body.reason,
+                question=body.question,
                 decider_id=user.user_id,
                 decider_role=user.role.value,
                 decider_institution_id=user.institution_id,
                 amount=body.amount,
                 rate=body.rate,
+                term_months=body.term_months,
             ),
         )
+        # The same officer decides again after the applicant answers: one id per round.
+        progress = await run_query(temporal, task.workflow_id, "progress", ApplicationProgress)
+        round_ = progress.review_round
     else:
         raise ApiError(
             422,
@@ -123,9 +142,29 @@ async def decide_task(
         )
     try:
         # One decision per person per task: a retried request is deduplicated by Temporal.
-        await handle.execute_update(update[0], update[1], id=f"decide-{task.id}-{user.user_id}")
+        await handle.execute_update(
+            update[0], update[1], id=f"decide-{task.id}-{user.user_id}-{round_}"
+        )
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
     await session.refresh(task)
     decided: HumanTask = task
     return decided
+
+
+@router.post("/{task_id}/claim", operation_id="claim_task", response_model=TaskOut)
+async def claim_task(task_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> HumanTask:
+    """Take an open task: it shows as yours in the inbox (bookkeeping only: the workflow's
+    validators still decide who may decide). Claiming a task someone else holds is refused."""
+    task: HumanTask | None = await session.scalar(
+        _visible(select(HumanTask), user).where(HumanTask.id == task_id).with_for_update()
+    )
+    if task is None:
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    if task.state not in ("open", "claimed"):
+        raise ApiError(409, "task.not_open", "该任务当前不可认领", "The task cannot be claimed now")
+    if task.assignee_id not in (None, user.user_id):
+        raise ApiError(409, "task.claimed_by_other", "该任务已被他人认领", "Someone else holds it")
+    task.state, task.assignee_id = "claimed", user.user_id
+    await session.commit()
+    return task

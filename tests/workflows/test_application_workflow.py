@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from temporalio import activity
+from temporalio import activity, workflow
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -21,6 +22,7 @@ from temporalio.worker import Worker
 from domain.roles import Role
 from tests.workflows.test_demand_workflow import _eventually, _refused_or_closed
 from tests.workflows.test_onboarding_workflow import _refusal
+from workflows.application import LoanApplicationWorkflow
 from workflows.contracts import (
     Acceptance,
     ApplicationInput,
@@ -31,15 +33,18 @@ from workflows.contracts import (
     CloseTask,
     CreditDecision,
     DisbursementResult,
+    HoldTask,
+    LoanServicingInput,
     NotifyEnterprise,
+    OfferDocument,
     OfferTerms,
     OpenTask,
     RecordAcceptance,
     TaskRef,
     WorkflowType,
     application_workflow_id,
+    loan_workflow_id,
 )
-from workflows.registry import ALL_WORKFLOWS
 
 INSTITUTION_ID = uuid.uuid4()
 OTHER_INSTITUTION = uuid.uuid4()
@@ -55,6 +60,17 @@ PROPOSED_TERM = 24
 OFFICER_RATE = Decimal("0.072")
 DECLINE_REASONS = ["bureau.overdue_90d", "tax.arrears"]
 OFFER_VALIDITY = timedelta(days=7)
+LETTER_SHA = "a" * 64
+SERVICED: list[LoanServicingInput] = []
+
+
+@workflow.defn(name=WorkflowType.LOAN_SERVICING)
+class LoanServicingStandIn:
+    """Stands in for the loan workflow (tested on its own): records the loan it was given."""
+
+    @workflow.run
+    async def run(self, loan: LoanServicingInput) -> None:
+        SERVICED.append(loan)
 
 
 def _assessment(
@@ -95,6 +111,9 @@ class FakeApplicationActivities:
     opened_tasks: list[OpenTask] = field(default_factory=list)
     closed_tasks: list[CloseTask] = field(default_factory=list)
     escalated: list[uuid.UUID] = field(default_factory=list)
+    holds: list[HoldTask] = field(default_factory=list)
+    letters: list[OfferTerms] = field(default_factory=list)
+    contracts: list[uuid.UUID] = field(default_factory=list)
     offers: list[OfferTerms] = field(default_factory=list)
     acceptances: list[RecordAcceptance] = field(default_factory=list)
     disbursements: list[uuid.UUID] = field(default_factory=list)
@@ -135,9 +154,23 @@ class FakeApplicationActivities:
     async def escalate_task(self, ref: TaskRef) -> None:
         self.escalated.append(ref.task_id)
 
+    @activity.defn(name="hold_task")
+    async def hold_task(self, hold: HoldTask) -> None:
+        self.holds.append(hold)
+
     @activity.defn(name="record_offer")
     async def record_offer(self, offer: OfferTerms) -> None:
         self.offers.append(offer)
+
+    @activity.defn(name="issue_offer_letter")
+    async def issue_offer_letter(self, offer: OfferTerms) -> OfferDocument:
+        self.letters.append(offer)
+        return OfferDocument(sha256=LETTER_SHA, apr=offer.rate + Decimal("0.004"), document_id="d1")
+
+    @activity.defn(name="issue_contract")
+    async def issue_contract(self, loan_id: uuid.UUID) -> OfferDocument:
+        self.contracts.append(loan_id)
+        return OfferDocument(sha256="c" * 64, apr=Decimal("0.06"), document_id="d2")
 
     @activity.defn(name="record_acceptance")
     async def record_acceptance(self, record: RecordAcceptance) -> uuid.UUID:
@@ -166,7 +199,10 @@ class FakeApplicationActivities:
             self.open_task,
             self.close_task,
             self.escalate_task,
+            self.hold_task,
             self.record_offer,
+            self.issue_offer_letter,
+            self.issue_contract,
             self.record_acceptance,
             self.disburse_loan,
             self.notify_enterprise,
@@ -223,9 +259,14 @@ class Application:
         )
         return await self.update("decide_credit", decision)
 
-    async def accept(self, typed_name: str = "Li Wei") -> ApplicationProgress:
+    async def accept(
+        self, typed_name: str = "Li Wei", document_sha256: str = LETTER_SHA
+    ) -> ApplicationProgress:
         acceptance = Acceptance(
-            accepted_by=APPLICANT, typed_name=typed_name, sealed_account="sealed:account"
+            accepted_by=APPLICANT,
+            typed_name=typed_name,
+            sealed_account="sealed:account",
+            document_sha256=document_sha256,
         )
         return await self.update("accept_offer", acceptance)
 
@@ -261,6 +302,12 @@ class Application:
         Its activities are let finish first: the test server keeps time locked for an
         activity that was still scheduled when its workflow was terminated.
         """
+        if self.fake.disbursements and not self.fake.refuse_disbursement:
+            # The loan workflow child must run before the worker goes: a stranded workflow
+            # task keeps the test server from skipping time in the next test.
+            child = self.env.client.get_workflow_handle(loan_workflow_id(self.fake.loan_id))
+            with contextlib.suppress(RPCError, TimeoutError):
+                await asyncio.wait_for(child.result(), timeout=10)
         quiet_since: int | None = None
         for _ in range(200):  # up to ~5 s
             try:
@@ -296,7 +343,8 @@ async def application(
         term_months=TERM,
         repayment_method="equal_installments",
     )
-    async with Worker(env.client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=fake.all()):
+    workflows = [LoanApplicationWorkflow, LoanServicingStandIn]
+    async with Worker(env.client, task_queue=queue, workflows=workflows, activities=fake.all()):
         handle: WorkflowHandle[Any, ApplicationProgress] = await env.client.start_workflow(
             WorkflowType.LOAN_APPLICATION,
             submitted,

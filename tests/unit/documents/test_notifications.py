@@ -48,6 +48,41 @@ SAMPLE_CONTEXTS: dict[str, dict[str, object]] = {
         "enterprise_name": "杭州云桥科技有限公司",
         "missing": ["营业执照", "法定代表人授权书"],
     },
+    "application_materials_requested": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "materials": "最近一期财务报表",
+        "deadline": "2026-12-12",
+    },
+    "application_information_requested": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "question": "请说明近三个月营收下降的原因",
+        "deadline": "2026-12-12",
+    },
+    "application_counter_offered": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "amount": "400,000.00",
+        "term": "24",
+        "rate": "4.35%",
+        "apr": "4.44%",
+        "expires": "2026-12-05",
+    },
+    "application_escalated": {"enterprise_name": "杭州云桥科技有限公司"},
+    "repayment_reminder": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "number": "3",
+        "due_date": "2027-03-01",
+        "amount": "8,606.64",
+    },
+    "repayment_received": {"enterprise_name": "杭州云桥科技有限公司", "amount": "8,606.64"},
+    "repayment_overdue": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "days": "7",
+        "amount": "8,606.64",
+    },
+    "prepayment_received": {"enterprise_name": "杭州云桥科技有限公司", "amount": "50,000.00"},
+    "loan_settled": {"enterprise_name": "杭州云桥科技有限公司"},
+    "extension_approved": {"enterprise_name": "杭州云桥科技有限公司", "maturity": "2028-06-01"},
+    "extension_declined": {"enterprise_name": "杭州云桥科技有限公司", "reason": "经营现金流不足"},
 }
 SIGNATURES: dict[Locale, str] = {"zh": "【LoanBridge】", "en": "[LoanBridge]"}
 # A mainland mobile number has 11 digits, an ID number 18: no template may hold such a run.

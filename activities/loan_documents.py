@@ -1,0 +1,325 @@
+"""Activities that issue loan documents (offer letter, contract, extension addendum,
+settlement certificate) as PDFs with the APR shown,
+keep them encrypted in the document store and record each one once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from adapters.storage.protocol import DocumentStore
+from db.models import (
+    Enterprise,
+    Institution,
+    Loan,
+    LoanApplication,
+    LoanDocument,
+    LoanProduct,
+    LoanProductVersion,
+)
+from documents.loan_documents import (
+    AcceptanceView,
+    ExtensionView,
+    LoanTermsView,
+    SettlementView,
+    render_contract_addendum,
+    render_loan_contract,
+    render_offer_letter,
+    render_settlement_certificate,
+)
+from domain.apr import apr_for_schedule
+from domain.extension import max_cumulative_extension_months, restructuring_observation
+from domain.identity_codes import mask_bank_account
+from domain.product_codec import terms_from_json
+from domain.schedule import RepaymentMethod, ScheduleRequest, build_schedule
+from domain.servicing import LoanStatus
+from workflows.contracts import Addendum, LoanRef, LoanState, OfferDocument, OfferTerms
+
+log = structlog.get_logger("loanbridge.documents")
+
+METHOD_LABELS = {
+    RepaymentMethod.EQUAL_INSTALLMENT: "等额本息 equal installment",
+    RepaymentMethod.EQUAL_PRINCIPAL: "等额本金 equal principal",
+    RepaymentMethod.INTEREST_FIRST: "先息后本 interest first",
+    RepaymentMethod.BULLET: "利随本清 bullet",
+}
+
+
+async def terms_view(
+    session: AsyncSession,
+    application: LoanApplication,
+    *,
+    amount: Decimal,
+    rate: Decimal,
+    term_months: int,
+    start: date,
+    expires_on: date | None,
+) -> LoanTermsView:
+    """Everything an offer or contract shows, the schedule and APR computed from the terms."""
+    enterprise = await session.get(Enterprise, application.enterprise_id)
+    institution = await session.get(Institution, application.institution_id)
+    product = await session.get(LoanProduct, application.product_id)
+    version = await session.scalar(
+        select(LoanProductVersion).where(
+            LoanProductVersion.product_id == application.product_id,
+            LoanProductVersion.version == application.product_version,
+        )
+    )
+    assert enterprise and institution and product and version
+    terms = terms_from_json(version.terms)
+    method = RepaymentMethod(application.repayment_method)
+    schedule = build_schedule(
+        ScheduleRequest(
+            principal=amount,
+            annual_rate=rate,
+            term_periods=term_months,
+            method=method,
+            start_date=start,
+        )
+    )
+    fee = (amount * terms.upfront_fee_rate).quantize(Decimal("0.01"))
+    monthly_fee = (amount * terms.monthly_fee_rate).quantize(Decimal("0.01"))
+    return LoanTermsView(
+        reference=f"LB-{application.id.hex[:12].upper()}",  # as _reference(loan)
+        borrower_name=enterprise.name,
+        masked_uscc=enterprise.uscc,
+        institution_name=institution.name,
+        product_name=product.name,
+        amount=amount,
+        annual_rate=rate,
+        apr=apr_for_schedule(amount, schedule, fee, monthly_fee),
+        term_months=term_months,
+        method_label=METHOD_LABELS[method],
+        upfront_fee=fee,
+        issued_on=start,
+        expires_on=expires_on,
+        schedule=schedule,
+    )
+
+
+class LoanDocumentActivities:
+    """Renders, stores (encrypted, named by hash) and records loan documents, once each."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], store: DocumentStore
+    ) -> None:
+        self.session_factory = session_factory
+        self.store = store
+
+    async def _recorded(
+        self, session: AsyncSession, application_id: uuid.UUID, kind: str, reference: str
+    ) -> LoanDocument | None:
+        found: LoanDocument | None = await session.scalar(
+            select(LoanDocument).where(
+                LoanDocument.application_id == application_id,
+                LoanDocument.kind == kind,
+                LoanDocument.reference == reference,
+            )
+        )
+        return found
+
+    @activity.defn(name="issue_offer_letter")
+    async def issue_offer_letter(self, offer: OfferTerms) -> OfferDocument:
+        """The offer letter (贷款要约) for these terms; a retry returns the letter issued first."""
+        reference = offer.expires_at.isoformat()
+        async with self.session_factory() as session, session.begin():
+            application = await session.get(
+                LoanApplication, offer.application_id, with_for_update=True
+            )
+            assert application is not None
+            view = await terms_view(
+                session,
+                application,
+                amount=offer.amount,
+                rate=offer.rate,
+                term_months=offer.term_months,
+                start=datetime.now(UTC).date(),
+                expires_on=offer.expires_at.date(),
+            )
+            existing = await self._recorded(session, application.id, "offer_letter", reference)
+            if existing is not None:
+                return OfferDocument(
+                    sha256=existing.sha256, apr=view.apr, document_id=str(existing.id)
+                )
+            pdf = render_offer_letter(view)
+            sha256 = self.store.put(pdf)
+            row = LoanDocument(
+                application_id=application.id,
+                kind="offer_letter",
+                reference=reference,
+                sha256=sha256,
+            )
+            session.add(row)
+            await session.flush()
+            application.offer = {
+                **application.offer,
+                "document_sha256": sha256,
+                "apr": str(view.apr),
+            }
+        log.info("offer letter issued", bytes=len(pdf))
+        return OfferDocument(sha256=sha256, apr=view.apr, document_id=str(row.id))
+
+    @activity.defn(name="issue_contract")
+    async def issue_contract(self, loan_id: uuid.UUID) -> OfferDocument:
+        """The loan contract (借款合同) with the acceptance block; issued once per loan."""
+        async with self.session_factory() as session, session.begin():
+            loan = await session.get(Loan, loan_id, with_for_update=True)
+            assert loan is not None
+            application = await session.get(LoanApplication, loan.application_id)
+            assert application is not None
+            view = await terms_view(
+                session,
+                application,
+                amount=loan.principal,
+                rate=loan.annual_rate,
+                term_months=loan.term_months,
+                start=(loan.accepted_at or datetime.now(UTC)).date(),
+                expires_on=None,
+            )
+            existing = await self._recorded(session, application.id, "contract", str(loan.id))
+            if existing is not None:
+                return OfferDocument(
+                    sha256=existing.sha256, apr=view.apr, document_id=str(existing.id)
+                )
+            pdf = render_loan_contract(
+                view,
+                AcceptanceView(
+                    typed_name=loan.signed_name or "",
+                    accepted_at=loan.accepted_at or datetime.now(UTC),
+                    offer_sha256=loan.offer_sha256,
+                    masked_account=mask_bank_account(loan.account),
+                ),
+            )
+            sha256 = self.store.put(pdf)
+            row = LoanDocument(
+                application_id=application.id,
+                loan_id=loan.id,
+                kind="contract",
+                reference=str(loan.id),
+                sha256=sha256,
+            )
+            session.add(row)
+            await session.flush()
+        log.info("loan contract issued", bytes=len(pdf))
+        return OfferDocument(sha256=sha256, apr=view.apr, document_id=str(row.id))
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        loan: Loan,
+        kind: str,
+        reference: str,
+        render: Callable[[], bytes],
+    ) -> OfferDocument:
+        existing = await self._recorded(session, loan.application_id, kind, reference)
+        if existing is not None:
+            return OfferDocument(
+                sha256=existing.sha256, apr=Decimal(0), document_id=str(existing.id)
+            )
+        pdf = render()
+        sha256 = self.store.put(pdf)
+        row = LoanDocument(
+            application_id=loan.application_id,
+            loan_id=loan.id,
+            kind=kind,
+            reference=reference,
+            sha256=sha256,
+        )
+        session.add(row)
+        await session.flush()
+        log.info("loan document issued", kind=kind, bytes=len(pdf))
+        return OfferDocument(sha256=sha256, apr=Decimal(0), document_id=str(row.id))
+
+    async def _parties(self, session: AsyncSession, loan: Loan) -> tuple[Enterprise, Institution]:
+        enterprise = await session.get(Enterprise, loan.enterprise_id)
+        institution = await session.get(Institution, loan.institution_id)
+        assert enterprise is not None and institution is not None
+        return enterprise, institution
+
+    @activity.defn(name="issue_extension_addendum")
+    async def issue_extension_addendum(self, addendum: Addendum) -> OfferDocument:
+        """The extension addendum (展期协议) with the new schedule; once per extension."""
+        account = addendum.account
+        schedule = build_schedule(account.terms)
+        async with self.session_factory() as session, session.begin():
+            loan = await session.get(Loan, addendum.loan_id, with_for_update=True)
+            assert loan is not None
+            enterprise, institution = await self._parties(session, loan)
+            observation = restructuring_observation(
+                account.restructured, schedule.installments[0].due_date, account.frequency.months
+            )
+            view = ExtensionView(
+                reference=_reference(loan),
+                borrower_name=enterprise.name,
+                masked_uscc=enterprise.uscc,
+                institution_name=institution.name,
+                agreed_on=account.penalty_accrued_through,
+                original_maturity=addendum.original_maturity,
+                new_maturity=account.maturity_date,
+                extension_months=addendum.extra_months,
+                cumulative_extension_months=account.extended_months,
+                outstanding_principal=account.principal_outstanding,
+                annual_rate=account.annual_rate,
+                apr=apr_for_schedule(schedule.total_principal, schedule),
+                schedule=schedule,
+                restructuring=account.restructured,
+                observation_until=observation.end if observation else None,
+                guarantor_consent_ref=addendum.guarantor_consent or None,
+                max_cumulative_extension_months=max_cumulative_extension_months(
+                    account.original_term_periods * account.frequency.months
+                ),
+            )
+            return await self._store(
+                session,
+                loan,
+                "addendum",
+                f"{loan.id}-{addendum.sequence}",
+                lambda: render_contract_addendum(view),
+            )
+
+    @activity.defn(name="issue_settlement_certificate")
+    async def issue_settlement_certificate(self, ref: LoanRef) -> OfferDocument:
+        """The settlement certificate (结清证明) of a closed loan; once per loan."""
+        async with self.session_factory() as session, session.begin():
+            loan = await session.get(Loan, ref.loan_id, with_for_update=True)
+            assert loan is not None and loan.disbursed_at is not None
+            state = LoanState.model_validate(loan.account_state)
+            account = state.account
+            assert account.status is LoanStatus.CLOSED
+            enterprise, institution = await self._parties(session, loan)
+            settled_on = max(
+                (d.due_date for d in account.dues if d.due_date <= account.penalty_accrued_through),
+                default=account.penalty_accrued_through,
+            )
+            view = SettlementView(
+                certificate_no=f"LB-SC-{loan.id.hex[:12].upper()}",
+                reference=_reference(loan),
+                borrower_name=enterprise.name,
+                masked_uscc=enterprise.uscc,
+                institution_name=institution.name,
+                amount_disbursed=loan.principal,
+                disbursed_on=loan.disbursed_at.date(),
+                settled_on=max(settled_on, account.penalty_accrued_through),
+                principal_paid=account.principal_paid,
+                interest_paid=sum((d.interest_paid for d in account.dues), Decimal("0.00")),
+                penalty_paid=sum((d.penalty_paid for d in account.dues), Decimal("0.00")),
+                issued_on=datetime.now(UTC).date(),
+            )
+            return await self._store(
+                session,
+                loan,
+                "settlement_certificate",
+                str(loan.id),
+                lambda: render_settlement_certificate(view),
+            )
+
+
+def _reference(loan: Loan) -> str:
+    return f"LB-{loan.application_id.hex[:12].upper()}"

@@ -1,0 +1,718 @@
+"""Loan servicing (business id ``loan-{id}``): a durable timer per due date, reminders,
+auto-debit exactly once, payments, overdue days, penalty, five-category classification,
+prepayment, payoff, extension with an officer's approval, write-off and closure; it
+continues-as-new at safe points so a 30-year loan keeps a bounded history."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import servicing
+    from domain.classification import RiskCategory
+    from domain.errors import BusinessRuleError
+    from domain.roles import Role
+    from domain.servicing import Allocation, LoanAccount, LoanStatus
+    from workflows.contracts import (
+        ENTERPRISE,
+        INSTITUTION,
+        NEXT_DUE,
+        STAGE,
+        STATUS,
+        Addendum,
+        ClassificationChange,
+        CloseTask,
+        Collect,
+        CollectionResult,
+        ExtensionDecision,
+        ExtensionRequest,
+        LoanEvent,
+        LoanProgress,
+        LoanRef,
+        LoanServicingInput,
+        LoanState,
+        NotifyEnterprise,
+        OpenedLoan,
+        OpenTask,
+        Payment,
+        Prepayment,
+        TaskRef,
+        WorkflowType,
+        WriteOff,
+    )
+
+DAY_START = time(1, 0)  # 09:00 in Beijing: due-date work runs then (UTC)
+MAX_DEBIT_ATTEMPTS = 3  # auto-debits per installment: on the due date and the next two days
+OVERDUE_NOTICES = (1, 7, 30)  # days past due at which the borrower is reminded
+FOLLOWUP_AT = 30  # days past due at which an officer gets a collection follow-up task
+FOLLOWUP_SLA = timedelta(days=5)
+EXTENSION_SLA = timedelta(hours=72)
+DUES_PER_RUN = 12  # continue-as-new after an installment year
+RECENT_KEYS = 50
+CATEGORY_DAYS = (1, 91, 271, 361)  # days past due at which the category may change
+SUPERVISORS = {Role.SUPERVISOR.value}
+DECIDERS = {Role.OFFICER.value, Role.SUPERVISOR.value}
+
+DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+PROVIDER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=6,
+    non_retryable_error_types=["ProviderRejected", "IdempotencyConflict"],
+)
+
+
+async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=timedelta(seconds=60),
+        retry_policy=DB_RETRY,
+    )
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, DAY_START, UTC)
+
+
+def _refusal(exc: BusinessRuleError) -> ApplicationError:
+    first = exc.issues[0]
+    return ApplicationError(first.message_en, type=first.code)
+
+
+def _refuse(message: str, code: str) -> ApplicationError:
+    return ApplicationError(message, type=code)
+
+
+@workflow.defn(name=WorkflowType.LOAN_SERVICING)
+class LoanServicingWorkflow:
+    """One loan from disbursement to closure or write-off."""
+
+    def __init__(self) -> None:
+        self.input: LoanServicingInput | None = None
+        self.state: LoanState | None = None
+        self.lock = asyncio.Lock()
+        self.changed = False  # an Update moved the account: recompute the next wake-up
+
+    # ---- main loop ---------------------------------------------------------------------
+    @workflow.run
+    async def run(self, loan: LoanServicingInput) -> LoanProgress:
+        self.input = loan
+        workflow.upsert_search_attributes(
+            [
+                STAGE.value_set("servicing"),
+                INSTITUTION.value_set(str(loan.institution_id)),
+                ENTERPRISE.value_set(str(loan.enterprise_id)),
+            ]
+        )
+        if loan.state is None:
+            opened: OpenedLoan = await _db(
+                "open_loan_account", LoanRef(loan_id=loan.loan_id), OpenedLoan
+            )
+            self.state = LoanState(
+                account=opened.account,
+                secured=opened.secured,
+                due_through=opened.account.start_date,
+            )
+            await self._post("opened", "start")
+        else:
+            self.state = loan.state
+        while self._account.status is LoanStatus.ACTIVE:
+            self.changed = False
+            async with self.lock:
+                await self._on_day(workflow.now().date())
+            if self._account.status is not LoanStatus.ACTIVE:
+                break
+            if self._safe_point():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                async with self.lock:
+                    state = self._state.model_copy(update={"dues_processed": 0})
+                workflow.continue_as_new(loan.model_copy(update={"state": state}))
+            wake = self._next_wake()
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self.changed or self._account.status is not LoanStatus.ACTIVE,
+                    timeout=max(wake - workflow.now(), timedelta(seconds=1)),
+                )
+        async with self.lock:
+            await self._close()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.progress()
+
+    @property
+    def _state(self) -> LoanState:
+        assert self.state is not None
+        return self.state
+
+    @property
+    def _account(self) -> LoanAccount:
+        return self._state.account
+
+    def _safe_point(self) -> bool:
+        if self._state.pending_extension is not None:
+            return False
+        return (
+            self._state.dues_processed >= DUES_PER_RUN
+            or workflow.info().is_continue_as_new_suggested()
+        )
+
+    def _next_wake(self) -> datetime:
+        """The next moment something is due: a reminder, a due date, an auto-debit retry or a
+        day-past-due threshold (notice, follow-up task, category change)."""
+        today = workflow.now().date()
+        account = self._account
+        candidates: list[date] = []
+        upcoming = account.next_due(today + timedelta(days=1))
+        if upcoming is not None:
+            candidates.append(upcoming.due_date)
+            remind = upcoming.due_date - timedelta(days=account.policy.reminder_days_before)
+            if remind > today and upcoming.number not in self._state.reminded:
+                candidates.append(remind)
+        oldest = account.oldest_unsettled
+        if oldest is not None and oldest.due_date <= today:
+            dpd = servicing.days_past_due(account, today)
+            for threshold in (*OVERDUE_NOTICES, FOLLOWUP_AT, *CATEGORY_DAYS):
+                if threshold > dpd:
+                    candidates.append(today + timedelta(days=threshold - dpd))
+            if self._state.debit_attempts.get(oldest.number, 0) < MAX_DEBIT_ATTEMPTS:
+                candidates.append(today + timedelta(days=1))
+        day = min(candidates) if candidates else today + timedelta(days=30)
+        return max(_at(day), workflow.now() + timedelta(seconds=1))
+
+    async def _on_day(self, today: date) -> None:
+        """Everything due by today: reminders, due dates (accrual, credit, auto-debit),
+        overdue notices, follow-up task, classification."""
+        account = self._account
+        upcoming = account.next_due(today + timedelta(days=1))
+        if (
+            upcoming is not None
+            and upcoming.due_date - timedelta(days=account.policy.reminder_days_before) <= today
+            and upcoming.number not in self._state.reminded
+        ):
+            self._set(reminded=[*self._state.reminded[-11:], upcoming.number])
+            await self._notify(
+                "repayment_reminder",
+                {
+                    "number": str(upcoming.number),
+                    "due_date": upcoming.due_date.isoformat(),
+                    "amount": f"{upcoming.outstanding:,.2f}",
+                },
+            )
+        # Installments that fell due: recognise their interest, use kept credit, auto-debit.
+        since = self._state.due_through or account.start_date
+        fell_due = [d for d in account.dues if since < d.due_date <= today]
+        if fell_due:
+            self._set(dues_processed=self._state.dues_processed + len(fell_due), due_through=today)
+            await self._post("due", today.isoformat(), as_of=today)
+        if account.credit > 0 and account.amount_due(today) > 0:
+            account, allocation = servicing.settle_from_credit(account, today)
+            self._set(account=account)
+            await self._post("credit", today.isoformat(), as_of=today, allocation=allocation)
+        await self._auto_debit(today)
+        await self._overdue(today)
+
+    def _recognisable(self, today: date) -> Decimal:
+        return servicing.interest_recognised(self._account, today) - self._state.interest_recognised
+
+    async def _auto_debit(self, today: date) -> None:
+        oldest = self._account.oldest_unsettled
+        if oldest is None or oldest.due_date > today:
+            return
+        attempts = self._state.debit_attempts.get(oldest.number, 0)
+        if attempts >= MAX_DEBIT_ATTEMPTS:
+            return
+        accrued, _ = servicing.accrue_penalty(self._account, today)
+        amount = accrued.amount_due(today) - accrued.credit
+        if amount <= 0:
+            return
+        self._set(debit_attempts={**self._state.debit_attempts, oldest.number: attempts + 1})
+        key = f"pay-{self._loan_id}-{oldest.number}-{attempts + 1}"
+        result = await self._collect(key, amount)
+        if result.succeeded:
+            account, allocation = servicing.apply_payment(self._account, amount, today)
+            self._set(account=account)
+            await self._post("auto_debit", key, amount=amount, as_of=today, allocation=allocation)
+            await self._notify("repayment_received", {"amount": f"{amount:,.2f}"})
+        else:
+            workflow.logger.info("auto-debit failed", extra={"code": result.failure_code})
+
+    async def _overdue(self, today: date) -> None:
+        dpd = servicing.days_past_due(self._account, today)
+        if dpd == 0:
+            if self._state.overdue_notices:
+                self._set(overdue_notices=[])
+            await self._classify(today, dpd)
+            return
+        due_notices = [
+            n for n in OVERDUE_NOTICES if n <= dpd and n not in self._state.overdue_notices
+        ]
+        if due_notices:
+            self._set(overdue_notices=[*self._state.overdue_notices, *due_notices])
+            await self._notify(
+                "repayment_overdue",
+                {"days": str(dpd), "amount": f"{self._account.amount_due(today):,.2f}"},
+            )
+        if dpd >= FOLLOWUP_AT and self._state.followup_task is None:
+            ref: TaskRef = await _db(
+                "open_task",
+                OpenTask(
+                    kind="overdue_followup",
+                    subject=f"loan-{self._loan_id}",
+                    required_role=Role.OFFICER.value,
+                    due_at=workflow.now() + FOLLOWUP_SLA,
+                    context={"days_past_due": str(dpd)},
+                    institution_id=self._input.institution_id,
+                ),
+                TaskRef,
+            )
+            self._set(followup_task=ref.task_id)
+        await self._classify(today, dpd)
+
+    async def _classify(self, today: date, dpd: int) -> None:
+        """Record a category change (五级分类) and its reason; the history stays in the DB."""
+        category = servicing.category(self._account, today).value
+        if category == self._state.category:
+            return
+        previous = self._state.category
+        self._set(category=category)
+        await _db(
+            "record_classification",
+            ClassificationChange(
+                loan_id=self._loan_id,
+                as_of=today,
+                category=category,
+                previous_category=previous,
+                days_past_due=dpd,
+            ),
+        )
+        await self._post("classified", f"{today.isoformat()}-{category}", as_of=today)
+        if dpd == 0 and self._state.followup_task is not None:
+            await _db(
+                "close_task",
+                CloseTask(task_id=self._state.followup_task, outcome="cured", assignee_id=None),
+            )
+            self._set(followup_task=None)
+
+    async def _close(self) -> None:
+        status = self._account.status
+        if self._state.followup_task is not None:
+            await _db(
+                "close_task",
+                CloseTask(
+                    task_id=self._state.followup_task, outcome=status.value, assignee_id=None
+                ),
+            )
+            self._set(followup_task=None)
+        if status is LoanStatus.CLOSED:
+            await _db("issue_settlement_certificate", LoanRef(loan_id=self._loan_id))
+            await self._notify("loan_settled", {})
+        workflow.upsert_search_attributes([STATUS.value_set(status.value), NEXT_DUE.value_unset()])
+
+    # ---- side effects ------------------------------------------------------------------
+    @property
+    def _input(self) -> LoanServicingInput:
+        assert self.input is not None
+        return self.input
+
+    @property
+    def _loan_id(self) -> Any:
+        return self._input.loan_id
+
+    def _set(self, **changes: Any) -> None:
+        self.state = self._state.model_copy(update=changes)
+
+    async def _collect(self, key: str, amount: Decimal) -> CollectionResult:
+        try:
+            result: CollectionResult = await workflow.execute_activity(
+                "collect_repayment",
+                Collect(loan_id=self._loan_id, key=key, amount=amount),
+                result_type=CollectionResult,
+                start_to_close_timeout=timedelta(seconds=20),
+                retry_policy=PROVIDER_RETRY,
+            )
+        except ActivityError:
+            return CollectionResult(succeeded=False, failure_code="provider.unavailable")
+        return result
+
+    async def _post(
+        self,
+        kind: str,
+        reference: str,
+        *,
+        amount: Decimal = Decimal("0.00"),
+        as_of: date | None = None,
+        allocation: Allocation | None = None,
+        written_off: tuple[Decimal, Decimal] | None = None,
+        memo: str = "",
+    ) -> None:
+        """Post the event: interest newly receivable first, then the money, then the read
+        model. Payment keys (``pay-…``) are kept as they are; other events are keyed by
+        kind, loan and ``reference``, so every part is posted once."""
+        today = as_of or workflow.now().date()
+        key = reference if reference.startswith("pay-") else f"{kind}-{self._loan_id}-{reference}"
+        accrual = self._recognisable(today)
+        accrual_key = ""
+        if accrual > 0:
+            seq = self._state.journal_seq + 1
+            accrual_key = f"accrual-{self._loan_id}-{seq}"
+            self._set(
+                journal_seq=seq,
+                interest_recognised=self._state.interest_recognised + accrual,
+            )
+        else:
+            accrual = Decimal("0.00")
+        dpd = servicing.days_past_due(self._account, today)
+        await _db(
+            "post_loan_event",
+            LoanEvent(
+                loan_id=self._loan_id,
+                key=key,
+                kind=kind,
+                value_date=today,
+                amount=amount,
+                allocation=allocation,
+                accrual=accrual,
+                accrual_key=accrual_key,
+                written_off=written_off,
+                state=self._state,
+                days_past_due=dpd,
+                memo=memo,
+            ),
+        )
+        nxt = self._account.next_due(today)
+        workflow.upsert_search_attributes(
+            [
+                STATUS.value_set("overdue" if dpd else self._account.status.value),
+                NEXT_DUE.value_set(_at(nxt.due_date)) if nxt else NEXT_DUE.value_unset(),
+            ]
+        )
+
+    async def _notify(self, template: str, context: dict[str, Any]) -> None:
+        try:
+            await workflow.execute_activity(
+                "notify_enterprise",
+                NotifyEnterprise(
+                    enterprise_id=self._input.enterprise_id, template=template, context=context
+                ),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=PROVIDER_RETRY,
+            )
+        except ActivityError:
+            workflow.logger.warning("notification not delivered", extra={"template": template})
+
+    # ---- payments ----------------------------------------------------------------------
+    def _consent(self, request: ExtensionRequest) -> dict[str, bool]:
+        return {
+            "secured": self._state.secured,
+            "guarantor_consent": bool(request.guarantor_consent.strip()),
+        }
+
+    def _check_active(self) -> None:
+        if self.state is None or self._account.status is not LoanStatus.ACTIVE:
+            raise _refuse("the loan is not active", "loan.not_active")
+
+    def _seen(self, key: str) -> bool:
+        return key in self._state.recent_keys
+
+    def _remember(self, key: str) -> None:
+        self._set(recent_keys=[*self._state.recent_keys[-(RECENT_KEYS - 1) :], key])
+
+    async def _take(self, key: str, amount: Decimal) -> None:
+        result = await self._collect(key, amount)
+        if not result.succeeded:
+            raise _refuse(f"the bank refused the payment: {result.failure_code}", "payment.refused")
+
+    @workflow.update
+    async def make_payment(self, payment: Payment) -> LoanProgress:
+        """The borrower pays now: allocated over what is due; the rest is kept as credit."""
+        async with self.lock:
+            if not self._seen(payment.key):
+                today = workflow.now().date()
+                servicing.apply_payment(self._account, payment.amount, today)  # still valid
+                await self._take(payment.key, payment.amount)
+                account, allocation = servicing.apply_payment(self._account, payment.amount, today)
+                self._set(account=account)
+                self._remember(payment.key)
+                await self._post(
+                    "repayment", payment.key, amount=payment.amount, allocation=allocation
+                )
+                self.changed = True
+        return self.progress()
+
+    @make_payment.validator
+    def _validate_payment(self, payment: Payment) -> None:
+        self._check_active()
+        today = workflow.now().date()
+        try:
+            servicing.apply_payment(self._account, payment.amount, today)
+            quote = servicing.payoff_quote(self._account, today, today)
+        except BusinessRuleError as exc:
+            raise _refusal(exc) from exc
+        if payment.amount > quote.total + self._account.credit and not self._seen(payment.key):
+            raise _refuse(
+                f"more than the payoff amount {quote.total}: use payoff", "payment.exceeds_payoff"
+            )
+
+    @workflow.update
+    async def prepay(self, prepayment: Prepayment) -> LoanProgress:
+        """Partial prepayment: fewer installments or a lower installment."""
+        async with self.lock:
+            if not self._seen(prepayment.key):
+                today = workflow.now().date()
+                servicing.prepay(self._account, prepayment.amount, today, prepayment.strategy)
+                await self._take(prepayment.key, prepayment.amount)
+                account, allocation = servicing.prepay(
+                    self._account, prepayment.amount, today, prepayment.strategy
+                )
+                self._set(account=account)
+                self._remember(prepayment.key)
+                await self._post(
+                    "prepayment",
+                    prepayment.key,
+                    amount=prepayment.amount,
+                    allocation=allocation,
+                    memo=prepayment.strategy.value,
+                )
+                await self._notify("prepayment_received", {"amount": f"{prepayment.amount:,.2f}"})
+                self.changed = True
+        return self.progress()
+
+    @prepay.validator
+    def _validate_prepay(self, prepayment: Prepayment) -> None:
+        self._check_active()
+        if self._seen(prepayment.key):
+            return
+        try:
+            servicing.prepay(
+                self._account, prepayment.amount, workflow.now().date(), prepayment.strategy
+            )
+        except BusinessRuleError as exc:
+            raise _refusal(exc) from exc
+
+    @workflow.update
+    async def pay_off(self, payment: Payment) -> LoanProgress:
+        """Settle everything today at the payoff quote; the loan closes."""
+        async with self.lock:
+            if not self._seen(payment.key):
+                today = workflow.now().date()
+                servicing.pay_off(self._account, payment.amount, today)
+                await self._take(payment.key, payment.amount)
+                account, allocation = servicing.pay_off(self._account, payment.amount, today)
+                self._set(account=account)
+                self._remember(payment.key)
+                await self._post(
+                    "payoff", payment.key, amount=payment.amount, allocation=allocation
+                )
+                self.changed = True
+        return self.progress()
+
+    @pay_off.validator
+    def _validate_payoff(self, payment: Payment) -> None:
+        self._check_active()
+        if self._seen(payment.key):
+            return
+        try:
+            servicing.pay_off(self._account, payment.amount, workflow.now().date())
+        except BusinessRuleError as exc:
+            raise _refusal(exc) from exc
+
+    # ---- extension ---------------------------------------------------------------------
+    @workflow.update
+    async def request_extension(self, request: ExtensionRequest) -> LoanProgress:
+        """Ask to extend before maturity: checked now, then an officer decides."""
+        async with self.lock:
+            self._set(pending_extension=request, extensions=self._state.extensions + 1)
+            ref: TaskRef = await _db(
+                "open_task",
+                OpenTask(
+                    kind="extension_approval",
+                    subject=f"loan-{self._loan_id}",
+                    required_role=Role.OFFICER.value,
+                    due_at=workflow.now() + EXTENSION_SLA,
+                    context={
+                        "extra_months": str(request.extra_months),
+                        "restructuring": "true" if request.financial_difficulty else "false",
+                        "reason": request.reason[:200],
+                    },
+                    institution_id=self._input.institution_id,
+                ),
+                TaskRef,
+            )
+            self._set(extension_task=ref.task_id)
+            await self._post(
+                "extension_requested",
+                str(self._state.extensions),
+                memo=f"+{request.extra_months} months",
+            )
+        return self.progress()
+
+    @request_extension.validator
+    def _validate_extension(self, request: ExtensionRequest) -> None:
+        self._check_active()
+        if self._state.pending_extension is not None:
+            raise _refuse("an extension request is already pending", "extension.pending")
+        if not request.reason.strip():
+            raise _refuse("give a reason for the extension", "extension.reason_required")
+        try:
+            servicing.extend(
+                self._account,
+                request.extra_months,
+                workflow.now().date(),
+                restructuring=request.financial_difficulty,
+                **self._consent(request),
+            )
+        except BusinessRuleError as exc:
+            raise _refusal(exc) from exc
+
+    @workflow.update
+    async def decide_extension(self, decision: ExtensionDecision) -> LoanProgress:
+        async with self.lock:
+            request = self._state.pending_extension
+            assert request is not None
+            today = workflow.now().date()
+            task = self._state.extension_task
+            extended: LoanAccount | None = None
+            if decision.approve:  # checked by the validator, on the same day
+                extended = servicing.extend(
+                    self._account,
+                    request.extra_months,
+                    today,
+                    restructuring=request.financial_difficulty,
+                    **self._consent(request),
+                )
+            original_maturity = self._account.maturity_date
+            self._set(pending_extension=None, extension_task=None)
+            outcome = "approved" if extended is not None else "declined"
+            if task is not None:
+                await _db(
+                    "close_task",
+                    CloseTask(task_id=task, outcome=outcome, assignee_id=decision.decider_id),
+                )
+            sequence = self._state.extensions
+            if extended is not None:
+                self._set(account=extended)
+                await _db(
+                    "issue_extension_addendum",
+                    Addendum(
+                        loan_id=self._loan_id,
+                        sequence=sequence,
+                        original_maturity=original_maturity,
+                        extra_months=request.extra_months,
+                        guarantor_consent=request.guarantor_consent,
+                        account=extended,
+                    ),
+                )
+                await self._post(
+                    "extended",
+                    str(sequence),
+                    memo=f"+{request.extra_months} months by user:{decision.decider_id}",
+                )
+                await self._notify(
+                    "extension_approved",
+                    {"maturity": extended.maturity_date.isoformat()},
+                )
+                # A safe point: the next run starts from the new schedule.
+                self._set(dues_processed=DUES_PER_RUN)
+            else:
+                await self._post("extension_declined", str(sequence), memo=decision.reason)
+                await self._notify("extension_declined", {"reason": decision.reason})
+            self.changed = True
+        return self.progress()
+
+    @decide_extension.validator
+    def _validate_extension_decision(self, decision: ExtensionDecision) -> None:
+        self._check_active()
+        if self._state.pending_extension is None:
+            raise _refuse("no extension request awaits a decision", "extension.not_pending")
+        if decision.decider_institution_id != self._input.institution_id:
+            raise _refuse("the loan belongs to another institution", "credit.wrong_institution")
+        if decision.decider_role not in DECIDERS:
+            raise _refuse("only credit officers decide extensions", "credit.beyond_authority")
+        if decision.decider_id == self._state.pending_extension.requested_by:
+            raise _refuse("the requester cannot decide", "credit.maker_checker")
+        if not decision.approve and not decision.reason.strip():
+            raise _refuse("a refusal needs a reason", "credit.reason_required")
+        if decision.approve:
+            request = self._state.pending_extension
+            try:
+                servicing.extend(
+                    self._account,
+                    request.extra_months,
+                    workflow.now().date(),
+                    restructuring=request.financial_difficulty,
+                    **self._consent(request),
+                )
+            except BusinessRuleError as exc:
+                raise _refusal(exc) from exc
+
+    # ---- write-off ---------------------------------------------------------------------
+    @workflow.update
+    async def write_off(self, request: WriteOff) -> LoanProgress:
+        async with self.lock:
+            today = workflow.now().date()
+            account, principal, interest = servicing.write_off(self._account, today)
+            self._set(account=account)
+            await self._post(
+                "write_off",
+                today.isoformat(),
+                as_of=today,
+                written_off=(principal, interest),
+                memo=f"{request.reason} (user:{request.decider_id})",
+            )
+            self.changed = True
+        return self.progress()
+
+    @write_off.validator
+    def _validate_write_off(self, request: WriteOff) -> None:
+        self._check_active()
+        if request.decider_institution_id != self._input.institution_id:
+            raise _refuse("the loan belongs to another institution", "credit.wrong_institution")
+        if request.decider_role not in SUPERVISORS:
+            raise _refuse("only a supervisor writes a loan off", "credit.beyond_authority")
+        if not request.reason.strip():
+            raise _refuse("a write-off needs a reason", "credit.reason_required")
+        category = servicing.category(self._account, workflow.now().date())
+        if category not in (RiskCategory.DOUBTFUL, RiskCategory.LOSS):
+            raise _refuse(
+                "only doubtful or loss loans are written off", "loan.not_written_off_category"
+            )
+
+    # ---- query -------------------------------------------------------------------------
+    @workflow.query
+    def progress(self) -> LoanProgress:
+        if self.state is None:
+            return LoanProgress(
+                loan_id=self.input.loan_id if self.input else None,
+                status="opening",
+                category="normal",
+                days_past_due=0,
+                principal_outstanding=Decimal("0.00"),
+                next_due_date=None,
+                next_due_amount=Decimal("0.00"),
+                credit=Decimal("0.00"),
+                extension_pending=False,
+            )
+        today = workflow.now().date()
+        account = self._account
+        nxt = account.next_due(today)
+        return LoanProgress(
+            loan_id=self._loan_id,
+            status=account.status.value,
+            category=self._state.category,
+            days_past_due=servicing.days_past_due(account, today),
+            principal_outstanding=account.principal_outstanding,
+            next_due_date=nxt.due_date if nxt else None,
+            next_due_amount=nxt.outstanding if nxt else Decimal("0.00"),
+            credit=account.credit,
+            extension_pending=self._state.pending_extension is not None,
+            state=self._state,
+        )
