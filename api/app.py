@@ -20,6 +20,7 @@ from api.routers import (
     demands,
     health,
     institutions,
+    loans,
     onboarding,
     policies,
     privacy,
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     routers = [health, auth, users, institutions, onboarding, privacy, catalog, demands]
-    routers += [policies, applications, tasks]
+    routers += [policies, applications, loans, tasks]
     for module in (*routers, codec):
         app.include_router(module.router)
     return app

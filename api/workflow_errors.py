@@ -114,8 +114,11 @@ def api_error_from_workflow(exc: Exception) -> ApiError:
             status, zh, en = REFUSALS[cause.type]
             return ApiError(status, cause.type, zh, en)
         if isinstance(cause, ApplicationError) and cause.type and "." in cause.type:
-            # A business refusal without its own entry: its code and the workflow's message.
-            return ApiError(409, cause.type, "操作被业务规则拒绝", cause.message)
+            # A business refusal without its own entry: its code, the workflow's message and
+            # the Chinese one when the refusal carries it as its first detail.
+            details = cause.details
+            zh = details[0] if details and isinstance(details[0], str) else "操作被业务规则拒绝"
+            return ApiError(409, cause.type, zh, cause.message)
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
         return ApiError(404, "not_found", "流程不存在或已结束", "No such running process")
     raise exc

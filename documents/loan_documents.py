@@ -7,13 +7,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import NamedTuple
 
 from documents.pdf import render_pdf
 from domain.classification import RiskCategory
 from domain.extension import max_cumulative_extension_months
 from domain.schedule import Installment, Schedule
+from domain.servicing import InstallmentStatus
 
 PREVIEW_HEAD_ROWS = 6
 """The offer letter previews this many first installments, then the last one."""
@@ -33,27 +33,8 @@ _CLASSIFICATION_EN = {
 }
 
 
-class InstallmentStatus(StrEnum):
-    """Repayment status of one installment on an account statement."""
-
-    PAID = "paid"
-    PARTIALLY_PAID = "partially_paid"
-    OVERDUE = "overdue"
-    DUE = "due"
-    UPCOMING = "upcoming"
-
-    @property
-    def label_zh(self) -> str:
-        """Chinese label shown on statements."""
-        return _STATUS_LABELS[self][0]
-
-    @property
-    def label_en(self) -> str:
-        """English label shown under the Chinese one."""
-        return _STATUS_LABELS[self][1]
-
-
 _STATUS_LABELS = {
+    InstallmentStatus.WRITTEN_OFF: ("已核销", "Written off"),
     InstallmentStatus.PAID: ("已还清", "Paid"),
     InstallmentStatus.PARTIALLY_PAID: ("部分已还", "Partially paid"),
     InstallmentStatus.OVERDUE: ("逾期", "Overdue"),
@@ -225,6 +206,16 @@ class StatementLine:
     penalty: Decimal
     paid: Decimal
     status: InstallmentStatus
+
+    @property
+    def status_zh(self) -> str:
+        """Chinese label of the status."""
+        return _STATUS_LABELS[self.status][0]
+
+    @property
+    def status_en(self) -> str:
+        """English label of the status, shown after the Chinese one."""
+        return _STATUS_LABELS[self.status][1]
 
     @property
     def amount_due(self) -> Decimal:

@@ -608,7 +608,9 @@ class LoanApplicationWorkflow:
         if bounds is not None:
             issues = check_decided_terms(bounds, self.application.amount, amount, term, rate)
             if issues:
-                raise _refuse(issues[0].message_en, issues[0].code)
+                raise ApplicationError(
+                    issues[0].message_en, issues[0].message_zh, type=issues[0].code
+                )
             return
         if not (0 < amount <= self.application.amount):
             raise _refuse("the approved amount must be within the request", "credit.bad_amount")
@@ -637,7 +639,9 @@ class LoanApplicationWorkflow:
             raise _refuse("nothing is asked of the applicant", "information.not_requested")
         unknown = check_materials(tuple(answer.materials))
         if unknown:
-            raise _refuse(unknown[0].message_en, unknown[0].code)
+            raise ApplicationError(
+                unknown[0].message_en, unknown[0].message_zh, type=unknown[0].code
+            )
         if self.stage == "materials_requested":
             if not set(answer.materials) & set(self._missing()):
                 raise _refuse(

@@ -649,3 +649,10 @@ class PortfolioSweepResult(Contract):
     as_of: date
     institutions: int
     loans: int
+
+
+# Resolve forward references now (a model may name one defined below it): inside the workflow
+# sandbox a lazy rebuild would not find the module's names.
+for _model in list(globals().values()):
+    if isinstance(_model, type) and issubclass(_model, Contract) and _model is not Contract:
+        _model.model_rebuild()

@@ -21,6 +21,7 @@ from workflows.contracts import (
     ApplicationProgress,
     CreditAction,
     CreditDecision,
+    ExtensionDecision,
     ReviewDecision,
 )
 
@@ -133,6 +134,19 @@ async def decide_task(
         # The same officer decides again after the applicant answers: one id per round.
         progress = await run_query(temporal, task.workflow_id, "progress", ApplicationProgress)
         round_ = progress.review_round
+    elif task.kind == "extension_approval":
+        update = (
+            "decide_extension",
+            ExtensionDecision(
+                approve=body.approve
+                if body.action is None
+                else body.action is CreditAction.APPROVE,
+                reason=body.reason,
+                decider_id=user.user_id,
+                decider_role=user.role.value,
+                decider_institution_id=user.institution_id,
+            ),
+        )
     else:
         raise ApiError(
             422,

@@ -67,6 +67,7 @@ async def test_application_to_disbursement_exactly_once(
         "amount": "400000.00",
         "term_months": 12,
         "repayment_method": "equal_installment",
+        "materials": ["financial_statements"],  # required from ¥300,000
     }
     submitted = await platform.http.post(
         "/api/v1/applications", json=body, headers={**applicant, "Idempotency-Key": "app-1"}
@@ -95,7 +96,8 @@ async def test_application_to_disbursement_exactly_once(
         json={"approve": True, "rate": "0.30"},
         headers=supervisor,
     )
-    assert beyond.status_code == 422 and beyond.json()["error"]["code"] == "credit.bad_rate"
+    assert beyond.status_code == 422
+    assert beyond.json()["error"]["code"] == "credit.rate_outside_product"
     approved = await platform.http.post(
         f"/api/v1/tasks/{task['id']}/decision",
         json={"approve": True, "reason": "经营稳定", "rate": "0.0420"},

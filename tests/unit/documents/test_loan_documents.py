@@ -508,5 +508,5 @@ def test_statement_line_amounts() -> None:
     assert partial.amount_due == Decimal("860.66")
     assert partial.unpaid == Decimal("460.66")
     assert STATEMENT.lines[0].unpaid == Decimal("0.00")
-    assert InstallmentStatus.OVERDUE.label_zh == "逾期"
+    assert (partial.status_zh, partial.status_en) == ("部分已还", "Partially paid")
     assert STATEMENT.classification_en == "Special mention"

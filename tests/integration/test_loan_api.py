@@ -1,0 +1,205 @@
+"""A loan's whole journey through the API with the real worker, Temporal and sandbox bank:
+materials, an officer's question and answer, approval, the offer letter accepted by its hash,
+contract, disbursement, the loan workflow, a payment, a payoff quote, payoff and the
+settlement certificate — with balanced journals and principal that matches the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from db.models import JournalEntry, JournalLineRow, Loan, LoanDocument, PaymentInstruction
+from tests.integration.conftest import Platform
+from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
+from tests.integration.test_demand_api import _lender, _user, product_body
+from tests.support import SandboxProcess
+
+
+async def _loan_until(
+    platform: Platform, loan_id: str, headers: dict[str, str], statuses: set[str]
+) -> dict[str, Any]:
+    loan: dict[str, Any] = {}
+    for _ in range(200):
+        loan = (await platform.http.get(f"/api/v1/loans/{loan_id}", headers=headers)).json()
+        if loan.get("status") in statuses and loan.get("outstanding_principal") is not None:
+            return loan
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"loan stuck at {loan}")
+
+
+async def _schedule(platform: Platform, loan_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    for _ in range(100):
+        response = await platform.http.get(f"/api/v1/loans/{loan_id}/schedule", headers=headers)
+        if response.status_code == 200:
+            body: dict[str, Any] = response.json()
+            return body
+        await asyncio.sleep(0.1)  # the loan workflow is still opening the account
+    raise AssertionError(response.text)
+
+
+async def test_application_with_a_question_to_a_settled_loan(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    inst_id, admin, officer = await _lender(platform)
+    supervisor = await _user(platform, "supervisor", inst_id)
+    product = await platform.http.post(
+        "/api/v1/products", json=product_body("LOAN-1", auto_approval_limit="0"), headers=admin
+    )
+    assert product.status_code == 201, product.text
+    applicant = await _applicant(platform, sandbox, suffix="456")
+    body = {
+        "product_id": product.json()["id"],
+        "amount": "300000.00",
+        "term_months": 6,
+        "repayment_method": "equal_installment",
+    }
+    outside = await platform.http.post(
+        "/api/v1/applications", json={**body, "term_months": 48}, headers=applicant
+    )
+    assert outside.status_code == 422
+    assert outside.json()["error"]["fields"][0]["code"] == "application.term_outside_product"
+
+    submitted = await platform.http.post("/api/v1/applications", json=body, headers=applicant)
+    assert submitted.status_code == 201, submitted.text
+    app_id = submitted.json()["id"]
+    asked = await _progress_until(platform, app_id, applicant, {"materials_requested"})
+    assert asked["missing_materials"] == ["financial_statements"]
+    provided = await platform.http.post(
+        f"/api/v1/applications/{app_id}/information",
+        json={"materials": ["financial_statements"]},
+        headers=applicant,
+    )
+    assert provided.status_code == 200, provided.text
+    await _progress_until(platform, app_id, applicant, {"in_review"})
+
+    inbox = (await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=officer)).json()
+    task = next(t for t in inbox if t["subject"] == f"application-{app_id}")
+    claimed = await platform.http.post(f"/api/v1/tasks/{task['id']}/claim", headers=officer)
+    assert claimed.status_code == 200 and claimed.json()["state"] == "claimed"
+    question = await platform.http.post(
+        f"/api/v1/tasks/{task['id']}/decision",
+        json={"action": "request_info", "question": "请说明第三季度营收下降的原因"},
+        headers=officer,
+    )
+    assert question.status_code == 200, question.text
+    waiting = await _progress_until(platform, app_id, applicant, {"info_requested"})
+    assert waiting["question"] == "请说明第三季度营收下降的原因"
+    answered = await platform.http.post(
+        f"/api/v1/applications/{app_id}/information",
+        json={"answer": "季节性因素，十月已恢复"},
+        headers=applicant,
+    )
+    assert answered.status_code == 200, answered.text
+    back = await _progress_until(platform, app_id, applicant, {"in_review"})
+    assert back["review_round"] == 1
+    other = await platform.http.post(
+        f"/api/v1/tasks/{task['id']}/decision", json={"approve": True}, headers=supervisor
+    )
+    assert other.status_code == 200, other.text  # a supervisor has the authority too
+
+    offered = await _progress_until(platform, app_id, applicant, {"offered"})
+    assert offered["offer_document"]["apr"]
+    letter = await platform.http.get(
+        f"/api/v1/applications/{app_id}/documents/offer_letter", headers=applicant
+    )
+    assert letter.status_code == 200 and letter.content.startswith(b"%PDF")
+    sha = hashlib.sha256(letter.content).hexdigest()
+    assert letter.headers["X-Document-SHA256"] == sha == offered["offer_document"]["sha256"]
+    wrong = await platform.http.post(
+        f"/api/v1/applications/{app_id}/acceptance",
+        json={"typed_name": "李四", "account": ACCOUNT, "document_sha256": "0" * 64},
+        headers=applicant,
+    )
+    assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "offer.document_mismatch"
+    accepted = await platform.http.post(
+        f"/api/v1/applications/{app_id}/acceptance",
+        json={"typed_name": "李四", "account": ACCOUNT, "document_sha256": sha},
+        headers=applicant,
+    )
+    assert accepted.status_code == 200, accepted.text
+    done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})
+    assert done["stage"] == "disbursed", done
+    loan_id = done["loan_id"]
+    contract = await platform.http.get(
+        f"/api/v1/loans/{loan_id}/documents/contract", headers=applicant
+    )
+    assert contract.status_code == 200 and contract.content.startswith(b"%PDF")
+
+    schedule = await _schedule(platform, loan_id, applicant)
+    assert [row["status"] for row in schedule["rows"]] == ["upcoming"] * 6
+    assert Decimal(schedule["principal_outstanding"]) == Decimal("300000.00")
+    paid = await platform.http.post(
+        f"/api/v1/loans/{loan_id}/payments",
+        json={"amount": "1000.00"},
+        headers={**applicant, "Idempotency-Key": "pay-1"},
+    )
+    assert paid.status_code == 200, paid.text
+    assert Decimal(paid.json()["credit"]) == Decimal("1000.00")  # nothing due yet: kept
+    again = await platform.http.post(
+        f"/api/v1/loans/{loan_id}/payments",
+        json={"amount": "1000.00"},
+        headers={**applicant, "Idempotency-Key": "pay-1"},
+    )
+    assert Decimal(again.json()["credit"]) == Decimal("1000.00")  # the same key pays once
+
+    quote = await platform.http.get(f"/api/v1/loans/{loan_id}/payoff-quote", headers=applicant)
+    assert quote.status_code == 200, quote.text
+    total = Decimal(quote.json()["total"])
+    assert total == Decimal("300000.00") - Decimal("1000.00")  # same day: no interest yet
+    short = await platform.http.post(
+        f"/api/v1/loans/{loan_id}/payoff", json={"amount": str(total - 1)}, headers=applicant
+    )
+    assert short.status_code == 409 and short.json()["error"]["code"] == "payoff.insufficient"
+    settled = await platform.http.post(
+        f"/api/v1/loans/{loan_id}/payoff", json={"amount": str(total)}, headers=applicant
+    )
+    assert settled.status_code == 200, settled.text
+    assert settled.json()["status"] == "closed"
+    closed = await _loan_until(platform, loan_id, applicant, {"closed"})
+    assert Decimal(closed["outstanding_principal"]) == 0
+    certificate = None
+    for _ in range(100):
+        certificate = await platform.http.get(
+            f"/api/v1/loans/{loan_id}/documents/settlement_certificate", headers=applicant
+        )
+        if certificate.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert certificate is not None and certificate.content.startswith(b"%PDF")
+
+    async with platform.sessions() as session:
+        loan = await session.get(Loan, loan_id)
+        assert loan is not None and loan.signed_name == "李四" and loan.offer_sha256 == sha
+        kinds = set(
+            await session.scalars(select(LoanDocument.kind).where(LoanDocument.loan_id == loan_id))
+        )
+        assert kinds == {"contract", "settlement_certificate"}
+        collections = list(
+            await session.scalars(
+                select(PaymentInstruction).where(
+                    PaymentInstruction.loan_id == loan_id,
+                    PaymentInstruction.direction == "COLLECTION",
+                )
+            )
+        )
+        assert sorted(p.amount for p in collections) == sorted([Decimal("1000.00"), total])
+        entries = list(
+            await session.scalars(select(JournalEntry).where(JournalEntry.loan_id == loan_id))
+        )
+        lines = list(
+            await session.scalars(
+                select(JournalLineRow).where(JournalLineRow.journal_id.in_([e.id for e in entries]))
+            )
+        )
+    for entry in entries:
+        own = [line for line in lines if line.journal_id == entry.id]
+        assert sum(line.debit for line in own) == sum(line.credit for line in own), entry.key
+    principal = sum(
+        (line.debit - line.credit for line in lines if line.account == "loan_principal_receivable"),
+        Decimal(0),
+    )
+    assert principal == 0  # disbursed − repaid: the ledger agrees the loan is settled
