@@ -16,7 +16,6 @@ from documents.environment import shared_environment
 from documents.loan_documents import (
     AcceptanceView,
     ExtensionView,
-    InstallmentStatus,
     LoanTermsView,
     SettlementView,
     StatementLine,
@@ -39,6 +38,7 @@ from domain.schedule import (
     build_schedule,
     remaining_schedule,
 )
+from domain.servicing import InstallmentStatus
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdffonts") is None or shutil.which("pdftotext") is None,
