@@ -14,6 +14,7 @@ from tests.integration.conftest import Platform
 from tests.integration.test_application_api import _progress_until
 from tests.integration.test_demand_api import _lender, _user, _verified_applicant, product_body
 from tests.support import SandboxProcess
+from workflows.contracts import PortfolioSweep, TaskQueue, WorkflowType
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 
@@ -92,6 +93,7 @@ async def test_record_one_history_per_workflow_type(
             "amount": "300000.00",
             "term_months": 12,
             "repayment_method": "equal_installment",
+            "materials": ["financial_statements"],
         },
         headers=applicant,
     )
@@ -112,5 +114,32 @@ async def test_record_one_history_per_workflow_type(
         json={"typed_name": "李四", "account": "6222020200998877665"},
         headers=applicant,
     )
-    await _progress_until(platform, app_id, applicant, {"disbursed"})
+    done = await _progress_until(platform, app_id, applicant, {"disbursed"})
     await _save(dev_env, f"application-{app_id}", "loan_application_disbursed")
+
+    loan_id = done["loan_id"]
+    for _ in range(100):
+        if (
+            await platform.http.get(f"/api/v1/loans/{loan_id}/schedule", headers=applicant)
+        ).is_success:
+            break
+        await asyncio.sleep(0.1)
+    await platform.http.post(
+        f"/api/v1/loans/{loan_id}/payments", json={"amount": "500.00"}, headers=applicant
+    )
+    quote = (
+        await platform.http.get(f"/api/v1/loans/{loan_id}/payoff-quote", headers=applicant)
+    ).json()
+    await platform.http.post(
+        f"/api/v1/loans/{loan_id}/payoff", json={"amount": quote["total"]}, headers=applicant
+    )
+    await _save(dev_env, f"loan-{loan_id}", "loan_servicing_paid_off")
+
+    sweep = await dev_env.client.start_workflow(
+        WorkflowType.PORTFOLIO_SWEEP,
+        PortfolioSweep(),
+        id=f"portfolio-sweep-replay-{uuid.uuid4()}",
+        task_queue=platform.settings.task_queue(TaskQueue.PLATFORM),
+    )
+    await sweep.result()
+    await _save(dev_env, sweep.id, "portfolio_sweep")
