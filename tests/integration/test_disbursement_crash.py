@@ -1,5 +1,5 @@
-"""A worker killed (-9) while the disbursement is at the bank: a new worker finishes it, and
-exactly one payment reaches the bank and exactly one journal is posted."""
+"""A worker killed (-9) while money is at the bank — a disbursement, a repayment — a new
+worker finishes it: exactly one payment reaches the bank and exactly one journal is posted."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -20,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from cli.accounts import create_platform_admin
 from config.settings import Settings
-from db.models import JournalEntry, PaymentInstruction
+from db.models import JournalEntry, LoanTransaction, PaymentInstruction
 from db.session import create_engine, create_session_factory
 from tests.integration.conftest import ADMIN_PASSWORD, Platform
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
@@ -161,3 +162,117 @@ async def test_killed_worker_mid_disbursement_pays_exactly_once(
             .where(PaymentInstruction.loan_id == loan_id)
         )
     assert (journals, instructions) == (1, 1)
+
+
+async def test_killed_worker_mid_collection_takes_the_payment_exactly_once(
+    crash_stack: tuple[Platform, Settings], sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """The borrower pays through the API while the worker dies inside the bank call: a new
+    worker retries with the same key; the bank takes the money once and the loan books it
+    once (one transaction, one repayment journal)."""
+    platform, settings = crash_stack
+    first = _worker(settings, tmp_path / "worker-1.log")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        _, admin, _ = await _lender(platform)
+        product = await platform.http.post(
+            "/api/v1/products", json=product_body("CRASH-2"), headers=admin
+        )
+        applicant = await _applicant(platform, sandbox, suffix="457")
+        app_id = (
+            await platform.http.post(
+                "/api/v1/applications",
+                json={
+                    "product_id": product.json()["id"],
+                    "amount": "150000.00",
+                    "term_months": 12,
+                    "repayment_method": "equal_installment",
+                },
+                headers=applicant,
+            )
+        ).json()["id"]
+        offered = await _progress_until(platform, app_id, applicant, {"offered", "in_review"})
+        assert offered["stage"] == "offered", offered
+        await platform.http.post(
+            f"/api/v1/applications/{app_id}/acceptance",
+            json={"typed_name": "赵六", "account": ACCOUNT},
+            headers=applicant,
+        )
+        done = await _progress_until(platform, app_id, applicant, {"disbursed"})
+        loan_id = uuid.UUID(done["loan_id"])
+        for _ in range(200):
+            schedule = await platform.http.get(
+                f"/api/v1/loans/{loan_id}/schedule", headers=applicant
+            )
+            if schedule.status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+
+        async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+            await client.post(
+                "/sandbox/v1/faults", json={"provider": "bank", "mode": "slow", "count": 1}
+            )
+        payment = asyncio.create_task(
+            platform.http.post(
+                f"/api/v1/loans/{loan_id}/payments",
+                json={"amount": "2000.00"},
+                headers={**applicant, "Idempotency-Key": "crash-pay"},
+                timeout=120,
+            )
+        )
+        pending = 0
+        for _ in range(300):
+            async with platform.sessions() as session:
+                pending = (
+                    await session.scalar(
+                        select(func.count())
+                        .select_from(PaymentInstruction)
+                        .where(
+                            PaymentInstruction.loan_id == loan_id,
+                            PaymentInstruction.direction == "COLLECTION",
+                            PaymentInstruction.status == "pending",
+                        )
+                    )
+                    or 0
+                )
+            if pending:
+                break
+            await asyncio.sleep(0.02)
+        assert pending, "the collection never started"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        second = _worker(settings, tmp_path / "worker-2.log")
+        paid = await payment
+        assert paid.status_code == 200, paid.text
+        assert paid.json()["credit"] == "2000.00"
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+            await client.delete("/sandbox/v1/faults")
+
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+        bank = (await client.get("/bank/v1/payments", params={"reference": str(loan_id)})).json()
+    collections = [
+        p
+        for p in (bank["payments"] if isinstance(bank, dict) else bank)
+        if p.get("direction") == "COLLECTION"
+    ]
+    assert len(collections) == 1, collections
+    async with platform.sessions() as session:
+        transactions = list(
+            await session.scalars(
+                select(LoanTransaction).where(
+                    LoanTransaction.loan_id == loan_id, LoanTransaction.kind == "repayment"
+                )
+            )
+        )
+        journals = await session.scalar(
+            select(func.count())
+            .select_from(JournalEntry)
+            .where(JournalEntry.key == f"journal-{transactions[0].key}")
+        )
+    assert len(transactions) == 1 and transactions[0].amount == Decimal("2000.00")
+    assert journals == 1
