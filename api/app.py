@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers += [policies, applications, loans, tasks]
     for module in (*routers, codec):
         app.include_router(module.router)
+    app.include_router(loans.portfolio_router)
     return app
 
 

@@ -17,7 +17,15 @@ from api.deps import ContextDep, CurrentUser, Principal, SessionDep, TemporalDep
 from api.errors import ApiError
 from api.schemas import Schema
 from api.workflow_errors import run_query, run_update
-from db.models import Enterprise, Institution, Loan, LoanDocument, LoanTransaction
+from db.models import (
+    Enterprise,
+    Institution,
+    Loan,
+    LoanClassification,
+    LoanDocument,
+    LoanTransaction,
+    PortfolioSnapshot,
+)
 from documents.loan_documents import (
     StatementLine,
     StatementTransaction,
@@ -96,6 +104,19 @@ class TransactionOut(Schema):
     amount: Decimal
     allocation: dict[str, Any]
     memo: str
+
+
+class ClassificationOut(Schema):
+    as_of: date
+    category: str
+    previous_category: str
+    days_past_due: int
+
+
+class PortfolioOut(Schema):
+    as_of: date
+    institution_id: uuid.UUID
+    figures: dict[str, Any]
 
 
 class PaymentIn(Schema):
@@ -225,6 +246,47 @@ async def loan_transactions(
             .order_by(LoanTransaction.created_at)
         )
     )
+
+
+@router.get(
+    "/{loan_id}/classifications",
+    operation_id="loan_classifications",
+    response_model=list[ClassificationOut],
+)
+async def loan_classifications(
+    loan_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> list[LoanClassification]:
+    """The five-category history (五级分类): every change, when, and the days past due."""
+    await _loan_for(session, user, loan_id)
+    return list(
+        await session.scalars(
+            select(LoanClassification)
+            .where(LoanClassification.loan_id == loan_id)
+            .order_by(LoanClassification.as_of, LoanClassification.created_at)
+        )
+    )
+
+
+portfolio_router = APIRouter(prefix="/api/v1/portfolio", tags=["loans"])
+
+
+@portfolio_router.get("", operation_id="portfolio_snapshots", response_model=list[PortfolioOut])
+async def portfolio_snapshots(
+    user: CurrentUser,
+    session: SessionDep,
+    as_of: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=400)] = 31,
+) -> list[PortfolioSnapshot]:
+    """Daily snapshots by institution (loans and principal by category, overdue, NPL ratio):
+    staff see their institution's, compliance and regulators every institution's."""
+    stmt = select(PortfolioSnapshot).order_by(PortfolioSnapshot.as_of.desc())
+    if user.role in INSTITUTION_ROLES:
+        stmt = stmt.where(PortfolioSnapshot.institution_id == user.institution_id)
+    elif user.role not in PLATFORM_WIDE_READERS:
+        raise ApiError(403, "auth.role_not_allowed", "当前角色无权查看", "Not allowed")
+    if as_of is not None:
+        stmt = stmt.where(PortfolioSnapshot.as_of == as_of)
+    return list(await session.scalars(stmt.limit(limit)))
 
 
 @router.get(

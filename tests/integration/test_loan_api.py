@@ -11,12 +11,17 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from temporalio.client import ScheduleActionStartWorkflow
+from temporalio.testing import WorkflowEnvironment
 
 from db.models import JournalEntry, JournalLineRow, Loan, LoanDocument, PaymentInstruction
 from tests.integration.conftest import Platform
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.support import SandboxProcess
+from worker import ensure_schedules
+from workflows.contracts import WorkflowType
+from workflows.portfolio import SWEEP_SCHEDULE_ID
 
 
 async def _loan_until(
@@ -203,3 +208,59 @@ async def test_application_with_a_question_to_a_settled_loan(
         Decimal(0),
     )
     assert principal == 0  # disbursed − repaid: the ledger agrees the loan is settled
+
+
+async def test_daily_sweep_snapshots_the_portfolio_by_category(
+    platform: Platform, sandbox: SandboxProcess, dev_env: WorkflowEnvironment
+) -> None:
+    """The worker's Schedule runs the sweep; the snapshot counts the institution's active
+    loans by five-category classification, readable by its staff and by the regulator."""
+    _, admin, officer = await _lender(platform)
+    product = await platform.http.post(
+        "/api/v1/products", json=product_body("SWEEP-1"), headers=admin
+    )
+    applicant = await _applicant(platform, sandbox, suffix="458")
+    app_id = (
+        await platform.http.post(
+            "/api/v1/applications",
+            json={
+                "product_id": product.json()["id"],
+                "amount": "120000.00",
+                "term_months": 12,
+                "repayment_method": "equal_installment",
+            },
+            headers=applicant,
+        )
+    ).json()["id"]
+    assert (await _progress_until(platform, app_id, applicant, {"offered", "in_review"}))[
+        "stage"
+    ] == "offered"
+    await platform.http.post(
+        f"/api/v1/applications/{app_id}/acceptance",
+        json={"typed_name": "周七", "account": ACCOUNT},
+        headers=applicant,
+    )
+    loan_id = (await _progress_until(platform, app_id, applicant, {"disbursed"}))["loan_id"]
+    await _schedule(platform, loan_id, applicant)  # the loan workflow has opened the account
+
+    await ensure_schedules(dev_env.client, platform.settings)
+    schedule = dev_env.client.get_schedule_handle(SWEEP_SCHEDULE_ID)
+    described = (await schedule.describe()).schedule
+    assert isinstance(described.action, ScheduleActionStartWorkflow)
+    assert described.action.workflow == WorkflowType.PORTFOLIO_SWEEP
+    assert described.spec.calendars or described.spec.cron_expressions  # daily, from the cron
+    await schedule.trigger()
+    figures: dict[str, Any] = {}
+    for _ in range(200):
+        snapshots = (await platform.http.get("/api/v1/portfolio", headers=officer)).json()
+        if snapshots and snapshots[0]["figures"].get("loans"):
+            figures = snapshots[0]["figures"]
+            break
+        await asyncio.sleep(0.1)
+    assert figures["loans"] == 1 and Decimal(figures["principal"]) == Decimal("120000.00")
+    assert figures["by_category"]["normal"]["loans"] == 1
+    assert figures["overdue_loans"] == 0 and Decimal(figures["npl_ratio"]) == 0
+    history = await platform.http.get(f"/api/v1/loans/{loan_id}/classifications", headers=officer)
+    assert history.status_code == 200 and history.json() == []  # never left "normal"
+    outsider = await platform.http.get("/api/v1/portfolio", headers=applicant)
+    assert outsider.status_code == 403
