@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -309,7 +310,31 @@ def seed_catalog(api_url: str) -> Iterator[str]:
     yield f"demand {demand['id']} by demo-verified (ICBC-SZ answered; try `loanbridge compare`)"
 
 
-# ---- applications: one disbursed, one waiting for the applicant ----------------------------
+# ---- applications and loans at every stage ---------------------------------------------------
+@dataclass(frozen=True)
+class DemoCase:
+    """One application of demo-verified to ICBC-SZ's working-capital loan, and where it stops."""
+
+    key: str
+    amount: str
+    stop: str  # the stage the demo leaves it at (see seed_applications)
+    materials: tuple[str, ...] = ()
+
+
+DEMO_CASES = (
+    DemoCase("demo-app-1", "200000.00", "active_loan"),
+    DemoCase("demo-app-2", "150000.00", "offered"),
+    DemoCase("demo-app-3", "400000.00", "materials_requested"),
+    DemoCase("demo-app-4", "350000.00", "info_requested", ("financial_statements",)),
+    DemoCase("demo-app-5", "320000.00", "counter_offered", ("financial_statements",)),
+    DemoCase("demo-app-6", "600000.00", "in_review", ("financial_statements",)),
+    DemoCase("demo-app-7", "100000.00", "settled_loan"),
+    DemoCase("demo-app-8", "180000.00", "extension_requested"),
+)
+DEMO_ACCOUNT = "6222020200112233445"
+SETTLED = {"in_review", "offered", "declined", "disbursed", "expired", "materials_requested"}
+
+
 def _wait_stage(client: LoanBridgeClient, app_id: str, stages: set[str]) -> dict[str, Any]:
     progress: dict[str, Any] = {}
     for _ in range(150):
@@ -320,40 +345,100 @@ def _wait_stage(client: LoanBridgeClient, app_id: str, stages: set[str]) -> dict
     return progress
 
 
+def _wait_loan(client: LoanBridgeClient, loan_id: str) -> None:
+    """Until the loan workflow has opened the account (its schedule is readable)."""
+    for _ in range(100):
+        try:
+            client.loan_schedule(loan_id)
+            return
+        except LoanBridgeError:
+            time.sleep(0.2)
+
+
+def _credit_task(officer: LoanBridgeClient, app_id: str) -> dict[str, Any]:
+    return next(
+        t
+        for t in officer.list_tasks(kind="credit_approval")
+        if t["subject"] == f"application-{app_id}"
+    )
+
+
+def _advance(
+    case: DemoCase,
+    app_id: str,
+    progress: dict[str, Any],
+    client: LoanBridgeClient,
+    officer: LoanBridgeClient,
+) -> str:
+    """Drive one application to the stage its case stops at; returns a line for the log."""
+    stage = progress["stage"]
+    if stage == "in_review" and case.stop == "info_requested":
+        task = _credit_task(officer, app_id)
+        officer.claim_task(task["id"])
+        officer.decide_task(
+            task["id"],
+            False,
+            action="request_info",
+            question="请说明第三季度营收下降的原因 Why did Q3 revenue fall?",
+        )
+        stage = _wait_stage(client, app_id, {"info_requested"})["stage"]
+    elif stage == "in_review" and case.stop == "counter_offered":
+        officer.decide_task(
+            _credit_task(officer, app_id)["id"],
+            False,
+            "额度按营收核定 limit set by revenue",
+            action="counter_offer",
+            amount=Decimal("250000.00"),
+            term_months=12,
+        )
+        stage = _wait_stage(client, app_id, {"counter_offered"})["stage"]
+    elif stage == "offered" and case.stop in ("active_loan", "settled_loan", "extension_requested"):
+        client.accept_offer(app_id, "徐明娜", DEMO_ACCOUNT)
+        progress = _wait_stage(client, app_id, {"disbursed", "disbursement_failed"})
+        stage = progress["stage"]
+        loan_id = progress.get("loan_id")
+        if stage == "disbursed" and loan_id:
+            _wait_loan(client, loan_id)
+            stage = _service(case, loan_id, client)
+    return f"application {app_id} ({case.amount}): {stage}"
+
+
+def _service(case: DemoCase, loan_id: str, client: LoanBridgeClient) -> str:
+    if case.stop == "active_loan":
+        client.make_payment(loan_id, Decimal("1000.00"), idempotency_key=f"{case.key}-pay")
+        return f"loan {loan_id} active, ¥1,000 kept as credit for the first installment"
+    if case.stop == "settled_loan":
+        quote = client.payoff_quote(loan_id)
+        client.pay_off(loan_id, Decimal(quote["total"]), idempotency_key=f"{case.key}-payoff")
+        return f"loan {loan_id} paid off: settlement certificate issued"
+    client.request_extension(loan_id, 6, "订单回款周期延长 customers pay later")
+    return f"loan {loan_id}: 6-month extension waiting in icbc-sz-officer's inbox"
+
+
 def seed_applications(api_url: str) -> Iterator[str]:
-    """demo-verified applies twice to ICBC-SZ: one loan is disbursed, one offer awaits."""
+    """demo-verified applies to ICBC-SZ eight times; the cases stop at every stage: offer
+    waiting, materials asked, a question asked, a counter-offer, in review, and three loans —
+    active with credit, paid off with its certificate, with an extension awaiting an officer."""
     with (
         LoanBridgeClient(api_url, timeout_s=60) as client,
-        LoanBridgeClient(api_url, timeout_s=60) as supervisor,
+        LoanBridgeClient(api_url, timeout_s=60) as officer,
     ):
         client.login("demo-verified", DEMO_PASSWORD)
-        supervisor.login("icbc-sz-supervisor", DEMO_PASSWORD)
+        officer.login("icbc-sz-officer", DEMO_PASSWORD)
         product = next(p for p in client.list_products() if p["code"] == "ICBC-JYD")
-        for key, amount, accept in (
-            ("demo-app-1", "200000.00", True),
-            ("demo-app-2", "150000.00", False),
-        ):
+        for case in DEMO_CASES:
             app = client.submit_application(
                 {
                     "product_id": product["id"],
-                    "amount": amount,
+                    "amount": case.amount,
                     "term_months": 12,
                     "repayment_method": "equal_installment",
+                    "materials": list(case.materials),
                 },
-                idempotency_key=key,
+                idempotency_key=case.key,
             )
-            progress = _wait_stage(
-                client, app["id"], {"in_review", "offered", "declined", "disbursed", "expired"}
-            )
-            if progress["stage"] == "in_review":
-                task = next(
-                    t
-                    for t in supervisor.list_tasks(kind="credit_approval")
-                    if t["subject"] == f"application-{app['id']}"
-                )
-                supervisor.decide_task(task["id"], True, "演示审批 demo approval")
-                progress = _wait_stage(client, app["id"], {"offered"})
-            if accept and progress["stage"] == "offered":
-                client.accept_offer(app["id"], "徐明娜", "6222020200112233445")
-                progress = _wait_stage(client, app["id"], {"disbursed", "disbursement_failed"})
-            yield f"application {app['id']}: {progress['stage']}"
+            progress = _wait_stage(client, app["id"], SETTLED)
+            try:
+                yield _advance(case, app["id"], progress, client, officer)
+            except LoanBridgeError as exc:  # seeded before: the case has moved on already
+                yield f"application {app['id']}: {progress['stage']} ({exc.code})"

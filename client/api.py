@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -59,7 +62,10 @@ class LoanBridgeClient:
         self.close()
 
     # ---- plumbing ------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, retry_auth: bool = True, **kwargs: Any) -> Any:
+    def _send(
+        self, method: str, path: str, *, retry_auth: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """One authenticated request (refreshing the tokens once on 401); errors raised."""
         headers = dict(kwargs.pop("headers", {}) or {})
         if self.access_token:
             headers["Authorization"] = f"Bearer {self.access_token}"
@@ -70,12 +76,34 @@ class LoanBridgeClient:
             except LoanBridgeError:
                 pass
             else:
-                return self._request(method, path, retry_auth=False, headers=headers, **kwargs)
+                return self._send(method, path, retry_auth=False, headers=headers, **kwargs)
         if response.status_code >= 400:
             raise _error_from(response)
+        return response
+
+    def _request(self, method: str, path: str, *, retry_auth: bool = True, **kwargs: Any) -> Any:
+        response = self._send(method, path, retry_auth=retry_auth, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def _document(self, path: str) -> Document:
+        """Download a PDF; its SHA-256 is computed from the bytes received and, when the API
+        declares one (X-Document-SHA256), the two must agree."""
+        response = self._send("GET", path)
+        content = response.content
+        digest = hashlib.sha256(content).hexdigest()
+        declared = response.headers.get("X-Document-SHA256")
+        if declared is not None and declared.strip().lower() != digest:
+            raise LoanBridgeError(
+                response.status_code,
+                "document.hash_mismatch",
+                "下载的文件与其声明的 SHA-256 不符，请重新下载",
+                f"the downloaded file does not match its declared SHA-256 ({declared}); "
+                "download it again",
+                [],
+            )
+        return Document(content=content, sha256=digest, declared_sha256=declared)
 
     # ---- health --------------------------------------------------------------------
     def healthz(self) -> HealthOut:
@@ -185,9 +213,35 @@ class LoanBridgeClient:
         params = {"state": state, **({"kind": kind} if kind else {})}
         return list(self._request("GET", "/api/v1/tasks", params=params))
 
-    def decide_task(self, task_id: str, approve: bool, reason: str = "") -> dict[str, Any]:
-        body = {"approve": approve, "reason": reason}
+    def decide_task(
+        self,
+        task_id: str,
+        approve: bool,
+        reason: str = "",
+        *,
+        action: str | None = None,
+        question: str = "",
+        amount: Decimal | None = None,
+        rate: Decimal | None = None,
+        term_months: int | None = None,
+    ) -> dict[str, Any]:
+        """Approve/reject, or (credit tasks) an ``action``: approve, decline, request_info with
+        a ``question``, counter_offer with new ``amount``/``rate``/``term_months``."""
+        body: dict[str, Any] = {"approve": approve, "reason": reason}
+        if action is not None:
+            body["action"] = action
+        if question:
+            body["question"] = question
+        if amount is not None:
+            body["amount"] = str(amount)
+        if rate is not None:
+            body["rate"] = str(rate)
+        if term_months is not None:
+            body["term_months"] = term_months
         return dict(self._request("POST", f"/api/v1/tasks/{task_id}/decision", json=body))
+
+    def claim_task(self, task_id: str) -> dict[str, Any]:
+        return dict(self._request("POST", f"/api/v1/tasks/{task_id}/claim"))
 
     # ---- demands, comparison, products ---------------------------------------------
     def post_demand(
@@ -246,20 +300,155 @@ class LoanBridgeClient:
             self._request("POST", "/api/v1/applications", json=application, headers=headers)
         )
 
+    def application(self, application_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/api/v1/applications/{application_id}"))
+
     def application_progress(self, application_id: str) -> dict[str, Any]:
         return dict(self._request("GET", f"/api/v1/applications/{application_id}/progress"))
 
-    def accept_offer(self, application_id: str, typed_name: str, account: str) -> dict[str, Any]:
+    def provide_information(
+        self, application_id: str, answer: str = "", materials: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Provide the materials asked for, or answer the credit officer's question."""
+        body = {"answer": answer, "materials": list(materials or [])}
+        return dict(
+            self._request("POST", f"/api/v1/applications/{application_id}/information", json=body)
+        )
+
+    def application_document(self, application_id: str, kind: str = "offer_letter") -> Document:
+        """The latest offer letter or the contract (PDF) with the SHA-256 of its bytes."""
+        return self._document(f"/api/v1/applications/{application_id}/documents/{kind}")
+
+    def accept_offer(
+        self,
+        application_id: str,
+        typed_name: str,
+        account: str,
+        document_sha256: str | None = None,
+    ) -> dict[str, Any]:
+        """Accept the offer; ``document_sha256`` names the offer letter read and accepted."""
+        body = {"typed_name": typed_name, "account": account}
+        if document_sha256 is not None:
+            body["document_sha256"] = document_sha256
+        return dict(
+            self._request("POST", f"/api/v1/applications/{application_id}/acceptance", json=body)
+        )
+
+    def refuse_offer(self, application_id: str, reason: str = "") -> dict[str, Any]:
         return dict(
             self._request(
                 "POST",
-                f"/api/v1/applications/{application_id}/acceptance",
-                json={"typed_name": typed_name, "account": account},
+                f"/api/v1/applications/{application_id}/refusal",
+                json={"reason": reason},
             )
         )
 
     def withdraw_application(self, application_id: str) -> dict[str, Any]:
         return dict(self._request("POST", f"/api/v1/applications/{application_id}/withdraw"))
+
+    # ---- loans ---------------------------------------------------------------------
+    def list_loans(
+        self, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = status
+        return list(self._request("GET", "/api/v1/loans", params=params))
+
+    def loan(self, loan_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/api/v1/loans/{loan_id}"))
+
+    def loan_schedule(self, loan_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/api/v1/loans/{loan_id}/schedule"))
+
+    def loan_transactions(self, loan_id: str) -> list[dict[str, Any]]:
+        return list(self._request("GET", f"/api/v1/loans/{loan_id}/transactions"))
+
+    def loan_statement_pdf(self, loan_id: str) -> bytes:
+        """The loan account statement (贷款对账单), rendered on request."""
+        return self._send("GET", f"/api/v1/loans/{loan_id}/statement.pdf").content
+
+    def loan_document(self, loan_id: str, kind: str) -> Document:
+        """contract, addendum or settlement_certificate (PDF) with the SHA-256 of its bytes."""
+        return self._document(f"/api/v1/loans/{loan_id}/documents/{kind}")
+
+    def make_payment(
+        self, loan_id: str, amount: Decimal, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Pay now; a repeated idempotency key pays once."""
+        return dict(
+            self._request(
+                "POST",
+                f"/api/v1/loans/{loan_id}/payments",
+                json={"amount": str(amount)},
+                headers=_idempotency(idempotency_key),
+            )
+        )
+
+    def prepay(
+        self,
+        loan_id: str,
+        amount: Decimal,
+        strategy: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Repay principal early: reduce_installment_count or reduce_installment_amount."""
+        return dict(
+            self._request(
+                "POST",
+                f"/api/v1/loans/{loan_id}/prepayments",
+                json={"amount": str(amount), "strategy": strategy},
+                headers=_idempotency(idempotency_key),
+            )
+        )
+
+    def payoff_quote(self, loan_id: str, valid_until: date | None = None) -> dict[str, Any]:
+        params = {"valid_until": valid_until.isoformat()} if valid_until else {}
+        return dict(self._request("GET", f"/api/v1/loans/{loan_id}/payoff-quote", params=params))
+
+    def pay_off(
+        self, loan_id: str, amount: Decimal, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Settle the whole loan today with at least the payoff quote's total."""
+        return dict(
+            self._request(
+                "POST",
+                f"/api/v1/loans/{loan_id}/payoff",
+                json={"amount": str(amount)},
+                headers=_idempotency(idempotency_key),
+            )
+        )
+
+    def request_extension(
+        self,
+        loan_id: str,
+        extra_months: int,
+        reason: str,
+        *,
+        financial_difficulty: bool = False,
+        guarantor_consent: str = "",
+    ) -> dict[str, Any]:
+        """Ask for an extension (展期); an officer decides it in the task inbox."""
+        body = {
+            "extra_months": extra_months,
+            "reason": reason,
+            "financial_difficulty": financial_difficulty,
+            "guarantor_consent": guarantor_consent,
+        }
+        return dict(self._request("POST", f"/api/v1/loans/{loan_id}/extensions", json=body))
+
+
+@dataclass(frozen=True)
+class Document:
+    """A downloaded PDF: its bytes, the SHA-256 of those bytes, the hash the API declared."""
+
+    content: bytes
+    sha256: str
+    declared_sha256: str | None = None
+
+
+def _idempotency(key: str | None) -> dict[str, str]:
+    return {"Idempotency-Key": key} if key else {}
 
 
 def _error_from(response: httpx.Response) -> LoanBridgeError:

@@ -140,6 +140,29 @@ def test_kill_9_then_up_again_keeps_the_data(data_dir: Path) -> None:
                     headers={"Authorization": f"Bearer {login['access_token']}"},
                 )
                 stages[username] = me.json()["status"]
+                if username == "demo-verified":
+                    applicant = {"Authorization": f"Bearer {login['access_token']}"}
+                    applications = http.get("/api/v1/applications", headers=applicant).json()
+                    loans = http.get("/api/v1/loans", headers=applicant).json()
+            officer = http.post(
+                "/api/v1/auth/token",
+                json={"username": "icbc-sz-officer", "password": DEMO_PASSWORD},
+            ).json()
+            extensions = http.get(
+                "/api/v1/tasks?kind=extension_approval",
+                headers={"Authorization": f"Bearer {officer['access_token']}"},
+            ).json()
+        # Origination and servicing at every stage, seeded through the workflows.
+        assert {a["status"] for a in applications} == {
+            "offered",
+            "materials_requested",
+            "info_requested",
+            "counter_offered",
+            "in_review",
+            "disbursed",
+        }
+        assert sorted(loan["status"] for loan in loans) == ["active", "active", "closed"]
+        assert len(extensions) == 1
         assert {code for code, _, _ in DEMO_INSTITUTIONS} <= codes
         assert stages == {
             "demo-verified": "verified",

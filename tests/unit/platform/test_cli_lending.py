@@ -1,0 +1,807 @@
+"""The lending commands of the ``loanbridge`` CLI against a recorded, canned HTTP API.
+
+Every command is run through typer's CliRunner with the API client's transport replaced by an
+``httpx.MockTransport``: the tests check the method, path, body and headers each command sends
+(idempotency keys, the hash of the downloaded offer letter on acceptance), the figures it
+prints, that a bad amount stops before any request, and that an API refusal ends non-zero with
+the bilingual message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+import cli.main as cli_main
+from config.settings import Settings
+
+APP = "0b3c5d6e-0000-4000-8000-000000000001"
+PRODUCT = "0b3c5d6e-0000-4000-8000-000000000002"
+DEMAND = "0b3c5d6e-0000-4000-8000-000000000003"
+TASK = "0b3c5d6e-0000-4000-8000-000000000004"
+LOAN = "0b3c5d6e-0000-4000-8000-000000000005"
+PDF = b"%PDF-1.7\n offer letter bytes \n%%EOF\n"
+PDF_SHA = hashlib.sha256(PDF).hexdigest()
+
+Reply = httpx.Response | Callable[[httpx.Request], httpx.Response]
+
+
+class FakeApi:
+    """Canned answers by (method, path); every request is recorded."""
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], Reply] = {}
+        self.requests: list[httpx.Request] = []
+
+    def on(self, method: str, path: str, reply: Reply | dict[str, Any] | list[Any]) -> None:
+        if isinstance(reply, dict | list):
+            reply = httpx.Response(200, json=reply)
+        self.routes[(method, path)] = reply
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        reply = self.routes.get((request.method, request.url.path))
+        if reply is None:
+            return httpx.Response(
+                404,
+                json={
+                    "error": {
+                        "code": "not_found",
+                        "message_zh": "资源不存在",
+                        "message_en": f"no canned reply for {request.method} {request.url.path}",
+                        "fields": [],
+                    }
+                },
+            )
+        return reply(request) if callable(reply) else reply
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        return [(r.method, r.url.path) for r in self.requests]
+
+    def body(self, index: int = -1) -> Any:
+        return json.loads(self.requests[index].content)
+
+
+def _exit(code: int) -> None:
+    raise SystemExit(code)
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeApi:
+    fake = FakeApi()
+    session = tmp_path / "session.json"
+    session.write_text(json.dumps({"access_token": "tok-123", "refresh_token": "ref-456"}))
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    monkeypatch.setattr(cli_main, "SESSION_FILE", session)
+    monkeypatch.setattr(cli_main, "_settings", lambda: settings)
+    monkeypatch.setattr(cli_main, "_transport", httpx.MockTransport(fake.handle))
+    monkeypatch.setenv("LOANBRIDGE_API_URL", "http://loanbridge.test")
+    # _fail ends the process with os._exit (see its docstring); here it must end the command.
+    monkeypatch.setattr(os, "_exit", _exit)
+    monkeypatch.chdir(tmp_path)
+    return fake
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli_main.app, list(args), catch_exceptions=False)
+
+
+def conflict(code: str, zh: str, en: str, fields: list[dict[str, str]] | None = None) -> Reply:
+    return httpx.Response(
+        409,
+        json={"error": {"code": code, "message_zh": zh, "message_en": en, "fields": fields or []}},
+    )
+
+
+def progress(**extra: Any) -> dict[str, Any]:
+    return {
+        "application_id": APP,
+        "stage": "offered",
+        "reason": "",
+        "assessment": None,
+        "offer": None,
+        "approvals": 0,
+        "loan_id": None,
+        "review_round": 0,
+        "question": "",
+        "missing_materials": [],
+        "offer_document": None,
+        **extra,
+    }
+
+
+OFFER = {
+    "application_id": APP,
+    "amount": "300000.00",
+    "rate": "0.0395",
+    "term_months": 12,
+    "repayment_method": "equal_installment",
+    "expires_at": "2030-01-31T00:00:00Z",
+    "counter_offer": False,
+}
+OFFER_DOCUMENT = {"sha256": PDF_SHA, "apr": "0.041234", "document_id": "doc-1"}
+
+LOAN_PROGRESS = {
+    "loan_id": LOAN,
+    "status": "active",
+    "category": "normal",
+    "days_past_due": 0,
+    "principal_outstanding": "275000.00",
+    "next_due_date": "2030-03-15",
+    "next_due_amount": "25543.21",
+    "credit": "0.00",
+    "extension_pending": False,
+}
+
+
+def pdf_reply(sha: str | None = PDF_SHA, content: bytes = PDF) -> httpx.Response:
+    headers = {"X-Document-SHA256": sha} if sha else {}
+    return httpx.Response(200, content=content, headers=headers)
+
+
+# ---- apply ---------------------------------------------------------------------------------
+
+
+def test_apply_posts_the_application_with_its_idempotency_key(api: FakeApi) -> None:
+    api.on(
+        "POST",
+        "/api/v1/applications",
+        httpx.Response(201, json={"id": APP, "status": "submitted", "status_reason": ""}),
+    )
+    result = run(
+        "apply",
+        "--product",
+        PRODUCT,
+        "--amount",
+        "300000.00",
+        "--term",
+        "12",
+        "--method",
+        "equal_principal",
+        "--material",
+        "financial_statements",
+        "--material",
+        "bank_statements",
+        "--demand",
+        DEMAND,
+        "--key",
+        "first-try",
+    )
+    assert result.exit_code == 0, result.output
+    assert api.calls == [("POST", "/api/v1/applications")]
+    request = api.requests[0]
+    assert request.headers["Idempotency-Key"] == "first-try"
+    assert request.headers["Authorization"] == "Bearer tok-123"
+    assert api.body() == {
+        "product_id": PRODUCT,
+        "amount": "300000.00",
+        "term_months": 12,
+        "repayment_method": "equal_principal",
+        "demand_id": DEMAND,
+        "materials": ["financial_statements", "bank_statements"],
+    }
+    assert APP in result.stdout
+    assert "submitted" in result.stdout
+
+
+def test_apply_still_takes_the_product_as_an_argument(api: FakeApi) -> None:
+    api.on(
+        "POST",
+        "/api/v1/applications",
+        httpx.Response(201, json={"id": APP, "status": "submitted", "status_reason": ""}),
+    )
+    result = run("apply", PRODUCT, "--amount", "200000", "--term", "6")
+    assert result.exit_code == 0, result.output
+    body = api.body()
+    assert body["product_id"] == PRODUCT
+    assert body["amount"] == "200000"
+    assert body["repayment_method"] == "equal_installment"
+    assert "Idempotency-Key" not in api.requests[0].headers
+
+
+@pytest.mark.parametrize("amount", ["abc", "3e5", "1.234", "0", "0.00", "300,000", "nan", " "])
+def test_a_bad_amount_stops_before_the_api(api: FakeApi, amount: str) -> None:
+    result = run("apply", "--product", PRODUCT, "--amount", amount, "--term", "12")
+    assert result.exit_code != 0
+    assert api.requests == []
+    assert result.stderr.startswith("error: --amount")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_apply_needs_a_product(api: FakeApi) -> None:
+    result = run("apply", "--amount", "1000.00", "--term", "12")
+    assert result.exit_code != 0
+    assert "--product" in result.stderr
+    assert api.requests == []
+
+
+# ---- application ---------------------------------------------------------------------------
+
+
+def test_status_shows_offer_apr_question_materials_and_loan(api: FakeApi) -> None:
+    api.on(
+        "GET",
+        f"/api/v1/applications/{APP}/progress",
+        progress(
+            stage="counter_offered",
+            reason="officer changed the terms",
+            offer={**OFFER, "counter_offer": True},
+            offer_document=OFFER_DOCUMENT,
+            question="请说明第三季度营收下降原因",
+            missing_materials=["bank_statements"],
+            review_round=2,
+            loan_id=LOAN,
+        ),
+    )
+    result = run("application", "status", APP)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert api.calls == [("GET", f"/api/v1/applications/{APP}/progress")]
+    assert "stage: counter_offered  officer changed the terms" in out
+    assert "300000.00" in out
+    assert "3.95%" in out
+    assert "APR 年化利率 4.12%" in out
+    assert "counter-offer" in out
+    assert PDF_SHA in out
+    assert "请说明第三季度营收下降原因" in out
+    assert "bank_statements" in out
+    assert "review round 审查轮次: 2" in out
+    assert LOAN in out
+
+
+def test_answer_posts_the_text_and_materials(api: FakeApi) -> None:
+    api.on(
+        "POST",
+        f"/api/v1/applications/{APP}/information",
+        progress(stage="under_review", missing_materials=[]),
+    )
+    result = run(
+        "application",
+        "answer",
+        APP,
+        "--text",
+        "季节性因素 seasonal",
+        "--material",
+        "bank_statements",
+    )
+    assert result.exit_code == 0, result.output
+    assert api.calls == [("POST", f"/api/v1/applications/{APP}/information")]
+    assert api.body() == {"answer": "季节性因素 seasonal", "materials": ["bank_statements"]}
+    assert "stage: under_review" in result.stdout
+
+
+def test_answer_needs_text_or_materials(api: FakeApi) -> None:
+    result = run("application", "answer", APP)
+    assert result.exit_code != 0
+    assert api.requests == []
+
+
+def test_offer_downloads_the_letter_and_prints_its_hash_and_apr(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    api.on(
+        "GET",
+        f"/api/v1/applications/{APP}/progress",
+        progress(offer=OFFER, offer_document=OFFER_DOCUMENT),
+    )
+    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", pdf_reply())
+    target = tmp_path / "offer.pdf"
+    result = run("application", "offer", APP, "--save", str(target))
+    assert result.exit_code == 0, result.output
+    assert ("GET", f"/api/v1/applications/{APP}/documents/offer_letter") in api.calls
+    assert f"SHA-256: {PDF_SHA}" in result.stdout
+    assert "APR 年化利率: 4.12%" in result.stdout
+    assert target.read_bytes() == PDF
+    assert f"({len(PDF)} bytes)" in result.stdout
+
+
+def test_accept_uses_the_hash_of_the_letter_it_downloaded(api: FakeApi) -> None:
+    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", pdf_reply())
+    api.on(
+        "POST",
+        f"/api/v1/applications/{APP}/acceptance",
+        {"stage": "disbursed", "loan_id": LOAN, "account": "6222 **** **** 3445"},
+    )
+    result = run("application", "accept", APP, "--name", "张三", "--account", "6222020200112233445")
+    assert result.exit_code == 0, result.output
+    assert api.calls == [
+        ("GET", f"/api/v1/applications/{APP}/documents/offer_letter"),
+        ("POST", f"/api/v1/applications/{APP}/acceptance"),
+    ]
+    assert api.body() == {
+        "typed_name": "张三",
+        "account": "6222020200112233445",
+        "document_sha256": PDF_SHA,
+    }
+    assert PDF_SHA in result.stdout
+    assert "6222 **** **** 3445" in result.stdout
+    assert "6222020200112233445" not in result.stdout
+    assert LOAN in result.stdout
+
+
+def test_accept_hashes_the_bytes_not_the_header_claim(api: FakeApi) -> None:
+    """Without a declared hash the CLI still accepts exactly the bytes it fetched."""
+    other = b"%PDF-1.7 another letter"
+    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", pdf_reply(None, other))
+    api.on(
+        "POST",
+        f"/api/v1/applications/{APP}/acceptance",
+        {"stage": "accepted", "loan_id": None, "account": "6222****"},
+    )
+    result = run("application", "accept", APP, "--name", "张三", "--account", "62220202001")
+    assert result.exit_code == 0, result.output
+    assert api.body()["document_sha256"] == hashlib.sha256(other).hexdigest()
+
+
+def test_accept_refuses_a_letter_that_does_not_match_its_declared_hash(api: FakeApi) -> None:
+    api.on(
+        "GET",
+        f"/api/v1/applications/{APP}/documents/offer_letter",
+        pdf_reply(sha="0" * 64),
+    )
+    result = run("application", "accept", APP, "--name", "张三", "--account", "62220202001")
+    assert result.exit_code != 0
+    assert api.calls == [("GET", f"/api/v1/applications/{APP}/documents/offer_letter")]
+    assert "SHA-256" in result.stderr
+
+
+def test_accept_with_a_given_hash_does_not_download(api: FakeApi) -> None:
+    api.on(
+        "POST",
+        f"/api/v1/applications/{APP}/acceptance",
+        {"stage": "accepted", "loan_id": None, "account": "6222****"},
+    )
+    result = run(
+        "application",
+        "accept",
+        APP,
+        "--name",
+        "张三",
+        "--account",
+        "62220202001",
+        "--sha256",
+        PDF_SHA.upper(),
+    )
+    assert result.exit_code == 0, result.output
+    assert api.calls == [("POST", f"/api/v1/applications/{APP}/acceptance")]
+    assert api.body()["document_sha256"] == PDF_SHA
+
+
+def test_accept_rejects_a_malformed_hash(api: FakeApi) -> None:
+    result = run(
+        "application", "accept", APP, "--name", "张三", "--account", "6222", "--sha256", "abc"
+    )
+    assert result.exit_code != 0
+    assert "--sha256" in result.stderr
+    assert api.requests == []
+
+
+def test_refuse_and_withdraw(api: FakeApi) -> None:
+    api.on("POST", f"/api/v1/applications/{APP}/refusal", progress(stage="refused"))
+    api.on("POST", f"/api/v1/applications/{APP}/withdraw", progress(stage="withdrawn"))
+    refused = run("application", "refuse", APP, "--reason", "rate too high 利率过高")
+    withdrawn = run("application", "withdraw", APP)
+    assert refused.exit_code == withdrawn.exit_code == 0
+    assert api.calls == [
+        ("POST", f"/api/v1/applications/{APP}/refusal"),
+        ("POST", f"/api/v1/applications/{APP}/withdraw"),
+    ]
+    assert json.loads(api.requests[0].content) == {"reason": "rate too high 利率过高"}
+    assert "stage: refused" in refused.stdout
+    assert "stage: withdrawn" in withdrawn.stdout
+
+
+def test_an_api_refusal_exits_non_zero_with_the_bilingual_message(api: FakeApi) -> None:
+    api.on(
+        "POST",
+        f"/api/v1/applications/{APP}/acceptance",
+        conflict(
+            "offer.document_mismatch",
+            "您接受的要约函不是已签发的版本，请重新下载",
+            "the offer letter you accept is not the one issued; download it again",
+            [
+                {
+                    "field": "document_sha256",
+                    "code": "mismatch",
+                    "message_zh": "哈希不符",
+                    "message_en": "hash differs",
+                }
+            ],
+        ),
+    )
+    result = run(
+        "application",
+        "accept",
+        APP,
+        "--name",
+        "张三",
+        "--account",
+        "62220202001",
+        "--sha256",
+        PDF_SHA,
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: 您接受的要约函不是已签发的版本，请重新下载 / "
+        "the offer letter you accept is not the one issued; download it again "
+        "(document_sha256: 哈希不符 / hash differs)"
+    )
+
+
+# ---- tasks ---------------------------------------------------------------------------------
+
+TASK_OUT = {
+    "id": TASK,
+    "kind": "credit_approval",
+    "subject": "申请 application 0b3c",
+    "state": "done",
+    "outcome": "approved",
+}
+
+
+def test_tasks_claim(api: FakeApi) -> None:
+    api.on("POST", f"/api/v1/tasks/{TASK}/claim", {**TASK_OUT, "state": "claimed"})
+    result = run("tasks", "claim", TASK)
+    assert result.exit_code == 0, result.output
+    assert api.calls == [("POST", f"/api/v1/tasks/{TASK}/claim")]
+    assert f"task {TASK}: claimed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "body"),
+    [
+        (["--approve"], {"approve": True, "reason": ""}),
+        (["--reject", "--reason", "证照不清晰"], {"approve": False, "reason": "证照不清晰"}),
+    ],
+)
+def test_tasks_decide_keeps_approve_and_reject(
+    api: FakeApi, flags: list[str], body: dict[str, Any]
+) -> None:
+    api.on("POST", f"/api/v1/tasks/{TASK}/decision", TASK_OUT)
+    result = run("tasks", "decide", TASK, *flags)
+    assert result.exit_code == 0, result.output
+    assert api.body() == body
+    assert f"task {TASK}: done (approved)" in result.stdout
+
+
+def test_tasks_decide_counter_offer(api: FakeApi) -> None:
+    api.on("POST", f"/api/v1/tasks/{TASK}/decision", {**TASK_OUT, "outcome": "counter_offer"})
+    result = run(
+        "tasks",
+        "decide",
+        TASK,
+        "--action",
+        "counter_offer",
+        "--amount",
+        "250000.00",
+        "--rate",
+        "0.045",
+        "--term",
+        "24",
+        "--reason",
+        "lower the exposure",
+    )
+    assert result.exit_code == 0, result.output
+    assert api.body() == {
+        "approve": False,
+        "reason": "lower the exposure",
+        "action": "counter_offer",
+        "amount": "250000.00",
+        "rate": "0.045",
+        "term_months": 24,
+    }
+
+
+def test_tasks_decide_request_info(api: FakeApi) -> None:
+    api.on("POST", f"/api/v1/tasks/{TASK}/decision", {**TASK_OUT, "state": "waiting"})
+    result = run(
+        "tasks", "decide", TASK, "--action", "request_info", "--question", "营收为何下降？"
+    )
+    assert result.exit_code == 0, result.output
+    assert api.body() == {
+        "approve": False,
+        "reason": "",
+        "action": "request_info",
+        "question": "营收为何下降？",
+    }
+
+
+def test_tasks_decide_action_approve_sets_approve(api: FakeApi) -> None:
+    api.on("POST", f"/api/v1/tasks/{TASK}/decision", TASK_OUT)
+    result = run("tasks", "decide", TASK, "--action", "approve")
+    assert result.exit_code == 0, result.output
+    assert api.body() == {"approve": True, "reason": "", "action": "approve"}
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        [],
+        ["--action", "request_info"],
+        ["--action", "counter_offer"],
+        ["--action", "counter_offer", "--rate", "4.5"],
+        ["--action", "counter_offer", "--amount", "1e5"],
+        ["--reject", "--action", "approve"],
+        ["--action", "decline", "--amount", "100.00"],
+        ["--approve", "--question", "why?"],
+    ],
+)
+def test_tasks_decide_checks_its_options_before_the_api(api: FakeApi, flags: list[str]) -> None:
+    result = run("tasks", "decide", TASK, *flags)
+    assert result.exit_code != 0
+    assert api.requests == []
+    assert result.stderr.startswith("error: ")
+
+
+# ---- loans ---------------------------------------------------------------------------------
+
+
+def test_loan_list(api: FakeApi) -> None:
+    api.on(
+        "GET",
+        "/api/v1/loans",
+        [
+            {
+                "id": LOAN,
+                "status": "active",
+                "principal": "300000.00",
+                "annual_rate": "0.0395",
+                "outstanding_principal": "275000.00",
+                "days_past_due": 0,
+                "category": "normal",
+                "next_due_date": "2030-03-15",
+                "maturity_date": "2031-01-15",
+            }
+        ],
+    )
+    result = run("loan", "list", "--status", "active")
+    assert result.exit_code == 0, result.output
+    assert api.requests[0].url.params["status"] == "active"
+    assert LOAN in result.stdout
+    assert "275000.00" in result.stdout
+    assert "3.95%" in result.stdout
+
+
+def test_loan_schedule_prints_a_table(api: FakeApi) -> None:
+    row = {
+        "due_date": "2030-02-15",
+        "kind": "regular",
+        "status": "paid",
+        "principal": "24556.12",
+        "interest": "987.50",
+        "penalty": "0.00",
+        "paid": "25543.62",
+        "outstanding": "0.00",
+        "days_past_due": 0,
+    }
+    api.on(
+        "GET",
+        f"/api/v1/loans/{LOAN}/schedule",
+        {
+            "loan_id": LOAN,
+            "as_of": "2030-02-20",
+            "status": "active",
+            "category": "normal",
+            "days_past_due": 0,
+            "principal_outstanding": "275443.88",
+            "credit": "0.00",
+            "rows": [
+                {**row, "number": 1},
+                {
+                    **row,
+                    "number": 2,
+                    "due_date": "2030-03-15",
+                    "status": "due",
+                    "penalty": "12.34",
+                    "paid": "0.00",
+                },
+            ],
+        },
+    )
+    result = run("loan", "schedule", LOAN)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if "due date" in line)
+    for column in ("no.", "principal", "interest", "penalty", "paid", "status"):
+        assert column in header
+    first = next(line for line in lines if line.strip().startswith("1 "))
+    assert first.split() == ["1", "2030-02-15", "24556.12", "987.50", "0.00", "25543.62", "paid"]
+    second = next(line for line in lines if line.strip().startswith("2 "))
+    assert second.split() == ["2", "2030-03-15", "24556.12", "987.50", "12.34", "0.00", "due"]
+    total = next(line for line in lines if line.strip().startswith("total"))
+    assert total.split()[2:] == ["49112.24", "1975.00", "12.34", "25543.62"]
+    assert "275443.88" in result.stdout
+
+
+def test_loan_pay_sends_the_amount_as_a_string_with_the_key(api: FakeApi) -> None:
+    api.on("POST", f"/api/v1/loans/{LOAN}/payments", LOAN_PROGRESS)
+    result = run("loan", "pay", LOAN, "25543.21", "--key", "march-installment")
+    assert result.exit_code == 0, result.output
+    assert api.calls == [("POST", f"/api/v1/loans/{LOAN}/payments")]
+    assert api.requests[0].headers["Idempotency-Key"] == "march-installment"
+    assert api.body() == {"amount": "25543.21"}
+    assert "paid 已还款 25543.21" in result.stdout
+    assert "275000.00" in result.stdout
+    assert "2030-03-15" in result.stdout
+
+
+@pytest.mark.parametrize("amount", ["0.1e3", "25543.215", "1,000", "0"])
+def test_loan_pay_rejects_a_bad_amount(api: FakeApi, amount: str) -> None:
+    result = run("loan", "pay", LOAN, amount)
+    assert result.exit_code != 0
+    assert api.requests == []
+    assert result.stderr.startswith("error: AMOUNT")
+
+
+def test_loan_prepay(api: FakeApi) -> None:
+    api.on("POST", f"/api/v1/loans/{LOAN}/prepayments", LOAN_PROGRESS)
+    result = run(
+        "loan",
+        "prepay",
+        LOAN,
+        "50000.00",
+        "--strategy",
+        "reduce_installment_amount",
+        "--key",
+        "pre-1",
+    )
+    assert result.exit_code == 0, result.output
+    assert api.requests[0].headers["Idempotency-Key"] == "pre-1"
+    assert api.body() == {"amount": "50000.00", "strategy": "reduce_installment_amount"}
+    assert "50000.00" in result.stdout
+
+
+QUOTE = {
+    "as_of": "2030-02-20",
+    "valid_until": "2030-02-28",
+    "principal": "275000.00",
+    "interest": "1234.56",
+    "penalty": "0.00",
+    "less_credit": "10.00",
+    "total": "276224.56",
+}
+
+
+def test_loan_payoff_quote(api: FakeApi) -> None:
+    api.on("GET", f"/api/v1/loans/{LOAN}/payoff-quote", QUOTE)
+    result = run("loan", "payoff-quote", LOAN, "--until", "2030-02-28")
+    assert result.exit_code == 0, result.output
+    assert api.requests[0].url.params["valid_until"] == "2030-02-28"
+    assert "276224.56" in result.stdout
+    assert "1234.56" in result.stdout
+
+
+def test_loan_payoff_quote_rejects_a_bad_date(api: FakeApi) -> None:
+    result = run("loan", "payoff-quote", LOAN, "--until", "28/02/2030")
+    assert result.exit_code != 0
+    assert "--until" in result.stderr
+    assert api.requests == []
+
+
+def test_loan_payoff_defaults_to_todays_quote_total(api: FakeApi) -> None:
+    api.on("GET", f"/api/v1/loans/{LOAN}/payoff-quote", QUOTE)
+    api.on(
+        "POST",
+        f"/api/v1/loans/{LOAN}/payoff",
+        {**LOAN_PROGRESS, "status": "closed", "principal_outstanding": "0.00"},
+    )
+    result = run("loan", "payoff", LOAN)
+    assert result.exit_code == 0, result.output
+    assert api.calls == [
+        ("GET", f"/api/v1/loans/{LOAN}/payoff-quote"),
+        ("POST", f"/api/v1/loans/{LOAN}/payoff"),
+    ]
+    assert "valid_until" not in api.requests[0].url.params
+    assert api.body() == {"amount": "276224.56"}
+    assert "closed" in result.stdout
+
+
+def test_loan_payoff_with_an_amount_skips_the_quote(api: FakeApi) -> None:
+    api.on("POST", f"/api/v1/loans/{LOAN}/payoff", {**LOAN_PROGRESS, "status": "closed"})
+    result = run("loan", "payoff", LOAN, "--amount", "280000")
+    assert result.exit_code == 0, result.output
+    assert api.calls == [("POST", f"/api/v1/loans/{LOAN}/payoff")]
+    assert api.body() == {"amount": "280000"}
+
+
+def test_loan_extend(api: FakeApi) -> None:
+    api.on("POST", f"/api/v1/loans/{LOAN}/extensions", {**LOAN_PROGRESS, "extension_pending": True})
+    result = run(
+        "loan",
+        "extend",
+        LOAN,
+        "--months",
+        "6",
+        "--reason",
+        "订单回款延迟 delayed receivables",
+        "--difficulty",
+        "--consent",
+        "GC-2030-001",
+    )
+    assert result.exit_code == 0, result.output
+    assert api.body() == {
+        "extra_months": 6,
+        "reason": "订单回款延迟 delayed receivables",
+        "financial_difficulty": True,
+        "guarantor_consent": "GC-2030-001",
+    }
+    assert "展期" in result.stdout
+
+
+def test_loan_extend_conflict_is_explained(api: FakeApi) -> None:
+    api.on(
+        "POST",
+        f"/api/v1/loans/{LOAN}/extensions",
+        conflict(
+            "extension.pending",
+            "已有展期申请待审批",
+            "An extension request is already pending",
+        ),
+    )
+    result = run("loan", "extend", LOAN, "--months", "3", "--reason", "cash flow")
+    assert result.exit_code != 0
+    assert "已有展期申请待审批 / An extension request is already pending" in result.stderr
+
+
+def test_loan_statement_writes_the_pdf(api: FakeApi, tmp_path: Path) -> None:
+    api.on(
+        "GET",
+        f"/api/v1/loans/{LOAN}/statement.pdf",
+        httpx.Response(200, content=PDF, headers={"Content-Type": "application/pdf"}),
+    )
+    target = tmp_path / "statement.pdf"
+    result = run("loan", "statement", LOAN, "--save", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == PDF
+    assert str(target) in result.stdout
+    assert f"{len(PDF)} bytes" in result.stdout
+
+
+def test_loan_statement_default_path(api: FakeApi, tmp_path: Path) -> None:
+    api.on("GET", f"/api/v1/loans/{LOAN}/statement.pdf", httpx.Response(200, content=PDF))
+    result = run("loan", "statement", LOAN)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / f"statement-{LOAN}.pdf").read_bytes() == PDF
+
+
+def test_loan_document(api: FakeApi, tmp_path: Path) -> None:
+    api.on("GET", f"/api/v1/loans/{LOAN}/documents/settlement_certificate", pdf_reply())
+    target = tmp_path / "cert.pdf"
+    result = run("loan", "document", LOAN, "settlement_certificate", "--save", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == PDF
+    assert PDF_SHA in result.stdout
+
+
+def test_loan_document_not_issued(api: FakeApi, tmp_path: Path) -> None:
+    result = run("loan", "document", LOAN, "addendum", "--save", str(tmp_path / "a.pdf"))
+    assert result.exit_code != 0
+    assert "资源不存在" in result.stderr
+    assert not (tmp_path / "a.pdf").exists()
+
+
+def test_an_expired_token_is_refreshed_once(api: FakeApi) -> None:
+    answers = iter([httpx.Response(401, json={}), httpx.Response(200, json=[])])
+    api.on("GET", "/api/v1/loans", lambda _request: next(answers))
+    api.on(
+        "POST",
+        "/api/v1/auth/refresh",
+        {
+            "access_token": "tok-new",
+            "refresh_token": "ref-new",
+            "token_type": "bearer",
+            "expires_in": 900,
+        },
+    )
+    result = run("loan", "list")
+    assert result.exit_code == 0, result.output
+    assert api.requests[-1].headers["Authorization"] == "Bearer tok-new"
