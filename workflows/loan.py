@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.classification import RiskCategory
     from domain.errors import BusinessRuleError
     from domain.roles import Role
-    from domain.servicing import Allocation, LoanAccount, LoanStatus
+    from domain.servicing import Allocation, Due, LoanAccount, LoanStatus
     from workflows.contracts import (
         ENTERPRISE,
         INSTITUTION,
@@ -158,8 +158,8 @@ class LoanServicingWorkflow:
         return self._state.account
 
     def _safe_point(self) -> bool:
-        if self._state.pending_extension is not None:
-            return False
+        """After an installment year (or when Temporal suggests it); a pending extension
+        request travels in the state and is decided in the next run."""
         return (
             self._state.dues_processed >= DUES_PER_RUN
             or workflow.info().is_continue_as_new_suggested()
@@ -183,8 +183,9 @@ class LoanServicingWorkflow:
             for threshold in (*OVERDUE_NOTICES, FOLLOWUP_AT, *CATEGORY_DAYS):
                 if threshold > dpd:
                     candidates.append(today + timedelta(days=threshold - dpd))
-            if self._state.debit_attempts.get(oldest.number, 0) < MAX_DEBIT_ATTEMPTS:
-                candidates.append(today + timedelta(days=1))
+        debit = self._debit_due(today)
+        if debit is not None and debit[1] < MAX_DEBIT_ATTEMPTS:
+            candidates.append(today + timedelta(days=1))
         day = min(candidates) if candidates else today + timedelta(days=30)
         return max(_at(day), workflow.now() + timedelta(seconds=1))
 
@@ -204,7 +205,7 @@ class LoanServicingWorkflow:
                 {
                     "number": str(upcoming.number),
                     "due_date": upcoming.due_date.isoformat(),
-                    "amount": f"{upcoming.outstanding:,.2f}",
+                    "amount": f"{max(upcoming.outstanding - account.credit, Decimal(0)):,.2f}",
                 },
             )
         # Installments that fell due: recognise their interest, use kept credit, auto-debit.
@@ -223,19 +224,28 @@ class LoanServicingWorkflow:
     def _recognisable(self, today: date) -> Decimal:
         return servicing.interest_recognised(self._account, today) - self._state.interest_recognised
 
+    def _debit_due(self, today: date) -> tuple[Due, int] | None:
+        """The installment whose auto-debits run now, and its attempts so far: the latest one
+        fallen due and unpaid (each due date starts its own attempts, which collect
+        everything due), or ``None``."""
+        fallen = [d for d in self._account.dues if d.due_date <= today and not d.settled]
+        if not fallen:
+            return None
+        return fallen[-1], self._state.debit_attempts.get(fallen[-1].number, 0)
+
     async def _auto_debit(self, today: date) -> None:
-        oldest = self._account.oldest_unsettled
-        if oldest is None or oldest.due_date > today:
+        debit = self._debit_due(today)
+        if debit is None:
             return
-        attempts = self._state.debit_attempts.get(oldest.number, 0)
-        if attempts >= MAX_DEBIT_ATTEMPTS:
-            return
+        due, attempts = debit
+        if attempts >= MAX_DEBIT_ATTEMPTS or today < due.due_date + timedelta(days=attempts):
+            return  # one attempt a day: on the due date and the next two days
         accrued, _ = servicing.accrue_penalty(self._account, today)
         amount = accrued.amount_due(today) - accrued.credit
         if amount <= 0:
             return
-        self._set(debit_attempts={**self._state.debit_attempts, oldest.number: attempts + 1})
-        key = f"pay-{self._loan_id}-{oldest.number}-{attempts + 1}"
+        self._set(debit_attempts={**self._state.debit_attempts, due.number: attempts + 1})
+        key = f"pay-{self._loan_id}-{due.number}-{attempts + 1}"
         result = await self._collect(key, amount)
         if result.succeeded:
             account, allocation = servicing.apply_payment(self._account, amount, today)
@@ -457,7 +467,7 @@ class LoanServicingWorkflow:
             quote = servicing.payoff_quote(self._account, today, today)
         except BusinessRuleError as exc:
             raise _refusal(exc) from exc
-        if payment.amount > quote.total + self._account.credit and not self._seen(payment.key):
+        if payment.amount > quote.total and not self._seen(payment.key):
             raise _refuse(
                 f"more than the payoff amount {quote.total}: use payoff", "payment.exceeds_payoff"
             )
