@@ -120,6 +120,7 @@ class LoanApplicationWorkflow:
         self.reason = ""
         self.recorded = False
         self.materials: list[str] = []
+        self.materials_received = 0  # provide_information calls that brought materials
         self.assessment: Assessment | None = None
         self.task_id: Any = None
         self.approvals: list[CreditDecision] = []
@@ -258,16 +259,17 @@ class LoanApplicationWorkflow:
             {"materials": "、".join(self._missing()), "deadline": deadline.date().isoformat()},
         )
         while self._missing() and not self.withdrawn:
+            seen = self.materials_received  # taken before any await: nothing slips past
             await self._stage("materials_requested", ",".join(self._missing()))
-            before = len(self.materials)
             try:
                 await workflow.wait_condition(
-                    lambda before=before: len(self.materials) != before or self.withdrawn,  # type: ignore[misc]
+                    lambda seen=seen: self.materials_received != seen or self.withdrawn,  # type: ignore[misc]
                     timeout=max(deadline - workflow.now(), timedelta(seconds=1)),
                 )
             except TimeoutError:
-                self.reason = "materials.deadline_passed"
-                return False
+                if self._missing():
+                    self.reason = "materials.deadline_passed"
+                    return False
         if self.withdrawn:
             self.reason = "applicant.withdrew"
             return False
@@ -408,8 +410,6 @@ class LoanApplicationWorkflow:
                 due_at=workflow.now() + REVIEW_SLA,
             ),
         )
-        self.info_request, self.answer = None, None
-        self.review_round += 1
         await self._stage(
             "in_review",
             "applicant.answered",
@@ -420,6 +420,10 @@ class LoanApplicationWorkflow:
                 "materials": ",".join(answer.materials),
             },
         )
+        # Cleared only now: until the stage is written a second answer is refused, so it
+        # can never answer the officer's next question.
+        self.info_request, self.answer = None, None
+        self.review_round += 1
         return True
 
     async def _offer(self, amount: Decimal, rate: Decimal, term: int, *, counter: bool) -> str:
@@ -583,8 +587,10 @@ class LoanApplicationWorkflow:
         assert self.application is not None
         amount, rate, term = self._terms_of(decision)
         if self.approvals:  # the second of four eyes confirms the first's terms
-            if decision.kind is CreditAction.COUNTER_OFFER or (amount, rate, term) != (
-                self._decided_terms()
+            given = (decision.amount, decision.rate, decision.term_months)
+            if decision.kind is CreditAction.COUNTER_OFFER or any(
+                mine is not None and mine != theirs
+                for mine, theirs in zip(given, self._decided_terms(), strict=True)
             ):
                 raise _refuse(
                     "the second approval confirms the first's terms; decline instead",
@@ -624,6 +630,8 @@ class LoanApplicationWorkflow:
             *self.materials,
             *(m for m in answer.materials if m not in self.materials),
         ]
+        if answer.materials:
+            self.materials_received += 1
         if self.stage == "info_requested":
             self.answer = answer
             await workflow.wait_condition(lambda: self.stage != "info_requested")

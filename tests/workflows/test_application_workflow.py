@@ -71,6 +71,7 @@ class LoanServicingStandIn:
     @workflow.run
     async def run(self, loan: LoanServicingInput) -> None:
         SERVICED.append(loan)
+        await workflow.wait_condition(lambda: False)  # a loan runs on; the test terminates it
 
 
 def _assessment(
@@ -303,11 +304,20 @@ class Application:
         activity that was still scheduled when its workflow was terminated.
         """
         if self.fake.disbursements and not self.fake.refuse_disbursement:
-            # The loan workflow child must run before the worker goes: a stranded workflow
-            # task keeps the test server from skipping time in the next test.
+            # The loan child must have run before the worker goes (a stranded workflow task
+            # stops the test server skipping time), and is terminated while its parent is
+            # closed: the test server then keeps skipping (a child *completing* after its
+            # parent closed leaves it stuck).
             child = self.env.client.get_workflow_handle(loan_workflow_id(self.fake.loan_id))
-            with contextlib.suppress(RPCError, TimeoutError):
-                await asyncio.wait_for(child.result(), timeout=10)
+            for _ in range(200):
+                with contextlib.suppress(RPCError):
+                    raw = (await child.describe()).raw_description
+                    if not raw.HasField("pending_workflow_task"):
+                        break
+                await asyncio.sleep(0.025)
+            with contextlib.suppress(RPCError):
+                await child.terminate("test finished")
+
         quiet_since: int | None = None
         for _ in range(200):  # up to ~5 s
             try:
