@@ -242,6 +242,12 @@ async def test_daily_sweep_snapshots_the_portfolio_by_category(
     )
     loan_id = (await _progress_until(platform, app_id, applicant, {"disbursed"}))["loan_id"]
     await _schedule(platform, loan_id, applicant)  # the loan workflow has opened the account
+    for _ in range(100):  # … and posted it to the read model the sweep reads
+        async with platform.sessions() as session:
+            loan = await session.get(Loan, loan_id)
+            if loan is not None and loan.account_state:
+                break
+        await asyncio.sleep(0.1)
 
     await ensure_schedules(dev_env.client, platform.settings)
     schedule = dev_env.client.get_schedule_handle(SWEEP_SCHEDULE_ID)
