@@ -4,6 +4,7 @@ keep them encrypted in the document store and record each one once."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -148,7 +149,7 @@ class LoanDocumentActivities:
                 return OfferDocument(
                     sha256=existing.sha256, apr=view.apr, document_id=str(existing.id)
                 )
-            pdf = render_offer_letter(view)
+            pdf = await asyncio.to_thread(render_offer_letter, view)  # keep the loop free
             sha256 = self.store.put(pdf)
             row = LoanDocument(
                 application_id=application.id,
@@ -188,7 +189,8 @@ class LoanDocumentActivities:
                 return OfferDocument(
                     sha256=existing.sha256, apr=view.apr, document_id=str(existing.id)
                 )
-            pdf = render_loan_contract(
+            pdf = await asyncio.to_thread(
+                render_loan_contract,
                 view,
                 AcceptanceView(
                     typed_name=loan.signed_name or "",
@@ -223,7 +225,7 @@ class LoanDocumentActivities:
             return OfferDocument(
                 sha256=existing.sha256, apr=Decimal(0), document_id=str(existing.id)
             )
-        pdf = render()
+        pdf = await asyncio.to_thread(render)
         sha256 = self.store.put(pdf)
         row = LoanDocument(
             application_id=loan.application_id,

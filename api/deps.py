@@ -158,3 +158,10 @@ def ensure_tenant_access(
         return
     # 404, not 403: another tenant's record must not even be confirmed to exist.
     raise ApiError(404, "not_found", "资源不存在", "Not found")
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """End the read transaction before waiting on Temporal, so the connection goes back to the
+    pool instead of being held for the whole call (the session reconnects if used again;
+    objects stay loaded: ``expire_on_commit`` is off)."""
+    await session.commit()

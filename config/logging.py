@@ -21,11 +21,21 @@ def _mask(value: str) -> str:
 def scrub_personal_data(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Mask anything that looks like an ID number, phone or account number in every string."""
+    """Mask anything that looks like an ID number, phone or account number in every string,
+    also inside nested values (a rendered exception is a list of dicts)."""
     for key, value in list(event_dict.items()):
-        if isinstance(value, str):
-            event_dict[key] = _mask(value)
+        event_dict[key] = _scrub(value)
     return event_dict
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _mask(value)
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    return value
 
 
 def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
@@ -36,14 +46,20 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        scrub_personal_data,
     ]
     renderer: Any
     if render_json:
         renderer = structlog.processors.JSONRenderer()
-        shared.append(structlog.processors.dict_tracebacks)
+        # Frames without their local variables: locals may hold personal data, and they
+        # made one record of an API error weigh 640 KiB.
+        shared.append(
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            )
+        )
     else:
         renderer = structlog.dev.ConsoleRenderer()
+    shared.append(scrub_personal_data)  # last: the rendered exception is scrubbed too
 
     structlog.configure(
         processors=[

@@ -21,6 +21,7 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     TemporalDep,
+    release_connection,
     require_roles,
 )
 from api.errors import ApiError
@@ -116,6 +117,7 @@ async def _application_for(
         or (user.role in INSTITUTION_ROLES and user.institution_id == row.institution_id)
     ):
         raise ApiError(404, "not_found", "资源不存在", "Not found")
+    await release_connection(session)  # a workflow call usually follows
     return row
 
 
@@ -188,6 +190,7 @@ async def submit_application(
         materials=[m.value for m in body.materials],
         maker_id=maker_id,
     )
+    await release_connection(session)
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         WorkflowType.LOAN_APPLICATION,
         application,

@@ -4,6 +4,7 @@ workflow's validated Updates."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +14,15 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import Field
 from sqlalchemy import select
 
-from api.deps import ContextDep, CurrentUser, Principal, SessionDep, TemporalDep, require_roles
+from api.deps import (
+    ContextDep,
+    CurrentUser,
+    Principal,
+    SessionDep,
+    TemporalDep,
+    release_connection,
+    require_roles,
+)
 from api.errors import ApiError
 from api.schemas import Schema
 from api.workflow_errors import run_query, run_update
@@ -158,6 +167,7 @@ async def _loan_for(session: SessionDep, user: Principal, loan_id: uuid.UUID) ->
         or (user.role in INSTITUTION_ROLES and user.institution_id == loan.institution_id)
     ):
         raise ApiError(404, "not_found", "资源不存在", "Not found")
+    await release_connection(session)  # a workflow call usually follows
     return loan
 
 
@@ -338,7 +348,7 @@ async def loan_statement_pdf(
         ),
     )
     return Response(
-        render_loan_statement(view),
+        await asyncio.to_thread(render_loan_statement, view),  # off the event loop
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="statement-{loan.id}.pdf"'},
     )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from sqlalchemy import Select, select
 
-from api.deps import CurrentUser, Principal, SessionDep, TemporalDep
+from api.deps import CurrentUser, Principal, SessionDep, TemporalDep, release_connection
 from api.errors import ApiError
 from api.schemas import Schema
 from api.workflow_errors import api_error_from_workflow, run_query
@@ -100,6 +100,7 @@ async def decide_task(
         raise ApiError(404, "not_found", "资源不存在", "Not found")
     if task.state == "done":
         raise ApiError(409, "task.already_decided", "该任务已处理", "The task is already decided")
+    await release_connection(session)
     handle = temporal.get_workflow_handle(task.workflow_id)
     update: tuple[str, Any]
     round_ = 0

@@ -21,3 +21,19 @@ def test_personal_numbers_are_masked_in_json_logs(capsys: pytest.CaptureFixture[
         assert secret not in text
     assert lines[0]["phone"].startswith("138****")
     assert lines[1]["logger"] == "uvicorn"
+
+
+def test_exceptions_are_logged_without_locals_and_masked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", json=True)
+    id_number = "11010519491231002X"  # a local variable of the failing frame
+    try:
+        raise ValueError(f"no such person {id_number}")
+    except ValueError:
+        structlog.get_logger("t").exception("lookup failed")
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert id_number not in json.dumps(line)
+    frames = line["exception"][0]["frames"]
+    assert frames and all("locals" not in frame for frame in frames)
+    assert line["exception"][0]["exc_value"].startswith("no such person 110****")
