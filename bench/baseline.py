@@ -1,0 +1,110 @@
+"""The bare-Temporal baseline of the origination benchmark (phase C).
+
+``BaselineApplicationWorkflow`` has the *shape* of the application workflow up to the offer
+and nothing else: ``before`` no-op activities, then its progress query says ``offered``,
+then ``after`` no-op activities (the notification), then it waits for an acceptance like an
+offer does. It answers the same ``submission`` Update once its first activity is done (as
+the real workflow answers once ``record_application`` is), so a client drives it exactly as
+the API drives an application: update-with-start, then poll the ``progress`` query.
+
+No search attributes, no payload encryption (the SDK's default converter), no database,
+no providers, no PDF: what is left is the cost of Temporal itself for that many steps.
+
+Run as its own worker process (like ``python -m worker``)::
+
+    python -m bench.baseline --address 127.0.0.1:7233 --task-queue bench-baseline
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.worker import Worker
+
+WORKFLOW_NAME = "BenchBaselineApplication"
+OFFER_WAIT = timedelta(days=7)
+RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+
+
+@activity.defn(name="bench_noop")
+async def noop(step: int) -> None:
+    """Does nothing: the activity round trip through Temporal is what is measured."""
+    return None
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class BaselineApplicationWorkflow:
+    def __init__(self) -> None:
+        self.stage = "submitted"
+        self.recorded = False
+        self.accepted = False
+
+    @workflow.run
+    async def run(self, plan: list[int]) -> str:
+        before, after = plan
+        for step in range(before):
+            await workflow.execute_activity(
+                noop, step, start_to_close_timeout=timedelta(seconds=60), retry_policy=RETRY
+            )
+            self.recorded = True
+        self.stage = "offered"
+        for step in range(after):
+            await workflow.execute_activity(
+                noop,
+                before + step,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RETRY,
+            )
+        try:
+            await workflow.wait_condition(lambda: self.accepted, timeout=OFFER_WAIT)
+        except TimeoutError:
+            self.stage = "expired"
+        return self.stage
+
+    @workflow.update
+    async def submission(self) -> str:
+        await workflow.wait_condition(lambda: self.recorded)
+        return self.stage
+
+    @workflow.query
+    def progress(self) -> str:
+        return self.stage
+
+
+def build_worker(client: Client, task_queue: str) -> Worker:
+    """Worker options as the platform worker's (the SDK defaults), no interceptors."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[BaselineApplicationWorkflow],
+        activities=[noop],
+    )
+
+
+async def serve(address: str, task_queue: str) -> None:
+    client = await Client.connect(address)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_worker(client, task_queue):
+        print(f"baseline worker polling {task_queue} on {address}", flush=True)
+        await stop.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--task-queue", required=True)
+    args = parser.parse_args()
+    asyncio.run(serve(args.address, args.task_queue))
+
+
+if __name__ == "__main__":
+    main()
