@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,6 +16,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleSpec,
+    ScheduleUpdate,
 )
 from temporalio.worker import Worker
 
@@ -152,19 +152,22 @@ SWEEP_CRON = "30 16 * * *"  # 00:30 in Beijing, after the day's due-date work
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    """Create the daily portfolio sweep Schedule unless it exists (every worker tries)."""
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(
-            SWEEP_SCHEDULE_ID,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    WorkflowType.PORTFOLIO_SWEEP,
-                    PortfolioSweep(),
-                    id=SWEEP_SCHEDULE_ID,
-                    task_queue=settings.task_queue(TaskQueue.PLATFORM),
-                ),
-                spec=ScheduleSpec(cron_expressions=[SWEEP_CRON]),
-            ),
+    """Create the daily portfolio sweep Schedule, or bring an existing one up to date (its task
+    queue follows the deployment's settings); every worker does it at start."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            WorkflowType.PORTFOLIO_SWEEP,
+            PortfolioSweep(),
+            id=SWEEP_SCHEDULE_ID,
+            task_queue=settings.task_queue(TaskQueue.PLATFORM),
+        ),
+        spec=ScheduleSpec(cron_expressions=[SWEEP_CRON]),
+    )
+    try:
+        await client.create_schedule(SWEEP_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(SWEEP_SCHEDULE_ID).update(
+            lambda _: ScheduleUpdate(schedule=schedule)
         )
 
 
