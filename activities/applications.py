@@ -27,14 +27,17 @@ from adapters.tax.protocol import TaxDataProvider
 from config.crypto import FieldCipher
 from db.base import utcnow
 from db.models import (
-    JournalEntry,
-    JournalLineRow,
     Loan,
     LoanApplication,
-    LoanProductVersion,
     PaymentInstruction,
 )
-from db.repositories import DecisionLog, EnterpriseRepository, latest_lpr
+from db.repositories import (
+    DecisionLog,
+    EnterpriseRepository,
+    latest_lpr,
+    post_journal,
+    product_version,
+)
 from domain.credit_decision import DecisionInput, approval_authority_required, decide
 from domain.ledger import disbursement_journal
 from domain.matching import enterprise_age_months
@@ -106,11 +109,8 @@ class ApplicationActivities:
             assert application is not None
             enterprise = await EnterpriseRepository(session).get(application.enterprise_id)
             assert enterprise is not None
-            version = await session.scalar(
-                select(LoanProductVersion).where(
-                    LoanProductVersion.product_id == application.product_id,
-                    LoanProductVersion.version == application.product_version,
-                )
+            version = await product_version(
+                session, application.product_id, application.product_version
             )
             assert version is not None
             lpr = await latest_lpr(session, utcnow().date())
@@ -267,12 +267,7 @@ class ApplicationActivities:
             assert loan is not None
             row = await session.get(LoanApplication, loan.application_id)
             assert row is not None
-            version = await session.scalar(
-                select(LoanProductVersion).where(
-                    LoanProductVersion.product_id == row.product_id,
-                    LoanProductVersion.version == row.product_version,
-                )
-            )
+            version = await product_version(session, row.product_id, row.product_version)
             assert version is not None
             fee = (loan.principal * terms_from_json(version.terms).upfront_fee_rate).quantize(
                 Decimal("0.01")
@@ -318,27 +313,13 @@ class ApplicationActivities:
                     non_retryable=True,
                 )
             instruction.status = "succeeded"
-            if (
-                await session.scalar(select(JournalEntry.id).where(JournalEntry.key == journal_key))
-                is None
-            ):
-                journal = disbursement_journal(
+            await post_journal(
+                session,
+                disbursement_journal(
                     journal_key, principal, fee, memo=f"disbursement of loan {loan_id}"
-                )
-                entry = JournalEntry(
-                    key=journal_key, kind=journal.kind.value, loan_id=loan_id, memo=journal.memo
-                )
-                session.add(entry)
-                await session.flush()
-                session.add_all(
-                    JournalLineRow(
-                        journal_id=entry.id,
-                        account=line.account.value,
-                        debit=line.debit,
-                        credit=line.credit,
-                    )
-                    for line in journal.lines
-                )
+                ),
+                loan_id,
+            )
             loan = await session.get(Loan, loan_id, with_for_update=True)
             assert loan is not None
             if loan.status != "active":

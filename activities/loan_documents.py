@@ -23,13 +23,14 @@ from db.models import (
     LoanApplication,
     LoanDocument,
     LoanProduct,
-    LoanProductVersion,
 )
+from db.repositories import product_version
 from documents.loan_documents import (
     AcceptanceView,
     ExtensionView,
     LoanTermsView,
     SettlementView,
+    loan_reference,
     render_contract_addendum,
     render_loan_contract,
     render_offer_letter,
@@ -67,12 +68,7 @@ async def terms_view(
     enterprise = await session.get(Enterprise, application.enterprise_id)
     institution = await session.get(Institution, application.institution_id)
     product = await session.get(LoanProduct, application.product_id)
-    version = await session.scalar(
-        select(LoanProductVersion).where(
-            LoanProductVersion.product_id == application.product_id,
-            LoanProductVersion.version == application.product_version,
-        )
-    )
+    version = await product_version(session, application.product_id, application.product_version)
     assert enterprise and institution and product and version
     terms = terms_from_json(version.terms)
     method = RepaymentMethod(application.repayment_method)
@@ -88,7 +84,7 @@ async def terms_view(
     fee = (amount * terms.upfront_fee_rate).quantize(Decimal("0.01"))
     monthly_fee = (amount * terms.monthly_fee_rate).quantize(Decimal("0.01"))
     return LoanTermsView(
-        reference=f"LB-{application.id.hex[:12].upper()}",  # as _reference(loan)
+        reference=loan_reference(application.id),
         borrower_name=enterprise.name,
         masked_uscc=enterprise.uscc,
         institution_name=institution.name,
@@ -258,7 +254,7 @@ class LoanDocumentActivities:
                 account.restructured, schedule.installments[0].due_date, account.frequency.months
             )
             view = ExtensionView(
-                reference=_reference(loan),
+                reference=loan_reference(loan.application_id),
                 borrower_name=enterprise.name,
                 masked_uscc=enterprise.uscc,
                 institution_name=institution.name,
@@ -302,7 +298,7 @@ class LoanDocumentActivities:
             )
             view = SettlementView(
                 certificate_no=f"LB-SC-{loan.id.hex[:12].upper()}",
-                reference=_reference(loan),
+                reference=loan_reference(loan.application_id),
                 borrower_name=enterprise.name,
                 masked_uscc=enterprise.uscc,
                 institution_name=institution.name,
@@ -321,7 +317,3 @@ class LoanDocumentActivities:
                 str(loan.id),
                 lambda: render_settlement_certificate(view),
             )
-
-
-def _reference(loan: Loan) -> str:
-    return f"LB-{loan.application_id.hex[:12].upper()}"

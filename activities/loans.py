@@ -22,20 +22,17 @@ from adapters.payment.protocol import (
 )
 from db.base import utcnow
 from db.models import (
-    JournalEntry,
-    JournalLineRow,
     Loan,
     LoanApplication,
     LoanClassification,
-    LoanProductVersion,
     LoanTransaction,
     PaymentInstruction,
     PortfolioSnapshot,
 )
-from db.repositories import DecisionLog
+from db.repositories import DecisionLog, post_journal, product_version
 from domain import servicing
 from domain.classification import RiskCategory
-from domain.ledger import Journal, accrual_journal, write_off_journal
+from domain.ledger import accrual_journal, write_off_journal
 from domain.product_codec import terms_from_json
 from domain.schedule import RepaymentMethod, ScheduleRequest, build_schedule
 from domain.servicing import Component, LoanStatus, ServicingPolicy
@@ -52,24 +49,6 @@ from workflows.contracts import (
 )
 
 log = structlog.get_logger("loanbridge.servicing")
-
-
-async def post_journal(session: AsyncSession, journal: Journal, loan_id: uuid.UUID) -> bool:
-    """Write a balanced journal unless its key is already posted; True when written now."""
-    if await session.scalar(select(JournalEntry.id).where(JournalEntry.key == journal.key)):
-        return False
-    entry = JournalEntry(
-        key=journal.key, kind=journal.kind.value, loan_id=loan_id, memo=journal.memo
-    )
-    session.add(entry)
-    await session.flush()
-    session.add_all(
-        JournalLineRow(
-            journal_id=entry.id, account=line.account.value, debit=line.debit, credit=line.credit
-        )
-        for line in journal.lines
-    )
-    return True
 
 
 class LoanActivities:
@@ -94,11 +73,8 @@ class LoanActivities:
             assert loan is not None and loan.disbursed_at is not None
             application = await session.get(LoanApplication, loan.application_id)
             assert application is not None
-            version = await session.scalar(
-                select(LoanProductVersion).where(
-                    LoanProductVersion.product_id == application.product_id,
-                    LoanProductVersion.version == application.product_version,
-                )
+            version = await product_version(
+                session, application.product_id, application.product_version
             )
             assert version is not None
         terms = terms_from_json(version.terms)

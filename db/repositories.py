@@ -18,6 +18,8 @@ from db.models import (
     Enterprise,
     HumanTask,
     Institution,
+    JournalEntry,
+    JournalLineRow,
     LoanProduct,
     LoanProductVersion,
     LoginAttempt,
@@ -25,6 +27,7 @@ from db.models import (
     RefreshToken,
 )
 from domain.decision_chain import GENESIS_HASH, ChainEntry, canonical_payload, entry_hash
+from domain.ledger import Journal
 from domain.matching import Candidate
 from domain.product_codec import terms_from_json
 from domain.products import LprQuote
@@ -205,6 +208,36 @@ class EnterpriseRepository:
 
 
 # ---- catalog ---------------------------------------------------------------------------
+
+
+async def product_version(
+    session: AsyncSession, product_id: uuid.UUID, version: int
+) -> LoanProductVersion | None:
+    """One version of a product (an application keeps the version it was made for)."""
+    found: LoanProductVersion | None = await session.scalar(
+        select(LoanProductVersion).where(
+            LoanProductVersion.product_id == product_id, LoanProductVersion.version == version
+        )
+    )
+    return found
+
+
+async def post_journal(session: AsyncSession, journal: Journal, loan_id: uuid.UUID) -> bool:
+    """Write a balanced journal unless its key is already posted; True when written now."""
+    if await session.scalar(select(JournalEntry.id).where(JournalEntry.key == journal.key)):
+        return False
+    entry = JournalEntry(
+        key=journal.key, kind=journal.kind.value, loan_id=loan_id, memo=journal.memo
+    )
+    session.add(entry)
+    await session.flush()
+    session.add_all(
+        JournalLineRow(
+            journal_id=entry.id, account=line.account.value, debit=line.debit, credit=line.credit
+        )
+        for line in journal.lines
+    )
+    return True
 
 
 async def latest_lpr(session: AsyncSession, on: date) -> LprQuote:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -279,6 +280,11 @@ def schedule_preview(schedule: Schedule, head_rows: int = PREVIEW_HEAD_ROWS) -> 
     if len(rows) <= head_rows + 1:
         return SchedulePreview(rows, 0, ())
     return SchedulePreview(rows[:head_rows], len(rows) - head_rows - 1, rows[-1:])
+
+
+def loan_reference(application_id: uuid.UUID) -> str:
+    """The reference printed on every document of one loan (offer, contract, statement …)."""
+    return f"LB-{application_id.hex[:12].upper()}"
 
 
 def document_sha256(pdf: bytes) -> str:

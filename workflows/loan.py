@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -441,21 +442,43 @@ class LoanServicingWorkflow:
         if not result.succeeded:
             raise _refuse(f"the bank refused the payment: {result.failure_code}", "payment.refused")
 
+    async def _receive(
+        self,
+        kind: str,
+        key: str,
+        amount: Decimal,
+        settle: Callable[[LoanAccount, date], tuple[LoanAccount, Allocation]],
+        memo: str = "",
+    ) -> bool:
+        """Take ``amount`` from the borrower once per ``key`` and book it as ``settle`` says.
+
+        The new account is computed before the money moves (a rule broken since the validator
+        ran refuses the Update, nothing taken); the lock keeps it valid until it is applied.
+        False when the key was applied before.
+        """
+        if self._seen(key):
+            return False
+        try:
+            account, allocation = settle(self._account, workflow.now().date())
+        except BusinessRuleError as exc:
+            raise _refusal(exc) from exc
+        await self._take(key, amount)
+        self._set(account=account)
+        self._remember(key)
+        await self._post(kind, key, amount=amount, allocation=allocation, memo=memo)
+        self.changed = True
+        return True
+
     @workflow.update
     async def make_payment(self, payment: Payment) -> LoanProgress:
         """The borrower pays now: allocated over what is due; the rest is kept as credit."""
         async with self.lock:
-            if not self._seen(payment.key):
-                today = workflow.now().date()
-                servicing.apply_payment(self._account, payment.amount, today)  # still valid
-                await self._take(payment.key, payment.amount)
-                account, allocation = servicing.apply_payment(self._account, payment.amount, today)
-                self._set(account=account)
-                self._remember(payment.key)
-                await self._post(
-                    "repayment", payment.key, amount=payment.amount, allocation=allocation
-                )
-                self.changed = True
+            await self._receive(
+                "repayment",
+                payment.key,
+                payment.amount,
+                lambda account, today: servicing.apply_payment(account, payment.amount, today),
+            )
         return self.progress()
 
     @make_payment.validator
@@ -476,24 +499,16 @@ class LoanServicingWorkflow:
     async def prepay(self, prepayment: Prepayment) -> LoanProgress:
         """Partial prepayment: fewer installments or a lower installment."""
         async with self.lock:
-            if not self._seen(prepayment.key):
-                today = workflow.now().date()
-                servicing.prepay(self._account, prepayment.amount, today, prepayment.strategy)
-                await self._take(prepayment.key, prepayment.amount)
-                account, allocation = servicing.prepay(
-                    self._account, prepayment.amount, today, prepayment.strategy
-                )
-                self._set(account=account)
-                self._remember(prepayment.key)
-                await self._post(
-                    "prepayment",
-                    prepayment.key,
-                    amount=prepayment.amount,
-                    allocation=allocation,
-                    memo=prepayment.strategy.value,
-                )
+            if await self._receive(
+                "prepayment",
+                prepayment.key,
+                prepayment.amount,
+                lambda account, today: servicing.prepay(
+                    account, prepayment.amount, today, prepayment.strategy
+                ),
+                memo=prepayment.strategy.value,
+            ):
                 await self._notify("prepayment_received", {"amount": f"{prepayment.amount:,.2f}"})
-                self.changed = True
         return self.progress()
 
     @prepay.validator
@@ -512,17 +527,12 @@ class LoanServicingWorkflow:
     async def pay_off(self, payment: Payment) -> LoanProgress:
         """Settle everything today at the payoff quote; the loan closes."""
         async with self.lock:
-            if not self._seen(payment.key):
-                today = workflow.now().date()
-                servicing.pay_off(self._account, payment.amount, today)
-                await self._take(payment.key, payment.amount)
-                account, allocation = servicing.pay_off(self._account, payment.amount, today)
-                self._set(account=account)
-                self._remember(payment.key)
-                await self._post(
-                    "payoff", payment.key, amount=payment.amount, allocation=allocation
-                )
-                self.changed = True
+            await self._receive(
+                "payoff",
+                payment.key,
+                payment.amount,
+                lambda account, today: servicing.pay_off(account, payment.amount, today),
+            )
         return self.progress()
 
     @pay_off.validator

@@ -33,9 +33,8 @@ from db.models import (
     LoanApplication,
     LoanDocument,
     LoanProduct,
-    LoanProductVersion,
 )
-from db.repositories import EnterpriseRepository, latest_lpr
+from db.repositories import EnterpriseRepository, latest_lpr, product_version
 from domain.identity_codes import mask_bank_account
 from domain.origination import Material, check_requested_terms, required_materials, term_bounds
 from domain.product_codec import terms_from_json
@@ -143,12 +142,7 @@ async def submit_application(
     product = await session.get(LoanProduct, body.product_id)
     if product is None or product.status != "active":
         raise ApiError(422, "validation_failed", "产品不存在或已下架", "No such active product")
-    version = await session.scalar(
-        select(LoanProductVersion).where(
-            LoanProductVersion.product_id == product.id,
-            LoanProductVersion.version == product.current_version,
-        )
-    )
+    version = await product_version(session, product.id, product.current_version)
     assert version is not None
     terms = terms_from_json(version.terms)
     try:

@@ -39,6 +39,7 @@ from documents.loan_documents import (
     StatementLine,
     StatementTransaction,
     StatementView,
+    loan_reference,
     render_loan_statement,
 )
 from domain import servicing
@@ -322,7 +323,7 @@ async def loan_statement_pdf(
         .order_by(LoanTransaction.created_at)
     )
     view = StatementView(
-        reference=f"LB-{loan.application_id.hex[:12].upper()}",
+        reference=loan_reference(loan.application_id),
         borrower_name=enterprise.name,
         masked_uscc=enterprise.uscc,
         institution_name=institution.name,
@@ -384,6 +385,24 @@ async def loan_document(
     )
 
 
+async def _update(
+    temporal: TemporalDep,
+    loan_id: uuid.UUID,
+    name: str,
+    arg: object,
+    update_id: str | None = None,
+) -> LoanProgress:
+    """Run one of the loan workflow's Updates; refusals come back as API errors."""
+    return await run_update(
+        temporal,
+        loan_workflow_id(loan_id),
+        name,
+        arg,
+        result_type=LoanProgress,
+        update_id=update_id,
+    )
+
+
 def _payment_key(loan_id: uuid.UUID, kind: str, idempotency_key: str | None) -> str:
     return f"pay-{loan_id}-{kind}-{idempotency_key or uuid.uuid4().hex}"
 
@@ -405,12 +424,11 @@ async def make_payment(
     await _loan_for(session, user, loan_id)
     key = _payment_key(loan_id, "m", idempotency_key)
     payment = Payment(key=key, amount=body.amount, paid_by=user.user_id)
-    return await run_update(
+    return await _update(
         temporal,
-        loan_workflow_id(loan_id),
+        loan_id,
         "make_payment",
         payment,
-        result_type=LoanProgress,
         update_id=key,
     )
 
@@ -427,12 +445,11 @@ async def prepay(
     """Repay part of the principal early: fewer installments or a lower installment."""
     await _loan_for(session, user, loan_id)
     key = _payment_key(loan_id, "p", idempotency_key)
-    return await run_update(
+    return await _update(
         temporal,
-        loan_workflow_id(loan_id),
+        loan_id,
         "prepay",
         Prepayment(key=key, amount=body.amount, strategy=body.strategy, paid_by=user.user_id),
-        result_type=LoanProgress,
         update_id=key,
     )
 
@@ -484,12 +501,11 @@ async def pay_off(
     """Settle the whole loan today with at least the payoff quote's total."""
     await _loan_for(session, user, loan_id)
     key = _payment_key(loan_id, "o", idempotency_key)
-    return await run_update(
+    return await _update(
         temporal,
-        loan_workflow_id(loan_id),
+        loan_id,
         "pay_off",
         Payment(key=key, amount=body.amount, paid_by=user.user_id),
-        result_type=LoanProgress,
         update_id=key,
     )
 
@@ -504,9 +520,9 @@ async def request_extension(
 ) -> LoanProgress:
     """Ask for an extension (展期) before maturity; an officer decides in the task inbox."""
     await _loan_for(session, user, loan_id)
-    return await run_update(
+    return await _update(
         temporal,
-        loan_workflow_id(loan_id),
+        loan_id,
         "request_extension",
         ExtensionRequest(
             requested_by=user.user_id,
@@ -515,7 +531,6 @@ async def request_extension(
             financial_difficulty=body.financial_difficulty,
             guarantor_consent=body.guarantor_consent,
         ),
-        result_type=LoanProgress,
     )
 
 
@@ -529,9 +544,9 @@ async def write_off(
 ) -> LoanProgress:
     """Write off a doubtful or loss loan (核销); a supervisor's decision, logged."""
     await _loan_for(session, user, loan_id)
-    return await run_update(
+    return await _update(
         temporal,
-        loan_workflow_id(loan_id),
+        loan_id,
         "write_off",
         WriteOff(
             decider_id=user.user_id,
@@ -539,6 +554,5 @@ async def write_off(
             decider_institution_id=user.institution_id,
             reason=body.reason,
         ),
-        result_type=LoanProgress,
         update_id=f"write-off-{loan_id}",
     )

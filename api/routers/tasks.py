@@ -55,6 +55,11 @@ class DecisionIn(Schema):
     rate: Decimal | None = Field(default=None, gt=0, lt=1, max_digits=9, decimal_places=6)
     term_months: int | None = Field(default=None, ge=1, le=600)
 
+    @property
+    def approves(self) -> bool:
+        """``action`` when given, else ``approve``."""
+        return self.approve if self.action is None else self.action is CreditAction.APPROVE
+
 
 def _visible(stmt: Select[Any], user: Principal) -> Select[Any]:
     """Staff see their institution's tasks; platform admins the platform's; auditors all."""
@@ -116,12 +121,11 @@ async def decide_task(
             ),
         )
     elif task.kind == "credit_approval":
-        action = body.action
         update = (
             "decide_credit",
             CreditDecision(
-                approve=body.approve if action is None else action is CreditAction.APPROVE,
-                action=action,
+                approve=body.approves,
+                action=body.action,
                 reason=body.reason,
                 question=body.question,
                 decider_id=user.user_id,
@@ -139,9 +143,7 @@ async def decide_task(
         update = (
             "decide_extension",
             ExtensionDecision(
-                approve=body.approve
-                if body.action is None
-                else body.action is CreditAction.APPROVE,
+                approve=body.approves,
                 reason=body.reason,
                 decider_id=user.user_id,
                 decider_role=user.role.value,
