@@ -42,6 +42,7 @@ from config.logging import configure_logging
 from config.settings import Settings, get_settings
 from config.temporal import LoggingInterceptor, connect_temporal
 from db.session import create_engine, create_session_factory
+from documents.pool import renderer_for
 from workflows.contracts import PortfolioSweep, TaskQueue, WorkflowType
 from workflows.portfolio import SWEEP_SCHEDULE_ID
 from workflows.registry import ALL_WORKFLOWS
@@ -85,7 +86,11 @@ def build_activities(
         registry=HttpEnterpriseRegistry(providers, timeout),
         payments=HttpPaymentGateway(providers, timeout),
     )
-    documents = LoanDocumentActivities(session_factory, LocalDocumentStore.from_settings(settings))
+    documents = LoanDocumentActivities(
+        session_factory,
+        LocalDocumentStore.from_settings(settings),
+        renderer_for(settings.document_render_processes, settings.document_render_nice),
+    )
     loans = LoanActivities(
         session_factory,
         HttpPaymentGateway(providers, timeout),

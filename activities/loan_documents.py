@@ -4,9 +4,9 @@ keep them encrypted in the document store and record each one once."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -36,6 +36,7 @@ from documents.loan_documents import (
     render_offer_letter,
     render_settlement_certificate,
 )
+from documents.pool import DocumentRenderer, ThreadRenderer
 from domain.apr import apr_for_schedule
 from domain.extension import max_cumulative_extension_months, restructuring_observation
 from domain.identity_codes import mask_bank_account
@@ -45,6 +46,17 @@ from domain.servicing import LoanStatus
 from workflows.contracts import Addendum, LoanRef, LoanState, OfferDocument, OfferTerms
 
 log = structlog.get_logger("loanbridge.documents")
+
+
+@dataclass(frozen=True)
+class DocumentKey:
+    """Which document: of which application (and loan), what kind, and its reference."""
+
+    application_id: uuid.UUID
+    loan_id: uuid.UUID | None
+    kind: str
+    reference: str
+
 
 METHOD_LABELS = {
     RepaymentMethod.EQUAL_INSTALLMENT: "等额本息 equal installment",
@@ -102,13 +114,23 @@ async def terms_view(
 
 
 class LoanDocumentActivities:
-    """Renders, stores (encrypted, named by hash) and records loan documents, once each."""
+    """Renders, stores (encrypted, named by hash) and records loan documents, once each.
+
+    A document is rendered outside any transaction (by ``renderer``: on a thread, or in the
+    worker's pool of low-priority processes), then recorded in a short transaction that locks
+    the application and looks again: when another attempt recorded the same document
+    meanwhile, its record wins and this rendering is dropped, so a document is issued once.
+    """
 
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], store: DocumentStore
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        store: DocumentStore,
+        renderer: DocumentRenderer | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.store = store
+        self.renderer: DocumentRenderer = renderer or ThreadRenderer()
 
     async def _recorded(
         self, session: AsyncSession, application_id: uuid.UUID, kind: str, reference: str
@@ -122,14 +144,46 @@ class LoanDocumentActivities:
         )
         return found
 
+    async def _issue(
+        self,
+        document: DocumentKey,
+        render: Callable[..., bytes],
+        *args: object,
+        after: Callable[[LoanApplication, str], None] | None = None,
+    ) -> LoanDocument:
+        """Render, then store and record ``document`` unless it was recorded meanwhile."""
+        pdf = await self.renderer.render(render, *args)
+        async with self.session_factory() as session, session.begin():
+            application = await session.get(
+                LoanApplication, document.application_id, with_for_update=True
+            )
+            assert application is not None
+            existing = await self._recorded(
+                session, document.application_id, document.kind, document.reference
+            )
+            if existing is not None:
+                return existing
+            sha256 = self.store.put(pdf)
+            row = LoanDocument(
+                application_id=document.application_id,
+                loan_id=document.loan_id,
+                kind=document.kind,
+                reference=document.reference,
+                sha256=sha256,
+            )
+            session.add(row)
+            await session.flush()
+            if after is not None:
+                after(application, sha256)
+        log.info("loan document issued", kind=document.kind, bytes=len(pdf))
+        return row
+
     @activity.defn(name="issue_offer_letter")
     async def issue_offer_letter(self, offer: OfferTerms) -> OfferDocument:
         """The offer letter (贷款要约) for these terms; a retry returns the letter issued first."""
         reference = offer.expires_at.isoformat()
-        async with self.session_factory() as session, session.begin():
-            application = await session.get(
-                LoanApplication, offer.application_id, with_for_update=True
-            )
+        async with self.session_factory() as session:
+            application = await session.get(LoanApplication, offer.application_id)
             assert application is not None
             view = await terms_view(
                 session,
@@ -141,33 +195,20 @@ class LoanDocumentActivities:
                 expires_on=offer.expires_at.date(),
             )
             existing = await self._recorded(session, application.id, "offer_letter", reference)
-            if existing is not None:
-                return OfferDocument(
-                    sha256=existing.sha256, apr=view.apr, document_id=str(existing.id)
-                )
-            pdf = await asyncio.to_thread(render_offer_letter, view)  # keep the loop free
-            sha256 = self.store.put(pdf)
-            row = LoanDocument(
-                application_id=application.id,
-                kind="offer_letter",
-                reference=reference,
-                sha256=sha256,
-            )
-            session.add(row)
-            await session.flush()
-            application.offer = {
-                **application.offer,
-                "document_sha256": sha256,
-                "apr": str(view.apr),
-            }
-        log.info("offer letter issued", bytes=len(pdf))
-        return OfferDocument(sha256=sha256, apr=view.apr, document_id=str(row.id))
+        if existing is None:
+
+            def remember(locked: LoanApplication, sha256: str) -> None:
+                locked.offer = {**locked.offer, "document_sha256": sha256, "apr": str(view.apr)}
+
+            key = DocumentKey(offer.application_id, None, "offer_letter", reference)
+            existing = await self._issue(key, render_offer_letter, view, after=remember)
+        return OfferDocument(sha256=existing.sha256, apr=view.apr, document_id=str(existing.id))
 
     @activity.defn(name="issue_contract")
     async def issue_contract(self, loan_id: uuid.UUID) -> OfferDocument:
         """The loan contract (借款合同) with the acceptance block; issued once per loan."""
-        async with self.session_factory() as session, session.begin():
-            loan = await session.get(Loan, loan_id, with_for_update=True)
+        async with self.session_factory() as session:
+            loan = await session.get(Loan, loan_id)
             assert loan is not None
             application = await session.get(LoanApplication, loan.application_id)
             assert application is not None
@@ -180,60 +221,27 @@ class LoanDocumentActivities:
                 start=(loan.accepted_at or datetime.now(UTC)).date(),
                 expires_on=None,
             )
+            acceptance = AcceptanceView(
+                typed_name=loan.signed_name or "",
+                accepted_at=loan.accepted_at or datetime.now(UTC),
+                offer_sha256=loan.offer_sha256,
+                masked_account=mask_bank_account(loan.account),
+            )
             existing = await self._recorded(session, application.id, "contract", str(loan.id))
-            if existing is not None:
-                return OfferDocument(
-                    sha256=existing.sha256, apr=view.apr, document_id=str(existing.id)
-                )
-            pdf = await asyncio.to_thread(
-                render_loan_contract,
-                view,
-                AcceptanceView(
-                    typed_name=loan.signed_name or "",
-                    accepted_at=loan.accepted_at or datetime.now(UTC),
-                    offer_sha256=loan.offer_sha256,
-                    masked_account=mask_bank_account(loan.account),
-                ),
-            )
-            sha256 = self.store.put(pdf)
-            row = LoanDocument(
-                application_id=application.id,
-                loan_id=loan.id,
-                kind="contract",
-                reference=str(loan.id),
-                sha256=sha256,
-            )
-            session.add(row)
-            await session.flush()
-        log.info("loan contract issued", bytes=len(pdf))
-        return OfferDocument(sha256=sha256, apr=view.apr, document_id=str(row.id))
+        if existing is None:
+            key = DocumentKey(application.id, loan.id, "contract", str(loan.id))
+            existing = await self._issue(key, render_loan_contract, view, acceptance)
+        return OfferDocument(sha256=existing.sha256, apr=view.apr, document_id=str(existing.id))
 
-    async def _store(
-        self,
-        session: AsyncSession,
-        loan: Loan,
-        kind: str,
-        reference: str,
-        render: Callable[[], bytes],
+    async def _loan_document(
+        self, loan: Loan, kind: str, reference: str, render: Callable[..., bytes], view: object
     ) -> OfferDocument:
-        existing = await self._recorded(session, loan.application_id, kind, reference)
-        if existing is not None:
-            return OfferDocument(
-                sha256=existing.sha256, apr=Decimal(0), document_id=str(existing.id)
-            )
-        pdf = await asyncio.to_thread(render)
-        sha256 = self.store.put(pdf)
-        row = LoanDocument(
-            application_id=loan.application_id,
-            loan_id=loan.id,
-            kind=kind,
-            reference=reference,
-            sha256=sha256,
-        )
-        session.add(row)
-        await session.flush()
-        log.info("loan document issued", kind=kind, bytes=len(pdf))
-        return OfferDocument(sha256=sha256, apr=Decimal(0), document_id=str(row.id))
+        async with self.session_factory() as session:
+            existing = await self._recorded(session, loan.application_id, kind, reference)
+        if existing is None:
+            key = DocumentKey(loan.application_id, loan.id, kind, reference)
+            existing = await self._issue(key, render, view)
+        return OfferDocument(sha256=existing.sha256, apr=Decimal(0), document_id=str(existing.id))
 
     async def _parties(self, session: AsyncSession, loan: Loan) -> tuple[Enterprise, Institution]:
         enterprise = await session.get(Enterprise, loan.enterprise_id)
@@ -246,8 +254,8 @@ class LoanDocumentActivities:
         """The extension addendum (展期协议) with the new schedule; once per extension."""
         account = addendum.account
         schedule = build_schedule(account.terms)
-        async with self.session_factory() as session, session.begin():
-            loan = await session.get(Loan, addendum.loan_id, with_for_update=True)
+        async with self.session_factory() as session:
+            loan = await session.get(Loan, addendum.loan_id)
             assert loan is not None
             enterprise, institution = await self._parties(session, loan)
             observation = restructuring_observation(
@@ -274,19 +282,16 @@ class LoanDocumentActivities:
                     account.original_term_periods * account.frequency.months
                 ),
             )
-            return await self._store(
-                session,
-                loan,
-                "addendum",
-                f"{loan.id}-{addendum.sequence}",
-                lambda: render_contract_addendum(view),
-            )
+        reference = f"{loan.id}-{addendum.sequence}"
+        return await self._loan_document(
+            loan, "addendum", reference, render_contract_addendum, view
+        )
 
     @activity.defn(name="issue_settlement_certificate")
     async def issue_settlement_certificate(self, ref: LoanRef) -> OfferDocument:
         """The settlement certificate (结清证明) of a closed loan; once per loan."""
-        async with self.session_factory() as session, session.begin():
-            loan = await session.get(Loan, ref.loan_id, with_for_update=True)
+        async with self.session_factory() as session:
+            loan = await session.get(Loan, ref.loan_id)
             assert loan is not None and loan.disbursed_at is not None
             state = LoanState.model_validate(loan.account_state)
             account = state.account
@@ -310,10 +315,6 @@ class LoanDocumentActivities:
                 penalty_paid=sum((d.penalty_paid for d in account.dues), Decimal("0.00")),
                 issued_on=datetime.now(UTC).date(),
             )
-            return await self._store(
-                session,
-                loan,
-                "settlement_certificate",
-                str(loan.id),
-                lambda: render_settlement_certificate(view),
-            )
+        return await self._loan_document(
+            loan, "settlement_certificate", str(loan.id), render_settlement_certificate, view
+        )

@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     smtp_port: int | None = None  # unset = the sandbox's SMTP sink
     mail_from: str = "LoanBridge <noreply@loanbridge.local>"
     document_dir: Path | None = None  # unset = DATA_DIR/documents
+    document_render_processes: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="worker processes that render PDFs (0 = a thread of the worker itself)",
+    )
+    document_render_nice: int = Field(
+        default=10, ge=0, le=19, description="how much lower the renderers' CPU priority is"
+    )
 
     # Loan servicing.
     penalty_multiplier: Decimal = Field(

@@ -45,3 +45,12 @@ def render_pdf(template: str, context: Mapping[str, object]) -> bytes:
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return pdf
+
+
+def warm_up() -> None:
+    """Load the templates and the CJK fonts once (a renderer process calls it at start)."""
+    HTML(
+        string='<html lang="zh"><body style="font-family: \'Noto Sans CJK SC\'">贷款 loan</body>'
+        "</html>"
+    ).write_pdf()
+    shared_environment()

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from bench.origination import AMOUNT, offline_decision, split_at_offer
+from bench.origination import AMOUNT, offline_decision, split_at_decision, split_at_offer
 from bench.servicing import bench_schedule, due_today_state
 from bench.stack import (
     CpuUsage,
@@ -78,7 +78,7 @@ async def test_rate_search_steps_up_until_a_failure_and_down_until_a_pass() -> N
     assert "2" in note
 
 
-def test_the_offer_is_readable_after_the_last_stage_change() -> None:
+def test_the_decision_and_the_offer_are_readable_after_their_stage_changes() -> None:
     names = [
         "record_application",
         "set_application_stage",
@@ -89,7 +89,8 @@ def test_the_offer_is_readable_after_the_last_stage_change() -> None:
         "set_application_stage",
         "notify_enterprise",
     ]
-    assert split_at_offer(names) == (7, 1)
+    assert split_at_decision(names) == (4, 4)
+    assert split_at_offer(names) == 7
 
 
 def test_schedule_timing_covers_three_methods() -> None:

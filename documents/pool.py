@@ -1,0 +1,87 @@
+"""Where PDFs are rendered: a thread (tests, tools) or a pool of low-priority processes (workers).
+
+WeasyPrint needs about a quarter of a CPU-second for an offer letter. Rendered on a thread of
+the worker process it holds the GIL against the workflow tasks and activities of every other
+case, so one letter delays everybody's decision. ``ProcessPoolRenderer`` renders in separate
+processes instead (spawned, not forked: the worker's event loop and connections stay out of
+them) started with a higher nice value, so that on a busy machine the scheduler gives the
+decision path the CPU first and documents take what is left. Each process loads the fonts
+once, at start, by rendering a small document.
+
+Both renderers take a module-level function and picklable arguments (the document views are
+frozen dataclasses) and return the PDF bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Protocol
+
+
+class DocumentRenderer(Protocol):
+    """Runs a blocking render function away from the event loop."""
+
+    async def render(self, function: Callable[..., bytes], *args: Any) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class ThreadRenderer:
+    """Renders on a thread of this process (``asyncio.to_thread``)."""
+
+    async def render(self, function: Callable[..., bytes], *args: Any) -> bytes:
+        return await asyncio.to_thread(function, *args)
+
+    def close(self) -> None:
+        return None
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A worker killed with SIGKILL cannot shut its pool down: its renderers leave with it.
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+def _start_renderer_process(niceness: int) -> None:
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    if niceness:
+        os.nice(niceness)
+    from documents.pdf import warm_up
+
+    warm_up()
+
+
+class ProcessPoolRenderer:
+    """Renders in ``processes`` spawned processes running ``niceness`` steps below us."""
+
+    def __init__(self, processes: int, niceness: int = 10) -> None:
+        if processes < 1:
+            raise ValueError("a process pool needs at least one process")
+        self.processes = processes
+        self._pool = ProcessPoolExecutor(
+            max_workers=processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_renderer_process,
+            initargs=(niceness,),
+        )
+
+    async def render(self, function: Callable[..., bytes], *args: Any) -> bytes:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, function, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def renderer_for(processes: int, niceness: int) -> DocumentRenderer:
+    """A process pool of ``processes`` renderers, or the thread renderer when it is 0."""
+    if processes <= 0:
+        return ThreadRenderer()
+    return ProcessPoolRenderer(processes, niceness)
