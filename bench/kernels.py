@@ -15,14 +15,16 @@ pool not frozen is printed as well, for information.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import random
 import statistics
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from bench.stack import machine, write_results
 from domain.apr import apr_for_schedule
 from domain.matching import Candidate, DemandFacts, EnterpriseProfile, match
 from domain.onboarding import INDUSTRY_SECTIONS, PROVINCE_PREFIXES
@@ -123,7 +125,7 @@ def _verdict(value: float, target: float) -> str:
     return "PASS" if value <= target else "MISS"
 
 
-def bench_matching(*, freeze: bool = True) -> tuple[float, float, int]:
+def bench_matching(*, freeze: bool = True, runs: int = MATCH_RUNS) -> tuple[float, float, int]:
     """(p50 ms, p99 ms, eligible count) of one demand against ``PRODUCTS`` products."""
     candidates = generate_products(PRODUCTS)
     gc.collect()
@@ -142,13 +144,13 @@ def bench_matching(*, freeze: bool = True) -> tuple[float, float, int]:
     results = match(demand, enterprise, candidates, LPR, TODAY)
     eligible = sum(1 for r in results if r.eligible)
     try:
-        timings = _time_ms(lambda: match(demand, enterprise, candidates, LPR, TODAY), MATCH_RUNS)
+        timings = _time_ms(lambda: match(demand, enterprise, candidates, LPR, TODAY), runs)
     finally:
         gc.unfreeze()
     return _percentile(timings, 0.50), _percentile(timings, 0.99), eligible
 
 
-def bench_apr() -> float:
+def bench_apr(runs: int = APR_RUNS) -> float:
     """Median ms of the APR of a 360-period schedule with an upfront and a monthly fee."""
     principal = Decimal("1000000.00")
     schedule = build_schedule(
@@ -161,25 +163,52 @@ def bench_apr() -> float:
         )
     )
     fee, monthly = Decimal("10000.00"), Decimal("200.00")
-    timings = _time_ms(lambda: apr_for_schedule(principal, schedule, fee, monthly), APR_RUNS)
+    timings = _time_ms(lambda: apr_for_schedule(principal, schedule, fee, monthly), runs)
     return statistics.median(timings)
 
 
 def main() -> None:
-    """Run both kernels and print each figure with its target and PASS/MISS."""
-    p50, p99, eligible = bench_matching()
-    print(
-        f"matching 1 demand x {PRODUCTS:,} products ({eligible} eligible, {MATCH_RUNS} runs): "
+    """Run both kernels, print each figure with its target and PASS/MISS, write the JSON."""
+    parser = argparse.ArgumentParser(description="LoanBridge kernel benchmark")
+    parser.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    args = parser.parse_args()
+    runs = 30 if args.quick else MATCH_RUNS
+    p50, p99, eligible = bench_matching(runs=runs)
+    lines = [
+        f"matching 1 demand x {PRODUCTS:,} products ({eligible} eligible, {runs} runs): "
         f"p50 {p50:.2f} ms, p99 {p99:.2f} ms "
         f"(target p99 <= {MATCH_P99_TARGET_MS:g} ms) {_verdict(p99, MATCH_P99_TARGET_MS)}"
-    )
-    _, p99_unfrozen, _ = bench_matching(freeze=False)
-    print(f"  (for information: p99 {p99_unfrozen:.2f} ms with the product pool not frozen)")
-    median = bench_apr()
-    print(
-        f"APR of a 360-period schedule ({APR_RUNS} runs): median {median:.3f} ms "
+    ]
+    _, p99_unfrozen, _ = bench_matching(freeze=False, runs=runs)
+    lines.append(f"  (for information: p99 {p99_unfrozen:.2f} ms with the product pool not frozen)")
+    apr_runs = 30 if args.quick else APR_RUNS
+    median = bench_apr(apr_runs)
+    lines.append(
+        f"APR of a 360-period schedule ({apr_runs} runs): median {median:.3f} ms "
         f"(target median <= {APR_MEDIAN_TARGET_MS:g} ms) {_verdict(median, APR_MEDIAN_TARGET_MS)}"
     )
+    text = "\n".join(lines)
+    print(text)
+    results = {
+        "benchmark": "kernels",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "matching": {
+            "products": PRODUCTS,
+            "runs": runs,
+            "eligible": eligible,
+            "p50_ms": p50,
+            "p99_ms": p99,
+            "p99_ms_pool_not_frozen": p99_unfrozen,
+            "target_p99_ms": MATCH_P99_TARGET_MS,
+        },
+        "apr_360": {
+            "runs": apr_runs,
+            "median_ms": median,
+            "target_median_ms": APR_MEDIAN_TARGET_MS,
+        },
+    }
+    print(f"results written to {write_results('kernels', results, text)}")
 
 
 if __name__ == "__main__":

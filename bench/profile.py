@@ -6,8 +6,8 @@ HTTP), submits ``--applications`` automatic-approval applications at ``--rate`` 
 and samples the worker and the API with py-spy (``--format raw``: collapsed stacks, idle
 threads left out) while they run. It prints, per process, the functions with the most CPU
 samples — by *self* time and by *total* time (anywhere on the stack) — grouped to the
-module and function, and writes the collapsed stacks to ``bench/results/profile-*.txt`` so
-a flame graph can be drawn from them (``speedscope``, ``flamegraph.pl``).
+module and function. The summary goes to ``bench/results/profile-<label>.json``; the
+collapsed stacks stay in the run's temporary directory (printed) for a flame graph.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,10 +34,8 @@ from bench.origination import (
     start_platform,
     start_temporal,
 )
-from bench.stack import Clock, fresh_database, open_loop
+from bench.stack import Clock, fresh_database, open_loop, write_results
 from config.logging import configure_logging
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def py_spy() -> str:
@@ -150,15 +147,17 @@ def main() -> None:
             temporal.signal_stop()
             temporal.wait_stopped(10)
     print(f"latency at {opts.rate}/s: {result['latency'].line()}")
-    RESULTS.mkdir(exist_ok=True)
+    summaries = {}
     for name in opts.pids:
         collapsed = data_dir / f"{name}.collapsed"
         if not collapsed.exists():
             print(f"no samples for {name}")
             continue
-        print_summary(name, summarise(collapsed))
-        shutil.copy(collapsed, RESULTS / f"profile-{opts.label}-{name}.txt")
-    shutil.rmtree(data_dir, ignore_errors=True)
+        summaries[name] = summarise(collapsed)
+        print_summary(name, summaries[name])
+    results = {"rate_per_s": opts.rate, "applications": opts.applications, **summaries}
+    path = write_results(f"profile-{opts.label}", {**results, "latency": result["latency"]})
+    print(f"summary written to {path}; collapsed stacks (for a flame graph) in {data_dir}")
 
 
 if __name__ == "__main__":

@@ -406,13 +406,19 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def results_dir() -> Path:
+    """``bench/results``, or the directory the suite runner names in ``BENCH_RESULTS_DIR``."""
+    return Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS_DIR)
+
+
 def write_results(name: str, results: dict[str, Any], report: str = "") -> Path:
-    """``bench/results/<name>.json`` (and the printed block as ``<name>.txt``)."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.json"
+    """``<results>/<name>.json`` (and the printed block as ``<name>.txt``)."""
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(to_jsonable(results), indent=2, ensure_ascii=False) + "\n")
     if report:
-        (RESULTS_DIR / f"{name}.txt").write_text(report.strip("\n") + "\n")
+        (folder / f"{name}.txt").write_text(report.strip("\n") + "\n")
     return path
 
 

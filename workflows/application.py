@@ -15,6 +15,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.documents import issue_document
+
 with workflow.unsafe.imports_passed_through():
     from domain.origination import check_decided_terms, check_materials, missing_materials
     from domain.roles import Role
@@ -211,7 +213,7 @@ class LoanApplicationWorkflow:
             uuid.UUID,
         )
         if workflow.patched(LOAN_CONTRACT):
-            await _db("issue_contract", self.loan_id, OfferDocument)
+            await issue_document("issue_contract", self.loan_id, OfferDocument)
         await self._stage("disbursing")
         try:
             # A short timeout: if the worker dies mid-payment, another retries soon with the
@@ -441,7 +443,9 @@ class LoanApplicationWorkflow:
         )
         await _db("record_offer", self.offer)
         if workflow.patched(OFFER_LETTER):
-            self.offer_document = await _db("issue_offer_letter", self.offer, OfferDocument)
+            self.offer_document = await issue_document(
+                "issue_offer_letter", self.offer, OfferDocument
+            )
         stage = "counter_offered" if counter else "offered"
         await self._stage(
             stage,

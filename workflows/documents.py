@@ -1,0 +1,26 @@
+"""How workflows ask for a PDF document: an activity with room to wait for a renderer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+# Documents render in the worker's low-priority renderer processes: on a busy worker a
+# letter waits there behind decisions, so its activity gets minutes, not the 60 s of a
+# database step (a timeout would only start a second rendering of the same document).
+DOCUMENT_TIMEOUT = timedelta(minutes=10)
+DOCUMENT_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+
+
+async def issue_document(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+    """Run the document activity ``name`` (issued once per document, whatever the retries)."""
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=DOCUMENT_TIMEOUT,
+        retry_policy=DOCUMENT_RETRY,
+    )
