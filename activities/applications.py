@@ -23,6 +23,8 @@ from adapters.payment.protocol import (
     PaymentStatus,
 )
 from adapters.registry.protocol import EnterpriseRegistry
+from adapters.scoring.protocol import CreditScorer
+from adapters.scoring.registry import StaticScorer
 from adapters.tax.protocol import TaxDataProvider
 from config.crypto import FieldCipher
 from db.base import utcnow
@@ -38,11 +40,17 @@ from db.repositories import (
     post_journal,
     product_version,
 )
-from domain.credit_decision import DecisionInput, approval_authority_required, decide
+from domain.credit_decision import (
+    DEFAULT_RISK_POLICY,
+    DecisionInput,
+    RiskPolicy,
+    approval_authority_required,
+    decide,
+)
 from domain.ledger import disbursement_journal
 from domain.matching import enterprise_age_months
 from domain.product_codec import terms_from_json
-from domain.scorecard import ScoringInput, score
+from domain.scorecard import ScoringInput
 from workflows.contracts import (
     SEALED_ACCOUNT,
     ApplicationInput,
@@ -73,6 +81,8 @@ class ApplicationActivities:
         tax: TaxDataProvider,
         registry: EnterpriseRegistry,
         payments: PaymentGateway,
+        scoring: CreditScorer | None = None,
+        risk_policy: RiskPolicy = DEFAULT_RISK_POLICY,
     ) -> None:
         self.session_factory = session_factory
         self.cipher = cipher
@@ -80,6 +90,9 @@ class ApplicationActivities:
         self.tax = tax
         self.registry = registry
         self.payments = payments
+        # The promoted credit model (issue 7); the rule-based scorecard when none is given.
+        self.scoring: CreditScorer = scoring or StaticScorer()
+        self.risk_policy = risk_policy  # price spread and limit by grade, from configuration
 
     @activity.defn(name="record_application")
     async def record_application(self, application: ApplicationInput) -> None:
@@ -130,7 +143,8 @@ class ApplicationActivities:
             if filings and revenue > 0
             else None
         )
-        result = score(
+        scorer = await self.scoring.current()
+        result = scorer(
             ScoringInput(
                 enterprise_age_months=enterprise_age_months(enterprise.founding_date, date.today()),
                 annual_revenue=revenue,
@@ -143,6 +157,9 @@ class ApplicationActivities:
                 outstanding_debt=report.outstanding_loans_amount if report else Decimal(0),
                 requested_amount=application.amount,
                 industry=enterprise.industry,
+                revenue_history=tuple(f.revenue for f in filings),
+                profit_history=tuple(f.profit for f in filings),
+                tax_paid_history=tuple(f.tax_paid for f in filings),
             )
         )
         outcome = decide(
@@ -155,6 +172,7 @@ class ApplicationActivities:
                 bureau_current_overdue=report.current_overdue if report else False,
                 sanctions_hit=report.sanctions_hit if report else False,
                 annual_revenue=revenue or None,
+                policy=self.risk_policy,
             ),
             lpr,
         )

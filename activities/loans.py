@@ -14,12 +14,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.monitoring import record_payment_party
 from adapters.payment.protocol import (
     PaymentDirection,
     PaymentGateway,
     PaymentRequest,
     PaymentStatus,
 )
+from config.crypto import field_cipher
 from db.base import utcnow
 from db.models import (
     Loan,
@@ -37,6 +39,7 @@ from domain.product_codec import terms_from_json
 from domain.schedule import RepaymentMethod, ScheduleRequest, build_schedule
 from domain.servicing import Component, LoanStatus, ServicingPolicy
 from workflows.contracts import (
+    SEALED_PAYER_ACCOUNT,
     ClassificationChange,
     Collect,
     CollectionResult,
@@ -112,13 +115,27 @@ class LoanActivities:
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
             )
-            account = loan.account
+            cipher = field_cipher()
+            payer = (
+                cipher.decrypt(collect.sealed_payer_account, context=SEALED_PAYER_ACCOUNT)
+                if collect.sealed_payer_account
+                else loan.account
+            )
+            # Who pays is kept (sealed, with keyed hashes) for transaction monitoring.
+            await record_payment_party(
+                session,
+                cipher,
+                idempotency_key=collect.key,
+                loan_id=loan.id,
+                payer_account=payer,
+                borrower_account=loan.account,
+            )
         result = await self.payments.submit(
             PaymentRequest(
                 idempotency_key=collect.key,
                 direction=PaymentDirection.COLLECTION,
                 amount=collect.amount,
-                account=account,
+                account=payer,
                 reference=str(collect.loan_id),
             )
         )

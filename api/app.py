@@ -7,11 +7,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.deps import AppContext
 from api.errors import install_error_handlers
+from api.hardening import SecurityMiddleware, reject_unknown_query_parameters
+from api.openapi import install_error_documentation
+from api.routers import accounts as account_routes
 from api.routers import (
     applications,
     auth,
@@ -27,10 +30,14 @@ from api.routers import (
     tasks,
     users,
 )
+from api.routers import audit as audit_routes
+from api.routers import compliance as compliance_routes
+from api.routers import models as model_routes
 from config.crypto import FieldCipher, configure_field_cipher
 from config.settings import Settings, get_settings
 from config.temporal import connect_temporal
 from db.session import create_engine, create_session_factory
+from web import install as install_workbench
 
 log = structlog.get_logger("loanbridge.api")
 
@@ -69,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="SME financing platform: onboarding, matching, origination and servicing.",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
 
     @app.middleware("http")
@@ -91,12 +99,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
         allow_credentials=True,
     )
+    # Outermost: security headers on every response, oversized bodies refused unread.
+    app.add_middleware(SecurityMiddleware, max_request_bytes=settings.max_request_bytes)
     install_error_handlers(app)
+    install_error_documentation(app)
     routers = [health, auth, users, institutions, onboarding, privacy, catalog, demands]
     routers += [policies, applications, loans, tasks]
     for module in (*routers, codec):
         app.include_router(module.router)
     app.include_router(loans.portfolio_router)
+    app.include_router(audit_routes.router)  # compliance audit (issue 8)
+    app.include_router(compliance_routes.router)  # reports, monitoring, metrics (issue 8)
+    app.include_router(model_routes.router)  # credit model registry (issue 7)
+    app.include_router(account_routes.router)  # account lock and unlock (issue 11)
+    install_workbench(app)  # the web workbench under /web
     return app
 
 

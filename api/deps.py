@@ -136,6 +136,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Pri
             )
         return user
 
+    checker.allowed_roles = allowed  # type: ignore[attr-defined]  # read by api/access.py
     return checker
 
 

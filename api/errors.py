@@ -5,15 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import BusinessRuleError, FieldIssue
 
 log = structlog.get_logger("loanbridge.api")
+
+_OUTAGE_RPC_STATUSES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
 class ApiError(Exception):
@@ -67,6 +72,7 @@ _PYDANTIC_CODES: dict[str, tuple[str, str]] = {
     "literal_error": ("field.not_allowed", "取值不在允许范围内"),
     "extra_forbidden": ("field.unknown", "不认识的字段"),
     "json_invalid": ("body.invalid_json", "请求体不是合法的 JSON"),
+    "nul_character": ("field.nul_character", "不允许包含空字符 (NUL)"),
 }
 
 
@@ -135,6 +141,24 @@ def install_error_handlers(app: FastAPI) -> None:
         }.get(exc.status_code, ("请求无法处理", str(exc.detail), f"http.{exc.status_code}"))
         return JSONResponse(
             _body(code, zh, en), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(RPCError)
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL or Temporal restarting: a retryable 503, not a 500 with a traceback.
+        if isinstance(exc, RPCError) and exc.status not in _OUTAGE_RPC_STATUSES:
+            return await _unexpected(request, exc)
+        log.warning("dependency unavailable", error_type=type(exc).__name__)
+        return JSONResponse(
+            _body(
+                "service.unavailable",
+                "服务暂时不可用，请稍后重试",
+                "A service is temporarily unavailable, please retry",
+            ),
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)

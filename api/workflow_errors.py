@@ -120,6 +120,9 @@ def api_error_from_workflow(exc: Exception) -> ApiError:
             zh = details[0] if details and isinstance(details[0], str) else "操作被业务规则拒绝"
             return ApiError(409, cause.type, zh, cause.message)
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
+        if "completed" in exc.message.lower():
+            # The record was found (and its tenant checked): its process is over, a conflict.
+            return ApiError(409, "process.finished", "该流程已结束", "The process has finished")
         return ApiError(404, "not_found", "流程不存在或已结束", "No such running process")
     raise exc
 

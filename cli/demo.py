@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 
 from cli.accounts import create_platform_admin
+from cli.demo_audit import seed_audit
+from cli.demo_reports import seed_reports
 from client.api import LoanBridgeClient, LoanBridgeError
 from sandbox.codes import with_id_check_digit, with_uscc_check_char
 from sandbox.registry import enterprise_record
@@ -442,3 +444,5 @@ def seed_applications(api_url: str) -> Iterator[str]:
                 yield _advance(case, app["id"], progress, client, officer)
             except LoanBridgeError as exc:  # seeded before: the case has moved on already
                 yield f"application {app['id']}: {progress['stage']} ({exc.code})"
+    yield from seed_audit(api_url)  # the compliance auditor's view of these cases
+    yield from seed_reports(api_url)  # ratings, monitoring alerts, archived reports

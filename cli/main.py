@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
+from cli.audit import audit_app
 from cli.preflight import ConfigurationError, check_database, check_temporal, load_settings
 from client.api import Document, LoanBridgeClient, LoanBridgeError
 from config.settings import Settings
@@ -43,6 +44,19 @@ loan_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(loan_app, name="loan")
+from cli.model import model_app  # noqa: E402 - credit model commands (issue 7)
+
+app.add_typer(model_app, name="model")
+app.add_typer(audit_app, name="audit")
+from cli import backup as backup_commands  # noqa: E402 - backup / restore (issue 11)
+
+backup_commands.register(app)
+from cli import reports as report_commands  # noqa: E402 - reports and alerts (issue 8)
+
+report_commands.register(app)
+from cli import security as security_commands  # noqa: E402 - admin unlock (issue 11)
+
+security_commands.register(admin_app)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -113,6 +127,10 @@ def up(
                 typer.echo(f"  {line}")
             for line in seed_applications(state.urls["api"]):
                 typer.echo(f"  {line}")
+            from credit_model.demo import seed_demo_model  # issue 7: after the demo cases
+
+            for line in seed_demo_model(state.database_url, settings.data_dir / "models"):
+                typer.echo(f"  {line}")
         typer.secho("LoanBridge is up:", fg=typer.colors.GREEN)
         for name, url in state.urls.items():
             typer.echo(f"  {name:<12} {url}")
@@ -154,6 +172,22 @@ def doctor() -> None:
         )
         typer.echo(f"{mark} {name:<{width}}  {detail}")
     raise typer.Exit(0 if healthy else 1)
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="a smoke run of a few minutes")] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="run only this benchmark (repeat)")
+    ] = None,
+) -> None:
+    """Run the benchmark suite; write bench/results/<date>.json and its summary table."""
+    from bench.suite import main as run_suite
+
+    argv = ["--quick"] if quick else []
+    for name in only or []:
+        argv += ["--only", name]
+    raise typer.Exit(run_suite(argv))
 
 
 @app.command()

@@ -12,6 +12,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.credit_decision import RiskPolicy
+
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # refused in production
 DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="  # base64 of 32 bytes, dev only
 
@@ -80,6 +82,24 @@ class Settings(BaseSettings):
         description="order a payment settles the parts of what is past due",
     )
     reminder_days_before: int = Field(default=3, ge=0, le=30)
+    # Credit re-rating (issue 7): a downgrade of this many master-scale notches raises an alert.
+    rerating_downgrade_notches: int = Field(default=2, ge=1, le=8)
+    # Risk-based pricing and limits by grade (issue 7; domain.credit_decision.RiskPolicy).
+    risk_price_positions: str = Field(
+        default="A:0,B:0.25,C:0.5,D:0.75,E:1",
+        description="where in a product's rate range each grade is priced (0 bottom, 1 top)",
+    )
+    risk_revenue_caps: str = Field(
+        default="A:0.30,B:0.30,C:0.30,D:0.30,E:0.30",
+        description="largest amount as a fraction of annual revenue, by grade",
+    )
+    # Transaction monitoring (issue 8): thresholds of the rules in domain/monitoring.py.
+    monitoring_cycling_days: int = Field(default=7, ge=1, le=90)
+    monitoring_cycling_share: Decimal = Field(default=Decimal("0.50"), gt=0, le=1)
+    monitoring_structuring_threshold: Decimal = Field(default=Decimal("50000.00"), gt=0)
+    monitoring_structuring_count: int = Field(default=3, ge=2, le=100)
+    monitoring_structuring_days: int = Field(default=7, ge=1, le=90)
+    monitoring_concentration_share: Decimal = Field(default=Decimal("0.25"), gt=0, le=1)
 
     # Security.
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
@@ -89,6 +109,13 @@ class Settings(BaseSettings):
     data_encryption_key_id: str = "k1"
     login_max_attempts: int = 5
     login_window_s: int = 300
+    # Issue 11: failures from one address (any username), lockout after repeated failures
+    # (lifted after login_lockout_s or by an administrator), request body limits.
+    login_max_attempts_per_ip: int = Field(default=50, ge=1)
+    login_lockout_threshold: int = Field(default=10, ge=1)
+    login_lockout_window_s: int = Field(default=24 * 3600, ge=1)
+    login_lockout_s: int = Field(default=1800, ge=1)
+    max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
 
@@ -116,6 +143,16 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _check_risk_policy(self) -> Self:
+        _ = self.risk_policy  # a malformed table stops the process at start, not at scoring
+        return self
+
+    @property
+    def risk_policy(self) -> RiskPolicy:
+        """The risk-based price and limit rules by grade (``domain.credit_decision``)."""
+        return RiskPolicy.parse(self.risk_price_positions, self.risk_revenue_caps)
 
     @property
     def uses_embedded_postgres(self) -> bool:

@@ -90,7 +90,7 @@ class HumanTask(UuidPrimaryKey, CreatedAt, Base):
         UniqueConstraint(
             "workflow_id", "kind", "round", "institution_id", postgresql_nulls_not_distinct=True
         ),
-        Index("ix_human_task_inbox", "institution_id", "state", "due_at"),
+        Index("ix_human_task_inbox", "institution_id", "state", "due_at", "created_at"),
     )
 
     kind: Mapped[str] = mapped_column(String(48))

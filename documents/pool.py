@@ -15,8 +15,12 @@ frozen dataclasses) and return the PDF bytes.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -43,14 +47,30 @@ class ThreadRenderer:
 
 
 def _exit_with_parent(parent: int) -> None:
-    # A worker killed with SIGKILL cannot shut its pool down: its renderers leave with it.
     while os.getppid() == parent:
         time.sleep(1)
     os._exit(0)
 
 
-def _start_renderer_process(niceness: int) -> None:
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+def _die_with_parent(parent: int) -> None:
+    """A worker killed with SIGKILL cannot shut its pool down: its renderers go with it.
+
+    On Linux the kernel sends them SIGKILL when the worker dies (``PR_SET_PDEATHSIG``) — even
+    one blocked writing a result nobody reads any more; elsewhere a thread watches the parent.
+    """
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the worker died before we could ask
+        os._exit(0)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _start_renderer_process(niceness: int, parent: int) -> None:
+    _die_with_parent(parent)
     if niceness:
         os.nice(niceness)
     from documents.pdf import warm_up
@@ -69,7 +89,7 @@ class ProcessPoolRenderer:
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_renderer_process,
-            initargs=(niceness,),
+            initargs=(niceness, os.getpid()),
         )
 
     async def render(self, function: Callable[..., bytes], *args: Any) -> bytes:

@@ -43,9 +43,11 @@ Approval authority (审批权限), configurable defaults: an officer (客户经�
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from itertools import pairwise
 from typing import Final, Literal
 
 from domain.money import FEN
@@ -70,6 +72,59 @@ GRADE_PRICE_POSITION: Final[dict[CreditGrade, Decimal]] = {
 """Where in the product's rate range each grade is priced (0 = bottom, 1 = top)."""
 
 
+@dataclass(frozen=True, slots=True)
+class RiskPolicy:
+    """Risk-based price spread and limit rules by grade, read from configuration
+    (``Settings.risk_price_positions`` / ``risk_revenue_caps``, e.g. ``"A:0,B:0.25,…"``).
+
+    ``price_position``: where in the product's rate range a grade is priced (0 bottom … 1 top),
+    never lower for a worse grade. ``revenue_cap``: the largest amount as a fraction of annual
+    revenue, never higher for a worse grade. The defaults are ``GRADE_PRICE_POSITION`` and 30 %
+    for every grade.
+    """
+
+    price_position: Mapping[CreditGrade, Decimal]
+    revenue_cap: Mapping[CreditGrade, Decimal]
+
+    def __post_init__(self) -> None:
+        for name, table, worse_not in (
+            ("price_position", self.price_position, "lower"),
+            ("revenue_cap", self.revenue_cap, "higher"),
+        ):
+            if set(table) != set(CreditGrade):
+                raise ValueError(f"{name} must give every grade A–E")
+            values = [table[g] for g in sorted(CreditGrade, key=lambda g: g.rank)]
+            if any(not Decimal(0) <= v <= Decimal(1) for v in values):
+                raise ValueError(f"{name} values must be between 0 and 1")
+            steps = pairwise(values)
+            if any((b < a) if worse_not == "lower" else (b > a) for a, b in steps):
+                raise ValueError(f"{name} must not be {worse_not} for a worse grade")
+
+    @classmethod
+    def parse(cls, price_positions: str, revenue_caps: str) -> RiskPolicy:
+        """From ``"A:0,B:0.25,C:0.5,D:0.75,E:1"``-style strings (``ValueError`` if malformed)."""
+        return cls(_grade_table(price_positions), _grade_table(revenue_caps))
+
+
+def _grade_table(text: str) -> dict[CreditGrade, Decimal]:
+    table: dict[CreditGrade, Decimal] = {}
+    for part in text.split(","):
+        grade, sep, value = part.strip().partition(":")
+        if not sep:
+            raise ValueError(f"expected GRADE:VALUE, got {part.strip()!r}")
+        try:
+            table[CreditGrade(grade.strip().upper())] = Decimal(value.strip())
+        except (ValueError, ArithmeticError):
+            raise ValueError(f"bad entry {part.strip()!r}") from None
+    return table
+
+
+DEFAULT_RISK_POLICY: Final = RiskPolicy(
+    price_position=GRADE_PRICE_POSITION,
+    revenue_cap=dict.fromkeys(CreditGrade, REVENUE_CAP_RATIO),
+)
+
+
 class Decision(StrEnum):
     """Outcome of the automatic decision."""
 
@@ -91,6 +146,7 @@ class DecisionInput:
     sanctions_hit: bool
     requested_rate: Decimal | None = None
     annual_revenue: Decimal | None = None
+    policy: RiskPolicy = DEFAULT_RISK_POLICY
 
     def __post_init__(self) -> None:
         if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
@@ -119,19 +175,26 @@ class DecisionOutcome:
     proposed_term_months: int | None
 
 
-def risk_based_rate(product: ProductTerms, grade: CreditGrade, lpr: LprQuote) -> Decimal:
+def risk_based_rate(
+    product: ProductTerms,
+    grade: CreditGrade,
+    lpr: LprQuote,
+    policy: RiskPolicy = DEFAULT_RISK_POLICY,
+) -> Decimal:
     """The product's rate range interpolated by grade (A bottom … E top), whole bp half-up."""
     low, high = product.pricing.rate_range(lpr)
-    rate = low + (high - low) * GRADE_PRICE_POSITION[grade]
+    rate = low + (high - low) * policy.price_position[grade]
     rate = rate.quantize(BP, rounding=ROUND_HALF_UP)
     return min(max(rate, low), high)
 
 
 def amount_limit(inp: DecisionInput) -> Decimal:
-    """min(requested, product maximum, 30 % of annual revenue when known), rounded down to fen."""
+    """min(requested, product maximum, the grade's share of annual revenue when known — 30 % by
+    default), rounded down to fen."""
     limit = min(inp.amount, inp.product.amount_max)
     if inp.annual_revenue is not None:
-        cap = (inp.annual_revenue * REVENUE_CAP_RATIO).quantize(FEN, rounding=ROUND_DOWN)
+        ratio = inp.policy.revenue_cap[inp.score.grade]
+        cap = (inp.annual_revenue * ratio).quantize(FEN, rounding=ROUND_DOWN)
         limit = min(limit, cap)
     return limit
 
@@ -159,7 +222,7 @@ def decide(inp: DecisionInput, lpr: LprQuote) -> DecisionOutcome:
     if declined:
         return DecisionOutcome(Decision.AUTO_DECLINE, declined, None, None, None)
     product = inp.product
-    rate = risk_based_rate(product, inp.score.grade, lpr)
+    rate = risk_based_rate(product, inp.score.grade, lpr, inp.policy)
     limit = amount_limit(inp)
     refer: list[str] = []
     if inp.amount > product.auto_approval_limit:

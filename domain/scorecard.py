@@ -10,6 +10,7 @@ Public API:
 - ``factor_points(inp)``: each factor's points, best possible points and reason code.
 - ``pd_from_score(points)``, ``grade_from_pd(pd)``: the scaling and the grade bands.
 - ``MODEL_VERSION``, ``BASE_POINTS``, ``BASE_SCORE``, ``BASE_ODDS``, ``PDO``, ``GRADE_PD_BANDS``.
+- ``rating_from_pd(pd)``, ``RATING_PD_BANDS``: the nine-notch master scale AAA … C.
 
 Scaling (DOMAIN.md): 600 points at good:bad odds of 50:1, and every 20 points (PDO) doubles
 the odds::
@@ -48,6 +49,14 @@ first (ties in table order), at most ``MAX_REASONS``; the code says what hurt, e
 
 Grades by PD (``GRADE_PD_BANDS``): A ≤ 1 %, B ≤ 2.5 %, C ≤ 5 %, D ≤ 10 %, E above —
 that is A ≥ 620, B ≥ 593, C ≥ 573, D ≥ 551 points.
+
+Master rating scale (信用评级, ``RATING_PD_BANDS``), used by the credit model's report and by
+re-rating; each notch nests in one decision grade: AAA ≤ 0.25 %, AA ≤ 0.5 %, A ≤ 1 % (grade A),
+BBB ≤ 2.5 % (B), BB ≤ 5 % (C), B ≤ 10 % (D), CCC ≤ 20 %, CC ≤ 35 %, C above (E).
+
+The optional ``ScoringInput`` fields (statement history, balance sheet, cash flow, size,
+region) feed the trained credit model (``credit_model``); this rule-based scorecard ignores
+them.
 """
 
 from __future__ import annotations
@@ -79,6 +88,19 @@ GRADE_PD_BANDS: Final[tuple[tuple[Decimal, CreditGrade], ...]] = (
 )
 """(highest PD, grade) in order; a PD above the last band is grade E."""
 
+RATINGS: Final = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C")
+RATING_PD_BANDS: Final[tuple[tuple[Decimal, str], ...]] = (
+    (Decimal("0.0025"), "AAA"),
+    (Decimal("0.0050"), "AA"),
+    (Decimal("0.0100"), "A"),
+    (Decimal("0.0250"), "BBB"),
+    (Decimal("0.0500"), "BB"),
+    (Decimal("0.1000"), "B"),
+    (Decimal("0.2000"), "CCC"),
+    (Decimal("0.3500"), "CC"),
+)
+"""(highest PD, rating) in order; a PD above the last band is rated C."""
+
 _PD_QUANTUM = Decimal("0.0001")
 _CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
 _ZERO = Decimal(0)
@@ -104,6 +126,14 @@ class ScoringInput:
     outstanding_debt: Decimal
     requested_amount: Decimal
     industry: str
+    revenue_history: tuple[Decimal, ...] = ()
+    profit_history: tuple[Decimal, ...] = ()
+    tax_paid_history: tuple[Decimal, ...] = ()
+    total_assets: Decimal | None = None
+    total_liabilities: Decimal | None = None
+    operating_cash_flow: Decimal | None = None
+    employees: int | None = None
+    region: str | None = None
 
     def __post_init__(self) -> None:
         if self.enterprise_age_months < 0:
@@ -316,6 +346,14 @@ def grade_from_pd(pd: Decimal) -> CreditGrade:
         if pd <= ceiling:
             return grade
     return CreditGrade.E
+
+
+def rating_from_pd(pd: Decimal) -> str:
+    """The master-scale rating whose PD band holds ``pd`` (AAA ≤ 0.25 % … C above 35 %)."""
+    for ceiling, rating in RATING_PD_BANDS:
+        if pd <= ceiling:
+            return rating
+    return "C"
 
 
 def score(inp: ScoringInput) -> ScoreResult:

@@ -53,6 +53,7 @@ from sandbox.bank import bank_router
 from sandbox.bureau import bureau_router
 from sandbox.control import control_router
 from sandbox.errors import install_error_handlers
+from sandbox.events import EventBoard, events_router
 from sandbox.faults import FaultBoard, FaultInjectionMiddleware, FaultTiming
 from sandbox.identity import identity_router
 from sandbox.mail import MailSink, mail_router
@@ -70,6 +71,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     settings = settings or SandboxSettings()
     store = StateStore(settings.state_path)
     board = FaultBoard()
+    events = EventBoard()  # post-loan events (issue 7)
     timing = FaultTiming(
         latency_s=settings.latency_ms / 1000,
         slow_s=settings.slow_fault_ms / 1000,
@@ -102,12 +104,13 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.add_middleware(FaultInjectionMiddleware, board=board, timing=timing)
     app.include_router(identity_router())
     app.include_router(registry_router())
-    app.include_router(bureau_router())
-    app.include_router(tax_router())
+    app.include_router(bureau_router(events))
+    app.include_router(tax_router(events))
     app.include_router(bank_router(store))
     app.include_router(sms_router(store))
     app.include_router(mail_router(store))
     app.include_router(control_router(board))
+    app.include_router(events_router(events))
 
     @app.get("/healthz", operation_id="healthz", tags=["sandbox"])
     async def healthz() -> dict[str, str]:

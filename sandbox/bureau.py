@@ -15,6 +15,7 @@ from sandbox.enterprises import (
     require_known_enterprise,
     suffix_of,
 )
+from sandbox.events import EnterpriseEvent, EventBoard
 
 _CENT = Decimal("0.01")
 
@@ -30,11 +31,31 @@ class CreditReportOut(BaseModel):
     outstanding_loans_amount: Decimal
     sanctions_hit: bool
     score: int
+    court_judgment: bool = False  # public record: a judgment against the enterprise (民事判决)
 
 
-def credit_report(uscc: str) -> CreditReportOut:
-    """The deterministic report for a USCC (see the magic inputs in sandbox/app.py)."""
+def credit_report(uscc: str, events: frozenset[EnterpriseEvent] = frozenset()) -> CreditReportOut:
+    """The deterministic report for a USCC (see the magic inputs in sandbox/app.py), changed
+    by the post-loan events armed for it (``sandbox.events``)."""
     require_known_enterprise(uscc)
+    report = _base_report(uscc)
+    if EnterpriseEvent.NEW_OVERDUE in events:
+        report = report.model_copy(
+            update={
+                "current_overdue": True,
+                "overdue_count_24m": report.overdue_count_24m + 1,
+                "score": max(300, report.score - 120),
+            }
+        )
+    if EnterpriseEvent.COURT_JUDGMENT in events:
+        report = report.model_copy(
+            update={"court_judgment": True, "score": max(300, report.score - 40)}
+        )
+    return report
+
+
+def _base_report(uscc: str) -> CreditReportOut:
+    """The report before any event: derived from the USCC and its magic suffixes."""
 
     def pick(facet: str, modulus: int) -> int:
         return digest_int("bureau", uscc, facet) % modulus
@@ -71,12 +92,13 @@ def credit_report(uscc: str) -> CreditReportOut:
     return report
 
 
-def bureau_router() -> APIRouter:
+def bureau_router(events: EventBoard | None = None) -> APIRouter:
     """Routes of the credit bureau under /bureau/v1."""
     router = APIRouter(prefix="/bureau/v1", tags=["bureau"])
+    board = events or EventBoard()
 
     @router.get("/reports/{uscc}", operation_id="bureau_get_report", response_model=CreditReportOut)
     async def get_report(uscc: str) -> CreditReportOut:
-        return credit_report(uscc)
+        return credit_report(uscc, board.of(uscc))
 
     return router

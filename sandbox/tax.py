@@ -17,6 +17,7 @@ from sandbox.enterprises import (
     require_known_enterprise,
     suffix_of,
 )
+from sandbox.events import EnterpriseEvent, EventBoard
 
 _CENT = Decimal("0.01")
 _PERCENT = Decimal("0.01")
@@ -47,10 +48,33 @@ class TaxProfileOut(BaseModel):
     uscc: str
     tax_grade: TaxGrade
     filings: list[TaxFilingOut]
+    arrears: bool = False  # unpaid tax on record (欠税)
 
 
-def tax_profile(uscc: str) -> TaxProfileOut:
-    """The deterministic tax profile for a USCC (see the magic inputs in sandbox/app.py)."""
+def tax_profile(uscc: str, events: frozenset[EnterpriseEvent] = frozenset()) -> TaxProfileOut:
+    """The deterministic tax profile for a USCC (see the magic inputs in sandbox/app.py), changed
+    by the post-loan events armed for it (``sandbox.events``)."""
+    profile = _base_profile(uscc)
+    if EnterpriseEvent.TAX_ARREARS in events:
+        profile = profile.model_copy(update={"arrears": True})
+    if EnterpriseEvent.REVENUE_DROP in events and len(profile.filings) >= 2:
+        before, last = profile.filings[-2], profile.filings[-1]
+        factor = Decimal("0.60")
+        dropped = last.model_copy(
+            update={
+                "revenue": (before.revenue * factor).quantize(_CENT, ROUND_HALF_UP),
+                "tax_paid": (last.tax_paid * factor).quantize(_CENT, ROUND_HALF_UP),
+                "profit": (last.profit * factor - before.revenue * Decimal("0.02")).quantize(
+                    _CENT, ROUND_HALF_UP
+                ),
+            }
+        )
+        profile = profile.model_copy(update={"filings": [*profile.filings[:-1], dropped]})
+    return profile
+
+
+def _base_profile(uscc: str) -> TaxProfileOut:
+    """The profile before any event: derived from the USCC and its magic suffixes."""
     require_known_enterprise(uscc)
 
     def pick(facet: str, modulus: int) -> int:
@@ -86,14 +110,15 @@ def tax_profile(uscc: str) -> TaxProfileOut:
     return TaxProfileOut(uscc=uscc, tax_grade=grade, filings=filings)
 
 
-def tax_router() -> APIRouter:
+def tax_router(events: EventBoard | None = None) -> APIRouter:
     """Routes of the tax data provider under /tax/v1."""
     router = APIRouter(prefix="/tax/v1", tags=["tax"])
+    board = events or EventBoard()
 
     @router.get(
         "/enterprises/{uscc}/filings", operation_id="tax_get_filings", response_model=TaxProfileOut
     )
     async def get_filings(uscc: str) -> TaxProfileOut:
-        return tax_profile(uscc)
+        return tax_profile(uscc, board.of(uscc))
 
     return router

@@ -8,6 +8,8 @@ command -v pdffonts >/dev/null 2>&1 || need_apt+=(poppler-utils)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
 # Without hb-subset WeasyPrint subsets CJK fonts with fontTools: 11 s a page instead of 0.2 s.
 ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need_apt+=(libharfbuzz-subset0)
+# The workbench's browser tests drive Debian's Chromium (Playwright cannot download one here).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "bootstrap: apt-get install ${need_apt[*]}"
   apt-get update -qq >/dev/null

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/python scripts/audit_dependencies.py  # known vulnerabilities fail the build
 set +e
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 status=$?

@@ -31,6 +31,10 @@ class WorkflowType(StrEnum):
     LOAN_APPLICATION = "LoanApplicationWorkflow"
     LOAN_SERVICING = "LoanServicingWorkflow"
     PORTFOLIO_SWEEP = "PortfolioSweepWorkflow"
+    CREDIT_RERATING = "CreditReratingWorkflow"
+    DATA_RETENTION = "DataRetentionWorkflow"
+    REGULATORY_REPORT = "RegulatoryReportWorkflow"
+    TRANSACTION_MONITORING = "TransactionMonitoringWorkflow"
 
 
 class Contract(BaseModel):
@@ -342,6 +346,7 @@ def application_workflow_id(application_id: uuid.UUID) -> str:
 
 
 SEALED_ACCOUNT = "acceptance.account"
+SEALED_PAYER_ACCOUNT = "payment.payer_account"
 
 
 class ApplicationInput(Contract):
@@ -530,6 +535,8 @@ class Collect(Contract):
     loan_id: uuid.UUID
     key: str  # pay-{loan_id}-{installment}-{attempt} or pay-{loan_id}-{request key}
     amount: Decimal
+    # The payer's account when not the borrower's own, sealed (SEALED_PAYER_ACCOUNT).
+    sealed_payer_account: str = ""
 
 
 class CollectionResult(Contract):
@@ -568,6 +575,7 @@ class Payment(Contract):
     key: str
     amount: Decimal
     paid_by: uuid.UUID
+    sealed_payer_account: str = ""  # another payer's account, sealed; "" = the loan's account
 
 
 class Prepayment(Contract):

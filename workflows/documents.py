@@ -13,6 +13,10 @@ from temporalio.common import RetryPolicy
 # database step (a timeout would only start a second rendering of the same document).
 DOCUMENT_TIMEOUT = timedelta(minutes=10)
 DOCUMENT_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+# The activity heartbeats while it waits for the renderer, so a worker killed mid-render is
+# noticed after this, not after DOCUMENT_TIMEOUT (found by the chaos run: an application sat
+# 10 minutes behind a dead worker's letter).
+DOCUMENT_HEARTBEAT = timedelta(seconds=30)
 
 
 async def issue_document(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
@@ -22,5 +26,6 @@ async def issue_document(name: str, arg: Any, result_type: type[Any] | None = No
         arg,
         result_type=result_type,
         start_to_close_timeout=DOCUMENT_TIMEOUT,
+        heartbeat_timeout=DOCUMENT_HEARTBEAT,
         retry_policy=DOCUMENT_RETRY,
     )

@@ -16,6 +16,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.documents import issue_document
+
 with workflow.unsafe.imports_passed_through():
     from domain import servicing
     from domain.classification import RiskCategory
@@ -324,7 +326,7 @@ class LoanServicingWorkflow:
             )
             self._set(followup_task=None)
         if status is LoanStatus.CLOSED:
-            await _db("issue_settlement_certificate", LoanRef(loan_id=self._loan_id))
+            await issue_document("issue_settlement_certificate", LoanRef(loan_id=self._loan_id))
             await self._notify("loan_settled", {})
         workflow.upsert_search_attributes([STATUS.value_set(status.value), NEXT_DUE.value_unset()])
 
@@ -341,11 +343,13 @@ class LoanServicingWorkflow:
     def _set(self, **changes: Any) -> None:
         self.state = self._state.model_copy(update=changes)
 
-    async def _collect(self, key: str, amount: Decimal) -> CollectionResult:
+    async def _collect(self, key: str, amount: Decimal, sealed_payer: str = "") -> CollectionResult:
         try:
             result: CollectionResult = await workflow.execute_activity(
                 "collect_repayment",
-                Collect(loan_id=self._loan_id, key=key, amount=amount),
+                Collect(
+                    loan_id=self._loan_id, key=key, amount=amount, sealed_payer_account=sealed_payer
+                ),
                 result_type=CollectionResult,
                 start_to_close_timeout=timedelta(seconds=20),
                 retry_policy=PROVIDER_RETRY,
@@ -437,8 +441,8 @@ class LoanServicingWorkflow:
     def _remember(self, key: str) -> None:
         self._set(recent_keys=[*self._state.recent_keys[-(RECENT_KEYS - 1) :], key])
 
-    async def _take(self, key: str, amount: Decimal) -> None:
-        result = await self._collect(key, amount)
+    async def _take(self, key: str, amount: Decimal, sealed_payer: str = "") -> None:
+        result = await self._collect(key, amount, sealed_payer)
         if not result.succeeded:
             raise _refuse(f"the bank refused the payment: {result.failure_code}", "payment.refused")
 
@@ -449,6 +453,7 @@ class LoanServicingWorkflow:
         amount: Decimal,
         settle: Callable[[LoanAccount, date], tuple[LoanAccount, Allocation]],
         memo: str = "",
+        sealed_payer: str = "",
     ) -> bool:
         """Take ``amount`` from the borrower once per ``key`` and book it as ``settle`` says.
 
@@ -462,7 +467,7 @@ class LoanServicingWorkflow:
             account, allocation = settle(self._account, workflow.now().date())
         except BusinessRuleError as exc:
             raise _refusal(exc) from exc
-        await self._take(key, amount)
+        await self._take(key, amount, sealed_payer)
         self._set(account=account)
         self._remember(key)
         await self._post(kind, key, amount=amount, allocation=allocation, memo=memo)
@@ -478,6 +483,7 @@ class LoanServicingWorkflow:
                 payment.key,
                 payment.amount,
                 lambda account, today: servicing.apply_payment(account, payment.amount, today),
+                sealed_payer=payment.sealed_payer_account,
             )
         return self.progress()
 
@@ -620,7 +626,7 @@ class LoanServicingWorkflow:
             sequence = self._state.extensions
             if extended is not None:
                 self._set(account=extended)
-                await _db(
+                await issue_document(
                     "issue_extension_addendum",
                     Addendum(
                         loan_id=self._loan_id,

@@ -6,9 +6,13 @@ from workflows.application import LoanApplicationWorkflow
 from workflows.demand import FinancingDemandWorkflow
 from workflows.institution import InstitutionOnboardingWorkflow
 from workflows.loan import LoanServicingWorkflow
+from workflows.monitoring import TransactionMonitoringWorkflow
 from workflows.onboarding import EnterpriseOnboardingWorkflow
 from workflows.policy import PolicyPushWorkflow
 from workflows.portfolio import PortfolioSweepWorkflow
+from workflows.reports import RegulatoryReportWorkflow
+from workflows.rerating import CreditReratingWorkflow
+from workflows.retention import DataRetentionWorkflow
 
 ALL_WORKFLOWS: list[type] = [
     InstitutionOnboardingWorkflow,
@@ -18,4 +22,8 @@ ALL_WORKFLOWS: list[type] = [
     LoanApplicationWorkflow,
     LoanServicingWorkflow,
     PortfolioSweepWorkflow,
+    RegulatoryReportWorkflow,
+    TransactionMonitoringWorkflow,
+    DataRetentionWorkflow,
+    CreditReratingWorkflow,
 ]

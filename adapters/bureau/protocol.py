@@ -21,6 +21,7 @@ class CreditReport(BaseModel):
     outstanding_loans_amount: Decimal
     sanctions_hit: bool
     score: int
+    court_judgment: bool = False  # public record: a judgment against the enterprise (民事判决)
 
 
 class CreditBureau(Protocol):

@@ -46,3 +46,7 @@ class LocalDocumentStore:
         if not path.exists():
             raise KeyError(sha256)
         return aesgcm_decrypt(self.key, path.read_bytes(), sha256.encode())
+
+    def delete(self, sha256: str) -> None:
+        """Remove a document's file (retention); an already missing file is not an error."""
+        self._path(sha256).unlink(missing_ok=True)

@@ -38,6 +38,7 @@ class TaxProfile(BaseModel):
     uscc: str
     tax_grade: TaxGrade
     filings: tuple[TaxFiling, ...]
+    arrears: bool = False  # unpaid tax on record (欠税)
 
 
 class TaxDataProvider(Protocol):

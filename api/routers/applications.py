@@ -212,7 +212,7 @@ async def list_applications(
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[LoanApplication]:
     stmt = select(LoanApplication).order_by(LoanApplication.created_at.desc())
     if user.role is Role.APPLICANT:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import ApiError
@@ -20,8 +22,10 @@ from api.security import (
 from config.settings import Settings
 from db.models import AppUser
 from db.repositories import UserRepository
+from db.security import LoginGuardRepository
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+log = structlog.get_logger("loanbridge.api")
 
 _BAD_LOGIN = ApiError(401, "auth.bad_credentials", "用户名或密码错误", "Wrong username or password")
 
@@ -45,14 +49,44 @@ async def _issue_pair(settings: Settings, repo: UserRepository, user: AppUser) -
     )
 
 
+async def _refuse(
+    session: AsyncSession,
+    settings: Settings,
+    repo: UserRepository,
+    guard: LoginGuardRepository,
+    user: AppUser | None,
+    username: str,
+    client_ip: str,
+) -> None:
+    """Record a refused login; lock the account when its failures reach the threshold."""
+    await repo.record_login_attempt(username, client_ip, succeeded=False)
+    now = datetime.now(UTC)
+    if user is not None and (user.locked_until is None or user.locked_until <= now):
+        window = timedelta(seconds=settings.login_lockout_window_s)
+        if await guard.failures_for_username(username, window) >= settings.login_lockout_threshold:
+            until = now + timedelta(seconds=settings.login_lockout_s)
+            await guard.lock(user, until, actor="login")
+            log.warning("account locked after failed logins", user_id=str(user.id))
+    await session.commit()
+
+
 @router.post("/token", operation_id="login", response_model=TokenPair)
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
     """Exchange username and password for an access and a refresh token (rate-limited)."""
     repo = UserRepository(session)
+    guard = LoginGuardRepository(session)
     window = timedelta(seconds=settings.login_window_s)
-    if await repo.recent_failures(body.username, window) >= settings.login_max_attempts:
+    client_ip = request.client.host if request.client else ""
+    user = await repo.by_username(body.username)
+    if (
+        await guard.failures_for_username(body.username, window) >= settings.login_max_attempts
+        or await guard.failures_from_address(client_ip, window)
+        >= settings.login_max_attempts_per_ip
+    ):
+        # Refused tries count too: hammering keeps the limit up and leads to the lockout.
+        await _refuse(session, settings, repo, guard, user, body.username, client_ip)
         raise ApiError(
             429,
             "auth.too_many_attempts",
@@ -60,14 +94,12 @@ async def login(
             "Too many failed logins; try again later",
             headers={"Retry-After": str(settings.login_window_s)},
         )
-    user = await repo.by_username(body.username)
     ok = verify_password(user.password_hash if user else DUMMY_HASH, body.password)
     now = datetime.now(UTC)
     locked = user is not None and user.locked_until is not None and user.locked_until > now
-    client_ip = request.client.host if request.client else ""
     if user is None or not ok or not user.is_active or locked:
-        await repo.record_login_attempt(body.username, client_ip, succeeded=False)
-        await session.commit()
+        # A locked account answers like a wrong password: the lock reveals no username.
+        await _refuse(session, settings, repo, guard, user, body.username, client_ip)
         raise _BAD_LOGIN
     await repo.record_login_attempt(body.username, client_ip, succeeded=True)
     pair = await _issue_pair(settings, repo, user)

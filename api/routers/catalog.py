@@ -280,7 +280,7 @@ async def list_products(
     institution_id: uuid.UUID | None = None,
     status: Annotated[str, Query(pattern="^(active|retired)$")] = "active",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ProductOut]:
     """The product pool with each product's APR disclosure."""
     stmt = (

@@ -234,7 +234,7 @@ async def list_demands(
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[FinancingDemand]:
     """Applicants: their demands. Staff: demands sent to their institution."""
     stmt = select(FinancingDemand).order_by(FinancingDemand.created_at.desc())

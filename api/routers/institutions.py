@@ -81,7 +81,7 @@ async def list_institutions(
     _: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[Institution]:
     """Every onboarded institution (public directory information)."""
     return await InstitutionRepository(session).list(limit=limit, offset=offset)

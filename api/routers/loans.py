@@ -19,6 +19,7 @@ from api.deps import (
     CurrentUser,
     Principal,
     SessionDep,
+    SettingsDep,
     TemporalDep,
     release_connection,
     require_roles,
@@ -26,6 +27,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.schemas import Schema
 from api.workflow_errors import run_query, run_update
+from config.crypto import FieldCipher
 from db.models import (
     Enterprise,
     Institution,
@@ -48,6 +50,7 @@ from domain.errors import BusinessRuleError
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import PrepaymentStrategy
 from workflows.contracts import (
+    SEALED_PAYER_ACCOUNT,
     ExtensionRequest,
     LoanProgress,
     LoanState,
@@ -131,6 +134,10 @@ class PortfolioOut(Schema):
 
 class PaymentIn(Schema):
     amount: Money
+    # Paying from another account than the loan's (a third party): kept sealed, monitored.
+    payer_account: str | None = Field(
+        default=None, min_length=8, max_length=34, pattern=r"^[0-9]+$", repr=False
+    )
 
 
 class PrepaymentIn(Schema):
@@ -189,7 +196,7 @@ async def list_loans(
     session: SessionDep,
     status: Annotated[str | None, Query(pattern="^(pending|active|closed|written_off)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[Loan]:
     stmt = select(Loan).order_by(Loan.created_at.desc())
     if user.role is Role.APPLICANT:
@@ -417,13 +424,23 @@ async def make_payment(
     user: Applicant,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Pay now from the loan's account: past-due penalty, interest, principal; the rest is
     kept as credit for the next installment. A repeated Idempotency-Key pays once."""
     await _loan_for(session, user, loan_id)
     key = _payment_key(loan_id, "m", idempotency_key)
-    payment = Payment(key=key, amount=body.amount, paid_by=user.user_id)
+    sealed = (
+        FieldCipher.from_settings(settings).encrypt(
+            body.payer_account, context=SEALED_PAYER_ACCOUNT
+        )
+        if body.payer_account
+        else ""
+    )
+    payment = Payment(
+        key=key, amount=body.amount, paid_by=user.user_id, sealed_payer_account=sealed
+    )
     return await _update(
         temporal,
         loan_id,

@@ -7,11 +7,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy import Select, select
 
-from api.deps import CurrentUser, Principal, SessionDep, TemporalDep, release_connection
+from api.deps import (
+    CurrentUser,
+    Principal,
+    SessionDep,
+    TemporalDep,
+    release_connection,
+    require_roles,
+)
+from api.early_warning import close_early_warning
 from api.errors import ApiError
 from api.schemas import Schema
 from api.workflow_errors import api_error_from_workflow, run_query
@@ -26,6 +34,11 @@ from workflows.contracts import (
 )
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+# Auditors read the inbox; only people who decide cases may claim or decide a task.
+Decider = Annotated[
+    Principal, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN))
+]
 
 
 class TaskOut(Schema):
@@ -79,7 +92,7 @@ async def list_tasks(
     state: Annotated[str | None, Query(pattern="^(open|claimed|waiting|done|cancelled)$")] = "open",
     kind: Annotated[str | None, Query(max_length=48)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[HumanTask]:
     """The caller's inbox, soonest due first."""
     stmt = _visible(select(HumanTask), user)
@@ -95,7 +108,7 @@ async def list_tasks(
 async def decide_task(
     task_id: uuid.UUID,
     body: DecisionIn,
-    user: CurrentUser,
+    user: Decider,
     session: SessionDep,
     temporal: TemporalDep,
 ) -> HumanTask:
@@ -105,6 +118,8 @@ async def decide_task(
         raise ApiError(404, "not_found", "资源不存在", "Not found")
     if task.state == "done":
         raise ApiError(409, "task.already_decided", "该任务已处理", "The task is already decided")
+    if task.kind == "early_warning":  # issue 7: a post-loan alert, no workflow waits on it
+        return await close_early_warning(session, task, user, body.approves, body.reason)
     await release_connection(session)
     handle = temporal.get_workflow_handle(task.workflow_id)
     update: tuple[str, Any]
@@ -170,7 +185,7 @@ async def decide_task(
 
 
 @router.post("/{task_id}/claim", operation_id="claim_task", response_model=TaskOut)
-async def claim_task(task_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> HumanTask:
+async def claim_task(task_id: uuid.UUID, user: Decider, session: SessionDep) -> HumanTask:
     """Take an open task: it shows as yours in the inbox (bookkeeping only: the workflow's
     validators still decide who may decide). Claiming a task someone else holds is refused."""
     task: HumanTask | None = await session.scalar(

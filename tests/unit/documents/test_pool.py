@@ -25,6 +25,11 @@ def pid_here() -> bytes:
     return str(os.getpid()).encode()
 
 
+def busy_for_a_minute() -> bytes:
+    time.sleep(60)
+    return b"late"
+
+
 async def test_the_pool_renders_in_other_processes_at_lower_priority() -> None:
     renderer = ProcessPoolRenderer(1, niceness=7)
     try:
@@ -44,10 +49,12 @@ async def test_the_thread_renderer_stays_in_this_process() -> None:
 SCRIPT = """
 import asyncio, os, sys
 from documents.pool import ProcessPoolRenderer
-from tests.unit.documents.test_pool import pid_here as pid
+from tests.unit.documents.test_pool import busy_for_a_minute, pid_here as pid
 async def main():
     renderer = ProcessPoolRenderer(2, niceness=1)
     pids = {await renderer.render(pid) for _ in range(8)}
+    asyncio.ensure_future(renderer.render(busy_for_a_minute))  # one renderer mid-document
+    await asyncio.sleep(0.5)
     print(" ".join(p.decode() for p in pids), flush=True)
     await asyncio.sleep(120)
 asyncio.run(main())

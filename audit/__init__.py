@@ -1,0 +1,1 @@
+"""Compliance audit: workflow timelines, decision-log verification, data retention."""

@@ -1,0 +1,97 @@
+"""Fetch a workflow's histories (every run of a continue-as-new chain) and decode their
+payloads through the encryption codec, for the compliance role only."""
+
+from __future__ import annotations
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.converter import PayloadCodec
+from temporalio.service import RPCError, RPCStatusCode
+
+from config.crypto import DecryptionError
+
+_PAYLOAD = Payload.DESCRIPTOR.full_name
+MAX_RUNS = 50
+
+
+class WorkflowNotFound(LookupError):
+    """Temporal has no execution with this id (or its history was already deleted)."""
+
+
+async def fetch_runs(client: Client, workflow_id: str) -> list[tuple[str, list[HistoryEvent]]]:
+    """``(run_id, events)`` of every run, oldest first, following the continue-as-new links
+    back from the newest run (at most ``MAX_RUNS``)."""
+    runs: list[tuple[str, list[HistoryEvent]]] = []
+    run_id: str | None = None
+    while len(runs) < MAX_RUNS:
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        try:
+            history = await handle.fetch_history()
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND and not runs:
+                raise WorkflowNotFound(workflow_id) from exc
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                break  # an older run already removed by the namespace's retention
+            raise
+        events = list(history.events)
+        if not events:
+            break
+        started = events[0].workflow_execution_started_event_attributes
+        current = run_id or started.original_execution_run_id or handle.run_id or ""
+        if run_id is None:
+            current = await _run_id_of_newest(client, workflow_id, current)
+        runs.append((current, events))
+        run_id = started.continued_execution_run_id or None
+        if run_id is None:
+            break
+    runs.reverse()
+    return runs
+
+
+async def _run_id_of_newest(client: Client, workflow_id: str, fallback: str) -> str:
+    description = await client.get_workflow_handle(workflow_id).describe()
+    return description.run_id or fallback
+
+
+async def decode_events(events: list[HistoryEvent], codec: PayloadCodec) -> None:
+    """Decode, in place, every payload of these events (inputs, results, Update arguments,
+    failures' encoded attributes). A payload whose key is unknown stays encrypted."""
+    for event in events:
+        await _decode_message(event, codec)
+
+
+async def _decode_one(payload: Payload, codec: PayloadCodec) -> None:
+    try:
+        decoded = (await codec.decode([payload]))[0]
+    except DecryptionError:
+        return
+    payload.CopyFrom(decoded)
+
+
+async def _decode_message(message: Message, codec: PayloadCodec) -> None:
+    for field, value in message.ListFields():
+        kind = field.message_type
+        if field.type != FieldDescriptor.TYPE_MESSAGE or kind is None:
+            continue
+        if kind.GetOptions().map_entry:
+            value_type = kind.fields_by_name["value"].message_type
+            if value_type is None:
+                continue
+            for item in value.values():
+                if value_type.full_name == _PAYLOAD:
+                    await _decode_one(item, codec)
+                else:
+                    await _decode_message(item, codec)
+        elif field.is_repeated:
+            for item in value:
+                if kind.full_name == _PAYLOAD:
+                    await _decode_one(item, codec)
+                else:
+                    await _decode_message(item, codec)
+        elif kind.full_name == _PAYLOAD:
+            await _decode_one(value, codec)
+        else:
+            await _decode_message(value, codec)

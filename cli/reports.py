@@ -1,0 +1,241 @@
+"""``loanbridge report`` and ``loanbridge alerts``: generate, list, show and download archived
+regulatory reports; list, investigate and close transaction-monitoring alerts (compliance;
+regulators read)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from client.api import LoanBridgeClient, LoanBridgeError
+
+report_app = typer.Typer(
+    help="Regulatory reports: generate, list, show, download.", no_args_is_help=True
+)
+alerts_app = typer.Typer(
+    help="Transaction-monitoring alerts: list, run, investigate, close.", no_args_is_help=True
+)
+
+
+class ComplianceClient(LoanBridgeClient):
+    """The report, monitoring and metrics endpoints of the API."""
+
+    def generate_report(self, kind: str, period_start: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": kind}
+        if period_start:
+            body["period_start"] = period_start
+        result: dict[str, Any] = self._request("POST", "/api/v1/reports", json=body)
+        return result
+
+    def reports(self, kind: str | None) -> list[dict[str, Any]]:
+        params = {"kind": kind} if kind else {}
+        result: list[dict[str, Any]] = self._request("GET", "/api/v1/reports", params=params)
+        return result
+
+    def report(self, report_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/api/v1/reports/{report_id}")
+        return result
+
+    def download(self, report_id: str, fmt: str) -> tuple[bytes, str]:
+        response = self._send(
+            "GET", f"/api/v1/reports/{report_id}/download", params={"format": fmt}
+        )
+        return response.content, response.headers.get("x-content-sha256", "")
+
+    def alerts(self, state: str | None, rule: str | None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("state", state), ("rule", rule)) if v}
+        result: list[dict[str, Any]] = self._request("GET", "/api/v1/alerts", params=params)
+        return result
+
+    def move_alert(self, alert_id: str, action: str, note: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "POST", f"/api/v1/alerts/{alert_id}/{action}", json={"note": note}
+        )
+        return result
+
+    def run_monitoring(self, lookback_days: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "POST", "/api/v1/monitoring/runs", json={"lookback_days": lookback_days}
+        )
+        return result
+
+
+def _client() -> ComplianceClient:
+    from cli import main
+
+    base = main._client(main._settings())
+    return ComplianceClient(
+        base.base_url, base.access_token, base.refresh_token, transport=main._transport
+    )
+
+
+def _refused(exc: LoanBridgeError) -> None:
+    from cli import main
+
+    details = "; ".join(f"{f.field}: {f.message_zh} / {f.message_en}" for f in exc.fields)
+    main._fail(f"{exc.message_zh} / {exc.message_en}" + (f" ({details})" if details else ""))
+
+
+def _line(report: dict[str, Any]) -> str:
+    return (
+        f"{report['id']}  {report['kind']:<9} {report['label']:<8} v{report['version']:<3} "
+        f"{report['created_at'][:19]}  {report['generated_by']:<44} sha256 {report['sha256'][:16]}…"
+    )
+
+
+@report_app.command("generate")
+def report_generate(
+    kind: Annotated[str, typer.Argument(help="monthly or quarterly")] = "monthly",
+    period: Annotated[
+        str | None, typer.Option("--period", help="First day of the period, YYYY-MM-DD")
+    ] = None,
+) -> None:
+    """Generate a report now (the last complete period unless --period): a new version."""
+    try:
+        report = _client().generate_report(kind, period)
+    except LoanBridgeError as exc:
+        _refused(exc)
+        return
+    typer.echo(_line(report))
+
+
+@report_app.command("list")
+def report_list(
+    kind: Annotated[str | None, typer.Option(help="monthly or quarterly")] = None,
+) -> None:
+    """Archived report versions, newest period first."""
+    try:
+        reports = _client().reports(kind)
+    except LoanBridgeError as exc:
+        _refused(exc)
+        return
+    for report in reports:
+        typer.echo(_line(report))
+    if not reports:
+        typer.echo("no reports archived yet")
+
+
+@report_app.command("show")
+def report_show(report_id: str) -> None:
+    """The headline figures of one archived version."""
+    try:
+        report = _client().report(report_id)
+    except LoanBridgeError as exc:
+        _refused(exc)
+        return
+    f = report["figures"]
+    financing, decisions, portfolio = f["financing"], f["decisions"], f["portfolio"]
+    lines = [
+        _line(report),
+        f"放款 loans disbursed      {financing['loans']}  ¥{financing['amount']}",
+        f"审批通过率 approval rate  {decisions['approval_rate']}  "
+        f"({decisions['approved']}/{decisions['decided']}; median {decisions['median_hours']} h)",
+        f"平均年化 average APR      {f['pricing']['average_apr']}",
+        f"贷款余额 outstanding      ¥{portfolio['outstanding']} ({portfolio['loans']} loans)",
+        f"不良率 NPL ratio          {portfolio['npl_ratio']}  "
+        f"overdue {portfolio['overdue_balance_rate']}",
+        f"展期/重组 extensions      {f['extensions']['extensions']}"
+        f" / {f['extensions']['restructurings']}",
+        f"评价/投诉 ratings         {f['feedback']['ratings']} avg {f['feedback']['average_score']}"
+        f", complaints {f['feedback']['complaints']}",
+    ]
+    for name in ("by_product_family", "by_industry", "by_region", "by_enterprise_size"):
+        groups = ", ".join(f"{g['key']} {g['loans']}/¥{g['amount']}" for g in financing[name])
+        lines.append(f"  {name}: {groups or '—'}")
+    typer.echo("\n".join(lines))
+
+
+@report_app.command("download")
+def report_download(
+    report_id: str,
+    fmt: Annotated[str, typer.Option("--format", help="pdf, csv or json")] = "pdf",
+    save: Annotated[Path | None, typer.Option(help="File to write")] = None,
+) -> None:
+    """Download an archived file; its sha256 is checked against the archive's."""
+    try:
+        data, digest = _client().download(report_id, fmt)
+    except LoanBridgeError as exc:
+        _refused(exc)
+        return
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != digest:
+        from cli import main
+
+        main._fail(f"sha256 mismatch: archived {digest}, received {actual}")
+    target = save or Path(f"report-{report_id}.{fmt}")
+    target.write_bytes(data)
+    typer.echo(f"{target}  sha256 {actual}")
+
+
+def _alert_line(alert: dict[str, Any]) -> str:
+    who = alert.get("enterprise_name") or alert.get("institution_name") or ""
+    return (
+        f"{alert['id']}  {alert['state']:<13} {alert['severity']:<6} {alert['rule']:<15} "
+        f"{alert['detected_at'][:10]}  {who}  {alert['summary_zh']}"
+    )
+
+
+@alerts_app.command("list")
+def alerts_list(
+    state: Annotated[str | None, typer.Option(help="open, investigating or closed")] = None,
+    rule: Annotated[str | None, typer.Option(help="e.g. structuring, third_party")] = None,
+) -> None:
+    """Monitoring alerts, newest first."""
+    try:
+        alerts = _client().alerts(state, rule)
+    except LoanBridgeError as exc:
+        _refused(exc)
+        return
+    for alert in alerts:
+        typer.echo(_alert_line(alert))
+    if not alerts:
+        typer.echo("no alerts")
+
+
+@alerts_app.command("run")
+def alerts_run(lookback_days: Annotated[int, typer.Option(help="Days of movements")] = 90) -> None:
+    """Run every monitoring rule now."""
+    try:
+        result = _client().run_monitoring(lookback_days)
+    except LoanBridgeError as exc:
+        _refused(exc)
+        return
+    typer.echo(
+        f"as of {result['as_of']}: {result['findings']} findings, "
+        f"{result['new_alerts']} new alerts {result['by_rule']}"
+    )
+
+
+@alerts_app.command("investigate")
+def alerts_investigate(
+    alert_id: str, note: Annotated[str, typer.Option(help="Optional note")] = ""
+) -> None:
+    """Take an open alert into investigation."""
+    try:
+        alert = _client().move_alert(alert_id, "investigate", note)
+    except LoanBridgeError as exc:
+        _refused(exc)
+        return
+    typer.echo(_alert_line(alert))
+
+
+@alerts_app.command("close")
+def alerts_close(
+    alert_id: str, note: Annotated[str, typer.Option(help="What the investigation found")]
+) -> None:
+    """Close an alert under investigation, with a note."""
+    try:
+        alert = _client().move_alert(alert_id, "close", note)
+    except LoanBridgeError as exc:
+        _refused(exc)
+        return
+    typer.echo(_alert_line(alert))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` and ``alerts`` to the ``loanbridge`` command."""
+    app.add_typer(report_app, name="report")
+    app.add_typer(alerts_app, name="alerts")

@@ -1,0 +1,320 @@
+"""The workbench's session (the API's JWTs in HttpOnly cookies), CSRF tokens, language and
+page rendering with security headers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from api.deps import Principal, SessionDep, SettingsDep
+from api.errors import ApiError
+from api.routers import auth
+from api.schemas import RefreshRequest, TokenPair
+from api.security import InvalidToken, decode_token
+from config.settings import Environment, Settings
+from db.models import AppUser
+from domain.money import to_fen
+from domain.roles import Role
+from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+
+PREFIX = "/web"
+ACCESS_COOKIE = "lb_session"
+REFRESH_COOKIE = "lb_refresh"
+CSRF_COOKIE = "lb_csrf"
+LANG_COOKIE = "lb_lang"
+CSRF_FIELD = "csrf_token"
+
+# No inline script or style anywhere: charts are SVG presentation attributes, JS is a file.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class LoginRequired(Exception):
+    """No valid session: the browser goes to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class PageError(Exception):
+    """A page refused (403), missing or another tenant's (404), or a stale form (400)."""
+
+    def __init__(self, status: int, key: str) -> None:
+        super().__init__(key)
+        self.status, self.key = status, key
+
+
+def _templates_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def money(amount: Decimal | int | str | None) -> str:
+    """¥ with thousands separators, rounded half-up to the fen; '—' when absent."""
+    if amount is None or amount == "":
+        return "—"
+    fen = to_fen(Decimal(amount))
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen):,.2f}"
+
+
+def percent(fraction: Decimal | int | str | None, places: int = 2) -> str:
+    """A fraction as a percentage: Decimal('0.042') → '4.20%'; '—' when absent."""
+    if fraction is None or fraction == "":
+        return "—"
+    quantum = Decimal(1).scaleb(-places)
+    return f"{(Decimal(fraction) * 100).quantize(quantum, rounding=ROUND_HALF_UP)}%"
+
+
+def when(value: datetime | date | None) -> str:
+    """UTC timestamps as 'YYYY-MM-DD HH:MM UTC'; dates as ISO."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_templates_dir()),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["money"] = money
+    env.filters["percent"] = percent
+    env.filters["when"] = when
+    return env
+
+
+TEMPLATES = _environment()
+
+
+@dataclass
+class WebContext:
+    """One page request: who is asking, in which language, the form token, cookies to set."""
+
+    request: Request
+    settings: Settings
+    lang: str
+    principal: Principal | None = None
+    display_name: str = ""
+    cookies: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+    def t(self, key: str, **values: object) -> str:
+        return translate(key, self.lang, **values)
+
+    @property
+    def user(self) -> Principal:
+        if self.principal is None:
+            raise LoginRequired(str(self.request.url.path))
+        return self.principal
+
+    def require(self, *roles: Role) -> Principal:
+        """The caller, who must hold one of ``roles`` (403 page otherwise)."""
+        user = self.user
+        if user.role not in roles:
+            raise PageError(403, "error.forbidden")
+        return user
+
+    @property
+    def csrf_nonce(self) -> str:
+        nonce = self.request.cookies.get(CSRF_COOKIE) or self.cookies.get(CSRF_COOKIE, ("", 0))[0]
+        if not nonce:
+            nonce = secrets.token_urlsafe(24)
+            self.cookies[CSRF_COOKIE] = (nonce, None)
+        return nonce
+
+    @property
+    def csrf_token(self) -> str:
+        return csrf_token_for(self.settings, self.csrf_nonce)
+
+    def refused(self, error: ApiError) -> str:
+        """The refusal in the page's language, with its machine code."""
+        return f"{error.zh if self.lang == 'zh' else error.en} ({error.code})"
+
+
+def csrf_token_for(settings: Settings, nonce: str) -> str:
+    """The form token: an HMAC of the browser's nonce cookie (signed double submit)."""
+    key = settings.jwt_secret.get_secret_value().encode()
+    return hmac.new(key, f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def is_https(request: Request, settings: Settings) -> bool:
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return (
+        request.url.scheme == "https"
+        or forwarded == "https"
+        or settings.environment is Environment.PRODUCTION
+    )
+
+
+def _apply(ctx: WebContext, response: Response) -> Response:
+    secure = is_https(ctx.request, ctx.settings)
+    for name, (value, max_age) in ctx.cookies.items():
+        if value:
+            response.set_cookie(
+                name,
+                value,
+                max_age=max_age,
+                path="/",
+                httponly=True,
+                secure=secure,
+                samesite="strict" if name == CSRF_COOKIE else "lax",
+            )
+        else:
+            response.delete_cookie(name, path="/", httponly=True, secure=secure, samesite="lax")
+    for name, value in PAGE_HEADERS.items():
+        response.headers[name] = value
+    if secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return response
+
+
+def render(ctx: WebContext, template: str, status: int = 200, **data: Any) -> HTMLResponse:
+    """A page from ``templates/web/`` with the session's cookies and the security headers."""
+    page = TEMPLATES.get_template(f"web/{template}").render(
+        ctx=ctx,
+        t=ctx.t,
+        lang=ctx.lang,
+        user=ctx.principal,
+        prefix=PREFIX,
+        csrf_field=CSRF_FIELD,
+        **data,
+    )
+    return _apply(ctx, HTMLResponse(page, status_code=status))  # type: ignore[return-value]
+
+
+def redirect(ctx: WebContext, url: str) -> Response:
+    """See-other to a page of ours (POST → redirect → GET)."""
+    return _apply(ctx, RedirectResponse(safe_next(url), status_code=303))
+
+
+def safe_next(url: str | None) -> str:
+    """Only our own workbench paths are followed after login (no open redirect)."""
+    home = f"{PREFIX}/"
+    if not url:
+        return home
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path.startswith(PREFIX) or "\\" in url:
+        return home
+    return url
+
+
+def set_session(ctx: WebContext, pair: TokenPair) -> None:
+    ctx.cookies[ACCESS_COOKIE] = (pair.access_token, ctx.settings.jwt_refresh_ttl_s)
+    ctx.cookies[REFRESH_COOKIE] = (pair.refresh_token, ctx.settings.jwt_refresh_ttl_s)
+
+
+def clear_session(ctx: WebContext) -> None:
+    ctx.cookies[ACCESS_COOKIE] = ("", 0)
+    ctx.cookies[REFRESH_COOKIE] = ("", 0)
+
+
+def language_of(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def principal_from_token(settings: Settings, token: str) -> Principal | None:
+    try:
+        claims = decode_token(settings, token, "access")
+        role = Role(claims.role)
+    except (InvalidToken, ValueError):
+        return None
+    return Principal(claims.user_id, role, claims.enterprise_id, claims.institution_id)
+
+
+async def get_web_context(
+    request: Request, settings: SettingsDep, session: SessionDep
+) -> WebContext:
+    """Who is asking: the access token from the cookie, renewed through the API's refresh
+    rotation when it has expired (a replayed refresh token revokes the family there)."""
+    ctx = WebContext(request=request, settings=settings, lang=language_of(request))
+    access = request.cookies.get(ACCESS_COOKIE)
+    principal = principal_from_token(settings, access) if access else None
+    refresh_token = request.cookies.get(REFRESH_COOKIE)
+    if principal is None and refresh_token:
+        try:
+            pair = await auth.refresh(
+                RefreshRequest(refresh_token=refresh_token), session, settings
+            )
+        except ApiError:
+            clear_session(ctx)
+        else:
+            set_session(ctx, pair)
+            principal = principal_from_token(settings, pair.access_token)
+    if principal is not None:
+        account = await session.get(AppUser, principal.user_id)
+        if account is None or not account.is_active:
+            clear_session(ctx)
+            principal = None
+        else:
+            ctx.display_name = account.display_name or account.username
+    ctx.principal = principal
+    return ctx
+
+
+Web = Annotated[WebContext, Depends(get_web_context)]
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+async def checked_form(request: Request, ctx: Web) -> FormData:
+    """The POSTed form, once its CSRF token matches the browser's nonce and its Origin is ours."""
+    form = await request.form()
+    nonce = request.cookies.get(CSRF_COOKIE, "")
+    sent = str(form.get(CSRF_FIELD, ""))
+    expected = csrf_token_for(ctx.settings, nonce) if nonce else ""
+    if not nonce or not hmac.compare_digest(sent, expected) or not _same_origin(request):
+        raise PageError(400, "error.csrf")
+    return form
+
+
+Form = Annotated[FormData, Depends(checked_form)]
+
+
+def text(form: FormData, name: str, max_length: int = 2000) -> str:
+    """A trimmed form field (files are not accepted here)."""
+    value = form.get(name, "")
+    return value.strip()[:max_length] if isinstance(value, str) else ""
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -1,0 +1,572 @@
+"""Officer pages: the task inbox, the application review with its decision forms, extension
+approvals, post-loan alerts and the demands awaiting the institution's answer.
+
+Every decision goes through the API's own route functions (``api.routers.tasks`` and
+``api.routers.demands``), so the workflow's Update validators judge a page's decision exactly
+as they judge an API call, and their refusals are shown on the page."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import Select, func, select
+from starlette.datastructures import FormData
+
+from api.deps import ContextDep, Principal, SessionDep
+from api.errors import ApiError
+from api.routers import demands as demands_api
+from api.routers import tasks as tasks_api
+from db.models import (
+    DemandResponse,
+    Enterprise,
+    EnterpriseDocument,
+    FinancingDemand,
+    HumanTask,
+    Loan,
+    LoanApplication,
+    LoanDocument,
+)
+from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
+from web.core import PREFIX, Form, PageError, Web, WebContext, parse_uuid, redirect, render, text
+from web.queries import (
+    INDUSTRIES,
+    PROVINCES,
+    VIEWABLE_ENTERPRISE_DOCUMENTS,
+    case_context,
+    case_timeline,
+    label,
+)
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 20
+TASK_KINDS = ("credit_approval", "extension_approval", "overdue_followup", "verification_review")
+TASK_STATES = ("open", "claimed", "waiting", "done", "cancelled")
+SLA_FILTERS = ("overdue", "due24h", "later")
+INBOX_ROLES = (*INSTITUTION_ROLES, Role.PLATFORM_ADMIN)
+_PERCENT = Decimal(100)
+_RATE_QUANTUM = Decimal("0.000001")
+
+
+def _page_count(total: int) -> int:
+    return max(1, math.ceil(total / PAGE_SIZE))
+
+
+def _inbox_query(user: Principal) -> Select[Any]:
+    try:
+        return tasks_api._visible(select(HumanTask), user)
+    except ApiError as exc:
+        raise PageError(403, "error.forbidden") from exc
+
+
+@router.get("/inbox")
+async def inbox(
+    ctx: Web,
+    session: SessionDep,
+    kind: str = "",
+    state: str = "",
+    sla: str = "",
+    page: int = Query(default=1, ge=1, le=10_000),
+    done: str = "",
+) -> Response:
+    """The caller's tasks, soonest due first, filtered and paginated on the server."""
+    return await _inbox_page(ctx, session, kind, state, sla, page, done=done)
+
+
+async def _inbox_page(
+    ctx: WebContext,
+    session: SessionDep,
+    kind: str = "",
+    state: str = "",
+    sla: str = "",
+    page: int = 1,
+    *,
+    done: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    user = ctx.require(*INBOX_ROLES)
+    stmt = _inbox_query(user)
+    kind = kind if kind in TASK_KINDS else ""
+    state = state if state in TASK_STATES else ""
+    sla = sla if sla in SLA_FILTERS else ""
+    if kind:
+        stmt = stmt.where(HumanTask.kind == kind)
+    stmt = (
+        stmt.where(HumanTask.state == state)
+        if state
+        else stmt.where(HumanTask.state.in_(("open", "claimed")))
+    )
+    now = datetime.now(UTC)
+    if sla == "overdue":
+        stmt = stmt.where(HumanTask.due_at < now)
+    elif sla == "due24h":
+        stmt = stmt.where(HumanTask.due_at >= now, HumanTask.due_at < now + timedelta(hours=24))
+    elif sla == "later":
+        stmt = stmt.where(HumanTask.due_at >= now + timedelta(hours=24))
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = _page_count(total)
+    page = min(page, pages)
+    rows = list(
+        await session.scalars(
+            stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at)
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+    )
+    return render(
+        ctx,
+        "inbox.html",
+        status=status,
+        error=error,
+        tasks=rows,
+        kinds=TASK_KINDS,
+        states=TASK_STATES,
+        slas=SLA_FILTERS,
+        filters={"kind": kind, "state": state, "sla": sla},
+        page=page,
+        pages=pages,
+        total=total,
+        now=now,
+        done=done,
+        me=user.user_id,
+    )
+
+
+@router.post("/tasks/{task_id}/claim")
+async def claim(task_id: uuid.UUID, ctx: Web, form: Form, session: SessionDep) -> Response:
+    """Claim through the API's own claim (refusals shown in the inbox)."""
+    user = ctx.require(*INBOX_ROLES)
+    back = text(form, "back", 500) or f"{PREFIX}/inbox"
+    try:
+        await tasks_api.claim_task(task_id, user, session)
+    except ApiError as exc:
+        await session.rollback()
+        return await _inbox_page(ctx, session, error=ctx.refused(exc), status=exc.status)
+    separator = "&" if "?" in back else "?"
+    return redirect(ctx, f"{back}{separator}done=claimed")
+
+
+@router.get("/tasks/{task_id}")
+async def open_task(task_id: uuid.UUID, ctx: Web, session: SessionDep) -> Response:
+    """A task opens its case: the application, or the loan."""
+    user = ctx.require(*INBOX_ROLES)
+    task = await session.scalar(_inbox_query(user).where(HumanTask.id == task_id))
+    if task is None:
+        raise PageError(404, "error.not_found")
+    kind, _, ident = task.workflow_id.partition("-")
+    if kind == "application":
+        return redirect(ctx, f"{PREFIX}/applications/{ident}")
+    if kind == "loan":
+        return redirect(ctx, f"{PREFIX}/loans/{ident}")
+    return render(ctx, "task.html", task=task, error="", field_errors=[])
+
+
+async def _application_for(
+    session: SessionDep, user: Principal, application_id: uuid.UUID
+) -> LoanApplication:
+    """Staff of the case's institution or platform-wide readers; anyone else gets 404."""
+    row = await session.get(LoanApplication, application_id)
+    if row is None or not (
+        user.role in PLATFORM_WIDE_READERS
+        or (user.role in INSTITUTION_ROLES and user.institution_id == row.institution_id)
+    ):
+        raise PageError(404, "error.not_found")
+    return row
+
+
+async def _review_page(
+    ctx: WebContext,
+    session: SessionDep,
+    application_id: uuid.UUID,
+    *,
+    error: str = "",
+    field_errors: list[dict[str, str]] | None = None,
+    status: int = 200,
+    done: str = "",
+    posted: dict[str, str] | None = None,
+) -> Response:
+    row = await _application_for(session, ctx.user, application_id)
+    user = ctx.user
+    case = await case_context(
+        session,
+        ctx.settings,
+        row,
+        user.institution_id if user.role in INSTITUTION_ROLES else None,
+    )
+    may_decide = (
+        user.role in (Role.OFFICER, Role.SUPERVISOR)
+        and case.open_task is not None
+        and user.institution_id == row.institution_id
+    )
+    return render(
+        ctx,
+        "review.html",
+        status=status,
+        case=case,
+        app=row,
+        enterprise=case.enterprise,
+        industry=label(INDUSTRIES, case.enterprise.industry, ctx.lang),
+        province=label(PROVINCES, case.enterprise.region[:2], ctx.lang),
+        may_decide=may_decide,
+        timeline=case.timeline,
+        error=error,
+        field_errors=field_errors or [],
+        done=done,
+        posted=posted or {},
+        viewable=VIEWABLE_ENTERPRISE_DOCUMENTS,
+    )
+
+
+@router.get("/applications/{application_id}")
+async def review(
+    application_id: uuid.UUID, ctx: Web, session: SessionDep, done: str = ""
+) -> Response:
+    """Everything needed to decide a referred application, and the decision forms."""
+    return await _review_page(ctx, session, application_id, done=done)
+
+
+def _decimal(form: FormData, name: str, errors: list[dict[str, str]]) -> Decimal | None:
+    raw = text(form, name, 40).replace(",", "")
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        errors.append({"field": name, "message": "格式不正确 / not a number"})
+        return None
+    if not value.is_finite():
+        errors.append({"field": name, "message": "格式不正确 / not a number"})
+        return None
+    return value
+
+
+def decision_from_form(form: FormData) -> tuple[tasks_api.DecisionIn | None, list[dict[str, str]]]:
+    """The API's decision body from the page's form; rates are typed in percent."""
+    errors: list[dict[str, str]] = []
+    action = text(form, "action", 20) or "approve"
+    amount = _decimal(form, "amount", errors)
+    rate_percent = _decimal(form, "rate", errors)
+    term_raw = text(form, "term_months", 6)
+    term: int | None = None
+    if term_raw:
+        if term_raw.isdigit():
+            term = int(term_raw)
+        else:
+            errors.append({"field": "term_months", "message": "须为整数 / a whole number"})
+    if errors:
+        return None, errors
+    rate = (rate_percent / _PERCENT).quantize(_RATE_QUANTUM) if rate_percent is not None else None
+    try:
+        body = tasks_api.DecisionIn(
+            action=action,
+            approve=action == "approve",
+            reason=text(form, "reason", 600),
+            question=text(form, "question", 600),
+            amount=amount,
+            rate=rate,
+            term_months=term,
+        )
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err.get("loc", ())) or "form"
+            errors.append({"field": field, "message": str(err.get("msg"))})
+        return None, errors
+    return body, []
+
+
+async def _decide(
+    ctx: WebContext,
+    session: SessionDep,
+    app_ctx: ContextDep,
+    task_id: uuid.UUID,
+    body: tasks_api.DecisionIn,
+) -> ApiError | None:
+    """The API's decide_task itself; its refusal (a validator's) comes back as an ApiError."""
+    try:
+        temporal = await app_ctx.temporal_client()
+        await tasks_api.decide_task(task_id, body, ctx.user, session, temporal)
+    except ApiError as exc:
+        await session.rollback()
+        return exc
+    except RuntimeError:
+        await session.rollback()
+        return ApiError(503, "temporal.unavailable", "工作流服务暂不可用", "Temporal unavailable")
+    return None
+
+
+@router.post("/tasks/{task_id}/decision")
+async def decide(
+    task_id: uuid.UUID,
+    ctx: Web,
+    form: Form,
+    session: SessionDep,
+    app_ctx: ContextDep,
+) -> Response:
+    """Approve, decline, ask or counter-offer; a refusal re-renders the case with its message."""
+    user = ctx.require(Role.OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN)
+    task = await session.scalar(_inbox_query(user).where(HumanTask.id == task_id))
+    if task is None:
+        raise PageError(404, "error.not_found")
+    case_kind, _, ident = task.workflow_id.partition("-")
+    case_id = parse_uuid(ident)
+    posted = {k: text(form, k, 600) for k in ("action", "amount", "rate", "term_months", "reason")}
+    posted["question"] = text(form, "question", 600)
+    body, errors = decision_from_form(form)
+    refusal = None if body is None else await _decide(ctx, session, app_ctx, task_id, body)
+    if body is not None and refusal is None:
+        target = f"/{case_kind}s/{case_id}" if case_id else f"/tasks/{task_id}"
+        return redirect(ctx, f"{PREFIX}{target}?done=decision")
+    message = ctx.refused(refusal) if refusal else ctx.t("error.fields")
+    status = refusal.status if refusal else 422
+    if case_kind == "application" and case_id is not None:
+        return await _review_page(
+            ctx,
+            session,
+            case_id,
+            error=message,
+            field_errors=errors,
+            status=status,
+            posted=posted,
+        )
+    if case_kind == "loan" and case_id is not None:
+        return await _loan_page(ctx, session, case_id, error=message, status=status)
+    return render(ctx, "task.html", status=status, task=task, error=message, field_errors=errors)
+
+
+@router.get("/applications/{application_id}/documents/{document_id}")
+async def application_document(
+    application_id: uuid.UUID,
+    document_id: uuid.UUID,
+    ctx: Web,
+    session: SessionDep,
+    app_ctx: ContextDep,
+) -> Response:
+    """An issued offer letter or contract, or the enterprise's business licence, inline."""
+    row = await _application_for(session, ctx.user, application_id)
+    loan_doc = await session.get(LoanDocument, document_id)
+    if loan_doc is not None and loan_doc.application_id == row.id:
+        sha, media, name = loan_doc.sha256, "application/pdf", f"{loan_doc.kind}.pdf"
+    else:
+        material = await session.get(EnterpriseDocument, document_id)
+        if (
+            material is None
+            or material.enterprise_id != row.enterprise_id
+            or material.kind not in VIEWABLE_ENTERPRISE_DOCUMENTS
+        ):
+            raise PageError(404, "error.not_found")
+        sha, media, name = material.sha256, material.content_type, material.kind
+    content = app_ctx.document_store().get(sha)
+    return Response(
+        content,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'inline; filename="{name}"',
+            "X-Document-SHA256": sha,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "SAMEORIGIN",
+        },
+    )
+
+
+async def _loan_for(session: SessionDep, user: Principal, loan_id: uuid.UUID) -> Loan:
+    loan = await session.get(Loan, loan_id)
+    if loan is None or not (
+        user.role in PLATFORM_WIDE_READERS
+        or (user.role in INSTITUTION_ROLES and user.institution_id == loan.institution_id)
+    ):
+        raise PageError(404, "error.not_found")
+    return loan
+
+
+async def _loan_page(
+    ctx: WebContext,
+    session: SessionDep,
+    loan_id: uuid.UUID,
+    *,
+    error: str = "",
+    status: int = 200,
+    done: str = "",
+) -> Response:
+    user = ctx.user
+    loan = await _loan_for(session, user, loan_id)
+    enterprise = await session.get(Enterprise, loan.enterprise_id)
+    tasks = list(
+        await session.scalars(
+            select(HumanTask)
+            .where(HumanTask.workflow_id == f"loan-{loan.id}")
+            .order_by(HumanTask.created_at.desc())
+        )
+    )
+    application = await session.get(LoanApplication, loan.application_id)
+    subjects = [f"loan-{loan.id}"] + ([application.workflow_id] if application else [])
+    timeline = await case_timeline(session, subjects)
+    return render(
+        ctx,
+        "loan.html",
+        status=status,
+        loan=loan,
+        enterprise=enterprise,
+        tasks=tasks,
+        open_tasks=[t for t in tasks if t.state in ("open", "claimed")],
+        timeline=timeline,
+        may_decide=user.role in (Role.OFFICER, Role.SUPERVISOR),
+        error=error,
+        done=done,
+    )
+
+
+@router.get("/loans/{loan_id}")
+async def loan_page(loan_id: uuid.UUID, ctx: Web, session: SessionDep, done: str = "") -> Response:
+    """A loan with its pending extension request or overdue follow-up."""
+    return await _loan_page(ctx, session, loan_id, done=done)
+
+
+@router.get("/extensions")
+async def extensions(ctx: Web) -> Response:
+    """Extension approvals are inbox tasks of their own kind."""
+    ctx.require(*INBOX_ROLES)
+    return redirect(ctx, f"{PREFIX}/inbox?kind=extension_approval")
+
+
+@router.get("/alerts")
+async def alerts(
+    ctx: Web, session: SessionDep, page: int = Query(default=1, ge=1, le=10_000)
+) -> Response:
+    """Post-loan alerts: overdue follow-up tasks and the institution's loans past due."""
+    user = ctx.require(*INSTITUTION_ROLES, *PLATFORM_WIDE_READERS)
+    tasks = list(
+        await session.scalars(
+            _inbox_query(user)
+            .where(
+                HumanTask.kind == "overdue_followup",
+                HumanTask.state.in_(("open", "claimed")),
+            )
+            .order_by(HumanTask.due_at.asc().nulls_last())
+            .limit(50)
+        )
+    )
+    loans_stmt = select(Loan, Enterprise.name).join(Enterprise, Enterprise.id == Loan.enterprise_id)
+    loans_stmt = loans_stmt.where(Loan.status == "active", Loan.days_past_due > 0)
+    if user.role in INSTITUTION_ROLES:
+        loans_stmt = loans_stmt.where(Loan.institution_id == user.institution_id)
+    total = await session.scalar(select(func.count()).select_from(loans_stmt.subquery())) or 0
+    pages = _page_count(total)
+    page = min(page, pages)
+    overdue = list(
+        (
+            await session.execute(
+                loans_stmt.order_by(Loan.days_past_due.desc())
+                .limit(PAGE_SIZE)
+                .offset((page - 1) * PAGE_SIZE)
+            )
+        ).all()
+    )
+    return render(
+        ctx,
+        "alerts.html",
+        tasks=tasks,
+        overdue=overdue,
+        page=page,
+        pages=pages,
+        total=total,
+        now=datetime.now(UTC),
+    )
+
+
+@router.get("/demands")
+async def demands(
+    ctx: Web,
+    session: SessionDep,
+    page: int = Query(default=1, ge=1, le=10_000),
+    done: str = "",
+) -> Response:
+    """Demands published to the institution and not yet answered, soonest due first."""
+    return await _demands_page(ctx, session, page, done=done)
+
+
+async def _demands_page(
+    ctx: WebContext,
+    session: SessionDep,
+    page: int = 1,
+    *,
+    done: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    user = ctx.require(*INSTITUTION_ROLES)
+    stmt = (
+        select(DemandResponse, FinancingDemand, Enterprise)
+        .join(FinancingDemand, FinancingDemand.id == DemandResponse.demand_id)
+        .join(Enterprise, Enterprise.id == FinancingDemand.enterprise_id)
+        .where(
+            DemandResponse.institution_id == user.institution_id,
+            DemandResponse.status == "pending",
+        )
+    )
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = _page_count(total)
+    page = min(page, pages)
+    rows = list(
+        (
+            await session.execute(
+                stmt.order_by(DemandResponse.due_at).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+            )
+        ).all()
+    )
+    return render(
+        ctx,
+        "demands.html",
+        status=status,
+        rows=rows,
+        page=page,
+        pages=pages,
+        total=total,
+        now=datetime.now(UTC),
+        done=done,
+        error=error,
+        industries=INDUSTRIES,
+        label=label,
+    )
+
+
+@router.post("/demands/{demand_id}/answer")
+async def answer_demand(
+    demand_id: uuid.UUID, ctx: Web, form: Form, session: SessionDep, app_ctx: ContextDep
+) -> Response:
+    """Answer through the API's answer_demand (the demand workflow's validated Update)."""
+    user = ctx.require(*INSTITUTION_ROLES)
+    errors: list[dict[str, str]] = []
+    interested = text(form, "interested", 5) == "yes"
+    rate = _decimal(form, "rate", errors)
+    amount = _decimal(form, "amount", errors)
+    refusal: ApiError | None = None
+    if not errors:
+        try:
+            body = demands_api.AnswerIn(
+                interested=interested,
+                indicative_rate=(rate / _PERCENT).quantize(_RATE_QUANTUM) if rate else None,
+                indicative_amount=amount,
+                reason=text(form, "reason", 1000),
+            )
+            temporal = await app_ctx.temporal_client()
+            await demands_api.answer_demand(demand_id, body, user, session, temporal)
+        except ApiError as exc:
+            refusal = exc
+        except ValidationError as exc:
+            errors = [{"field": "form", "message": str(e.get("msg"))} for e in exc.errors()]
+    if refusal is None and not errors:
+        return redirect(ctx, f"{PREFIX}/demands?done=answered")
+    await session.rollback()
+    message = ctx.refused(refusal) if refusal else "; ".join(e["message"] for e in errors)
+    return await _demands_page(
+        ctx, session, error=message, status=refusal.status if refusal else 422
+    )

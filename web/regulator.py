@@ -1,0 +1,204 @@
+"""Regulator pages (read-only): the dashboard — lending by industry and region, NPL ratio
+trend, time to decision, APR distribution, platform effect — and the report archive.
+
+Figures come from the reporting read side (``db.reporting``: the same rows and computations
+as the archived regulatory reports); the NPL trend adds up the daily portfolio snapshots."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from api.deps import ContextDep, SessionDep
+from db import reporting
+from db.models import PortfolioSnapshot
+from db.models_compliance import RegulatoryReport
+from domain.reports import (
+    NON_PERFORMING,
+    MetricRows,
+    Period,
+    PlatformMetric,
+    ReportKind,
+    Volume,
+    compute,
+    platform_metrics,
+)
+from domain.roles import Role
+from web.charts import Point, bar_chart, histogram, line_chart
+from web.core import PageError, Web, money, percent, render
+from web.queries import INDUSTRIES, PROVINCES
+
+router = APIRouter(prefix="/regulator", include_in_schema=False)
+
+READERS = (Role.REGULATOR, Role.COMPLIANCE, Role.PLATFORM_ADMIN)
+TREND_DAYS = 90
+APR_BANDS = (Decimal("0.04"), Decimal("0.06"), Decimal("0.08"), Decimal("0.10"), Decimal("0.12"))
+DECISION_LABELS = {
+    "lt_1h": ("< 1 小时", "< 1 h"),
+    "lt_24h": ("1–24 小时", "1–24 h"),
+    "lt_3d": ("1–3 天", "1–3 d"),
+    "lt_7d": ("3–7 天", "3–7 d"),
+    "ge_7d": ("≥ 7 天", "≥ 7 d"),
+}
+
+
+def code_first(table: dict[str, tuple[str, str]], code: str, lang: str) -> str:
+    """'I 信息传输…' : the code survives when a chart shortens a long name."""
+    pair = table.get(code)
+    return code if pair is None else f"{code} {pair[1] if lang == 'en' else pair[0]}"
+
+
+def _period(kind: str, start: str) -> Period:
+    """The chosen period; by default the quarter running today."""
+    chosen = ReportKind.MONTHLY if kind == "monthly" else ReportKind.QUARTERLY
+    try:
+        day = date.fromisoformat(start) if start else date.today()
+    except ValueError:
+        day = date.today()
+    first = day.replace(day=1)
+    if chosen is ReportKind.QUARTERLY:
+        first = first.replace(month=(first.month - 1) // 3 * 3 + 1)
+    return Period.of(chosen, first)
+
+
+def apr_bands(aprs: list[Decimal]) -> list[Point]:
+    """Loans by APR band: under 4 %, 4–6 %, … , 12 % and more."""
+    counts = [0] * (len(APR_BANDS) + 1)
+    for apr in aprs:
+        counts[sum(1 for edge in APR_BANDS if apr >= edge)] += 1
+    edges = [f"{int(e * 100)}%" for e in APR_BANDS]
+    names = [f"<{edges[0]}"]
+    names += [f"{lo}–{hi}" for lo, hi in pairwise(edges)]
+    names += [f"≥{edges[-1]}"]
+    return [Point(n, Decimal(c), str(c)) for n, c in zip(names, counts, strict=True)]
+
+
+async def npl_trend(session: SessionDep, until: date) -> list[Point]:
+    """The platform's NPL ratio (substandard + doubtful + loss over outstanding principal) on
+    each snapshot day of the last 90 days."""
+    rows = await session.execute(
+        select(PortfolioSnapshot.as_of, PortfolioSnapshot.figures)
+        .where(
+            PortfolioSnapshot.as_of > until - timedelta(days=TREND_DAYS),
+            PortfolioSnapshot.as_of <= until,
+        )
+        .order_by(PortfolioSnapshot.as_of)
+    )
+    principal: dict[date, Decimal] = defaultdict(Decimal)
+    npl: dict[date, Decimal] = defaultdict(Decimal)
+    for as_of, figures in rows:
+        principal[as_of] += Decimal(str(figures.get("principal", "0")))
+        by = figures.get("by_category", {})
+        npl[as_of] += sum(
+            (Decimal(str(by.get(c, {}).get("principal", "0"))) for c in NON_PERFORMING),
+            Decimal(0),
+        )
+    points = []
+    for day in sorted(principal):
+        ratio = (npl[day] / principal[day]) if principal[day] else Decimal(0)
+        ratio = ratio.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        points.append(Point(day.strftime("%m-%d"), ratio, percent(ratio)))
+    return points
+
+
+async def platform_effect(session: SessionDep, period: Period) -> PlatformMetric | None:
+    """The whole platform's effect: the per-institution rows of the reporting read side,
+    taken together (so the median is the platform's, not an average of medians)."""
+    rows = await reporting.metric_rows(session, period.start, period.end, "institution")
+    whole = MetricRows(
+        applications=[("platform", financed) for _, financed in rows.applications],
+        decisions=[("platform", decision) for _, decision in rows.decisions],
+        loans=[("platform", principal, apr) for _, principal, apr in rows.loans],
+        ratings=[("platform", score) for _, score in rows.ratings],
+    )
+    metrics = platform_metrics(whole)
+    return metrics[0] if metrics else None
+
+
+@router.get("")
+async def dashboard(ctx: Web, session: SessionDep, kind: str = "", start: str = "") -> Response:
+    ctx.require(*READERS)
+    period = _period(kind, start)
+    rows = await reporting.report_rows(session, period)
+    figures = compute(rows)
+    platform = await platform_effect(session, period)
+    lang, empty = ctx.lang, ctx.t("dashboard.no_data")
+
+    def volume_points(volumes: tuple[Volume, ...], table: str) -> list[Point]:
+        names = INDUSTRIES if table == "industry" else PROVINCES
+        ordered = sorted(volumes, key=lambda v: v.amount, reverse=True)[:12]
+        return [
+            Point(
+                code_first(names, v.key if table == "industry" else v.key[:2], lang),
+                v.amount,
+                f"{money(v.amount)} · {v.loans}",
+            )
+            for v in ordered
+        ]
+
+    buckets = [
+        Point(DECISION_LABELS.get(b, (b, b))[1 if lang == "en" else 0], Decimal(n), str(n))
+        for b, n in figures.decision_buckets
+    ]
+    aprs = [loan.apr for loan in rows.disbursed if loan.apr is not None]
+    charts = {
+        "by-industry": bar_chart(
+            ctx.t("dashboard.by_industry"), volume_points(figures.by_industry, "industry"), empty
+        ),
+        "by-region": bar_chart(
+            ctx.t("dashboard.by_region"), volume_points(figures.by_region, "region"), empty
+        ),
+        "npl-trend": line_chart(
+            ctx.t("dashboard.npl_trend"), await npl_trend(session, period.last_day), empty
+        ),
+        "time-to-decision": histogram(ctx.t("dashboard.ttd"), buckets, empty),
+        "apr": histogram(ctx.t("dashboard.apr"), apr_bands(aprs), empty),
+    }
+    return render(
+        ctx,
+        "dashboard.html",
+        period=period,
+        kind=period.kind.value,
+        figures=figures,
+        platform=platform,
+        charts=charts,
+    )
+
+
+@router.get("/reports")
+async def reports_page(ctx: Web, session: SessionDep) -> Response:
+    """The archive of generated regulatory reports, newest period first."""
+    ctx.require(*READERS)
+    archived = await reporting.list_reports(session, limit=200)
+    return render(ctx, "reports.html", reports=archived)
+
+
+@router.get("/reports/{report_id}/{form}")
+async def report_file(
+    report_id: uuid.UUID, form: str, ctx: Web, session: SessionDep, app_ctx: ContextDep
+) -> Response:
+    """An archived report as issued (PDF or CSV), from the encrypted document store."""
+    ctx.require(*READERS)
+    report = await session.get(RegulatoryReport, report_id)
+    if report is None or form not in ("pdf", "csv"):
+        raise PageError(404, "error.not_found")
+    sha = report.pdf_sha256 if form == "pdf" else report.csv_sha256
+    media = "application/pdf" if form == "pdf" else "text/csv; charset=utf-8"
+    name = f"report-{report.kind}-{report.period_start.isoformat()}-v{report.version}.{form}"
+    return Response(
+        app_ctx.document_store().get(sha),
+        media_type=media,
+        headers={
+            "Content-Disposition": f'inline; filename="{name}"',
+            "X-Document-SHA256": sha,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,0 +1,34 @@
+"""Transaction monitoring: daily (a Temporal Schedule) or on demand, every rule runs over the
+recent disbursements and repayments and raises the alerts not raised before."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import WorkflowType
+    from workflows.reporting_contracts import MonitoringResult, MonitoringRun
+
+BEIJING = timedelta(hours=8)
+
+
+@workflow.defn(name=WorkflowType.TRANSACTION_MONITORING)
+class TransactionMonitoringWorkflow:
+    """One monitoring pass; rerunning it raises nothing twice (alerts are keyed)."""
+
+    @workflow.run
+    async def run(self, run: MonitoringRun) -> MonitoringResult:
+        as_of = run.as_of or (workflow.now() + BEIJING).date()
+        result: MonitoringResult = await workflow.execute_activity(
+            "run_transaction_monitoring",
+            MonitoringRun(
+                as_of=as_of, lookback_days=run.lookback_days, requested_by=run.requested_by
+            ),
+            result_type=MonitoringResult,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        )
+        return result

@@ -1,0 +1,39 @@
+"""Regulatory reports: monthly and quarterly (Temporal Schedules) or on demand, each run
+archives a new immutable version of its period's report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.reports import Period, ReportKind
+    from workflows.contracts import WorkflowType
+    from workflows.reporting_contracts import ArchivedReport, GenerateReport
+
+BEIJING = timedelta(hours=8)  # Asia/Shanghai has no daylight saving time
+
+
+@workflow.defn(name=WorkflowType.REGULATORY_REPORT)
+class RegulatoryReportWorkflow:
+    """Resolve the period (the last complete one when none is given) and archive the report."""
+
+    @workflow.run
+    async def run(self, request: GenerateReport) -> ArchivedReport:
+        kind = ReportKind(request.kind)
+        start = request.period_start
+        if start is None:
+            start = Period.previous(kind, (workflow.now() + BEIJING).date()).start
+        result: ArchivedReport = await workflow.execute_activity(
+            "generate_report",
+            GenerateReport(kind=kind.value, period_start=start, requested_by=request.requested_by),
+            result_type=ArchivedReport,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(
+                maximum_interval=timedelta(minutes=1),
+                non_retryable_error_types=["InvalidPeriod"],
+            ),
+        )
+        return result

@@ -1,0 +1,76 @@
+"""Monthly re-rating and early warning (贷后重评级与预警): a Temporal Schedule starts this
+workflow; it re-scores every active borrower with the latest bureau, tax and registry data in
+pages, and every alert (downgrade past the threshold, new overdue, revenue drop, tax arrears,
+court judgment) becomes a post-loan task in the institution's officer inbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import TaskRef, WorkflowType
+    from workflows.rerating_contracts import (
+        LoanPage,
+        LoanPageResult,
+        OpenEarlyWarning,
+        RerateLoans,
+        RerateResult,
+        RerateRun,
+        RerateSummary,
+    )
+
+RERATING_SCHEDULE_ID = "credit-rerating"
+PAGE_SIZE = 50
+ALERT_SLA = timedelta(days=3)
+HISTORY_LIMIT = 8_000  # events; past it the run continues as new with its cursor
+_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+
+
+@workflow.defn(name=WorkflowType.CREDIT_RERATING)
+class CreditReratingWorkflow:
+    """One month's re-rating; a rerun of the same day finds the ratings already recorded."""
+
+    @workflow.run
+    async def run(self, run: RerateRun) -> RerateSummary:
+        as_of = run.as_of or workflow.now().date()
+        after, rated, task_ids = run.after, run.rated, list(run.task_ids)
+        alerts = len(task_ids)
+        while True:
+            page: LoanPageResult = await workflow.execute_activity(
+                "list_loans_to_rerate",
+                LoanPage(as_of=as_of, after=after, limit=PAGE_SIZE),
+                result_type=LoanPageResult,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=_RETRY,
+            )
+            if page.loan_ids:
+                result: RerateResult = await workflow.execute_activity(
+                    "rerate_loans",
+                    RerateLoans(as_of=as_of, loan_ids=page.loan_ids),
+                    result_type=RerateResult,
+                    start_to_close_timeout=timedelta(minutes=10),
+                    retry_policy=_RETRY,
+                )
+                rated += result.rated
+                for alert in result.alerts:
+                    ref: TaskRef = await workflow.execute_activity(
+                        "open_early_warning",
+                        OpenEarlyWarning(alert=alert, due_at=workflow.now() + ALERT_SLA),
+                        result_type=TaskRef,
+                        start_to_close_timeout=timedelta(minutes=1),
+                        retry_policy=_RETRY,
+                    )
+                    task_ids.append(ref.task_id)
+                    alerts += 1
+                after = page.loan_ids[-1]
+            if page.done:
+                break
+            if workflow.info().get_current_history_length() > HISTORY_LIMIT:
+                workflow.continue_as_new(
+                    RerateRun(as_of=as_of, after=after, rated=rated, task_ids=task_ids)
+                )
+        workflow.logger.info("re-rating done", extra={"rated": rated, "alerts": alerts})
+        return RerateSummary(as_of=as_of, rated=rated, alerts=alerts, task_ids=task_ids)

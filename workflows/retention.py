@@ -1,0 +1,33 @@
+"""Data retention: once a day (a Temporal Schedule) or on demand, apply the documented rules
+of ``domain/retention.py`` in one activity; the decision log is verified afterwards."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import WorkflowType
+    from workflows.retention_contracts import RetentionInput, RetentionResult
+
+_BEIJING = timedelta(hours=8)  # business days are Asia/Shanghai days
+
+
+@workflow.defn(name=WorkflowType.DATA_RETENTION)
+class DataRetentionWorkflow:
+    """One application of the rules; the run key makes a retried activity idempotent."""
+
+    @workflow.run
+    async def run(self, request: RetentionInput) -> RetentionResult:
+        as_of = request.as_of or (workflow.now() + _BEIJING).date()
+        key = request.run_key or workflow.info().workflow_id
+        result: RetentionResult = await workflow.execute_activity(
+            "apply_retention",
+            RetentionInput(as_of=as_of, run_key=key),
+            result_type=RetentionResult,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        )
+        return result
