@@ -18,7 +18,13 @@ from domain.errors import BusinessRuleError, FieldIssue
 
 log = structlog.get_logger("loanbridge.api")
 
-_OUTAGE_RPC_STATUSES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+# Temporal unreachable or too busy to answer in time (a query the worker cannot answer before
+# the client's RPC timeout comes back CANCELLED "Timeout expired"): retryable, not a 500.
+_OUTAGE_RPC_STATUSES = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+}
 
 
 class ApiError(Exception):

@@ -30,6 +30,7 @@ def _app(exc: Exception) -> FastAPI:
         OperationalError("SELECT 1", {}, psycopg.OperationalError("the database is starting up")),
         RPCError("tcp connect error", RPCStatusCode.UNAVAILABLE, b""),
         RPCError("deadline", RPCStatusCode.DEADLINE_EXCEEDED, b""),
+        RPCError("Timeout expired", RPCStatusCode.CANCELLED, b""),  # a query the worker is late on
     ],
 )
 async def test_an_outage_is_a_retryable_503(exc: Exception) -> None:
