@@ -6,19 +6,26 @@ import os
 import shutil
 import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
+from cli.accounts import create_platform_admin
 from cli.up import temporal_cli
 from config.codec import data_converter_from_settings
 from config.settings import Environment, Settings
 from db.migrate import upgrade_to_head
+from db.session import create_engine, create_session_factory
+from tests.integration.conftest import ADMIN_PASSWORD, Platform
 from tests.support import SandboxProcess, fresh_database
+from worker import build_worker
 from workflows.contracts import SEARCH_ATTRIBUTES
 
 # The same encrypting converter the processes build from settings (development key).
@@ -121,3 +128,22 @@ def test_settings(
         # test (tests/integration/security/test_abuse.py) on another address.
         login_max_attempts_per_ip=100_000,
     )
+
+
+@pytest.fixture(scope="session")
+async def platform(
+    test_settings: Settings, dev_env: WorkflowEnvironment
+) -> AsyncIterator[Platform]:
+    """A real worker on the dev server and the API over ASGI, one for the whole session: a
+    second worker on the same task queue and client is refused by the SDK."""
+    engine = create_engine(test_settings.database_url or "")
+    sessions = create_session_factory(engine)
+    worker = build_worker(dev_env.client, test_settings, sessions)
+    app = create_app(test_settings)
+    admin = f"admin-{uuid.uuid4().hex[:6]}"
+    await create_platform_admin(test_settings.database_url or "", admin, ADMIN_PASSWORD, "admin")
+    async with worker, app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            yield Platform(http, sessions, test_settings, admin)
+    await engine.dispose()

@@ -16,10 +16,8 @@ import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
 from api.app import create_app
-from tests.integration.conftest import Platform, platform
+from tests.integration.conftest import Platform
 from tests.integration.test_demand_api import STAFF_PASSWORD
-
-__all__ = ["platform"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
