@@ -1,7 +1,7 @@
 """The declared access policy of every API route: which roles may call it and how it is tenanted.
 
 Deny by default: a route whose operation id has no entry in ``ROUTE_ACCESS`` fails the
-authorization matrix (``tests/integration/security/test_authorization_matrix.py``), which
+authorization matrix (``tests/security/test_authorization_matrix.py``), which
 calls every route as every role with its own and another tenant's ids and checks the answer
 against the entry. The entry must also agree with the route's dependencies: a route that
 needs no token must be declared public, and a ``require_roles`` dependency bounds the roles

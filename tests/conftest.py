@@ -125,7 +125,7 @@ def test_settings(
         task_queue_prefix="lbtest",
         login_max_attempts=5,
         # Every in-process client logs in from 127.0.0.1; the per-address limit has its own
-        # test (tests/integration/security/test_abuse.py) on another address.
+        # test (tests/security/test_abuse.py) on another address.
         login_max_attempts_per_ip=100_000,
     )
 

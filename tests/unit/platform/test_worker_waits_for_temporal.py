@@ -21,8 +21,11 @@ async def test_the_worker_retries_until_temporal_answers(monkeypatch: pytest.Mon
             raise RuntimeError("Failed client connect: tcp connect error")
         return connected
 
+    real_sleep = asyncio.sleep
+
     async def no_wait(_: float) -> None:
-        return None
+        # Still yield: other tasks of the session's loop (a served workbench) sleep too.
+        await real_sleep(0)
 
     monkeypatch.setattr(worker, "connect_temporal", connect)
     monkeypatch.setattr(asyncio, "sleep", no_wait)

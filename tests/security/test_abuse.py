@@ -26,7 +26,6 @@ from db.models_security import AccountLockEvent
 from domain.onboarding import MAX_UPLOAD_BYTES
 from domain.roles import Role
 from tests.integration.conftest import Platform
-from tests.integration.security.conftest import World
 from tests.integration.test_onboarding_api import (
     JPEG,
     latest_code,
@@ -35,6 +34,7 @@ from tests.integration.test_onboarding_api import (
     new_uscc,
     registration_body,
 )
+from tests.security.conftest import World
 from tests.support import SandboxProcess
 
 PASSWORD = "Auditor#2026x"

@@ -19,9 +19,9 @@ from api.app import create_app
 from config.settings import Settings
 from domain.roles import PLATFORM_WIDE_READERS, Role
 from tests.integration.conftest import Platform
-from tests.integration.security.conftest import World
 from tests.integration.test_application_api import ACCOUNT
 from tests.integration.test_demand_api import product_body
+from tests.security.conftest import World
 
 APP = create_app(Settings(_env_file=None))  # type: ignore[call-arg]
 ROUTES = list(api_routes(APP))
@@ -71,7 +71,7 @@ def _url(route: RouteInfo, ids: dict[str, str]) -> str:
         if name not in values:
             pytest.fail(
                 f"{route.label}: no value for path parameter '{name}'. Seed such a record per "
-                "tenant in tests/integration/security/conftest.py (Tenant.ids) or add the "
+                "tenant in tests/security/conftest.py (Tenant.ids) or add the "
                 "parameter to PARAMETERS in this file"
             )
         return values[name]

@@ -36,7 +36,7 @@ from api.app import create_app
 from config.settings import Settings
 from domain.roles import PLATFORM_WIDE_READERS, Role
 from tests.integration.conftest import Platform
-from tests.integration.security.conftest import World
+from tests.security.conftest import World
 
 pytestmark = pytest.mark.integration
 
