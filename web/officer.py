@@ -11,7 +11,7 @@ import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -169,17 +169,24 @@ async def open_task(task_id: uuid.UUID, ctx: Web, session: SessionDep) -> Respon
     return render(ctx, "task.html", task=task, error="", field_errors=[])
 
 
-async def _application_for(
-    session: SessionDep, user: Principal, application_id: uuid.UUID
-) -> LoanApplication:
-    """Staff of the case's institution or platform-wide readers; anyone else gets 404."""
-    row = await session.get(LoanApplication, application_id)
+_Case = TypeVar("_Case", LoanApplication, Loan)
+
+
+def _of_reader(user: Principal, row: _Case | None) -> _Case:
+    """The case if ``user`` is staff of its institution or a platform-wide reader, else 404."""
     if row is None or not (
         user.role in PLATFORM_WIDE_READERS
         or (user.role in INSTITUTION_ROLES and user.institution_id == row.institution_id)
     ):
         raise PageError(404, "error.not_found")
     return row
+
+
+async def _application_for(
+    session: SessionDep, user: Principal, application_id: uuid.UUID
+) -> LoanApplication:
+    """Staff of the case's institution or platform-wide readers; anyone else gets 404."""
+    return _of_reader(user, await session.get(LoanApplication, application_id))
 
 
 async def _review_page(
@@ -378,13 +385,7 @@ async def application_document(
 
 
 async def _loan_for(session: SessionDep, user: Principal, loan_id: uuid.UUID) -> Loan:
-    loan = await session.get(Loan, loan_id)
-    if loan is None or not (
-        user.role in PLATFORM_WIDE_READERS
-        or (user.role in INSTITUTION_ROLES and user.institution_id == loan.institution_id)
-    ):
-        raise PageError(404, "error.not_found")
-    return loan
+    return _of_reader(user, await session.get(Loan, loan_id))
 
 
 async def _loan_page(

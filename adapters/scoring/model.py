@@ -6,12 +6,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Final
 
 import numpy as np
 
 from credit_model.compiled import CompiledScorecard
-from credit_model.features import FEATURE_LABELS, Column, build_features, features_one
+from credit_model.features import (
+    FEATURE_LABELS,
+    RAW_COLUMNS,
+    TEXT_RAW,
+    Column,
+    build_features,
+    features_one,
+)
 from domain.scorecard import (
     MAX_REASONS,
     ScoreResult,
@@ -32,35 +38,8 @@ def _last_three(history: Sequence[Decimal]) -> list[float]:
     return [_NAN] * (3 - len(values)) + values
 
 
-RAW_NAMES: Final = (
-    "age_months",
-    "industry",
-    "region",
-    "employees",
-    "revenue_1",
-    "revenue_2",
-    "revenue_3",
-    "profit_1",
-    "profit_2",
-    "profit_3",
-    "tax_paid_1",
-    "tax_paid_2",
-    "tax_paid_3",
-    "total_assets",
-    "total_liabilities",
-    "operating_cash_flow",
-    "tax_grade",
-    "bureau_score",
-    "overdue_count_24m",
-    "current_overdue",
-    "outstanding_debt",
-    "requested_amount",
-)
-_TEXT: Final = frozenset({"industry", "region", "tax_grade"})
-
-
-def raw_values(inp: ScoringInput) -> tuple[object, ...]:
-    """The SME raw columns (``credit_model.features``) of one input, in ``RAW_NAMES`` order."""
+def raw_row(inp: ScoringInput) -> dict[str, object]:
+    """The SME raw columns (``credit_model.features.RAW_COLUMNS``) of one scoring input."""
     if inp.revenue_history:
         revenue = _last_three(inp.revenue_history)
     else:
@@ -77,38 +56,41 @@ def raw_values(inp: ScoringInput) -> tuple[object, ...]:
         margin = _f(inp.profit_margin)
         profit = [_NAN, _NAN, margin * revenue[2]]
     tax_paid = _last_three(inp.tax_paid_history) if inp.tax_paid_history else [_NAN] * 3
-    return (
-        float(inp.enterprise_age_months),
-        inp.industry,
-        inp.region,
-        _f(inp.employees),
-        *revenue,
-        *profit,
-        *tax_paid,
-        _f(inp.total_assets),
-        _f(inp.total_liabilities),
-        _f(inp.operating_cash_flow),
-        inp.tax_grade,
-        _f(inp.bureau_score),
-        float(inp.overdue_count_24m),
-        1.0 if inp.current_overdue else 0.0,
-        float(inp.outstanding_debt),
-        float(inp.requested_amount),
-    )
-
-
-def raw_row(inp: ScoringInput) -> dict[str, object]:
-    """The SME raw columns of one scoring input, by name."""
-    return dict(zip(RAW_NAMES, raw_values(inp), strict=True))
+    return {
+        "age_months": float(inp.enterprise_age_months),
+        "industry": inp.industry,
+        "region": inp.region,
+        "employees": _f(inp.employees),
+        "revenue_1": revenue[0],
+        "revenue_2": revenue[1],
+        "revenue_3": revenue[2],
+        "profit_1": profit[0],
+        "profit_2": profit[1],
+        "profit_3": profit[2],
+        "tax_paid_1": tax_paid[0],
+        "tax_paid_2": tax_paid[1],
+        "tax_paid_3": tax_paid[2],
+        "total_assets": _f(inp.total_assets),
+        "total_liabilities": _f(inp.total_liabilities),
+        "operating_cash_flow": _f(inp.operating_cash_flow),
+        "tax_grade": inp.tax_grade,
+        "bureau_score": _f(inp.bureau_score),
+        "overdue_count_24m": float(inp.overdue_count_24m),
+        "current_overdue": 1.0 if inp.current_overdue else 0.0,
+        "outstanding_debt": float(inp.outstanding_debt),
+        "requested_amount": float(inp.requested_amount),
+    }
 
 
 def raw_columns(inputs: Sequence[ScoringInput]) -> dict[str, Column]:
     """Raw columns of many inputs."""
-    rows = [raw_values(inp) for inp in inputs]
-    columns: dict[str, Column] = {}
-    for name, values in zip(RAW_NAMES, zip(*rows, strict=True), strict=True):
-        columns[name] = np.asarray(values, dtype=object if name in _TEXT else np.float64)
-    return columns
+    rows = [raw_row(inp) for inp in inputs]
+    return {
+        name: np.asarray(
+            [row[name] for row in rows], dtype=object if name in TEXT_RAW else np.float64
+        )
+        for name in RAW_COLUMNS
+    }
 
 
 def reason_text(code: str) -> tuple[str, str]:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from api.routers.onboarding import ENTERPRISE_NAMESPACE
+from tests.integration.test_demand_api import STAFF_PASSWORD, product_body
 from tests.integration.test_onboarding_api import (
     JPEG,
     PASSWORD,
@@ -33,7 +34,6 @@ from tests.integration.test_onboarding_api import (
 ACCOUNT = "6222020200112233445"
 PAYMENT = Decimal("1500.00")
 RETRYABLE_STATUS = {500, 502, 503, 504}
-STAFF_PASSWORD = "Staff#Pass2026"
 
 
 class LifecycleError(Exception):
@@ -180,28 +180,7 @@ async def setup_lender(api: Api, admin: tuple[str, str], tag: str) -> Lender:
     inst_admin = await api.login("inst_admin", users["institution_admin"], STAFF_PASSWORD)
     products = {}
     for name, limit in (("AUTO", "500000.00"), ("REVIEW", "0")):
-        body = {
-            "code": f"{code}-{name}",
-            "name": f"混沌经营贷 {name}",
-            "family": "working_capital",
-            "financing_type": "credit",
-            "amount_min": "100000.00",
-            "amount_max": "3000000.00",
-            "term_min_months": 6,
-            "term_max_months": 36,
-            "pricing": {
-                "kind": "lpr",
-                "lpr_tenor": "1Y",
-                "spread_min_bp": 50,
-                "spread_max_bp": 300,
-            },
-            "repayment_methods": ["equal_installment", "interest_first"],
-            "upfront_fee_rate": "0.005",
-            "monthly_fee_rate": "0",
-            "response_sla_hours": 48,
-            "auto_approval_limit": limit,
-            "active_from": "2024-01-01",
-        }
+        body = product_body(f"{code}-{name}", name=f"混沌经营贷 {name}", auto_approval_limit=limit)
         published = await api.call(
             "POST",
             "/api/v1/products",

@@ -19,9 +19,10 @@ from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from db.models import HumanTask, LoanApplication
+from tests.integration.compliance_support import officer_approved_loan
 from tests.integration.conftest import Platform
-from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
-from tests.integration.test_demand_api import STAFF_PASSWORD, _lender, product_body
+from tests.integration.test_application_api import ACCOUNT
+from tests.integration.test_demand_api import STAFF_PASSWORD, _lender
 from tests.support import SandboxProcess
 from worker import ensure_schedules
 from workflows.contracts import WorkflowType
@@ -45,42 +46,17 @@ async def _platform_user(platform: Platform, role: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 async def case(platform: Platform, sandbox: SandboxProcess) -> dict[str, Any]:
     """One enterprise with an application decided by an officer, accepted and disbursed."""
-    inst_id, admin, officer = await _lender(platform)
-    product = await platform.http.post(
-        "/api/v1/products", json=product_body("AUDIT-1", auto_approval_limit="0"), headers=admin
+    loan = await officer_approved_loan(
+        platform, sandbox, product="AUDIT-1", mobile_tail="321", signer=TYPED_NAME
     )
-    assert product.status_code == 201, product.text
-    applicant = await _applicant(platform, sandbox, "321")
+    inst_id, admin, officer, applicant = (
+        loan.institution_id,
+        loan.admin,
+        loan.officer,
+        loan.applicant,
+    )
     enterprise = (await platform.http.get("/api/v1/enterprises/me", headers=applicant)).json()
-    submitted = await platform.http.post(
-        "/api/v1/applications",
-        json={
-            "product_id": product.json()["id"],
-            "amount": "200000.00",
-            "term_months": 12,
-            "repayment_method": "equal_installment",
-        },
-        headers={**applicant, "Idempotency-Key": f"audit-{uuid.uuid4().hex}"},
-    )
-    assert submitted.status_code == 201, submitted.text
-    app_id = submitted.json()["id"]
-    await _progress_until(platform, app_id, applicant, {"in_review"})
-    inbox = (await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=officer)).json()
-    task = next(t for t in inbox if t["subject"] == f"application-{app_id}")
-    decided = await platform.http.post(
-        f"/api/v1/tasks/{task['id']}/decision",
-        json={"approve": True, "reason": "经营稳定", "rate": "0.0420"},
-        headers=officer,
-    )
-    assert decided.status_code == 200, decided.text
-    await _progress_until(platform, app_id, applicant, {"offered"})
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": TYPED_NAME, "account": ACCOUNT},
-        headers=applicant,
-    )
-    assert accepted.status_code == 200, accepted.text
-    done = await _progress_until(platform, app_id, applicant, {"disbursed"})
+    app_id, done = loan.application_id, loan.progress
     _, _, other_officer = await _lender(platform)
     code = (await platform.http.get(f"/api/v1/institutions/{inst_id}", headers=admin)).json()
     return {

@@ -20,7 +20,6 @@ import pytest
 from cli.accounts import create_platform_admin
 from tests.chaos.harness import ChaosStack
 from tests.chaos.lifecycles import (
-    STAFF_PASSWORD,
     Api,
     Lifecycle,
     accept_until_disbursed,
@@ -30,6 +29,7 @@ from tests.chaos.lifecycles import (
     setup_lender,
     wait_serviced,
 )
+from tests.integration.test_demand_api import STAFF_PASSWORD
 from tests.integration.test_onboarding_api import PASSWORD
 from tests.support import PROJECT_ROOT
 

@@ -25,10 +25,9 @@ from temporalio.testing import WorkflowEnvironment
 from db.models_compliance import PaymentParty
 from db.reporting import BUSINESS_TZ
 from domain.reports import Period, ReportKind
+from tests.integration.compliance_support import officer_approved_loan
 from tests.integration.conftest import Platform
-from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_audit_api import _platform_user
-from tests.integration.test_demand_api import _lender, product_body
 from tests.support import SandboxProcess
 from worker import ensure_schedules
 from workflows.reporting_contracts import MONITORING_SCHEDULE_ID, REPORT_SCHEDULE_IDS
@@ -40,41 +39,11 @@ THIRD_PARTY_ACCOUNT = "6217000010012345678"
 @pytest.fixture(scope="module")
 async def case(platform: Platform, sandbox: SandboxProcess) -> dict[str, Any]:
     """A disbursed loan, most of it repaid at once from a third party's account."""
-    inst_id, admin, officer = await _lender(platform)
-    product = await platform.http.post(
-        "/api/v1/products", json=product_body("REPORT-1", auto_approval_limit="0"), headers=admin
+    loan = await officer_approved_loan(
+        platform, sandbox, product="REPORT-1", mobile_tail="322", signer="报表甲"
     )
-    assert product.status_code == 201, product.text
-    applicant = await _applicant(platform, sandbox, "322")
-    submitted = await platform.http.post(
-        "/api/v1/applications",
-        json={
-            "product_id": product.json()["id"],
-            "amount": "200000.00",
-            "term_months": 12,
-            "repayment_method": "equal_installment",
-        },
-        headers={**applicant, "Idempotency-Key": f"report-{uuid.uuid4().hex}"},
-    )
-    assert submitted.status_code == 201, submitted.text
-    app_id = submitted.json()["id"]
-    await _progress_until(platform, app_id, applicant, {"in_review"})
-    inbox = (await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=officer)).json()
-    task = next(t for t in inbox if t["subject"] == f"application-{app_id}")
-    decided = await platform.http.post(
-        f"/api/v1/tasks/{task['id']}/decision",
-        json={"approve": True, "reason": "经营稳定", "rate": "0.0420"},
-        headers=officer,
-    )
-    assert decided.status_code == 200, decided.text
-    await _progress_until(platform, app_id, applicant, {"offered"})
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "报表甲", "account": ACCOUNT},
-        headers=applicant,
-    )
-    assert accepted.status_code == 200, accepted.text
-    done = await _progress_until(platform, app_id, applicant, {"disbursed"})
+    inst_id, officer, applicant = loan.institution_id, loan.officer, loan.applicant
+    app_id, done = loan.application_id, loan.progress
     loan_id = done["loan_id"]
     for _ in range(600):  # the loan workflow opens the account (slow on a loaded machine)
         opened = await platform.http.get(f"/api/v1/loans/{loan_id}/schedule", headers=applicant)
