@@ -118,7 +118,11 @@ def build_activities(
     documents = LoanDocumentActivities(
         session_factory,
         LocalDocumentStore.from_settings(settings),
-        renderer_for(settings.document_render_processes, settings.document_render_nice),
+        renderer_for(
+            settings.document_render_processes,
+            settings.document_render_nice,
+            idle=settings.document_render_idle,
+        ),
     )
     loans = LoanActivities(
         session_factory,

@@ -3,6 +3,7 @@ offer, acceptance, and the exactly-once disbursement with its ledger journal."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from datetime import date
@@ -49,6 +50,7 @@ from domain.credit_decision import (
 )
 from domain.ledger import disbursement_journal
 from domain.matching import enterprise_age_months
+from domain.origination import missing_materials
 from domain.product_codec import terms_from_json
 from domain.scorecard import ScoringInput
 from workflows.contracts import (
@@ -111,6 +113,12 @@ class ApplicationActivities:
                     term_months=application.term_months,
                     repayment_method=application.repayment_method,
                     workflow_id=activity.info().workflow_id,
+                    # Complete from the start: the workflow goes straight to the assessment.
+                    status="submitted"
+                    if missing_materials(
+                        tuple(application.required_materials), tuple(application.materials)
+                    )
+                    else "assessing",
                 )
             )
 
@@ -128,9 +136,12 @@ class ApplicationActivities:
             assert version is not None
             lpr = await latest_lpr(session, utcnow().date())
         terms = terms_from_json(version.terms)
-        report = await self.bureau.get_report(enterprise.uscc)
-        tax = await self.tax.get_filings(enterprise.uscc)
-        record = await self.registry.get_enterprise(enterprise.uscc)
+        # The three providers answer independently: ask them at once.
+        report, tax, record = await asyncio.gather(
+            self.bureau.get_report(enterprise.uscc),
+            self.tax.get_filings(enterprise.uscc),
+            self.registry.get_enterprise(enterprise.uscc),
+        )
         filings = list(tax.filings) if tax else []
         revenue = filings[-1].revenue if filings else Decimal(0)
         growth = None

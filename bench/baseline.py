@@ -1,11 +1,12 @@
 """The bare-Temporal baseline of the origination benchmark (phase C).
 
 ``BaselineApplicationWorkflow`` has the *shape* of the application workflow up to the offer
-and nothing else: ``before`` no-op activities, then its progress query says ``offered``,
-then ``after`` no-op activities (the notification), then it waits for an acceptance like an
-offer does. It answers the same ``submission`` Update once its first activity is done (as
-the real workflow answers once ``record_application`` is), so a client drives it exactly as
-the API drives an application: update-with-start, then poll the ``progress`` query.
+and nothing else: the same no-op activities as the application runs before its decision
+(local where ours are local, regular where ours are regular), then its progress query says
+``offered``, then those after it (the letter, the notification), then it waits for an
+acceptance like an offer does. It answers the same ``submission`` Update once its first
+activity is done (as the real workflow answers once ``record_application`` is), so a client
+drives it as the API drives an application: update-with-start, then poll the ``progress`` query.
 
 No search attributes, no payload encryption (the SDK's default converter), no database,
 no providers, no PDF: what is left is the cost of Temporal itself for that many steps.
@@ -38,6 +39,17 @@ async def noop(step: int) -> None:
     return None
 
 
+async def _noop(step: int, kind: str) -> None:
+    if kind == "L":
+        await workflow.execute_local_activity(
+            noop, step, start_to_close_timeout=timedelta(seconds=60), retry_policy=RETRY
+        )
+    else:
+        await workflow.execute_activity(
+            noop, step, start_to_close_timeout=timedelta(seconds=60), retry_policy=RETRY
+        )
+
+
 @workflow.defn(name=WORKFLOW_NAME)
 class BaselineApplicationWorkflow:
     def __init__(self) -> None:
@@ -46,21 +58,16 @@ class BaselineApplicationWorkflow:
         self.accepted = False
 
     @workflow.run
-    async def run(self, plan: list[int]) -> str:
+    async def run(self, plan: list[str]) -> str:
+        """``plan``: one letter per activity before the decision and after, ``L`` for a local
+        activity and ``R`` for a regular one, as the application's history has them."""
         before, after = plan
-        for step in range(before):
-            await workflow.execute_activity(
-                noop, step, start_to_close_timeout=timedelta(seconds=60), retry_policy=RETRY
-            )
+        for step, kind in enumerate(before):
+            await _noop(step, kind)
             self.recorded = True
         self.stage = "offered"
-        for step in range(after):
-            await workflow.execute_activity(
-                noop,
-                before + step,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=RETRY,
-            )
+        for step, kind in enumerate(after):
+            await _noop(len(before) + step, kind)
         try:
             await workflow.wait_condition(lambda: self.accepted, timeout=OFFER_WAIT)
         except TimeoutError:

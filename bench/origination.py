@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -461,7 +462,9 @@ def application_job(shared: Shared) -> Job:
             return Outcome(False, submit_s=submit_s, error=f"submit HTTP {response.status_code}")
         app_id = str(response.json()["id"])
         shared.submitted.append(app_id)
-        url = f"/api/v1/applications/{app_id}/progress"
+        # The application resource: its status is the one the workflow's activity recorded
+        # with the decision (PostgreSQL; no workflow query needed).
+        url = f"/api/v1/applications/{app_id}"
         while True:
             elapsed = loop.time() - at
             if elapsed > REQUEST_DEADLINE_S:
@@ -473,7 +476,7 @@ def application_job(shared: Shared) -> Job:
                 polled = None
             elapsed = loop.time() - at
             if polled is not None and polled.status_code == 200:
-                stage = polled.json().get("stage")
+                stage = polled.json().get("status")
                 if stage in DECIDED:
                     return Outcome(True, latency_s=elapsed, submit_s=submit_s)
                 if stage in NOT_OFFERED:
@@ -485,7 +488,7 @@ def application_job(shared: Shared) -> Job:
     return job
 
 
-def baseline_job(client: Client, task_queue: str, plan: list[int], ids: list[str]) -> Job:
+def baseline_job(client: Client, task_queue: str, plan: list[str], ids: list[str]) -> Job:
     async def job(number: int, at: float) -> Outcome:
         loop = asyncio.get_running_loop()
         workflow_id = f"bench-baseline-{uuid.uuid4()}"
@@ -527,6 +530,23 @@ def _seconds(event: HistoryEvent) -> float:
     return float(event.event_time.ToNanoseconds()) / 1e9
 
 
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+def _local_activity(event: HistoryEvent) -> str | None:
+    """The activity type of a local activity's marker (the SDK core's JSON, not encrypted)."""
+    if not event.HasField("marker_recorded_event_attributes"):
+        return None
+    attrs = event.marker_recorded_event_attributes
+    if attrs.marker_name != LOCAL_ACTIVITY_MARKER:
+        return None
+    try:
+        data = json.loads(attrs.details["data"].payloads[0].data)
+        return str(data["activity_type"])
+    except (KeyError, IndexError, ValueError):
+        return "(local activity)"
+
+
 async def settled_history(client: Client, workflow_id: str, timeout_s: float = 30) -> list[Any]:
     """The history once the workflow waits idle: every scheduled activity completed and a
     workflow task completed after the last of them."""
@@ -535,7 +555,7 @@ async def settled_history(client: Client, workflow_id: str, timeout_s: float = 3
     events: list[Any] = []
     while asyncio.get_running_loop().time() < deadline:
         events = list((await handle.fetch_history()).events)
-        scheduled = completed = last_activity = last_task = 0
+        scheduled = completed = markers = last_activity = last_task = 0
         for index, event in enumerate(events):
             if event.HasField("activity_task_scheduled_event_attributes"):
                 scheduled += 1
@@ -544,32 +564,60 @@ async def settled_history(client: Client, workflow_id: str, timeout_s: float = 3
                 last_activity = index
             elif event.HasField("workflow_task_completed_event_attributes"):
                 last_task = index
-        if scheduled and scheduled == completed and last_task > last_activity:
+            elif _local_activity(event) is not None:
+                markers += 1
+        if (scheduled or markers) and scheduled == completed and last_task > last_activity:
             return events
         await asyncio.sleep(0.3)
     raise RuntimeError(f"{workflow_id} did not settle within {timeout_s:g} s")
 
 
-def activity_names(events: list[Any]) -> list[str]:
-    return [
-        str(e.activity_task_scheduled_event_attributes.activity_type.name)
-        for e in events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
+@dataclass(frozen=True)
+class Step:
+    """One activity of a history, in order: its type and whether it ran as a local activity."""
+
+    name: str
+    local: bool
+
+    def label(self) -> str:
+        return f"{self.name} (local)" if self.local else self.name
 
 
-def split_at_decision(names: list[str]) -> tuple[int, int]:
+def activity_steps(events: list[Any]) -> list[Step]:
+    """Activities in the order they completed: regular ones by their scheduled event, local
+    ones by their marker (recorded when the workflow task that ran them completed)."""
+    steps: list[Step] = []
+    for e in events:
+        if e.HasField("activity_task_scheduled_event_attributes"):
+            name = e.activity_task_scheduled_event_attributes.activity_type.name
+            steps.append(Step(str(name), False))
+        else:
+            local = _local_activity(e)
+            if local is not None:
+                steps.append(Step(local, True))
+    return steps
+
+
+def split_at_decision(steps: list[Step]) -> tuple[int, int]:
     """(activities until the progress shows the automatic decision, activities after): the
     ``approved`` stage is set by the first ``set_application_stage`` after the assessment."""
+    names = [step.name for step in steps]
     assessed = names.index("assess_application")
     decided = names.index("set_application_stage", assessed)
     return decided + 1, len(names) - decided - 1
 
 
-def split_at_offer(names: list[str]) -> int:
+def split_at_offer(steps: list[Step]) -> int:
     """Activities until the progress says ``offered``: the last ``set_application_stage`` of a
     workflow waiting on its offer."""
-    return max(i for i, name in enumerate(names) if name == "set_application_stage") + 1
+    return max(i for i, step in enumerate(steps) if step.name == "set_application_stage") + 1
+
+
+def baseline_plan(steps: list[Step], before: int) -> list[str]:
+    """The baseline's shape: one letter per activity, ``L`` local and ``R`` regular, before
+    the decision and after."""
+    kinds = "".join("L" if step.local else "R" for step in steps)
+    return [kinds[:before], kinds[before:]]
 
 
 def breakdown(histories: list[list[Any]], before: int, offered: int = 0) -> dict[str, Any]:
@@ -586,7 +634,15 @@ def breakdown(histories: list[list[Any]], before: int, offered: int = 0) -> dict
         decided_at = started_at
         done = 0
         for e in events:
-            if e.HasField("activity_task_completed_event_attributes"):
+            if _local_activity(e) is not None:
+                # Ran inside the workflow task whose completion recorded the marker.
+                done += 1
+                if done == before:
+                    decided_at = _seconds(e)
+                    to_decision.append(decided_at - started_at)
+                if done == offered and offered > before:
+                    to_offer.append(_seconds(e) - decided_at)
+            elif e.HasField("activity_task_completed_event_attributes"):
                 attrs = e.activity_task_completed_event_attributes
                 scheduled = by_id[attrs.scheduled_event_id]
                 began = by_id[attrs.started_event_id]
@@ -779,12 +835,14 @@ async def run_benchmark(
 
         temporal = await Client.connect(state.temporal_address)
         events = await settled_history(temporal, f"application-{shared.submitted[-1]}")
-        names = activity_names(events)
-        before, after = split_at_decision(names)
-        offered = split_at_offer(names)
-        plan = [before, after]
+        activities = activity_steps(events)
+        names = [step.label() for step in activities]
+        before, after = split_at_decision(activities)
+        offered = split_at_offer(activities)
+        plan = baseline_plan(activities, before)
         results["application_workflow"] = {
             "activities": names,
+            "local_activities": sum(step.local for step in activities),
             "activities_until_decided": before,
             "activities_until_offered": offered,
             "activities_after_decision": after,
@@ -876,6 +934,7 @@ async def run_benchmark(
             results["baseline_workflow"] = {
                 "activities_until_decided": before,
                 "activities_after_decision": after,
+                "plan": plan,
                 "history_events_when_waiting_on_offer": len(base_events),
                 "converter": "SDK default (no encryption), no search attributes",
             }

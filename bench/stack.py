@@ -326,12 +326,17 @@ class CpuMeter:
         return float(times.user + times.system)
 
     def _tree(self, pid: int) -> float:
+        own, descendants = self._split(pid)
+        return own + descendants
+
+    def _split(self, pid: int) -> tuple[float, float]:
+        """(the process's own CPU, its descendants' CPU), e.g. a worker and its renderers."""
         try:
             root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
+            children = root.children(recursive=True)
         except psutil.NoSuchProcess:
-            return 0.0
-        return sum(self._cpu(p) for p in procs)
+            return 0.0, 0.0
+        return self._cpu(root), sum(self._cpu(p) for p in children)
 
     def _backends(self) -> float:
         total = 0.0
@@ -346,7 +351,12 @@ class CpuMeter:
     def _sample(self) -> tuple[float, float, float, dict[str, float]]:
         cpu = psutil.cpu_times()
         busy = sum(cpu) - cpu.idle - getattr(cpu, "iowait", 0.0)
-        parts = {name: self._tree(pid) for name, pid in self.named.items()}
+        parts: dict[str, float] = {}
+        for name, pid in self.named.items():
+            own, descendants = self._split(pid)
+            parts[name] = own
+            if descendants:  # a worker's document renderers are reported on their own
+                parts[f"{name} (child processes)"] = descendants
         parts[self.self_label] = self._cpu(self.me)
         parts["postgres (our database)"] = self._backends()
         ours = self._tree(self.me.pid) + parts["postgres (our database)"]

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     document_render_nice: int = Field(
         default=10, ge=0, le=19, description="how much lower the renderers' CPU priority is"
     )
+    document_render_idle: bool = Field(
+        default=True,
+        description="renderers in Linux's idle scheduling class: any other work preempts them",
+    )
 
     # Loan servicing.
     penalty_multiplier: Decimal = Field(

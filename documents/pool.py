@@ -4,8 +4,10 @@ WeasyPrint needs about a quarter of a CPU-second for an offer letter. Rendered o
 the worker process it holds the GIL against the workflow tasks and activities of every other
 case, so one letter delays everybody's decision. ``ProcessPoolRenderer`` renders in separate
 processes instead (spawned, not forked: the worker's event loop and connections stay out of
-them) started with a higher nice value, so that on a busy machine the scheduler gives the
-decision path the CPU first and documents take what is left. Each process loads the fonts
+them) started with a higher nice value and, by default, in Linux's idle scheduling class, so
+that on a busy machine the scheduler gives the decision path the CPU first and documents take
+what is left: under a burst, letters queue and catch up afterwards instead of delaying
+decisions. Each process loads the fonts
 once, at start, by rendering a small document.
 
 Both renderers take a module-level function and picklable arguments (the document views are
@@ -69,19 +71,29 @@ def _die_with_parent(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _start_renderer_process(niceness: int, parent: int) -> None:
-    _die_with_parent(parent)
+def _lower_priority(niceness: int, idle: bool) -> None:
+    """Nice the process; with ``idle`` on Linux, also move it to the SCHED_IDLE class: any
+    normal process that wakes up (the worker's event loop, the API, Temporal) preempts it at
+    once, and it runs on what CPU is left (with a small share, never starved outright)."""
     if niceness:
         os.nice(niceness)
+    if idle and sys.platform == "linux":
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+
+def _start_renderer_process(niceness: int, parent: int, idle: bool = False) -> None:
+    _die_with_parent(parent)
+    _lower_priority(niceness, idle)
     from documents.pdf import warm_up
 
     warm_up()
 
 
 class ProcessPoolRenderer:
-    """Renders in ``processes`` spawned processes running ``niceness`` steps below us."""
+    """Renders in ``processes`` spawned processes running ``niceness`` steps below us (and in
+    the idle scheduling class with ``idle``)."""
 
-    def __init__(self, processes: int, niceness: int = 10) -> None:
+    def __init__(self, processes: int, niceness: int = 10, *, idle: bool = False) -> None:
         if processes < 1:
             raise ValueError("a process pool needs at least one process")
         self.processes = processes
@@ -89,7 +101,7 @@ class ProcessPoolRenderer:
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_renderer_process,
-            initargs=(niceness, os.getpid()),
+            initargs=(niceness, os.getpid(), idle),
         )
 
     async def render(self, function: Callable[..., bytes], *args: Any) -> bytes:
@@ -100,8 +112,8 @@ class ProcessPoolRenderer:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def renderer_for(processes: int, niceness: int) -> DocumentRenderer:
+def renderer_for(processes: int, niceness: int, *, idle: bool = False) -> DocumentRenderer:
     """A process pool of ``processes`` renderers, or the thread renderer when it is 0."""
     if processes <= 0:
         return ThreadRenderer()
-    return ProcessPoolRenderer(processes, niceness)
+    return ProcessPoolRenderer(processes, niceness, idle=idle)

@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from domain.origination import missing_materials
 from domain.roles import Role
 from tests.workflows.test_demand_workflow import _eventually, _refused_or_closed
 from tests.workflows.test_onboarding_workflow import _refusal
@@ -128,6 +129,13 @@ class FakeApplicationActivities:
     @activity.defn(name="record_application")
     async def record_application(self, application: ApplicationInput) -> None:
         self.applications.append(application)
+        if not missing_materials(
+            tuple(application.required_materials), tuple(application.materials)
+        ):
+            # As the real activity: a complete application is recorded as being assessed.
+            self.stages.append(
+                ApplicationStage(application_id=application.application_id, stage="assessing")
+            )
 
     @activity.defn(name="assess_application")
     async def assess_application(self, ref: ApplicationRef) -> Assessment:

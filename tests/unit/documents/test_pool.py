@@ -39,6 +39,25 @@ async def test_the_pool_renders_in_other_processes_at_lower_priority() -> None:
         renderer.close()
 
 
+def scheduling_policy_here() -> bytes:
+    return str(os.sched_getscheduler(0)).encode()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SCHED_IDLE is Linux's")
+async def test_idle_renderers_run_in_the_idle_scheduling_class() -> None:
+    renderer = ProcessPoolRenderer(1, niceness=3, idle=True)
+    try:
+        assert int(await renderer.render(scheduling_policy_here)) == os.SCHED_IDLE
+        assert int(await renderer.render(niceness_here)) == os.nice(0) + 3
+    finally:
+        renderer.close()
+    normal = ProcessPoolRenderer(1, niceness=0)
+    try:
+        assert int(await normal.render(scheduling_policy_here)) == os.sched_getscheduler(0)
+    finally:
+        normal.close()
+
+
 async def test_the_thread_renderer_stays_in_this_process() -> None:
     assert int(await ThreadRenderer().render(pid_here)) == os.getpid()
     assert isinstance(renderer_for(0, 10), ThreadRenderer)

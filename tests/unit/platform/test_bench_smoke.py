@@ -10,7 +10,14 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from bench.origination import AMOUNT, offline_decision, split_at_decision, split_at_offer
+from bench.origination import (
+    AMOUNT,
+    Step,
+    baseline_plan,
+    offline_decision,
+    split_at_decision,
+    split_at_offer,
+)
 from bench.servicing import bench_schedule, due_today_state
 from bench.stack import (
     CpuUsage,
@@ -79,18 +86,20 @@ async def test_rate_search_steps_up_until_a_failure_and_down_until_a_pass() -> N
 
 
 def test_the_decision_and_the_offer_are_readable_after_their_stage_changes() -> None:
-    names = [
-        "record_application",
-        "set_application_stage",
-        "assess_application",
-        "set_application_stage",
-        "record_offer",
-        "issue_offer_letter",
-        "set_application_stage",
-        "notify_enterprise",
+    steps = [
+        Step("record_application", True),
+        Step("assess_application", False),
+        Step("set_application_stage", True),
+        Step("record_offer", True),
+        Step("issue_offer_letter", False),
+        Step("set_application_stage", True),
+        Step("notify_enterprise", False),
     ]
-    assert split_at_decision(names) == (4, 4)
-    assert split_at_offer(names) == 7
+    assert split_at_decision(steps) == (3, 4)
+    assert split_at_offer(steps) == 6
+    # The baseline mirrors the kinds: local where ours are local, regular where ours are.
+    assert baseline_plan(steps, 3) == ["LRL", "LRLR"]
+    assert steps[0].label() == "record_application (local)"
 
 
 def test_schedule_timing_covers_three_methods() -> None:
