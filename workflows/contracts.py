@@ -19,6 +19,15 @@ class TaskQueue(StrEnum):
     """Task queue names (prefixed per deployment by ``Settings.task_queue``)."""
 
     PLATFORM = "platform"
+    DOCUMENTS = "documents"
+    """PDF documents: their own queue, so letters waiting for a renderer never hold the
+    platform worker's activity slots (decisions and notifications would queue behind them)."""
+
+
+def documents_queue(platform_queue: str) -> str:
+    """The documents queue that goes with a platform queue (``<prefix>-platform`` →
+    ``<prefix>-platform-documents``): workflows derive it from the queue they run on."""
+    return f"{platform_queue}-{TaskQueue.DOCUMENTS.value}"
 
 
 class WorkflowType(StrEnum):

@@ -61,6 +61,7 @@ from workflows.contracts import (
     OfferRefusal,
     WorkflowType,
     application_workflow_id,
+    documents_queue,
     loan_workflow_id,
 )
 
@@ -124,7 +125,8 @@ async def submitted(
         max_cached_workflows=0,  # no sticky queue: its poller would hold the only slot
         workflow_runner=STAND_IN_RUNNER,
     )
-    async with worker:
+    documents = Worker(env.client, task_queue=documents_queue(queue), activities=fake.all())
+    async with worker, documents:
         handle: WorkflowHandle[Any, ApplicationProgress] = await env.client.start_workflow(
             WorkflowType.LOAN_APPLICATION,
             case_input,

@@ -44,6 +44,7 @@ from workflows.contracts import (
     TaskRef,
     WorkflowType,
     application_workflow_id,
+    documents_queue,
     loan_workflow_id,
 )
 
@@ -362,7 +363,10 @@ async def application(
         repayment_method="equal_installments",
     )
     workflows = [LoanApplicationWorkflow, LoanServicingStandIn]
-    async with Worker(env.client, task_queue=queue, workflows=workflows, activities=fake.all()):
+    async with (
+        Worker(env.client, task_queue=queue, workflows=workflows, activities=fake.all()),
+        Worker(env.client, task_queue=documents_queue(queue), activities=fake.all()),
+    ):
         handle: WorkflowHandle[Any, ApplicationProgress] = await env.client.start_workflow(
             WorkflowType.LOAN_APPLICATION,
             submitted,

@@ -75,6 +75,7 @@ from workflows.contracts import (
     TaskRef,
     WorkflowType,
     WriteOff,
+    documents_queue,
     loan_workflow_id,
 )
 from workflows.loan import LoanServicingWorkflow
@@ -403,8 +404,11 @@ async def serviced(env: WorkflowEnvironment, fake: FakeLoanActivities) -> AsyncI
         enterprise_id=uuid.uuid4(),
         institution_id=INSTITUTION_ID,
     )
-    async with Worker(
-        env.client, task_queue=queue, workflows=[LoanServicingWorkflow], activities=fake.all()
+    async with (
+        Worker(
+            env.client, task_queue=queue, workflows=[LoanServicingWorkflow], activities=fake.all()
+        ),
+        Worker(env.client, task_queue=documents_queue(queue), activities=fake.all()),
     ):
         handle: WorkflowHandle[Any, LoanProgress] = await env.client.start_workflow(
             WorkflowType.LOAN_SERVICING,
