@@ -97,6 +97,7 @@ from workflows.contracts import (
     OpenTask,
     TaskRef,
     WorkflowType,
+    documents_queue,
     loan_workflow_id,
 )
 from workflows.loan import DUES_PER_RUN, LoanServicingWorkflow
@@ -316,11 +317,15 @@ async def bench_time_skipping(months: int = 36) -> dict[str, Any]:
         fake = FakeServicing(months=months, start=server_now.date())
         loan_id = uuid.uuid4()
         queue = f"bench-ts-{uuid.uuid4().hex[:6]}"
-        async with Worker(
-            env.client,
-            task_queue=queue,
-            workflows=[LoanServicingWorkflow],
-            activities=fake.all(),
+        async with (
+            Worker(
+                env.client,
+                task_queue=queue,
+                workflows=[LoanServicingWorkflow],
+                activities=fake.all(),
+            ),
+            # The settlement certificate is issued on the documents queue.
+            Worker(env.client, task_queue=documents_queue(queue), activities=fake.all()),
         ):
             began = time.perf_counter()
             handle = await env.client.start_workflow(
@@ -423,9 +428,10 @@ async def open_loans(
         workflows=[LoanServicingWorkflow],
         activities=fake.all(),
     )
+    documents = Worker(client, task_queue=documents_queue(queue), activities=fake.all())
     timed_out = False
     meter.start()
-    async with worker:
+    async with worker, documents:
         t0 = time.monotonic()
         try:
             await asyncio.wait_for(fake.all_debited.wait(), timeout=timeout_s)
