@@ -635,21 +635,17 @@ def breakdown(histories: list[list[Any]], before: int, offered: int = 0) -> dict
         decided_at = started_at
         done = 0
         for e in events:
-            if _local_activity(e) is not None:
-                # Ran inside the workflow task whose completion recorded the marker.
-                done += 1
-                if done == before:
-                    decided_at = _seconds(e)
-                    to_decision.append(decided_at - started_at)
-                if done == offered and offered > before:
-                    to_offer.append(_seconds(e) - decided_at)
-            elif e.HasField("activity_task_completed_event_attributes"):
+            # A local activity ran inside the workflow task whose completion recorded its
+            # marker; a regular one completes with its own event.
+            completed = e.HasField("activity_task_completed_event_attributes")
+            if completed:
                 attrs = e.activity_task_completed_event_attributes
                 scheduled = by_id[attrs.scheduled_event_id]
                 began = by_id[attrs.started_event_id]
                 name = scheduled.activity_task_scheduled_event_attributes.activity_type.name
                 queue.setdefault(name, []).append(_seconds(began) - _seconds(scheduled))
                 run.setdefault(name, []).append(_seconds(e) - _seconds(began))
+            if completed or _local_activity(e) is not None:
                 done += 1
                 if done == before:
                     decided_at = _seconds(e)

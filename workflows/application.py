@@ -94,15 +94,12 @@ async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
     workflow task (one marker in the history instead of a scheduled/started/completed
     round trip through the server); retried like any activity. Histories from before the
     change replay with the activities they recorded."""
-    if workflow.patched(LOCAL_RECORDS):
-        return await workflow.execute_local_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=DB_RETRY,
-        )
-    return await workflow.execute_activity(
+    execute = (
+        workflow.execute_local_activity
+        if workflow.patched(LOCAL_RECORDS)
+        else workflow.execute_activity
+    )
+    return await execute(
         name,
         arg,
         result_type=result_type,
