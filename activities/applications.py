@@ -8,9 +8,10 @@ import hashlib
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -98,11 +99,11 @@ class ApplicationActivities:
 
     @activity.defn(name="record_application")
     async def record_application(self, application: ApplicationInput) -> None:
+        # One statement: a retry finds the row there and inserts nothing.
         async with self.session_factory() as session, session.begin():
-            if await session.get(LoanApplication, application.application_id) is not None:
-                return
-            session.add(
-                LoanApplication(
+            await session.execute(
+                insert(LoanApplication)
+                .values(
                     id=application.application_id,
                     enterprise_id=application.enterprise_id,
                     institution_id=application.institution_id,
@@ -120,6 +121,7 @@ class ApplicationActivities:
                     )
                     else "assessing",
                 )
+                .on_conflict_do_nothing(index_elements=["id"])
             )
 
     @activity.defn(name="assess_application")
@@ -200,43 +202,86 @@ class ApplicationActivities:
             proposed_term_months=outcome.proposed_term_months,
             authority=approval_authority_required(application.amount).value,
         )
+        recorded = assessment.model_dump(mode="json")
+        values: dict[str, Any] = {"assessment": recorded}
+        change = assessment.automatic_stage(ref.application_id, application.amount)
+        if change is not None:
+            # An automatic decision is recorded with the assessment it follows from.
+            values |= {"status": change.stage, "status_reason": change.reason}
         async with self.session_factory() as session, session.begin():
-            row = await session.get(LoanApplication, ref.application_id, with_for_update=True)
-            assert row is not None
-            if not row.assessment:  # a retry after commit keeps the first, logged assessment
-                row.assessment = assessment.model_dump(mode="json")
-                await DecisionLog(session).append(
+            # A retry after commit finds the assessment there and keeps the first, logged one
+            # (a concurrent attempt waits for the row and then finds it too).
+            workflow_id = await session.scalar(
+                update(LoanApplication)
+                .where(LoanApplication.id == ref.application_id, LoanApplication.assessment == {})
+                .values(**values)
+                .returning(LoanApplication.workflow_id)
+                .execution_options(synchronize_session=False)
+            )
+            if workflow_id is None:
+                first = await session.scalar(
+                    select(LoanApplication.assessment).where(
+                        LoanApplication.id == ref.application_id
+                    )
+                )
+                assert first, f"application {ref.application_id} is not recorded"
+                assessment = Assessment.model_validate(first)
+            else:
+                chain = DecisionLog(session)
+                await chain.append(
                     actor=f"model:{result.model_version}",
                     kind="credit.assessed",
-                    subject=row.workflow_id,
-                    payload=row.assessment,
+                    subject=workflow_id,
+                    payload=recorded,
                 )
-            else:
-                assessment = Assessment.model_validate(row.assessment)
+                if change is not None:
+                    await chain.append(
+                        actor=change.actor,
+                        kind=f"application.{change.stage}",
+                        subject=workflow_id,
+                        payload=change.decision or {},
+                    )
         log.info("application assessed", decision=assessment.decision, grade=assessment.grade)
         return assessment
 
     @activity.defn(name="set_application_stage")
     async def set_application_stage(self, change: ApplicationStage) -> None:
+        # One statement: a retry (same stage and reason) changes nothing and logs nothing.
         async with self.session_factory() as session, session.begin():
-            row = await session.get(LoanApplication, change.application_id, with_for_update=True)
-            if row is None or (row.status == change.stage and row.status_reason == change.reason):
-                return
-            row.status, row.status_reason = change.stage, change.reason
-            if change.decision is not None:
+            workflow_id = await session.scalar(
+                update(LoanApplication)
+                .where(
+                    LoanApplication.id == change.application_id,
+                    or_(
+                        LoanApplication.status != change.stage,
+                        LoanApplication.status_reason != change.reason,
+                    ),
+                )
+                .values(status=change.stage, status_reason=change.reason)
+                .returning(LoanApplication.workflow_id)
+                .execution_options(synchronize_session=False)
+            )
+            if workflow_id is not None and change.decision is not None:
                 await DecisionLog(session).append(
                     actor=change.actor,
                     kind=f"application.{change.stage}",
-                    subject=row.workflow_id,
+                    subject=workflow_id,
                     payload=change.decision,
                 )
 
     @activity.defn(name="record_offer")
     async def record_offer(self, offer: OfferTerms) -> None:
+        """The offer's terms (workflows from before ``lean-records-v1``; since then the offer
+        letter records them)."""
         async with self.session_factory() as session, session.begin():
-            row = await session.get(LoanApplication, offer.application_id, with_for_update=True)
-            assert row is not None
-            row.offer = offer.model_dump(mode="json")
+            recorded = await session.scalar(
+                update(LoanApplication)
+                .where(LoanApplication.id == offer.application_id)
+                .values(offer=offer.model_dump(mode="json"))
+                .returning(LoanApplication.id)
+                .execution_options(synchronize_session=False)
+            )
+            assert recorded is not None
 
     @activity.defn(name="record_acceptance")
     async def record_acceptance(self, record: RecordAcceptance) -> uuid.UUID:

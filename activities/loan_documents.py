@@ -214,7 +214,10 @@ class LoanDocumentActivities:
         if existing is None:
 
             def remember(locked: LoanApplication, sha256: str) -> None:
-                locked.offer = {**locked.offer, "document_sha256": sha256, "apr": str(view.apr)}
+                # The offer's terms with its letter (the workflow no longer records them
+                # apart since lean-records-v1; for older runs this rewrites the same terms).
+                terms = offer.model_dump(mode="json")
+                locked.offer = {**terms, "document_sha256": sha256, "apr": str(view.apr)}
 
             key = DocumentKey(offer.application_id, None, "offer_letter", reference)
             existing = await self._issue(key, render_offer_letter, view, after=remember)

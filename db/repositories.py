@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -124,17 +124,25 @@ class DecisionLog:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        # The chain's head once this transaction holds the log's lock: a second append in
+        # the same transaction neither locks nor reads it again.
+        self._head: str | None = None
 
     async def append(
         self, *, actor: str, kind: str, subject: str, payload: Mapping[str, Any], note: str = ""
     ) -> DecisionLogEntry:
-        await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DECISION_LOG_LOCK}
-        )
-        last = await self.session.scalar(
-            select(DecisionLogEntry.hash).order_by(DecisionLogEntry.seq.desc()).limit(1)
-        )
-        prev = last or GENESIS_HASH
+        """Chain one entry to the head. The transaction holds the log's advisory lock from
+        here to its end, so entries are chained in commit order; use one ``DecisionLog`` per
+        transaction."""
+        prev = self._head
+        if prev is None:
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DECISION_LOG_LOCK}
+            )
+            last = await self.session.scalar(
+                select(DecisionLogEntry.hash).order_by(DecisionLogEntry.seq.desc()).limit(1)
+            )
+            prev = last or GENESIS_HASH
         at = utcnow()
         stored = canonical_payload(payload)
         entry = DecisionLogEntry(
@@ -147,8 +155,24 @@ class DecisionLog:
             hash=entry_hash(prev, at, actor, kind, subject, stored),
             note=note,
         )
-        self.session.add(entry)
-        await self.session.flush()
+        # A plain INSERT (the entry is never changed afterwards: no unit of work needed).
+        seq = await self.session.scalar(
+            insert(DecisionLogEntry)
+            .values(
+                at=entry.at,
+                actor=entry.actor,
+                kind=entry.kind,
+                subject=entry.subject,
+                payload=entry.payload,
+                prev_hash=entry.prev_hash,
+                hash=entry.hash,
+                note=entry.note,
+            )
+            .returning(DecisionLogEntry.seq)
+        )
+        assert seq is not None
+        entry.seq = seq
+        self._head = entry.hash
         return entry
 
     async def latest_hash_for(self, subject: str) -> str | None:

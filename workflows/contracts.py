@@ -8,9 +8,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair
 
-from domain.origination import TermBounds
+from domain.origination import TermBounds, missing_materials
 from domain.schedule import PrepaymentStrategy
 from domain.servicing import Allocation, LoanAccount
 
@@ -376,6 +376,19 @@ class ApplicationInput(Contract):
     maker_id: uuid.UUID | None = None  # the officer who prepared the case (quoted the demand)
 
 
+def opening_search_attributes(application: ApplicationInput) -> list[SearchAttributePair[str]]:
+    """What an application's workflow starts with in Temporal's visibility: the API starts
+    it with these (no upsert needed), and the workflow upserts whatever its start lacked."""
+    complete = not missing_materials(
+        tuple(application.required_materials), tuple(application.materials)
+    )
+    pairs = [
+        SearchAttributePair(STAGE, "origination"),
+        SearchAttributePair(INSTITUTION, str(application.institution_id)),
+    ]
+    return [*pairs, SearchAttributePair(STATUS, "assessing")] if complete else pairs
+
+
 class ApplicationRef(Contract):
     application_id: uuid.UUID
 
@@ -394,6 +407,31 @@ class Assessment(Contract):
     proposed_rate: Decimal | None
     proposed_term_months: int | None
     authority: str  # officer, supervisor, four_eyes
+
+    def automatic_stage(
+        self, application_id: uuid.UUID, requested_amount: Decimal
+    ) -> ApplicationStage | None:
+        """What an automatic decision records — stage, reason and decision-log payload — or
+        None when people decide. The assessment activity writes it with the assessment; the
+        workflow follows it (and wrote it itself before ``lean-records-v1``)."""
+        if self.decision == "auto_decline":
+            reason = ",".join(self.reasons)
+            return ApplicationStage(
+                application_id=application_id,
+                stage="declined",
+                reason=reason,
+                decision={"decision": self.decision, "reasons": reason},
+            )
+        if self.decision == "auto_approve":
+            amount = self.proposed_amount or requested_amount
+            rate = self.proposed_rate or Decimal(0)
+            return ApplicationStage(
+                application_id=application_id,
+                stage="approved",
+                reason="auto.small_clean_case",
+                decision={"decision": self.decision, "amount": str(amount), "rate": str(rate)},
+            )
+        return None
 
 
 class CreditAction(StrEnum):

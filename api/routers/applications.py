@@ -11,7 +11,11 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import Field
 from sqlalchemy import select
 from temporalio.client import WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import (
@@ -50,6 +54,7 @@ from workflows.contracts import (
     TaskQueue,
     WorkflowType,
     application_workflow_id,
+    opening_search_attributes,
 )
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
@@ -192,6 +197,7 @@ async def submit_application(
         task_queue=settings.task_queue(TaskQueue.PLATFORM),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(opening_search_attributes(application)),
     )
     try:
         await temporal.execute_update_with_start_workflow(
@@ -201,9 +207,8 @@ async def submit_application(
         pass  # the same key after the application closed
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
-    row = await session.get(LoanApplication, application_id)
+    row = await session.get(LoanApplication, application_id)  # not loaded before: read now
     assert row is not None
-    await session.refresh(row)
     return row
 
 

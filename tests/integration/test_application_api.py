@@ -10,7 +10,20 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from db.models import JournalEntry, JournalLineRow, Loan, PaymentInstruction
+from activities.applications import ApplicationActivities
+from adapters.bureau.http import HttpCreditBureau
+from adapters.payment.http import HttpPaymentGateway
+from adapters.registry.http import HttpEnterpriseRegistry
+from adapters.tax.http import HttpTaxDataProvider
+from config.crypto import FieldCipher
+from db.models import (
+    DecisionLogEntry,
+    JournalEntry,
+    JournalLineRow,
+    Loan,
+    LoanApplication,
+    PaymentInstruction,
+)
 from tests.integration.conftest import Platform
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.integration.test_onboarding_api import (
@@ -22,6 +35,7 @@ from tests.integration.test_onboarding_api import (
     wait_for_stage,
 )
 from tests.support import SandboxProcess
+from workflows.contracts import ApplicationRef, Assessment
 
 ACCOUNT = "6222020200112233445"
 
@@ -167,3 +181,38 @@ async def test_current_overdue_at_the_bureau_is_declined_automatically(
     )
     assert progress["stage"] == "declined"
     assert "bureau.current_overdue" in progress["reason"]
+    await _retry_of_the_assessment_changes_nothing(platform, uuid.UUID(submitted.json()["id"]))
+
+
+async def _retry_of_the_assessment_changes_nothing(
+    platform: Platform, application_id: uuid.UUID
+) -> None:
+    """The assessment ran and recorded its automatic decision, but (say) the worker died
+    before reporting it: the retry returns the first assessment and logs nothing twice."""
+    settings = platform.settings
+    providers, timeout = settings.effective_sandbox_url, settings.provider_timeout_s
+    activities = ApplicationActivities(
+        platform.sessions,
+        FieldCipher.from_settings(settings),
+        bureau=HttpCreditBureau(providers, timeout),
+        tax=HttpTaxDataProvider(providers, timeout),
+        registry=HttpEnterpriseRegistry(providers, timeout),
+        payments=HttpPaymentGateway(providers, timeout),
+        risk_policy=settings.risk_policy,
+    )
+    again = await activities.assess_application(ApplicationRef(application_id=application_id))
+    async with platform.sessions() as session:
+        row = await session.get(LoanApplication, application_id)
+        assert row is not None
+        kinds = list(
+            await session.scalars(
+                select(DecisionLogEntry.kind)
+                .where(DecisionLogEntry.subject == row.workflow_id)
+                .order_by(DecisionLogEntry.seq)
+            )
+        )
+    assert again == Assessment.model_validate(row.assessment)
+    assert (row.status, again.decision) == ("declined", "auto_decline")
+    assert kinds.count("credit.assessed") == 1
+    assert kinds.count("application.declined") == 1
+    assert kinds.index("credit.assessed") < kinds.index("application.declined")

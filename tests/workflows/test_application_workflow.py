@@ -143,6 +143,11 @@ class FakeApplicationActivities:
         self.assessed.append(ref)
         if self.assessment is None:
             raise ApplicationError("bureau unavailable", type="ProviderDown", non_retryable=True)
+        # As the real activity: an automatic decision is recorded with the assessment.
+        amount = self.applications[-1].amount if self.applications else Decimal(0)
+        change = self.assessment.automatic_stage(ref.application_id, amount)
+        if change is not None:
+            self.stages.append(change)
         return self.assessment
 
     @activity.defn(name="set_application_stage")
@@ -175,6 +180,7 @@ class FakeApplicationActivities:
     @activity.defn(name="issue_offer_letter")
     async def issue_offer_letter(self, offer: OfferTerms) -> OfferDocument:
         self.letters.append(offer)
+        self.offers.append(offer)  # as the real activity: the letter records its offer
         return OfferDocument(sha256=LETTER_SHA, apr=offer.rate + Decimal("0.004"), document_id="d1")
 
     @activity.defn(name="issue_contract")
