@@ -36,6 +36,7 @@ from api.routers import audit as audit_routes
 from api.routers import compliance as compliance_routes
 from api.routers import models as model_routes
 from config.crypto import FieldCipher, configure_field_cipher
+from config.runtime import settle_garbage_collector
 from config.settings import Settings, get_settings
 from config.temporal import connect_temporal
 from db.session import create_engine, create_session_factory
@@ -66,8 +67,9 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the API; nothing connects until the lifespan starts."""
+def create_app(settings: Settings | None = None, *, server_process: bool = False) -> FastAPI:
+    """Build the API; nothing connects until the lifespan starts. ``server_process``: the
+    app is this process's only job (uvicorn), so its garbage collector is tuned at start."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             temporal = None
         app.state.ctx = AppContext(settings, engine, create_session_factory(engine), temporal)
+        if server_process:
+            settle_garbage_collector()
         yield
         await engine.dispose()
 
@@ -128,4 +132,4 @@ def create_default_app() -> FastAPI:
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    return create_app(settings, server_process=True)

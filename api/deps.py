@@ -40,7 +40,9 @@ class AppContext:
         return self.temporal
 
 
-def get_context(request: Request) -> AppContext:
+# Dependencies are coroutines even where they never await: FastAPI runs a plain ``def``
+# dependency on its thread pool, a thread hop per request for nothing.
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -48,7 +50,7 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_settings_dep(ctx: ContextDep) -> Settings:
+async def get_settings_dep(ctx: ContextDep) -> Settings:
     return ctx.settings
 
 
@@ -93,7 +95,7 @@ class Principal:
         return f"user:{self.user_id}"
 
 
-def get_current_user(
+async def get_current_user(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:

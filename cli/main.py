@@ -209,6 +209,7 @@ def migrate() -> None:
 def worker() -> None:
     """Run one worker process (normally started by `up`)."""
     from config.logging import configure_logging
+    from config.runtime import run_event_loop
     from worker import run_worker
 
     settings = _settings()
@@ -218,7 +219,7 @@ def worker() -> None:
     except ConfigurationError as exc:
         _fail(str(exc))
     configure_logging(settings.log_level, settings.log_json)
-    asyncio.run(run_worker(settings))
+    run_event_loop(run_worker(settings))
 
 
 @admin_app.command("create")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from config.settings import Settings
 from tests.workflows.sandbox_probe import SandboxProbeWorkflow
 from worker import workflow_runner
 
@@ -25,3 +27,10 @@ async def test_a_workflow_cannot_read_the_clock(
             SandboxProbeWorkflow.run, id=f"probe-{uuid.uuid4()}", task_queue=queue
         )
     assert answer == "restricted"
+
+
+def test_the_sandbox_is_on_unless_production_turns_it_off() -> None:
+    assert Settings().workflow_sandbox is True
+    assert isinstance(workflow_runner(), SandboxedWorkflowRunner)
+    off = Settings(workflow_sandbox="false")  # type: ignore[arg-type]  # as from WORKFLOW_SANDBOX
+    assert isinstance(workflow_runner(off.workflow_sandbox), UnsandboxedWorkflowRunner)
