@@ -26,7 +26,10 @@ from datetime import timedelta
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+from config.runtime import run_event_loop, settle_garbage_collector
 
 WORKFLOW_NAME = "BenchBaselineApplication"
 OFFER_WAIT = timedelta(days=7)
@@ -84,23 +87,26 @@ class BaselineApplicationWorkflow:
         return self.stage
 
 
-def build_worker(client: Client, task_queue: str) -> Worker:
-    """Worker options as the platform worker's (the SDK defaults), no interceptors."""
+def build_worker(client: Client, task_queue: str, sandbox: bool = True) -> Worker:
+    """Worker options as the platform worker's (the SDK defaults, its workflow runner; its
+    event loop and garbage-collector settings in ``serve`` and ``main``), no interceptors."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[BaselineApplicationWorkflow],
         activities=[noop],
+        workflow_runner=SandboxedWorkflowRunner() if sandbox else UnsandboxedWorkflowRunner(),
     )
 
 
-async def serve(address: str, task_queue: str) -> None:
+async def serve(address: str, task_queue: str, sandbox: bool = True) -> None:
     client = await Client.connect(address)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with build_worker(client, task_queue):
+    async with build_worker(client, task_queue, sandbox):
+        settle_garbage_collector()  # as the platform worker does once it is up
         print(f"baseline worker polling {task_queue} on {address}", flush=True)
         await stop.wait()
 
@@ -109,8 +115,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--address", required=True)
     parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--unsandboxed", action="store_true", help="as WORKFLOW_SANDBOX=false")
     args = parser.parse_args()
-    asyncio.run(serve(args.address, args.task_queue))
+    # On the platform worker's event loop (uvloop), for the same reason.
+    run_event_loop(serve(args.address, args.task_queue, sandbox=not args.unsandboxed))
 
 
 if __name__ == "__main__":

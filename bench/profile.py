@@ -44,10 +44,14 @@ def py_spy() -> str:
     return str(candidate) if candidate.exists() else "py-spy"
 
 
-def start_sampling(pid: int, out: Path, seconds: int, rate: int) -> subprocess.Popen[bytes]:
-    """py-spy record of one process, collapsed stacks, subprocesses and idle left out."""
+def start_sampling(
+    pid: int, out: Path, seconds: int, rate: int, gil: bool = False
+) -> subprocess.Popen[bytes]:
+    """py-spy record of one process, collapsed stacks, subprocesses and idle left out;
+    ``gil``: only the thread holding the GIL (Python's own CPU, waits left out)."""
     argv = [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--output", str(out)]
     argv += ["--duration", str(seconds), "--rate", str(rate), "--nonblocking"]
+    argv += ["--gil"] if gil else []
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -106,7 +110,9 @@ async def drive(api: str, url: str, opts: argparse.Namespace, data_dir: Path) ->
             await job(number, asyncio.get_running_loop().time())
         seconds = int(opts.applications / opts.rate) + 5
         samplers = {
-            name: start_sampling(pid, data_dir / f"{name}.collapsed", seconds, opts.sample_rate)
+            name: start_sampling(
+                pid, data_dir / f"{name}.collapsed", seconds, opts.sample_rate, opts.gil
+            )
             for name, pid in opts.pids.items()
         }
         await asyncio.sleep(1)  # py-spy attaches
@@ -126,6 +132,7 @@ def main() -> None:
     parser.add_argument("--sample-rate", type=int, default=100)
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--label", default="current")
+    parser.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL")
     opts = parser.parse_args()
     configure_logging("WARNING", json=False)
     data_dir = Path(tempfile.mkdtemp(prefix="lb-bench-profile-"))

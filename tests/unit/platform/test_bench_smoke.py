@@ -102,6 +102,19 @@ def test_the_decision_and_the_offer_are_readable_after_their_stage_changes() -> 
     assert steps[0].label() == "record_application (local)"
 
 
+def test_since_lean_records_the_assessment_itself_is_the_decision() -> None:
+    steps = [
+        Step("record_application", True),
+        Step("assess_application", False),
+        Step("issue_offer_letter", False),
+        Step("set_application_stage", True),
+        Step("notify_enterprise", False),
+    ]
+    assert split_at_decision(steps) == (2, 3)
+    assert split_at_offer(steps) == 4
+    assert baseline_plan(steps, 2) == ["LR", "RLR"]
+
+
 def test_schedule_timing_covers_three_methods() -> None:
     results = bench_schedule(runs=3)
     assert set(results) == {"equal_installment", "equal_principal", "interest_first"}
