@@ -392,6 +392,9 @@ class _Translator:
             summary=summarise(inputs) if self.reveal else "",
             attempts=a.attempt or None,
         )
+        # A workflow started with its search attributes (an application since
+        # opening-attributes-v1) shows its opening stage and status as an upsert would.
+        self.status_changes(event, a.search_attributes)
 
     def activity_scheduled(self, event: HistoryEvent) -> None:
         a = event.activity_task_scheduled_event_attributes
@@ -540,7 +543,11 @@ class _Translator:
             target.failure = render_failure(a.failure, self.reveal)
 
     def search_attributes(self, event: HistoryEvent) -> None:
-        fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+        self.status_changes(
+            event, event.upsert_workflow_search_attributes_event_attributes.search_attributes
+        )
+
+    def status_changes(self, event: HistoryEvent, fields: Any) -> None:
         for key, payload in sorted(fields.indexed_fields.items()):
             what = _SEARCH_ATTRIBUTES.get(key)
             value = render_payload(payload) if what else None
