@@ -270,9 +270,12 @@ class Onboarding:
         """Poll the query until the stage is shown (and, in review, the task is known).
 
         ``in_review`` is shown before ``open_task`` returns; until then the workflow has no
-        task id and refuses decisions with ``review.not_pending``.
+        task id and refuses decisions with ``review.not_pending``. Waiting for it, time
+        stays held: skipping, the server jumped past the review's own timers before the
+        test's decision arrived, and then refused that Update ("update … not found"; about
+        one run in two since 2026-12-07, the code of before included).
         """
-        async with _time_skipping(self.env):
+        async with _time_skipping(self.env) if stage != "in_review" else _held_time():
             for _ in range(2400):  # retry backoffs run on the wall clock here: up to ~30 s
                 progress = await self.progress()
                 if progress.stage == stage and (
@@ -295,6 +298,11 @@ class Onboarding:
         async with _time_skipping(self.env):
             result: OnboardingProgress = await self.handle.result()
         return result
+
+
+@asynccontextmanager
+async def _held_time() -> AsyncIterator[None]:
+    yield
 
 
 @asynccontextmanager
