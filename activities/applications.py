@@ -73,6 +73,16 @@ def disbursement_key(loan_id: uuid.UUID) -> str:
     return f"disb-{loan_id}"
 
 
+async def _log_stage(chain: DecisionLog, change: ApplicationStage, workflow_id: str) -> None:
+    """The decision-log entry of a stage that carries a decision."""
+    await chain.append(
+        actor=change.actor,
+        kind=f"application.{change.stage}",
+        subject=workflow_id,
+        payload=change.decision or {},
+    )
+
+
 class ApplicationActivities:
     """Side effects of an application; one activity = one transaction, safe to retry."""
 
@@ -235,12 +245,7 @@ class ApplicationActivities:
                     payload=recorded,
                 )
                 if change is not None:
-                    await chain.append(
-                        actor=change.actor,
-                        kind=f"application.{change.stage}",
-                        subject=workflow_id,
-                        payload=change.decision or {},
-                    )
+                    await _log_stage(chain, change, workflow_id)
         log.info("application assessed", decision=assessment.decision, grade=assessment.grade)
         return assessment
 
@@ -262,12 +267,7 @@ class ApplicationActivities:
                 .execution_options(synchronize_session=False)
             )
             if workflow_id is not None and change.decision is not None:
-                await DecisionLog(session).append(
-                    actor=change.actor,
-                    kind=f"application.{change.stage}",
-                    subject=workflow_id,
-                    payload=change.decision,
-                )
+                await _log_stage(DecisionLog(session), change, workflow_id)
 
     @activity.defn(name="record_offer")
     async def record_offer(self, offer: OfferTerms) -> None:

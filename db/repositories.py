@@ -145,35 +145,23 @@ class DecisionLog:
             prev = last or GENESIS_HASH
         at = utcnow()
         stored = canonical_payload(payload)
-        entry = DecisionLogEntry(
-            at=at,
-            actor=actor,
-            kind=kind,
-            subject=subject,
-            payload=stored,
-            prev_hash=prev,
-            hash=entry_hash(prev, at, actor, kind, subject, stored),
-            note=note,
-        )
+        row: dict[str, Any] = {
+            "at": at,
+            "actor": actor,
+            "kind": kind,
+            "subject": subject,
+            "payload": stored,
+            "prev_hash": prev,
+            "hash": entry_hash(prev, at, actor, kind, subject, stored),
+            "note": note,
+        }
         # A plain INSERT (the entry is never changed afterwards: no unit of work needed).
         seq = await self.session.scalar(
-            insert(DecisionLogEntry)
-            .values(
-                at=entry.at,
-                actor=entry.actor,
-                kind=entry.kind,
-                subject=entry.subject,
-                payload=entry.payload,
-                prev_hash=entry.prev_hash,
-                hash=entry.hash,
-                note=entry.note,
-            )
-            .returning(DecisionLogEntry.seq)
+            insert(DecisionLogEntry).values(**row).returning(DecisionLogEntry.seq)
         )
         assert seq is not None
-        entry.seq = seq
-        self._head = entry.hash
-        return entry
+        self._head = row["hash"]
+        return DecisionLogEntry(seq=seq, **row)
 
     async def latest_hash_for(self, subject: str) -> str | None:
         stmt = (
