@@ -263,5 +263,6 @@ class OnboardingActivities:
         if "reason" in context:
             reason = str(context["reason"])
             context["reason"] = REJECTION_REASONS_ZH.get(reason, reason)
-        key = f"{activity.info().workflow_id}:{activity.info().activity_id}"
+        # Histories from before business keys: the old per-run key (see NotifyEnterprise.key).
+        key = notice.key or f"{activity.info().workflow_id}:{activity.info().activity_id}"
         await self.notifier.notify(notice.enterprise_id, notice.template, context, key)

@@ -20,17 +20,19 @@ class TaskActivities:
 
     @activity.defn(name="open_task")
     async def open_task(self, task: OpenTask) -> TaskRef:
-        """Create the task once per (workflow, kind, round); a retry returns the same task."""
+        """Create the task once per (workflow, kind, occurrence, institution) — the wait's
+        business key, chosen by the workflow; a retry returns the same task."""
         workflow_id = activity.info().workflow_id or task.subject
         async with self.session_factory() as session, session.begin():
             repo = HumanTaskRepository(session)
-            existing = await repo.find(workflow_id, task.kind, 1)
+            existing = await repo.find(workflow_id, task.kind, task.occurrence, task.institution_id)
             if existing is not None:
                 return TaskRef(task_id=existing.id)
             row = await repo.add(
                 HumanTask(
                     kind=task.kind,
                     workflow_id=workflow_id,
+                    round=task.occurrence,
                     subject=task.subject,
                     institution_id=task.institution_id,
                     required_role=task.required_role,

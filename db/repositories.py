@@ -186,9 +186,15 @@ class HumanTaskRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def find(self, workflow_id: str, kind: str, round_: int) -> HumanTask | None:
+    async def find(
+        self, workflow_id: str, kind: str, round_: int, institution_id: uuid.UUID | None
+    ) -> HumanTask | None:
+        """The task of one wait: its key is the table's UNIQUE constraint."""
         stmt = select(HumanTask).where(
-            HumanTask.workflow_id == workflow_id, HumanTask.kind == kind, HumanTask.round == round_
+            HumanTask.workflow_id == workflow_id,
+            HumanTask.kind == kind,
+            HumanTask.round == round_,
+            HumanTask.institution_id.is_not_distinct_from(institution_id),
         )
         return await self.session.scalar(stmt)
 

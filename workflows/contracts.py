@@ -190,6 +190,10 @@ class OpenTask(Contract):
     due_at: datetime | None
     context: dict[str, str]
     institution_id: uuid.UUID | None = None
+    occurrence: int = 1
+    """Which wait of this kind in the workflow's life (the n-th extension request, the n-th
+    overdue episode): a business fact chosen by the workflow, so a second wait of the same
+    kind gets a task of its own and a retried activity finds its own task again."""
 
 
 class TaskRef(Contract):
@@ -225,6 +229,10 @@ class NotifyEnterprise(Contract):
     enterprise_id: uuid.UUID
     template: str
     context: dict[str, str | list[str]]
+    key: str = ""
+    """The notice's business key, built by the workflow from business facts
+    (``reminder-{loan}-{installment}``): a notice is delivered once per key, across retries
+    and continue-as-new. Empty only in histories from before the key existed."""
 
 
 class OnboardingProgress(Contract):
