@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.decision_log import log_human_decision
 from activities.monitoring import record_payment_party
 from adapters.payment.protocol import (
     PaymentDirection,
@@ -49,6 +50,7 @@ from workflows.contracts import (
     OpenedLoan,
     PortfolioSweep,
     PortfolioSweepResult,
+    loan_workflow_id,
 )
 
 log = structlog.get_logger("loanbridge.servicing")
@@ -201,15 +203,20 @@ class LoanActivities:
                             ),
                             loan.id,
                         )
-                    await DecisionLog(session).append(
-                        actor="supervisor",
-                        kind="loan.written_off",
-                        subject=f"loan-{loan.id}",
-                        payload={
-                            "principal": str(principal),
-                            "interest": str(interest),
-                            "memo": event.memo,
-                        },
+                    if event.decision is None:  # histories from before HumanDecision
+                        await DecisionLog(session).append(
+                            actor="supervisor",
+                            kind="loan.written_off",
+                            subject=f"loan-{loan.id}",
+                            payload={
+                                "principal": str(principal),
+                                "interest": str(interest),
+                                "memo": event.memo,
+                            },
+                        )
+                if event.decision is not None:
+                    await log_human_decision(
+                        DecisionLog(session), event.decision, loan_workflow_id(loan.id)
                     )
             today = event.value_date
             nxt = account.next_due(today)

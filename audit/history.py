@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
+from temporalio.api.common.v1 import Payload, WorkflowExecution
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 from temporalio.service import RPCError, RPCStatusCode
@@ -52,8 +53,14 @@ async def fetch_runs(client: Client, workflow_id: str) -> list[tuple[str, list[H
 
 
 async def _run_id_of_newest(client: Client, workflow_id: str, fallback: str) -> str:
-    description = await client.get_workflow_handle(workflow_id).describe()
-    return description.run_id or fallback
+    # The raw call: ``describe()`` decodes search attributes, and loans closed before
+    # servicing-correctness-v1 carry an unset datetime attribute it cannot read (TypeError).
+    description = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+    )
+    return description.workflow_execution_info.execution.run_id or fallback
 
 
 async def decode_events(events: list[HistoryEvent], codec: PayloadCodec) -> None:

@@ -571,6 +571,7 @@ class LoanState(Contract):
     dues_processed: int = 0  # installments that fell due in this run (continue-as-new)
     due_through: date | None = None  # due dates up to this day have been processed
     extensions: int = 0  # extension requests so far (numbers their events and addenda)
+    overdue_episodes: int = 0  # overdue episodes so far (numbers their notices and tasks)
 
 
 class LoanRef(Contract):
@@ -599,6 +600,23 @@ class CollectionResult(Contract):
     failure_code: str | None = None
 
 
+class HumanDecision(Contract):
+    """A person's decision, entered in the hash-chained decision log by the activity that
+    records its outcome, in the same transaction: who (id, role, institution), what they saw,
+    what they decided."""
+
+    kind: str  # e.g. loan.extension_approved
+    actor_id: uuid.UUID
+    role: str
+    institution_id: uuid.UUID | None = None
+    inputs: dict[str, str] = Field(default_factory=dict)
+    outcome: str
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.actor_id}"
+
+
 class LoanEvent(Contract):
     """One servicing event to post: its transaction, balanced journals and the read model."""
 
@@ -614,6 +632,7 @@ class LoanEvent(Contract):
     state: LoanState
     days_past_due: int = 0
     memo: str = ""
+    decision: HumanDecision | None = None  # the person's decision this event records
 
 
 class ClassificationChange(Contract):

@@ -20,6 +20,7 @@ from workflows.documents import issue_document
 
 with workflow.unsafe.imports_passed_through():
     from domain import servicing
+    from domain.calendar import business_date
     from domain.classification import RiskCategory
     from domain.errors import BusinessRuleError
     from domain.roles import Role
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         CollectionResult,
         ExtensionDecision,
         ExtensionRequest,
+        HumanDecision,
         LoanEvent,
         LoanProgress,
         LoanRef,
@@ -63,6 +65,18 @@ RECENT_KEYS = 50
 CATEGORY_DAYS = (1, 91, 271, 361)  # days past due at which the category may change
 SUPERVISORS = {Role.SUPERVISOR.value}
 DECIDERS = {Role.OFFICER.value, Role.SUPERVISOR.value}
+
+# Patches (docs/workflow-versioning.md): each keeps histories from before it replaying.
+CORRECTNESS = "servicing-correctness-v1"
+"""Business days are Beijing days (were UTC days); every payment gets its receipt (before,
+only auto-debits and prepayments did); an overdue episode's follow-up task closes when it is
+cured even if the category stays; the next-due search attribute is never unset (the SDK
+cannot read an unset datetime attribute back: ``describe()`` raised TypeError)."""
+RECEIPTS = {
+    "repayment": "repayment_received",
+    "payoff": "repayment_received",
+    "prepayment": "prepayment_received",
+}
 
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 PROVIDER_RETRY = RetryPolicy(
@@ -105,11 +119,13 @@ class LoanServicingWorkflow:
         self.state: LoanState | None = None
         self.lock = asyncio.Lock()
         self.changed = False  # an Update moved the account: recompute the next wake-up
+        self.correct = False  # servicing-correctness-v1 (set as the run starts)
 
     # ---- main loop ---------------------------------------------------------------------
     @workflow.run
     async def run(self, loan: LoanServicingInput) -> LoanProgress:
         self.input = loan
+        self.correct = workflow.patched(CORRECTNESS)
         workflow.upsert_search_attributes(
             [
                 STAGE.value_set("servicing"),
@@ -132,7 +148,7 @@ class LoanServicingWorkflow:
         while self._account.status is LoanStatus.ACTIVE:
             self.changed = False
             async with self.lock:
-                await self._on_day(workflow.now().date())
+                await self._on_day(self._today())
             if self._account.status is not LoanStatus.ACTIVE:
                 break
             if self._safe_point():
@@ -153,12 +169,17 @@ class LoanServicingWorkflow:
 
     @property
     def _state(self) -> LoanState:
-        assert self.state is not None
+        if self.state is None:  # only before the account is open; validators refuse then
+            raise _refuse("the loan account is not open yet", "loan.opening")
         return self.state
 
     @property
     def _account(self) -> LoanAccount:
         return self._state.account
+
+    def _today(self) -> date:
+        """The business date (Asia/Shanghai); UTC days in histories from before the patch."""
+        return business_date(workflow.now()) if self.correct else workflow.now().date()
 
     def _safe_point(self) -> bool:
         """After an installment year (or when Temporal suggests it); a pending extension
@@ -171,7 +192,7 @@ class LoanServicingWorkflow:
     def _next_wake(self) -> datetime:
         """The next moment something is due: a reminder, a due date, an auto-debit retry or a
         day-past-due threshold (notice, follow-up task, category change)."""
-        today = workflow.now().date()
+        today = self._today()
         account = self._account
         candidates: list[date] = []
         upcoming = account.next_due(today + timedelta(days=1))
@@ -210,6 +231,7 @@ class LoanServicingWorkflow:
                     "due_date": upcoming.due_date.isoformat(),
                     "amount": f"{max(upcoming.outstanding - account.credit, Decimal(0)):,.2f}",
                 },
+                key=f"reminder-{self._loan_id}-{upcoming.number}-{upcoming.due_date.isoformat()}",
             )
         # Installments that fell due: recognise their interest, use kept credit, auto-debit.
         since = self._state.due_through or account.start_date
@@ -254,17 +276,26 @@ class LoanServicingWorkflow:
             account, allocation = servicing.apply_payment(self._account, amount, today)
             self._set(account=account)
             await self._post("auto_debit", key, amount=amount, as_of=today, allocation=allocation)
-            await self._notify("repayment_received", {"amount": f"{amount:,.2f}"})
+            await self._notify(
+                "repayment_received", {"amount": f"{amount:,.2f}"}, key=f"receipt-{key}"
+            )
         else:
             workflow.logger.info("auto-debit failed", extra={"code": result.failure_code})
 
     async def _overdue(self, today: date) -> None:
+        """An overdue episode runs from the first day past due to the cure: its notices and
+        its follow-up task are numbered by the episode, so a relapse gets its own."""
         dpd = servicing.days_past_due(self._account, today)
         if dpd == 0:
             if self._state.overdue_notices:
                 self._set(overdue_notices=[])
+            if self.correct and self._state.followup_task is not None:
+                await self._close_followup("cured")
             await self._classify(today, dpd)
             return
+        if not self._state.overdue_notices:  # the first day of an episode
+            self._set(overdue_episodes=self._state.overdue_episodes + 1)
+        episode = self._state.overdue_episodes
         due_notices = [
             n for n in OVERDUE_NOTICES if n <= dpd and n not in self._state.overdue_notices
         ]
@@ -273,6 +304,7 @@ class LoanServicingWorkflow:
             await self._notify(
                 "repayment_overdue",
                 {"days": str(dpd), "amount": f"{self._account.amount_due(today):,.2f}"},
+                key=f"overdue-{self._loan_id}-{episode}-{max(due_notices)}",
             )
         if dpd >= FOLLOWUP_AT and self._state.followup_task is None:
             ref: TaskRef = await _db(
@@ -282,13 +314,20 @@ class LoanServicingWorkflow:
                     subject=f"loan-{self._loan_id}",
                     required_role=Role.OFFICER.value,
                     due_at=workflow.now() + FOLLOWUP_SLA,
-                    context={"days_past_due": str(dpd)},
+                    context={"days_past_due": str(dpd), "episode": str(episode)},
                     institution_id=self._input.institution_id,
+                    occurrence=max(episode, 1),
                 ),
                 TaskRef,
             )
             self._set(followup_task=ref.task_id)
         await self._classify(today, dpd)
+
+    async def _close_followup(self, outcome: str) -> None:
+        task = self._state.followup_task
+        if task is not None:
+            await _db("close_task", CloseTask(task_id=task, outcome=outcome, assignee_id=None))
+            self._set(followup_task=None)
 
     async def _classify(self, today: date, dpd: int) -> None:
         """Record a category change (五级分类) and its reason; the history stays in the DB."""
@@ -309,31 +348,30 @@ class LoanServicingWorkflow:
         )
         await self._post("classified", f"{today.isoformat()}-{category}", as_of=today)
         if dpd == 0 and self._state.followup_task is not None:
-            await _db(
-                "close_task",
-                CloseTask(task_id=self._state.followup_task, outcome="cured", assignee_id=None),
-            )
-            self._set(followup_task=None)
+            await self._close_followup("cured")
 
     async def _close(self) -> None:
         status = self._account.status
-        if self._state.followup_task is not None:
-            await _db(
-                "close_task",
-                CloseTask(
-                    task_id=self._state.followup_task, outcome=status.value, assignee_id=None
-                ),
-            )
-            self._set(followup_task=None)
+        await self._close_followup(status.value)
         if status is LoanStatus.CLOSED:
             await issue_document("issue_settlement_certificate", LoanRef(loan_id=self._loan_id))
-            await self._notify("loan_settled", {})
-        workflow.upsert_search_attributes([STATUS.value_set(status.value), NEXT_DUE.value_unset()])
+            await self._notify("loan_settled", {}, key=f"settled-{self._loan_id}")
+        workflow.upsert_search_attributes(
+            [STATUS.value_set(status.value), *self._next_due_attribute(None)]
+        )
+
+    def _next_due_attribute(self, nxt: Due | None) -> list[Any]:
+        """The next due date for visibility; with no next due date the last one stays (an
+        unset datetime attribute cannot be read back by the SDK's ``describe()``)."""
+        if nxt is not None:
+            return [NEXT_DUE.value_set(_at(nxt.due_date))]
+        return [] if self.correct else [NEXT_DUE.value_unset()]
 
     # ---- side effects ------------------------------------------------------------------
     @property
     def _input(self) -> LoanServicingInput:
-        assert self.input is not None
+        if self.input is None:
+            raise _refuse("the loan account is not open yet", "loan.opening")
         return self.input
 
     @property
@@ -368,11 +406,13 @@ class LoanServicingWorkflow:
         allocation: Allocation | None = None,
         written_off: tuple[Decimal, Decimal] | None = None,
         memo: str = "",
+        decision: HumanDecision | None = None,
     ) -> None:
         """Post the event: interest newly receivable first, then the money, then the read
-        model. Payment keys (``pay-…``) are kept as they are; other events are keyed by
-        kind, loan and ``reference``, so every part is posted once."""
-        today = as_of or workflow.now().date()
+        model, and the person's decision behind it in the decision log. Payment keys
+        (``pay-…``) are kept as they are; other events are keyed by kind, loan and
+        ``reference``, so every part is posted once."""
+        today = as_of or self._today()
         key = reference if reference.startswith("pay-") else f"{kind}-{self._loan_id}-{reference}"
         accrual = self._recognisable(today)
         accrual_key = ""
@@ -401,22 +441,26 @@ class LoanServicingWorkflow:
                 state=self._state,
                 days_past_due=dpd,
                 memo=memo,
+                decision=decision,
             ),
         )
-        nxt = self._account.next_due(today)
         workflow.upsert_search_attributes(
             [
                 STATUS.value_set("overdue" if dpd else self._account.status.value),
-                NEXT_DUE.value_set(_at(nxt.due_date)) if nxt else NEXT_DUE.value_unset(),
+                *self._next_due_attribute(self._account.next_due(today)),
             ]
         )
 
-    async def _notify(self, template: str, context: dict[str, Any]) -> None:
+    async def _notify(self, template: str, context: dict[str, Any], *, key: str) -> None:
+        """Tell the borrower once per ``key`` (a business key: it survives continue-as-new)."""
         try:
             await workflow.execute_activity(
                 "notify_enterprise",
                 NotifyEnterprise(
-                    enterprise_id=self._input.enterprise_id, template=template, context=context
+                    enterprise_id=self._input.enterprise_id,
+                    template=template,
+                    context=context,
+                    key=key,
                 ),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=PROVIDER_RETRY,
@@ -457,20 +501,25 @@ class LoanServicingWorkflow:
     ) -> bool:
         """Take ``amount`` from the borrower once per ``key`` and book it as ``settle`` says.
 
-        The new account is computed before the money moves (a rule broken since the validator
-        ran refuses the Update, nothing taken); the lock keeps it valid until it is applied.
+        Runs under the lock and checks again what the validator checked (another Update, an
+        auto-debit or midnight may have changed the loan since): a rule broken meanwhile
+        refuses the Update with an ``ApplicationError`` before anything moves; the new account
+        is computed before the money moves and the lock keeps it valid until it is applied.
         False when the key was applied before.
         """
         if self._seen(key):
             return False
+        self._check_active()
         try:
-            account, allocation = settle(self._account, workflow.now().date())
+            account, allocation = settle(self._account, self._today())
         except BusinessRuleError as exc:
             raise _refusal(exc) from exc
         await self._take(key, amount, sealed_payer)
         self._set(account=account)
         self._remember(key)
         await self._post(kind, key, amount=amount, allocation=allocation, memo=memo)
+        if self.correct:
+            await self._notify(RECEIPTS[kind], {"amount": f"{amount:,.2f}"}, key=f"receipt-{key}")
         self.changed = True
         return True
 
@@ -478,6 +527,9 @@ class LoanServicingWorkflow:
     async def make_payment(self, payment: Payment) -> LoanProgress:
         """The borrower pays now: allocated over what is due; the rest is kept as credit."""
         async with self.lock:
+            if not self._seen(payment.key):
+                self._check_active()
+                self._check_payment(payment)
             await self._receive(
                 "repayment",
                 payment.key,
@@ -490,7 +542,10 @@ class LoanServicingWorkflow:
     @make_payment.validator
     def _validate_payment(self, payment: Payment) -> None:
         self._check_active()
-        today = workflow.now().date()
+        self._check_payment(payment)
+
+    def _check_payment(self, payment: Payment) -> None:
+        today = self._today()
         try:
             servicing.apply_payment(self._account, payment.amount, today)
             quote = servicing.payoff_quote(self._account, today, today)
@@ -505,7 +560,7 @@ class LoanServicingWorkflow:
     async def prepay(self, prepayment: Prepayment) -> LoanProgress:
         """Partial prepayment: fewer installments or a lower installment."""
         async with self.lock:
-            if await self._receive(
+            received = await self._receive(
                 "prepayment",
                 prepayment.key,
                 prepayment.amount,
@@ -513,8 +568,13 @@ class LoanServicingWorkflow:
                     account, prepayment.amount, today, prepayment.strategy
                 ),
                 memo=prepayment.strategy.value,
-            ):
-                await self._notify("prepayment_received", {"amount": f"{prepayment.amount:,.2f}"})
+            )
+            if received and not self.correct:  # since the patch _receive sends every receipt
+                await self._notify(
+                    "prepayment_received",
+                    {"amount": f"{prepayment.amount:,.2f}"},
+                    key=f"receipt-{prepayment.key}",
+                )
         return self.progress()
 
     @prepay.validator
@@ -523,9 +583,7 @@ class LoanServicingWorkflow:
         if self._seen(prepayment.key):
             return
         try:
-            servicing.prepay(
-                self._account, prepayment.amount, workflow.now().date(), prepayment.strategy
-            )
+            servicing.prepay(self._account, prepayment.amount, self._today(), prepayment.strategy)
         except BusinessRuleError as exc:
             raise _refusal(exc) from exc
 
@@ -538,6 +596,7 @@ class LoanServicingWorkflow:
                 payment.key,
                 payment.amount,
                 lambda account, today: servicing.pay_off(account, payment.amount, today),
+                sealed_payer=payment.sealed_payer_account,
             )
         return self.progress()
 
@@ -547,16 +606,55 @@ class LoanServicingWorkflow:
         if self._seen(payment.key):
             return
         try:
-            servicing.pay_off(self._account, payment.amount, workflow.now().date())
+            servicing.pay_off(self._account, payment.amount, self._today())
         except BusinessRuleError as exc:
             raise _refusal(exc) from exc
 
     # ---- extension ---------------------------------------------------------------------
+    def _check_extension_request(self, request: ExtensionRequest) -> None:
+        """What a request must satisfy, in the validator and again under the lock."""
+        self._check_active()
+        if self._state.pending_extension is not None:
+            raise _refuse("an extension request is already pending", "extension.pending")
+        if not request.reason.strip():
+            raise _refuse("give a reason for the extension", "extension.reason_required")
+        self._extended(request)
+
+    def _extended(self, request: ExtensionRequest) -> LoanAccount:
+        """The account extended as asked, today; a broken rule refuses the Update."""
+        try:
+            return servicing.extend(
+                self._account,
+                request.extra_months,
+                self._today(),
+                restructuring=request.financial_difficulty,
+                **self._consent(request),
+            )
+        except BusinessRuleError as exc:
+            raise _refusal(exc) from exc
+
+    def _extension_inputs(self, request: ExtensionRequest) -> dict[str, str]:
+        """What the requester and the officer see of the loan when they act."""
+        today = self._today()
+        return {
+            "extension": str(self._state.extensions),
+            "extra_months": str(request.extra_months),
+            "restructuring": "true" if request.financial_difficulty else "false",
+            "reason": request.reason[:200],
+            "guarantor_consent": request.guarantor_consent[:100],
+            "maturity_date": self._account.maturity_date.isoformat(),
+            "principal_outstanding": str(self._account.principal_outstanding),
+            "days_past_due": str(servicing.days_past_due(self._account, today)),
+            "category": self._state.category,
+        }
+
     @workflow.update
     async def request_extension(self, request: ExtensionRequest) -> LoanProgress:
         """Ask to extend before maturity: checked now, then an officer decides."""
         async with self.lock:
-            self._set(pending_extension=request, extensions=self._state.extensions + 1)
+            self._check_extension_request(request)
+            sequence = self._state.extensions + 1
+            self._set(pending_extension=request, extensions=sequence)
             ref: TaskRef = await _db(
                 "open_task",
                 OpenTask(
@@ -570,54 +668,65 @@ class LoanServicingWorkflow:
                         "reason": request.reason[:200],
                     },
                     institution_id=self._input.institution_id,
+                    occurrence=sequence,
                 ),
                 TaskRef,
             )
             self._set(extension_task=ref.task_id)
             await self._post(
                 "extension_requested",
-                str(self._state.extensions),
+                str(sequence),
                 memo=f"+{request.extra_months} months",
+                decision=HumanDecision(
+                    kind="loan.extension_requested",
+                    actor_id=request.requested_by,
+                    role=Role.APPLICANT.value,
+                    inputs=self._extension_inputs(request),
+                    outcome="requested",
+                ),
             )
         return self.progress()
 
     @request_extension.validator
     def _validate_extension(self, request: ExtensionRequest) -> None:
+        self._check_extension_request(request)
+
+    def _check_extension_decision(self, decision: ExtensionDecision) -> ExtensionRequest:
+        """What a decision must satisfy, in the validator and again under the lock: another
+        officer may have decided meanwhile, or the day changed."""
         self._check_active()
-        if self._state.pending_extension is not None:
-            raise _refuse("an extension request is already pending", "extension.pending")
-        if not request.reason.strip():
-            raise _refuse("give a reason for the extension", "extension.reason_required")
-        try:
-            servicing.extend(
-                self._account,
-                request.extra_months,
-                workflow.now().date(),
-                restructuring=request.financial_difficulty,
-                **self._consent(request),
-            )
-        except BusinessRuleError as exc:
-            raise _refusal(exc) from exc
+        request = self._state.pending_extension
+        if request is None:
+            raise _refuse("no extension request awaits a decision", "extension.not_pending")
+        if decision.decider_institution_id != self._input.institution_id:
+            raise _refuse("the loan belongs to another institution", "credit.wrong_institution")
+        if decision.decider_role not in DECIDERS:
+            raise _refuse("only credit officers decide extensions", "credit.beyond_authority")
+        if decision.decider_id == request.requested_by:
+            raise _refuse("the requester cannot decide", "credit.maker_checker")
+        if not decision.approve and not decision.reason.strip():
+            raise _refuse("a refusal needs a reason", "credit.reason_required")
+        if decision.approve:
+            self._extended(request)
+        return request
 
     @workflow.update
     async def decide_extension(self, decision: ExtensionDecision) -> LoanProgress:
         async with self.lock:
-            request = self._state.pending_extension
-            assert request is not None
-            today = workflow.now().date()
+            request = self._check_extension_decision(decision)
+            extended = self._extended(request) if decision.approve else None
             task = self._state.extension_task
-            extended: LoanAccount | None = None
-            if decision.approve:  # checked by the validator, on the same day
-                extended = servicing.extend(
-                    self._account,
-                    request.extra_months,
-                    today,
-                    restructuring=request.financial_difficulty,
-                    **self._consent(request),
-                )
             original_maturity = self._account.maturity_date
-            self._set(pending_extension=None, extension_task=None)
             outcome = "approved" if extended is not None else "declined"
+            record = HumanDecision(
+                kind=f"loan.extension_{outcome}",
+                actor_id=decision.decider_id,
+                role=decision.decider_role,
+                institution_id=decision.decider_institution_id,
+                inputs=self._extension_inputs(request),
+                outcome=f"{outcome}: {decision.reason}" if decision.reason.strip() else outcome,
+            )
+            self._set(pending_extension=None, extension_task=None)
             if task is not None:
                 await _db(
                     "close_task",
@@ -641,64 +750,35 @@ class LoanServicingWorkflow:
                     "extended",
                     str(sequence),
                     memo=f"+{request.extra_months} months by user:{decision.decider_id}",
+                    decision=record,
                 )
                 await self._notify(
                     "extension_approved",
                     {"maturity": extended.maturity_date.isoformat()},
+                    key=f"extension-{self._loan_id}-{sequence}-approved",
                 )
                 # A safe point: the next run starts from the new schedule.
                 self._set(dues_processed=DUES_PER_RUN)
             else:
-                await self._post("extension_declined", str(sequence), memo=decision.reason)
-                await self._notify("extension_declined", {"reason": decision.reason})
+                await self._post(
+                    "extension_declined", str(sequence), memo=decision.reason, decision=record
+                )
+                await self._notify(
+                    "extension_declined",
+                    {"reason": decision.reason},
+                    key=f"extension-{self._loan_id}-{sequence}-declined",
+                )
             self.changed = True
         return self.progress()
 
     @decide_extension.validator
     def _validate_extension_decision(self, decision: ExtensionDecision) -> None:
-        self._check_active()
-        if self._state.pending_extension is None:
-            raise _refuse("no extension request awaits a decision", "extension.not_pending")
-        if decision.decider_institution_id != self._input.institution_id:
-            raise _refuse("the loan belongs to another institution", "credit.wrong_institution")
-        if decision.decider_role not in DECIDERS:
-            raise _refuse("only credit officers decide extensions", "credit.beyond_authority")
-        if decision.decider_id == self._state.pending_extension.requested_by:
-            raise _refuse("the requester cannot decide", "credit.maker_checker")
-        if not decision.approve and not decision.reason.strip():
-            raise _refuse("a refusal needs a reason", "credit.reason_required")
-        if decision.approve:
-            request = self._state.pending_extension
-            try:
-                servicing.extend(
-                    self._account,
-                    request.extra_months,
-                    workflow.now().date(),
-                    restructuring=request.financial_difficulty,
-                    **self._consent(request),
-                )
-            except BusinessRuleError as exc:
-                raise _refusal(exc) from exc
+        self._check_extension_decision(decision)
 
     # ---- write-off ---------------------------------------------------------------------
-    @workflow.update
-    async def write_off(self, request: WriteOff) -> LoanProgress:
-        async with self.lock:
-            today = workflow.now().date()
-            account, principal, interest = servicing.write_off(self._account, today)
-            self._set(account=account)
-            await self._post(
-                "write_off",
-                today.isoformat(),
-                as_of=today,
-                written_off=(principal, interest),
-                memo=f"{request.reason} (user:{request.decider_id})",
-            )
-            self.changed = True
-        return self.progress()
-
-    @write_off.validator
-    def _validate_write_off(self, request: WriteOff) -> None:
+    def _check_write_off(self, request: WriteOff) -> None:
+        """What a write-off must satisfy, in the validator and again under the lock: a payoff
+        may have closed the loan meanwhile, or a payment cured it."""
         self._check_active()
         if request.decider_institution_id != self._input.institution_id:
             raise _refuse("the loan belongs to another institution", "credit.wrong_institution")
@@ -706,11 +786,49 @@ class LoanServicingWorkflow:
             raise _refuse("only a supervisor writes a loan off", "credit.beyond_authority")
         if not request.reason.strip():
             raise _refuse("a write-off needs a reason", "credit.reason_required")
-        category = servicing.category(self._account, workflow.now().date())
+        category = servicing.category(self._account, self._today())
         if category not in (RiskCategory.DOUBTFUL, RiskCategory.LOSS):
             raise _refuse(
                 "only doubtful or loss loans are written off", "loan.not_written_off_category"
             )
+
+    @workflow.update
+    async def write_off(self, request: WriteOff) -> LoanProgress:
+        async with self.lock:
+            self._check_write_off(request)
+            today = self._today()
+            try:
+                account, principal, interest = servicing.write_off(self._account, today)
+            except BusinessRuleError as exc:
+                raise _refusal(exc) from exc
+            seen = {
+                "category": servicing.category(self._account, today).value,
+                "days_past_due": str(servicing.days_past_due(self._account, today)),
+                "principal_outstanding": str(self._account.principal_outstanding),
+                "reason": request.reason[:200],
+            }
+            self._set(account=account)
+            await self._post(
+                "write_off",
+                today.isoformat(),
+                as_of=today,
+                written_off=(principal, interest),
+                memo=f"{request.reason} (user:{request.decider_id})",
+                decision=HumanDecision(
+                    kind="loan.written_off",
+                    actor_id=request.decider_id,
+                    role=request.decider_role,
+                    institution_id=request.decider_institution_id,
+                    inputs=seen,
+                    outcome=f"written off: principal {principal}, interest {interest}",
+                ),
+            )
+            self.changed = True
+        return self.progress()
+
+    @write_off.validator
+    def _validate_write_off(self, request: WriteOff) -> None:
+        self._check_write_off(request)
 
     # ---- query -------------------------------------------------------------------------
     @workflow.query
@@ -727,7 +845,7 @@ class LoanServicingWorkflow:
                 credit=Decimal("0.00"),
                 extension_pending=False,
             )
-        today = workflow.now().date()
+        today = self._today()
         account = self._account
         nxt = account.next_due(today)
         return LoanProgress(

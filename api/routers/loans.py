@@ -45,6 +45,7 @@ from documents.loan_documents import (
     render_loan_statement,
 )
 from domain import servicing
+from domain.calendar import business_today
 from domain.classification import RiskCategory
 from domain.errors import BusinessRuleError
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
@@ -222,7 +223,7 @@ async def loan_schedule(
     """The schedule as serviced today: paid, due, overdue and upcoming installments."""
     loan = await _loan_for(session, user, loan_id)
     state = await _state(temporal, loan)
-    today = date.today()
+    today = business_today()
     account = state.account
     return ScheduleOut(
         loan_id=loan.id,
@@ -322,7 +323,7 @@ async def loan_statement_pdf(
     enterprise = await session.get(Enterprise, loan.enterprise_id)
     institution = await session.get(Institution, loan.institution_id)
     assert enterprise is not None and institution is not None
-    today = date.today()
+    today = business_today()
     account = state.account
     transactions = await session.scalars(
         select(LoanTransaction)
@@ -431,6 +432,13 @@ async def make_payment(
     kept as credit for the next installment. A repeated Idempotency-Key pays once."""
     await _loan_for(session, user, loan_id)
     key = _payment_key(loan_id, "m", idempotency_key)
+    return await _update(
+        temporal, loan_id, "make_payment", _payment(key, body, user, settings), update_id=key
+    )
+
+
+def _payment(key: str, body: PaymentIn, user: Applicant, settings: SettingsDep) -> Payment:
+    """The payment as the workflow takes it: another payer's account travels sealed."""
     sealed = (
         FieldCipher.from_settings(settings).encrypt(
             body.payer_account, context=SEALED_PAYER_ACCOUNT
@@ -438,16 +446,7 @@ async def make_payment(
         if body.payer_account
         else ""
     )
-    payment = Payment(
-        key=key, amount=body.amount, paid_by=user.user_id, sealed_payer_account=sealed
-    )
-    return await _update(
-        temporal,
-        loan_id,
-        "make_payment",
-        payment,
-        update_id=key,
-    )
+    return Payment(key=key, amount=body.amount, paid_by=user.user_id, sealed_payer_account=sealed)
 
 
 @router.post("/{loan_id}/prepayments", operation_id="prepay", response_model=LoanProgress)
@@ -482,7 +481,7 @@ async def payoff_quote(
     """What settles the loan on ``valid_until`` (default today), interest to that day."""
     loan = await _loan_for(session, user, loan_id)
     state = await _state(temporal, loan)
-    today = date.today()
+    today = business_today()
     until = valid_until or today
     if not today <= until <= today + timedelta(days=PAYOFF_QUOTE_DAYS):
         raise ApiError(
@@ -513,17 +512,15 @@ async def pay_off(
     user: Applicant,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
-    """Settle the whole loan today with at least the payoff quote's total."""
+    """Settle the whole loan today with at least the payoff quote's total (from another
+    payer's account when ``payer_account`` is given, as for a payment)."""
     await _loan_for(session, user, loan_id)
     key = _payment_key(loan_id, "o", idempotency_key)
     return await _update(
-        temporal,
-        loan_id,
-        "pay_off",
-        Payment(key=key, amount=body.amount, paid_by=user.user_id),
-        update_id=key,
+        temporal, loan_id, "pay_off", _payment(key, body, user, settings), update_id=key
     )
 
 

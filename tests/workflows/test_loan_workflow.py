@@ -720,7 +720,8 @@ async def test_an_unpaid_loan_moves_through_the_five_categories_with_a_follow_up
         Role.OFFICER.value,
         INSTITUTION_ID,
     )
-    assert task.context == {"days_past_due": "30"}
+    assert task.context == {"days_past_due": "30", "episode": "1"}
+    assert task.occurrence == 1  # the first overdue episode
     assert task.subject == f"loan-{fake.loan_id}"
     assert fake.closed_tasks == []
     assert [(d, ctx["days"]) for d, ctx in fake.sent("repayment_overdue")] == [
