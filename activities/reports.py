@@ -15,9 +15,10 @@ from temporalio.exceptions import ApplicationError
 from adapters.storage.protocol import DocumentStore
 from db.base import utcnow
 from db.models_compliance import RegulatoryReport
-from db.reporting import BUSINESS_TZ, current_figures
+from db.reporting import current_figures
 from db.repositories import DecisionLog
 from documents.reports import ReportMeta, figures_digest, report_csv, report_json, report_pdf
+from domain.calendar import BUSINESS_TZ
 from domain.reports import Period, ReportKind
 from workflows.reporting_contracts import ArchivedReport, GenerateReport
 

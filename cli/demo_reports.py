@@ -5,12 +5,12 @@ investigation, and this month's and last month's reports are archived."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cli.reports import ComplianceClient
 from client.api import LoanBridgeClient, LoanBridgeError
+from domain.calendar import business_today
 
 DEMO_PASSWORD = "LoanBridge#2026"
 RELATIVE_ACCOUNT = "6217000010099887766"  # a third party pays one installment
@@ -55,7 +55,7 @@ def seed_reports(api_url: str) -> Iterator[str]:
         alerts = compliance.alerts("open", None)
         if alerts:
             compliance.move_alert(alerts[0]["id"], "investigate", "演示：核实付款人身份")
-        today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+        today = business_today()
         this_month = today.replace(day=1)
         last_month = (this_month - timedelta(days=1)).replace(day=1)
         archived = {(r["kind"], r["period_start"]) for r in compliance.reports("monthly")}

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -39,6 +38,7 @@ from db.models import (
 )
 from db.models_compliance import MonitoringAlert, OutcomeRating, PaymentParty, RegulatoryReport
 from domain import reports
+from domain.calendar import BUSINESS_TZ
 from domain.ledger import Account
 from domain.monitoring import Exposure, LinkKey, Movement, MovementKind
 from domain.reports import (
@@ -52,7 +52,6 @@ from domain.reports import (
     ReportRows,
 )
 
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 # The first credit decision of an application is the first of these decision-log entries.
 DECISION_KINDS = (
     "application.approved",

@@ -9,10 +9,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.calendar import business_date
     from workflows.contracts import WorkflowType
     from workflows.reporting_contracts import MonitoringResult, MonitoringRun
-
-BEIJING = timedelta(hours=8)
 
 
 @workflow.defn(name=WorkflowType.TRANSACTION_MONITORING)
@@ -21,7 +20,7 @@ class TransactionMonitoringWorkflow:
 
     @workflow.run
     async def run(self, run: MonitoringRun) -> MonitoringResult:
-        as_of = run.as_of or (workflow.now() + BEIJING).date()
+        as_of = run.as_of or business_date(workflow.now())
         result: MonitoringResult = await workflow.execute_activity(
             "run_transaction_monitoring",
             MonitoringRun(

@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.calendar import business_date
     from workflows.contracts import PortfolioSweep, PortfolioSweepResult, WorkflowType
 
 SWEEP_SCHEDULE_ID = "portfolio-sweep"
@@ -20,7 +21,7 @@ class PortfolioSweepWorkflow:
 
     @workflow.run
     async def run(self, sweep: PortfolioSweep) -> PortfolioSweepResult:
-        as_of = sweep.as_of or workflow.now().date()
+        as_of = sweep.as_of or business_date(workflow.now())
         result: PortfolioSweepResult = await workflow.execute_activity(
             "snapshot_portfolio",
             PortfolioSweep(as_of=as_of),

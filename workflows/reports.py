@@ -9,11 +9,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.calendar import business_date
     from domain.reports import Period, ReportKind
     from workflows.contracts import WorkflowType
     from workflows.reporting_contracts import ArchivedReport, GenerateReport
-
-BEIJING = timedelta(hours=8)  # Asia/Shanghai has no daylight saving time
 
 
 @workflow.defn(name=WorkflowType.REGULATORY_REPORT)
@@ -25,7 +24,7 @@ class RegulatoryReportWorkflow:
         kind = ReportKind(request.kind)
         start = request.period_start
         if start is None:
-            start = Period.previous(kind, (workflow.now() + BEIJING).date()).start
+            start = Period.previous(kind, business_date(workflow.now())).start
         result: ArchivedReport = await workflow.execute_activity(
             "generate_report",
             GenerateReport(kind=kind.value, period_start=start, requested_by=request.requested_by),

@@ -11,6 +11,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.calendar import business_date
     from workflows.contracts import TaskRef, WorkflowType
     from workflows.rerating_contracts import (
         LoanPage,
@@ -35,7 +36,7 @@ class CreditReratingWorkflow:
 
     @workflow.run
     async def run(self, run: RerateRun) -> RerateSummary:
-        as_of = run.as_of or workflow.now().date()
+        as_of = run.as_of or business_date(workflow.now())
         after, rated, task_ids = run.after, run.rated, list(run.task_ids)
         alerts = len(task_ids)
         while True:

@@ -9,10 +9,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.calendar import business_date
     from workflows.contracts import WorkflowType
     from workflows.retention_contracts import RetentionInput, RetentionResult
-
-_BEIJING = timedelta(hours=8)  # business days are Asia/Shanghai days
 
 
 @workflow.defn(name=WorkflowType.DATA_RETENTION)
@@ -21,7 +20,7 @@ class DataRetentionWorkflow:
 
     @workflow.run
     async def run(self, request: RetentionInput) -> RetentionResult:
-        as_of = request.as_of or (workflow.now() + _BEIJING).date()
+        as_of = request.as_of or business_date(workflow.now())
         key = request.run_key or workflow.info().workflow_id
         result: RetentionResult = await workflow.execute_activity(
             "apply_retention",

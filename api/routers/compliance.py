@@ -38,6 +38,7 @@ from db.base import utcnow
 from db.models import Enterprise, Institution, LoanApplication
 from db.models_compliance import MonitoringAlert, OutcomeRating, RegulatoryReport
 from db.repositories import DecisionLog
+from domain.calendar import business_today
 from domain.errors import BusinessRuleError, issue
 from domain.monitoring import AlertState, advance
 from domain.reports import Period, ReportKind
@@ -300,9 +301,9 @@ async def generate_report(
     """Generate the period's report now: a new archived version (earlier ones stay)."""
     start = body.period_start
     if start is None:
-        start = Period.previous(body.kind, utcnow().astimezone(reporting.BUSINESS_TZ).date()).start
+        start = Period.previous(body.kind, business_today()).start
     _period(body.kind, start)
-    if start > utcnow().astimezone(reporting.BUSINESS_TZ).date():
+    if start > business_today():
         raise BusinessRuleError(
             [issue("period_start", "report.future_period", "报表期间尚未开始", "period not begun")]
         )

@@ -23,7 +23,7 @@ from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from db.models_compliance import PaymentParty
-from db.reporting import BUSINESS_TZ
+from domain.calendar import BUSINESS_TZ
 from domain.reports import Period, ReportKind
 from tests.integration.compliance_support import officer_approved_loan
 from tests.integration.conftest import Platform

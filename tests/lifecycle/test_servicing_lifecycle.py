@@ -1,0 +1,262 @@
+"""Loan servicing on the real activities (PostgreSQL, sandbox bank and SMS over HTTP, the
+time-skipping server): each test is a regression test of a defect issue 18 found, and each
+checks the ledger and the workflow's histories as well as its own point."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from config.crypto import field_cipher
+from config.settings import Settings
+from db.models import LoanTransaction
+from domain import servicing
+from domain.calendar import business_date
+from domain.roles import Role
+from tests.lifecycle.servicing import (
+    BROKE_ACCOUNT,
+    GOOD_ACCOUNT,
+    Lender,
+    ServicedLoan,
+    start_servicing,
+)
+from workflows.contracts import (
+    SEALED_PAYER_ACCOUNT,
+    ExtensionDecision,
+    ExtensionRequest,
+    LoanProgress,
+    Payment,
+    WriteOff,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def _checked(loan: ServicedLoan) -> None:
+    """What holds after every test: balanced journals, the ledger's principal equal to the
+    account's, no workflow task ever failed."""
+    assert await loan.unbalanced_journals() == 0
+    row = await loan.loan_row()
+    assert await loan.ledger_principal() == row.outstanding_principal
+    assert await loan.failed_workflow_tasks() == 0
+
+
+async def test_a_fourteen_installment_loan_keeps_every_notice_across_continue_as_new(
+    env: WorkflowEnvironment,
+    workers: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lender: Lender,
+) -> None:
+    """Defect 1: notices were deduplicated on the activity id, which restarts with every run;
+    the second run's settlement notice collided with the first run's and was lost."""
+    loan = await start_servicing(env, workers, sessions, lender, months=14)
+    closed: LoanProgress = await loan.handle.result()
+    assert closed.status == "closed"
+    reminders = await loan.notices("repayment_reminder")
+    receipts = await loan.notices("repayment_received")
+    assert len(reminders) == len(set(reminders)) == 14
+    assert len(receipts) == len(set(receipts)) == 14
+    assert await loan.notices("loan_settled") == [f"settled-{loan.loan_id}"]
+    assert len(await loan.histories()) == 2  # continued as new after the first year
+    # Defect 5: describe() of the closed loan read an unset datetime attribute (TypeError).
+    description = await loan.handle.describe()
+    assert description.status is not None
+    row = await loan.loan_row()
+    assert row.status == "closed" and row.outstanding_principal == 0
+    await _checked(loan)
+
+
+def _decision(officer: object, lender: Lender, approve: bool) -> ExtensionDecision:
+    return ExtensionDecision(
+        approve=approve,
+        reason="" if approve else "经营数据不足以支持展期",
+        decider_id=officer,  # type: ignore[arg-type]
+        decider_role=Role.OFFICER.value,
+        decider_institution_id=lender.institution_id,
+    )
+
+
+async def test_a_second_extension_gets_its_own_task_and_two_deciders_at_once_hang_nothing(
+    env: WorkflowEnvironment,
+    workers: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lender: Lender,
+) -> None:
+    """Defect 2: the second extension request pointed at the first, finished task (deciding
+    it answered task.already_decided for ever). Defect 3: two officers validated at once; the
+    loser's handler asserted and failed the workflow task, hanging both Updates. Defect 6:
+    requests and decisions enter the decision log naming the person."""
+    loan = await start_servicing(env, workers, sessions, lender, months=12)
+    request = ExtensionRequest(requested_by=loan.borrower, extra_months=3, reason="旺季备货回款慢")
+    await loan.handle.execute_update("request_extension", request, result_type=LoanProgress)
+    await loan.handle.execute_update(
+        "decide_extension", _decision(lender.officer, lender, False), result_type=LoanProgress
+    )
+    await loan.handle.execute_update("request_extension", request, result_type=LoanProgress)
+    first, second = await loan.tasks("extension_approval")
+    assert first.state == "done" and first.outcome == "declined"
+    assert second.state == "open" and second.id != first.id and second.round == 2
+
+    # Two officers decide the second request at once: one wins, the other is refused.
+    outcomes = await asyncio.gather(
+        loan.handle.execute_update(
+            "decide_extension", _decision(lender.officer, lender, True), result_type=LoanProgress
+        ),
+        loan.handle.execute_update(
+            "decide_extension",
+            _decision(lender.second_officer, lender, False),
+            result_type=LoanProgress,
+        ),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    answered = [o for o in outcomes if isinstance(o, LoanProgress)]
+    assert len(refused) == len(answered) == 1
+    assert isinstance(refused[0], WorkflowUpdateFailedError)
+    cause = refused[0].cause
+    assert isinstance(cause, ApplicationError) and cause.type == "extension.not_pending"
+    (second,) = [t for t in await loan.tasks("extension_approval") if t.id == second.id]
+    assert second.state == "done"
+    await loan.settled()
+    progress = await loan.progress()
+    assert not progress.extension_pending
+
+    entries = await loan.decisions()
+    human = [(e.kind, e.actor) for e in entries if e.actor.startswith("user:")]
+    winner = lender.officer if second.outcome == "approved" else lender.second_officer
+    assert human == [
+        ("loan.extension_requested", f"user:{loan.borrower}"),
+        ("loan.extension_declined", f"user:{lender.officer}"),
+        ("loan.extension_requested", f"user:{loan.borrower}"),
+        (f"loan.extension_{second.outcome}", f"user:{winner}"),
+    ]
+    decided = entries[-1] if entries[-1].actor.startswith("user:") else None
+    assert decided is not None and decided.payload["role"] == Role.OFFICER.value
+    assert decided.payload["inputs"]["extra_months"] == "3"
+    await _checked(loan)
+
+
+def _guarantor_payoff(loan: ServicedLoan, progress: LoanProgress, today: date) -> Payment:
+    """A payoff at today's quote from the guarantor's own account (sealed, as the API does)."""
+    assert progress.state is not None
+    return Payment(
+        key=f"pay-{loan.loan_id}-o-guarantor",
+        amount=servicing.payoff_quote(progress.state.account, today, today).total,
+        paid_by=loan.borrower,
+        sealed_payer_account=field_cipher().encrypt(GOOD_ACCOUNT, context=SEALED_PAYER_ACCOUNT),
+    )
+
+
+async def test_a_guarantor_pays_off_from_their_own_account(
+    env: WorkflowEnvironment,
+    workers: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lender: Lender,
+) -> None:
+    """Defect 5: the payoff dropped the payer's account, so the borrower's (empty) account was
+    debited and the bank refused; now the payer given is debited and the loan closes."""
+    loan = await start_servicing(env, workers, sessions, lender, months=6, account=BROKE_ACCOUNT)
+    await loan.until(loan.start + timedelta(days=40))  # one installment refused: overdue
+    progress = await loan.progress()
+    assert progress.days_past_due > 0
+    today = (await env.get_current_time()).date()
+    paid = await loan.handle.execute_update(
+        "pay_off", _guarantor_payoff(loan, progress, today), result_type=LoanProgress
+    )
+    assert paid.status == "closed"
+    await loan.handle.result()
+    assert len(await loan.notices("repayment_received")) == 1  # the payoff's receipt
+    row = await loan.loan_row()
+    assert row.status == "closed" and row.outstanding_principal == 0
+    await _checked(loan)
+
+
+async def test_a_write_off_racing_a_payoff_refuses_the_loser_and_hangs_nothing(
+    env: WorkflowEnvironment,
+    workers: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lender: Lender,
+) -> None:
+    """Defect 3: a write-off validated while a guarantor's payoff closed the loan raised in its
+    handler and failed the workflow task, hanging both Updates. Now whichever comes second is
+    refused (loan.not_active), and a write-off names its supervisor in the decision log."""
+    loan = await start_servicing(env, workers, sessions, lender, months=6, account=BROKE_ACCOUNT)
+    await loan.until(loan.start + timedelta(days=330))  # refused debits: > 270 days past due
+    progress = await loan.progress()
+    assert progress.category in ("doubtful", "loss"), progress
+    assert len(await loan.tasks("overdue_followup")) == 1
+    today = (await env.get_current_time()).date()
+    write_off = WriteOff(
+        decider_id=lender.supervisor,
+        decider_role=Role.SUPERVISOR.value,
+        decider_institution_id=lender.institution_id,
+        reason="无法收回",
+    )
+    outcomes = await asyncio.gather(
+        loan.handle.execute_update(
+            "pay_off", _guarantor_payoff(loan, progress, today), result_type=LoanProgress
+        ),
+        loan.handle.execute_update("write_off", write_off, result_type=LoanProgress),
+        return_exceptions=True,
+    )
+    answered = [o for o in outcomes if isinstance(o, LoanProgress)]
+    refused = [o for o in outcomes if isinstance(o, WorkflowUpdateFailedError)]
+    assert len(answered) == len(refused) == 1, outcomes
+    assert isinstance(refused[0].cause, ApplicationError)
+    assert refused[0].cause.type == "loan.not_active"
+    await loan.handle.result()
+    row = await loan.loan_row()
+    assert row.status == answered[0].status in ("closed", "written_off")
+    (followup,) = await loan.tasks("overdue_followup")
+    assert followup.state == "done"
+    if row.status == "written_off":
+        (entry,) = [e for e in await loan.decisions() if e.kind == "loan.written_off"]
+        assert entry.actor == f"user:{lender.supervisor}"
+        assert entry.payload["role"] == Role.SUPERVISOR.value
+        assert entry.payload["inputs"]["category"] in ("doubtful", "loss")
+    await _checked(loan)
+
+
+async def test_the_loan_counts_days_in_beijing(
+    env: WorkflowEnvironment,
+    workers: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lender: Lender,
+) -> None:
+    """Defect 7: the workflow counted UTC days while the API quoted Beijing days, so a quote
+    and the payment could disagree about the day. At 16:30 UTC on a due date it is already
+    the next day in Beijing: a payment then is booked on that day, one day past due."""
+    loan = await start_servicing(env, workers, sessions, lender, months=3, account=BROKE_ACCOUNT)
+    progress = await loan.progress()
+    assert progress.next_due_date is not None
+    due = progress.next_due_date
+    await loan.until(due, time(16, 30))  # the auto-debit at 09:00 Beijing was refused
+    now = await env.get_current_time()
+    assert business_date(now) == due + timedelta(days=1)
+    paid = await loan.handle.execute_update(
+        "make_payment",
+        Payment(
+            key=f"pay-{loan.loan_id}-m-late",
+            amount=Decimal("100.00"),
+            paid_by=loan.borrower,
+            sealed_payer_account=field_cipher().encrypt(GOOD_ACCOUNT, context=SEALED_PAYER_ACCOUNT),
+        ),
+        result_type=LoanProgress,
+    )
+    assert paid.days_past_due == 1
+    async with sessions() as session:
+        booked = await session.scalar(
+            select(LoanTransaction.value_date).where(
+                LoanTransaction.key == f"pay-{loan.loan_id}-m-late"
+            )
+        )
+    assert booked == due + timedelta(days=1)
+    await _checked(loan)
