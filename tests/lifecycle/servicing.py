@@ -6,17 +6,21 @@ real activity against the sandbox providers over HTTP, and readers of what it le
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
@@ -51,6 +55,7 @@ from workflows.contracts import (
     loan_workflow_id,
 )
 
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 NOON = time(12, 0)  # the workflow works at 01:00 UTC; tests act at noon UTC, after that
 GOOD_ACCOUNT = "6222020200112233445"
 BROKE_ACCOUNT = "6222020200112230000"  # the sandbox bank refuses collections from it
@@ -91,9 +96,16 @@ class ServicedLoan:
 
     async def settled(self) -> None:
         """Wait (real time) until no activity of this loan is in flight."""
+        request = DescribeWorkflowExecutionRequest(
+            namespace=self.env.client.namespace,
+            execution=WorkflowExecution(workflow_id=self.workflow_id),
+        )
         for _ in range(400):
-            description = await self.handle.describe()
-            if not description.raw_description.pending_activities:
+            # The raw call: it does not decode search attributes (see servicing-correctness-v1).
+            description = await self.env.client.workflow_service.describe_workflow_execution(
+                request
+            )
+            if not description.pending_activities:
                 return
             await asyncio.sleep(0.05)
         raise AssertionError(f"{self.workflow_id}: activities still pending")
@@ -155,6 +167,14 @@ class ServicedLoan:
                 else None
             )
         return histories
+
+    async def record(self, branch: str) -> None:
+        """With RECORD_HISTORIES=1, commit every run's history as ``loan_<branch>_run<n>``
+        to tests/histories/, which the replay test replays against today's code."""
+        if os.environ.get("RECORD_HISTORIES") != "1":
+            return
+        for n, history in enumerate(await self.histories(), 1):
+            (HISTORIES / f"loan_{branch}_run{n}.json").write_text(history.to_json())
 
     async def failed_workflow_tasks(self) -> int:
         """Workflow tasks that failed in any run of this loan (a handler that raised)."""
