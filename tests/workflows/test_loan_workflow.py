@@ -132,6 +132,9 @@ class FakeLoanActivities:
     addenda: list[Addendum] = field(default_factory=list)
     certificates: list[LoanRef] = field(default_factory=list)
     task_ids: list[uuid.UUID] = field(default_factory=list)
+    answers: dict[str, CollectionResult] = field(default_factory=dict)  # bank, by key
+    tasks_by_wait: dict[tuple[Any, ...], uuid.UUID] = field(default_factory=dict)
+    delivered: set[str] = field(default_factory=set)  # notification keys
 
     @staticmethod
     def _today() -> date:
@@ -162,11 +165,19 @@ class FakeLoanActivities:
 
     @activity.defn(name="collect_repayment")
     async def collect_repayment(self, collect: Collect) -> CollectionResult:
+        """Once per key, as the bank and the UNIQUE key do: a repeat gets the first answer."""
+        first = self.answers.get(collect.key)
+        if first is not None:
+            return first
         refused = self.refuses(collect)
         self.collections.append((self._today(), collect, not refused))
-        if refused:
-            return CollectionResult(succeeded=False, failure_code="insufficient_funds")
-        return CollectionResult(succeeded=True)
+        answer = (
+            CollectionResult(succeeded=False, failure_code="insufficient_funds")
+            if refused
+            else CollectionResult(succeeded=True)
+        )
+        self.answers[collect.key] = answer
+        return answer
 
     @activity.defn(name="post_loan_event")
     async def post_loan_event(self, event: LoanEvent) -> None:
@@ -228,9 +239,15 @@ class FakeLoanActivities:
 
     @activity.defn(name="open_task")
     async def open_task(self, task: OpenTask) -> TaskRef:
+        """One task per (workflow, kind, occurrence, institution), as the UNIQUE key says."""
+        wait = (activity.info().workflow_id, task.kind, task.occurrence, task.institution_id)
+        known = self.tasks_by_wait.get(wait)
+        if known is not None:
+            return TaskRef(task_id=known)
         self.opened_tasks.append((self._today(), task))
         task_id = uuid.uuid4()
         self.task_ids.append(task_id)
+        self.tasks_by_wait[wait] = task_id
         return TaskRef(task_id=task_id)
 
     @activity.defn(name="close_task")
@@ -239,6 +256,10 @@ class FakeLoanActivities:
 
     @activity.defn(name="notify_enterprise")
     async def notify_enterprise(self, message: NotifyEnterprise) -> None:
+        """Delivered once per business key, as the notification table's UNIQUE key says."""
+        if message.key in self.delivered:
+            return
+        self.delivered.add(message.key)
         self.notifications.append((self._today(), message))
 
     @activity.defn(name="issue_extension_addendum")
