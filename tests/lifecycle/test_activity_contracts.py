@@ -62,9 +62,7 @@ async def _real(settings: Settings, sessions: async_sessionmaker[AsyncSession]) 
     async def delivered(key: str) -> int:
         async with sessions() as session:
             return int(
-                await session.scalar(
-                    select(func.count()).where(Notification.delivery_key == key)
-                )
+                await session.scalar(select(func.count()).where(Notification.delivery_key == key))
                 or 0
             )
 
@@ -95,9 +93,7 @@ def _fake() -> Side:
     async def payments(key: str) -> int:
         return sum(1 for _, c, _ in fake.collections if c.key == key)
 
-    return Side(
-        fake.notify_enterprise, fake.open_task, fake.collect_repayment, delivered, payments
-    )
+    return Side(fake.notify_enterprise, fake.open_task, fake.collect_repayment, delivered, payments)
 
 
 @pytest.fixture(params=["real", "fake"])
