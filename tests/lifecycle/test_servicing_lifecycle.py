@@ -260,3 +260,30 @@ async def test_the_loan_counts_days_in_beijing(
         )
     assert booked == due + timedelta(days=1)
     await _checked(loan)
+
+
+async def test_two_extension_requests_at_once_make_one_request_and_one_task(
+    env: WorkflowEnvironment,
+    workers: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lender: Lender,
+) -> None:
+    """Defect 3: both requests passed the validator before either ran; the second handler
+    overwrote the first's pending request and opened nothing. Now it is refused."""
+    loan = await start_servicing(env, workers, sessions, lender, months=12)
+    request = ExtensionRequest(requested_by=loan.borrower, extra_months=2, reason="设备检修停产")
+    outcomes = await asyncio.gather(
+        *(
+            loan.handle.execute_update("request_extension", request, result_type=LoanProgress)
+            for _ in range(2)
+        ),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, WorkflowUpdateFailedError)]
+    assert len(refused) == 1 and isinstance(refused[0].cause, ApplicationError)
+    assert refused[0].cause.type == "extension.pending"
+    (task,) = await loan.tasks("extension_approval")
+    assert task.state == "open"
+    progress = await loan.progress()
+    assert progress.state is not None and progress.state.extensions == 1
+    await _checked(loan)
