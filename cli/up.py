@@ -52,6 +52,16 @@ class RunState:
             return None
 
 
+def proxy_header_args(settings: Settings) -> list[str]:
+    """uvicorn believes ``X-Forwarded-For`` only from the configured proxies: by default it
+    trusts 127.0.0.1, so any local client (or a local reverse proxy passing the header on
+    unchanged) could choose the address that login limits count."""
+    trusted = settings.forwarded_allow_ips.strip()
+    if not trusted:
+        return ["--no-proxy-headers"]
+    return ["--proxy-headers", "--forwarded-allow-ips", trusted]
+
+
 def run_dir(settings: Settings) -> Path:
     return settings.data_dir.resolve() / "run"
 
@@ -279,6 +289,7 @@ class Platform:
                     str(api_port),
                     "--log-level",
                     "warning",
+                    *proxy_header_args(s),
                 ],
                 self._env(API_PORT=str(api_port)),
                 self.logs / "api.log",

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
+    forwarded_allow_ips: str = ""
+    """Proxies whose ``X-Forwarded-For``/``-Proto`` are believed (comma-separated addresses,
+    ``*`` for any): none by default, so a client cannot pick the address the per-address
+    login limit counts by sending the header itself."""
 
     # Logging.
     log_level: str = "INFO"
