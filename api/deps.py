@@ -9,14 +9,16 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from adapters.storage.local import LocalDocumentStore
 from api.errors import ApiError
-from api.security import InvalidToken, decode_token
+from api.security import InvalidToken, TokenClaims, decode_token
 from config.settings import Settings
 from config.temporal import connect_temporal
+from db.models import AppUser
 from domain.roles import PLATFORM_WIDE_READERS, Role
 
 
@@ -89,14 +91,42 @@ class Principal:
     role: Role
     enterprise_id: uuid.UUID | None
     institution_id: uuid.UUID | None
+    session_version: int = 0
 
     @property
     def actor(self) -> str:
         return f"user:{self.user_id}"
 
 
+def principal_of(claims: TokenClaims) -> Principal:
+    """The caller a verified access token names (ValueError for an unknown role)."""
+    return Principal(
+        claims.user_id,
+        Role(claims.role),
+        claims.enterprise_id,
+        claims.institution_id,
+        claims.session_version,
+    )
+
+
+async def session_is_current(
+    session_factory: async_sessionmaker[AsyncSession], principal: Principal
+) -> bool:
+    """The token's session is still the user's: not logged out, its refresh family not
+    revoked (both raise ``session_version``), the account active. One primary-key read."""
+    async with session_factory() as session:
+        row = (
+            await session.execute(
+                select(AppUser.session_version, AppUser.is_active).where(
+                    AppUser.id == principal.user_id
+                )
+            )
+        ).first()
+    return row is not None and row.is_active and row.session_version == principal.session_version
+
+
 async def get_current_user(
-    settings: SettingsDep,
+    ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
@@ -107,18 +137,20 @@ async def get_current_user(
             "Authentication required",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    invalid = ApiError(
+        401,
+        "auth.invalid_token",
+        "登录已失效，请重新登录",
+        "Invalid or expired token",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
     try:
-        claims = decode_token(settings, credentials.credentials, "access")
-        role = Role(claims.role)
+        principal = principal_of(decode_token(ctx.settings, credentials.credentials, "access"))
     except (InvalidToken, ValueError) as exc:
-        raise ApiError(
-            401,
-            "auth.invalid_token",
-            "登录已失效，请重新登录",
-            "Invalid or expired token",
-            headers={"WWW-Authenticate": "Bearer"},
-        ) from exc
-    return Principal(claims.user_id, role, claims.enterprise_id, claims.institution_id)
+        raise invalid from exc
+    if not await session_is_current(ctx.session_factory, principal):
+        raise invalid
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

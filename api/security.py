@@ -47,6 +47,7 @@ class TokenClaims:
     token_type: str
     jti: str
     expires_at: datetime
+    session_version: int = 0
 
 
 class InvalidToken(Exception):
@@ -61,6 +62,7 @@ def issue_token(
     enterprise_id: uuid.UUID | None,
     institution_id: uuid.UUID | None,
     token_type: str,
+    session_version: int = 0,
 ) -> tuple[str, TokenClaims]:
     """Sign an access or refresh token for a user."""
     ttl = settings.jwt_access_ttl_s if token_type == "access" else settings.jwt_refresh_ttl_s
@@ -73,6 +75,7 @@ def issue_token(
         token_type=token_type,
         jti=secrets.token_hex(16),
         expires_at=now + timedelta(seconds=ttl),
+        session_version=session_version,
     )
     payload: dict[str, Any] = {
         "iss": JWT_ISSUER,
@@ -82,6 +85,7 @@ def issue_token(
         "inst": str(institution_id) if institution_id else None,
         "typ": token_type,
         "jti": claims.jti,
+        "sv": session_version,
         "iat": int(now.timestamp()),
         "exp": int(claims.expires_at.timestamp()),
     }
@@ -112,6 +116,7 @@ def decode_token(settings: Settings, token: str, expected_type: str) -> TokenCla
             token_type=payload["typ"],
             jti=payload["jti"],
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            session_version=int(payload.get("sv", 0)),
         )
     except (KeyError, ValueError) as exc:
         raise InvalidToken("malformed claims") from exc

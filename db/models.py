@@ -54,6 +54,9 @@ class AppUser(UuidPrimaryKey, CreatedAt, Base):
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     locked_until: Mapped[datetime | None]
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Carried by every access token (``sv``); logout and the revocation of a refresh family
+    raise it, so the access tokens already out die with their session, not 15 min later."""
 
 
 class RefreshToken(CreatedAt, Base):

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -86,6 +86,13 @@ class UserRepository:
         return await self.session.scalar(stmt)
 
     async def revoke_all_refresh_tokens(self, user_id: uuid.UUID) -> None:
+        """End every session of the user: refresh tokens revoked, access tokens outdated."""
+        await self.session.execute(
+            update(AppUser)
+            .where(AppUser.id == user_id)
+            .values(session_version=AppUser.session_version + 1)
+            .execution_options(synchronize_session=False)
+        )
         tokens = await self.session.scalars(
             select(RefreshToken).where(
                 RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)

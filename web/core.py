@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from api.deps import Principal, SessionDep, SettingsDep
+from api.deps import Principal, SessionDep, SettingsDep, principal_of
 from api.errors import ApiError
 from api.routers import auth
 from api.schemas import RefreshRequest, TokenPair
@@ -246,11 +246,9 @@ def language_of(request: Request) -> str:
 
 def principal_from_token(settings: Settings, token: str) -> Principal | None:
     try:
-        claims = decode_token(settings, token, "access")
-        role = Role(claims.role)
+        return principal_of(decode_token(settings, token, "access"))
     except (InvalidToken, ValueError):
         return None
-    return Principal(claims.user_id, role, claims.enterprise_id, claims.institution_id)
 
 
 async def get_web_context(
@@ -274,7 +272,11 @@ async def get_web_context(
             principal = principal_from_token(settings, pair.access_token)
     if principal is not None:
         account = await session.get(AppUser, principal.user_id)
-        if account is None or not account.is_active:
+        if (
+            account is None
+            or not account.is_active
+            or account.session_version != principal.session_version  # logged out elsewhere
+        ):
             clear_session(ctx)
             principal = None
         else:

@@ -39,6 +39,7 @@ async def _issue_pair(settings: Settings, repo: UserRepository, user: AppUser) -
             enterprise_id=user.enterprise_id,
             institution_id=user.institution_id,
             token_type=token_type,
+            session_version=user.session_version,
         )
 
     access, _ = sign("access")

@@ -241,6 +241,38 @@ async def test_expired_refresh_token_and_logout_end_the_session(platform: Platfo
     assert after.status_code == 401  # logout revoked the family
 
 
+async def test_access_tokens_die_with_their_session(platform: Platform) -> None:
+    """Issue 28, finding 7: an access token outlived logout and the revocation of its refresh
+    family (valid until it expired, 15 minutes later)."""
+    username, _ = await _account(platform)
+
+    async def me(token: str) -> int:
+        return (
+            await platform.http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        ).status_code
+
+    first = (await _login(platform, username, PASSWORD)).json()
+    assert await me(first["access_token"]) == 200
+    out = await platform.http.post(
+        "/api/v1/auth/logout", headers={"Authorization": f"Bearer {first['access_token']}"}
+    )
+    assert out.status_code == 204
+    assert await me(first["access_token"]) == 401  # logged out: dead at once
+
+    second = (await _login(platform, username, PASSWORD)).json()
+    rotated = await platform.http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}
+    )
+    assert rotated.status_code == 200
+    stolen = await platform.http.post(  # a used refresh token again: the family is revoked
+        "/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}
+    )
+    assert stolen.status_code == 401
+    assert await me(second["access_token"]) == 401
+    assert await me(rotated.json()["access_token"]) == 401
+    assert await me((await _login(platform, username, PASSWORD)).json()["access_token"]) == 200
+
+
 async def test_weak_passwords_are_refused_field_by_field(platform: Platform) -> None:
     admin = await platform.admin_headers()
     for weak in ("short1!", "alllowercaseletters", "Password123"):

@@ -29,7 +29,7 @@ async def _logins_through_server(platform: Platform, trusted: str) -> list[str]:
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url or "",
-        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_ADDRESS": settings.temporal_address or "",
         "SANDBOX_URL": settings.sandbox_url or "",
         "ENVIRONMENT": "test",
         "FORWARDED_ALLOW_IPS": trusted,
