@@ -27,6 +27,7 @@ from db.models import (
     RefreshToken,
 )
 from db.models_audit import RetentionErasure, RetentionRun
+from db.models_security import IdempotencyKey
 from db.repositories import DecisionLog
 from domain.retention import (
     APPLICATION_END_STATUSES,
@@ -34,6 +35,7 @@ from domain.retention import (
     CLOSED_LOAN_STATUSES,
     ENDED_RELATIONSHIP,
     ERASED_NAME,
+    IDEMPOTENCY_KEY,
     LOGIN_ATTEMPT,
     NOTIFICATION,
     OTP_CHALLENGE,
@@ -127,6 +129,9 @@ async def _delete_expired(session: AsyncSession, as_of: date) -> dict[str, int]:
         ),
         REFRESH_TOKEN.record_type: delete(RefreshToken).where(
             RefreshToken.expires_at < before(REFRESH_TOKEN)
+        ),
+        IDEMPOTENCY_KEY.record_type: delete(IdempotencyKey).where(
+            IdempotencyKey.created_at < before(IDEMPOTENCY_KEY)
         ),
         NOTIFICATION.record_type: delete(Notification).where(
             Notification.created_at < before(NOTIFICATION)

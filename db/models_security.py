@@ -32,3 +32,14 @@ class AccountLockEvent(Base):
 
 # Spraying many usernames from one address is limited too (``LoginGuardRepository``).
 Index("ix_login_attempt_client_ip_at", LoginAttempt.client_ip, LoginAttempt.at)
+
+
+class IdempotencyKey(Base):
+    """An Idempotency-Key a client sent, bound to the digest of the request it came with."""
+
+    __tablename__ = "idempotency_key"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)  # operation + resource
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

@@ -49,6 +49,14 @@ REFRESH_TOKEN = RetentionRule(
     "过期后仅用于重放检测，30 天后无用",
     "After expiry only reuse detection needs it; useless after 30 days",
 )
+IDEMPOTENCY_KEY = RetentionRule(
+    "idempotency_key",
+    90,
+    "key first used",
+    RetentionAction.DELETE,
+    "仅用于识别客户端重试；重试窗口过后无用",
+    "Only recognises a client's retries; useless once the retry window has passed",
+)
 NOTIFICATION = RetentionRule(
     "notification",
     3 * 365,
@@ -117,6 +125,7 @@ RETENTION_RULES: tuple[RetentionRule, ...] = (
     OTP_CHALLENGE,
     LOGIN_ATTEMPT,
     REFRESH_TOKEN,
+    IDEMPOTENCY_KEY,
     NOTIFICATION,
     UNVERIFIED_ENTERPRISE,
     ENDED_RELATIONSHIP,

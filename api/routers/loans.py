@@ -25,6 +25,7 @@ from api.deps import (
     require_roles,
 )
 from api.errors import ApiError
+from api.idempotency import bind_idempotency_key
 from api.schemas import Schema
 from api.workflow_errors import run_query, run_update
 from config.crypto import FieldCipher
@@ -411,7 +412,14 @@ async def _update(
     )
 
 
-def _payment_key(loan_id: uuid.UUID, kind: str, idempotency_key: str | None) -> str:
+async def _payment_key(
+    ctx: ContextDep, loan_id: uuid.UUID, kind: str, idempotency_key: str | None, body: Schema
+) -> str:
+    """The payment's business key: the client's Idempotency-Key, bound to this body (the same
+    key with another amount or payer is refused), or a fresh one."""
+    await bind_idempotency_key(
+        ctx.session_factory, scope=f"loan:{loan_id}:{kind}", key=idempotency_key, request=body
+    )
     return f"pay-{loan_id}-{kind}-{idempotency_key or uuid.uuid4().hex}"
 
 
@@ -425,13 +433,14 @@ async def make_payment(
     user: Applicant,
     session: SessionDep,
     temporal: TemporalDep,
+    ctx: ContextDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Pay now from the loan's account: past-due penalty, interest, principal; the rest is
     kept as credit for the next installment. A repeated Idempotency-Key pays once."""
     await _loan_for(session, user, loan_id)
-    key = _payment_key(loan_id, "m", idempotency_key)
+    key = await _payment_key(ctx, loan_id, "m", idempotency_key, body)
     return await _update(
         temporal, loan_id, "make_payment", _payment(key, body, user, settings), update_id=key
     )
@@ -456,11 +465,12 @@ async def prepay(
     user: Applicant,
     session: SessionDep,
     temporal: TemporalDep,
+    ctx: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Repay part of the principal early: fewer installments or a lower installment."""
     await _loan_for(session, user, loan_id)
-    key = _payment_key(loan_id, "p", idempotency_key)
+    key = await _payment_key(ctx, loan_id, "p", idempotency_key, body)
     return await _update(
         temporal,
         loan_id,
@@ -512,13 +522,14 @@ async def pay_off(
     user: Applicant,
     session: SessionDep,
     temporal: TemporalDep,
+    ctx: ContextDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Settle the whole loan today with at least the payoff quote's total (from another
     payer's account when ``payer_account`` is given, as for a payment)."""
     await _loan_for(session, user, loan_id)
-    key = _payment_key(loan_id, "o", idempotency_key)
+    key = await _payment_key(ctx, loan_id, "o", idempotency_key, body)
     return await _update(
         temporal, loan_id, "pay_off", _payment(key, body, user, settings), update_id=key
     )

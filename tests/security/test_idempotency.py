@@ -1,0 +1,45 @@
+"""An Idempotency-Key binds the request it first came with (issue 28, finding 9): a repeat
+gets the first result and moves no money again; the same key with another body is refused
+409 ``idempotency.conflict`` instead of silently answering with the first result."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from domain.roles import Role
+from tests.integration.conftest import Platform
+from tests.security.conftest import World
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_reused_key_with_another_amount_is_a_conflict(
+    platform: Platform, world: World
+) -> None:
+    applicant = world.a.headers[Role.APPLICANT]
+    loan = world.a.ids["loan_id"]
+    key = {"Idempotency-Key": f"idem-{uuid.uuid4().hex[:12]}"}
+    first = await platform.http.post(
+        f"/api/v1/loans/{loan}/payments", json={"amount": "1.00"}, headers={**applicant, **key}
+    )
+    assert first.status_code == 200, first.text
+    again = await platform.http.post(
+        f"/api/v1/loans/{loan}/payments", json={"amount": "1.00"}, headers={**applicant, **key}
+    )
+    assert again.status_code == 200
+    assert again.json()["credit"] == first.json()["credit"]  # paid once
+    other = await platform.http.post(
+        f"/api/v1/loans/{loan}/payments", json={"amount": "2.00"}, headers={**applicant, **key}
+    )
+    assert other.status_code == 409
+    error = other.json()["error"]
+    assert error["code"] == "idempotency.conflict"
+    assert error["message_zh"] and error["message_en"]
+    fresh = await platform.http.post(
+        f"/api/v1/loans/{loan}/payments",
+        json={"amount": "2.00"},
+        headers={**applicant, "Idempotency-Key": f"idem-{uuid.uuid4().hex[:12]}"},
+    )
+    assert fresh.status_code == 200
