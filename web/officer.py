@@ -356,12 +356,16 @@ async def application_document(
     session: SessionDep,
     app_ctx: ContextDep,
 ) -> Response:
-    """An issued offer letter or contract, or the enterprise's business licence, inline."""
+    """An issued offer letter or contract inline; the enterprise's uploaded business licence
+    inline when it is an image, as a download when it is a PDF (an uploaded PDF may carry
+    script, and a browser's viewer must not run it in our origin); uploads are sandboxed."""
     row = await _application_for(session, ctx.user, application_id)
     loan_doc = await session.get(LoanDocument, document_id)
+    uploaded = False
     if loan_doc is not None and loan_doc.application_id == row.id:
         sha, media, name = loan_doc.sha256, "application/pdf", f"{loan_doc.kind}.pdf"
     else:
+        uploaded = True
         material = await session.get(EnterpriseDocument, document_id)
         if (
             material is None
@@ -371,17 +375,17 @@ async def application_document(
             raise PageError(404, "error.not_found")
         sha, media, name = material.sha256, material.content_type, material.kind
     content = app_ctx.document_store().get(sha)
-    return Response(
-        content,
-        media_type=media,
-        headers={
-            "Content-Disposition": f'inline; filename="{name}"',
-            "X-Document-SHA256": sha,
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            "X-Frame-Options": "SAMEORIGIN",
-        },
-    )
+    disposition = "attachment" if uploaded and media == "application/pdf" else "inline"
+    headers = {
+        "Content-Disposition": f'{disposition}; filename="{name}"',
+        "X-Document-SHA256": sha,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "SAMEORIGIN",
+    }
+    if uploaded:
+        headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    return Response(content, media_type=media, headers=headers)
 
 
 async def _loan_for(session: SessionDep, user: Principal, loan_id: uuid.UUID) -> Loan:

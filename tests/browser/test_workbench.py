@@ -148,6 +148,9 @@ async def test_officer_refused_beyond_authority_then_approves_within_it(
     document = await page.request.get(await licence.get_attribute("href") or "")
     assert document.status == 200 and (await document.body()).startswith(b"%PDF")
     assert document.headers["content-type"] == "application/pdf"
+    # An uploaded PDF may carry script: a download, sandboxed (issue 28, finding 11).
+    assert document.headers["content-disposition"].startswith("attachment;")
+    assert document.headers["content-security-policy"].startswith("sandbox")
     await page.select_option("#action", "approve")
     await page.fill("#reason", "经营稳定，同意")
     await page.click("#submit-decision")
