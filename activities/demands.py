@@ -22,6 +22,7 @@ from db.models import (
     SupportPolicy,
 )
 from db.repositories import EnterpriseRepository, active_candidates, latest_lpr
+from domain.calendar import business_today
 from domain.grading import provisional_grade
 from domain.matching import DemandFacts, EnterpriseProfile, match
 from domain.policies import policy_applies, size_of
@@ -85,7 +86,7 @@ class DemandActivities:
     @activity.defn(name="match_demand")
     async def match_demand(self, ref: DemandRef) -> MatchSummary:
         """Match against every active product, store the explained results, group by lender."""
-        today = utcnow().date()
+        today = business_today()
         async with self.session_factory() as session:
             demand = await session.get(FinancingDemand, ref.demand_id)
             assert demand is not None

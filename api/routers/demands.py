@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -31,6 +31,7 @@ from db.models import (
 from db.models import SupportPolicy as SupportPolicyRow
 from db.repositories import EnterpriseRepository
 from documents.pdf import render_pdf
+from domain.calendar import business_today
 from domain.comparison import OfferQuote, compare, quote
 from domain.errors import BusinessRuleError
 from domain.matching import Candidate, DemandFacts, validate_demand
@@ -372,7 +373,7 @@ async def _quotes(session: SessionDep, demand: FinancingDemand) -> list[QuoteOut
             select(DemandResponse).where(DemandResponse.demand_id == demand.id)
         )
     }
-    start = date.today()
+    start = business_today()
     policy_ids = [uuid.UUID(p) for p in demand.applicable_policies]
     policies = [
         policy_from_json(row.terms)
@@ -462,7 +463,7 @@ async def compare_offers_pdf(
             "enterprise_name": enterprise.name,
             "demand": demand,
             "quotes": [q.model_dump() for q in quotes],
-            "generated_on": date.today(),
+            "generated_on": business_today(),
         },
     )
     return Response(

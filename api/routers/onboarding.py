@@ -19,6 +19,7 @@ from api.security import hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
 from db.repositories import EnterpriseRepository, UserRepository
+from domain.calendar import business_today
 from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import mask_mobile, mask_resident_id, normalize_resident_id
 from domain.onboarding import (
@@ -139,7 +140,7 @@ async def register(
         legal_rep_id_number=id_number,
         mobile=rep.mobile,
     )
-    problems = check_registration(facts, date.today())
+    problems = check_registration(facts, business_today())
     problems += check_password_strength(account.password, account.username, "account.password")
     if account.password != account.password_confirmation:
         problems.append(
