@@ -545,10 +545,16 @@ async def test_minor_name_mismatch_approved_by_platform_admin_ends_verified(
     assert result.reason == "review.approved"
     assert fake.stage_names() == ["awaiting_documents", "verifying", "in_review", "verified"]
     assert fake.stages[-1].actor == f"user:{REVIEWER}"
+    # The reviewer's entry names their role, the task and what they saw.
     assert fake.stages[-1].decision == {
         "verdict": "verified",
         "reason": "review.approved",
         "review_of": "registry.name_minor_mismatch",
+        "reviewer_role": Role.PLATFORM_ADMIN.value,
+        "task_id": str(fake.task_id),
+        "identity": "MATCH",
+        "registry": "ACTIVE",
+        "round": "0",
     }
     assert fake.closed_tasks == [
         CloseTask(task_id=fake.task_id, outcome="approved", assignee_id=REVIEWER)
