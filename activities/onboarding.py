@@ -160,7 +160,7 @@ class OnboardingActivities:
                 select(DecisionLogEntry.seq).where(
                     DecisionLogEntry.subject == workflow_id,
                     DecisionLogEntry.kind == "onboarding.resubmitted",
-                    DecisionLogEntry.payload["round"].astext == str(resubmission.round),
+                    DecisionLogEntry.payload["round"].as_string() == str(resubmission.round),
                 )
             )
             if done is None:  # not a retry of an applied resubmission

@@ -42,6 +42,7 @@ from domain.schedule import RepaymentMethod
 from workflows.contracts import (
     DemandInput,
     DemandProgress,
+    DemandWithdrawal,
     InstitutionAnswer,
     ProductSelection,
     TaskQueue,
@@ -310,7 +311,8 @@ async def withdraw_demand(
     demand = await _demand_for(session, user, demand_id)
     if demand.status in CLOSED_STAGES:
         raise ApiError(409, "demand.closed", "该融资需求已结束", "The demand is closed")
-    return await _update(temporal, demand_id, "withdraw")
+    withdrawal = DemandWithdrawal(withdrawn_by=user.user_id, withdrawer_role=user.role.value)
+    return await _update(temporal, demand_id, "withdraw", withdrawal)
 
 
 @router.post("/{demand_id}/responses", operation_id="answer_demand", response_model=DemandProgress)
@@ -350,9 +352,10 @@ async def select_products(
 ) -> DemandProgress:
     """Choose the products to apply for (the application itself is the next stage)."""
     await _demand_for(session, user, demand_id)
-    return await _update(
-        temporal, demand_id, "select_products", ProductSelection(product_ids=body.product_ids)
+    selection = ProductSelection(
+        product_ids=body.product_ids, selected_by=user.user_id, selector_role=user.role.value
     )
+    return await _update(temporal, demand_id, "select_products", selection)
 
 
 async def _quotes(session: SessionDep, demand: FinancingDemand) -> list[QuoteOut]:
