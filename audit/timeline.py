@@ -49,8 +49,16 @@ ACTOR_FIELDS = (
     "refused_by",
     "requested_by",
     "paid_by",
+    "selected_by",
+    "withdrawn_by",
 )
-ROLE_FIELDS = ("decider_role", "reviewer_role", "responder_role")
+ROLE_FIELDS = (
+    "decider_role",
+    "reviewer_role",
+    "responder_role",
+    "selector_role",
+    "withdrawer_role",
+)
 SECRET_FIELDS = frozenset({"password_hash", "password", "code", "code_hash"})
 _SEARCH_ATTRIBUTES = {"LoanBridgeStage": "stage", "LoanBridgeStatus": "status"}
 
