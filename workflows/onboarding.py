@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -337,16 +337,16 @@ class EnterpriseOnboardingWorkflow:
         await self._set_stage(ref, "in_review", reason, decision=decision)
         await self._notify(ref, "verification_in_review", {}, f"in-review-{self.round}")
         await workflow.wait_condition(lambda: self.review is not None)
-        assert self.review is not None
+        review = cast(ReviewDecision, self.review)  # the condition above holds
         await _db(
             "close_task",
             CloseTask(
                 task_id=task_ref.task_id,
-                outcome="approved" if self.review.approve else "rejected",
-                assignee_id=self.review.reviewer_id,
+                outcome="approved" if review.approve else "rejected",
+                assignee_id=review.reviewer_id,
             ),
         )
-        return self.review
+        return review
 
     # ---- updates and query -------------------------------------------------------------
     @workflow.update
@@ -355,7 +355,8 @@ class EnterpriseOnboardingWorkflow:
         await workflow.wait_condition(lambda: self.ack is not None or self.refusal is not None)
         if self.refusal is not None:
             raise self.refusal
-        assert self.ack is not None
+        if self.ack is None:  # cannot happen after the wait; refused rather than asserted
+            raise ApplicationError("the registration is not recorded", type="RegistrationFailed")
         return self.ack
 
     @workflow.update
