@@ -4,6 +4,7 @@ registration leaves its USCC free. On the real activities, PostgreSQL and the sa
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
 from api.routers.onboarding import ENTERPRISE_NAMESPACE
 from audit.chain import verify_decision_log
 from config.crypto import FieldCipher
@@ -242,3 +244,70 @@ async def test_expired_unconfirmed_registration_frees_its_uscc(
             row = await session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
         assert row is not None and row.status == "awaiting_otp"
         await handle.terminate("test over")
+
+
+async def test_lapsed_onboarding_is_resubmitted_through_the_api_and_verified(
+    platform: Platform, sandbox: SandboxProcess, fresh_time_skipping_env: WorkflowEnvironment
+) -> None:
+    """Documents never uploaded: the onboarding lapses after four weekly reminders (time
+    skipped), and the applicant resubmits, uploads and gets verified — the API, worker and
+    activities all real, on the time-skipping server."""
+    env = fresh_time_skipping_env
+    settings = platform.settings.model_copy(
+        update={
+            "task_queue_prefix": f"lap{uuid.uuid4().hex[:6]}",
+            "temporal_address": env.client.service_client.config.target_host,
+        }
+    )
+    uscc, mobile, id_number = new_uscc(), new_mobile(), new_id_number()
+    body = registration_body(uscc, id_number, mobile)
+    workers = build_workers(env.client, settings, platform.sessions)
+    app = create_app(settings)
+    async with workers[0], workers[1], app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            registered = await http.post("/api/v1/registrations", json=body)
+            assert registered.status_code == 201, registered.text
+            enterprise_id = registered.json()["enterprise_id"]
+            code = await latest_code(sandbox, mobile)
+            confirmed = await http.post(
+                f"/api/v1/registrations/{enterprise_id}/otp", json={"code": code}
+            )
+            assert confirmed.status_code == 200, confirmed.text
+            login = await http.post(
+                "/api/v1/auth/token",
+                json={"username": body["account"]["username"], "password": PASSWORD},
+            )
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+            await env.sleep(timedelta(days=29))  # four weekly reminders, then the lapse
+            lapsed: dict[str, Any] = {}
+            for _ in range(200):
+                lapsed = (await http.get(f"/api/v1/registrations/{enterprise_id}")).json()
+                if lapsed["stage"] == "lapsed":
+                    break
+                await env.sleep(timedelta(minutes=1))
+            assert lapsed["stage"] == "lapsed", lapsed
+            assert lapsed["guidance"]["code"] == "documents.not_provided"
+            assert lapsed["guidance"]["next_step"] == "resubmit"
+
+            again = await http.post("/api/v1/enterprises/me/resubmission", json={}, headers=headers)
+            assert again.status_code == 201, again.text
+            assert sorted(again.json()["missing_documents"]) == sorted(
+                ["id_front", "id_back", "id_handheld", "business_licence"]
+            )
+            for kind in ("id_front", "id_back", "id_handheld", "business_licence"):
+                uploaded = await http.post(
+                    "/api/v1/enterprises/me/documents",
+                    headers=headers,
+                    data={"kind": kind},
+                    files={"file": (f"{kind}.jpg", JPEG + kind.encode())},
+                )
+                assert uploaded.status_code == 201, uploaded.text
+            verified: dict[str, Any] = {}
+            for _ in range(300):
+                verified = (await http.get(f"/api/v1/registrations/{enterprise_id}")).json()
+                if verified["stage"] in ("verified", "rejected", "in_review"):
+                    break
+                await asyncio.sleep(0.1)
+            assert verified["stage"] == "verified", verified
