@@ -110,6 +110,40 @@ async def test_onboarding_review_is_logged_with_reviewer_role_and_what_they_saw(
     assert progress["guidance"]["code"] == "review.rejected"
     assert "营业执照照片不清晰" in progress["guidance"]["message_zh"]
 
+    # Resubmitted with a new licence photo, the case goes to a reviewer again: a task of its
+    # own (the first stays decided), and the second decision is logged for the second round.
+    applicant = {"Authorization": f"Bearer {token}"}
+    resubmitted = await platform.http.post(
+        "/api/v1/enterprises/me/resubmission",
+        json={"reupload_documents": ["business_licence"]},
+        headers=applicant,
+    )
+    assert resubmitted.status_code == 201, resubmitted.text
+    uploaded = await platform.http.post(
+        "/api/v1/enterprises/me/documents",
+        headers=applicant,
+        data={"kind": "business_licence"},
+        files={"file": ("licence.pdf", b"%PDF-1.7\n clearer photo \n%%EOF\n")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    assert (await wait_for_stage(platform, enterprise_id, {"in_review"}))["stage"] == "in_review"
+    inbox = (
+        await platform.http.get("/api/v1/tasks?kind=verification_review", headers=admin)
+    ).json()
+    second = next(t for t in inbox if t["workflow_id"] == f"enterprise-{enterprise_id}")
+    assert second["id"] != task["id"]
+    approved = await platform.http.post(
+        f"/api/v1/tasks/{second['id']}/decision",
+        json={"approve": True, "reason": "新照片清晰"},
+        headers=admin,
+    )
+    assert approved.status_code == 200, approved.text
+    assert (await wait_for_stage(platform, enterprise_id, {"verified"}))["stage"] == "verified"
+    entries = await _entries(platform, f"enterprise-{enterprise_id}")
+    verified = next(e for e in entries if e.kind == "onboarding.verified")
+    assert verified.payload["task_id"] == second["id"] and verified.payload["round"] == "1"
+    assert verified.actor == review.actor
+
 
 async def test_demand_answer_selection_and_withdrawal_are_logged_with_their_person(
     platform: Platform, sandbox: SandboxProcess
