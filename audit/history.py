@@ -1,7 +1,10 @@
-"""Fetch a workflow's histories (every run of a continue-as-new chain) and decode their
-payloads through the encryption codec, for the compliance role only."""
+"""Fetch a workflow's histories (every run of a continue-as-new chain, and earlier runs of the
+same business id) and decode their payloads through the encryption codec, for the compliance
+role only."""
 
 from __future__ import annotations
+
+from datetime import UTC
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -48,6 +51,39 @@ async def fetch_runs(client: Client, workflow_id: str) -> list[tuple[str, list[H
         if run_id is None:
             break
     runs.reverse()
+    return await _earlier_runs(client, workflow_id, runs) + runs
+
+
+async def _earlier_runs(
+    client: Client, workflow_id: str, chain: list[tuple[str, list[HistoryEvent]]]
+) -> list[tuple[str, list[HistoryEvent]]]:
+    """Runs of the same business id before the chain: not linked by continue-as-new, but
+    started anew for the same business (a corrected and resubmitted onboarding after its
+    rejection), oldest first; found through visibility, and none when it cannot answer."""
+    if not chain or len(chain) >= MAX_RUNS:
+        return []
+    known = {run_id for run_id, _ in chain}
+    first_started = chain[0][1][0].event_time.ToDatetime(tzinfo=UTC)
+    quoted = workflow_id.replace("\\", "\\\\").replace("'", "\\'")
+    found = []
+    try:
+        async for execution in client.list_workflows(f"WorkflowId = '{quoted}'"):
+            if execution.run_id not in known and execution.start_time < first_started:
+                found.append(execution)
+    except RPCError:
+        return []
+    found.sort(key=lambda execution: execution.start_time)
+    runs: list[tuple[str, list[HistoryEvent]]] = []
+    for execution in found[-(MAX_RUNS - len(chain)) :]:
+        handle = client.get_workflow_handle(workflow_id, run_id=execution.run_id)
+        try:
+            history = await handle.fetch_history()
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                continue  # removed by the namespace's retention meanwhile
+            raise
+        if history.events:
+            runs.append((execution.run_id, list(history.events)))
     return runs
 
 

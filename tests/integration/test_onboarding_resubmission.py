@@ -23,6 +23,7 @@ from config.crypto import FieldCipher
 from db.models import DecisionLogEntry, Enterprise
 from sandbox.registry import enterprise_record
 from tests.integration.conftest import Platform
+from tests.integration.test_audit_api import _platform_user
 from tests.integration.test_onboarding_api import (
     JPEG,
     PASSWORD,
@@ -172,6 +173,20 @@ async def test_rejected_registration_is_corrected_resubmitted_and_verified(
     assert entry.payload["reason_seen"] == "identity.mismatch"
     assert entry.payload["corrected"] == "legal_representative.name"
     assert corrected_name not in str(entry.payload)  # field names, never values
+
+    # The auditor walks both runs of enterprise-{id}: the rejected one, then the resubmission.
+    compliance = await _platform_user(platform, "compliance")
+    story = await platform.http.get(
+        f"/api/v1/audit/workflows/enterprise-{enterprise_id}/timeline", headers=compliance
+    )
+    assert story.status_code == 200, story.text
+    timeline = next(
+        w for w in story.json()["workflows"] if w["workflow_id"] == f"enterprise-{enterprise_id}"
+    )
+    assert len(timeline["runs"]) == 2
+    assert timeline["status"] != "running"
+    steps = [e.get("name") for e in timeline["entries"]]
+    assert steps.index("record_registration") < steps.index("record_resubmission")
 
 
 async def test_resubmission_needs_the_enterprise_s_own_login(platform: Platform) -> None:

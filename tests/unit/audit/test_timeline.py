@@ -4,6 +4,8 @@ compliance, withheld for everyone else, with actors, timers, children and failur
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +209,26 @@ class _Client:
     def get_workflow_handle(self, workflow_id: str, run_id: str | None = None) -> _Handle:
         return _Handle(self.runs, run_id, "run-c")
 
+    async def list_workflows(self, query: str) -> AsyncIterator[Any]:
+        """Visibility: every run of the id, the chain's included (as the server lists them)."""
+        assert query == "WorkflowId = 'loan-1'"
+        for run_id, history in self.runs.items():
+            started = history.events[0].event_time.ToDatetime(tzinfo=UTC)
+            yield type("Execution", (), {"run_id": run_id, "start_time": started})()
+
+
+class _ClientWithAnEarlierRun(_Client):
+    """The chain, and before it a run of the same id started anew (not continued)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        earlier = WorkflowHistory.from_json(
+            "loan-1", (HISTORIES / "loan_servicing_paid_off.json").read_text()
+        )
+        first = earlier.events[0].event_time
+        first.FromDatetime(first.ToDatetime(tzinfo=UTC) - timedelta(days=1))
+        self.runs = {"run-0": earlier, **self.runs}
+
 
 async def test_every_run_of_a_continued_workflow_is_fetched_oldest_first() -> None:
     from audit.history import fetch_runs
@@ -216,3 +238,10 @@ async def test_every_run_of_a_continued_workflow_is_fetched_oldest_first() -> No
     info, entries = translate_run("loan-1", "run-b", runs[1][1], reveal=False)
     assert info.previous_run_id == "run-a"
     assert entries[0].title_en == "loan servicing continued"
+
+
+async def test_an_earlier_run_of_the_same_business_id_comes_before_the_chain() -> None:
+    from audit.history import fetch_runs
+
+    runs = await fetch_runs(_ClientWithAnEarlierRun(), "loan-1")  # type: ignore[arg-type]
+    assert [run_id for run_id, _ in runs] == ["run-0", "run-a", "run-b", "run-c"]
