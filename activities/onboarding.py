@@ -156,14 +156,23 @@ class OnboardingActivities:
                 raise ApplicationError(
                     "enterprise not found", type="EnterpriseMissing", non_retryable=True
                 )
-            done = await session.scalar(
-                select(DecisionLogEntry.seq).where(
+            run_id = activity.info().workflow_run_id or ""
+            recorded_by_run = await session.scalar(
+                select(DecisionLogEntry.payload["run_id"].as_string()).where(
                     DecisionLogEntry.subject == workflow_id,
                     DecisionLogEntry.kind == "onboarding.resubmitted",
                     DecisionLogEntry.payload["round"].as_string() == str(resubmission.round),
                 )
             )
-            if done is None:  # not a retry of an applied resubmission
+            if recorded_by_run is not None and recorded_by_run != run_id:
+                # Two resubmissions counted the same round (two tabs): one run per round, or
+                # the round's review task and notices would be another run's.
+                raise ApplicationError(
+                    "this round was resubmitted already",
+                    type="onboarding.resubmission_conflict",
+                    non_retryable=True,
+                )
+            if recorded_by_run is None:  # not a retry of this run's resubmission
                 if enterprise.status not in RESUBMITTABLE_STAGES:
                     raise ApplicationError(
                         f"an enterprise in stage {enterprise.status} cannot be resubmitted",
@@ -189,6 +198,7 @@ class OnboardingActivities:
                     payload={
                         "enterprise_id": str(enterprise.id),
                         "round": str(resubmission.round),
+                        "run_id": run_id,
                         "role": resubmission.requested_role,
                         "stage_seen": previous[0],
                         "reason_seen": previous[1],

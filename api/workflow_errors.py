@@ -32,6 +32,11 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
         "仅未通过或已过期的认证可以重新提交",
         "Only a rejected or lapsed onboarding can be resubmitted",
     ),
+    "onboarding.resubmission_conflict": (
+        409,
+        "该认证刚刚已重新提交，请刷新查看进度",
+        "This onboarding was just resubmitted; refresh to see its progress",
+    ),
     "documents.not_expected": (409, "当前阶段无需上传材料", "Documents are not expected now"),
     "documents.unknown_kind": (422, "材料类型不正确", "Unknown document kind"),
     "review.not_pending": (409, "没有待审核的事项", "Nothing awaits review"),

@@ -5,6 +5,7 @@ registration leaves its USCC free. On the real activities, PostgreSQL and the sa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -14,8 +15,14 @@ import httpx
 from sqlalchemy import select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.testing import WorkflowEnvironment
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from activities.notifications import EnterpriseNotifier
+from activities.onboarding import OnboardingActivities
+from adapters.identity.http import HttpIdentityVerifier
+from adapters.notification.http import HttpSmsGateway
+from adapters.registry.http import HttpEnterpriseRegistry
 from api.app import create_app
 from api.routers.onboarding import ENTERPRISE_NAMESPACE
 from audit.chain import verify_decision_log
@@ -43,6 +50,8 @@ from workflows.contracts import (
     OnboardingProgress,
     RegistrationAck,
     RegistrationInput,
+    Resubmission,
+    ResubmissionRecorded,
     TaskQueue,
     WorkflowType,
     enterprise_workflow_id,
@@ -326,3 +335,79 @@ async def test_lapsed_onboarding_is_resubmitted_through_the_api_and_verified(
                     break
                 await asyncio.sleep(0.1)
             assert verified["stage"] == "verified", verified
+
+
+async def test_one_run_per_resubmission_round_and_its_retry_changes_nothing(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    """Two resubmissions that counted the same round (two browser tabs) do not both apply:
+    the second run is refused, while a retry of the first run's activity is harmless."""
+    enterprise_id, uscc, _, body = await _rejected_for_a_typo(platform, sandbox)
+    settings = platform.settings
+    cipher = FieldCipher.from_settings(settings)
+    sms = HttpSmsGateway(sandbox.base_url, 2.0)
+    activities = OnboardingActivities(
+        platform.sessions,
+        cipher,
+        sms=sms,
+        notifier=EnterpriseNotifier(platform.sessions, sms, None),
+        identity=HttpIdentityVerifier(sandbox.base_url, 2.0),
+        registry=HttpEnterpriseRegistry(sandbox.base_url, 2.0),
+    )
+    async with platform.sessions() as session:
+        row = await session.get(Enterprise, uuid.UUID(enterprise_id))
+        assert row is not None
+        facts = (row.founding_date, row.registered_capital, row.legal_rep_id_number, row.mobile)
+    registration = RegistrationInput(
+        enterprise_id=uuid.UUID(enterprise_id),
+        user_id=uuid.uuid4(),
+        username=body["account"]["username"],
+        password_hash="",
+        enterprise_name=enterprise_record(uscc).name,
+        uscc=uscc,
+        registered_capital=facts[1],
+        founding_date=facts[0],
+        business_scope="",
+        industry="I",
+        region="310101",
+        legal_rep_name=enterprise_record(uscc).legal_representative,
+        sealed_id_number=cipher.encrypt(facts[2], context=SEALED_ID_NUMBER),
+        sealed_mobile=cipher.encrypt(facts[3], context=SEALED_MOBILE),
+        resubmission=Resubmission(round=1, requested_by=uuid.uuid4(), requested_role="applicant"),
+    )
+
+    def in_run(run_id: str) -> ActivityEnvironment:
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, workflow_run_id=run_id)
+        return env
+
+    first: ResubmissionRecorded = await in_run("run-a").run(
+        activities.record_resubmission, registration
+    )
+    again: ResubmissionRecorded = await in_run("run-a").run(
+        activities.record_resubmission, registration
+    )
+    assert first == again and set(first.documents) == {
+        "id_front",
+        "id_back",
+        "id_handheld",
+        "business_licence",
+    }
+    try:
+        await in_run("run-b").run(activities.record_resubmission, registration)
+    except ApplicationError as refused:
+        assert refused.type == "onboarding.resubmission_conflict"
+    else:
+        raise AssertionError("a second run of the same round was applied")
+    async with platform.sessions() as session:
+        entries = list(
+            await session.scalars(
+                select(DecisionLogEntry).where(
+                    DecisionLogEntry.subject == f"enterprise-{enterprise_id}",
+                    DecisionLogEntry.kind == "onboarding.resubmitted",
+                )
+            )
+        )
+        row = await session.get(Enterprise, uuid.UUID(enterprise_id))
+    assert [e.payload["run_id"] for e in entries] == ["run-a"]
+    assert row is not None and row.status == "awaiting_documents"
