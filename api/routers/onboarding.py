@@ -503,6 +503,7 @@ async def resubmit_registration(
         ) from exc
     try:
         await handle.execute_update("registration", result_type=RegistrationAck)
+        progress = await handle.query("progress", result_type=OnboardingProgress)
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
-    return _progress(await handle.query("progress", result_type=OnboardingProgress))
+    return _progress(progress)
