@@ -156,6 +156,7 @@ def build_activities(
         tasks.escalate_task,
         tasks.hold_task,
         onboarding.record_registration,
+        onboarding.record_resubmission,
         onboarding.send_otp,
         onboarding.check_otp,
         onboarding.expire_registration,

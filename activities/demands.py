@@ -21,7 +21,8 @@ from db.models import (
     HumanTask,
     SupportPolicy,
 )
-from db.repositories import EnterpriseRepository, active_candidates, latest_lpr
+from db.repositories import DecisionLog, EnterpriseRepository, active_candidates, latest_lpr
+from domain.calendar import business_today
 from domain.grading import provisional_grade
 from domain.matching import DemandFacts, EnterpriseProfile, match
 from domain.policies import policy_applies, size_of
@@ -39,6 +40,7 @@ from workflows.contracts import (
     PublishDemand,
     RecordAnswer,
     RecordSelection,
+    demand_workflow_id,
 )
 
 log = structlog.get_logger("loanbridge.demands")
@@ -85,7 +87,7 @@ class DemandActivities:
     @activity.defn(name="match_demand")
     async def match_demand(self, ref: DemandRef) -> MatchSummary:
         """Match against every active product, store the explained results, group by lender."""
-        today = utcnow().date()
+        today = business_today()
         async with self.session_factory() as session:
             demand = await session.get(FinancingDemand, ref.demand_id)
             assert demand is not None
@@ -246,11 +248,38 @@ class DemandActivities:
         assert row is not None
         return row
 
+    async def _demand_seen(self, session: AsyncSession, demand_id: uuid.UUID) -> dict[str, str]:
+        """What a person deciding on the demand is shown of it (no personal data)."""
+        demand = await session.get(FinancingDemand, demand_id)
+        assert demand is not None
+        return {
+            "amount": str(demand.amount),
+            "term_months": str(demand.term_months),
+            "financing_type": demand.financing_type,
+            "repayment_method": demand.repayment_method or "",
+        }
+
+    async def _answers_seen(self, session: AsyncSession, demand_id: uuid.UUID) -> dict[str, str]:
+        """The institutions' answers as the applicant sees them: status and indicative rate."""
+        rows = await session.scalars(
+            select(DemandResponse).where(DemandResponse.demand_id == demand_id)
+        )
+        return {
+            str(r.institution_id): (
+                f"{r.status}@{r.indicative_rate}" if r.indicative_rate is not None else r.status
+            )
+            for r in rows
+        }
+
     @activity.defn(name="record_answer")
     async def record_answer(self, record: RecordAnswer) -> None:
+        """The officer's answer, its inbox task closed and its decision-log entry, at once."""
         answer = record.answer
+        workflow_id = demand_workflow_id(record.demand_id)
         async with self.session_factory() as session, session.begin():
             row = await self._response(session, record.demand_id, answer.institution_id)
+            if row.responded_by is not None and row.status in ("interested", "declined"):
+                return  # a retry of a recorded answer
             row.status = "interested" if answer.interested else "declined"
             row.indicative_rate = answer.indicative_rate
             row.indicative_amount = answer.indicative_amount
@@ -261,6 +290,21 @@ class DemandActivities:
             if task is not None and task.state != "done":
                 task.state, task.outcome = "done", row.status
                 task.assignee_id, task.completed_at = answer.responder_id, utcnow()
+            await DecisionLog(session).append(
+                actor=f"user:{answer.responder_id}",
+                kind="demand.answered",
+                subject=workflow_id,
+                payload={
+                    "demand_id": str(record.demand_id),
+                    "role": answer.responder_role,
+                    "institution_id": str(answer.institution_id),
+                    "seen": await self._demand_seen(session, record.demand_id),
+                    "decision": row.status,
+                    "indicative_rate": str(answer.indicative_rate or ""),
+                    "indicative_amount": str(answer.indicative_amount or ""),
+                    "reason": answer.reason,
+                },
+            )
 
     @activity.defn(name="mark_response")
     async def mark_response(self, mark: LapseResponse) -> None:
@@ -278,14 +322,43 @@ class DemandActivities:
 
     @activity.defn(name="record_selection")
     async def record_selection(self, record: RecordSelection) -> None:
+        """The applicant's choice and its decision-log entry (who, what they saw), at once."""
+        workflow_id = demand_workflow_id(record.demand_id)
         async with self.session_factory() as session, session.begin():
             demand = await session.get(FinancingDemand, record.demand_id, with_for_update=True)
             assert demand is not None
-            demand.selected_product_ids = {"product_ids": [str(p) for p in record.product_ids]}
+            chosen = {"product_ids": [str(p) for p in record.product_ids]}
+            if demand.selected_product_ids == chosen:
+                return  # a retry of a recorded selection
+            demand.selected_product_ids = chosen
+            if record.selected_by is None:
+                return  # a selection from before the payload named its author
+            await DecisionLog(session).append(
+                actor=f"user:{record.selected_by}",
+                kind="demand.selected",
+                subject=workflow_id,
+                payload={
+                    "demand_id": str(record.demand_id),
+                    "role": record.selector_role,
+                    "product_ids": ",".join(str(p) for p in record.product_ids),
+                    "answers_seen": await self._answers_seen(session, record.demand_id),
+                    "decision": "selected",
+                },
+            )
 
     @activity.defn(name="set_demand_stage")
     async def set_demand_stage(self, change: DemandStage) -> None:
+        """The demand's stage, and the decision behind it (a withdrawal) logged once."""
+        workflow_id = demand_workflow_id(change.demand_id)
         async with self.session_factory() as session, session.begin():
             demand = await session.get(FinancingDemand, change.demand_id, with_for_update=True)
-            if demand is not None:
-                demand.status = change.stage
+            if demand is None or demand.status == change.stage:
+                return  # gone, or a retry of an applied change
+            demand.status = change.stage
+            if change.decision is not None:
+                await DecisionLog(session).append(
+                    actor=change.actor,
+                    kind=f"demand.{change.stage}",
+                    subject=workflow_id,
+                    payload={"demand_id": str(change.demand_id), **change.decision},
+                )

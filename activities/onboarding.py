@@ -19,11 +19,16 @@ from adapters.notification.protocol import OutgoingSms, SmsGateway
 from adapters.registry.protocol import EnterpriseRegistry
 from config.crypto import FieldCipher
 from db.base import utcnow
-from db.models import AppUser, Enterprise, EnterpriseDocument, OtpChallenge
+from db.models import AppUser, DecisionLogEntry, Enterprise, EnterpriseDocument, OtpChallenge
 from db.repositories import DecisionLog, EnterpriseRepository, UserRepository
 from documents.notifications import render_notification
 from domain.identity_codes import mask_mobile
-from domain.onboarding import REJECTION_REASONS_ZH, DocumentKind
+from domain.onboarding import (
+    REJECTION_REASONS_ZH,
+    RESUBMITTABLE_STAGES,
+    DocumentKind,
+    rejection_guidance,
+)
 from domain.roles import Role
 from workflows.contracts import (
     SEALED_ID_NUMBER,
@@ -36,7 +41,9 @@ from workflows.contracts import (
     OtpCheck,
     RegistrationInput,
     RegistryCheckResult,
+    ResubmissionRecorded,
     StageChange,
+    enterprise_workflow_id,
 )
 
 log = structlog.get_logger("loanbridge.onboarding")
@@ -130,6 +137,78 @@ class OnboardingActivities:
                 type="DuplicateEnterprise",
                 non_retryable=True,
             ) from exc
+
+    @activity.defn(name="record_resubmission")
+    async def record_resubmission(self, registration: RegistrationInput) -> ResubmissionRecorded:
+        """Store a rejected (or lapsed) enterprise's corrected facts, back to awaiting documents,
+        and log who resubmitted what (field names, no values) — one transaction."""
+        resubmission = registration.resubmission
+        if resubmission is None:
+            raise ApplicationError(
+                "not a resubmission", type="onboarding.not_resubmittable", non_retryable=True
+            )
+        workflow_id = enterprise_workflow_id(registration.enterprise_id)
+        async with self.session_factory() as session, session.begin():
+            enterprise = await EnterpriseRepository(session).get(
+                registration.enterprise_id, for_update=True
+            )
+            if enterprise is None or enterprise.uscc != registration.uscc:
+                raise ApplicationError(
+                    "enterprise not found", type="EnterpriseMissing", non_retryable=True
+                )
+            run_id = activity.info().workflow_run_id or ""
+            recorded_by_run = await session.scalar(
+                select(DecisionLogEntry.payload["run_id"].as_string()).where(
+                    DecisionLogEntry.subject == workflow_id,
+                    DecisionLogEntry.kind == "onboarding.resubmitted",
+                    DecisionLogEntry.payload["round"].as_string() == str(resubmission.round),
+                )
+            )
+            if recorded_by_run is not None and recorded_by_run != run_id:
+                # Two resubmissions counted the same round (two tabs): one run per round, or
+                # the round's review task and notices would be another run's.
+                raise ApplicationError(
+                    "this round was resubmitted already",
+                    type="onboarding.resubmission_conflict",
+                    non_retryable=True,
+                )
+            if recorded_by_run is None:  # not a retry of this run's resubmission
+                if enterprise.status not in RESUBMITTABLE_STAGES:
+                    raise ApplicationError(
+                        f"an enterprise in stage {enterprise.status} cannot be resubmitted",
+                        type="onboarding.not_resubmittable",
+                        non_retryable=True,
+                    )
+                previous = (enterprise.status, enterprise.status_reason)
+                id_number = self.cipher.decrypt(
+                    registration.sealed_id_number, context=SEALED_ID_NUMBER
+                )
+                enterprise.name = registration.enterprise_name
+                enterprise.legal_rep_name = registration.legal_rep_name
+                if id_number != enterprise.legal_rep_id_number:
+                    enterprise.legal_rep_id_number = id_number
+                    enterprise.legal_rep_id_hash = self.cipher.lookup_hash(
+                        id_number, purpose="id_number"
+                    )
+                enterprise.status, enterprise.status_reason = "awaiting_documents", "resubmitted"
+                await DecisionLog(session).append(
+                    actor=f"user:{resubmission.requested_by}",
+                    kind="onboarding.resubmitted",
+                    subject=workflow_id,
+                    payload={
+                        "enterprise_id": str(enterprise.id),
+                        "round": str(resubmission.round),
+                        "run_id": run_id,
+                        "role": resubmission.requested_role,
+                        "stage_seen": previous[0],
+                        "reason_seen": previous[1],
+                        "corrected": ",".join(resubmission.corrected),
+                        "reupload": ",".join(resubmission.reupload),
+                    },
+                )
+            documents = await self._latest_documents(session, enterprise.id)
+        kept = {k: v for k, v in documents.items() if k not in resubmission.reupload}
+        return ResubmissionRecorded(documents=kept)
 
     @activity.defn(name="send_otp")
     async def send_otp(self, ref: EnterpriseRef) -> OtpChallengeRef:
@@ -263,6 +342,12 @@ class OnboardingActivities:
         if "reason" in context:
             reason = str(context["reason"])
             context["reason"] = REJECTION_REASONS_ZH.get(reason, reason)
+            if notice.template == "verification_rejected":  # what to correct, what to do next
+                guidance = rejection_guidance(reason)
+                context["guidance_zh"], context["guidance_en"] = (
+                    guidance.message_zh,
+                    guidance.message_en,
+                )
         # Histories from before business keys: the old per-run key (see NotifyEnterprise.key).
         key = notice.key or f"{activity.info().workflow_id}:{activity.info().activity_id}"
         await self.notifier.notify(notice.enterprise_id, notice.template, context, key)

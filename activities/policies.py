@@ -10,8 +10,8 @@ from temporalio import activity
 from activities.notifications import EnterpriseNotifier
 from adapters.errors import ProviderError
 from adapters.tax.protocol import TaxDataProvider
-from db.base import utcnow
 from db.models import Enterprise, SupportPolicy
+from domain.calendar import business_today
 from domain.matching import EnterpriseProfile
 from domain.policies import policy_applies, size_of
 from domain.product_codec import policy_from_json
@@ -43,7 +43,7 @@ class PolicyActivities:
             enterprises = list(
                 await session.scalars(select(Enterprise).where(Enterprise.status == "verified"))
             )
-        today = utcnow().date()
+        today = business_today()
         notified = 0
         for n, enterprise in enumerate(enterprises):
             activity.heartbeat(n)

@@ -88,6 +88,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "resend_registration_code": PUBLIC,
     "registration_progress": PUBLIC,
     "upload_document": grant(APPLICANT, tenancy=Tenancy.SELF),
+    "resubmit_registration": grant(APPLICANT, tenancy=Tenancy.SELF),
     "my_enterprise": grant(APPLICANT, tenancy=Tenancy.SELF),
     # privacy
     "grant_consent": grant(APPLICANT, tenancy=Tenancy.SELF),

@@ -27,6 +27,16 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "otp.wrong_code": (422, "验证码错误", "The code is wrong"),
     "otp.too_many_sends": (429, "验证码发送次数已达上限", "No more codes can be sent"),
     "otp.too_soon": (429, "请稍后再获取验证码", "Wait a minute before asking for another code"),
+    "onboarding.not_resubmittable": (
+        409,
+        "仅未通过或已过期的认证可以重新提交",
+        "Only a rejected or lapsed onboarding can be resubmitted",
+    ),
+    "onboarding.resubmission_conflict": (
+        409,
+        "该认证刚刚已重新提交，请刷新查看进度",
+        "This onboarding was just resubmitted; refresh to see its progress",
+    ),
     "documents.not_expected": (409, "当前阶段无需上传材料", "Documents are not expected now"),
     "documents.unknown_kind": (422, "材料类型不正确", "Unknown document kind"),
     "review.not_pending": (409, "没有待审核的事项", "Nothing awaits review"),

@@ -1,13 +1,19 @@
-"""Fetch a workflow's histories (every run of a continue-as-new chain) and decode their
-payloads through the encryption codec, for the compliance role only."""
+"""Fetch a workflow's histories (every run of a continue-as-new chain, and earlier runs of the
+same business id) and decode their payloads through the encryption codec, for the compliance
+role only."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, WorkflowExecution
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    ListWorkflowExecutionsRequest,
+)
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 from temporalio.service import RPCError, RPCStatusCode
@@ -49,6 +55,50 @@ async def fetch_runs(client: Client, workflow_id: str) -> list[tuple[str, list[H
         if run_id is None:
             break
     runs.reverse()
+    return await _earlier_runs(client, workflow_id, runs) + runs
+
+
+async def _earlier_runs(
+    client: Client, workflow_id: str, chain: list[tuple[str, list[HistoryEvent]]]
+) -> list[tuple[str, list[HistoryEvent]]]:
+    """Runs of the same business id before the chain: not linked by continue-as-new, but
+    started anew for the same business (a corrected and resubmitted onboarding after its
+    rejection), oldest first; found through visibility, and none when it cannot answer."""
+    if not chain or len(chain) >= MAX_RUNS:
+        return []
+    known = {run_id for run_id, _ in chain}
+    first_started = chain[0][1][0].event_time.ToDatetime(tzinfo=UTC)
+    quoted = workflow_id.replace("\\", "\\\\").replace("'", "\\'")
+    found: list[tuple[datetime, str]] = []
+    request = ListWorkflowExecutionsRequest(
+        namespace=client.namespace, query=f"WorkflowId = '{quoted}'"
+    )
+    try:
+        # The raw listing: the SDK's decodes search attributes, and a loan closed before
+        # servicing-correctness-v1 carries an unset datetime attribute it cannot read.
+        while True:
+            page = await client.workflow_service.list_workflow_executions(request)
+            for info in page.executions:
+                started = info.start_time.ToDatetime(tzinfo=UTC)
+                if info.execution.run_id not in known and started < first_started:
+                    found.append((started, info.execution.run_id))
+            if not page.next_page_token:
+                break
+            request.next_page_token = page.next_page_token
+    except RPCError:
+        return []
+    found.sort()
+    runs: list[tuple[str, list[HistoryEvent]]] = []
+    for _, earlier_run_id in found[-(MAX_RUNS - len(chain)) :]:
+        handle = client.get_workflow_handle(workflow_id, run_id=earlier_run_id)
+        try:
+            history = await handle.fetch_history()
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                continue  # removed by the namespace's retention meanwhile
+            raise
+        if history.events:
+            runs.append((earlier_run_id, list(history.events)))
     return runs
 
 

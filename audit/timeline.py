@@ -49,8 +49,16 @@ ACTOR_FIELDS = (
     "refused_by",
     "requested_by",
     "paid_by",
+    "selected_by",
+    "withdrawn_by",
 )
-ROLE_FIELDS = ("decider_role", "reviewer_role", "responder_role")
+ROLE_FIELDS = (
+    "decider_role",
+    "reviewer_role",
+    "responder_role",
+    "selector_role",
+    "withdrawer_role",
+)
 SECRET_FIELDS = frozenset({"password_hash", "password", "code", "code_hash"})
 _SEARCH_ATTRIBUTES = {"LoanBridgeStage": "stage", "LoanBridgeStatus": "status"}
 
@@ -85,6 +93,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "escalate_task": ("任务超时升级", "task escalated"),
     "hold_task": ("任务等待申请人", "task on hold"),
     "record_registration": ("记录注册", "registration recorded"),
+    "record_resubmission": ("记录更正并重新提交", "corrected registration resubmitted"),
     "send_otp": ("发送验证码", "one-time code sent"),
     "check_otp": ("校验验证码", "one-time code checked"),
     "expire_registration": ("注册过期", "registration expired"),

@@ -384,12 +384,26 @@ def onboarding_upload(kind: str, path: Path) -> None:
     typer.echo(f"stage: {progress['stage']}; still missing: {missing}")
 
 
+def _echo_way_forward(progress: dict[str, Any]) -> None:
+    guidance = progress.get("guidance")
+    if guidance:
+        typer.echo(f"{guidance['message_zh']}\n{guidance['message_en']}")
+        if guidance["fields"]:
+            typer.echo(f"to correct: {', '.join(guidance['fields'])}")
+        typer.echo("then: loanbridge onboarding resubmit --help")
+
+
 @onboarding_app.command("status")
 def onboarding_status() -> None:
-    """Your enterprise and where its verification stands."""
+    """Your enterprise and where its verification stands (with the way forward after a no)."""
     with _client(_settings()) as client:
         try:
             me = client.my_enterprise()
+            progress = (
+                client.registration_progress(str(me["id"]))
+                if me.get("status") in ("rejected", "lapsed")
+                else {}
+            )
         except LoanBridgeError as exc:
             _explain(exc)
     for key in (
@@ -403,6 +417,44 @@ def onboarding_status() -> None:
         "verified_at",
     ):
         typer.echo(f"{key:<22} {me.get(key) or ''}")
+    _echo_way_forward(progress)
+
+
+@onboarding_app.command("resubmit")
+def onboarding_resubmit(
+    enterprise_name: Annotated[
+        str | None, typer.Option(help="企业名称 as on the business licence.")
+    ] = None,
+    legal_rep_name: Annotated[
+        str | None, typer.Option(help="法定代表人 as on the ID card and the licence.")
+    ] = None,
+    correct_id_number: Annotated[
+        bool, typer.Option(help="Asks for the legal representative's 身份证号 (hidden input).")
+    ] = False,
+    reupload: Annotated[
+        list[str] | None,
+        typer.Option(help="A document to upload again (repeatable): id_front, id_back, …"),
+    ] = None,
+) -> None:
+    """Correct a rejected (or lapsed) registration and verify again (only what you give
+    changes); then upload the documents named with --reupload."""
+    # Never an ID number on the command line (shell history): asked for, hidden.
+    id_number = typer.prompt("身份证号 ID number", hide_input=True) if correct_id_number else None
+    with _client(_settings()) as client:
+        try:
+            progress = client.resubmit_registration(
+                enterprise_name=enterprise_name,
+                legal_rep_name=legal_rep_name,
+                id_number=id_number,
+                reupload_documents=reupload or [],
+            )
+        except LoanBridgeError as exc:
+            _explain(exc)
+    missing = ", ".join(progress["missing_documents"])
+    typer.echo(
+        f"stage: {progress['stage']}; "
+        + (f"upload again: {missing}" if missing else "verification runs again")
+    )
 
 
 @tasks_app.command("list")

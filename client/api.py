@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -207,6 +208,28 @@ class LoanBridgeClient:
 
     def my_enterprise(self) -> dict[str, Any]:
         return dict(self._request("GET", "/api/v1/enterprises/me"))
+
+    def resubmit_registration(
+        self,
+        *,
+        enterprise_name: str | None = None,
+        legal_rep_name: str | None = None,
+        id_number: str | None = None,
+        reupload_documents: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Correct a rejected (or lapsed) registration and verify again; only the facts given
+        change. Documents on file still count unless named in ``reupload_documents``."""
+        representative: dict[str, str] = {}
+        if legal_rep_name is not None:
+            representative["name"] = legal_rep_name
+        if id_number is not None:
+            representative["id_number"] = id_number
+        body: dict[str, Any] = {
+            "enterprise": {"name": enterprise_name} if enterprise_name is not None else {},
+            "legal_representative": representative,
+            "reupload_documents": list(reupload_documents),
+        }
+        return dict(self._request("POST", "/api/v1/enterprises/me/resubmission", json=body))
 
     # ---- tasks ---------------------------------------------------------------------
     def list_tasks(self, state: str = "open", kind: str | None = None) -> list[dict[str, Any]]:

@@ -204,3 +204,140 @@ REJECTION_REASONS_ZH: dict[str, str] = {
     "registry.legal_rep_mismatch": "法定代表人与登记信息不一致",
     "registry.name_mismatch": "企业名称与登记信息不一致",
 }
+
+
+# ---- the way forward after a "no" (issue 18, defect 8) ------------------------------------
+
+RESUBMITTABLE_STAGES = frozenset({"rejected", "lapsed"})
+"""An onboarding that ended in one of these may be corrected and resubmitted by its applicant;
+an expired one left nothing behind (register again), a verified one is done."""
+
+CORRECTABLE_FIELDS = (
+    "enterprise.name",
+    "legal_representative.name",
+    "legal_representative.id_number",
+)
+"""What verification compares and a resubmission may correct. The USCC is the enterprise's
+identity (register again for another one); the mobile needs a new one-time code (support)."""
+
+
+class NextStep(StrEnum):
+    """The way forward a user can take after a rejection or a lapse."""
+
+    CORRECT_AND_RESUBMIT = "correct_and_resubmit"
+    RESUBMIT = "resubmit"
+    CONTACT_REGISTRY_THEN_RESUBMIT = "contact_registry_then_resubmit"
+    CHECK_USCC = "check_uscc"
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionGuidance:
+    """Why the onboarding stopped, what to correct (field names) and what to do next."""
+
+    code: str
+    message_zh: str
+    message_en: str
+    fields: tuple[str, ...]
+    next_step: NextStep
+
+
+_REGISTRY_AUTHORITY_ZH = (
+    "这不是填写错误：请联系登记机关（市场监督管理部门）处理，执照恢复正常（存续）后可重新提交认证"
+)
+_REGISTRY_AUTHORITY_EN = (
+    "this is not a typing error: contact the registration authority (the market regulation "
+    "administration); once the licence is active again, resubmit the verification"
+)
+
+_GUIDANCE: dict[str, RejectionGuidance] = {
+    g.code: g
+    for g in (
+        RejectionGuidance(
+            "identity.mismatch",
+            "法定代表人姓名与身份证号码不一致：请按身份证核对法定代表人姓名和身份证号码，更正后重新提交",
+            "The legal representative's name and ID number do not match: check both against "
+            "the ID card, correct them and resubmit",
+            ("legal_representative.name", "legal_representative.id_number"),
+            NextStep.CORRECT_AND_RESUBMIT,
+        ),
+        RejectionGuidance(
+            "identity.not_found",
+            "未查到法定代表人身份信息：请核对身份证号码，更正后重新提交",
+            "The legal representative's identity was not found: check the ID number, correct "
+            "it and resubmit",
+            ("legal_representative.id_number", "legal_representative.name"),
+            NextStep.CORRECT_AND_RESUBMIT,
+        ),
+        RejectionGuidance(
+            "registry.legal_rep_mismatch",
+            "法定代表人与企业登记信息不一致：请填写营业执照上登记的法定代表人姓名，更正后重新提交",
+            "The legal representative differs from the registry: enter the name on the "
+            "business licence and resubmit",
+            ("legal_representative.name",),
+            NextStep.CORRECT_AND_RESUBMIT,
+        ),
+        RejectionGuidance(
+            "registry.name_mismatch",
+            "企业名称与登记信息不一致：请填写与营业执照完全一致的企业名称，更正后重新提交",
+            "The enterprise name differs from the registry: enter the name exactly as on the "
+            "business licence and resubmit",
+            ("enterprise.name",),
+            NextStep.CORRECT_AND_RESUBMIT,
+        ),
+        RejectionGuidance(
+            "registry.not_found",
+            "未在企业登记信息中查到该统一社会信用代码：若代码填写有误，请用正确代码重新注册；"
+            "若企业刚完成登记，请待登记信息可查后重新提交",
+            "The USCC is not in the enterprise registry: if it was mistyped, register again "
+            "with the right code; if the enterprise was registered only recently, resubmit "
+            "once the registry shows it",
+            (),
+            NextStep.CHECK_USCC,
+        ),
+        RejectionGuidance(
+            "registry.revoked",
+            f"企业营业执照已被吊销，{_REGISTRY_AUTHORITY_ZH}",
+            f"The business licence is revoked; {_REGISTRY_AUTHORITY_EN}",
+            (),
+            NextStep.CONTACT_REGISTRY_THEN_RESUBMIT,
+        ),
+        RejectionGuidance(
+            "registry.cancelled",
+            f"企业已注销，{_REGISTRY_AUTHORITY_ZH}",
+            f"The enterprise is deregistered; {_REGISTRY_AUTHORITY_EN}",
+            (),
+            NextStep.CONTACT_REGISTRY_THEN_RESUBMIT,
+        ),
+        RejectionGuidance(
+            "documents.not_provided",
+            "认证材料未在规定时间内上传：请重新提交并上传材料",
+            "The verification documents were not uploaded in time: resubmit and upload them",
+            (),
+            NextStep.RESUBMIT,
+        ),
+    )
+}
+
+
+def rejection_guidance(reason: str) -> RejectionGuidance:
+    """The guidance for a stored reason; a reviewer's own words are shown as they wrote them."""
+    known = _GUIDANCE.get(reason)
+    if known is not None:
+        return known
+    if reason.startswith("registry."):  # another registry status than active
+        return RejectionGuidance(
+            reason,
+            f"企业登记状态异常，{_REGISTRY_AUTHORITY_ZH}",
+            f"The registry status is not active; {_REGISTRY_AUTHORITY_EN}",
+            (),
+            NextStep.CONTACT_REGISTRY_THEN_RESUBMIT,
+        )
+    said = "" if reason in ("", "review.rejected") else reason
+    return RejectionGuidance(
+        "review.rejected",
+        f"平台审核未通过{'：' + said if said else ''}。请按审核意见更正后重新提交",
+        f"The platform review did not approve{': ' + said if said else ''}. Correct what the "
+        "review names and resubmit",
+        CORRECTABLE_FIELDS,
+        NextStep.CORRECT_AND_RESUBMIT,
+    )

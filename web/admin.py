@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,6 +24,7 @@ from api.routers import users as users_api
 from api.schemas import UserCreate
 from db.models import AppUser, LoanProduct, LoanProductVersion
 from db.repositories import latest_lpr
+from domain.calendar import business_today
 from domain.credit_decision import DEFAULT_AUTHORITY_LIMITS
 from domain.errors import BusinessRuleError
 from domain.products import CreditGrade, FinancingType, LprTenor, ProductFamily
@@ -106,7 +106,7 @@ def product_body(values: dict[str, Any]) -> dict[str, Any]:
         "eligible_regions": _csv(str(values.get("eligible_regions", ""))),
         "collateral_required": bool(values.get("collateral_required")),
         "guarantee_required": bool(values.get("guarantee_required")),
-        "active_from": opt("active_from") or date.today().isoformat(),
+        "active_from": opt("active_from") or business_today().isoformat(),
     }
     for name in PERCENT_FIELDS:
         raw = opt(name)
@@ -160,7 +160,7 @@ def values_from_terms(product: LoanProduct, terms: dict[str, Any]) -> dict[str, 
         "guarantee_required": bool(terms.get("guarantee_required")),
         "auto_approval_limit": terms.get("auto_approval_limit", "0"),
         "response_sla_hours": str(terms.get("response_sla_hours", 72)),
-        "active_from": terms.get("active_from", date.today().isoformat()),
+        "active_from": terms.get("active_from", business_today().isoformat()),
         "active_until": terms.get("active_until") or "",
     }
 
@@ -172,7 +172,7 @@ def _blank_values() -> dict[str, Any]:
         "repayment_methods": ["equal_installment"],
         "family": "working_capital",
         "financing_type": "credit",
-        "active_from": date.today().isoformat(),
+        "active_from": business_today().isoformat(),
         "response_sla_hours": "72",
         "auto_approval_limit": "0",
         "min_enterprise_age_months": "0",
@@ -286,7 +286,7 @@ async def _save(
         if text(form, "intent", 10) == "preview":
             terms = catalog._check(body)
             try:
-                lpr = await latest_lpr(session, date.today())
+                lpr = await latest_lpr(session, business_today())
             except LookupError:
                 lpr = None
             preview = catalog._preview(terms, lpr, "preview") if lpr is not None else None

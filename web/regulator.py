@@ -20,6 +20,7 @@ from api.deps import ContextDep, SessionDep
 from db import reporting
 from db.models import PortfolioSnapshot
 from db.models_compliance import RegulatoryReport
+from domain.calendar import business_today
 from domain.reports import (
     NON_PERFORMING,
     MetricRows,
@@ -59,9 +60,9 @@ def _period(kind: str, start: str) -> Period:
     """The chosen period; by default the quarter running today."""
     chosen = ReportKind.MONTHLY if kind == "monthly" else ReportKind.QUARTERLY
     try:
-        day = date.fromisoformat(start) if start else date.today()
+        day = date.fromisoformat(start) if start else business_today()
     except ValueError:
-        day = date.today()
+        day = business_today()
     first = day.replace(day=1)
     if chosen is ReportKind.QUARTERLY:
         first = first.replace(month=(first.month - 1) // 3 * 3 + 1)

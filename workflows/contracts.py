@@ -100,9 +100,26 @@ def enterprise_workflow_id(enterprise_id: uuid.UUID) -> str:
     return f"enterprise-{enterprise_id}"
 
 
+class Resubmission(Contract):
+    """The applicant corrects a rejected (or lapsed) registration and asks for verification
+    again: a new run of ``enterprise-{id}`` whose input carries the corrected facts."""
+
+    round: int  # 1 for the first resubmission, then 2, ...
+    requested_by: uuid.UUID
+    requested_role: str
+    corrected: list[str] = Field(default_factory=list)  # field names only, never values
+    reupload: list[str] = Field(default_factory=list)  # document kinds to upload again
+
+
+class ResubmissionRecorded(Contract):
+    """The corrections are stored; the documents on file that still count (kind → sha256)."""
+
+    documents: dict[str, str] = Field(default_factory=dict)
+
+
 class RegistrationInput(Contract):
     """A registration form. Personal data arrives sealed (FieldCipher tokens), never in clear,
-    and the password only as its argon2id hash."""
+    and the password only as its argon2id hash (empty on a resubmission: the account exists)."""
 
     enterprise_id: uuid.UUID
     user_id: uuid.UUID
@@ -119,6 +136,7 @@ class RegistrationInput(Contract):
     sealed_id_number: str
     sealed_mobile: str
     email: str | None = None
+    resubmission: Resubmission | None = None
 
 
 class RegistrationAck(Contract):
@@ -314,16 +332,31 @@ class LapseResponse(Contract):
 
 class ProductSelection(Contract):
     product_ids: list[uuid.UUID]
+    selected_by: uuid.UUID | None = None  # None only from callers before the decision log
+    selector_role: str = ""
+
+
+class DemandWithdrawal(Contract):
+    """The applicant withdraws the demand (optional payload of ``withdraw``: callers from
+    before it send nothing)."""
+
+    withdrawn_by: uuid.UUID
+    withdrawer_role: str
+    reason: str = ""
 
 
 class RecordSelection(Contract):
     demand_id: uuid.UUID
     product_ids: list[uuid.UUID]
+    selected_by: uuid.UUID | None = None
+    selector_role: str = ""
 
 
 class DemandStage(Contract):
     demand_id: uuid.UUID
     stage: str
+    actor: str = "system"
+    decision: dict[str, str] | None = None  # logged to the decision log when present
 
 
 class InstitutionState(Contract):

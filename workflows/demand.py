@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         DemandProgress,
         DemandRef,
         DemandStage,
+        DemandWithdrawal,
         InstitutionAnswer,
         InstitutionState,
         LapseResponse,
@@ -70,7 +71,10 @@ class FinancingDemandWorkflow:
         self.product_lender: dict[Any, Any] = {}
         self.slots: dict[Any, _Slot] = {}
         self.selection: list[Any] | None = None
+        self.selected_by: ProductSelection | None = None
         self.withdrawn = False
+        self.withdrawal: DemandWithdrawal | None = None
+        self.seen_at_withdrawal: dict[str, str] = {}
         self.recorded = False
 
     @workflow.run
@@ -121,12 +125,18 @@ class FinancingDemandWorkflow:
 
         if self.withdrawn:
             await self._cancel_open("cancelled")
-            return await self._finish("withdrawn")
+            return await self._finish("withdrawn", *self._withdrawal_decision())
         if self.selection is not None:
             await self._cancel_open("cancelled")
+            chosen = self.selected_by
             await _db(
                 "record_selection",
-                RecordSelection(demand_id=demand.demand_id, product_ids=self.selection),
+                RecordSelection(
+                    demand_id=demand.demand_id,
+                    product_ids=self.selection,
+                    selected_by=chosen.selected_by if chosen else None,
+                    selector_role=chosen.selector_role if chosen else "",
+                ),
             )
             return await self._finish("selected")
         await self._cancel_open("lapsed")
@@ -181,13 +191,31 @@ class FinancingDemandWorkflow:
                     ),
                 )
 
-    async def _set_stage(self, stage: str) -> None:
-        await _db("set_demand_stage", DemandStage(demand_id=self.demand_id, stage=stage))
+    def _withdrawal_decision(self) -> tuple[str, dict[str, str] | None]:
+        """Who withdrew and what they saw (the institutions' states); logged with the stage.
+        A withdrawal from a caller before the payload names nobody and is logged as before."""
+        request = self.withdrawal
+        if request is None:
+            return "system", None
+        return f"user:{request.withdrawn_by}", {
+            "decision": "withdrawn",
+            "role": request.withdrawer_role,
+            "reason": request.reason,
+            **self.seen_at_withdrawal,
+        }
+
+    async def _set_stage(
+        self, stage: str, actor: str = "system", decision: dict[str, str] | None = None
+    ) -> None:
+        change = DemandStage(demand_id=self.demand_id, stage=stage, actor=actor, decision=decision)
+        await _db("set_demand_stage", change)
         self.stage = stage
         workflow.upsert_search_attributes([STATUS.value_set(stage)])
 
-    async def _finish(self, stage: str) -> DemandProgress:
-        await self._set_stage(stage)
+    async def _finish(
+        self, stage: str, actor: str = "system", decision: dict[str, str] | None = None
+    ) -> DemandProgress:
+        await self._set_stage(stage, actor, decision)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.progress()
 
@@ -200,6 +228,9 @@ class FinancingDemandWorkflow:
 
     @workflow.update
     async def respond(self, answer: InstitutionAnswer) -> DemandProgress:
+        # Re-checked under the current state: a withdrawal, a selection or a lapse may have
+        # come between the validator and this handler.
+        self._validate_respond(answer)
         # The answer counts from the moment it is accepted: a deadline passing while it is
         # being recorded must not also mark it lapsed.
         self.slots[answer.institution_id].status = "interested" if answer.interested else "declined"
@@ -235,6 +266,8 @@ class FinancingDemandWorkflow:
 
     @workflow.update
     async def select_products(self, selection: ProductSelection) -> DemandProgress:
+        self._validate_select(selection)  # a withdrawal or a decline may have come first
+        self.selected_by = selection
         self.selection = list(selection.product_ids)
         await workflow.wait_condition(lambda: self.stage == "selected")
         return self.progress()
@@ -261,13 +294,21 @@ class FinancingDemandWorkflow:
             )
 
     @workflow.update
-    async def withdraw(self) -> DemandProgress:
+    async def withdraw(self, request: DemandWithdrawal | None = None) -> DemandProgress:
+        self._validate_withdraw(request)  # a selection may have come first
+        self.withdrawal = request
+        self.seen_at_withdrawal = {  # before the open institutions are cancelled
+            "stage_seen": self.stage,
+            "institutions_seen": ",".join(
+                f"{s.institution_id}:{s.status}" for s in self.slots.values()
+            ),
+        }
         self.withdrawn = True
         await workflow.wait_condition(lambda: self.stage == "withdrawn")
         return self.progress()
 
     @withdraw.validator
-    def _validate_withdraw(self) -> None:
+    def _validate_withdraw(self, request: DemandWithdrawal | None = None) -> None:
         if self._closed() or self.stage in ("no_match", "expired"):
             raise ApplicationError("the demand is closed", type="demand.closed")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationAck,
         RegistrationInput,
         RegistryCheckResult,
+        ResubmissionRecorded,
         ReviewDecision,
         StageChange,
         TaskRef,
@@ -51,6 +52,8 @@ MAX_OTP_ATTEMPTS = 5
 DOCUMENT_REMINDER_EVERY = timedelta(days=7)
 DOCUMENT_REMINDERS = 4  # then the onboarding lapses (about a month)
 REVIEW_SLA = timedelta(days=2)
+# A new run of enterprise-{id} for corrected facts after a rejection or a lapse (issue 18/8).
+RESUBMISSION_PATCH = "onboarding-resubmission-v1"
 
 # Our own database: retry for as long as it takes (a restart of PostgreSQL must not lose work).
 DB_RETRY = RetryPolicy(
@@ -106,6 +109,7 @@ class EnterpriseOnboardingWorkflow:
         self.documents: dict[str, str] = {}
         self.review_task: Any = None
         self.review: ReviewDecision | None = None
+        self.round = 0  # 0: the registration; n: the n-th resubmission
 
     # ---- main line ---------------------------------------------------------------------
     @workflow.run
@@ -115,34 +119,26 @@ class EnterpriseOnboardingWorkflow:
         workflow.upsert_search_attributes(
             [STAGE.value_set("onboarding"), ENTERPRISE.value_set(str(self.enterprise_id))]
         )
-        try:
-            await _db("record_registration", registration)
-        except ActivityError as exc:
-            self.refusal = (
-                exc.cause
-                if isinstance(exc.cause, ApplicationError)
-                else ApplicationError("registration failed", type="RegistrationFailed")
-            )
-            return await self._finish("refused", self.refusal.type or "")
+        resubmission = registration.resubmission
+        if resubmission is not None and workflow.patched(RESUBMISSION_PATCH):
+            self.round = resubmission.round
+            if not await self._record_resubmission(registration):
+                refused = self.refusal.type if self.refusal is not None else None
+                return await self._finish("refused", refused or "")
+        else:
+            ended = await self._register(registration, ref)
+            if ended is not None:
+                return ended
 
-        await self._send_otp()
-        self.stage = "awaiting_otp"  # the row was written in this stage
-        workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
-        self.ack = RegistrationAck(
-            enterprise_id=registration.enterprise_id,
-            stage=self.stage,
-            otp_sent_to=self.challenge.masked_mobile if self.challenge else "",
-        )
-        if not await self._wait(lambda: self.otp_confirmed, REGISTRATION_WINDOW):
-            await _db("expire_registration", ref)
-            return await self._finish("expired", "otp.not_confirmed")
-
-        await self._set_stage(ref, "awaiting_documents")
-        await self._notify(ref, "registration_received", {})
-        for _ in range(DOCUMENT_REMINDERS):
+        for reminder in range(1, DOCUMENT_REMINDERS + 1):
             if await self._wait(self._documents_complete, DOCUMENT_REMINDER_EVERY):
                 break
-            await self._notify(ref, "documents_missing", {"missing": self._missing()})
+            await self._notify(
+                ref,
+                "documents_missing",
+                {"missing": self._missing()},
+                f"documents-missing-{self.round}-{reminder}",
+            )
         if not self._documents_complete():
             await self._set_stage(ref, "lapsed", "documents.not_provided")
             return await self._finish("lapsed", "documents.not_provided")
@@ -173,14 +169,81 @@ class EnterpriseOnboardingWorkflow:
             verdict = Verdict.VERIFIED if review.approve else Verdict.REJECTED
             reason = review.reason or ("review.approved" if review.approve else "review.rejected")
             actor = f"user:{review.reviewer_id}"
-            decision = {"verdict": verdict.value, "reason": reason, "review_of": outcome.reason}
+            # The reviewer's decision with what they saw: the providers' answers and the
+            # automatic verdict that sent the case to them.
+            decision = {
+                "verdict": verdict.value,
+                "reason": reason,
+                "review_of": outcome.reason,
+                "reviewer_role": review.reviewer_role,
+                "task_id": str(review.task_id),
+                "identity": decision["identity"],
+                "registry": decision["registry"],
+                "round": str(self.round),
+            }
 
         await self._set_stage(ref, verdict.value, reason, actor=actor, decision=decision)
         if verdict is Verdict.VERIFIED:
-            await self._notify(ref, "verification_approved", {})
+            await self._notify(ref, "verification_approved", {}, "verified")
         else:
-            await self._notify(ref, "verification_rejected", {"reason": reason})
+            await self._notify(
+                ref, "verification_rejected", {"reason": reason}, f"rejected-{self.round}"
+            )
         return await self._finish(verdict.value, reason)
+
+    async def _register(
+        self, registration: RegistrationInput, ref: EnterpriseRef
+    ) -> OnboardingProgress | None:
+        """Record the form, confirm the mobile by a one-time code, then expect documents; the
+        workflow's end when the registration is refused or never confirmed."""
+        try:
+            await _db("record_registration", registration)
+        except ActivityError as exc:
+            self.refusal = (
+                exc.cause
+                if isinstance(exc.cause, ApplicationError)
+                else ApplicationError("registration failed", type="RegistrationFailed")
+            )
+            return await self._finish("refused", self.refusal.type or "")
+
+        await self._send_otp()
+        self.stage = "awaiting_otp"  # the row was written in this stage
+        workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
+        self.ack = RegistrationAck(
+            enterprise_id=registration.enterprise_id,
+            stage=self.stage,
+            otp_sent_to=self.challenge.masked_mobile if self.challenge else "",
+        )
+        if not await self._wait(lambda: self.otp_confirmed, REGISTRATION_WINDOW):
+            # Nothing is left behind: the USCC is free for a new registration.
+            await _db("expire_registration", ref)
+            return await self._finish("expired", "otp.not_confirmed")
+
+        await self._set_stage(ref, "awaiting_documents")
+        await self._notify(ref, "registration_received", {}, "registered")
+        return None
+
+    async def _record_resubmission(self, registration: RegistrationInput) -> bool:
+        """Store the corrected facts (the mobile is unchanged: no new code is needed) and
+        expect the documents asked to be uploaded again; the others on file still count."""
+        try:
+            recorded: ResubmissionRecorded = await _db(
+                "record_resubmission", registration, ResubmissionRecorded
+            )
+        except ActivityError as exc:
+            self.refusal = (
+                exc.cause
+                if isinstance(exc.cause, ApplicationError)
+                else ApplicationError("resubmission failed", type="RegistrationFailed")
+            )
+            return False
+        self.documents = dict(recorded.documents)
+        self.stage = "awaiting_documents"  # the activity stored it with the corrections
+        workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
+        self.ack = RegistrationAck(
+            enterprise_id=registration.enterprise_id, stage=self.stage, otp_sent_to=""
+        )
+        return True
 
     # ---- steps -------------------------------------------------------------------------
     async def _wait(self, condition: Any, within: timedelta) -> bool:
@@ -217,9 +280,15 @@ class EnterpriseOnboardingWorkflow:
         self.stage, self.reason = stage, reason
         workflow.upsert_search_attributes([STATUS.value_set(stage)])
 
-    async def _notify(self, ref: EnterpriseRef, template: str, context: dict[str, Any]) -> None:
+    async def _notify(
+        self, ref: EnterpriseRef, template: str, context: dict[str, Any], occasion: str
+    ) -> None:
+        """Send once per business key ``enterprise-{id}-{occasion}``, across retries and runs."""
         message = NotifyEnterprise(
-            enterprise_id=ref.enterprise_id, template=template, context=context
+            enterprise_id=ref.enterprise_id,
+            template=template,
+            context=context,
+            key=f"enterprise-{ref.enterprise_id}-{occasion}",
         )
         # A notification that cannot be sent must not block onboarding.
         try:
@@ -261,22 +330,23 @@ class EnterpriseOnboardingWorkflow:
             required_role=Role.PLATFORM_ADMIN.value,
             due_at=workflow.now() + REVIEW_SLA,
             context={"reason": reason, "enterprise_name": registration.enterprise_name},
+            occurrence=self.round + 1,  # a resubmission's review is a task of its own
         )
         task_ref = await _db("open_task", task, TaskRef)
         self.review_task = task_ref.task_id
         await self._set_stage(ref, "in_review", reason, decision=decision)
-        await self._notify(ref, "verification_in_review", {})
+        await self._notify(ref, "verification_in_review", {}, f"in-review-{self.round}")
         await workflow.wait_condition(lambda: self.review is not None)
-        assert self.review is not None
+        review = cast(ReviewDecision, self.review)  # the condition above holds
         await _db(
             "close_task",
             CloseTask(
                 task_id=task_ref.task_id,
-                outcome="approved" if self.review.approve else "rejected",
-                assignee_id=self.review.reviewer_id,
+                outcome="approved" if review.approve else "rejected",
+                assignee_id=review.reviewer_id,
             ),
         )
-        return self.review
+        return review
 
     # ---- updates and query -------------------------------------------------------------
     @workflow.update
@@ -285,12 +355,17 @@ class EnterpriseOnboardingWorkflow:
         await workflow.wait_condition(lambda: self.ack is not None or self.refusal is not None)
         if self.refusal is not None:
             raise self.refusal
-        assert self.ack is not None
+        if self.ack is None:  # cannot happen after the wait; refused rather than asserted
+            raise ApplicationError("the registration is not recorded", type="RegistrationFailed")
         return self.ack
 
     @workflow.update
     async def confirm_otp(self, request: ConfirmOtp) -> OnboardingProgress:
-        assert self.challenge is not None
+        # Re-checked here: another Update (a resend, a confirmation) may have run since the
+        # validator accepted this one.
+        self._validate_confirm_otp(request)
+        if self.challenge is None or self.otp_confirmed:
+            raise ApplicationError("no code is awaited now", type="otp.not_awaited")
         matched = await _db(
             "check_otp", OtpCheck(challenge_id=self.challenge.challenge_id, code=request.code), bool
         )
@@ -316,6 +391,7 @@ class EnterpriseOnboardingWorkflow:
 
     @workflow.update
     async def resend_otp(self) -> OnboardingProgress:
+        self._validate_resend_otp()
         await self._send_otp()
         return self.progress()
 
@@ -330,6 +406,7 @@ class EnterpriseOnboardingWorkflow:
 
     @workflow.update
     async def attach_document(self, document: AttachDocument) -> OnboardingProgress:
+        self._validate_attach_document(document)
         record = DocumentRecord(
             enterprise_id=self.enterprise_id,
             kind=document.kind,
@@ -350,6 +427,7 @@ class EnterpriseOnboardingWorkflow:
 
     @workflow.update
     async def decide_review(self, decision: ReviewDecision) -> OnboardingProgress:
+        self._validate_decide_review(decision)  # another decision may have come first
         self.review = decision
         await workflow.wait_condition(lambda: self.stage != "in_review")
         return self.progress()

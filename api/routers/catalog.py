@@ -17,6 +17,7 @@ from api.errors import ApiError
 from api.schemas import Schema
 from db.models import LoanProduct, LoanProductVersion, LprRate
 from db.repositories import latest_lpr
+from domain.calendar import business_today
 from domain.comparison import quote
 from domain.errors import BusinessRuleError
 from domain.matching import Candidate
@@ -150,7 +151,7 @@ def _preview(terms: ProductTerms, lpr: Any, product_id: str) -> AprPreview | Non
     amount = ((terms.amount_min + terms.amount_max) / 2).quantize(Decimal("0.01"))
     method = sorted(terms.repayment_methods)[0]
     candidate = Candidate(product_id=product_id, version=0, institution_id="", terms=terms)
-    start = date.today()
+    start = business_today()
     aprs = [
         quote(candidate, amount, terms.term_max_months, rate, method, start, []).apr
         for rate in (low, high)
@@ -170,7 +171,7 @@ async def _out(
 ) -> ProductOut:
     terms = terms_from_json(version.terms)
     try:
-        lpr = await latest_lpr(session, date.today())
+        lpr = await latest_lpr(session, business_today())
     except LookupError:  # no LPR yet: the preview is simply absent
         lpr = None
     preview = _preview(terms, lpr, str(product.id)) if lpr is not None else None

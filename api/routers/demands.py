@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -31,6 +31,7 @@ from db.models import (
 from db.models import SupportPolicy as SupportPolicyRow
 from db.repositories import EnterpriseRepository
 from documents.pdf import render_pdf
+from domain.calendar import business_today
 from domain.comparison import OfferQuote, compare, quote
 from domain.errors import BusinessRuleError
 from domain.matching import Candidate, DemandFacts, validate_demand
@@ -41,6 +42,7 @@ from domain.schedule import RepaymentMethod
 from workflows.contracts import (
     DemandInput,
     DemandProgress,
+    DemandWithdrawal,
     InstitutionAnswer,
     ProductSelection,
     TaskQueue,
@@ -309,7 +311,8 @@ async def withdraw_demand(
     demand = await _demand_for(session, user, demand_id)
     if demand.status in CLOSED_STAGES:
         raise ApiError(409, "demand.closed", "该融资需求已结束", "The demand is closed")
-    return await _update(temporal, demand_id, "withdraw")
+    withdrawal = DemandWithdrawal(withdrawn_by=user.user_id, withdrawer_role=user.role.value)
+    return await _update(temporal, demand_id, "withdraw", withdrawal)
 
 
 @router.post("/{demand_id}/responses", operation_id="answer_demand", response_model=DemandProgress)
@@ -349,9 +352,10 @@ async def select_products(
 ) -> DemandProgress:
     """Choose the products to apply for (the application itself is the next stage)."""
     await _demand_for(session, user, demand_id)
-    return await _update(
-        temporal, demand_id, "select_products", ProductSelection(product_ids=body.product_ids)
+    selection = ProductSelection(
+        product_ids=body.product_ids, selected_by=user.user_id, selector_role=user.role.value
     )
+    return await _update(temporal, demand_id, "select_products", selection)
 
 
 async def _quotes(session: SessionDep, demand: FinancingDemand) -> list[QuoteOut]:
@@ -372,7 +376,7 @@ async def _quotes(session: SessionDep, demand: FinancingDemand) -> list[QuoteOut
             select(DemandResponse).where(DemandResponse.demand_id == demand.id)
         )
     }
-    start = date.today()
+    start = business_today()
     policy_ids = [uuid.UUID(p) for p in demand.applicable_policies]
     policies = [
         policy_from_json(row.terms)
@@ -462,7 +466,7 @@ async def compare_offers_pdf(
             "enterprise_name": enterprise.name,
             "demand": demand,
             "quotes": [q.model_dump() for q in quotes],
-            "generated_on": date.today(),
+            "generated_on": business_today(),
         },
     )
     return Response(

@@ -9,23 +9,42 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import Field
+from sqlalchemy import func, select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import ContextDep, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
+from api.deps import (
+    ContextDep,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    release_connection,
+    require_roles,
+)
 from api.errors import ApiError
 from api.schemas import Schema
 from api.security import hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
+from db.models import AppUser, DecisionLogEntry
 from db.repositories import EnterpriseRepository, UserRepository
+from domain.calendar import business_today
 from domain.errors import BusinessRuleError, issue
-from domain.identity_codes import mask_mobile, mask_resident_id, normalize_resident_id
+from domain.identity_codes import (
+    mask_mobile,
+    mask_resident_id,
+    normalize_resident_id,
+    validate_resident_id,
+)
 from domain.onboarding import (
     MAX_UPLOAD_BYTES,
+    RESUBMITTABLE_STAGES,
     DocumentKind,
     RegistrationFacts,
     check_registration,
+    rejection_guidance,
     sniff_content_type,
 )
 from domain.onboarding import check_upload as check_upload_rules
@@ -39,6 +58,7 @@ from workflows.contracts import (
     OnboardingProgress,
     RegistrationAck,
     RegistrationInput,
+    Resubmission,
     TaskQueue,
     WorkflowType,
     enterprise_workflow_id,
@@ -85,12 +105,43 @@ class OtpIn(Schema):
     code: str = Field(min_length=1, max_length=12)
 
 
+class GuidanceOut(Schema):
+    """Why the onboarding stopped and the way forward: what to correct, what to do next."""
+
+    code: str
+    message_zh: str
+    message_en: str
+    fields: list[str]
+    next_step: str
+    can_resubmit: bool
+
+
 class ProgressOut(Schema):
     enterprise_id: uuid.UUID | None
     stage: str
     reason: str = ""
     missing_documents: list[str] = Field(default_factory=list)
     otp_expires_at: datetime | None = None
+    guidance: GuidanceOut | None = None
+
+
+class EnterpriseCorrectionIn(Schema):
+    name: str | None = Field(default=None, min_length=2, max_length=200)
+
+
+class LegalRepresentativeCorrectionIn(Schema):
+    name: str | None = Field(default=None, min_length=2, max_length=100)
+    id_number: str | None = Field(default=None, min_length=1, max_length=32, repr=False)
+
+
+class ResubmissionIn(Schema):
+    """Corrected registration facts (only what changes) and the documents to upload again."""
+
+    enterprise: EnterpriseCorrectionIn = Field(default_factory=EnterpriseCorrectionIn)
+    legal_representative: LegalRepresentativeCorrectionIn = Field(
+        default_factory=LegalRepresentativeCorrectionIn
+    )
+    reupload_documents: list[DocumentKind] = Field(default_factory=list, max_length=4)
 
 
 class EnterpriseOut(Schema):
@@ -113,7 +164,22 @@ class EnterpriseOut(Schema):
 
 
 def _progress(progress: OnboardingProgress) -> ProgressOut:
-    return ProgressOut(**progress.model_dump(exclude={"review_task_id"}))
+    out = ProgressOut(**progress.model_dump(exclude={"review_task_id"}))
+    if progress.stage not in RESUBMITTABLE_STAGES:
+        return out
+    guidance = rejection_guidance(progress.reason)
+    return out.model_copy(
+        update={
+            "guidance": GuidanceOut(
+                code=guidance.code,
+                message_zh=guidance.message_zh,
+                message_en=guidance.message_en,
+                fields=list(guidance.fields),
+                next_step=guidance.next_step.value,
+                can_resubmit=True,
+            )
+        }
+    )
 
 
 @router.post(
@@ -139,7 +205,7 @@ async def register(
         legal_rep_id_number=id_number,
         mobile=rep.mobile,
     )
-    problems = check_registration(facts, date.today())
+    problems = check_registration(facts, business_today())
     problems += check_password_strength(account.password, account.username, "account.password")
     if account.password != account.password_confirmation:
         problems.append(
@@ -152,7 +218,25 @@ async def register(
         )
     if problems:
         raise BusinessRuleError(problems)
-    if await EnterpriseRepository(session).by_uscc(ent.uscc) is not None:
+    registered = await EnterpriseRepository(session).by_uscc(ent.uscc)
+    if registered is not None and registered.status in RESUBMITTABLE_STAGES:
+        # Not a dead end: the registration's own account corrects and resubmits it.
+        raise ApiError(
+            409,
+            "enterprise.resubmit_instead",
+            "该统一社会信用代码已注册但认证未通过：请用注册时的账号登录，更正后重新提交认证",
+            "This USCC is registered but its verification did not pass: log in with the "
+            "registration's account, correct it and resubmit",
+            [
+                issue(
+                    "enterprise.uscc",
+                    "uscc.registration_not_verified",
+                    "该代码的注册待更正后重新提交",
+                    "This code's registration awaits correction and resubmission",
+                )
+            ],
+        )
+    if registered is not None:
         raise ApiError(
             409,
             "enterprise.duplicate",
@@ -306,3 +390,120 @@ async def my_enterprise(user: Applicant, session: SessionDep) -> EnterpriseOut:
             "mobile": mask_mobile(enterprise.mobile),
         }
     )
+
+
+@router.post(
+    "/api/v1/enterprises/me/resubmission",
+    operation_id="resubmit_registration",
+    response_model=ProgressOut,
+    status_code=201,
+)
+async def resubmit_registration(
+    body: ResubmissionIn,
+    user: Applicant,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> ProgressOut:
+    """Correct a rejected (or lapsed) registration and verify again: a new run of
+    ``enterprise-{id}``. Documents on file still count unless named in ``reupload_documents``."""
+    assert user.enterprise_id is not None
+    enterprise = await EnterpriseRepository(session).get(user.enterprise_id)
+    account = await session.get(AppUser, user.user_id)
+    if enterprise is None or account is None:
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    if enterprise.status not in RESUBMITTABLE_STAGES:
+        raise ApiError(
+            409,
+            "onboarding.not_resubmittable",
+            f"当前认证状态（{enterprise.status}）不能重新提交，仅未通过或已过期的认证可以",
+            f"An onboarding in stage {enterprise.status} cannot be resubmitted; only a rejected "
+            "or lapsed one can",
+        )
+    ent, rep = body.enterprise, body.legal_representative
+    name = ent.name.strip() if ent.name is not None else enterprise.name
+    rep_name = rep.name.strip() if rep.name is not None else enterprise.legal_rep_name
+    id_number = (
+        normalize_resident_id(rep.id_number)
+        if rep.id_number is not None
+        else enterprise.legal_rep_id_number
+    )
+    problems = []
+    if rep.id_number is not None:
+        problems += validate_resident_id(
+            id_number, business_today(), field_name="legal_representative.id_number"
+        )
+    for field, value in (("enterprise.name", name), ("legal_representative.name", rep_name)):
+        if len(value) < 2:
+            problems.append(
+                issue(field, "name.too_short", "名称至少 2 个字", "At least 2 characters")
+            )
+    if problems:
+        raise BusinessRuleError(problems)
+    corrected = [
+        field
+        for field, changed in (
+            ("enterprise.name", name != enterprise.name),
+            ("legal_representative.name", rep_name != enterprise.legal_rep_name),
+            ("legal_representative.id_number", id_number != enterprise.legal_rep_id_number),
+        )
+        if changed
+    ]
+    workflow_id = enterprise_workflow_id(enterprise.id)
+    earlier = await session.scalar(
+        select(func.count())
+        .select_from(DecisionLogEntry)
+        .where(
+            DecisionLogEntry.subject == workflow_id,
+            DecisionLogEntry.kind == "onboarding.resubmitted",
+        )
+    )
+    cipher = FieldCipher.from_settings(settings)
+    registration = RegistrationInput(
+        enterprise_id=enterprise.id,
+        user_id=account.id,
+        username=account.username,
+        password_hash="",  # the account exists; no password travels again
+        enterprise_name=name,
+        uscc=enterprise.uscc,
+        registered_capital=enterprise.registered_capital,
+        founding_date=enterprise.founding_date,
+        business_scope=enterprise.business_scope,
+        industry=enterprise.industry,
+        region=enterprise.region,
+        legal_rep_name=rep_name,
+        sealed_id_number=cipher.encrypt(id_number, context=SEALED_ID_NUMBER),
+        sealed_mobile=cipher.encrypt(enterprise.mobile, context=SEALED_MOBILE),
+        email=enterprise.email,
+        resubmission=Resubmission(
+            round=(earlier or 0) + 1,
+            requested_by=user.user_id,
+            requested_role=user.role.value,
+            corrected=corrected,
+            reupload=sorted({kind.value for kind in body.reupload_documents}),
+        ),
+    )
+    await release_connection(session)
+    try:
+        # A closed run (rejected, lapsed) may be followed by a new one; an open one is refused.
+        handle = await temporal.start_workflow(
+            WorkflowType.ENTERPRISE_ONBOARDING,
+            registration,
+            id=workflow_id,
+            task_queue=settings.task_queue(TaskQueue.PLATFORM),
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError as exc:
+        raise ApiError(
+            409,
+            "onboarding.in_progress",
+            "认证正在进行中，请等待结果",
+            "The verification is in progress; wait for its outcome",
+        ) from exc
+    try:
+        await handle.execute_update("registration", result_type=RegistrationAck)
+        progress = await handle.query("progress", result_type=OnboardingProgress)
+    except Exception as exc:
+        raise api_error_from_workflow(exc) from exc
+    return _progress(progress)

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from sandbox.registry import enterprise_record
 from tests.integration.conftest import Platform
 from tests.integration.test_application_api import _progress_until
 from tests.integration.test_demand_api import _lender, _user, _verified_applicant, product_body
+from tests.integration.test_onboarding_api import wait_for_stage
+from tests.integration.test_onboarding_resubmission import _rejected_for_a_typo
 from tests.support import SandboxProcess
 from workflows.contracts import PortfolioSweep, TaskQueue, WorkflowType
 
@@ -143,3 +146,44 @@ async def test_record_one_history_per_workflow_type(
     )
     await sweep.result()
     await _save(dev_env, sweep.id, "portfolio_sweep")
+
+
+async def test_record_resubmitted_onboarding_and_withdrawn_demand(
+    platform: Platform, sandbox: SandboxProcess, dev_env: WorkflowEnvironment
+) -> None:
+    """The paths of issue 18/8 and the decision log (run alone with ``-k resubmitted``):
+    a resubmission's run (``onboarding-resubmission-v1``) and a withdrawal naming its person."""
+    enterprise_id, uscc, headers, _ = await _rejected_for_a_typo(platform, sandbox)
+    resubmitted = await platform.http.post(
+        "/api/v1/enterprises/me/resubmission",
+        json={"legal_representative": {"name": enterprise_record(uscc).legal_representative}},
+        headers=headers,
+    )
+    assert resubmitted.status_code == 201, resubmitted.text
+    await wait_for_stage(platform, enterprise_id, {"verified"})
+    await _save(dev_env, f"enterprise-{enterprise_id}", "enterprise_onboarding_resubmitted")
+
+    _, admin, _ = await _lender(platform)
+    await platform.http.post("/api/v1/products", json=product_body("REPLAY-W"), headers=admin)
+    applicant = await _verified_applicant(platform, sandbox)
+    posted = await platform.http.post(
+        "/api/v1/demands",
+        json={
+            "amount": "500000.00",
+            "term_months": 12,
+            "purpose": "replay",
+            "financing_type": "credit",
+        },
+        headers=applicant,
+    )
+    demand_id = posted.json()["id"]
+    for _ in range(100):
+        progress = await platform.http.get(
+            f"/api/v1/demands/{demand_id}/progress", headers=applicant
+        )
+        if progress.json().get("stage") == "awaiting_responses":
+            break
+        await asyncio.sleep(0.1)
+    withdrawn = await platform.http.post(f"/api/v1/demands/{demand_id}/withdraw", headers=applicant)
+    assert withdrawn.status_code == 200, withdrawn.text
+    await _save(dev_env, f"demand-{demand_id}", "financing_demand_withdrawn")

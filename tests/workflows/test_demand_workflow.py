@@ -29,6 +29,7 @@ from workflows.contracts import (
     DemandProgress,
     DemandRef,
     DemandStage,
+    DemandWithdrawal,
     InstitutionAnswer,
     InstitutionSlot,
     LapseResponse,
@@ -490,6 +491,46 @@ async def test_withdrawal_while_awaiting_responses_ends_withdrawn_and_cancels_in
     assert fake.answers == []
     assert fake.selections == []
     assert fake.stage_names() == ["awaiting_responses", "withdrawn"]
+    # A caller from before the payload (no argument) still withdraws; it names nobody.
+    assert (fake.stages[-1].actor, fake.stages[-1].decision) == ("system", None)
+
+
+async def test_withdrawal_and_selection_name_their_person_and_what_they_saw(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    applicant = uuid.uuid4()
+    async with published(time_skipping_env) as case:
+        await case.interested(FAST)
+        withdrawal = DemandWithdrawal(
+            withdrawn_by=applicant, withdrawer_role=Role.APPLICANT.value, reason="funded elsewhere"
+        )
+        await case.update("withdraw", withdrawal)
+        await case.result()
+    last = case.fake.stages[-1]
+    assert (last.stage, last.actor) == ("withdrawn", f"user:{applicant}")
+    assert last.decision == {
+        "decision": "withdrawn",
+        "role": "applicant",
+        "reason": "funded elsewhere",
+        "stage_seen": "awaiting_responses",
+        "institutions_seen": f"{FAST}:interested,{SLOW}:pending",  # before the cancellation
+    }
+
+    async with published(time_skipping_env) as case:
+        await case.interested(FAST)
+        selection = ProductSelection(
+            product_ids=[FAST_PRODUCT], selected_by=applicant, selector_role="applicant"
+        )
+        await case.update("select_products", selection)
+        await case.result()
+    assert case.fake.selections == [
+        RecordSelection(
+            demand_id=case.demand.demand_id,
+            product_ids=[FAST_PRODUCT],
+            selected_by=applicant,
+            selector_role="applicant",
+        )
+    ]
 
 
 # ---- selection window ---------------------------------------------------------------------

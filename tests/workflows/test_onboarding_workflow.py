@@ -21,8 +21,8 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -44,6 +44,8 @@ from workflows.contracts import (
     RegistrationAck,
     RegistrationInput,
     RegistryCheckResult,
+    Resubmission,
+    ResubmissionRecorded,
     ReviewDecision,
     StageChange,
     TaskRef,
@@ -106,6 +108,8 @@ class FakeOnboardingActivities:
     notifications: list[NotifyEnterprise] = field(default_factory=list)
     opened_tasks: list[OpenTask] = field(default_factory=list)
     closed_tasks: list[CloseTask] = field(default_factory=list)
+    resubmissions: list[RegistrationInput] = field(default_factory=list)
+    refuse_resubmission: bool = False
 
     @activity.defn(name="record_registration")
     async def record_registration(self, registration: RegistrationInput) -> None:
@@ -114,6 +118,19 @@ class FakeOnboardingActivities:
             raise ApplicationError(
                 "enterprise already registered", type="DuplicateEnterprise", non_retryable=True
             )
+
+    @activity.defn(name="record_resubmission")
+    async def record_resubmission(self, registration: RegistrationInput) -> ResubmissionRecorded:
+        self.resubmissions.append(registration)
+        if self.refuse_resubmission:
+            raise ApplicationError(
+                "not resubmittable", type="onboarding.not_resubmittable", non_retryable=True
+            )
+        on_file = {d.kind: d.sha256 for d in self.documents}
+        reupload = registration.resubmission.reupload if registration.resubmission else []
+        return ResubmissionRecorded(
+            documents={k: v for k, v in on_file.items() if k not in reupload}
+        )
 
     @activity.defn(name="send_otp")
     async def send_otp(self, ref: EnterpriseRef) -> OtpChallengeRef:
@@ -166,6 +183,7 @@ class FakeOnboardingActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.record_registration,
+            self.record_resubmission,
             self.send_otp,
             self.check_otp,
             self.expire_registration,
@@ -217,6 +235,33 @@ class Onboarding:
         )
         ack: RegistrationAck = await self.client.execute_update_with_start_workflow(
             "registration", start_workflow_operation=start, result_type=RegistrationAck
+        )
+        return ack
+
+    async def resubmit(self, round_: int, reupload: list[str]) -> RegistrationAck:
+        """A new run of the same id, like the API's resubmission (an open run is refused)."""
+        registration = _registration(self.enterprise_id).model_copy(
+            update={
+                "password_hash": "",
+                "resubmission": Resubmission(
+                    round=round_,
+                    requested_by=self.fake.registrations[0].user_id,
+                    requested_role=Role.APPLICANT.value,
+                    corrected=["enterprise.name"],
+                    reupload=reupload,
+                ),
+            }
+        )
+        handle = await self.client.start_workflow(
+            WorkflowType.ENTERPRISE_ONBOARDING,
+            registration,
+            id=self.workflow_id,
+            task_queue=self.queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+        ack: RegistrationAck = await handle.execute_update(
+            "registration", result_type=RegistrationAck
         )
         return ack
 
@@ -545,10 +590,16 @@ async def test_minor_name_mismatch_approved_by_platform_admin_ends_verified(
     assert result.reason == "review.approved"
     assert fake.stage_names() == ["awaiting_documents", "verifying", "in_review", "verified"]
     assert fake.stages[-1].actor == f"user:{REVIEWER}"
+    # The reviewer's entry names their role, the task and what they saw.
     assert fake.stages[-1].decision == {
         "verdict": "verified",
         "reason": "review.approved",
         "review_of": "registry.name_minor_mismatch",
+        "reviewer_role": Role.PLATFORM_ADMIN.value,
+        "task_id": str(fake.task_id),
+        "identity": "MATCH",
+        "registry": "ACTIVE",
+        "round": "0",
     }
     assert fake.closed_tasks == [
         CloseTask(task_id=fake.task_id, outcome="approved", assignee_id=REVIEWER)
@@ -617,3 +668,64 @@ async def test_document_before_code_confirmation_is_refused(
     assert refusal.type == "documents.not_expected"
     assert case.fake.documents == []
     assert progress.stage == "awaiting_otp"
+
+
+# ---- correct and resubmit (issue 18, defect 8) ----------------------------------------------
+
+
+async def test_rejected_onboarding_resubmitted_gets_a_review_task_and_notices_of_its_own(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env, _minor_mismatch()) as case:
+        await _in_review(case)
+        await case.decide(approve=False, reason="licence photo unreadable")
+        assert (await case.result()).stage == "rejected"
+
+        ack = await case.resubmit(1, reupload=[DocumentKind.BUSINESS_LICENCE.value])
+        assert (ack.stage, ack.otp_sent_to) == ("awaiting_documents", "")
+        waiting = await case.progress()
+        assert waiting.missing_documents == [DocumentKind.BUSINESS_LICENCE.value]
+        await case.attach(DocumentKind.BUSINESS_LICENCE)
+        await case.wait_for_stage("in_review")
+        await case.decide(approve=True)
+        result = await case.result()
+    fake = case.fake
+    assert result.stage == "verified"
+    # No second account, code or registration row: the resubmission corrects the first.
+    assert (len(fake.registrations), len(fake.otp_sends), len(fake.resubmissions)) == (1, 1, 1)
+    # The second review is a task of its own (occurrence 2), each notice has its own key.
+    assert [t.occurrence for t in fake.opened_tasks] == [1, 2]
+    prefix = f"enterprise-{case.enterprise_id}-"
+    assert [n.key.removeprefix(prefix) for n in fake.notifications] == [
+        "registered",
+        "in-review-0",
+        "rejected-0",
+        "in-review-1",
+        "verified",
+    ]
+    assert fake.stages[-1].decision is not None and fake.stages[-1].decision["round"] == "1"
+
+
+async def test_resubmission_while_the_onboarding_runs_is_refused(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env) as case:
+        await case.register()
+        with pytest.raises(WorkflowAlreadyStartedError):
+            await case.resubmit(1, reupload=[])
+        assert (await case.progress()).stage == "awaiting_otp"
+        assert case.fake.resubmissions == []
+
+
+async def test_resubmission_refused_by_its_record_fails_the_registration_update(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = _minor_mismatch()
+    fake.refuse_resubmission = True
+    async with onboarding(time_skipping_env, fake) as case:
+        await _in_review(case)
+        await case.decide(approve=False, reason="licence photo unreadable")
+        await case.result()
+        refusal = await _refusal(case.resubmit(1, reupload=[]))
+        assert refusal.type == "onboarding.not_resubmittable"
+        assert (await case.result()).stage == "refused"

@@ -4,6 +4,7 @@ compliance, withheld for everyone else, with actors, timers, children and failur
 from __future__ import annotations
 
 import json
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     DescribeWorkflowExecutionResponse,
+    ListWorkflowExecutionsRequest,
+    ListWorkflowExecutionsResponse,
 )
 from temporalio.client import WorkflowHistory
 from temporalio.exceptions import ApplicationError
@@ -222,6 +225,31 @@ class _Client:
         response.workflow_execution_info.execution.run_id = "run-c"
         return response
 
+    async def list_workflow_executions(
+        self, request: ListWorkflowExecutionsRequest
+    ) -> ListWorkflowExecutionsResponse:
+        """Visibility: every run of the id, the chain's included (as the server lists them)."""
+        assert request.query == "WorkflowId = 'loan-1'"
+        response = ListWorkflowExecutionsResponse()
+        for run_id, history in self.runs.items():
+            info = response.executions.add()
+            info.execution.run_id = run_id
+            info.start_time.CopyFrom(history.events[0].event_time)
+        return response
+
+
+class _ClientWithAnEarlierRun(_Client):
+    """The chain, and before it a run of the same id started anew (not continued)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        earlier = WorkflowHistory.from_json(
+            "loan-1", (HISTORIES / "loan_servicing_paid_off.json").read_text()
+        )
+        first = earlier.events[0].event_time
+        first.FromDatetime(first.ToDatetime(tzinfo=UTC) - timedelta(days=1))
+        self.runs = {"run-0": earlier, **self.runs}
+
 
 async def test_every_run_of_a_continued_workflow_is_fetched_oldest_first() -> None:
     from audit.history import fetch_runs
@@ -231,3 +259,10 @@ async def test_every_run_of_a_continued_workflow_is_fetched_oldest_first() -> No
     info, entries = translate_run("loan-1", "run-b", runs[1][1], reveal=False)
     assert info.previous_run_id == "run-a"
     assert entries[0].title_en == "loan servicing continued"
+
+
+async def test_an_earlier_run_of_the_same_business_id_comes_before_the_chain() -> None:
+    from audit.history import fetch_runs
+
+    runs = await fetch_runs(_ClientWithAnEarlierRun(), "loan-1")  # type: ignore[arg-type]
+    assert [run_id for run_id, _ in runs] == ["run-0", "run-a", "run-b", "run-c"]

@@ -16,6 +16,7 @@ from documents.notifications import (
     notification_templates,
     render_notification,
 )
+from domain.onboarding import rejection_guidance
 
 SAMPLE_CONTEXTS: dict[str, dict[str, object]] = {
     "otp_code": {"code": "482913", "minutes": 5},
@@ -132,6 +133,25 @@ def test_missing_documents_are_listed_in_locale_style() -> None:
 def test_rejection_reason_is_shown() -> None:
     context = SAMPLE_CONTEXTS["verification_rejected"]
     assert "营业执照已过期" in render_notification("verification_rejected", "zh", context).text
+
+
+def test_rejection_says_what_to_correct_and_how_to_resubmit() -> None:
+    guidance = rejection_guidance("identity.mismatch")
+    context = {
+        **SAMPLE_CONTEXTS["verification_rejected"],
+        "guidance_zh": guidance.message_zh,
+        "guidance_en": guidance.message_en,
+    }
+    zh = render_notification("verification_rejected", "zh", context).text
+    en = render_notification("verification_rejected", "en", context).text
+    assert "身份证号码" in zh and "重新提交" in zh and "onboarding resubmit" in zh
+    assert "ID number" in en and "resubmit" in en
+
+
+def test_decline_says_the_applicant_may_apply_again() -> None:
+    context = SAMPLE_CONTEXTS["application_declined"]
+    assert "新的申请" in render_notification("application_declined", "zh", context).text
+    assert "new application" in render_notification("application_declined", "en", context).text
 
 
 @pytest.mark.parametrize("template", ["no_such_template", "../pdf/base", "OTP_CODE", ""])

@@ -10,12 +10,16 @@ from typing import Any
 import pytest
 
 from domain.onboarding import (
+    CORRECTABLE_FIELDS,
     MAX_UPLOAD_BYTES,
+    RESUBMITTABLE_STAGES,
+    NextStep,
     RegistrationFacts,
     Verdict,
     VerificationOutcome,
     check_registration,
     check_upload,
+    rejection_guidance,
     sniff_content_type,
     verification_verdict,
 )
@@ -242,3 +246,59 @@ def test_verdict_for_each_combination_of_provider_answers(
 def test_definitive_refusal_wins_over_an_unavailable_provider() -> None:
     outcome = _verdict(identity_result=None, registry_status="REVOKED")
     assert outcome == VerificationOutcome(Verdict.REJECTED, "registry.revoked")
+
+
+# ---- the way forward after a "no" -----------------------------------------------------------
+
+VERDICT_REASONS = (
+    "identity.mismatch",
+    "identity.not_found",
+    "registry.not_found",
+    "registry.revoked",
+    "registry.cancelled",
+    "registry.legal_rep_mismatch",
+    "registry.name_mismatch",
+    "documents.not_provided",
+)
+
+
+@pytest.mark.parametrize("reason", VERDICT_REASONS)
+def test_every_rejection_reason_has_a_way_forward_in_both_languages(reason: str) -> None:
+    guidance = rejection_guidance(reason)
+    assert guidance.code == reason
+    assert guidance.message_zh and guidance.message_en
+    assert set(guidance.fields) <= set(CORRECTABLE_FIELDS)
+
+
+def test_a_typo_names_the_fields_to_correct() -> None:
+    assert rejection_guidance("identity.mismatch").fields == (
+        "legal_representative.name",
+        "legal_representative.id_number",
+    )
+    assert rejection_guidance("registry.name_mismatch").fields == ("enterprise.name",)
+    assert rejection_guidance("registry.legal_rep_mismatch").next_step is (
+        NextStep.CORRECT_AND_RESUBMIT
+    )
+
+
+@pytest.mark.parametrize("reason", ["registry.revoked", "registry.cancelled", "registry.suspended"])
+def test_a_licence_not_active_is_not_a_typo_and_points_to_the_registration_authority(
+    reason: str,
+) -> None:
+    guidance = rejection_guidance(reason)
+    assert guidance.fields == ()
+    assert guidance.next_step is NextStep.CONTACT_REGISTRY_THEN_RESUBMIT
+    assert "不是填写错误" in guidance.message_zh and "registration authority" in guidance.message_en
+
+
+def test_a_reviewer_s_reason_is_shown_in_their_words() -> None:
+    guidance = rejection_guidance("营业执照照片不清晰")
+    assert guidance.code == "review.rejected"
+    assert (
+        "营业执照照片不清晰" in guidance.message_zh and "营业执照照片不清晰" in guidance.message_en
+    )
+    assert rejection_guidance("review.rejected").message_zh.startswith("平台审核未通过。")
+
+
+def test_only_a_rejected_or_lapsed_onboarding_is_resubmittable() -> None:
+    assert {"rejected", "lapsed"} == RESUBMITTABLE_STAGES

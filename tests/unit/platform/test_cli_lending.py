@@ -805,3 +805,64 @@ def test_an_expired_token_is_refreshed_once(api: FakeApi) -> None:
     result = run("loan", "list")
     assert result.exit_code == 0, result.output
     assert api.requests[-1].headers["Authorization"] == "Bearer tok-new"
+
+
+ENTERPRISE = "0b3c5d6e-0000-4000-8000-000000000006"
+
+
+def test_onboarding_status_shows_the_way_forward_and_resubmit_sends_only_the_corrections(
+    api: FakeApi,
+) -> None:
+    api.on(
+        "GET",
+        "/api/v1/enterprises/me",
+        {"id": ENTERPRISE, "name": "云桥科技", "status": "rejected", "status_reason": "x"},
+    )
+    api.on(
+        "GET",
+        f"/api/v1/registrations/{ENTERPRISE}",
+        {
+            "enterprise_id": ENTERPRISE,
+            "stage": "rejected",
+            "reason": "identity.mismatch",
+            "guidance": {
+                "code": "identity.mismatch",
+                "message_zh": "法定代表人姓名与身份证号码不一致",
+                "message_en": "The name and ID number do not match",
+                "fields": ["legal_representative.name"],
+                "next_step": "correct_and_resubmit",
+                "can_resubmit": True,
+            },
+        },
+    )
+    status = run("onboarding", "status")
+    assert status.exit_code == 0, status.output
+    assert "身份证号码不一致" in status.output and "legal_representative.name" in status.output
+    assert "onboarding resubmit" in status.output
+
+    api.on(
+        "POST",
+        "/api/v1/enterprises/me/resubmission",
+        httpx.Response(
+            201,
+            json={"enterprise_id": ENTERPRISE, "stage": "awaiting_documents",
+                  "missing_documents": ["id_handheld"]},
+        ),
+    )  # fmt: skip
+    result = run("onboarding", "resubmit", "--legal-rep-name", "张三", "--reupload", "id_handheld")
+    assert result.exit_code == 0, result.output
+    assert api.body() == {
+        "enterprise": {},
+        "legal_representative": {"name": "张三"},
+        "reupload_documents": ["id_handheld"],
+    }
+    assert "upload again: id_handheld" in result.output
+
+    api.on(
+        "POST",
+        "/api/v1/enterprises/me/resubmission",
+        conflict("onboarding.in_progress", "认证正在进行中", "The verification is in progress"),
+    )
+    refused = run("onboarding", "resubmit")
+    assert refused.exit_code != 0
+    assert "认证正在进行中" in refused.output
