@@ -273,9 +273,22 @@ async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDe
         responses=[
             ResponseOut.model_validate(r)
             for r in responses
-            if user.role not in INSTITUTION_ROLES or r.institution_id == user.institution_id
+            if _sees_institution(user, r.institution_id)
         ],
     )
+
+
+def _own_answers_only(user: Principal, progress: DemandProgress) -> DemandProgress:
+    """What a lender may see of a shared demand: its own institution's state, never a
+    competitor's answer (the enterprise and platform-wide readers see them all)."""
+    if user.role not in INSTITUTION_ROLES:
+        return progress
+    own = [s for s in progress.institutions if s.institution_id == user.institution_id]
+    return progress.model_copy(update={"institutions": own})
+
+
+def _sees_institution(user: Principal, institution_id: uuid.UUID) -> bool:
+    return user.role not in INSTITUTION_ROLES or institution_id == user.institution_id
 
 
 async def _update(
@@ -300,7 +313,8 @@ async def demand_progress(
     demand_id: uuid.UUID, user: CurrentUser, session: SessionDep, temporal: TemporalDep
 ) -> DemandProgress:
     await _demand_for(session, user, demand_id)
-    return await run_query(temporal, demand_workflow_id(demand_id), "progress", DemandProgress)
+    progress = await run_query(temporal, demand_workflow_id(demand_id), "progress", DemandProgress)
+    return _own_answers_only(user, progress)
 
 
 @router.post("/{demand_id}/withdraw", operation_id="withdraw_demand", response_model=DemandProgress)
@@ -331,13 +345,14 @@ async def answer_demand(
         indicative_amount=body.indicative_amount,
         reason=body.reason,
     )
-    return await _update(
+    progress = await _update(
         temporal,
         demand_id,
         "respond",
         answer,
         update_id=f"answer-{demand_id}-{user.institution_id}",
     )
+    return _own_answers_only(user, progress)
 
 
 @router.post(
@@ -358,7 +373,8 @@ async def select_products(
     return await _update(temporal, demand_id, "select_products", selection)
 
 
-async def _quotes(session: SessionDep, demand: FinancingDemand) -> list[QuoteOut]:
+async def _quotes(session: SessionDep, demand: FinancingDemand, user: Principal) -> list[QuoteOut]:
+    """The comparison as the caller may see it: a lender only its own products and answer."""
     rows = await session.execute(
         select(DemandMatch, LoanProduct, LoanProductVersion, Institution)
         .join(LoanProduct, LoanProduct.id == DemandMatch.product_id)
@@ -386,6 +402,8 @@ async def _quotes(session: SessionDep, demand: FinancingDemand) -> list[QuoteOut
     ]
     quotes: list[tuple[OfferQuote, QuoteOut]] = []
     for match, product, version, institution in rows.all():
+        if not _sees_institution(user, institution.id):
+            continue
         terms = terms_from_json(version.terms)
         answer = answers.get(institution.id)
         interested = (
@@ -445,7 +463,7 @@ async def compare_offers(
 ) -> list[QuoteOut]:
     """Every eligible product side by side: installment, interest, fees, APR, net cost."""
     demand = await _demand_for(session, user, demand_id)
-    return await _quotes(session, demand)
+    return await _quotes(session, demand, user)
 
 
 @router.get(
@@ -456,7 +474,7 @@ async def compare_offers_pdf(
 ) -> Response:
     """The comparison sheet as a PDF (Chinese, embedded CJK font)."""
     demand = await _demand_for(session, user, demand_id)
-    quotes = await _quotes(session, demand)
+    quotes = await _quotes(session, demand, user)
     enterprise = await EnterpriseRepository(session).get(demand.enterprise_id)
     assert enterprise is not None
     pdf = await asyncio.to_thread(
