@@ -22,6 +22,7 @@ from adapters.payment.protocol import (
     PaymentDirection,
     PaymentGateway,
     PaymentRequest,
+    PaymentResult,
     PaymentStatus,
 )
 from adapters.registry.protocol import EnterpriseRegistry
@@ -51,7 +52,7 @@ from domain.credit_decision import (
 )
 from domain.ledger import disbursement_journal
 from domain.matching import enterprise_age_months
-from domain.origination import missing_materials
+from domain.origination import LOAN_NOT_DISBURSED, missing_materials
 from domain.product_codec import terms_from_json
 from domain.scorecard import ScoringInput
 from workflows.contracts import (
@@ -66,6 +67,9 @@ from workflows.contracts import (
 )
 
 log = structlog.get_logger("loanbridge.origination")
+
+DISBURSEMENT_REFUSED = "DisbursementRefused"
+"""The bank refused the payment for good (frozen or closed account …): not retried."""
 
 
 def disbursement_key(loan_id: uuid.UUID) -> str:
@@ -371,6 +375,17 @@ class ApplicationActivities:
             )
         )
         journal_key = f"journal-{key}"
+        if result.status is not PaymentStatus.SUCCEEDED:
+            # The refusal is a business fact: it commits first, and only then fails the
+            # activity (raised inside the transaction, it would be rolled back with it and
+            # leave the instruction and the loan pending for ever).
+            code = await self._record_refusal(loan_id, key, result)
+            raise ApplicationError(
+                f"the bank refused the disbursement: {code}",
+                code,
+                type=DISBURSEMENT_REFUSED,
+                non_retryable=True,
+            )
         async with self.session_factory() as session, session.begin():
             instruction = await session.scalar(
                 select(PaymentInstruction)
@@ -379,13 +394,6 @@ class ApplicationActivities:
             )
             assert instruction is not None
             instruction.provider_reference = result.provider_reference
-            if result.status is not PaymentStatus.SUCCEEDED:
-                instruction.status, instruction.failure_code = "failed", result.failure_code
-                raise ApplicationError(
-                    f"the bank refused the disbursement: {result.failure_code}",
-                    type="DisbursementRefused",
-                    non_retryable=True,
-                )
             instruction.status = "succeeded"
             await post_journal(
                 session,
@@ -401,3 +409,24 @@ class ApplicationActivities:
         return DisbursementResult(
             loan_id=loan_id, idempotency_key=key, status="SUCCEEDED", journal_key=journal_key
         )
+
+    async def _record_refusal(self, loan_id: uuid.UUID, key: str, result: PaymentResult) -> str:
+        """The instruction ``failed`` with the bank's code and the loan ``not_disbursed``
+        (terminal: nothing was paid, nothing is owed), in one committed transaction. A retry
+        gets the bank's first answer again (same key) and finds both already recorded."""
+        code = result.failure_code or "UNKNOWN"
+        async with self.session_factory() as session, session.begin():
+            instruction = await session.scalar(
+                select(PaymentInstruction)
+                .where(PaymentInstruction.idempotency_key == key)
+                .with_for_update()
+            )
+            assert instruction is not None
+            instruction.provider_reference = result.provider_reference
+            instruction.status, instruction.failure_code = "failed", code
+            loan = await session.get(Loan, loan_id, with_for_update=True)
+            assert loan is not None
+            if loan.status == "pending":
+                loan.status, loan.closed_at = LOAN_NOT_DISBURSED, utcnow()
+        log.warning("disbursement refused by the bank", loan_id=str(loan_id), failure_code=code)
+        return code

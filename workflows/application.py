@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.documents import issue_document
 
 with workflow.unsafe.imports_passed_through():
+    from domain.calendar import business_date
     from domain.origination import check_decided_terms, check_materials, missing_materials
     from domain.roles import Role
     from workflows.contracts import (
@@ -85,6 +86,8 @@ LOCAL_RECORDS = "local-records-v1"
 LEAN_RECORDS = "lean-records-v1"
 # The API starts the workflow with its search attributes instead of the workflow upserting them.
 OPENING_ATTRIBUTES = "opening-attributes-v1"
+# A refused disbursement tells the applicant what happened and what to do next.
+DISBURSEMENT_FAILED_NOTICE = "disbursement-failed-notice-v1"
 
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 PROVIDER_RETRY = RetryPolicy(
@@ -201,7 +204,9 @@ class LoanApplicationWorkflow:
         if decision == "auto_decline":
             assert automatic is not None
             await self._decided_automatically(automatic)
-            await self._notify("application_declined", {"reason": automatic.reason})
+            await self._notify(
+                "application_declined", {"reason": automatic.reason}, key=self._key("declined")
+            )
             return await self._finish("declined", automatic.reason)
 
         amount, rate, term = self._proposal()
@@ -219,7 +224,9 @@ class LoanApplicationWorkflow:
                     actor=f"user:{self.decline.decider_id}",
                     decision={"decision": "declined", "reason": reason},
                 )
-                await self._notify("application_declined", {"reason": reason})
+                await self._notify(
+                    "application_declined", {"reason": reason}, key=self._key("declined")
+                )
                 return await self._finish("declined", reason)
             amount, rate, term = self._decided_terms()
             counter = self.approvals[0].kind is CreditAction.COUNTER_OFFER
@@ -254,13 +261,15 @@ class LoanApplicationWorkflow:
                 retry_policy=PROVIDER_RETRY,
             )
         except ActivityError as exc:
-            reason = getattr(exc.cause, "type", None) or "disbursement.failed"
-            await self._stage("disbursement_failed", reason)
-            return await self._finish("disbursement_failed", reason)
+            return await self._disbursement_failed(exc)
         await self._stage(
             "disbursed", decision={"loan_id": str(result.loan_id), "key": result.idempotency_key}
         )
-        await self._notify("loan_disbursed", {"amount": f"{amount:,.2f}", "account_tail": "****"})
+        await self._notify(
+            "loan_disbursed",
+            {"amount": f"{amount:,.2f}", "account_tail": "****"},
+            key=self._key("disbursed"),
+        )
         if workflow.patched(LOAN_SERVICING):
             # The loan outlives its application: the child keeps running when this one closes.
             await workflow.start_child_workflow(
@@ -298,7 +307,11 @@ class LoanApplicationWorkflow:
         deadline = workflow.now() + ANSWER_DEADLINE
         await self._notify(
             "application_materials_requested",
-            {"materials": "、".join(self._missing()), "deadline": deadline.date().isoformat()},
+            {
+                "materials": "、".join(self._missing()),
+                "deadline": business_date(deadline).isoformat(),
+            },
+            key=self._key("materials-requested"),
         )
         while self._missing() and not self.withdrawn:
             seen = self.materials_received  # taken before any await: nothing slips past
@@ -370,7 +383,7 @@ class LoanApplicationWorkflow:
         ref: TaskRef = await _db("open_task", task, TaskRef)
         self.task_id = ref.task_id
         await self._stage("in_review", reasons)
-        await self._notify("application_in_review", {})
+        await self._notify("application_in_review", {}, key=self._key("in-review"))
         escalated = False
         outcome = ""
         while not outcome:
@@ -382,7 +395,7 @@ class LoanApplicationWorkflow:
                 workflow.logger.warning("credit review past its SLA; escalated to supervisors")
                 await _db("escalate_task", ref)
                 if workflow.patched(ESCALATION_NOTICE):
-                    await self._notify("application_escalated", {})
+                    await self._notify("application_escalated", {}, key=self._key("escalated"))
                 escalated = True
                 continue
             if self.withdrawn:
@@ -432,7 +445,8 @@ class LoanApplicationWorkflow:
         )
         await self._notify(
             "application_information_requested",
-            {"question": request.question, "deadline": deadline.date().isoformat()},
+            {"question": request.question, "deadline": business_date(deadline).isoformat()},
+            key=self._key(f"question-{self.questions}"),  # the n-th question of at most three
         )
         try:
             await workflow.wait_condition(
@@ -504,10 +518,12 @@ class LoanApplicationWorkflow:
             "rate": f"{rate * 100:.2f}%",
             "apr": f"{apr * 100:.2f}%",
             "term": str(term),
-            "expires": self.offer.expires_at.date().isoformat(),
+            "expires": business_date(self.offer.expires_at).isoformat(),
         }
         await self._notify(
-            "application_counter_offered" if counter else "application_offered", context
+            "application_counter_offered" if counter else "application_offered",
+            context,
+            key=self._key(stage.replace("_", "-")),
         )
         try:
             await workflow.wait_condition(
@@ -529,6 +545,32 @@ class LoanApplicationWorkflow:
             self.reason = "applicant.withdrew"
             return "withdrawn"
         return "accepted"
+
+    async def _disbursement_failed(self, exc: ActivityError) -> ApplicationProgress:
+        """The bank refused the payment (the activity recorded the instruction failed and the
+        loan not disbursed): the application ends, and the applicant learns why and what to do
+        next — nothing was paid, nothing is owed, apply again with a correct account."""
+        assert self.application is not None
+        cause = exc.cause
+        reason = getattr(cause, "type", None) or "disbursement.failed"
+        details = cause.details if isinstance(cause, ApplicationError) else ()
+        code = str(details[0]) if details else ""
+        await self._stage(
+            "disbursement_failed",
+            reason,
+            decision={
+                "decision": "disbursement_failed",
+                "loan_id": str(self.loan_id),
+                "failure_code": code,
+            },
+        )
+        if workflow.patched(DISBURSEMENT_FAILED_NOTICE):
+            await self._notify(
+                "application_disbursement_failed",
+                {"failure_code": code or reason},
+                key=self._key("disbursement-failed"),
+            )
+        return await self._finish("disbursement_failed", reason)
 
     async def _stage(
         self,
@@ -561,13 +603,23 @@ class LoanApplicationWorkflow:
         self.stage, self.reason = stage, reason
         workflow.upsert_search_attributes([STATUS.value_set(stage)])
 
-    async def _notify(self, template: str, context: dict[str, Any]) -> None:
+    def _key(self, what: str) -> str:
+        """A notice's business key: the application and what happened to it."""
+        assert self.application is not None
+        return f"application-{self.application.application_id}-{what}"
+
+    async def _notify(self, template: str, context: dict[str, Any], *, key: str) -> None:
+        """One notice per business key (``application-{id}-{what}``): delivered once across
+        retries, whatever the activity's id."""
         assert self.application is not None
         try:
             await _external(
                 "notify_enterprise",
                 NotifyEnterprise(
-                    enterprise_id=self.application.enterprise_id, template=template, context=context
+                    enterprise_id=self.application.enterprise_id,
+                    template=template,
+                    context=context,
+                    key=key,
                 ),
             )
         except ActivityError:

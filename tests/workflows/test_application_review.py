@@ -399,6 +399,7 @@ async def test_question_answered_comes_back_to_the_same_officer_who_then_approve
         "application_offered",
     ]
     assert fake.notifications[1].context["question"] == QUESTION
+    assert fake.notifications[1].key == f"application-{case.application.application_id}-question-1"
 
 
 async def test_blank_or_overlong_question_is_refused(

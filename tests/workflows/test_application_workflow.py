@@ -198,7 +198,13 @@ class FakeApplicationActivities:
     async def disburse_loan(self, loan_id: uuid.UUID) -> DisbursementResult:
         self.disbursements.append(loan_id)
         if self.refuse_disbursement:
-            raise ApplicationError("account closed", type="DisbursementRefused")
+            # As the real activity: the refusal is recorded, then raised with the bank's code.
+            raise ApplicationError(
+                "the bank refused the disbursement: ACCOUNT_FROZEN",
+                "ACCOUNT_FROZEN",
+                type="DisbursementRefused",
+                non_retryable=True,
+            )
         return DisbursementResult(
             loan_id=loan_id, idempotency_key=f"disburse-{loan_id}", status="SUCCEEDED"
         )
@@ -465,6 +471,12 @@ async def test_auto_approved_offer_accepted_is_disbursed_once_with_stages_in_ord
         "key": f"disburse-{fake.loan_id}",
     }
     assert fake.templates() == ["application_offered", "loan_disbursed"]
+    # Every notice carries its business key: the application and what happened to it.
+    app_id = case.application.application_id
+    assert [n.key for n in fake.notifications] == [
+        f"application-{app_id}-offered",
+        f"application-{app_id}-disbursed",
+    ]
     assert fake.notifications[0].context["amount"] == "250,000.00"
     assert fake.notifications[0].context["rate"] == "5.50%"
     assert fake.opened_tasks == []
@@ -768,3 +780,13 @@ async def test_refused_disbursement_ends_disbursement_failed_without_retrying(
         "disbursement_failed",
     ]
     assert "loan_disbursed" not in fake.templates()
+    assert fake.stages[-1].decision == {
+        "decision": "disbursement_failed",
+        "loan_id": str(fake.loan_id),
+        "failure_code": "ACCOUNT_FROZEN",
+    }
+    # The applicant is told what happened and what to do next, once (a business key).
+    notice = fake.notifications[-1]
+    assert notice.template == "application_disbursement_failed"
+    assert notice.context == {"failure_code": "ACCOUNT_FROZEN"}
+    assert notice.key == f"application-{case.application.application_id}-disbursement-failed"
