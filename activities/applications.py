@@ -270,8 +270,17 @@ class ApplicationActivities:
                 .returning(LoanApplication.workflow_id)
                 .execution_options(synchronize_session=False)
             )
-            if workflow_id is not None and change.decision is not None:
-                await _log_stage(DecisionLog(session), change, workflow_id)
+            if workflow_id is None:
+                return  # a retry: the stage, and whatever it logged, is already committed
+            chain = DecisionLog(session)
+            # The people's decisions this stage records, in the order they were taken, in
+            # the transaction that records their outcome.
+            for entry in change.decisions:
+                await chain.append(
+                    actor=entry.actor, kind=entry.kind, subject=workflow_id, payload=entry.payload
+                )
+            if change.decision is not None:
+                await _log_stage(chain, change, workflow_id)
 
     @activity.defn(name="record_offer")
     async def record_offer(self, offer: OfferTerms) -> None:
@@ -321,6 +330,9 @@ class ApplicationActivities:
                 kind="offer.accepted",
                 subject=row.workflow_id,
                 payload={
+                    "decision": "accepted",
+                    "role": record.acceptance.role,
+                    "enterprise_id": str(row.enterprise_id),
                     "loan_id": str(loan.id),
                     "typed_name_sha256": hashlib.sha256(
                         record.acceptance.typed_name.encode()

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         CloseTask,
         CreditAction,
         CreditDecision,
+        DecisionEntry,
         DisbursementResult,
         HoldTask,
         InformationAnswer,
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         OpenTask,
         RecordAcceptance,
         TaskRef,
+        Withdrawal,
         WorkflowType,
         loan_workflow_id,
         opening_search_attributes,
@@ -156,6 +158,8 @@ class LoanApplicationWorkflow:
         self.accepted_at: datetime | None = None
         self.refusal: OfferRefusal | None = None
         self.withdrawn = False
+        # People's decisions not yet in the decision log: the next stage write logs them.
+        self.unlogged: list[DecisionEntry] = []
         self.loan_id: Any = None
         self.lean = False  # lean-records-v1 (set once the assessment is back)
 
@@ -218,12 +222,7 @@ class LoanApplicationWorkflow:
             if outcome == "declined":
                 assert self.decline is not None
                 reason = self.decline.reason
-                await self._stage(
-                    "declined",
-                    reason,
-                    actor=f"user:{self.decline.decider_id}",
-                    decision={"decision": "declined", "reason": reason},
-                )
+                await self._stage("declined", reason)  # logs the decider's entry
                 await self._notify(
                     "application_declined", {"reason": reason}, key=self._key("declined")
                 )
@@ -437,12 +436,7 @@ class LoanApplicationWorkflow:
             "hold_task",
             HoldTask(task_id=ref.task_id, state="waiting", assignee_id=request.decider_id),
         )
-        await self._stage(
-            "info_requested",
-            "officer.question",
-            actor=f"user:{request.decider_id}",
-            decision={"decision": "request_info", "question": request.question},
-        )
+        await self._stage("info_requested", "officer.question")  # logs the officer's entry
         await self._notify(
             "application_information_requested",
             {"question": request.question, "deadline": business_date(deadline).isoformat()},
@@ -456,7 +450,6 @@ class LoanApplicationWorkflow:
             return False
         if self.withdrawn or self.answer is None:
             return False
-        answer = self.answer
         await _db(
             "hold_task",
             HoldTask(
@@ -466,16 +459,7 @@ class LoanApplicationWorkflow:
                 due_at=workflow.now() + REVIEW_SLA,
             ),
         )
-        await self._stage(
-            "in_review",
-            "applicant.answered",
-            actor=f"user:{answer.answered_by}",
-            decision={
-                "decision": "answered",
-                "answer": answer.answer,
-                "materials": ",".join(answer.materials),
-            },
-        )
+        await self._stage("in_review", "applicant.answered")  # logs the applicant's entry
         # Cleared only now: until the stage is written a second answer is refused, so it
         # can never answer the officer's next question.
         self.info_request, self.answer = None, None
@@ -534,12 +518,8 @@ class LoanApplicationWorkflow:
             await self._stage("expired", "offer.expired")
             return "expired"
         if self.refusal is not None:
-            await self._stage(
-                "offer_refused",
-                self.refusal.reason or "applicant.refused",
-                actor=f"user:{self.refusal.refused_by}",
-                decision={"decision": "offer_refused", "reason": self.refusal.reason},
-            )
+            # Logs the applicant's entry.
+            await self._stage("offer_refused", self.refusal.reason or "applicant.refused")
             return "offer_refused"
         if self.withdrawn or self.acceptance is None:
             self.reason = "applicant.withdrew"
@@ -577,20 +557,23 @@ class LoanApplicationWorkflow:
         stage: str,
         reason: str = "",
         *,
-        actor: str = "system",
-        decision: dict[str, str] | None = None,
+        decision: dict[str, Any] | None = None,
     ) -> None:
         assert self.application is not None
+        # People's decisions taken since the last stage go with it: their outcome is what
+        # this stage records (an approval → the offer, a withdrawal → withdrawn …).
+        decisions = list(self.unlogged)
         await _db(
             "set_application_stage",
             ApplicationStage(
                 application_id=self.application.application_id,
                 stage=stage,
                 reason=reason,
-                actor=actor,
                 decision=decision,
+                decisions=decisions,
             ),
         )
+        del self.unlogged[: len(decisions)]  # an Update may have added one meanwhile
         self._staged(stage, reason)
 
     async def _decided_automatically(self, change: ApplicationStage) -> None:
@@ -631,7 +614,114 @@ class LoanApplicationWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.progress()
 
+    # ---- people's decisions ----------------------------------------------------------
+    def _case_seen(self) -> dict[str, Any]:
+        """What a decider had in front of them: the request, the assessment (score, grade,
+        reasons, proposal), the round, and the approvals already given."""
+        assert self.application is not None
+        seen: dict[str, Any] = {
+            "requested": {
+                "amount": str(self.application.amount),
+                "term_months": self.application.term_months,
+            },
+            "authority": self._authority(),
+            "review_round": self.review_round,
+        }
+        a = self.assessment
+        seen["assessment"] = (
+            {
+                "decision": a.decision,
+                "score": a.score,
+                "grade": a.grade,
+                "pd": str(a.pd),
+                "reasons": list(a.reasons),
+                "reason_codes": list(a.reason_codes),
+                "model_version": a.model_version,
+                "proposed_amount": str(a.proposed_amount) if a.proposed_amount else "",
+                "proposed_rate": str(a.proposed_rate) if a.proposed_rate else "",
+                "proposed_term_months": a.proposed_term_months or 0,
+            }
+            if a is not None
+            else {"decision": "unavailable"}
+        )
+        if self.approvals:
+            amount, rate, term = self._decided_terms()
+            seen["approved_by"] = [f"user:{d.decider_id}" for d in self.approvals]
+            seen["approved_terms"] = {
+                "amount": str(amount),
+                "rate": str(rate),
+                "term_months": term,
+            }
+        return seen
+
+    def _credit_entry(self, decision: CreditDecision) -> DecisionEntry:
+        """The decider's entry, taken before their decision changes the case."""
+        kind = decision.kind
+        payload: dict[str, Any] = {
+            "role": decision.decider_role,
+            "institution_id": str(decision.decider_institution_id),
+            "decided_at": workflow.now().isoformat(),
+            "seen": self._case_seen(),
+        }
+        if kind in (CreditAction.APPROVE, CreditAction.COUNTER_OFFER):
+            amount, rate, term = (
+                self._decided_terms() if self.approvals else self._terms_of(decision)
+            )
+            needed = 2 if self._authority() == "four_eyes" else 1
+            payload |= {
+                "decision": "counter_offer" if kind is CreditAction.COUNTER_OFFER else "approved",
+                "amount": str(amount),
+                "rate": str(rate),
+                "term_months": term,
+                "reason": decision.reason,
+                "approval": f"{len(self.approvals) + 1}/{needed}",
+            }
+            event = (
+                "credit.counter_offered"
+                if kind is CreditAction.COUNTER_OFFER
+                else "credit.approved"
+            )
+        elif kind is CreditAction.DECLINE:
+            payload |= {"decision": "declined", "reason": decision.reason}
+            event = "application.declined"
+        else:
+            payload |= {"decision": "request_info", "question": decision.question}
+            event = "application.info_requested"
+        return DecisionEntry(actor=f"user:{decision.decider_id}", kind=event, payload=payload)
+
+    def _applicant_entry(
+        self, user: uuid.UUID | None, role: str, kind: str, payload: dict[str, Any]
+    ) -> DecisionEntry:
+        application = self.application
+        return DecisionEntry(
+            # A withdrawal from a caller of before the Withdrawal payload names nobody.
+            actor=f"user:{user}" if user is not None else "applicant:unnamed",
+            kind=kind,
+            payload={
+                "role": role,
+                "enterprise_id": str(application.enterprise_id) if application else "",
+                "decided_at": workflow.now().isoformat(),
+                "stage": self.stage,
+                **payload,
+            },
+        )
+
+    def _offer_seen(self) -> dict[str, Any]:
+        if self.offer is None:
+            return {}
+        return {
+            "amount": str(self.offer.amount),
+            "rate": str(self.offer.rate),
+            "term_months": self.offer.term_months,
+            "counter_offer": self.offer.counter_offer,
+            "expires_at": self.offer.expires_at.isoformat(),
+            "document_sha256": self.offer_document.sha256 if self.offer_document else "",
+        }
+
     # ---- updates and query -------------------------------------------------------------
+    # Each handler checks its validator's preconditions again before it changes anything:
+    # another Update may have run between this one's validation and its handler (refused
+    # with the validator's ApplicationError; any other exception would fail the task).
     @workflow.update
     async def submission(self) -> ApplicationProgress:
         """Used with update-with-start: answers once the application is recorded."""
@@ -640,6 +730,8 @@ class LoanApplicationWorkflow:
 
     @workflow.update
     async def decide_credit(self, decision: CreditDecision) -> ApplicationProgress:
+        self._validate_decide_credit(decision)
+        self.unlogged.append(self._credit_entry(decision))
         kind = decision.kind
         if kind in (CreditAction.APPROVE, CreditAction.COUNTER_OFFER):
             self.approvals.append(decision)
@@ -655,7 +747,8 @@ class LoanApplicationWorkflow:
 
     @decide_credit.validator
     def _validate_decide_credit(self, decision: CreditDecision) -> None:
-        assert self.application is not None
+        if self.application is None:
+            raise _refuse("nothing awaits a credit decision", "credit.not_pending")
         if self.stage != "in_review" or not self._awaiting_decision() or self.withdrawn:
             raise _refuse("nothing awaits a credit decision", "credit.not_pending")
         if decision.decider_institution_id != self.application.institution_id:
@@ -690,7 +783,8 @@ class LoanApplicationWorkflow:
             self._validate_terms(decision)
 
     def _validate_terms(self, decision: CreditDecision) -> None:
-        assert self.application is not None
+        if self.application is None:
+            raise _refuse("nothing awaits a credit decision", "credit.not_pending")
         amount, rate, term = self._terms_of(decision)
         if self.approvals:  # the second of four eyes confirms the first's terms
             given = (decision.amount, decision.rate, decision.term_months)
@@ -732,6 +826,33 @@ class LoanApplicationWorkflow:
     @workflow.update
     async def provide_information(self, answer: InformationAnswer) -> ApplicationProgress:
         """Missing materials, or the answer to an officer's question."""
+        self._validate_information(answer)
+        if self.stage == "info_requested":
+            asked = self.info_request
+            entry = self._applicant_entry(
+                answer.answered_by,
+                answer.role,
+                "application.in_review",
+                {
+                    "decision": "answered",
+                    "question": asked.question if asked else "",
+                    "asked_by": f"user:{asked.decider_id}" if asked else "",
+                    "answer": answer.answer,
+                    "materials": ",".join(answer.materials),
+                },
+            )
+        else:
+            entry = self._applicant_entry(
+                answer.answered_by,
+                answer.role,
+                "application.materials_provided",
+                {
+                    "decision": "materials_provided",
+                    "missing": list(self._missing()),
+                    "materials": ",".join(answer.materials),
+                },
+            )
+        self.unlogged.append(entry)
         self.materials = [
             *self.materials,
             *(m for m in answer.materials if m not in self.materials),
@@ -768,6 +889,8 @@ class LoanApplicationWorkflow:
 
     @workflow.update
     async def accept_offer(self, acceptance: Acceptance) -> ApplicationProgress:
+        # Logged by record_acceptance with the loan it creates.
+        self._validate_accept(acceptance)
         self.acceptance = acceptance
         self.accepted_at = workflow.now()
         await workflow.wait_condition(lambda: self.stage not in OFFER_STAGES)
@@ -788,6 +911,19 @@ class LoanApplicationWorkflow:
 
     @workflow.update
     async def refuse_offer(self, refusal: OfferRefusal) -> ApplicationProgress:
+        self._validate_refuse(refusal)
+        self.unlogged.append(
+            self._applicant_entry(
+                refusal.refused_by,
+                refusal.role,
+                "application.offer_refused",
+                {
+                    "decision": "offer_refused",
+                    "reason": refusal.reason,
+                    "offer": self._offer_seen(),
+                },
+            )
+        )
         self.refusal = refusal
         await workflow.wait_condition(lambda: self.stage not in OFFER_STAGES)
         return self.progress()
@@ -811,14 +947,29 @@ class LoanApplicationWorkflow:
             raise _refuse("the offer has expired", "offer.expired")
 
     @workflow.update
-    async def withdraw(self) -> ApplicationProgress:
+    async def withdraw(self, request: Withdrawal | None = None) -> ApplicationProgress:
+        """The applicant withdraws; ``request`` names them (callers from before it send none)."""
+        self._validate_withdraw(request)
+        self.unlogged.append(
+            self._applicant_entry(
+                request.withdrawn_by if request else None,
+                request.role if request else "applicant",
+                "application.withdrawn",
+                {"decision": "withdrawn", "offer": self._offer_seen()},
+            )
+        )
         self.withdrawn = True
         await workflow.wait_condition(lambda: self.stage == "withdrawn")
         return self.progress()
 
     @withdraw.validator
-    def _validate_withdraw(self) -> None:
-        if self.stage in CLOSED or self.acceptance is not None or self.withdrawn:
+    def _validate_withdraw(self, request: Withdrawal | None = None) -> None:
+        if (
+            self.application is None
+            or self.stage in CLOSED
+            or self.acceptance is not None
+            or self.withdrawn
+        ):
             raise _refuse("too late to withdraw", "application.closed")
 
     @workflow.query

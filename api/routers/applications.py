@@ -52,6 +52,7 @@ from workflows.contracts import (
     InformationAnswer,
     OfferRefusal,
     TaskQueue,
+    Withdrawal,
     WorkflowType,
     application_workflow_id,
     opening_search_attributes,
@@ -291,6 +292,7 @@ async def accept_offer(
             typed_name=body.typed_name,
             sealed_account=sealed,
             document_sha256=document,
+            role=user.role.value,
         ),
         update_id=f"accept-{application_id}",
     )
@@ -307,9 +309,15 @@ async def accept_offer(
 async def withdraw_application(
     application_id: uuid.UUID, user: Applicant, session: SessionDep, temporal: TemporalDep
 ) -> ApplicationProgress:
-    """Withdraw before the money moves; open tasks are cancelled."""
+    """Withdraw before the money moves; open tasks are cancelled. The decision log names who."""
     await _application_for(session, user, application_id)
-    return await _update(temporal, application_id, "withdraw")
+    return await _update(
+        temporal,
+        application_id,
+        "withdraw",
+        Withdrawal(withdrawn_by=user.user_id, role=user.role.value),
+        update_id=f"withdraw-{application_id}",
+    )
 
 
 @router.post(
@@ -332,6 +340,7 @@ async def provide_information(
         "provide_information",
         InformationAnswer(
             answered_by=user.user_id,
+            role=user.role.value,
             answer=body.answer,
             materials=[m.value for m in body.materials],
         ),
@@ -354,7 +363,7 @@ async def refuse_offer(
         temporal,
         application_id,
         "refuse_offer",
-        OfferRefusal(refused_by=user.user_id, reason=body.reason),
+        OfferRefusal(refused_by=user.user_id, reason=body.reason, role=user.role.value),
         update_id=f"refuse-{application_id}",
     )
 

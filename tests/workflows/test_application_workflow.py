@@ -534,7 +534,13 @@ async def test_referred_case_declined_with_a_reason_ends_declined_and_closes_the
         CloseTask(task_id=fake.task_id, outcome="declined", assignee_id=OFFICER)
     ]
     assert fake.stage_names() == ["assessing", "in_review", "declined"]
-    assert fake.stages[-1].actor == f"user:{OFFICER}"
+    # The stage that records the decline logs the officer's decision, naming them.
+    [entry] = fake.stages[-1].decisions
+    assert (entry.actor, entry.kind) == (f"user:{OFFICER}", "application.declined")
+    assert (entry.payload["decision"], entry.payload["reason"]) == ("declined", reason)
+    assert entry.payload["role"] == Role.OFFICER.value
+    assert entry.payload["institution_id"] == str(INSTITUTION_ID)
+    assert entry.payload["seen"]["assessment"]["score"] == 612
     assert fake.templates() == ["application_in_review", "application_declined"]
     assert fake.notifications[-1].context == {"reason": reason}
     assert fake.offers == []
