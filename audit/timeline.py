@@ -47,10 +47,11 @@ ACTOR_FIELDS = (
     "accepted_by",
     "answered_by",
     "refused_by",
+    "withdrawn_by",
     "requested_by",
     "paid_by",
 )
-ROLE_FIELDS = ("decider_role", "reviewer_role", "responder_role")
+ROLE_FIELDS = ("decider_role", "reviewer_role", "responder_role", "role")
 SECRET_FIELDS = frozenset({"password_hash", "password", "code", "code_hash"})
 _SEARCH_ATTRIBUTES = {"LoanBridgeStage": "stage", "LoanBridgeStatus": "status"}
 
