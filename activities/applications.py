@@ -68,6 +68,8 @@ from workflows.contracts import (
 
 log = structlog.get_logger("loanbridge.origination")
 
+STATUS_REASON_LENGTH = 200
+"""``loan_application.status_reason`` is a VARCHAR(200) (db/models.py)."""
 DISBURSEMENT_REFUSED = "DisbursementRefused"
 """The bank refused the payment for good (frozen or closed account …): not retried."""
 
@@ -256,6 +258,9 @@ class ApplicationActivities:
     @activity.defn(name="set_application_stage")
     async def set_application_stage(self, change: ApplicationStage) -> None:
         # One statement: a retry (same stage and reason) changes nothing and logs nothing.
+        # The column keeps the reason's first characters (an applicant's reason for refusing
+        # may be longer); the decision log keeps it whole.
+        reason = change.reason[:STATUS_REASON_LENGTH]
         async with self.session_factory() as session, session.begin():
             workflow_id = await session.scalar(
                 update(LoanApplication)
@@ -263,10 +268,10 @@ class ApplicationActivities:
                     LoanApplication.id == change.application_id,
                     or_(
                         LoanApplication.status != change.stage,
-                        LoanApplication.status_reason != change.reason,
+                        LoanApplication.status_reason != reason,
                     ),
                 )
-                .values(status=change.stage, status_reason=change.reason)
+                .values(status=change.stage, status_reason=reason)
                 .returning(LoanApplication.workflow_id)
                 .execution_options(synchronize_session=False)
             )

@@ -17,6 +17,9 @@ from tests.integration.test_application_api import ACCOUNT, _applicant, _progres
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.support import SandboxProcess
 
+# Longer than the application's status_reason column: the log keeps it whole.
+REFUSAL = "额度不够，期限也太短。" * 30
+
 
 async def _me(platform: Platform, headers: dict[str, str]) -> dict[str, Any]:
     me: dict[str, Any] = (await platform.http.get("/api/v1/auth/me", headers=headers)).json()
@@ -149,7 +152,7 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     await _progress_until(platform, countered, applicant, {"counter_offered"})
     refused = await platform.http.post(
         f"/api/v1/applications/{countered}/refusal",
-        json={"reason": "额度不够"},
+        json={"reason": REFUSAL},
         headers=applicant,
     )
     assert refused.status_code == 200, refused.text
@@ -164,6 +167,9 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     assert gone.status_code == 200, gone.text
     await _progress_until(platform, declined, applicant, {"declined"})
     await _progress_until(platform, countered, applicant, {"offer_refused"})
+    async with platform.sessions() as session:
+        row = await session.get(LoanApplication, uuid.UUID(countered))
+        assert row is not None and row.status_reason == REFUSAL[:200]
     await _progress_until(platform, big, applicant, {"disbursed"})
 
     async with platform.sessions() as session:
@@ -208,7 +214,7 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     assert (counter.actor, counter.payload["role"]) == (ids["officer"], "officer")
     assert (counter.payload["amount"], counter.payload["rate"]) == ("150000.00", "0.0500")
     [refusal] = _by(b, "application.offer_refused")
-    assert (refusal.actor, refusal.payload["reason"]) == (ids["applicant"], "额度不够")
+    assert (refusal.actor, refusal.payload["reason"]) == (ids["applicant"], REFUSAL)
     assert refusal.payload["offer"]["amount"] == "150000.00"
 
     [decline] = _by(await _entries(platform, declined), "application.declined")
