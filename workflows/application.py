@@ -92,11 +92,12 @@ OPENING_ATTRIBUTES = "opening-attributes-v1"
 DISBURSEMENT_FAILED_NOTICE = "disbursement-failed-notice-v1"
 
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+DISBURSEMENT_REFUSED = "DisbursementRefused"  # the bank said no: nothing was paid
 PROVIDER_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=6,
-    non_retryable_error_types=["ProviderRejected", "DisbursementRefused", "IdempotencyConflict"],
+    non_retryable_error_types=["ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict"],
 )
 
 
@@ -544,7 +545,9 @@ class LoanApplicationWorkflow:
                 "failure_code": code,
             },
         )
-        if workflow.patched(DISBURSEMENT_FAILED_NOTICE):
+        # Only the bank's refusal says for sure that nothing was paid; after exhausted retries
+        # (the bank unreachable) the payment's fate is unknown and no such notice is sent.
+        if reason == DISBURSEMENT_REFUSED and workflow.patched(DISBURSEMENT_FAILED_NOTICE):
             await self._notify(
                 "application_disbursement_failed",
                 {"failure_code": code or reason},

@@ -104,6 +104,7 @@ class FakeApplicationActivities:
 
     assessment: Assessment | None = None  # None: the assessment fails permanently
     refuse_disbursement: bool = False
+    disbursement_failure: str = "DisbursementRefused"  # the error type when it fails
     task_id: uuid.UUID = field(default_factory=uuid.uuid4)
     loan_id: uuid.UUID = field(default_factory=uuid.uuid4)
     gates: dict[str, asyncio.Event] = field(default_factory=dict)  # activity or stage:<name>
@@ -202,7 +203,7 @@ class FakeApplicationActivities:
             raise ApplicationError(
                 "the bank refused the disbursement: ACCOUNT_FROZEN",
                 "ACCOUNT_FROZEN",
-                type="DisbursementRefused",
+                type=self.disbursement_failure,
                 non_retryable=True,
             )
         return DisbursementResult(
@@ -796,3 +797,18 @@ async def test_refused_disbursement_ends_disbursement_failed_without_retrying(
     assert notice.template == "application_disbursement_failed"
     assert notice.context == {"failure_code": "ACCOUNT_FROZEN"}
     assert notice.key == f"application-{case.application.application_id}-disbursement-failed"
+
+
+async def test_disbursement_failing_otherwise_than_refused_sends_no_nothing_was_paid_notice(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeApplicationActivities(
+        assessment=_assessment("auto_approve"),
+        refuse_disbursement=True,
+        disbursement_failure="ProviderRejected",  # not the bank's refusal: fate unknown
+    )
+    async with offered(time_skipping_env, fake) as case:
+        await case.accept()
+        result = await case.result()
+    assert (result.stage, result.reason) == ("disbursement_failed", "ProviderRejected")
+    assert fake.templates() == ["application_offered"]
