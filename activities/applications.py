@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +21,7 @@ from adapters.payment.protocol import (
     PaymentDirection,
     PaymentGateway,
     PaymentRequest,
+    PaymentResult,
     PaymentStatus,
 )
 from adapters.registry.protocol import EnterpriseRegistry
@@ -42,6 +42,7 @@ from db.repositories import (
     post_journal,
     product_version,
 )
+from domain.calendar import business_today
 from domain.credit_decision import (
     DEFAULT_RISK_POLICY,
     DecisionInput,
@@ -51,7 +52,7 @@ from domain.credit_decision import (
 )
 from domain.ledger import disbursement_journal
 from domain.matching import enterprise_age_months
-from domain.origination import missing_materials
+from domain.origination import LOAN_NOT_DISBURSED, missing_materials
 from domain.product_codec import terms_from_json
 from domain.scorecard import ScoringInput
 from workflows.contracts import (
@@ -66,6 +67,11 @@ from workflows.contracts import (
 )
 
 log = structlog.get_logger("loanbridge.origination")
+
+STATUS_REASON_LENGTH = 200
+"""``loan_application.status_reason`` is a VARCHAR(200) (db/models.py)."""
+DISBURSEMENT_REFUSED = "DisbursementRefused"
+"""The bank refused the payment for good (frozen or closed account …): not retried."""
 
 
 def disbursement_key(loan_id: uuid.UUID) -> str:
@@ -146,7 +152,7 @@ class ApplicationActivities:
                 session, application.product_id, application.product_version
             )
             assert version is not None
-            lpr = await latest_lpr(session, utcnow().date())
+            lpr = await latest_lpr(session, business_today())
         terms = terms_from_json(version.terms)
         # The three providers answer independently: ask them at once.
         report, tax, record = await asyncio.gather(
@@ -169,7 +175,9 @@ class ApplicationActivities:
         scorer = await self.scoring.current()
         result = scorer(
             ScoringInput(
-                enterprise_age_months=enterprise_age_months(enterprise.founding_date, date.today()),
+                enterprise_age_months=enterprise_age_months(
+                    enterprise.founding_date, business_today()
+                ),
                 annual_revenue=revenue,
                 revenue_growth=growth,
                 profit_margin=margin,
@@ -252,6 +260,9 @@ class ApplicationActivities:
     @activity.defn(name="set_application_stage")
     async def set_application_stage(self, change: ApplicationStage) -> None:
         # One statement: a retry (same stage and reason) changes nothing and logs nothing.
+        # The column keeps the reason's first characters (an applicant's reason for refusing
+        # may be longer); the decision log keeps it whole.
+        reason = change.reason[:STATUS_REASON_LENGTH]
         async with self.session_factory() as session, session.begin():
             workflow_id = await session.scalar(
                 update(LoanApplication)
@@ -259,15 +270,24 @@ class ApplicationActivities:
                     LoanApplication.id == change.application_id,
                     or_(
                         LoanApplication.status != change.stage,
-                        LoanApplication.status_reason != change.reason,
+                        LoanApplication.status_reason != reason,
                     ),
                 )
-                .values(status=change.stage, status_reason=change.reason)
+                .values(status=change.stage, status_reason=reason)
                 .returning(LoanApplication.workflow_id)
                 .execution_options(synchronize_session=False)
             )
-            if workflow_id is not None and change.decision is not None:
-                await _log_stage(DecisionLog(session), change, workflow_id)
+            if workflow_id is None:
+                return  # a retry: the stage, and whatever it logged, is already committed
+            chain = DecisionLog(session)
+            # The people's decisions this stage records, in the order they were taken, in
+            # the transaction that records their outcome.
+            for entry in change.decisions:
+                await chain.append(
+                    actor=entry.actor, kind=entry.kind, subject=workflow_id, payload=entry.payload
+                )
+            if change.decision is not None:
+                await _log_stage(chain, change, workflow_id)
 
     @activity.defn(name="record_offer")
     async def record_offer(self, offer: OfferTerms) -> None:
@@ -317,6 +337,9 @@ class ApplicationActivities:
                 kind="offer.accepted",
                 subject=row.workflow_id,
                 payload={
+                    "decision": "accepted",
+                    "role": record.acceptance.role,
+                    "enterprise_id": str(row.enterprise_id),
                     "loan_id": str(loan.id),
                     "typed_name_sha256": hashlib.sha256(
                         record.acceptance.typed_name.encode()
@@ -371,6 +394,17 @@ class ApplicationActivities:
             )
         )
         journal_key = f"journal-{key}"
+        if result.status is not PaymentStatus.SUCCEEDED:
+            # The refusal is a business fact: it commits first, and only then fails the
+            # activity (raised inside the transaction, it would be rolled back with it and
+            # leave the instruction and the loan pending for ever).
+            code = await self._record_refusal(loan_id, key, result)
+            raise ApplicationError(
+                f"the bank refused the disbursement: {code}",
+                code,
+                type=DISBURSEMENT_REFUSED,
+                non_retryable=True,
+            )
         async with self.session_factory() as session, session.begin():
             instruction = await session.scalar(
                 select(PaymentInstruction)
@@ -379,13 +413,6 @@ class ApplicationActivities:
             )
             assert instruction is not None
             instruction.provider_reference = result.provider_reference
-            if result.status is not PaymentStatus.SUCCEEDED:
-                instruction.status, instruction.failure_code = "failed", result.failure_code
-                raise ApplicationError(
-                    f"the bank refused the disbursement: {result.failure_code}",
-                    type="DisbursementRefused",
-                    non_retryable=True,
-                )
             instruction.status = "succeeded"
             await post_journal(
                 session,
@@ -401,3 +428,24 @@ class ApplicationActivities:
         return DisbursementResult(
             loan_id=loan_id, idempotency_key=key, status="SUCCEEDED", journal_key=journal_key
         )
+
+    async def _record_refusal(self, loan_id: uuid.UUID, key: str, result: PaymentResult) -> str:
+        """The instruction ``failed`` with the bank's code and the loan ``not_disbursed``
+        (terminal: nothing was paid, nothing is owed), in one committed transaction. A retry
+        gets the bank's first answer again (same key) and finds both already recorded."""
+        code = result.failure_code or "UNKNOWN"
+        async with self.session_factory() as session, session.begin():
+            instruction = await session.scalar(
+                select(PaymentInstruction)
+                .where(PaymentInstruction.idempotency_key == key)
+                .with_for_update()
+            )
+            assert instruction is not None
+            instruction.provider_reference = result.provider_reference
+            instruction.status, instruction.failure_code = "failed", code
+            loan = await session.get(Loan, loan_id, with_for_update=True)
+            assert loan is not None
+            if loan.status == "pending":
+                loan.status, loan.closed_at = LOAN_NOT_DISBURSED, utcnow()
+        log.warning("disbursement refused by the bank", loan_id=str(loan_id), failure_code=code)
+        return code

@@ -47,10 +47,10 @@ ACTOR_FIELDS = (
     "accepted_by",
     "answered_by",
     "refused_by",
+    "withdrawn_by",
     "requested_by",
     "paid_by",
     "selected_by",
-    "withdrawn_by",
 )
 ROLE_FIELDS = (
     "decider_role",
@@ -58,6 +58,7 @@ ROLE_FIELDS = (
     "responder_role",
     "selector_role",
     "withdrawer_role",
+    "role",
 )
 SECRET_FIELDS = frozenset({"password_hash", "password", "code", "code_hash"})
 _SEARCH_ATTRIBUTES = {"LoanBridgeStage": "stage", "LoanBridgeStatus": "status"}

@@ -975,7 +975,9 @@ def _loan_progress(progress: dict[str, Any]) -> None:
 
 @loan_app.command("list")
 def loan_list(
-    status: Annotated[str | None, typer.Option(help="pending|active|closed|written_off")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="pending|active|closed|written_off|not_disbursed")
+    ] = None,
 ) -> None:
     """Your loans (staff: your institution's)."""
     with _client(_settings()) as client:

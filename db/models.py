@@ -351,7 +351,8 @@ class Loan(UuidPrimaryKey, CreatedAt, Base):
     repayment_method: Mapped[str] = mapped_column(String(32))
     account: Mapped[str] = mapped_column(EncryptedText("loan.account"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    """pending → active → closed (paid off) or written_off."""
+    """pending → active → closed (paid off) or written_off; pending → not_disbursed when the
+    bank refuses the disbursement (terminal)."""
     disbursed_at: Mapped[datetime | None]
     signed_name: Mapped[str | None] = mapped_column(EncryptedText("loan.signed_name"))
     accepted_at: Mapped[datetime | None]

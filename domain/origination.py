@@ -14,6 +14,9 @@ FINANCIALS_FROM = Decimal("300000")
 """From this amount on, the latest financial statements are required (财务报表)."""
 BANK_STATEMENTS_FROM = Decimal("1000000")
 """From this amount on, six months of bank statements are required too (银行流水)."""
+LOAN_NOT_DISBURSED = "not_disbursed"
+"""Status of a loan whose disbursement the bank refused (放款失败): terminal, never active,
+nothing owed. A loan row is ``pending`` until the money moves, then ``active`` or this."""
 
 
 class Material(StrEnum):

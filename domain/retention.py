@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from domain.origination import LOAN_NOT_DISBURSED
+
 
 class RetentionAction(StrEnum):
     DELETE = "delete"  # the rows go
@@ -88,7 +90,7 @@ ENDED_RELATIONSHIP = RetentionRule(
 CLOSED_LOAN = RetentionRule(
     "loan_personal_fields",
     5 * 365,
-    "loan closed or written off",
+    "loan closed, written off or never disbursed",
     RetentionAction.ERASE_PERSONAL,
     "《反洗钱法》：交易记录保存五年；到期后删除收款账号和签署姓名，金额与账务保留",
     "AML Law: transaction records five years; then the account number and signed name are "
@@ -140,7 +142,8 @@ UNVERIFIED_END_STATUSES = frozenset({"rejected", "lapsed", "expired"})
 APPLICATION_END_STATUSES = frozenset(
     {"declined", "withdrawn", "lapsed", "expired", "offer_refused", "disbursement_failed"}
 )
-CLOSED_LOAN_STATUSES = frozenset({"closed", "written_off"})
+# A loan the bank never paid out is finished too: the relationship can end.
+CLOSED_LOAN_STATUSES = frozenset({"closed", "written_off", LOAN_NOT_DISBURSED})
 ERASED_NAME = "（已删除）"
 
 

@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.documents import issue_document
 
 with workflow.unsafe.imports_passed_through():
+    from domain.calendar import business_date
     from domain.origination import check_decided_terms, check_materials, missing_materials
     from domain.roles import Role
     from workflows.contracts import (
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         CloseTask,
         CreditAction,
         CreditDecision,
+        DecisionEntry,
         DisbursementResult,
         HoldTask,
         InformationAnswer,
@@ -44,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         OpenTask,
         RecordAcceptance,
         TaskRef,
+        Withdrawal,
         WorkflowType,
         loan_workflow_id,
         opening_search_attributes,
@@ -85,13 +88,24 @@ LOCAL_RECORDS = "local-records-v1"
 LEAN_RECORDS = "lean-records-v1"
 # The API starts the workflow with its search attributes instead of the workflow upserting them.
 OPENING_ATTRIBUTES = "opening-attributes-v1"
+# A refused disbursement tells the applicant what happened and what to do next.
+DISBURSEMENT_FAILED_NOTICE = "disbursement-failed-notice-v1"
 
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+DISBURSEMENT_REFUSED = "DisbursementRefused"  # the bank said no: nothing was paid
 PROVIDER_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=6,
-    non_retryable_error_types=["ProviderRejected", "DisbursementRefused", "IdempotencyConflict"],
+    non_retryable_error_types=["ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict"],
+)
+# Until the bank answers: while it cannot be reached nobody knows whether money moved, and
+# giving up would end the application with the payment perhaps made. The key (disb-{loan})
+# makes every retry the same payment; only the bank's own "no" ends it.
+DISBURSEMENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict"],
 )
 
 
@@ -153,6 +167,8 @@ class LoanApplicationWorkflow:
         self.accepted_at: datetime | None = None
         self.refusal: OfferRefusal | None = None
         self.withdrawn = False
+        # People's decisions not yet in the decision log: the next stage write logs them.
+        self.unlogged: list[DecisionEntry] = []
         self.loan_id: Any = None
         self.lean = False  # lean-records-v1 (set once the assessment is back)
 
@@ -201,7 +217,9 @@ class LoanApplicationWorkflow:
         if decision == "auto_decline":
             assert automatic is not None
             await self._decided_automatically(automatic)
-            await self._notify("application_declined", {"reason": automatic.reason})
+            await self._notify(
+                "application_declined", {"reason": automatic.reason}, key=self._key("declined")
+            )
             return await self._finish("declined", automatic.reason)
 
         amount, rate, term = self._proposal()
@@ -213,13 +231,10 @@ class LoanApplicationWorkflow:
             if outcome == "declined":
                 assert self.decline is not None
                 reason = self.decline.reason
-                await self._stage(
-                    "declined",
-                    reason,
-                    actor=f"user:{self.decline.decider_id}",
-                    decision={"decision": "declined", "reason": reason},
+                await self._stage("declined", reason)  # logs the decider's entry
+                await self._notify(
+                    "application_declined", {"reason": reason}, key=self._key("declined")
                 )
-                await self._notify("application_declined", {"reason": reason})
                 return await self._finish("declined", reason)
             amount, rate, term = self._decided_terms()
             counter = self.approvals[0].kind is CreditAction.COUNTER_OFFER
@@ -251,16 +266,18 @@ class LoanApplicationWorkflow:
                 self.loan_id,
                 result_type=DisbursementResult,
                 start_to_close_timeout=timedelta(seconds=20),
-                retry_policy=PROVIDER_RETRY,
+                retry_policy=DISBURSEMENT_RETRY,
             )
         except ActivityError as exc:
-            reason = getattr(exc.cause, "type", None) or "disbursement.failed"
-            await self._stage("disbursement_failed", reason)
-            return await self._finish("disbursement_failed", reason)
+            return await self._disbursement_failed(exc)
         await self._stage(
             "disbursed", decision={"loan_id": str(result.loan_id), "key": result.idempotency_key}
         )
-        await self._notify("loan_disbursed", {"amount": f"{amount:,.2f}", "account_tail": "****"})
+        await self._notify(
+            "loan_disbursed",
+            {"amount": f"{amount:,.2f}", "account_tail": "****"},
+            key=self._key("disbursed"),
+        )
         if workflow.patched(LOAN_SERVICING):
             # The loan outlives its application: the child keeps running when this one closes.
             await workflow.start_child_workflow(
@@ -298,7 +315,11 @@ class LoanApplicationWorkflow:
         deadline = workflow.now() + ANSWER_DEADLINE
         await self._notify(
             "application_materials_requested",
-            {"materials": "、".join(self._missing()), "deadline": deadline.date().isoformat()},
+            {
+                "materials": "、".join(self._missing()),
+                "deadline": business_date(deadline).isoformat(),
+            },
+            key=self._key("materials-requested"),
         )
         while self._missing() and not self.withdrawn:
             seen = self.materials_received  # taken before any await: nothing slips past
@@ -370,7 +391,7 @@ class LoanApplicationWorkflow:
         ref: TaskRef = await _db("open_task", task, TaskRef)
         self.task_id = ref.task_id
         await self._stage("in_review", reasons)
-        await self._notify("application_in_review", {})
+        await self._notify("application_in_review", {}, key=self._key("in-review"))
         escalated = False
         outcome = ""
         while not outcome:
@@ -382,7 +403,7 @@ class LoanApplicationWorkflow:
                 workflow.logger.warning("credit review past its SLA; escalated to supervisors")
                 await _db("escalate_task", ref)
                 if workflow.patched(ESCALATION_NOTICE):
-                    await self._notify("application_escalated", {})
+                    await self._notify("application_escalated", {}, key=self._key("escalated"))
                 escalated = True
                 continue
             if self.withdrawn:
@@ -424,15 +445,11 @@ class LoanApplicationWorkflow:
             "hold_task",
             HoldTask(task_id=ref.task_id, state="waiting", assignee_id=request.decider_id),
         )
-        await self._stage(
-            "info_requested",
-            "officer.question",
-            actor=f"user:{request.decider_id}",
-            decision={"decision": "request_info", "question": request.question},
-        )
+        await self._stage("info_requested", "officer.question")  # logs the officer's entry
         await self._notify(
             "application_information_requested",
-            {"question": request.question, "deadline": deadline.date().isoformat()},
+            {"question": request.question, "deadline": business_date(deadline).isoformat()},
+            key=self._key(f"question-{self.questions}"),  # the n-th question of at most three
         )
         try:
             await workflow.wait_condition(
@@ -442,7 +459,6 @@ class LoanApplicationWorkflow:
             return False
         if self.withdrawn or self.answer is None:
             return False
-        answer = self.answer
         await _db(
             "hold_task",
             HoldTask(
@@ -452,16 +468,7 @@ class LoanApplicationWorkflow:
                 due_at=workflow.now() + REVIEW_SLA,
             ),
         )
-        await self._stage(
-            "in_review",
-            "applicant.answered",
-            actor=f"user:{answer.answered_by}",
-            decision={
-                "decision": "answered",
-                "answer": answer.answer,
-                "materials": ",".join(answer.materials),
-            },
-        )
+        await self._stage("in_review", "applicant.answered")  # logs the applicant's entry
         # Cleared only now: until the stage is written a second answer is refused, so it
         # can never answer the officer's next question.
         self.info_request, self.answer = None, None
@@ -504,10 +511,12 @@ class LoanApplicationWorkflow:
             "rate": f"{rate * 100:.2f}%",
             "apr": f"{apr * 100:.2f}%",
             "term": str(term),
-            "expires": self.offer.expires_at.date().isoformat(),
+            "expires": business_date(self.offer.expires_at).isoformat(),
         }
         await self._notify(
-            "application_counter_offered" if counter else "application_offered", context
+            "application_counter_offered" if counter else "application_offered",
+            context,
+            key=self._key(stage.replace("_", "-")),
         )
         try:
             await workflow.wait_condition(
@@ -518,37 +527,64 @@ class LoanApplicationWorkflow:
             await self._stage("expired", "offer.expired")
             return "expired"
         if self.refusal is not None:
-            await self._stage(
-                "offer_refused",
-                self.refusal.reason or "applicant.refused",
-                actor=f"user:{self.refusal.refused_by}",
-                decision={"decision": "offer_refused", "reason": self.refusal.reason},
-            )
+            # Logs the applicant's entry.
+            await self._stage("offer_refused", self.refusal.reason or "applicant.refused")
             return "offer_refused"
         if self.withdrawn or self.acceptance is None:
             self.reason = "applicant.withdrew"
             return "withdrawn"
         return "accepted"
 
+    async def _disbursement_failed(self, exc: ActivityError) -> ApplicationProgress:
+        """The bank refused the payment (the activity recorded the instruction failed and the
+        loan not disbursed): the application ends, and the applicant learns why and what to do
+        next — nothing was paid, nothing is owed, apply again with a correct account."""
+        assert self.application is not None
+        cause = exc.cause
+        reason = getattr(cause, "type", None) or "disbursement.failed"
+        details = cause.details if isinstance(cause, ApplicationError) else ()
+        code = str(details[0]) if details else ""
+        await self._stage(
+            "disbursement_failed",
+            reason,
+            decision={
+                "decision": "disbursement_failed",
+                "loan_id": str(self.loan_id),
+                "failure_code": code,
+            },
+        )
+        # Only the bank's refusal says for sure that nothing was paid; after exhausted retries
+        # (the bank unreachable) the payment's fate is unknown and no such notice is sent.
+        if reason == DISBURSEMENT_REFUSED and workflow.patched(DISBURSEMENT_FAILED_NOTICE):
+            await self._notify(
+                "application_disbursement_failed",
+                {"failure_code": code or reason},
+                key=self._key("disbursement-failed"),
+            )
+        return await self._finish("disbursement_failed", reason)
+
     async def _stage(
         self,
         stage: str,
         reason: str = "",
         *,
-        actor: str = "system",
-        decision: dict[str, str] | None = None,
+        decision: dict[str, Any] | None = None,
     ) -> None:
         assert self.application is not None
+        # People's decisions taken since the last stage go with it: their outcome is what
+        # this stage records (an approval → the offer, a withdrawal → withdrawn …).
+        decisions = list(self.unlogged)
         await _db(
             "set_application_stage",
             ApplicationStage(
                 application_id=self.application.application_id,
                 stage=stage,
                 reason=reason,
-                actor=actor,
                 decision=decision,
+                decisions=decisions,
             ),
         )
+        del self.unlogged[: len(decisions)]  # an Update may have added one meanwhile
         self._staged(stage, reason)
 
     async def _decided_automatically(self, change: ApplicationStage) -> None:
@@ -561,13 +597,23 @@ class LoanApplicationWorkflow:
         self.stage, self.reason = stage, reason
         workflow.upsert_search_attributes([STATUS.value_set(stage)])
 
-    async def _notify(self, template: str, context: dict[str, Any]) -> None:
+    def _key(self, what: str) -> str:
+        """A notice's business key: the application and what happened to it."""
+        assert self.application is not None
+        return f"application-{self.application.application_id}-{what}"
+
+    async def _notify(self, template: str, context: dict[str, Any], *, key: str) -> None:
+        """One notice per business key (``application-{id}-{what}``): delivered once across
+        retries, whatever the activity's id."""
         assert self.application is not None
         try:
             await _external(
                 "notify_enterprise",
                 NotifyEnterprise(
-                    enterprise_id=self.application.enterprise_id, template=template, context=context
+                    enterprise_id=self.application.enterprise_id,
+                    template=template,
+                    context=context,
+                    key=key,
                 ),
             )
         except ActivityError:
@@ -579,7 +625,114 @@ class LoanApplicationWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.progress()
 
+    # ---- people's decisions ----------------------------------------------------------
+    def _case_seen(self) -> dict[str, Any]:
+        """What a decider had in front of them: the request, the assessment (score, grade,
+        reasons, proposal), the round, and the approvals already given."""
+        assert self.application is not None
+        seen: dict[str, Any] = {
+            "requested": {
+                "amount": str(self.application.amount),
+                "term_months": self.application.term_months,
+            },
+            "authority": self._authority(),
+            "review_round": self.review_round,
+        }
+        a = self.assessment
+        seen["assessment"] = (
+            {
+                "decision": a.decision,
+                "score": a.score,
+                "grade": a.grade,
+                "pd": str(a.pd),
+                "reasons": list(a.reasons),
+                "reason_codes": list(a.reason_codes),
+                "model_version": a.model_version,
+                "proposed_amount": str(a.proposed_amount) if a.proposed_amount else "",
+                "proposed_rate": str(a.proposed_rate) if a.proposed_rate else "",
+                "proposed_term_months": a.proposed_term_months or 0,
+            }
+            if a is not None
+            else {"decision": "unavailable"}
+        )
+        if self.approvals:
+            amount, rate, term = self._decided_terms()
+            seen["approved_by"] = [f"user:{d.decider_id}" for d in self.approvals]
+            seen["approved_terms"] = {
+                "amount": str(amount),
+                "rate": str(rate),
+                "term_months": term,
+            }
+        return seen
+
+    def _credit_entry(self, decision: CreditDecision) -> DecisionEntry:
+        """The decider's entry, taken before their decision changes the case."""
+        kind = decision.kind
+        payload: dict[str, Any] = {
+            "role": decision.decider_role,
+            "institution_id": str(decision.decider_institution_id),
+            "decided_at": workflow.now().isoformat(),
+            "seen": self._case_seen(),
+        }
+        if kind in (CreditAction.APPROVE, CreditAction.COUNTER_OFFER):
+            amount, rate, term = (
+                self._decided_terms() if self.approvals else self._terms_of(decision)
+            )
+            needed = 2 if self._authority() == "four_eyes" else 1
+            payload |= {
+                "decision": "counter_offer" if kind is CreditAction.COUNTER_OFFER else "approved",
+                "amount": str(amount),
+                "rate": str(rate),
+                "term_months": term,
+                "reason": decision.reason,
+                "approval": f"{len(self.approvals) + 1}/{needed}",
+            }
+            event = (
+                "credit.counter_offered"
+                if kind is CreditAction.COUNTER_OFFER
+                else "credit.approved"
+            )
+        elif kind is CreditAction.DECLINE:
+            payload |= {"decision": "declined", "reason": decision.reason}
+            event = "application.declined"
+        else:
+            payload |= {"decision": "request_info", "question": decision.question}
+            event = "application.info_requested"
+        return DecisionEntry(actor=f"user:{decision.decider_id}", kind=event, payload=payload)
+
+    def _applicant_entry(
+        self, user: uuid.UUID | None, role: str, kind: str, payload: dict[str, Any]
+    ) -> DecisionEntry:
+        application = self.application
+        return DecisionEntry(
+            # A withdrawal from a caller of before the Withdrawal payload names nobody.
+            actor=f"user:{user}" if user is not None else "applicant:unnamed",
+            kind=kind,
+            payload={
+                "role": role,
+                "enterprise_id": str(application.enterprise_id) if application else "",
+                "decided_at": workflow.now().isoformat(),
+                "stage": self.stage,
+                **payload,
+            },
+        )
+
+    def _offer_seen(self) -> dict[str, Any]:
+        if self.offer is None:
+            return {}
+        return {
+            "amount": str(self.offer.amount),
+            "rate": str(self.offer.rate),
+            "term_months": self.offer.term_months,
+            "counter_offer": self.offer.counter_offer,
+            "expires_at": self.offer.expires_at.isoformat(),
+            "document_sha256": self.offer_document.sha256 if self.offer_document else "",
+        }
+
     # ---- updates and query -------------------------------------------------------------
+    # Each handler checks its validator's preconditions again before it changes anything:
+    # another Update may have run between this one's validation and its handler (refused
+    # with the validator's ApplicationError; any other exception would fail the task).
     @workflow.update
     async def submission(self) -> ApplicationProgress:
         """Used with update-with-start: answers once the application is recorded."""
@@ -588,6 +741,8 @@ class LoanApplicationWorkflow:
 
     @workflow.update
     async def decide_credit(self, decision: CreditDecision) -> ApplicationProgress:
+        self._validate_decide_credit(decision)
+        self.unlogged.append(self._credit_entry(decision))
         kind = decision.kind
         if kind in (CreditAction.APPROVE, CreditAction.COUNTER_OFFER):
             self.approvals.append(decision)
@@ -603,7 +758,8 @@ class LoanApplicationWorkflow:
 
     @decide_credit.validator
     def _validate_decide_credit(self, decision: CreditDecision) -> None:
-        assert self.application is not None
+        if self.application is None:
+            raise _refuse("nothing awaits a credit decision", "credit.not_pending")
         if self.stage != "in_review" or not self._awaiting_decision() or self.withdrawn:
             raise _refuse("nothing awaits a credit decision", "credit.not_pending")
         if decision.decider_institution_id != self.application.institution_id:
@@ -638,7 +794,8 @@ class LoanApplicationWorkflow:
             self._validate_terms(decision)
 
     def _validate_terms(self, decision: CreditDecision) -> None:
-        assert self.application is not None
+        if self.application is None:
+            raise _refuse("nothing awaits a credit decision", "credit.not_pending")
         amount, rate, term = self._terms_of(decision)
         if self.approvals:  # the second of four eyes confirms the first's terms
             given = (decision.amount, decision.rate, decision.term_months)
@@ -680,6 +837,33 @@ class LoanApplicationWorkflow:
     @workflow.update
     async def provide_information(self, answer: InformationAnswer) -> ApplicationProgress:
         """Missing materials, or the answer to an officer's question."""
+        self._validate_information(answer)
+        if self.stage == "info_requested":
+            asked = self.info_request
+            entry = self._applicant_entry(
+                answer.answered_by,
+                answer.role,
+                "application.in_review",
+                {
+                    "decision": "answered",
+                    "question": asked.question if asked else "",
+                    "asked_by": f"user:{asked.decider_id}" if asked else "",
+                    "answer": answer.answer,
+                    "materials": ",".join(answer.materials),
+                },
+            )
+        else:
+            entry = self._applicant_entry(
+                answer.answered_by,
+                answer.role,
+                "application.materials_provided",
+                {
+                    "decision": "materials_provided",
+                    "missing": list(self._missing()),
+                    "materials": ",".join(answer.materials),
+                },
+            )
+        self.unlogged.append(entry)
         self.materials = [
             *self.materials,
             *(m for m in answer.materials if m not in self.materials),
@@ -716,6 +900,8 @@ class LoanApplicationWorkflow:
 
     @workflow.update
     async def accept_offer(self, acceptance: Acceptance) -> ApplicationProgress:
+        # Logged by record_acceptance with the loan it creates.
+        self._validate_accept(acceptance)
         self.acceptance = acceptance
         self.accepted_at = workflow.now()
         await workflow.wait_condition(lambda: self.stage not in OFFER_STAGES)
@@ -736,6 +922,19 @@ class LoanApplicationWorkflow:
 
     @workflow.update
     async def refuse_offer(self, refusal: OfferRefusal) -> ApplicationProgress:
+        self._validate_refuse(refusal)
+        self.unlogged.append(
+            self._applicant_entry(
+                refusal.refused_by,
+                refusal.role,
+                "application.offer_refused",
+                {
+                    "decision": "offer_refused",
+                    "reason": refusal.reason,
+                    "offer": self._offer_seen(),
+                },
+            )
+        )
         self.refusal = refusal
         await workflow.wait_condition(lambda: self.stage not in OFFER_STAGES)
         return self.progress()
@@ -759,14 +958,29 @@ class LoanApplicationWorkflow:
             raise _refuse("the offer has expired", "offer.expired")
 
     @workflow.update
-    async def withdraw(self) -> ApplicationProgress:
+    async def withdraw(self, request: Withdrawal | None = None) -> ApplicationProgress:
+        """The applicant withdraws; ``request`` names them (callers from before it send none)."""
+        self._validate_withdraw(request)
+        self.unlogged.append(
+            self._applicant_entry(
+                request.withdrawn_by if request else None,
+                request.role if request else "applicant",
+                "application.withdrawn",
+                {"decision": "withdrawn", "offer": self._offer_seen()},
+            )
+        )
         self.withdrawn = True
         await workflow.wait_condition(lambda: self.stage == "withdrawn")
         return self.progress()
 
     @withdraw.validator
-    def _validate_withdraw(self) -> None:
-        if self.stage in CLOSED or self.acceptance is not None or self.withdrawn:
+    def _validate_withdraw(self, request: Withdrawal | None = None) -> None:
+        if (
+            self.application is None
+            or self.stage in CLOSED
+            or self.acceptance is not None
+            or self.withdrawn
+        ):
             raise _refuse("too late to withdraw", "application.closed")
 
     @workflow.query

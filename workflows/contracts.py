@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import SearchAttributeKey, SearchAttributePair
@@ -509,6 +510,7 @@ class InformationAnswer(Contract):
     """The applicant's answer to an officer's question, or the materials asked for."""
 
     answered_by: uuid.UUID
+    role: str = "applicant"  # the answering user's role, for the decision log
     answer: str = ""
     materials: list[str] = Field(default_factory=list)
 
@@ -518,6 +520,15 @@ class OfferRefusal(Contract):
 
     refused_by: uuid.UUID
     reason: str = ""
+    role: str = "applicant"
+
+
+class Withdrawal(Contract):
+    """The applicant withdraws the application (optional payload of the ``withdraw`` Update:
+    callers and histories from before it send none); names the person in the decision log."""
+
+    withdrawn_by: uuid.UUID
+    role: str = "applicant"
 
 
 class OfferTerms(Contract):
@@ -545,6 +556,7 @@ class Acceptance(Contract):
     typed_name: str
     sealed_account: str
     document_sha256: str = ""  # the hash of the offer letter the applicant read and accepts
+    role: str = "applicant"
 
 
 class RecordAcceptance(Contract):
@@ -561,12 +573,24 @@ class DisbursementResult(Contract):
     journal_key: str | None = None
 
 
+class DecisionEntry(Contract):
+    """A person's decision for the hash-chained decision log: who (``user:<id>``), what, and
+    in the payload their role, institution, what they saw and the outcome."""
+
+    actor: str
+    kind: str
+    payload: dict[str, Any]
+
+
 class ApplicationStage(Contract):
     application_id: uuid.UUID
     stage: str
     reason: str = ""
     actor: str = "system"
-    decision: dict[str, str] | None = None
+    decision: dict[str, Any] | None = None  # the stage's own (automatic) decision-log entry
+    decisions: list[DecisionEntry] = Field(default_factory=list)
+    """People's decisions this stage records: logged in the same transaction as the stage,
+    before its own entry."""
 
 
 class ApplicationProgress(Contract):

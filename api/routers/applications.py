@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -39,6 +39,7 @@ from db.models import (
     LoanProduct,
 )
 from db.repositories import EnterpriseRepository, latest_lpr, product_version
+from domain.calendar import business_today
 from domain.identity_codes import mask_bank_account
 from domain.origination import Material, check_requested_terms, required_materials, term_bounds
 from domain.product_codec import terms_from_json
@@ -52,6 +53,7 @@ from workflows.contracts import (
     InformationAnswer,
     OfferRefusal,
     TaskQueue,
+    Withdrawal,
     WorkflowType,
     application_workflow_id,
     opening_search_attributes,
@@ -151,7 +153,7 @@ async def submit_application(
     assert version is not None
     terms = terms_from_json(version.terms)
     try:
-        bounds = term_bounds(terms, await latest_lpr(session, date.today()))
+        bounds = term_bounds(terms, await latest_lpr(session, business_today()))
     except LookupError as exc:
         raise ApiError(503, "lpr.missing", "尚未发布 LPR", "No LPR has been published") from exc
     issues = check_requested_terms(
@@ -291,6 +293,7 @@ async def accept_offer(
             typed_name=body.typed_name,
             sealed_account=sealed,
             document_sha256=document,
+            role=user.role.value,
         ),
         update_id=f"accept-{application_id}",
     )
@@ -307,9 +310,15 @@ async def accept_offer(
 async def withdraw_application(
     application_id: uuid.UUID, user: Applicant, session: SessionDep, temporal: TemporalDep
 ) -> ApplicationProgress:
-    """Withdraw before the money moves; open tasks are cancelled."""
+    """Withdraw before the money moves; open tasks are cancelled. The decision log names who."""
     await _application_for(session, user, application_id)
-    return await _update(temporal, application_id, "withdraw")
+    return await _update(
+        temporal,
+        application_id,
+        "withdraw",
+        Withdrawal(withdrawn_by=user.user_id, role=user.role.value),
+        update_id=f"withdraw-{application_id}",
+    )
 
 
 @router.post(
@@ -332,6 +341,7 @@ async def provide_information(
         "provide_information",
         InformationAnswer(
             answered_by=user.user_id,
+            role=user.role.value,
             answer=body.answer,
             materials=[m.value for m in body.materials],
         ),
@@ -354,7 +364,7 @@ async def refuse_offer(
         temporal,
         application_id,
         "refuse_offer",
-        OfferRefusal(refused_by=user.user_id, reason=body.reason),
+        OfferRefusal(refused_by=user.user_id, reason=body.reason, role=user.role.value),
         update_id=f"refuse-{application_id}",
     )
 

@@ -196,7 +196,9 @@ async def _state(temporal: TemporalDep, loan: Loan) -> LoanState:
 async def list_loans(
     user: CurrentUser,
     session: SessionDep,
-    status: Annotated[str | None, Query(pattern="^(pending|active|closed|written_off)$")] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(pending|active|closed|written_off|not_disbursed)$")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[Loan]:

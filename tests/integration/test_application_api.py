@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
 
 from activities.applications import ApplicationActivities
 from adapters.bureau.http import HttpCreditBureau
@@ -22,8 +24,10 @@ from db.models import (
     JournalLineRow,
     Loan,
     LoanApplication,
+    Notification,
     PaymentInstruction,
 )
+from domain.retention import CLOSED_LOAN_STATUSES
 from tests.integration.conftest import Platform
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.integration.test_onboarding_api import (
@@ -216,3 +220,137 @@ async def _retry_of_the_assessment_changes_nothing(
     assert kinds.count("credit.assessed") == 1
     assert kinds.count("application.declined") == 1
     assert kinds.index("credit.assessed") < kinds.index("application.declined")
+
+
+FROZEN_ACCOUNT = "6222020200112239999"  # the sandbox bank refuses it: ACCOUNT_FROZEN
+
+
+async def _activities(platform: Platform) -> ApplicationActivities:
+    settings = platform.settings
+    providers, timeout = settings.effective_sandbox_url, settings.provider_timeout_s
+    return ApplicationActivities(
+        platform.sessions,
+        FieldCipher.from_settings(settings),
+        bureau=HttpCreditBureau(providers, timeout),
+        tax=HttpTaxDataProvider(providers, timeout),
+        registry=HttpEnterpriseRegistry(providers, timeout),
+        payments=HttpPaymentGateway(providers, timeout),
+        risk_policy=settings.risk_policy,
+    )
+
+
+async def _notices_until(platform: Platform, app_id: str, template: str) -> list[str]:
+    """The templates sent to the application's enterprise, once ``template`` is among them."""
+    templates: list[str] = []
+    for _ in range(100):
+        async with platform.sessions() as session:
+            row = await session.get(LoanApplication, uuid.UUID(app_id))
+            assert row is not None
+            templates = list(
+                await session.scalars(
+                    select(Notification.template).where(
+                        Notification.enterprise_id == row.enterprise_id
+                    )
+                )
+            )
+        if template in templates:
+            return templates
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {template} notice; sent {templates}")
+
+
+async def test_refused_disbursement_is_recorded_failed_and_the_application_ends_with_a_notice(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    inst_id, admin, _officer = await _lender(platform)
+    supervisor = await _user(platform, "supervisor", inst_id)
+    product = await platform.http.post(
+        "/api/v1/products", json=product_body("ORIG-3", auto_approval_limit="0"), headers=admin
+    )
+    assert product.status_code == 201, product.text
+    applicant = await _applicant(platform, sandbox, suffix="345")
+    submitted = await platform.http.post(
+        "/api/v1/applications",
+        json={
+            "product_id": product.json()["id"],
+            "amount": "200000.00",
+            "term_months": 12,
+            "repayment_method": "equal_installment",
+        },
+        headers=applicant,
+    )
+    assert submitted.status_code == 201, submitted.text
+    app_id = submitted.json()["id"]
+    await _progress_until(platform, app_id, applicant, {"in_review"})
+    inbox = (
+        await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
+    ).json()
+    task = next(t for t in inbox if t["subject"] == f"application-{app_id}")
+    approved = await platform.http.post(
+        f"/api/v1/tasks/{task['id']}/decision",
+        json={"approve": True, "rate": "0.0420"},
+        headers=supervisor,
+    )
+    assert approved.status_code == 200, approved.text
+    await _progress_until(platform, app_id, applicant, {"offered"})
+    accepted = await platform.http.post(
+        f"/api/v1/applications/{app_id}/acceptance",
+        json={"typed_name": "张三", "account": FROZEN_ACCOUNT},
+        headers=applicant,
+    )
+    assert accepted.status_code == 200, accepted.text
+
+    done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})
+    assert (done["stage"], done["reason"]) == ("disbursement_failed", "DisbursementRefused")
+    loan_id = uuid.UUID(done["loan_id"])
+    async with platform.sessions() as session:
+        instruction = await session.scalar(
+            select(PaymentInstruction).where(PaymentInstruction.loan_id == loan_id)
+        )
+        loan = await session.get(Loan, loan_id)
+        row = await session.get(LoanApplication, uuid.UUID(app_id))
+        journals = await session.scalar(
+            select(func.count()).select_from(JournalEntry).where(JournalEntry.loan_id == loan_id)
+        )
+        assert row is not None
+        logged = await session.scalar(
+            select(DecisionLogEntry.payload).where(
+                DecisionLogEntry.subject == row.workflow_id,
+                DecisionLogEntry.kind == "application.disbursement_failed",
+            )
+        )
+    # The refusal is recorded, not rolled back with the activity's failure.
+    assert instruction is not None
+    assert (instruction.status, instruction.failure_code) == ("failed", "ACCOUNT_FROZEN")
+    assert instruction.idempotency_key == f"disb-{loan_id}"
+    assert loan is not None and loan.status == "not_disbursed" and loan.closed_at is not None
+    assert loan.disbursed_at is None
+    assert (row.status, row.status_reason) == ("disbursement_failed", "DisbursementRefused")
+    assert journals == 0
+    assert logged is not None and logged["failure_code"] == "ACCOUNT_FROZEN"
+    notices = await _notices_until(platform, app_id, "application_disbursement_failed")
+    assert "loan_disbursed" not in notices
+    # The loan is finished for data retention and listed by its terminal status.
+    assert loan.status in CLOSED_LOAN_STATUSES
+    listed = await platform.http.get("/api/v1/loans?status=not_disbursed", headers=applicant)
+    assert [item["id"] for item in listed.json()] == [str(loan_id)]
+
+    # A retry of the activity (a worker died after the bank answered) sends the same key:
+    # the bank replays its refusal, nothing is paid twice and the records stay as they are.
+    activities = await _activities(platform)
+    with pytest.raises(ApplicationError) as refused:
+        await activities.disburse_loan(loan_id)
+    assert (refused.value.type, refused.value.non_retryable) == ("DisbursementRefused", True)
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+        paid = (await client.get("/bank/v1/payments", params={"reference": app_id})).json()
+    payments = paid["payments"] if isinstance(paid, dict) else paid
+    assert [p["status"] for p in payments] == ["FAILED"]
+    async with platform.sessions() as session:
+        instructions = list(
+            await session.scalars(
+                select(PaymentInstruction).where(PaymentInstruction.loan_id == loan_id)
+            )
+        )
+        again = await session.get(Loan, loan_id)
+    assert [(i.status, i.failure_code) for i in instructions] == [("failed", "ACCOUNT_FROZEN")]
+    assert again is not None and again.status == "not_disbursed"

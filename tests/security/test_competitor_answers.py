@@ -5,7 +5,6 @@ institution, while the enterprise sees every answer."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import uuid
 from typing import Any
 
@@ -89,9 +88,10 @@ async def test_a_lender_never_sees_a_competitors_answer(
         f"/api/v1/demands/{demand_id}/comparison.pdf", headers=second_officer
     )
     assert pdf.status_code == 200
-    text = subprocess.run(
-        ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
-    ).stdout.decode()
+    pdftotext = await asyncio.create_subprocess_exec(
+        "pdftotext", "-", "-", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    text = (await pdftotext.communicate(pdf.content))[0].decode()
     assert f"乙银行{suffix}" in text and f"甲银行{suffix}" not in text
 
     # The enterprise compares every answer, the first bank's included.

@@ -388,17 +388,33 @@ async def test_question_answered_comes_back_to_the_same_officer_who_then_approve
         "in_review",
         "offered",
     ]
-    asking, back = fake.stages[2], fake.stages[3]
-    assert asking.actor == f"user:{OFFICER}"
-    assert asking.decision == {"decision": "request_info", "question": QUESTION}
-    assert back.actor == f"user:{APPLICANT}"
-    assert back.decision == {"decision": "answered", "answer": ANSWER, "materials": FINANCIALS}
+    # Each stage logs the decision of the person whose outcome it records.
+    asking, back, offer = fake.stages[2], fake.stages[3], fake.stages[4]
+    [question] = asking.decisions
+    assert (question.actor, question.kind) == (f"user:{OFFICER}", "application.info_requested")
+    assert (question.payload["decision"], question.payload["question"]) == (
+        "request_info",
+        QUESTION,
+    )
+    [reply] = back.decisions
+    assert (reply.actor, reply.kind) == (f"user:{APPLICANT}", "application.in_review")
+    assert {k: reply.payload[k] for k in ("decision", "answer", "materials", "question")} == {
+        "decision": "answered",
+        "answer": ANSWER,
+        "materials": FINANCIALS,
+        "question": QUESTION,
+    }
+    [approval] = offer.decisions
+    assert (approval.actor, approval.kind) == (f"user:{OFFICER}", "credit.approved")
+    assert approval.payload["rate"] == str(OFFICER_RATE)
+    assert approval.payload["seen"]["review_round"] == 1
     assert fake.templates() == [
         "application_in_review",
         "application_information_requested",
         "application_offered",
     ]
     assert fake.notifications[1].context["question"] == QUESTION
+    assert fake.notifications[1].key == f"application-{case.application.application_id}-question-1"
 
 
 async def test_blank_or_overlong_question_is_refused(
@@ -572,7 +588,13 @@ async def test_counter_offer_refused_ends_offer_refused_without_disbursement(
     assert (result.stage, result.reason) == ("offer_refused", reason)
     assert late in {"offer.not_pending", "closed"}
     assert fake.stage_names() == ["assessing", "in_review", "counter_offered", "offer_refused"]
-    assert fake.stages[-1].actor == f"user:{APPLICANT}"
+    [counter] = fake.stages[-2].decisions
+    assert counter.kind == "credit.counter_offered"
+    assert counter.payload["term_months"] == COUNTER_TERM
+    [refusing] = fake.stages[-1].decisions
+    assert (refusing.actor, refusing.kind) == (f"user:{APPLICANT}", "application.offer_refused")
+    assert refusing.payload["reason"] == reason
+    assert refusing.payload["offer"]["term_months"] == COUNTER_TERM
     assert fake.acceptances == []
     assert fake.contracts == []
     assert fake.disbursements == []

@@ -104,6 +104,7 @@ class FakeApplicationActivities:
 
     assessment: Assessment | None = None  # None: the assessment fails permanently
     refuse_disbursement: bool = False
+    disbursement_failure: str = "DisbursementRefused"  # the error type when it fails
     task_id: uuid.UUID = field(default_factory=uuid.uuid4)
     loan_id: uuid.UUID = field(default_factory=uuid.uuid4)
     gates: dict[str, asyncio.Event] = field(default_factory=dict)  # activity or stage:<name>
@@ -198,7 +199,13 @@ class FakeApplicationActivities:
     async def disburse_loan(self, loan_id: uuid.UUID) -> DisbursementResult:
         self.disbursements.append(loan_id)
         if self.refuse_disbursement:
-            raise ApplicationError("account closed", type="DisbursementRefused")
+            # As the real activity: the refusal is recorded, then raised with the bank's code.
+            raise ApplicationError(
+                "the bank refused the disbursement: ACCOUNT_FROZEN",
+                "ACCOUNT_FROZEN",
+                type=self.disbursement_failure,
+                non_retryable=True,
+            )
         return DisbursementResult(
             loan_id=loan_id, idempotency_key=f"disburse-{loan_id}", status="SUCCEEDED"
         )
@@ -465,6 +472,12 @@ async def test_auto_approved_offer_accepted_is_disbursed_once_with_stages_in_ord
         "key": f"disburse-{fake.loan_id}",
     }
     assert fake.templates() == ["application_offered", "loan_disbursed"]
+    # Every notice carries its business key: the application and what happened to it.
+    app_id = case.application.application_id
+    assert [n.key for n in fake.notifications] == [
+        f"application-{app_id}-offered",
+        f"application-{app_id}-disbursed",
+    ]
     assert fake.notifications[0].context["amount"] == "250,000.00"
     assert fake.notifications[0].context["rate"] == "5.50%"
     assert fake.opened_tasks == []
@@ -522,7 +535,13 @@ async def test_referred_case_declined_with_a_reason_ends_declined_and_closes_the
         CloseTask(task_id=fake.task_id, outcome="declined", assignee_id=OFFICER)
     ]
     assert fake.stage_names() == ["assessing", "in_review", "declined"]
-    assert fake.stages[-1].actor == f"user:{OFFICER}"
+    # The stage that records the decline logs the officer's decision, naming them.
+    [entry] = fake.stages[-1].decisions
+    assert (entry.actor, entry.kind) == (f"user:{OFFICER}", "application.declined")
+    assert (entry.payload["decision"], entry.payload["reason"]) == ("declined", reason)
+    assert entry.payload["role"] == Role.OFFICER.value
+    assert entry.payload["institution_id"] == str(INSTITUTION_ID)
+    assert entry.payload["seen"]["assessment"]["score"] == 612
     assert fake.templates() == ["application_in_review", "application_declined"]
     assert fake.notifications[-1].context == {"reason": reason}
     assert fake.offers == []
@@ -768,3 +787,28 @@ async def test_refused_disbursement_ends_disbursement_failed_without_retrying(
         "disbursement_failed",
     ]
     assert "loan_disbursed" not in fake.templates()
+    assert fake.stages[-1].decision == {
+        "decision": "disbursement_failed",
+        "loan_id": str(fake.loan_id),
+        "failure_code": "ACCOUNT_FROZEN",
+    }
+    # The applicant is told what happened and what to do next, once (a business key).
+    notice = fake.notifications[-1]
+    assert notice.template == "application_disbursement_failed"
+    assert notice.context == {"failure_code": "ACCOUNT_FROZEN"}
+    assert notice.key == f"application-{case.application.application_id}-disbursement-failed"
+
+
+async def test_disbursement_failing_otherwise_than_refused_sends_no_nothing_was_paid_notice(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeApplicationActivities(
+        assessment=_assessment("auto_approve"),
+        refuse_disbursement=True,
+        disbursement_failure="ProviderRejected",  # not the bank's refusal: fate unknown
+    )
+    async with offered(time_skipping_env, fake) as case:
+        await case.accept()
+        result = await case.result()
+    assert (result.stage, result.reason) == ("disbursement_failed", "ProviderRejected")
+    assert fake.templates() == ["application_offered"]

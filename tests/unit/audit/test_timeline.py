@@ -84,6 +84,15 @@ async def test_application_history_reads_as_the_business_story() -> None:
     assert accepted.actor is not None and accepted.inputs["typed_name"]  # compliance sees it
 
 
+async def test_a_withdrawal_names_the_applicant_who_withdrew() -> None:
+    _, entries = await _timeline("loan_application_withdrawn_by_name", reveal=True)
+    withdrawal = next(e for e in entries if e.name == "withdraw")
+    answer = next(e for e in entries if e.name == "provide_information")
+    assert withdrawal.outcome == "completed"
+    assert withdrawal.actor is not None and withdrawal.actor == answer.actor
+    assert (withdrawal.actor_role, answer.actor_role) == ("applicant", "applicant")
+
+
 async def test_other_roles_get_every_payload_withheld() -> None:
     revealed = _dump((await _timeline("loan_application_disbursed", reveal=True))[1])
     _, entries = await _timeline("loan_application_disbursed", reveal=False)

@@ -68,6 +68,10 @@ SAMPLE_CONTEXTS: dict[str, dict[str, object]] = {
         "expires": "2026-12-05",
     },
     "application_escalated": {"enterprise_name": "杭州云桥科技有限公司"},
+    "application_disbursement_failed": {
+        "enterprise_name": "杭州云桥科技有限公司",
+        "failure_code": "ACCOUNT_FROZEN",
+    },
     "repayment_reminder": {
         "enterprise_name": "杭州云桥科技有限公司",
         "number": "3",
