@@ -29,6 +29,7 @@ from api.deps import (
     require_roles,
 )
 from api.errors import ApiError
+from api.idempotency import bind_idempotency_key
 from api.schemas import Schema
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
@@ -134,6 +135,7 @@ async def submit_application(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    ctx: ContextDep,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> LoanApplication:
     """Apply for a product at its current version; a double submit never makes two."""
@@ -171,6 +173,12 @@ async def submit_application(
                 DemandResponse.institution_id == product.institution_id,
             )
         )
+    await bind_idempotency_key(
+        ctx.session_factory,
+        scope=f"enterprise:{enterprise.id}:application",
+        key=idempotency_key,
+        request=body,
+    )
     application_id = (
         uuid.uuid5(enterprise.id, f"application:{idempotency_key}")
         if idempotency_key

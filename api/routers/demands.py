@@ -16,8 +16,17 @@ from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
+from api.deps import (
+    ContextDep,
+    CurrentUser,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    require_roles,
+)
 from api.errors import ApiError
+from api.idempotency import bind_idempotency_key
 from api.schemas import Schema
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from db.models import (
@@ -166,6 +175,7 @@ async def post_demand(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    ctx: ContextDep,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> DemandOut:
     """Post a demand (verified enterprises); the same Idempotency-Key never posts twice."""
@@ -187,6 +197,12 @@ async def post_demand(
     problems = validate_demand(facts)
     if problems:
         raise BusinessRuleError(problems)
+    await bind_idempotency_key(
+        ctx.session_factory,
+        scope=f"enterprise:{enterprise.id}:demand",
+        key=idempotency_key,
+        request=body,
+    )
     demand_id = uuid.uuid5(enterprise.id, idempotency_key) if idempotency_key else uuid.uuid4()
     demand = DemandInput(
         demand_id=demand_id,

@@ -43,3 +43,43 @@ async def test_a_reused_key_with_another_amount_is_a_conflict(
         headers={**applicant, "Idempotency-Key": f"idem-{uuid.uuid4().hex[:12]}"},
     )
     assert fresh.status_code == 200
+
+
+async def test_a_reused_key_with_another_application_or_demand_is_a_conflict(
+    platform: Platform, world: World
+) -> None:
+    """An application for ¥999,000 silently became the earlier ¥280,000 one."""
+    applicant = world.a.headers[Role.APPLICANT]
+    key = {"Idempotency-Key": f"idem-{uuid.uuid4().hex[:12]}"}
+    body = {
+        "product_id": world.a.ids["product_id"],
+        "amount": "280000.00",
+        "term_months": 12,
+        "repayment_method": "equal_installment",
+    }
+    first = await platform.http.post(
+        "/api/v1/applications", json=body, headers={**applicant, **key}
+    )
+    assert first.status_code == 201, first.text
+    again = await platform.http.post(
+        "/api/v1/applications", json=body, headers={**applicant, **key}
+    )
+    assert again.status_code in (200, 201) and again.json()["id"] == first.json()["id"]
+    other = await platform.http.post(
+        "/api/v1/applications", json={**body, "amount": "999000.00"}, headers={**applicant, **key}
+    )
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency.conflict"
+
+    demand = {
+        "amount": "500000.00",
+        "term_months": 12,
+        "purpose": "补充流动资金",
+        "financing_type": "credit",
+    }
+    posted = await platform.http.post("/api/v1/demands", json=demand, headers={**applicant, **key})
+    assert posted.status_code == 201, posted.text  # another operation: the key is free there
+    changed = await platform.http.post(
+        "/api/v1/demands", json={**demand, "amount": "900000.00"}, headers={**applicant, **key}
+    )
+    assert changed.status_code == 409
