@@ -24,6 +24,7 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from audit.chain import verify_decision_log
 from config.crypto import field_cipher
 from config.settings import Settings
 from db.models import (
@@ -143,6 +144,12 @@ class ServicedLoan:
                 .order_by(DecisionLogEntry.seq)
             )
             return list(rows)
+
+    async def chain_verifies(self) -> bool:
+        """The whole hash-chained decision log verifies (every entry, every checkpoint)."""
+        async with self.sessions() as session:
+            report = await verify_decision_log(session)
+        return report.intact
 
     async def loan_row(self) -> Loan:
         async with self.sessions() as session:

@@ -49,6 +49,7 @@ async def _finished(loan: ServicedLoan, branch: str) -> LoanProgress:
     assert await loan.ledger_principal() == row.outstanding_principal
     assert row.status == progress.status
     assert await loan.failed_workflow_tasks() == 0
+    assert await loan.chain_verifies()
     return progress
 
 

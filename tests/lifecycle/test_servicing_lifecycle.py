@@ -47,6 +47,7 @@ async def _checked(loan: ServicedLoan) -> None:
     row = await loan.loan_row()
     assert await loan.ledger_principal() == row.outstanding_principal
     assert await loan.failed_workflow_tasks() == 0
+    assert await loan.chain_verifies()
 
 
 async def test_a_fourteen_installment_loan_keeps_every_notice_across_continue_as_new(
