@@ -82,7 +82,7 @@ def _updates() -> set[tuple[str, str]]:
     for cls in ALL_WORKFLOWS:
         definition = workflow._Definition.from_class(cls)
         assert definition is not None and definition.name is not None
-        found |= {(definition.name, name) for name in definition.updates}
+        found |= {(definition.name, str(name)) for name in definition.updates}
     return found
 
 
