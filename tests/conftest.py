@@ -28,7 +28,15 @@ from tests.support import SandboxProcess, fresh_database
 from worker import build_workers
 from workflows.contracts import SEARCH_ATTRIBUTES
 
-# The same encrypting converter the processes build from settings (development key).
+# The keys the committed histories (tests/histories/) were recorded with: a public test
+# fixture, set before any test module builds a Settings; no install uses them (each data directory
+# generates its own, config/install_secrets.py), and subprocesses the tests start inherit them.
+TEST_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+TEST_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE="
+os.environ.setdefault("JWT_SECRET", TEST_JWT_SECRET)
+os.environ.setdefault("DATA_ENCRYPTION_KEY", TEST_DATA_KEY)
+
+# The same encrypting converter the processes build from settings (the test key).
 TEST_CONVERTER = data_converter_from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
 
 

@@ -39,13 +39,18 @@ ADMIN = ("backup-admin", "Backup#Admin2026")
 LOANBRIDGE = [sys.executable, "-m", "cli.main"]
 
 
-def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+PASSPHRASE = "backup passphrase 2026"
+
+
+def _cli(
+    data_dir: Path, *args: str, passphrase: str = PASSPHRASE
+) -> subprocess.CompletedProcess[str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS", "SANDBOX_URL"}
     }
-    env.update(DATA_DIR=str(data_dir), LOG_JSON="true")
+    env.update(DATA_DIR=str(data_dir), LOG_JSON="true", LOANBRIDGE_BACKUP_PASSPHRASE=passphrase)
     return subprocess.run(
         [*LOANBRIDGE, *args],
         cwd=PROJECT_ROOT,
@@ -112,13 +117,19 @@ async def test_backup_then_restore_into_a_fresh_data_dir_keeps_records_and_workf
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
-    assert {"manifest.json", "database.dump", "temporal.db", "sandbox.db"} <= names
+    assert {"manifest.json", "database.dump", "temporal.db", "sandbox.db", "keys.sealed"} <= names
     assert set(manifest["files"]) == names - {"manifest.json"}
     assert any(n.startswith("documents/") for n in names)  # offer letter, contract, uploads
     assert all(len(f["sha256"]) == 64 for f in manifest["files"].values())
 
+    wrong = _cli(root / "second", "restore", str(archive), passphrase="not the passphrase")
+    assert wrong.returncode == 1 and "wrong passphrase" in wrong.stderr
+    assert not (root / "second" / "temporal.db").exists()  # refused before anything moved
     restored = _cli(root / "second", "restore", str(archive))
     assert restored.returncode == 0, restored.stdout + restored.stderr
+    # The install's keys travelled sealed and are the restored data directory's keys now.
+    kept = (root / "second" / "secrets.env").read_text()
+    assert f"DATA_ENCRYPTION_KEY={os.environ['DATA_ENCRYPTION_KEY']}" in kept
     again = _cli(root / "second", "restore", str(archive))
     assert again.returncode == 1 and "already holds data" in again.stderr
 
