@@ -58,7 +58,9 @@ BATCH = 5_000
 CONCURRENCY = 8
 
 
-async def seed(database_url: str, product_id: str, rows: int, seed_value: int) -> dict[str, Any]:
+async def seed(
+    database_url: str, product_id: str, rows: int, seed_value: int, data_dir: Path
+) -> dict[str, Any]:
     """``rows`` applications, loans and tasks of the bench institution; returns the ids the
     measurement reads and an applicant's login."""
     from sqlalchemy import insert, select
@@ -78,7 +80,10 @@ async def seed(database_url: str, product_id: str, rows: int, seed_value: int) -
     from domain.roles import Role
     from sandbox.codes import with_uscc_check_char
 
-    configure_field_cipher(FieldCipher.from_settings(Settings(database_url=database_url)))
+    # The platform's own keys: those of its data directory.
+    configure_field_cipher(
+        FieldCipher.from_settings(Settings(database_url=database_url, data_dir=data_dir))
+    )
     engine = create_engine(database_url, pool_size=2)
     sessions = create_session_factory(engine)
     rng = random.Random(seed_value)
@@ -259,14 +264,16 @@ async def measure(
     }
 
 
-async def run(api: str, hello: str, url: str, opts: argparse.Namespace) -> dict[str, Any]:
+async def run(
+    api: str, hello: str, url: str, opts: argparse.Namespace, data_dir: Path
+) -> dict[str, Any]:
     clock = Clock(3600)
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
     async with httpx.AsyncClient(base_url=api, timeout=60, limits=limits) as http:
         product_id = await setup_lender(http, url)
         clock.say(f"writing {opts.rows:,} applications, loans and tasks")
         began = time.perf_counter()
-        seeded = await seed(url, product_id, opts.rows, opts.seed)
+        seeded = await seed(url, product_id, opts.rows, opts.seed, data_dir)
         clock.say(f"  seeded in {time.perf_counter() - began:.1f} s: {seeded['rows']}")
         officer = await login(http, "benchofficer", STAFF_PASSWORD)
         applicant = await login(http, "benchreader", APPLICANT_PASSWORD)
@@ -338,7 +345,9 @@ def main() -> None:
         try:
             platform = start_platform(url, address, data_dir, clock.say)
             try:
-                figures = asyncio.run(run(platform.state.urls["api"], hello_url, url, opts))
+                figures = asyncio.run(
+                    run(platform.state.urls["api"], hello_url, url, opts, data_dir)
+                )
             finally:
                 platform.stop()
         finally:

@@ -187,6 +187,10 @@ def start_platform(
         sandbox_port=free_port(),
         sandbox_smtp_port=free_port(),
     )
+    # Everything this benchmark process seeds (encrypted columns) uses the platform's keys,
+    # those of its data directory, as its children do.
+    os.environ["JWT_SECRET"] = settings.jwt_secret.get_secret_value()
+    os.environ["DATA_ENCRYPTION_KEY"] = settings.data_encryption_key.get_secret_value()
     platform = Platform(settings, say, workers=workers)
     try:
         platform.start()
