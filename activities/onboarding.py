@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notifications import EnterpriseNotifier
+from adapters.errors import ProviderRejected
 from adapters.identity.protocol import IdentityVerificationRequest, IdentityVerifier
 from adapters.notification.protocol import OutgoingSms, SmsGateway
 from adapters.registry.protocol import EnterpriseRegistry
@@ -31,6 +32,7 @@ from domain.onboarding import (
 )
 from domain.roles import Role
 from workflows.contracts import (
+    MOBILE_REFUSED,
     SEALED_ID_NUMBER,
     SEALED_MOBILE,
     DocumentRecord,
@@ -226,7 +228,17 @@ class OnboardingActivities:
                 )
             )
         message = render_notification("otp_code", "zh", {"code": code, "minutes": OTP_MINUTES})
-        await self.sms.send_sms(OutgoingSms(to=mobile, text=message.text, template="otp_code"))
+        try:
+            await self.sms.send_sms(OutgoingSms(to=mobile, text=message.text, template="otp_code"))
+        except ProviderRejected as exc:
+            # A refusal (blocked number, invalid recipient) is final: retrying sends nothing
+            # and would hold the registration, its username and its USCC, without an answer.
+            raise ApplicationError(
+                "the SMS gateway refuses this mobile",
+                exc.code,  # the provider's code, never the number
+                type=MOBILE_REFUSED,
+                non_retryable=True,
+            ) from exc
         return OtpChallengeRef(challenge_id=challenge_id, masked_mobile=mask_mobile(mobile))
 
     def _otp_hash(self, challenge_id: uuid.UUID, code: str) -> str:

@@ -93,6 +93,8 @@ def institution_workflow_id(code: str) -> str:
 # Associated data under which the API seals personal fields for the workflow's input.
 SEALED_ID_NUMBER = "registration.id_number"
 SEALED_MOBILE = "registration.mobile"
+# The SMS gateway refuses the registration's mobile (blocked, not a recipient): final.
+MOBILE_REFUSED = "mobile.refused"
 
 
 def enterprise_workflow_id(enterprise_id: uuid.UUID) -> str:

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.roles import Role
     from workflows.contracts import (
         ENTERPRISE,
+        MOBILE_REFUSED,
         STAGE,
         STATUS,
         AttachDocument,
@@ -54,6 +55,9 @@ DOCUMENT_REMINDERS = 4  # then the onboarding lapses (about a month)
 REVIEW_SLA = timedelta(days=2)
 # A new run of enterprise-{id} for corrected facts after a rejection or a lapse (issue 18/8).
 RESUBMISSION_PATCH = "onboarding-resubmission-v1"
+# The SMS gateway refused the mobile: the registration ends at once and releases its names
+# (issue 28/4); before, send_otp retried without end.
+SMS_REFUSAL_PATCH = "onboarding-sms-refusal-v1"
 
 # Our own database: retry for as long as it takes (a restart of PostgreSQL must not lose work).
 DB_RETRY = RetryPolicy(
@@ -206,7 +210,15 @@ class EnterpriseOnboardingWorkflow:
             )
             return await self._finish("refused", self.refusal.type or "")
 
-        await self._send_otp()
+        try:
+            await self._send_otp()
+        except ApplicationError as refused:
+            if not workflow.patched(SMS_REFUSAL_PATCH):
+                raise
+            # Nothing is kept: the username and the USCC are free for a corrected form.
+            await _db("expire_registration", ref)
+            self.refusal = refused
+            return await self._finish("refused", refused.type or "")
         self.stage = "awaiting_otp"  # the row was written in this stage
         workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
         self.ack = RegistrationAck(
@@ -303,8 +315,16 @@ class EnterpriseOnboardingWorkflow:
             return None  # still failing after retries: a person decides
 
     async def _send_otp(self) -> None:
+        """Text a new code; the gateway's final refusal of the mobile is raised as it came."""
         ref = EnterpriseRef(enterprise_id=self.enterprise_id)
-        self.challenge = await _db("send_otp", ref, OtpChallengeRef)
+        try:
+            self.challenge = await _db("send_otp", ref, OtpChallengeRef)
+        except ActivityError as exc:
+            if isinstance(exc.cause, ApplicationError) and exc.cause.type == MOBILE_REFUSED:
+                raise ApplicationError(
+                    "the SMS gateway refuses this mobile", type=MOBILE_REFUSED
+                ) from exc
+            raise
         self.challenge_sent_at = workflow.now()
         self.otp_sends += 1
         self.otp_failures = 0

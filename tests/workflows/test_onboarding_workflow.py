@@ -93,6 +93,7 @@ class FakeOnboardingActivities:
     """In-memory stand-ins for every activity the workflow calls, recording each call."""
 
     duplicate: bool = False
+    refuse_mobile: bool = False  # the SMS gateway refuses the mobile (final)
     identity_failures: int = 0  # how many attempts fail before the answer; -1 = always fail
     identity_result: str = "MATCH"
     registry: RegistryCheckResult = field(default_factory=_active_registry)
@@ -135,6 +136,13 @@ class FakeOnboardingActivities:
     @activity.defn(name="send_otp")
     async def send_otp(self, ref: EnterpriseRef) -> OtpChallengeRef:
         self.otp_sends.append(ref)
+        if self.refuse_mobile:
+            raise ApplicationError(
+                "the SMS gateway refuses this mobile",
+                "RECIPIENT_BLOCKED",
+                type="mobile.refused",
+                non_retryable=True,
+            )
         return OtpChallengeRef(challenge_id=uuid.uuid4(), masked_mobile=MASKED_MOBILE)
 
     @activity.defn(name="check_otp")
@@ -453,6 +461,20 @@ async def test_duplicate_enterprise_fails_registration_update_and_ends_refused(
     assert result.reason == "DuplicateEnterprise"
     assert len(case.fake.registrations) == 1
     assert case.fake.otp_sends == []
+
+
+async def test_a_refused_mobile_ends_the_registration_at_once_and_releases_its_names(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeOnboardingActivities(refuse_mobile=True)
+    async with onboarding(time_skipping_env, fake) as case:
+        refusal = await _refusal(case.register())
+        result = await case.result()
+    assert refusal.type == "mobile.refused"
+    assert (result.stage, result.reason) == ("refused", "mobile.refused")
+    assert len(fake.otp_sends) == 1  # final: not retried
+    assert fake.expired == [EnterpriseRef(enterprise_id=case.enterprise_id)]  # names released
+    assert fake.stages == []
 
 
 # ---- one-time code ------------------------------------------------------------------------
