@@ -120,6 +120,7 @@ class OnboardingActivities:
                         mobile_hash=self.cipher.lookup_hash(mobile, purpose="mobile"),
                         email=registration.email,
                         workflow_id=workflow_id,
+                        registration_secret_hash=registration.secret_hash or None,
                     )
                 )
                 session.add(

@@ -147,6 +147,9 @@ class Enterprise(UuidPrimaryKey, CreatedAt, Base):
     status: Mapped[str] = mapped_column(String(32), default="awaiting_otp")
     status_reason: Mapped[str] = mapped_column(String(100), default="")
     workflow_id: Mapped[str] = mapped_column(String(200))
+    # Keyed hash of the secret returned only to the registrant: anonymous reads of the
+    # registration and its code attempts need it (issue 28/6); None before it existed.
+    registration_secret_hash: Mapped[str | None] = mapped_column(String(64))
     verified_at: Mapped[datetime | None]
     share_profile_with_matched: Mapped[bool] = mapped_column(default=False)
 

@@ -139,6 +139,8 @@ class RegistrationInput(Contract):
     sealed_mobile: str
     email: str | None = None
     resubmission: Resubmission | None = None
+    # Keyed hash of the registration secret (the secret itself never reaches the workflow).
+    secret_hash: str = ""
 
 
 class RegistrationAck(Contract):

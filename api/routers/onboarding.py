@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 from sqlalchemy import func, select
 from temporalio.client import WithStartWorkflowOperation
@@ -20,15 +24,18 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     TemporalDep,
+    bearer_credentials,
+    principal_of,
     release_connection,
     require_roles,
+    session_is_current,
 )
 from api.errors import ApiError
 from api.schemas import Schema
-from api.security import hash_password
+from api.security import InvalidToken, decode_token, hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
-from db.models import AppUser, DecisionLogEntry
+from db.models import AppUser, DecisionLogEntry, Enterprise
 from db.repositories import EnterpriseRepository, UserRepository
 from domain.calendar import business_today
 from domain.errors import BusinessRuleError, issue
@@ -66,10 +73,62 @@ from workflows.contracts import (
 
 router = APIRouter(tags=["onboarding"])
 
-# Enterprise ids derive from the USCC, so a double submit lands on the same workflow.
-ENTERPRISE_NAMESPACE = uuid.UUID("6f1c2f0e-4b7a-5d8e-9c3a-1b2d3e4f5a6b")
-
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
+
+# Registration ids are random (issue 28/6: they derived from the USCC, so anyone could read a
+# company's stage and burn its code attempts). Anonymous calls on a registration present the
+# secret its registrant alone was given; only its SHA-256 is stored.
+REGISTRATION_SECRET_HEADER = "X-Registration-Secret"
+RegistrationSecret = Annotated[
+    str | None,
+    Header(
+        alias=REGISTRATION_SECRET_HEADER,
+        max_length=128,
+        description="The registration_secret of the registration response (anonymous callers)",
+    ),
+]
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_credentials)]
+
+
+def registration_secret_digest(secret: str) -> str:
+    """What is stored of a registration secret (256 random bits: a plain SHA-256 suffices)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+async def _registration(
+    ctx: ContextDep,
+    session: SessionDep,
+    enterprise_id: uuid.UUID,
+    secret: str | None,
+    credentials: HTTPAuthorizationCredentials | None,
+) -> Enterprise:
+    """The registration, for its registrant: the right secret, or the access token of the
+    enterprise's own account. Unknown id and wrong secret answer alike (404)."""
+    unknown = ApiError(
+        404,
+        "registration.not_found",
+        "注册不存在，或注册密钥不正确",
+        "No such registration, or a wrong registration secret",
+    )
+    enterprise = await EnterpriseRepository(session).get(enterprise_id)
+    if enterprise is None:
+        raise unknown
+    if credentials is not None:
+        try:
+            principal = principal_of(decode_token(ctx.settings, credentials.credentials, "access"))
+        except (InvalidToken, ValueError):
+            principal = None
+        if (
+            principal is not None
+            and principal.enterprise_id == enterprise.id
+            and await session_is_current(ctx.session_factory, principal)
+        ):
+            return enterprise
+    stored = enterprise.registration_secret_hash
+    presented = registration_secret_digest(secret or "")
+    if stored is None or not hmac.compare_digest(stored, presented):
+        raise unknown
+    return enterprise
 
 
 class EnterpriseIn(Schema):
@@ -99,6 +158,16 @@ class RegistrationIn(Schema):
     legal_representative: LegalRepresentativeIn
     account: AccountIn
     email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class RegistrationOut(Schema):
+    """The registration is recorded and a code is on its way; keep the secret: reading the
+    registration and confirming its code need it (it is shown this once)."""
+
+    enterprise_id: uuid.UUID
+    stage: str
+    otp_sent_to: str
+    registration_secret: str
 
 
 class OtpIn(Schema):
@@ -185,13 +254,14 @@ def _progress(progress: OnboardingProgress) -> ProgressOut:
 @router.post(
     "/api/v1/registrations",
     operation_id="register_enterprise",
-    response_model=RegistrationAck,
+    response_model=RegistrationOut,
     status_code=201,
 )
 async def register(
     body: RegistrationIn, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
-) -> RegistrationAck:
-    """Register an enterprise and its applicant account; a one-time code goes to the mobile."""
+) -> RegistrationOut:
+    """Register an enterprise and its applicant account; a one-time code goes to the mobile.
+    The answer carries the registration secret that later anonymous calls present."""
     ent, rep, account = body.enterprise, body.legal_representative, body.account
     id_number = normalize_resident_id(rep.id_number)
     facts = RegistrationFacts(
@@ -265,10 +335,11 @@ async def register(
         )
 
     cipher = FieldCipher.from_settings(settings)
-    enterprise_id = uuid.uuid5(ENTERPRISE_NAMESPACE, ent.uscc)
+    enterprise_id = uuid.uuid4()
+    secret = secrets.token_urlsafe(32)
     registration = RegistrationInput(
         enterprise_id=enterprise_id,
-        user_id=uuid.uuid5(enterprise_id, account.username),
+        user_id=uuid.uuid4(),
         username=account.username,
         password_hash=hash_password(account.password),
         enterprise_name=facts.enterprise_name,
@@ -282,14 +353,14 @@ async def register(
         sealed_id_number=cipher.encrypt(id_number, context=SEALED_ID_NUMBER),
         sealed_mobile=cipher.encrypt(rep.mobile, context=SEALED_MOBILE),
         email=body.email,
+        secret_hash=registration_secret_digest(secret),
     )
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         WorkflowType.ENTERPRISE_ONBOARDING,
         registration,
         id=enterprise_workflow_id(enterprise_id),
         task_queue=settings.task_queue(TaskQueue.PLATFORM),
-        # A double submit joins the running workflow. A closed one (an expired registration
-        # left nothing behind) may start again; the USCC check above refuses real duplicates.
+        # The id is new: a retry of this very call joins its workflow, nothing else can.
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
@@ -299,7 +370,7 @@ async def register(
         )
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
-    return ack
+    return RegistrationOut(**ack.model_dump(), registration_secret=secret)
 
 
 async def _update(
@@ -315,8 +386,18 @@ async def _update(
     operation_id="confirm_registration_code",
     response_model=ProgressOut,
 )
-async def confirm_code(enterprise_id: uuid.UUID, body: OtpIn, temporal: TemporalDep) -> ProgressOut:
+async def confirm_code(
+    enterprise_id: uuid.UUID,
+    body: OtpIn,
+    ctx: ContextDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    secret: RegistrationSecret = None,
+    credentials: Bearer = None,
+) -> ProgressOut:
     """Confirm the one-time code; the account becomes usable and documents are expected."""
+    await _registration(ctx, session, enterprise_id, secret, credentials)
+    await release_connection(session)
     return _progress(
         await _update(temporal, enterprise_id, "confirm_otp", ConfirmOtp(code=body.code))
     )
@@ -327,8 +408,17 @@ async def confirm_code(enterprise_id: uuid.UUID, body: OtpIn, temporal: Temporal
     operation_id="resend_registration_code",
     response_model=ProgressOut,
 )
-async def resend_code(enterprise_id: uuid.UUID, temporal: TemporalDep) -> ProgressOut:
+async def resend_code(
+    enterprise_id: uuid.UUID,
+    ctx: ContextDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    secret: RegistrationSecret = None,
+    credentials: Bearer = None,
+) -> ProgressOut:
     """Send a new code (at most 5, one a minute); the previous one stops working."""
+    await _registration(ctx, session, enterprise_id, secret, credentials)
+    await release_connection(session)
     return _progress(await _update(temporal, enterprise_id, "resend_otp"))
 
 
@@ -337,8 +427,18 @@ async def resend_code(enterprise_id: uuid.UUID, temporal: TemporalDep) -> Progre
     operation_id="registration_progress",
     response_model=ProgressOut,
 )
-async def registration_progress(enterprise_id: uuid.UUID, temporal: TemporalDep) -> ProgressOut:
-    """Where the onboarding stands (no personal data)."""
+async def registration_progress(
+    enterprise_id: uuid.UUID,
+    ctx: ContextDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    secret: RegistrationSecret = None,
+    credentials: Bearer = None,
+) -> ProgressOut:
+    """Where the onboarding stands (no personal data): for the registrant's secret or the
+    enterprise's own account."""
+    await _registration(ctx, session, enterprise_id, secret, credentials)
+    await release_connection(session)
     return _progress(
         await run_query(
             temporal, enterprise_workflow_id(enterprise_id), "progress", OnboardingProgress

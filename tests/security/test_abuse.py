@@ -32,7 +32,9 @@ from tests.integration.test_onboarding_api import (
     new_id_number,
     new_mobile,
     new_uscc,
+    register,
     registration_body,
+    secret_headers,
 )
 from tests.security.conftest import World
 from tests.support import SandboxProcess
@@ -291,20 +293,22 @@ async def test_wrong_codes_and_early_resends_are_limited(
     platform: Platform, sandbox: SandboxProcess
 ) -> None:
     uscc, mobile = new_uscc(), new_mobile()
-    registered = await platform.http.post(
-        "/api/v1/registrations", json=registration_body(uscc, new_id_number(), mobile)
-    )
+    registered = await register(platform.http, registration_body(uscc, new_id_number(), mobile))
     assert registered.status_code == 201, registered.text
     enterprise_id = registered.json()["enterprise_id"]
     code = await latest_code(sandbox, mobile)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     url = f"/api/v1/registrations/{enterprise_id}/otp"
-    statuses = [(await platform.http.post(url, json={"code": wrong})).status_code for _ in range(6)]
+    mine = secret_headers(enterprise_id)
+    statuses = [
+        (await platform.http.post(url, json={"code": wrong}, headers=mine)).status_code
+        for _ in range(6)
+    ]
     assert statuses == [422] * 5 + [429]
-    blocked = await platform.http.post(url, json={"code": code})
+    blocked = await platform.http.post(url, json={"code": code}, headers=mine)
     assert blocked.status_code == 429  # even the right code, once the attempts are used up
     assert blocked.json()["error"]["code"] == "otp.too_many_attempts"
-    early = await platform.http.post(f"{url}/resend")
+    early = await platform.http.post(f"{url}/resend", headers=mine)
     assert early.status_code == 429 and early.json()["error"]["code"] == "otp.too_soon"
 
 
