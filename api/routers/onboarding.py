@@ -6,14 +6,15 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -35,8 +36,10 @@ from api.schemas import Schema
 from api.security import InvalidToken, decode_token, hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
+from config.settings import Settings
 from db.models import AppUser, DecisionLogEntry, Enterprise
 from db.repositories import EnterpriseRepository, UserRepository
+from db.security import RegistrationGuardRepository
 from domain.calendar import business_today
 from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import (
@@ -160,6 +163,68 @@ class RegistrationIn(Schema):
     email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+async def _throttle(
+    session: AsyncSession,
+    settings: Settings,
+    client_ip: str,
+    mobile_hash: str,
+    kinds: tuple[str, ...],
+) -> None:
+    """Refuse (429) once the address or the mobile reached a limit of one of these kinds
+    within the window; otherwise count this attempt (committed before any SMS is sent)."""
+    guard = RegistrationGuardRepository(session)
+    window = timedelta(seconds=settings.registration_window_s)
+    limits = {
+        guard.REGISTRATION: (
+            settings.registration_max_per_ip,
+            settings.registration_max_per_mobile,
+        ),
+        guard.CODE_SENT: (settings.otp_send_max_per_ip, settings.otp_send_max_per_mobile),
+    }
+    retry = {"Retry-After": str(settings.registration_window_s)}
+    for kind in kinds:
+        per_ip, per_mobile = limits[kind]
+        if await guard.count(kind, window, client_ip=client_ip) >= per_ip:
+            raise ApiError(
+                429,
+                "registration.too_many_from_address",
+                "该网络地址的注册或验证码请求过多，请稍后再试",
+                "Too many registrations or codes from this address; try again later",
+                [
+                    issue(
+                        "client_address",
+                        f"{kind}.too_many_from_address",
+                        "该网络地址的请求过多",
+                        "Too many requests from this address",
+                    )
+                ],
+                headers=retry,
+            )
+        if await guard.count(kind, window, mobile_hash=mobile_hash) >= per_mobile:
+            raise ApiError(
+                429,
+                "registration.too_many_for_mobile",
+                "该手机号的注册或验证码请求过多，请稍后再试",
+                "Too many registrations or codes for this mobile; try again later",
+                [
+                    issue(
+                        "legal_representative.mobile",
+                        f"{kind}.too_many_for_mobile",
+                        "该手机号的请求过多，请稍后再试",
+                        "Too many requests for this mobile; try again later",
+                    )
+                ],
+                headers=retry,
+            )
+    for kind in kinds:
+        await guard.record(kind, client_ip, mobile_hash)
+    await session.commit()
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
 class RegistrationOut(Schema):
     """The registration is recorded and a code is on its way; keep the secret: reading the
     registration and confirming its code need it (it is shown this once)."""
@@ -258,7 +323,11 @@ def _progress(progress: OnboardingProgress) -> ProgressOut:
     status_code=201,
 )
 async def register(
-    body: RegistrationIn, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+    body: RegistrationIn,
+    request: Request,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> RegistrationOut:
     """Register an enterprise and its applicant account; a one-time code goes to the mobile.
     The answer carries the registration secret that later anonymous calls present."""
@@ -335,6 +404,13 @@ async def register(
         )
 
     cipher = FieldCipher.from_settings(settings)
+    await _throttle(
+        session,
+        settings,
+        _client_ip(request),
+        cipher.lookup_hash(rep.mobile, purpose="mobile"),
+        (RegistrationGuardRepository.REGISTRATION, RegistrationGuardRepository.CODE_SENT),
+    )
     enterprise_id = uuid.uuid4()
     secret = secrets.token_urlsafe(32)
     registration = RegistrationInput(
@@ -410,6 +486,7 @@ async def confirm_code(
 )
 async def resend_code(
     enterprise_id: uuid.UUID,
+    request: Request,
     ctx: ContextDep,
     session: SessionDep,
     temporal: TemporalDep,
@@ -417,7 +494,14 @@ async def resend_code(
     credentials: Bearer = None,
 ) -> ProgressOut:
     """Send a new code (at most 5, one a minute); the previous one stops working."""
-    await _registration(ctx, session, enterprise_id, secret, credentials)
+    enterprise = await _registration(ctx, session, enterprise_id, secret, credentials)
+    await _throttle(
+        session,
+        ctx.settings,
+        _client_ip(request),
+        enterprise.mobile_hash,
+        (RegistrationGuardRepository.CODE_SENT,),
+    )
     await release_connection(session)
     return _progress(await _update(temporal, enterprise_id, "resend_otp"))
 
