@@ -23,6 +23,12 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
         "The SMS gateway refuses this mobile (blocked or not a valid recipient); register again "
         "with a mobile that receives text messages",
     ),
+    "registration.expired": (
+        410,
+        "注册未在验证码有效期内确认，已失效，请重新注册",
+        "The registration was not confirmed while its code was valid and has expired; "
+        "register again",
+    ),
     "otp.not_awaited": (409, "当前无需验证码", "No one-time code is awaited now"),
     "otp.bad_format": (422, "验证码为 6 位数字", "The code has 6 digits"),
     "otp.expired": (410, "验证码已过期，请重新获取", "The code has expired; ask for a new one"),

@@ -151,6 +151,12 @@ class RegistrationAck(Contract):
     otp_sent_to: str
 
 
+class UsccClaimResult(Contract):
+    """Whether this enterprise holds its USCC now (False: another registration holds it)."""
+
+    claimed: bool
+
+
 class OtpChallengeRef(Contract):
     challenge_id: uuid.UUID
     masked_mobile: str

@@ -37,7 +37,7 @@ from api.security import InvalidToken, decode_token, hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
 from config.settings import Settings
-from db.models import AppUser, DecisionLogEntry, Enterprise
+from db.models import AppUser, DecisionLogEntry, Enterprise, UsccClaim
 from db.repositories import EnterpriseRepository, UserRepository
 from db.security import RegistrationGuardRepository
 from domain.calendar import business_today
@@ -52,6 +52,7 @@ from domain.onboarding import (
     MAX_UPLOAD_BYTES,
     RESUBMITTABLE_STAGES,
     DocumentKind,
+    NextStep,
     RegistrationFacts,
     check_registration,
     rejection_guidance,
@@ -310,7 +311,7 @@ def _progress(progress: OnboardingProgress) -> ProgressOut:
                 message_en=guidance.message_en,
                 fields=list(guidance.fields),
                 next_step=guidance.next_step.value,
-                can_resubmit=True,
+                can_resubmit=guidance.next_step is not NextStep.CONTACT_SUPPORT,
             )
         }
     )
@@ -357,25 +358,9 @@ async def register(
         )
     if problems:
         raise BusinessRuleError(problems)
-    registered = await EnterpriseRepository(session).by_uscc(ent.uscc)
-    if registered is not None and registered.status in RESUBMITTABLE_STAGES:
-        # Not a dead end: the registration's own account corrects and resubmits it.
-        raise ApiError(
-            409,
-            "enterprise.resubmit_instead",
-            "该统一社会信用代码已注册但认证未通过：请用注册时的账号登录，更正后重新提交认证",
-            "This USCC is registered but its verification did not pass: log in with the "
-            "registration's account, correct it and resubmit",
-            [
-                issue(
-                    "enterprise.uscc",
-                    "uscc.registration_not_verified",
-                    "该代码的注册待更正后重新提交",
-                    "This code's registration awaits correction and resubmission",
-                )
-            ],
-        )
-    if registered is not None:
+    # Only a registration whose legal representative was confirmed holds its USCC (issue
+    # 28/3); others of the same USCC may run side by side, the first confirmed wins.
+    if await session.get(UsccClaim, ent.uscc) is not None:
         raise ApiError(
             409,
             "enterprise.duplicate",
@@ -390,7 +375,30 @@ async def register(
                 )
             ],
         )
-    if await UserRepository(session).by_username(account.username) is not None:
+    taken = await UserRepository(session).by_username(account.username)
+    if taken is not None:
+        own = (
+            await EnterpriseRepository(session).get(taken.enterprise_id)
+            if taken.enterprise_id
+            else None
+        )
+        if own is not None and own.uscc == ent.uscc and own.status in RESUBMITTABLE_STAGES:
+            # The same registration again: not a dead end, its account corrects and resubmits.
+            raise ApiError(
+                409,
+                "enterprise.resubmit_instead",
+                "该统一社会信用代码已注册但认证未通过：请用注册时的账号登录，更正后重新提交认证",
+                "This USCC is registered but its verification did not pass: log in with the "
+                "registration's account, correct it and resubmit",
+                [
+                    issue(
+                        "enterprise.uscc",
+                        "uscc.registration_not_verified",
+                        "该代码的注册待更正后重新提交",
+                        "This code's registration awaits correction and resubmission",
+                    )
+                ],
+            )
         raise ApiError(
             409,
             "user.username_taken",
@@ -596,6 +604,16 @@ async def resubmit_registration(
     account = await session.get(AppUser, user.user_id)
     if enterprise is None or account is None:
         raise ApiError(404, "not_found", "资源不存在", "Not found")
+    holder = await session.scalar(
+        select(UsccClaim.enterprise_id).where(UsccClaim.uscc == enterprise.uscc)
+    )
+    if holder is not None and holder != enterprise.id:
+        raise ApiError(
+            409,
+            "enterprise.duplicate",
+            "该统一社会信用代码已由另一注册通过核验，请联系平台客服",
+            "Another registration of this USCC was confirmed; contact platform support",
+        )
     if enterprise.status not in RESUBMITTABLE_STAGES:
         raise ApiError(
             409,

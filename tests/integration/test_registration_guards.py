@@ -8,11 +8,13 @@ import asyncio
 import hashlib
 import random
 import uuid
+from typing import Any
 
-from db.models import Enterprise
+from db.models import Enterprise, UsccClaim
 from sandbox.sms import BLOCKED_SUFFIX
 from tests.integration.conftest import Platform
 from tests.integration.test_onboarding_api import (
+    PASSWORD,
     SECRET_HEADER,
     latest_code,
     new_id_number,
@@ -20,6 +22,9 @@ from tests.integration.test_onboarding_api import (
     new_uscc,
     register,
     registration_body,
+    secret_headers,
+    upload_all,
+    wait_for_stage,
 )
 from tests.support import SandboxProcess
 
@@ -86,3 +91,78 @@ async def test_a_registration_opens_only_to_its_secret_and_its_id_is_opaque(
         row = await session.get(Enterprise, uuid.UUID(enterprise_id))
     assert row is not None
     assert row.registration_secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def _confirmed(
+    platform: Platform, sandbox: SandboxProcess, body: dict[str, Any]
+) -> tuple[str, dict[str, str]]:
+    """Register and confirm the code: (enterprise id, the account's bearer headers)."""
+    registered = await register(platform.http, body)
+    assert registered.status_code == 201, registered.text
+    enterprise_id = registered.json()["enterprise_id"]
+    confirmed = await platform.http.post(
+        f"/api/v1/registrations/{enterprise_id}/otp",
+        json={"code": await latest_code(sandbox, body["legal_representative"]["mobile"])},
+        headers=secret_headers(enterprise_id),
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["stage"] == "awaiting_documents"
+    token = await platform.token(body["account"]["username"], PASSWORD)
+    return enterprise_id, {"Authorization": f"Bearer {token}"}
+
+
+async def test_nobody_locks_a_company_out_by_registering_it_first(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    uscc = new_uscc()
+    # Someone registers the company with a made-up legal representative and their own mobile,
+    # and confirms the code: before issue 28/3 this held the USCC for about 28 days.
+    squatter = registration_body(uscc, new_id_number(), new_mobile())
+    squatter["legal_representative"]["name"] = "王冒名"
+    squatter["account"]["username"] = f"squat{uscc[-8:].lower()}"
+    squatter_id, squatter_headers = await _confirmed(platform, sandbox, squatter)
+
+    # The real owner registers all the same and gets verified.
+    owner = registration_body(uscc, new_id_number(), new_mobile())
+    owner_id, owner_headers = await _confirmed(platform, sandbox, owner)
+    await upload_all(platform, owner_headers)
+    assert (await wait_for_stage(platform, owner_id, {"verified", "rejected", "in_review"}))[
+        "stage"
+    ] == "verified"
+
+    # Now the USCC is held: a new registration of it is refused, field by field.
+    third = registration_body(uscc, new_id_number(), new_mobile())
+    third["account"]["username"] = f"third{uscc[-8:].lower()}"
+    refused = await platform.http.post("/api/v1/registrations", json=third)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "enterprise.duplicate"
+    assert refused.json()["error"]["fields"][0]["field"] == "enterprise.uscc"
+
+    # The squatter's registration goes nowhere and held nothing.
+    await upload_all(platform, squatter_headers)
+    ended = await wait_for_stage(platform, squatter_id, {"verified", "rejected", "in_review"})
+    assert ended["stage"] == "rejected"
+    async with platform.sessions() as session:
+        holder = await session.get(UsccClaim, uscc)
+    assert holder is not None and str(holder.enterprise_id) == owner_id
+
+
+async def test_of_two_registrations_of_one_company_the_first_confirmed_wins(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    uscc = new_uscc()
+    first = registration_body(uscc, new_id_number(), new_mobile())
+    second = registration_body(uscc, new_id_number(), new_mobile())
+    second["account"]["username"] = f"again{uscc[-8:].lower()}"
+    first_id, first_headers = await _confirmed(platform, sandbox, first)
+    second_id, second_headers = await _confirmed(platform, sandbox, second)  # not refused
+
+    await upload_all(platform, first_headers)
+    settled = {"verified", "rejected", "in_review"}
+    assert (await wait_for_stage(platform, first_id, settled))["stage"] == "verified"
+    await upload_all(platform, second_headers)
+    lost = await wait_for_stage(platform, second_id, settled)
+    assert (lost["stage"], lost["reason"]) == ("rejected", "uscc.claimed_by_another")
+    guidance = lost["guidance"]
+    assert guidance["next_step"] == "contact_support" and not guidance["can_resubmit"]
+    assert "客服" in guidance["message_zh"] and "support" in guidance["message_en"]
