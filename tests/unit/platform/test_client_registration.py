@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from client.api import REGISTRATION_SECRET_HEADER, LoanBridgeClient
+from client.api import LoanBridgeClient
+
+REGISTRATION_SECRET_HEADER = "X-Registration-Secret"  # the API's contract
 
 ENTERPRISE = "5c1f7d0e-9a7b-4d6e-8f00-2b3c4d5e6f70"
 
