@@ -10,6 +10,8 @@ import random
 import uuid
 from typing import Any
 
+from activities.onboarding import OnboardingActivities
+from config.crypto import FieldCipher
 from db.models import Enterprise, UsccClaim
 from sandbox.sms import BLOCKED_SUFFIX
 from tests.integration.conftest import Platform
@@ -27,6 +29,7 @@ from tests.integration.test_onboarding_api import (
     wait_for_stage,
 )
 from tests.support import SandboxProcess
+from workflows.contracts import EnterpriseRef, StageChange
 
 
 async def test_a_mobile_the_sms_gateway_refuses_ends_the_registration_at_once(
@@ -166,3 +169,41 @@ async def test_of_two_registrations_of_one_company_the_first_confirmed_wins(
     guidance = lost["guidance"]
     assert guidance["next_step"] == "contact_support" and not guidance["can_resubmit"]
     assert "客服" in guidance["message_zh"] and "support" in guidance["message_en"]
+
+
+async def test_one_claim_per_uscc_in_postgresql_and_a_rejection_releases_it(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    """The claim's contract on the real database: of concurrent claims of one USCC exactly
+    one wins (each retry of it too), and the holder's rejection frees it for the other."""
+    uscc = new_uscc()
+    ids = []
+    for n in range(2):
+        body = registration_body(uscc, new_id_number(), new_mobile())
+        body["account"]["username"] = f"claim{n}{uscc[-8:].lower()}"
+        registered = await register(platform.http, body)
+        assert registered.status_code == 201, registered.text
+        ids.append(uuid.UUID(registered.json()["enterprise_id"]))
+    unused: Any = None  # the claim touches only the database
+    activities = OnboardingActivities(
+        platform.sessions,
+        FieldCipher.from_settings(platform.settings),
+        sms=unused,
+        notifier=unused,
+        identity=unused,
+        registry=unused,
+    )
+    refs = [EnterpriseRef(enterprise_id=i) for i in ids * 3]  # each twice more: retries
+    results = await asyncio.gather(*(activities.claim_uscc(ref) for ref in refs))
+    won = {ref.enterprise_id for ref, result in zip(refs, results, strict=True) if result.claimed}
+    assert len(won) == 1
+    (winner,) = won
+    (loser,) = set(ids) - won
+
+    await activities.set_enterprise_stage(
+        StageChange(enterprise_id=winner, stage="rejected", reason="identity.mismatch")
+    )
+    assert (await activities.claim_uscc(EnterpriseRef(enterprise_id=loser))).claimed
+    async with platform.sessions() as session:
+        holder = await session.get(UsccClaim, uscc)
+    assert holder is not None and holder.enterprise_id == loser
