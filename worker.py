@@ -160,6 +160,7 @@ def build_activities(
         onboarding.send_otp,
         onboarding.check_otp,
         onboarding.expire_registration,
+        onboarding.claim_uscc,
         onboarding.set_enterprise_stage,
         onboarding.record_document,
         onboarding.check_identity,

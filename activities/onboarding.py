@@ -8,18 +8,27 @@ import uuid
 
 import structlog
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notifications import EnterpriseNotifier
+from adapters.errors import ProviderRejected
 from adapters.identity.protocol import IdentityVerificationRequest, IdentityVerifier
 from adapters.notification.protocol import OutgoingSms, SmsGateway
 from adapters.registry.protocol import EnterpriseRegistry
 from config.crypto import FieldCipher
 from db.base import utcnow
-from db.models import AppUser, DecisionLogEntry, Enterprise, EnterpriseDocument, OtpChallenge
+from db.models import (
+    AppUser,
+    DecisionLogEntry,
+    Enterprise,
+    EnterpriseDocument,
+    OtpChallenge,
+    UsccClaim,
+)
 from db.repositories import DecisionLog, EnterpriseRepository, UserRepository
 from documents.notifications import render_notification
 from domain.identity_codes import mask_mobile
@@ -31,6 +40,7 @@ from domain.onboarding import (
 )
 from domain.roles import Role
 from workflows.contracts import (
+    MOBILE_REFUSED,
     SEALED_ID_NUMBER,
     SEALED_MOBILE,
     DocumentRecord,
@@ -43,6 +53,7 @@ from workflows.contracts import (
     RegistryCheckResult,
     ResubmissionRecorded,
     StageChange,
+    UsccClaimResult,
     enterprise_workflow_id,
 )
 
@@ -84,10 +95,10 @@ class OnboardingActivities:
         try:
             async with self.session_factory() as session, session.begin():
                 enterprises = EnterpriseRepository(session)
-                existing = await enterprises.by_uscc(registration.uscc)
-                if existing is not None:
-                    if existing.id == registration.enterprise_id:
-                        return  # our own earlier attempt committed
+                if await enterprises.get(registration.enterprise_id) is not None:
+                    return  # our own earlier attempt committed
+                # Other registrations of this USCC do not count until one is confirmed.
+                if await session.get(UsccClaim, registration.uscc) is not None:
                     raise ApplicationError(
                         "an enterprise with this USCC is registered",
                         type="DuplicateEnterprise",
@@ -118,6 +129,7 @@ class OnboardingActivities:
                         mobile_hash=self.cipher.lookup_hash(mobile, purpose="mobile"),
                         email=registration.email,
                         workflow_id=workflow_id,
+                        registration_secret_hash=registration.secret_hash or None,
                     )
                 )
                 session.add(
@@ -131,11 +143,9 @@ class OnboardingActivities:
                         is_active=False,  # until the one-time code is confirmed
                     )
                 )
-        except IntegrityError as exc:  # a concurrent registration won the race
+        except IntegrityError as exc:  # a concurrent registration took the username
             raise ApplicationError(
-                "an enterprise with this USCC or username exists",
-                type="DuplicateEnterprise",
-                non_retryable=True,
+                "the username is taken", type="DuplicateUsername", non_retryable=True
             ) from exc
 
     @activity.defn(name="record_resubmission")
@@ -226,7 +236,17 @@ class OnboardingActivities:
                 )
             )
         message = render_notification("otp_code", "zh", {"code": code, "minutes": OTP_MINUTES})
-        await self.sms.send_sms(OutgoingSms(to=mobile, text=message.text, template="otp_code"))
+        try:
+            await self.sms.send_sms(OutgoingSms(to=mobile, text=message.text, template="otp_code"))
+        except ProviderRejected as exc:
+            # A refusal (blocked number, invalid recipient) is final: retrying sends nothing
+            # and would hold the registration, its username and its USCC, without an answer.
+            raise ApplicationError(
+                "the SMS gateway refuses this mobile",
+                exc.code,  # the provider's code, never the number
+                type=MOBILE_REFUSED,
+                non_retryable=True,
+            ) from exc
         return OtpChallengeRef(challenge_id=challenge_id, masked_mobile=mask_mobile(mobile))
 
     def _otp_hash(self, challenge_id: uuid.UUID, code: str) -> str:
@@ -252,6 +272,22 @@ class OnboardingActivities:
             await session.execute(delete(AppUser).where(AppUser.enterprise_id == ref.enterprise_id))
             await session.execute(delete(Enterprise).where(Enterprise.id == ref.enterprise_id))
 
+    @activity.defn(name="claim_uscc")
+    async def claim_uscc(self, ref: EnterpriseRef) -> UsccClaimResult:
+        """Hold the enterprise's USCC now that its legal representative is confirmed; the first
+        registration of a USCC to get here wins, the others are told (issue 28/3)."""
+        async with self.session_factory() as session, session.begin():
+            enterprise = await self._enterprise(session, ref.enterprise_id)
+            await session.execute(
+                insert(UsccClaim)
+                .values(uscc=enterprise.uscc, enterprise_id=enterprise.id, claimed_at=utcnow())
+                .on_conflict_do_nothing()
+            )
+            holder = await session.scalar(
+                select(UsccClaim.enterprise_id).where(UsccClaim.uscc == enterprise.uscc)
+            )
+        return UsccClaimResult(claimed=holder == enterprise.id)
+
     @activity.defn(name="set_enterprise_stage")
     async def set_enterprise_stage(self, change: StageChange) -> None:
         """Move the enterprise to a stage and log the decision behind it, once."""
@@ -273,6 +309,10 @@ class OnboardingActivities:
                     account.is_active = True
             if change.stage == "verified":
                 enterprise.verified_at = utcnow()
+            if change.stage in RESUBMITTABLE_STAGES:  # rejected or lapsed: it holds nothing
+                await session.execute(
+                    delete(UsccClaim).where(UsccClaim.enterprise_id == enterprise.id)
+                )
             if change.decision is not None:
                 await DecisionLog(session).append(
                     actor=change.actor,

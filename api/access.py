@@ -25,7 +25,7 @@ from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 class Tenancy(StrEnum):
     """How a route's data relates to the caller's enterprise or institution."""
 
-    PUBLIC = "public"  # no token: health, login, registration by its own enterprise id
+    PUBLIC = "public"  # no token: health, login, a registration by its id and secret
     SELF = "self"  # the caller's own account or tenant, implied by the token; lists are scoped
     SHARED = "shared"  # platform-wide reference data (catalog, institutions, LPR, policies)
     TENANT = "tenant"  # the path names one tenant's record: another tenant gets 404
@@ -82,7 +82,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "get_institution": _EVERYONE_SHARED,
     "codec_decode": grant(Role.COMPLIANCE, tenancy=Tenancy.SHARED),
     "codec_encode": grant(Role.COMPLIANCE, tenancy=Tenancy.SHARED),
-    # onboarding: registration precedes any account; the enterprise id is its only key
+    # onboarding: registration precedes any account; its random id and the registration secret
+    # (X-Registration-Secret, or the enterprise's own token) open it
     "register_enterprise": PUBLIC,
     "confirm_registration_code": PUBLIC,
     "resend_registration_code": PUBLIC,

@@ -83,6 +83,13 @@ TemporalDep = Annotated[Client, Depends(get_temporal)]
 _bearer = HTTPBearer(auto_error=False)
 
 
+async def bearer_credentials(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> HTTPAuthorizationCredentials | None:
+    """The bearer token if one was sent, for routes a token serves but does not require."""
+    return credentials
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The authenticated caller, taken from a verified access token."""

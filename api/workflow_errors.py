@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
+from domain.errors import issue
 
 T = TypeVar("T")
 
@@ -16,6 +17,18 @@ T = TypeVar("T")
 REFUSALS: dict[str, tuple[int, str, str]] = {
     "DuplicateEnterprise": (409, "该统一社会信用代码已注册", "This USCC is already registered"),
     "DuplicateUsername": (409, "用户名已被使用", "The username is taken"),
+    "mobile.refused": (
+        422,
+        "短信网关拒收该手机号（停机、拦截或非有效号码），请换一个能接收短信的手机号后重新注册",
+        "The SMS gateway refuses this mobile (blocked or not a valid recipient); register again "
+        "with a mobile that receives text messages",
+    ),
+    "registration.expired": (
+        410,
+        "注册未在验证码有效期内确认，已失效，请重新注册",
+        "The registration was not confirmed while its code was valid and has expired; "
+        "register again",
+    ),
     "otp.not_awaited": (409, "当前无需验证码", "No one-time code is awaited now"),
     "otp.bad_format": (422, "验证码为 6 位数字", "The code has 6 digits"),
     "otp.expired": (410, "验证码已过期，请重新获取", "The code has expired; ask for a new one"),
@@ -114,6 +127,22 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
 }
 
 
+# Refusals that are about one field of the form: the field-level issue the envelope carries.
+REFUSAL_FIELDS: dict[str, tuple[str, str, str]] = {
+    "mobile.refused": (
+        "legal_representative.mobile",
+        "该手机号无法接收短信",
+        "This mobile cannot receive text messages",
+    ),
+    "DuplicateEnterprise": (
+        "enterprise.uscc",
+        "该统一社会信用代码已注册",
+        "This USCC is already registered",
+    ),
+    "DuplicateUsername": ("account.username", "用户名已被使用", "The username is taken"),
+}
+
+
 def api_error_from_workflow(exc: Exception) -> ApiError:
     """The ApiError for a refused Update or a missing workflow; re-raise anything else."""
     if isinstance(exc, WorkflowUpdateFailedError):
@@ -122,7 +151,9 @@ def api_error_from_workflow(exc: Exception) -> ApiError:
             cause = cause.__cause__
         if isinstance(cause, ApplicationError) and cause.type in REFUSALS:
             status, zh, en = REFUSALS[cause.type]
-            return ApiError(status, cause.type, zh, en)
+            field = REFUSAL_FIELDS.get(cause.type)
+            fields = [issue(field[0], cause.type, field[1], field[2])] if field else []
+            return ApiError(status, cause.type, zh, en, fields)
         if isinstance(cause, ApplicationError) and cause.type and "." in cause.type:
             # A business refusal without its own entry: its code, the workflow's message and
             # the Chinese one when the refusal carries it as its first detail.

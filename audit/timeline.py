@@ -98,6 +98,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "send_otp": ("发送验证码", "one-time code sent"),
     "check_otp": ("校验验证码", "one-time code checked"),
     "expire_registration": ("注册过期", "registration expired"),
+    "claim_uscc": ("锁定统一社会信用代码", "USCC claimed"),
     "set_enterprise_stage": ("企业认证阶段变更", "onboarding stage changed"),
     "record_document": ("记录认证材料", "document recorded"),
     "check_identity": ("法人身份核验", "identity check"),

@@ -14,6 +14,8 @@ import httpx
 
 from api.schemas import HealthOut, InstitutionOut, TokenPair, UserOut
 
+REGISTRATION_SECRET_HEADER = "X-Registration-Secret"
+
 
 @dataclass
 class FieldError:
@@ -46,6 +48,9 @@ class LoanBridgeClient:
     refresh_token: str | None = None
     timeout_s: float = 30.0
     transport: httpx.BaseTransport | None = None
+    # Registration secrets by enterprise id, kept from register() and sent by themselves on
+    # that registration's calls (the API shows a secret only once).
+    registration_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     _http: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -182,19 +187,48 @@ class LoanBridgeClient:
 
     # ---- onboarding ----------------------------------------------------------------
     def register(self, registration: dict[str, Any]) -> dict[str, Any]:
-        """Register an enterprise (see RegistrationIn); answers the ack with the masked mobile."""
-        return dict(self._request("POST", "/api/v1/registrations", json=registration))
+        """Register an enterprise (see RegistrationIn); answers the ack with the masked mobile.
+
+        The registration secret of the answer is kept: ``confirm_code``, ``resend_code`` and
+        ``registration_progress`` of this registration send it themselves."""
+        ack = dict(self._request("POST", "/api/v1/registrations", json=registration))
+        secret = ack.get("registration_secret")
+        if secret:
+            self.registration_secrets[str(ack["enterprise_id"])] = str(secret)
+        return ack
+
+    def _registration_headers(self, enterprise_id: str) -> dict[str, str]:
+        secret = self.registration_secrets.get(str(enterprise_id))
+        return {REGISTRATION_SECRET_HEADER: secret} if secret else {}
 
     def confirm_code(self, enterprise_id: str, code: str) -> dict[str, Any]:
         return dict(
-            self._request("POST", f"/api/v1/registrations/{enterprise_id}/otp", json={"code": code})
+            self._request(
+                "POST",
+                f"/api/v1/registrations/{enterprise_id}/otp",
+                json={"code": code},
+                headers=self._registration_headers(enterprise_id),
+            )
         )
 
     def resend_code(self, enterprise_id: str) -> dict[str, Any]:
-        return dict(self._request("POST", f"/api/v1/registrations/{enterprise_id}/otp/resend"))
+        return dict(
+            self._request(
+                "POST",
+                f"/api/v1/registrations/{enterprise_id}/otp/resend",
+                headers=self._registration_headers(enterprise_id),
+            )
+        )
 
     def registration_progress(self, enterprise_id: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/api/v1/registrations/{enterprise_id}"))
+        """Where a registration stands: with its kept secret, or as the enterprise's account."""
+        return dict(
+            self._request(
+                "GET",
+                f"/api/v1/registrations/{enterprise_id}",
+                headers=self._registration_headers(enterprise_id),
+            )
+        )
 
     def upload_document(self, kind: str, filename: str, content: bytes) -> dict[str, Any]:
         return dict(

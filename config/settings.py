@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     login_lockout_window_s: int = Field(default=24 * 3600, ge=1)
     login_lockout_s: int = Field(default=1800, ge=1)
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Issue 28/5: anonymous registration is throttled per client address and per mobile, and
+    # so are the one-time codes it texts (a registration's first code and every resend).
+    registration_window_s: int = Field(default=3600, ge=1)
+    registration_max_per_ip: int = Field(default=10, ge=1)
+    registration_max_per_mobile: int = Field(default=3, ge=1)
+    otp_send_max_per_ip: int = Field(default=20, ge=1)
+    otp_send_max_per_mobile: int = Field(default=8, ge=1)
 
     codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
     forwarded_allow_ips: str = ""

@@ -132,7 +132,9 @@ class Enterprise(UuidPrimaryKey, CreatedAt, Base):
     __tablename__ = "enterprise"
 
     name: Mapped[str] = mapped_column(String(200))
-    uscc: Mapped[str] = mapped_column(String(18), unique=True)  # public registry identifier
+    # The public registry identifier. Not unique here: registrations of one USCC may run side
+    # by side until one is confirmed (UsccClaim), so nobody can lock a company out (issue 28/3).
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
     registered_capital: Mapped[Decimal]
     founding_date: Mapped[date]
     business_scope: Mapped[str] = mapped_column(Text, default="")
@@ -147,8 +149,25 @@ class Enterprise(UuidPrimaryKey, CreatedAt, Base):
     status: Mapped[str] = mapped_column(String(32), default="awaiting_otp")
     status_reason: Mapped[str] = mapped_column(String(100), default="")
     workflow_id: Mapped[str] = mapped_column(String(200))
+    # Keyed hash of the secret returned only to the registrant: anonymous reads of the
+    # registration and its code attempts need it (issue 28/6); None before it existed.
+    registration_secret_hash: Mapped[str | None] = mapped_column(String(64))
     verified_at: Mapped[datetime | None]
     share_profile_with_matched: Mapped[bool] = mapped_column(default=False)
+
+
+class UsccClaim(Base):
+    """The registration that holds a USCC: the one whose legal representative the registry and
+    the identity bureau confirmed (or a reviewer approved). One per USCC, first come wins;
+    released when that onboarding is rejected or lapses, gone with its enterprise."""
+
+    __tablename__ = "uscc_claim"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), unique=True
+    )
+    claimed_at: Mapped[datetime]
 
 
 class OtpChallenge(UuidPrimaryKey, CreatedAt, Base):

@@ -43,3 +43,20 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     request_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class RegistrationAttempt(Base):
+    """A registration or a one-time code texted, kept to throttle anonymous registration per
+    client address and per mobile (keyed hash) across every API process (issue 28/5)."""
+
+    __tablename__ = "registration_attempt"
+    __table_args__ = (
+        Index("ix_registration_attempt_ip", "kind", "client_ip", "at"),
+        Index("ix_registration_attempt_mobile", "kind", "mobile_hash", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # registration, code_sent
+    client_ip: Mapped[str] = mapped_column(String(64), default="")
+    mobile_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]

@@ -223,9 +223,6 @@ class EnterpriseRepository:
     async def get(self, enterprise_id: uuid.UUID, *, for_update: bool = False) -> Enterprise | None:
         return await self.session.get(Enterprise, enterprise_id, with_for_update=for_update)
 
-    async def by_uscc(self, uscc: str) -> Enterprise | None:
-        return await self.session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
-
     async def add(self, enterprise: Enterprise) -> Enterprise:
         self.session.add(enterprise)
         await self.session.flush()

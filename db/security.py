@@ -1,4 +1,5 @@
-"""Repository of login bookkeeping: failures per account and per address, locks and unlocks."""
+"""Repositories of login and registration bookkeeping: failures per account and per address,
+locks and unlocks; registrations and codes texted per address and per mobile."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import AppUser, LoginAttempt
-from db.models_security import AccountLockEvent
+from db.models_security import AccountLockEvent, RegistrationAttempt
 
 
 class LoginGuardRepository:
@@ -84,3 +85,41 @@ class LoginGuardRepository:
             .order_by(AccountLockEvent.at, AccountLockEvent.id)
         )
         return list(await self.session.scalars(stmt))
+
+
+class RegistrationGuardRepository:
+    """Counts registrations and texted codes per client address and per mobile (never commits)."""
+
+    REGISTRATION = "registration"
+    CODE_SENT = "code_sent"
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def count(
+        self,
+        kind: str,
+        window: timedelta,
+        *,
+        client_ip: str | None = None,
+        mobile_hash: str | None = None,
+    ) -> int:
+        """Attempts of a kind within the window, from one address or to one mobile."""
+        stmt = (
+            select(func.count())
+            .select_from(RegistrationAttempt)
+            .where(RegistrationAttempt.kind == kind, RegistrationAttempt.at > utcnow() - window)
+        )
+        if client_ip is not None:
+            stmt = stmt.where(RegistrationAttempt.client_ip == client_ip)
+        if mobile_hash is not None:
+            stmt = stmt.where(RegistrationAttempt.mobile_hash == mobile_hash)
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def record(self, kind: str, client_ip: str, mobile_hash: str) -> None:
+        self.session.add(
+            RegistrationAttempt(
+                kind=kind, client_ip=client_ip, mobile_hash=mobile_hash, at=utcnow()
+            )
+        )
+        await self.session.flush()

@@ -203,7 +203,11 @@ REJECTION_REASONS_ZH: dict[str, str] = {
     "registry.cancelled": "企业已注销",
     "registry.legal_rep_mismatch": "法定代表人与登记信息不一致",
     "registry.name_mismatch": "企业名称与登记信息不一致",
+    "uscc.claimed_by_another": "该统一社会信用代码已由另一注册通过核验",
 }
+
+USCC_CLAIMED = "uscc.claimed_by_another"
+"""Another registration of the same USCC had its legal representative confirmed first."""
 
 
 # ---- the way forward after a "no" (issue 18, defect 8) ------------------------------------
@@ -228,6 +232,7 @@ class NextStep(StrEnum):
     RESUBMIT = "resubmit"
     CONTACT_REGISTRY_THEN_RESUBMIT = "contact_registry_then_resubmit"
     CHECK_USCC = "check_uscc"
+    CONTACT_SUPPORT = "contact_support"
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +312,16 @@ _GUIDANCE: dict[str, RejectionGuidance] = {
             f"The enterprise is deregistered; {_REGISTRY_AUTHORITY_EN}",
             (),
             NextStep.CONTACT_REGISTRY_THEN_RESUBMIT,
+        ),
+        RejectionGuidance(
+            USCC_CLAIMED,
+            "该统一社会信用代码已由另一注册通过法定代表人核验并占用。若贵企业从未授权该注册，"
+            "请联系平台客服并提供营业执照和法定代表人身份证明，由平台核实处理",
+            "Another registration of this USCC had its legal representative confirmed first "
+            "and holds the code. If your enterprise never authorised it, contact platform "
+            "support with the business licence and the legal representative's ID",
+            (),
+            NextStep.CONTACT_SUPPORT,
         ),
         RejectionGuidance(
             "documents.not_provided",

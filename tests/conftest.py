@@ -149,6 +149,10 @@ def test_settings(
         # Every in-process client logs in from 127.0.0.1; the per-address limit has its own
         # test (tests/security/test_abuse.py) on another address.
         login_max_attempts_per_ip=100_000,
+        # The same for registrations and the codes they text (tests/security/test_abuse.py
+        # and tests/integration/test_registration_guards.py test the limits themselves).
+        registration_max_per_ip=100_000,
+        otp_send_max_per_ip=100_000,
     )
 
 

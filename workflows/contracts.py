@@ -94,6 +94,8 @@ def institution_workflow_id(code: str) -> str:
 # Associated data under which the API seals personal fields for the workflow's input.
 SEALED_ID_NUMBER = "registration.id_number"
 SEALED_MOBILE = "registration.mobile"
+# The SMS gateway refuses the registration's mobile (blocked, not a recipient): final.
+MOBILE_REFUSED = "mobile.refused"
 
 
 def enterprise_workflow_id(enterprise_id: uuid.UUID) -> str:
@@ -138,6 +140,8 @@ class RegistrationInput(Contract):
     sealed_mobile: str
     email: str | None = None
     resubmission: Resubmission | None = None
+    # Keyed hash of the registration secret (the secret itself never reaches the workflow).
+    secret_hash: str = ""
 
 
 class RegistrationAck(Contract):
@@ -146,6 +150,12 @@ class RegistrationAck(Contract):
     enterprise_id: uuid.UUID
     stage: str
     otp_sent_to: str
+
+
+class UsccClaimResult(Contract):
+    """Whether this enterprise holds its USCC now (False: another registration holds it)."""
+
+    claimed: bool
 
 
 class OtpChallengeRef(Contract):

@@ -13,6 +13,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.onboarding import (
+        USCC_CLAIMED,
         VERIFICATION_DOCUMENTS,
         DocumentKind,
         Verdict,
@@ -21,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.roles import Role
     from workflows.contracts import (
         ENTERPRISE,
+        MOBILE_REFUSED,
         STAGE,
         STATUS,
         AttachDocument,
@@ -41,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewDecision,
         StageChange,
         TaskRef,
+        UsccClaimResult,
         WorkflowType,
     )
 
@@ -54,6 +57,15 @@ DOCUMENT_REMINDERS = 4  # then the onboarding lapses (about a month)
 REVIEW_SLA = timedelta(days=2)
 # A new run of enterprise-{id} for corrected facts after a rejection or a lapse (issue 18/8).
 RESUBMISSION_PATCH = "onboarding-resubmission-v1"
+# The SMS gateway refused the mobile: the registration ends at once and releases its names
+# (issue 28/4); before, send_otp retried without end.
+SMS_REFUSAL_PATCH = "onboarding-sms-refusal-v1"
+# Issue 28/3: an unconfirmed registration ends when its latest code expires (it held its names
+# for 30 minutes), and a USCC is claimed only once the registry and the identity bureau confirm
+# the legal representative (or a reviewer approves); a registration that finds it claimed by
+# another is rejected with the way forward.
+OTP_WINDOW_PATCH = "onboarding-otp-window-v1"
+USCC_CLAIM_PATCH = "onboarding-uscc-claim-v1"
 
 # Our own database: retry for as long as it takes (a restart of PostgreSQL must not lose work).
 DB_RETRY = RetryPolicy(
@@ -106,6 +118,9 @@ class EnterpriseOnboardingWorkflow:
         self.otp_sends = 0
         self.otp_failures = 0
         self.otp_confirmed = False
+        self.otp_in_flight = 0  # codes being checked or sent right now
+        self.code_window = False  # the registration ends with its latest code (patched)
+        self.code_window_closed = False
         self.documents: dict[str, str] = {}
         self.review_task: Any = None
         self.review: ReviewDecision | None = None
@@ -164,11 +179,34 @@ class EnterpriseOnboardingWorkflow:
             "reason": outcome.reason,
         }
         verdict, reason, actor = outcome.verdict, outcome.reason, "system"
+        claimed = False
+        confirmed = (
+            verdict is not Verdict.REJECTED
+            and identity is not None
+            and identity.result == "MATCH"
+            and registry is not None
+            and registry.found
+            and registry.legal_representative == registration.legal_rep_name
+        )
+        if confirmed and workflow.patched(USCC_CLAIM_PATCH):
+            # Name and ID of the legal representative confirmed: this registration may hold
+            # the USCC now, unless another one got there first.
+            claimed = await self._claim_uscc(ref)
+            if not claimed:
+                verdict, reason = Verdict.REJECTED, USCC_CLAIMED
+                decision = {**decision, "verdict": verdict.value, "reason": reason}
         if verdict is Verdict.REVIEW:
             review = await self._human_review(ref, registration, reason, decision)
             verdict = Verdict.VERIFIED if review.approve else Verdict.REJECTED
             reason = review.reason or ("review.approved" if review.approve else "review.rejected")
             actor = f"user:{review.reviewer_id}"
+            if (
+                verdict is Verdict.VERIFIED
+                and not claimed
+                and workflow.patched(USCC_CLAIM_PATCH)
+                and not await self._claim_uscc(ref)
+            ):
+                verdict, reason = Verdict.REJECTED, USCC_CLAIMED
             # The reviewer's decision with what they saw: the providers' answers and the
             # automatic verdict that sent the case to them.
             decision = {
@@ -206,7 +244,15 @@ class EnterpriseOnboardingWorkflow:
             )
             return await self._finish("refused", self.refusal.type or "")
 
-        await self._send_otp()
+        try:
+            await self._send_otp()
+        except ApplicationError as refused:
+            if not workflow.patched(SMS_REFUSAL_PATCH):
+                raise
+            # Nothing is kept: the username and the USCC are free for a corrected form.
+            await _db("expire_registration", ref)
+            self.refusal = refused
+            return await self._finish("refused", refused.type or "")
         self.stage = "awaiting_otp"  # the row was written in this stage
         workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
         self.ack = RegistrationAck(
@@ -214,14 +260,44 @@ class EnterpriseOnboardingWorkflow:
             stage=self.stage,
             otp_sent_to=self.challenge.masked_mobile if self.challenge else "",
         )
-        if not await self._wait(lambda: self.otp_confirmed, REGISTRATION_WINDOW):
-            # Nothing is left behind: the USCC is free for a new registration.
+        if workflow.patched(OTP_WINDOW_PATCH):
+            self.code_window = True
+            confirmed = await self._await_code()
+        else:
+            confirmed = await self._wait(lambda: self.otp_confirmed, REGISTRATION_WINDOW)
+        if not confirmed:
+            # Nothing is left behind: the username and the USCC are free again.
             await _db("expire_registration", ref)
             return await self._finish("expired", "otp.not_confirmed")
 
         await self._set_stage(ref, "awaiting_documents")
         await self._notify(ref, "registration_received", {}, "registered")
         return None
+
+    async def _await_code(self) -> bool:
+        """True once a code is confirmed; False when the latest code expired unconfirmed. A
+        resend gives the new code its own validity; a code being checked or sent when the
+        time runs out is decided first."""
+        while True:
+            sent = self.challenge_sent_at
+            if sent is None:  # cannot happen after _send_otp; treated as expired
+                return False
+            remaining = sent + OTP_VALIDITY - workflow.now()
+            if remaining > timedelta(0):
+                await self._wait(
+                    lambda sent=sent: self.otp_confirmed or self.challenge_sent_at != sent,
+                    remaining,
+                )
+            await workflow.wait_condition(lambda: self.otp_in_flight == 0)
+            if self.otp_confirmed:
+                return True
+            if self.challenge_sent_at == sent and workflow.now() >= sent + OTP_VALIDITY:
+                self.code_window_closed = True
+                return False
+
+    async def _claim_uscc(self, ref: EnterpriseRef) -> bool:
+        result: UsccClaimResult = await _db("claim_uscc", ref, UsccClaimResult)
+        return result.claimed
 
     async def _record_resubmission(self, registration: RegistrationInput) -> bool:
         """Store the corrected facts (the mobile is unchanged: no new code is needed) and
@@ -303,8 +379,16 @@ class EnterpriseOnboardingWorkflow:
             return None  # still failing after retries: a person decides
 
     async def _send_otp(self) -> None:
+        """Text a new code; the gateway's final refusal of the mobile is raised as it came."""
         ref = EnterpriseRef(enterprise_id=self.enterprise_id)
-        self.challenge = await _db("send_otp", ref, OtpChallengeRef)
+        try:
+            self.challenge = await _db("send_otp", ref, OtpChallengeRef)
+        except ActivityError as exc:
+            if isinstance(exc.cause, ApplicationError) and exc.cause.type == MOBILE_REFUSED:
+                raise ApplicationError(
+                    "the SMS gateway refuses this mobile", type=MOBILE_REFUSED
+                ) from exc
+            raise
         self.challenge_sent_at = workflow.now()
         self.otp_sends += 1
         self.otp_failures = 0
@@ -366,9 +450,15 @@ class EnterpriseOnboardingWorkflow:
         self._validate_confirm_otp(request)
         if self.challenge is None or self.otp_confirmed:
             raise ApplicationError("no code is awaited now", type="otp.not_awaited")
-        matched = await _db(
-            "check_otp", OtpCheck(challenge_id=self.challenge.challenge_id, code=request.code), bool
-        )
+        self.otp_in_flight += 1
+        try:
+            matched = await _db(
+                "check_otp",
+                OtpCheck(challenge_id=self.challenge.challenge_id, code=request.code),
+                bool,
+            )
+        finally:
+            self.otp_in_flight -= 1
         if not matched:
             self.otp_failures += 1
             raise ApplicationError("the code is wrong", type="otp.wrong_code")
@@ -380,6 +470,10 @@ class EnterpriseOnboardingWorkflow:
     def _validate_confirm_otp(self, request: ConfirmOtp) -> None:
         if self.stage != "awaiting_otp" or self.challenge_sent_at is None:
             raise ApplicationError("no code is awaited now", type="otp.not_awaited")
+        if self.code_window_closed:
+            raise ApplicationError(
+                "the registration expired unconfirmed; register again", type="registration.expired"
+            )
         if not (request.code.isdigit() and len(request.code) == 6):
             raise ApplicationError("the code has 6 digits", type="otp.bad_format")
         if workflow.now() > self.challenge_sent_at + OTP_VALIDITY:
@@ -392,13 +486,24 @@ class EnterpriseOnboardingWorkflow:
     @workflow.update
     async def resend_otp(self) -> OnboardingProgress:
         self._validate_resend_otp()
-        await self._send_otp()
+        self.otp_in_flight += 1
+        try:
+            await self._send_otp()
+        finally:
+            self.otp_in_flight -= 1
         return self.progress()
 
     @resend_otp.validator
     def _validate_resend_otp(self) -> None:
         if self.stage != "awaiting_otp" or self.challenge_sent_at is None:
             raise ApplicationError("no code is awaited now", type="otp.not_awaited")
+        if self.code_window_closed or (
+            self.code_window and workflow.now() >= self.challenge_sent_at + OTP_VALIDITY
+        ):
+            # The registration ends with its latest code: nothing to renew any more.
+            raise ApplicationError(
+                "the registration expired unconfirmed; register again", type="registration.expired"
+            )
         if self.otp_sends >= MAX_OTP_SENDS:
             raise ApplicationError("no more codes can be sent", type="otp.too_many_sends")
         if workflow.now() < self.challenge_sent_at + RESEND_INTERVAL:

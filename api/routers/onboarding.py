@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -20,16 +25,21 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     TemporalDep,
+    bearer_credentials,
+    principal_of,
     release_connection,
     require_roles,
+    session_is_current,
 )
 from api.errors import ApiError
 from api.schemas import Schema
-from api.security import hash_password
+from api.security import InvalidToken, decode_token, hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
-from db.models import AppUser, DecisionLogEntry
+from config.settings import Settings
+from db.models import AppUser, DecisionLogEntry, Enterprise, UsccClaim
 from db.repositories import EnterpriseRepository, UserRepository
+from db.security import RegistrationGuardRepository
 from domain.calendar import business_today
 from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import (
@@ -42,6 +52,7 @@ from domain.onboarding import (
     MAX_UPLOAD_BYTES,
     RESUBMITTABLE_STAGES,
     DocumentKind,
+    NextStep,
     RegistrationFacts,
     check_registration,
     rejection_guidance,
@@ -66,10 +77,62 @@ from workflows.contracts import (
 
 router = APIRouter(tags=["onboarding"])
 
-# Enterprise ids derive from the USCC, so a double submit lands on the same workflow.
-ENTERPRISE_NAMESPACE = uuid.UUID("6f1c2f0e-4b7a-5d8e-9c3a-1b2d3e4f5a6b")
-
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
+
+# Registration ids are random (issue 28/6: they derived from the USCC, so anyone could read a
+# company's stage and burn its code attempts). Anonymous calls on a registration present the
+# secret its registrant alone was given; only its SHA-256 is stored.
+REGISTRATION_SECRET_HEADER = "X-Registration-Secret"
+RegistrationSecret = Annotated[
+    str | None,
+    Header(
+        alias=REGISTRATION_SECRET_HEADER,
+        max_length=128,
+        description="The registration_secret of the registration response (anonymous callers)",
+    ),
+]
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_credentials)]
+
+
+def registration_secret_digest(secret: str) -> str:
+    """What is stored of a registration secret (256 random bits: a plain SHA-256 suffices)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+async def _registration(
+    ctx: ContextDep,
+    session: SessionDep,
+    enterprise_id: uuid.UUID,
+    secret: str | None,
+    credentials: HTTPAuthorizationCredentials | None,
+) -> Enterprise:
+    """The registration, for its registrant: the right secret, or the access token of the
+    enterprise's own account. Unknown id and wrong secret answer alike (404)."""
+    unknown = ApiError(
+        404,
+        "registration.not_found",
+        "注册不存在，或注册密钥不正确",
+        "No such registration, or a wrong registration secret",
+    )
+    enterprise = await EnterpriseRepository(session).get(enterprise_id)
+    if enterprise is None:
+        raise unknown
+    if credentials is not None:
+        try:
+            principal = principal_of(decode_token(ctx.settings, credentials.credentials, "access"))
+        except (InvalidToken, ValueError):
+            principal = None
+        if (
+            principal is not None
+            and principal.enterprise_id == enterprise.id
+            and await session_is_current(ctx.session_factory, principal)
+        ):
+            return enterprise
+    stored = enterprise.registration_secret_hash
+    presented = registration_secret_digest(secret or "")
+    if stored is None or not hmac.compare_digest(stored, presented):
+        raise unknown
+    return enterprise
 
 
 class EnterpriseIn(Schema):
@@ -99,6 +162,78 @@ class RegistrationIn(Schema):
     legal_representative: LegalRepresentativeIn
     account: AccountIn
     email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+async def _throttle(
+    session: AsyncSession,
+    settings: Settings,
+    client_ip: str,
+    mobile_hash: str,
+    kinds: tuple[str, ...],
+) -> None:
+    """Refuse (429) once the address or the mobile reached a limit of one of these kinds
+    within the window; otherwise count this attempt (committed before any SMS is sent)."""
+    guard = RegistrationGuardRepository(session)
+    window = timedelta(seconds=settings.registration_window_s)
+    limits = {
+        guard.REGISTRATION: (
+            settings.registration_max_per_ip,
+            settings.registration_max_per_mobile,
+        ),
+        guard.CODE_SENT: (settings.otp_send_max_per_ip, settings.otp_send_max_per_mobile),
+    }
+    retry = {"Retry-After": str(settings.registration_window_s)}
+    for kind in kinds:
+        per_ip, per_mobile = limits[kind]
+        if await guard.count(kind, window, client_ip=client_ip) >= per_ip:
+            raise ApiError(
+                429,
+                "registration.too_many_from_address",
+                "该网络地址的注册或验证码请求过多，请稍后再试",
+                "Too many registrations or codes from this address; try again later",
+                [
+                    issue(
+                        "client_address",
+                        f"{kind}.too_many_from_address",
+                        "该网络地址的请求过多",
+                        "Too many requests from this address",
+                    )
+                ],
+                headers=retry,
+            )
+        if await guard.count(kind, window, mobile_hash=mobile_hash) >= per_mobile:
+            raise ApiError(
+                429,
+                "registration.too_many_for_mobile",
+                "该手机号的注册或验证码请求过多，请稍后再试",
+                "Too many registrations or codes for this mobile; try again later",
+                [
+                    issue(
+                        "legal_representative.mobile",
+                        f"{kind}.too_many_for_mobile",
+                        "该手机号的请求过多，请稍后再试",
+                        "Too many requests for this mobile; try again later",
+                    )
+                ],
+                headers=retry,
+            )
+    for kind in kinds:
+        await guard.record(kind, client_ip, mobile_hash)
+    await session.commit()
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+class RegistrationOut(Schema):
+    """The registration is recorded and a code is on its way; keep the secret: reading the
+    registration and confirming its code need it (it is shown this once)."""
+
+    enterprise_id: uuid.UUID
+    stage: str
+    otp_sent_to: str
+    registration_secret: str
 
 
 class OtpIn(Schema):
@@ -176,7 +311,7 @@ def _progress(progress: OnboardingProgress) -> ProgressOut:
                 message_en=guidance.message_en,
                 fields=list(guidance.fields),
                 next_step=guidance.next_step.value,
-                can_resubmit=True,
+                can_resubmit=guidance.next_step is not NextStep.CONTACT_SUPPORT,
             )
         }
     )
@@ -185,13 +320,18 @@ def _progress(progress: OnboardingProgress) -> ProgressOut:
 @router.post(
     "/api/v1/registrations",
     operation_id="register_enterprise",
-    response_model=RegistrationAck,
+    response_model=RegistrationOut,
     status_code=201,
 )
 async def register(
-    body: RegistrationIn, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
-) -> RegistrationAck:
-    """Register an enterprise and its applicant account; a one-time code goes to the mobile."""
+    body: RegistrationIn,
+    request: Request,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> RegistrationOut:
+    """Register an enterprise and its applicant account; a one-time code goes to the mobile.
+    The answer carries the registration secret that later anonymous calls present."""
     ent, rep, account = body.enterprise, body.legal_representative, body.account
     id_number = normalize_resident_id(rep.id_number)
     facts = RegistrationFacts(
@@ -218,25 +358,9 @@ async def register(
         )
     if problems:
         raise BusinessRuleError(problems)
-    registered = await EnterpriseRepository(session).by_uscc(ent.uscc)
-    if registered is not None and registered.status in RESUBMITTABLE_STAGES:
-        # Not a dead end: the registration's own account corrects and resubmits it.
-        raise ApiError(
-            409,
-            "enterprise.resubmit_instead",
-            "该统一社会信用代码已注册但认证未通过：请用注册时的账号登录，更正后重新提交认证",
-            "This USCC is registered but its verification did not pass: log in with the "
-            "registration's account, correct it and resubmit",
-            [
-                issue(
-                    "enterprise.uscc",
-                    "uscc.registration_not_verified",
-                    "该代码的注册待更正后重新提交",
-                    "This code's registration awaits correction and resubmission",
-                )
-            ],
-        )
-    if registered is not None:
+    # Only a registration whose legal representative was confirmed holds its USCC (issue
+    # 28/3); others of the same USCC may run side by side, the first confirmed wins.
+    if await session.get(UsccClaim, ent.uscc) is not None:
         raise ApiError(
             409,
             "enterprise.duplicate",
@@ -251,7 +375,30 @@ async def register(
                 )
             ],
         )
-    if await UserRepository(session).by_username(account.username) is not None:
+    taken = await UserRepository(session).by_username(account.username)
+    if taken is not None:
+        own = (
+            await EnterpriseRepository(session).get(taken.enterprise_id)
+            if taken.enterprise_id
+            else None
+        )
+        if own is not None and own.uscc == ent.uscc and own.status in RESUBMITTABLE_STAGES:
+            # The same registration again: not a dead end, its account corrects and resubmits.
+            raise ApiError(
+                409,
+                "enterprise.resubmit_instead",
+                "该统一社会信用代码已注册但认证未通过：请用注册时的账号登录，更正后重新提交认证",
+                "This USCC is registered but its verification did not pass: log in with the "
+                "registration's account, correct it and resubmit",
+                [
+                    issue(
+                        "enterprise.uscc",
+                        "uscc.registration_not_verified",
+                        "该代码的注册待更正后重新提交",
+                        "This code's registration awaits correction and resubmission",
+                    )
+                ],
+            )
         raise ApiError(
             409,
             "user.username_taken",
@@ -265,10 +412,18 @@ async def register(
         )
 
     cipher = FieldCipher.from_settings(settings)
-    enterprise_id = uuid.uuid5(ENTERPRISE_NAMESPACE, ent.uscc)
+    await _throttle(
+        session,
+        settings,
+        _client_ip(request),
+        cipher.lookup_hash(rep.mobile, purpose="mobile"),
+        (RegistrationGuardRepository.REGISTRATION, RegistrationGuardRepository.CODE_SENT),
+    )
+    enterprise_id = uuid.uuid4()
+    secret = secrets.token_urlsafe(32)
     registration = RegistrationInput(
         enterprise_id=enterprise_id,
-        user_id=uuid.uuid5(enterprise_id, account.username),
+        user_id=uuid.uuid4(),
         username=account.username,
         password_hash=hash_password(account.password),
         enterprise_name=facts.enterprise_name,
@@ -282,14 +437,14 @@ async def register(
         sealed_id_number=cipher.encrypt(id_number, context=SEALED_ID_NUMBER),
         sealed_mobile=cipher.encrypt(rep.mobile, context=SEALED_MOBILE),
         email=body.email,
+        secret_hash=registration_secret_digest(secret),
     )
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         WorkflowType.ENTERPRISE_ONBOARDING,
         registration,
         id=enterprise_workflow_id(enterprise_id),
         task_queue=settings.task_queue(TaskQueue.PLATFORM),
-        # A double submit joins the running workflow. A closed one (an expired registration
-        # left nothing behind) may start again; the USCC check above refuses real duplicates.
+        # The id is new: a retry of this very call joins its workflow, nothing else can.
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
@@ -299,7 +454,7 @@ async def register(
         )
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
-    return ack
+    return RegistrationOut(**ack.model_dump(), registration_secret=secret)
 
 
 async def _update(
@@ -315,8 +470,18 @@ async def _update(
     operation_id="confirm_registration_code",
     response_model=ProgressOut,
 )
-async def confirm_code(enterprise_id: uuid.UUID, body: OtpIn, temporal: TemporalDep) -> ProgressOut:
+async def confirm_code(
+    enterprise_id: uuid.UUID,
+    body: OtpIn,
+    ctx: ContextDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    secret: RegistrationSecret = None,
+    credentials: Bearer = None,
+) -> ProgressOut:
     """Confirm the one-time code; the account becomes usable and documents are expected."""
+    await _registration(ctx, session, enterprise_id, secret, credentials)
+    await release_connection(session)
     return _progress(
         await _update(temporal, enterprise_id, "confirm_otp", ConfirmOtp(code=body.code))
     )
@@ -327,8 +492,25 @@ async def confirm_code(enterprise_id: uuid.UUID, body: OtpIn, temporal: Temporal
     operation_id="resend_registration_code",
     response_model=ProgressOut,
 )
-async def resend_code(enterprise_id: uuid.UUID, temporal: TemporalDep) -> ProgressOut:
+async def resend_code(
+    enterprise_id: uuid.UUID,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    secret: RegistrationSecret = None,
+    credentials: Bearer = None,
+) -> ProgressOut:
     """Send a new code (at most 5, one a minute); the previous one stops working."""
+    enterprise = await _registration(ctx, session, enterprise_id, secret, credentials)
+    await _throttle(
+        session,
+        ctx.settings,
+        _client_ip(request),
+        enterprise.mobile_hash,
+        (RegistrationGuardRepository.CODE_SENT,),
+    )
+    await release_connection(session)
     return _progress(await _update(temporal, enterprise_id, "resend_otp"))
 
 
@@ -337,8 +519,18 @@ async def resend_code(enterprise_id: uuid.UUID, temporal: TemporalDep) -> Progre
     operation_id="registration_progress",
     response_model=ProgressOut,
 )
-async def registration_progress(enterprise_id: uuid.UUID, temporal: TemporalDep) -> ProgressOut:
-    """Where the onboarding stands (no personal data)."""
+async def registration_progress(
+    enterprise_id: uuid.UUID,
+    ctx: ContextDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    secret: RegistrationSecret = None,
+    credentials: Bearer = None,
+) -> ProgressOut:
+    """Where the onboarding stands (no personal data): for the registrant's secret or the
+    enterprise's own account."""
+    await _registration(ctx, session, enterprise_id, secret, credentials)
+    await release_connection(session)
     return _progress(
         await run_query(
             temporal, enterprise_workflow_id(enterprise_id), "progress", OnboardingProgress
@@ -412,6 +604,16 @@ async def resubmit_registration(
     account = await session.get(AppUser, user.user_id)
     if enterprise is None or account is None:
         raise ApiError(404, "not_found", "资源不存在", "Not found")
+    holder = await session.scalar(
+        select(UsccClaim.enterprise_id).where(UsccClaim.uscc == enterprise.uscc)
+    )
+    if holder is not None and holder != enterprise.id:
+        raise ApiError(
+            409,
+            "enterprise.duplicate",
+            "该统一社会信用代码已由另一注册通过核验，请联系平台客服",
+            "Another registration of this USCC was confirmed; contact platform support",
+        )
     if enterprise.status not in RESUBMITTABLE_STAGES:
         raise ApiError(
             409,

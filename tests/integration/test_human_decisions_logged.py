@@ -19,7 +19,9 @@ from tests.integration.test_onboarding_api import (
     new_id_number,
     new_mobile,
     new_uscc,
+    register,
     registration_body,
+    secret_headers,
     upload_all,
     wait_for_stage,
 )
@@ -72,12 +74,13 @@ async def test_onboarding_review_is_logged_with_reviewer_role_and_what_they_saw(
     body = registration_body(uscc, id_number, mobile)
     name = body["enterprise"]["name"]
     body["enterprise"]["name"] = f"{name[:2]} {name[2:]}"  # a minor mismatch: a person looks
-    registered = await platform.http.post("/api/v1/registrations", json=body)
+    registered = await register(platform.http, body)
     assert registered.status_code == 201, registered.text
     enterprise_id = registered.json()["enterprise_id"]
     await platform.http.post(
         f"/api/v1/registrations/{enterprise_id}/otp",
         json={"code": await latest_code(sandbox, mobile)},
+        headers=secret_headers(enterprise_id),
     )
     token = await platform.token(body["account"]["username"], PASSWORD)
     await upload_all(platform, {"Authorization": f"Bearer {token}"})
@@ -106,7 +109,11 @@ async def test_onboarding_review_is_logged_with_reviewer_role_and_what_they_saw(
     assert review.payload["verdict"] == "rejected"
     assert review.payload["reason"] == "营业执照照片不清晰"
     # A reviewer's rejection is no dead end either: the applicant sees the way forward.
-    progress = (await platform.http.get(f"/api/v1/registrations/{enterprise_id}")).json()
+    progress = (
+        await platform.http.get(
+            f"/api/v1/registrations/{enterprise_id}", headers=secret_headers(enterprise_id)
+        )
+    ).json()
     assert progress["guidance"]["code"] == "review.rejected"
     assert "营业执照照片不清晰" in progress["guidance"]["message_zh"]
 

@@ -24,7 +24,6 @@ from adapters.identity.http import HttpIdentityVerifier
 from adapters.notification.http import HttpSmsGateway
 from adapters.registry.http import HttpEnterpriseRegistry
 from api.app import create_app
-from api.routers.onboarding import ENTERPRISE_NAMESPACE
 from audit.chain import verify_decision_log
 from config.crypto import FieldCipher
 from db.models import DecisionLogEntry, Enterprise
@@ -39,9 +38,11 @@ from tests.integration.test_onboarding_api import (
     new_mobile,
     new_uscc,
     registration_body,
+    secret_headers,
     upload_all,
     wait_for_stage,
 )
+from tests.integration.test_onboarding_api import register as post_registration
 from tests.support import SandboxProcess
 from worker import build_workers
 from workflows.contracts import (
@@ -66,12 +67,13 @@ async def _rejected_for_a_typo(
     uscc, mobile, id_number = new_uscc(), new_mobile(), new_id_number()
     body = registration_body(uscc, id_number, mobile)
     body["legal_representative"]["name"] = enterprise_record(uscc).legal_representative + "不符"
-    registered = await platform.http.post("/api/v1/registrations", json=body)
+    registered = await post_registration(platform.http, body)
     assert registered.status_code == 201, registered.text
     enterprise_id = registered.json()["enterprise_id"]
     confirmed = await platform.http.post(
         f"/api/v1/registrations/{enterprise_id}/otp",
         json={"code": await latest_code(sandbox, mobile)},
+        headers=secret_headers(enterprise_id),
     )
     assert confirmed.status_code == 200, confirmed.text
     token = await platform.token(body["account"]["username"], PASSWORD)
@@ -88,7 +90,9 @@ async def test_rejected_registration_is_corrected_resubmitted_and_verified(
     enterprise_id, uscc, headers, body = await _rejected_for_a_typo(platform, sandbox)
 
     # The rejection says what to correct, in both languages, with a machine code.
-    rejected = (await platform.http.get(f"/api/v1/registrations/{enterprise_id}")).json()
+    rejected = (
+        await platform.http.get(f"/api/v1/registrations/{enterprise_id}", headers=headers)
+    ).json()
     assert rejected["reason"] == "identity.mismatch"
     guidance = rejected["guidance"]
     assert guidance["code"] == "identity.mismatch"
@@ -214,13 +218,13 @@ async def test_expired_unconfirmed_registration_frees_its_uscc(
     )
     cipher = FieldCipher.from_settings(settings)
     uscc, mobile, id_number = new_uscc(), new_mobile(), new_id_number()
-    enterprise_id = uuid.uuid5(ENTERPRISE_NAMESPACE, uscc)
+    enterprise_id = uuid.uuid4()
     record = enterprise_record(uscc)
 
     def registration(username: str) -> RegistrationInput:
         return RegistrationInput(
             enterprise_id=enterprise_id,
-            user_id=uuid.uuid5(enterprise_id, username),
+            user_id=uuid.uuid4(),
             username=username,
             password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
             enterprise_name=record.name,
@@ -290,12 +294,14 @@ async def test_lapsed_onboarding_is_resubmitted_through_the_api_and_verified(
     async with workers[0], workers[1], app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-            registered = await http.post("/api/v1/registrations", json=body)
+            registered = await post_registration(http, body)
             assert registered.status_code == 201, registered.text
             enterprise_id = registered.json()["enterprise_id"]
             code = await latest_code(sandbox, mobile)
             confirmed = await http.post(
-                f"/api/v1/registrations/{enterprise_id}/otp", json={"code": code}
+                f"/api/v1/registrations/{enterprise_id}/otp",
+                json={"code": code},
+                headers=secret_headers(enterprise_id),
             )
             assert confirmed.status_code == 200, confirmed.text
             login = await http.post(
@@ -307,7 +313,9 @@ async def test_lapsed_onboarding_is_resubmitted_through_the_api_and_verified(
             await env.sleep(timedelta(days=29))  # four weekly reminders, then the lapse
             lapsed: dict[str, Any] = {}
             for _ in range(200):
-                lapsed = (await http.get(f"/api/v1/registrations/{enterprise_id}")).json()
+                lapsed = (
+                    await http.get(f"/api/v1/registrations/{enterprise_id}", headers=headers)
+                ).json()
                 if lapsed["stage"] == "lapsed":
                     break
                 await env.sleep(timedelta(minutes=1))
@@ -330,7 +338,9 @@ async def test_lapsed_onboarding_is_resubmitted_through_the_api_and_verified(
                 assert uploaded.status_code == 201, uploaded.text
             verified: dict[str, Any] = {}
             for _ in range(300):
-                verified = (await http.get(f"/api/v1/registrations/{enterprise_id}")).json()
+                verified = (
+                    await http.get(f"/api/v1/registrations/{enterprise_id}", headers=headers)
+                ).json()
                 if verified["stage"] in ("verified", "rejected", "in_review"):
                     break
                 await asyncio.sleep(0.1)

@@ -11,11 +11,20 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.registry import enterprise_record
+from sandbox.sms import BLOCKED_SUFFIX
 from tests.integration.conftest import Platform
 from tests.integration.test_application_api import _progress_until
 from tests.integration.test_demand_api import _lender, _user, _verified_applicant, product_body
-from tests.integration.test_onboarding_api import wait_for_stage
+from tests.integration.test_onboarding_api import (
+    new_id_number,
+    new_mobile,
+    new_uscc,
+    registration_body,
+    upload_all,
+    wait_for_stage,
+)
 from tests.integration.test_onboarding_resubmission import _rejected_for_a_typo
+from tests.integration.test_registration_guards import _confirmed
 from tests.support import SandboxProcess
 from workflows.contracts import PortfolioSweep, TaskQueue, WorkflowType
 
@@ -187,3 +196,47 @@ async def test_record_resubmitted_onboarding_and_withdrawn_demand(
     withdrawn = await platform.http.post(f"/api/v1/demands/{demand_id}/withdraw", headers=applicant)
     assert withdrawn.status_code == 200, withdrawn.text
     await _save(dev_env, f"demand-{demand_id}", "financing_demand_withdrawn")
+
+
+async def test_record_registration_guard_histories(
+    platform: Platform, sandbox: SandboxProcess, dev_env: WorkflowEnvironment
+) -> None:
+    """The paths of issue 28/3–4 (run alone with ``-k guard``): a USCC claimed on the way to
+    verified and claimed by another (``onboarding-uscc-claim-v1``, with the code window of
+    ``onboarding-otp-window-v1``), and a mobile the SMS gateway refuses
+    (``onboarding-sms-refusal-v1``)."""
+    uscc = new_uscc()
+    first = registration_body(uscc, new_id_number(), new_mobile())
+    second = registration_body(uscc, new_id_number(), new_mobile())
+    second["account"]["username"] = f"again{uscc[-8:].lower()}"
+    first_id, first_headers = await _confirmed(platform, sandbox, first)
+    second_id, second_headers = await _confirmed(platform, sandbox, second)
+    await upload_all(platform, first_headers)
+    await wait_for_stage(platform, first_id, {"verified"})
+    await upload_all(platform, second_headers)
+    await wait_for_stage(platform, second_id, {"rejected"})
+    await _save(dev_env, f"enterprise-{first_id}", "enterprise_onboarding_uscc_claimed")
+    await _save(dev_env, f"enterprise-{second_id}", "enterprise_onboarding_uscc_held_by_another")
+
+    blocked = registration_body(new_uscc(), new_id_number(), f"1391234{BLOCKED_SUFFIX}")
+    refused = await platform.http.post("/api/v1/registrations", json=blocked)
+    assert refused.status_code == 422, refused.text
+    # The refusal names no enterprise: find its run among the refused ones (run alone, it is
+    # the only one), by its activities.
+    query = (
+        f"WorkflowType = '{WorkflowType.ENTERPRISE_ONBOARDING.value}' "
+        "AND LoanBridgeStatus = 'refused'"
+    )
+    for _ in range(100):
+        async for execution in dev_env.client.list_workflows(query):
+            history = await dev_env.client.get_workflow_handle(execution.id).fetch_history()
+            names = {
+                event.activity_task_scheduled_event_attributes.activity_type.name
+                for event in history.events
+                if event.HasField("activity_task_scheduled_event_attributes")
+            }
+            if {"send_otp", "expire_registration"} <= names:
+                await _save(dev_env, execution.id, "enterprise_onboarding_sms_refused")
+                return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the refused registration's workflow was not found")

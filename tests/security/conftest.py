@@ -21,7 +21,9 @@ from tests.integration.test_onboarding_api import (
     new_id_number,
     new_mobile,
     new_uscc,
+    register,
     registration_body,
+    secret_headers,
     upload_all,
     wait_for_stage,
 )
@@ -82,12 +84,13 @@ async def _register(
     if name_variant:  # a space the registry does not have: a person reviews the match
         name = body["enterprise"]["name"]
         body["enterprise"]["name"] = f"{name[:2]} {name[2:]}"
-    registered = await platform.http.post("/api/v1/registrations", json=body)
+    registered = await register(platform.http, body)
     assert registered.status_code == 201, registered.text
     enterprise_id = str(registered.json()["enterprise_id"])
     confirmed = await platform.http.post(
         f"/api/v1/registrations/{enterprise_id}/otp",
         json={"code": await latest_code(sandbox, mobile)},
+        headers=secret_headers(enterprise_id),
     )
     assert confirmed.status_code == 200, confirmed.text
     headers = await _login(platform, body["account"]["username"], PASSWORD)

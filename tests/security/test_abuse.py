@@ -32,7 +32,9 @@ from tests.integration.test_onboarding_api import (
     new_id_number,
     new_mobile,
     new_uscc,
+    register,
     registration_body,
+    secret_headers,
 )
 from tests.security.conftest import World
 from tests.support import SandboxProcess
@@ -184,6 +186,64 @@ async def test_failures_from_one_address_are_limited_across_usernames(
     assert (await _login(platform, username, PASSWORD)).status_code == 200
 
 
+async def _texts_to(sandbox: SandboxProcess, mobile: str) -> int:
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+        reply = await client.get("/sms/v1/messages", params={"limit": 1000})
+    return sum(1 for m in reply.json()["messages"] if m["to"] == mobile)
+
+
+async def test_registrations_and_codes_are_throttled_per_address_and_per_mobile(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    window = str(platform.settings.registration_window_s)
+
+    def form(mobile: str) -> dict[str, object]:
+        return registration_body(new_uscc(), new_id_number(), mobile)
+
+    # Per address: distinct companies and mobiles, one sender.
+    address = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    async with _client_from(platform, address, registration_max_per_ip=2) as client:
+        for _ in range(2):
+            assert (await register(client, form(new_mobile()))).status_code == 201
+        mobile = new_mobile()
+        blocked = await client.post("/api/v1/registrations", json=form(mobile))
+    assert blocked.status_code == 429, blocked.text
+    assert blocked.headers["Retry-After"] == window
+    error = blocked.json()["error"]
+    assert error["code"] == "registration.too_many_from_address"
+    assert [f["field"] for f in error["fields"]] == ["client_address"]
+    assert error["message_zh"] and error["message_en"]
+    assert await _texts_to(sandbox, mobile) == 0  # refused before any code was texted
+
+    # Per mobile: one phone, whatever the address.
+    mobile = new_mobile()
+    address = f"198.18.0.{uuid.uuid4().int % 250 + 1}"
+    async with _client_from(platform, address, registration_max_per_mobile=1) as client:
+        assert (await register(client, form(mobile))).status_code == 201
+        again = await client.post("/api/v1/registrations", json=form(mobile))
+    assert again.status_code == 429, again.text
+    assert again.headers["Retry-After"] == window
+    error = again.json()["error"]
+    assert error["code"] == "registration.too_many_for_mobile"
+    assert [f["field"] for f in error["fields"]] == ["legal_representative.mobile"]
+
+    # Codes texted to one mobile: a registration's first code and each resend count.
+    mobile = new_mobile()
+    address = f"198.18.1.{uuid.uuid4().int % 250 + 1}"
+    async with _client_from(platform, address, otp_send_max_per_mobile=1) as client:
+        registered = await register(client, form(mobile))
+        assert registered.status_code == 201, registered.text
+        enterprise_id = registered.json()["enterprise_id"]
+        resend = await client.post(
+            f"/api/v1/registrations/{enterprise_id}/otp/resend",
+            headers=secret_headers(enterprise_id),
+        )
+    assert resend.status_code == 429, resend.text
+    assert resend.headers["Retry-After"] == window
+    assert resend.json()["error"]["fields"][0]["field"] == "legal_representative.mobile"
+    assert await _texts_to(sandbox, mobile) == 1
+
+
 async def test_expired_tampered_and_unsigned_tokens_are_refused(platform: Platform) -> None:
     username, user_id = await _account(platform)
     settings = platform.settings
@@ -291,20 +351,22 @@ async def test_wrong_codes_and_early_resends_are_limited(
     platform: Platform, sandbox: SandboxProcess
 ) -> None:
     uscc, mobile = new_uscc(), new_mobile()
-    registered = await platform.http.post(
-        "/api/v1/registrations", json=registration_body(uscc, new_id_number(), mobile)
-    )
+    registered = await register(platform.http, registration_body(uscc, new_id_number(), mobile))
     assert registered.status_code == 201, registered.text
     enterprise_id = registered.json()["enterprise_id"]
     code = await latest_code(sandbox, mobile)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     url = f"/api/v1/registrations/{enterprise_id}/otp"
-    statuses = [(await platform.http.post(url, json={"code": wrong})).status_code for _ in range(6)]
+    mine = secret_headers(enterprise_id)
+    statuses = [
+        (await platform.http.post(url, json={"code": wrong}, headers=mine)).status_code
+        for _ in range(6)
+    ]
     assert statuses == [422] * 5 + [429]
-    blocked = await platform.http.post(url, json={"code": code})
+    blocked = await platform.http.post(url, json={"code": code}, headers=mine)
     assert blocked.status_code == 429  # even the right code, once the attempts are used up
     assert blocked.json()["error"]["code"] == "otp.too_many_attempts"
-    early = await platform.http.post(f"{url}/resend")
+    early = await platform.http.post(f"{url}/resend", headers=mine)
     assert early.status_code == 429 and early.json()["error"]["code"] == "otp.too_soon"
 
 

@@ -49,6 +49,7 @@ from workflows.contracts import (
     ReviewDecision,
     StageChange,
     TaskRef,
+    UsccClaimResult,
     WorkflowType,
     enterprise_workflow_id,
 )
@@ -93,6 +94,7 @@ class FakeOnboardingActivities:
     """In-memory stand-ins for every activity the workflow calls, recording each call."""
 
     duplicate: bool = False
+    refuse_mobile: bool = False  # the SMS gateway refuses the mobile (final)
     identity_failures: int = 0  # how many attempts fail before the answer; -1 = always fail
     identity_result: str = "MATCH"
     registry: RegistryCheckResult = field(default_factory=_active_registry)
@@ -110,6 +112,8 @@ class FakeOnboardingActivities:
     closed_tasks: list[CloseTask] = field(default_factory=list)
     resubmissions: list[RegistrationInput] = field(default_factory=list)
     refuse_resubmission: bool = False
+    uscc_free: bool = True  # False: another registration holds the USCC
+    claims: list[EnterpriseRef] = field(default_factory=list)
 
     @activity.defn(name="record_registration")
     async def record_registration(self, registration: RegistrationInput) -> None:
@@ -135,6 +139,13 @@ class FakeOnboardingActivities:
     @activity.defn(name="send_otp")
     async def send_otp(self, ref: EnterpriseRef) -> OtpChallengeRef:
         self.otp_sends.append(ref)
+        if self.refuse_mobile:
+            raise ApplicationError(
+                "the SMS gateway refuses this mobile",
+                "RECIPIENT_BLOCKED",
+                type="mobile.refused",
+                non_retryable=True,
+            )
         return OtpChallengeRef(challenge_id=uuid.uuid4(), masked_mobile=MASKED_MOBILE)
 
     @activity.defn(name="check_otp")
@@ -145,6 +156,11 @@ class FakeOnboardingActivities:
     @activity.defn(name="expire_registration")
     async def expire_registration(self, ref: EnterpriseRef) -> None:
         self.expired.append(ref)
+
+    @activity.defn(name="claim_uscc")
+    async def claim_uscc(self, ref: EnterpriseRef) -> UsccClaimResult:
+        self.claims.append(ref)
+        return UsccClaimResult(claimed=self.uscc_free)
 
     @activity.defn(name="set_enterprise_stage")
     async def set_enterprise_stage(self, change: StageChange) -> None:
@@ -187,6 +203,7 @@ class FakeOnboardingActivities:
             self.send_otp,
             self.check_otp,
             self.expire_registration,
+            self.claim_uscc,
             self.set_enterprise_stage,
             self.record_document,
             self.check_identity,
@@ -455,32 +472,63 @@ async def test_duplicate_enterprise_fails_registration_update_and_ends_refused(
     assert case.fake.otp_sends == []
 
 
+async def test_a_refused_mobile_ends_the_registration_at_once_and_releases_its_names(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeOnboardingActivities(refuse_mobile=True)
+    async with onboarding(time_skipping_env, fake) as case:
+        refusal = await _refusal(case.register())
+        result = await case.result()
+    assert refusal.type == "mobile.refused"
+    assert (result.stage, result.reason) == ("refused", "mobile.refused")
+    assert len(fake.otp_sends) == 1  # final: not retried
+    assert fake.expired == [EnterpriseRef(enterprise_id=case.enterprise_id)]  # names released
+    assert fake.stages == []
+
+
 # ---- one-time code ------------------------------------------------------------------------
 
 
-async def test_unconfirmed_registration_expires_after_thirty_minutes(
+async def test_unconfirmed_registration_holds_nothing_once_its_code_expires(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     async with onboarding(time_skipping_env) as case:
         await case.register()
-        result = await case.result()  # the 30-minute window passes on the server's clock
+        result = await case.result()  # the code's five minutes pass on the server's clock
+        described = await case.handle.describe()
     assert result.stage == "expired"
     assert result.reason == "otp.not_confirmed"
     assert case.fake.expired == [EnterpriseRef(enterprise_id=case.enterprise_id)]
     assert case.fake.stages == []
+    assert described.close_time is not None
+    # It ended with its code (it held its username and USCC for 30 minutes before 28/3).
+    assert described.close_time - described.start_time < timedelta(minutes=6)
 
 
-async def test_code_confirmed_after_five_minutes_is_refused_as_expired(
+async def test_a_resent_code_keeps_the_registration_for_its_own_five_minutes(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    async with onboarding(time_skipping_env) as case:
+        await case.register()
+        await time_skipping_env.sleep(timedelta(minutes=4))
+        await case.update("resend_otp")
+        await time_skipping_env.sleep(timedelta(minutes=4))  # past the first code's validity
+        confirmed = await case.confirm()
+    assert confirmed.stage == "awaiting_documents"
+    assert case.fake.expired == []
+
+
+async def test_code_confirmed_after_five_minutes_finds_the_registration_ended(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     async with onboarding(time_skipping_env) as case:
         await case.register()
         await time_skipping_env.sleep(timedelta(minutes=6))
-        refusal = await _refusal(case.confirm())
+        with pytest.raises((WorkflowUpdateFailedError, RPCError)):
+            await case.confirm()
         progress = await case.progress()
-    assert refusal.type == "otp.expired"
-    assert case.fake.otp_checks == []  # refused by the validator, before any activity
-    assert progress.stage == "awaiting_otp"
+    assert case.fake.otp_checks == []  # refused before any activity
+    assert (progress.stage, progress.reason) == ("expired", "otp.not_confirmed")
 
 
 async def test_wrong_codes_are_refused_then_locked_until_a_new_code_is_sent(
@@ -501,6 +549,57 @@ async def test_wrong_codes_are_refused_then_locked_until_a_new_code_is_sent(
     assert len(case.fake.otp_sends) == 2
     assert confirmed.stage == "awaiting_documents"  # the failure counter was reset
     assert [c.code for c in case.fake.otp_checks] == [WRONG_CODE] * 5 + [GOOD_CODE]
+
+
+# ---- who holds the USCC (issue 28/3) ------------------------------------------------------
+
+
+async def test_a_confirmed_legal_representative_claims_the_uscc_and_is_verified(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeOnboardingActivities()
+    async with onboarding(time_skipping_env, fake) as case:
+        result = await _verified_path(case)
+    assert result.stage == "verified"
+    assert fake.claims == [EnterpriseRef(enterprise_id=case.enterprise_id)]
+
+
+async def test_the_uscc_claimed_by_another_registration_rejects_with_the_way_forward(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeOnboardingActivities(uscc_free=False)
+    async with onboarding(time_skipping_env, fake) as case:
+        result = await _verified_path(case)
+    assert (result.stage, result.reason) == ("rejected", "uscc.claimed_by_another")
+    assert fake.stages[-1].decision is not None
+    assert fake.stages[-1].decision["reason"] == "uscc.claimed_by_another"
+    assert fake.opened_tasks == []
+
+
+async def test_a_reviewer_s_approval_claims_the_uscc_when_no_check_could(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeOnboardingActivities(identity_failures=-1, uscc_free=False)
+    async with onboarding(time_skipping_env, fake) as case:
+        await _in_review(case)
+        assert fake.claims == []  # the identity bureau never answered: nothing confirmed
+        await case.decide(approve=True, reason="证照核对无误")
+        result = await case.result()
+    assert fake.claims == [EnterpriseRef(enterprise_id=case.enterprise_id)]
+    assert (result.stage, result.reason) == ("rejected", "uscc.claimed_by_another")
+
+
+async def test_a_legal_representative_the_registry_does_not_know_claims_nothing(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    registry = RegistryCheckResult(
+        found=True, status="ACTIVE", name=ENTERPRISE_NAME, legal_representative="李四"
+    )
+    fake = FakeOnboardingActivities(registry=registry)
+    async with onboarding(time_skipping_env, fake) as case:
+        result = await _verified_path(case)
+    assert (result.stage, result.reason) == ("rejected", "registry.legal_rep_mismatch")
+    assert fake.claims == []
 
 
 # ---- providers ----------------------------------------------------------------------------
