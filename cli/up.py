@@ -134,6 +134,15 @@ class Platform:
         env.update(extra)
         return env
 
+    def _codec_origins(self) -> str:
+        """The configured origins plus the Web UI's actual ones (its port may have moved): the
+        UI calls the codec endpoint from there, with the auditor's session cookie."""
+        origins = list(self.settings.codec_cors_origins)
+        uport = self.state.ports.get("temporal_ui")
+        if uport:
+            origins += [f"http://127.0.0.1:{uport}", f"http://localhost:{uport}"]
+        return json.dumps(list(dict.fromkeys(origins)))
+
     def _spawn(self, child: Child) -> Child:
         child.start()
         self.children.append(child)
@@ -280,7 +289,7 @@ class Platform:
                     "--log-level",
                     "warning",
                 ],
-                self._env(API_PORT=str(api_port)),
+                self._env(API_PORT=str(api_port), CODEC_CORS_ORIGINS=self._codec_origins()),
                 self.logs / "api.log",
             )
         )
