@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from credit_model.data import synthetic_dataset
-from credit_model.demo_version import DEMO_VERSION
+from credit_model.demo_version import DEMO_VERSION as DEMO_VERSION  # re-exported
 from credit_model.pipeline import TrainingOptions, train
 from credit_model.registry import (
     CHALLENGER_FILE,
