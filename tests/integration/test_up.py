@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -89,8 +91,14 @@ def _gone(procs: list[psutil.Process], timeout_s: float = 30) -> list[psutil.Pro
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "data"
+def data_dir() -> Iterator[Path]:
+    """Outside pytest's /tmp/pytest-of-<user>: the embedded PostgreSQL runs as another user
+    and must traverse the path, and every pytest session started meanwhile (another test
+    run on the machine) resets that directory to 0700."""
+    root = Path(tempfile.mkdtemp(prefix="lb-up-"))
+    root.chmod(0o755)
+    yield root / "data"
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
