@@ -142,12 +142,6 @@ def up(
         typer.echo(f"  {'database':<12} {state.database_url}")
         typer.echo(f"  {'temporal':<12} {state.temporal_address}")
         typer.echo(f"  logs         {platform.logs}")
-        if "temporal_ui" in state.urls:
-            typer.echo(
-                "  (to see payloads decoded in the Temporal Web UI: log in to the workbench as "
-                "compliance, then in the UI's Codec Server settings use your browser setting, "
-                f"endpoint {state.urls['api']}/codec, with cross-origin credentials)"
-            )
         typer.echo("Press Ctrl-C to stop.")
         if not detach_after_ready:
             platform.supervise()

@@ -219,6 +219,9 @@ class Platform:
         if s.uses_embedded_temporal:
             tport = self._port("temporal", "temporal_port", s.temporal_port, previous)
             uport = self._port("temporal_ui", "temporal_ui_port", s.temporal_ui_port, previous)
+            # The UI server itself listens on a private port; browsers reach it through
+            # cli.ui_proxy on the public one, which tells it to send credentials to the codec.
+            ui_server_port = free_port()
             argv = [
                 temporal_cli(),
                 "server",
@@ -230,7 +233,7 @@ class Platform:
                 "--port",
                 str(tport),
                 "--ui-port",
-                str(uport),
+                str(ui_server_port),
                 "--log-level",
                 "warn",
                 "--ui-disable-news-fetch",  # no internet here; and nothing to fetch
@@ -247,8 +250,33 @@ class Platform:
                     self.logs / "temporal.log",
                 )
             )
+            ui_proxy = self._spawn(
+                Child(
+                    "temporal-ui",
+                    [
+                        py,
+                        "-m",
+                        "uvicorn",
+                        "cli.ui_proxy:create_app",
+                        "--factory",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(uport),
+                        "--log-level",
+                        "warning",
+                    ],
+                    {
+                        **os.environ,
+                        RUN_MARKER: str(self.run),
+                        "TEMPORAL_UI_UPSTREAM": f"http://127.0.0.1:{ui_server_port}",
+                    },
+                    self.logs / "temporal-ui.log",
+                )
+            )
             self._wait_port(child, tport, 60)
-            self._wait_port(child, uport, 30)
+            self._wait_port(child, ui_server_port, 30)
+            self._wait_port(ui_proxy, uport, 30)
             self.state.ports.update(temporal=tport, temporal_ui=uport)
             self.state.temporal_address = f"127.0.0.1:{tport}"
             self.state.urls["temporal_ui"] = f"http://127.0.0.1:{uport}"

@@ -112,10 +112,12 @@ async def _start_time_skipping() -> WorkflowEnvironment:
 
 @dataclass(frozen=True)
 class TemporalUi:
-    """The dev server's Web UI and the port its codec endpoint points at (the browser tests'
-    API server listens there, tests/browser/conftest.py)."""
+    """The dev server's Web UI as browsers reach it (through ``cli.ui_proxy``, as ``loanbridge
+    up`` serves it; the browser tests run the proxy), the UI server's own port behind it, and
+    the port its codec endpoint points at (the browser tests' API server listens there)."""
 
     url: str
+    upstream_port: int
     codec_port: int
 
     @property
@@ -125,7 +127,7 @@ class TemporalUi:
 
 @pytest.fixture(scope="session")
 def temporal_ui() -> TemporalUi:
-    return TemporalUi(f"http://127.0.0.1:{free_port()}", free_port())
+    return TemporalUi(f"http://127.0.0.1:{free_port()}", free_port(), free_port())
 
 
 @pytest.fixture(scope="session")
@@ -137,7 +139,7 @@ async def dev_env(temporal_ui: TemporalUi) -> AsyncIterator[WorkflowEnvironment]
         search_attributes=SEARCH_ATTRIBUTES,
         data_converter=TEST_CONVERTER,
         ui=True,
-        ui_port=int(temporal_ui.url.rsplit(":", 1)[1]),
+        ui_port=temporal_ui.upstream_port,
         dev_server_extra_args=[
             "--ui-disable-news-fetch",
             "--ui-codec-endpoint",

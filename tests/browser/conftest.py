@@ -15,6 +15,7 @@ import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
 from api.app import create_app
+from cli.ui_proxy import create_app as create_ui_proxy
 from tests.conftest import TemporalUi
 from tests.integration.conftest import Platform
 from tests.integration.test_demand_api import STAFF_PASSWORD
@@ -81,17 +82,30 @@ async def workbench(platform: Platform, temporal_ui: TemporalUi) -> AsyncIterato
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
+    # The Temporal Web UI behind the proxy `loanbridge up` puts in front of it.
+    ui_proxy = uvicorn.Server(
+        uvicorn.Config(
+            create_ui_proxy(f"http://127.0.0.1:{temporal_ui.upstream_port}"),
+            host="127.0.0.1",
+            port=int(temporal_ui.url.rsplit(":", 1)[1]),
+            log_level="warning",
+            lifespan="on",
+        )
+    )
     serving = asyncio.create_task(server.serve())
+    proxying = asyncio.create_task(ui_proxy.serve())
     for _ in range(200):
-        if server.started:
+        if server.started and ui_proxy.started:
             break
         await asyncio.sleep(0.05)
     assert server.started, "the workbench server did not start"
+    assert ui_proxy.started, "the Temporal UI proxy did not start"
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield Workbench(f"http://127.0.0.1:{port}", platform, browser)
         finally:
             await browser.close()
-    server.should_exit = True
+    server.should_exit = ui_proxy.should_exit = True
     await serving
+    await proxying

@@ -3,12 +3,11 @@ officer logged in to the workbench (and for nobody else), and the API docs rende
 
 from __future__ import annotations
 
-import json
 import uuid
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import BrowserContext, Page, Route, expect
+from playwright.async_api import Page, Route, expect
 from temporalio.testing import WorkflowEnvironment
 
 from tests.browser.conftest import Workbench
@@ -29,25 +28,6 @@ async def _probe_workflow(dev_env: WorkflowEnvironment, marker: str) -> str:
     return workflow_id
 
 
-async def _tell_the_ui_to_send_credentials(
-    context: BrowserContext, temporal_ui: TemporalUi
-) -> None:
-    """What the user sets once in the Web UI's codec-server dialog: our endpoint with
-    "include cross-origin credentials" (`temporal server start-dev` has no flag for it)."""
-    settings = {
-        "endpoint": temporal_ui.codec_endpoint,
-        "includeCredentials": True,
-        "passAccessToken": False,
-        "overrideRemoteCodecConfiguration": True,
-    }
-    script = "".join(
-        f"localStorage.setItem({json.dumps(key)}, {json.dumps(json.dumps(value))});"
-        for key, value in settings.items()
-    )
-    origin = json.dumps(temporal_ui.url)
-    await context.add_init_script(f"if (location.origin === {origin}) {{ {script} }}")
-
-
 async def _open_in_temporal_ui(
     workbench: Workbench, temporal_ui: TemporalUi, username: str, workflow_id: str
 ) -> tuple[Page, int]:
@@ -55,7 +35,6 @@ async def _open_in_temporal_ui(
     and the status of the UI's first call to our codec endpoint."""
     page = await workbench.login(username)
     assert "/web/login" not in page.url, "the workbench login failed"
-    await _tell_the_ui_to_send_credentials(page.context, temporal_ui)
     async with page.expect_response(
         lambda r: r.url.startswith(temporal_ui.codec_endpoint) and r.request.method == "POST",
         timeout=30_000,
