@@ -214,9 +214,10 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
 
 def requires_token(dependant: Dependant) -> bool:
     """Whether the route resolves the caller from a bearer token (directly or through roles)."""
-    from api.deps import get_current_user
+    from api.deps import get_current_user, get_current_user_or_session
 
-    return any(call is get_current_user for call in _calls(dependant))
+    resolvers = (get_current_user, get_current_user_or_session)
+    return any(call in resolvers for call in _calls(dependant))
 
 
 def dependency_roles(dependant: Dependant) -> frozenset[Role]:

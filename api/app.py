@@ -13,6 +13,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import AppContext
+from api.docs import install_documentation
 from api.errors import install_error_handlers
 from api.hardening import SecurityMiddleware, reject_unknown_query_parameters
 from api.openapi import install_error_documentation
@@ -98,21 +99,25 @@ def create_app(settings: Settings | None = None, *, server_process: bool = False
         description="SME financing platform: onboarding, matching, origination and servicing.",
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query_parameters)],
+        docs_url=None,  # served from local assets by install_documentation (works offline)
+        redoc_url=None,
     )
 
     app.add_middleware(RequestIdMiddleware)
-    # The Temporal Web UI calls the codec endpoint from the browser with the auditor's token.
+    # The Temporal Web UI calls the codec endpoint from the browser (its own origin) with the
+    # auditor's workbench session cookie (credentials included) or a token.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.codec_cors_origins,
         allow_methods=["POST"],
-        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        allow_headers=["Authorization", "Authorization-Extras", "Content-Type", "X-Namespace"],
         allow_credentials=True,
     )
     # Outermost: security headers on every response, oversized bodies refused unread.
     app.add_middleware(SecurityMiddleware, max_request_bytes=settings.max_request_bytes)
     install_error_handlers(app)
     install_error_documentation(app)
+    install_documentation(app)
     routers = [health, auth, users, institutions, onboarding, privacy, catalog, demands]
     routers += [policies, applications, loans, tasks]
     for module in (*routers, codec):

@@ -81,6 +81,10 @@ async def get_temporal(ctx: ContextDep) -> Client:
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 _bearer = HTTPBearer(auto_error=False)
+# The workbench keeps the API's access token in this HttpOnly cookie (web/core.py); the codec
+# endpoint accepts it too, so a compliance officer logged in to the workbench can decode in
+# the Temporal Web UI.
+SESSION_COOKIE = "lb_session"
 
 
 async def bearer_credentials(
@@ -132,18 +136,27 @@ async def session_is_current(
     return row is not None and row.is_active and row.session_version == principal.session_version
 
 
+def _authentication_required() -> ApiError:
+    return ApiError(
+        401,
+        "auth.required",
+        "请先登录",
+        "Authentication required",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
 async def get_current_user(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
-        raise ApiError(
-            401,
-            "auth.required",
-            "请先登录",
-            "Authentication required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _authentication_required()
+    return await _principal(ctx, credentials.credentials)
+
+
+async def _principal(ctx: AppContext, token: str) -> Principal:
+    """The caller a token names, while its session is current (not logged out or revoked)."""
     invalid = ApiError(
         401,
         "auth.invalid_token",
@@ -152,7 +165,7 @@ async def get_current_user(
         headers={"WWW-Authenticate": "Bearer"},
     )
     try:
-        principal = principal_of(decode_token(ctx.settings, credentials.credentials, "access"))
+        principal = principal_of(decode_token(ctx.settings, token, "access"))
     except (InvalidToken, ValueError) as exc:
         raise invalid from exc
     if not await session_is_current(ctx.session_factory, principal):
@@ -163,11 +176,45 @@ async def get_current_user(
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
-    """Dependency factory: the caller must hold one of these roles."""
+def _origin_allowed(request: Request, settings: Settings) -> bool:
+    """A cookie travels with any request the browser makes to us, so a cookie-authenticated call
+    must come from our own pages, one of the Temporal Web UI's origins, or no browser page."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    if origin in settings.codec_cors_origins:
+        return True
+    return origin.split("://", 1)[-1] == request.headers.get("host", "")
+
+
+async def get_current_user_or_session(
+    request: Request,
+    ctx: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller from a bearer token, or else from the workbench's session cookie."""
+    if credentials is not None:
+        return await _principal(ctx, credentials.credentials)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise _authentication_required()
+    if not _origin_allowed(request, ctx.settings):
+        raise ApiError(
+            403,
+            "auth.origin_not_allowed",
+            "不允许从该来源使用登录会话",
+            "The session cookie may not be used from this origin",
+        )
+    return await _principal(ctx, token)
+
+
+def require_roles(
+    *roles: Role, via: Callable[..., Coroutine[Any, Any, Principal]] = get_current_user
+) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """Dependency factory: the caller (resolved by ``via``) must hold one of these roles."""
     allowed = frozenset(roles)
 
-    async def checker(user: CurrentUser) -> Principal:
+    async def checker(user: Principal = Depends(via)) -> Principal:  # noqa: B008
         if user.role not in allowed:
             raise ApiError(
                 403,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import contextlib
+from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -12,6 +13,15 @@ from api.errors import ApiError
 from domain.errors import issue
 
 T = TypeVar("T")
+
+
+async def settle_start(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """After an update-with-start refused because the workflow exists (and closed), read the
+    start operation's outcome too: left unread, asyncio logs "Future exception was never
+    retrieved: WorkflowAlreadyStartedError" for every repeated submission."""
+    with contextlib.suppress(Exception):
+        await start.workflow_handle()
+
 
 # ApplicationError type → HTTP status, Chinese and English message.
 REFUSALS: dict[str, tuple[int, str, str]] = {

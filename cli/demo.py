@@ -15,11 +15,14 @@ from functools import partial
 from typing import Any
 
 import httpx
+import psycopg
 
 from cli.accounts import create_platform_admin
 from cli.demo_audit import seed_audit
 from cli.demo_reports import seed_reports
 from client.api import LoanBridgeClient, LoanBridgeError
+from credit_model.demo_version import DEMO_VERSION
+from db.session import libpq_url
 from sandbox.codes import with_id_check_digit, with_uscc_check_char
 from sandbox.registry import enterprise_record
 
@@ -34,6 +37,18 @@ DEMO_INSTITUTIONS = [
 
 STAFF_ROLES = [("officer", "officer"), ("supervisor", "supervisor"), ("admin", "institution_admin")]
 PLATFORM_STAFF = [("compliance", "compliance"), ("regulator", "regulator")]
+
+
+def demo_seeded(database_url: str) -> bool:
+    """Whether a demo seed ran to its end: its last step registers the demo credit model
+    (``credit_model.demo``). One query, so a restart with data present skips the whole seed
+    (which would otherwise walk every case again, wait for stages the cases have moved past,
+    and write a second audit checkpoint and monitoring run)."""
+    with psycopg.connect(libpq_url(database_url), connect_timeout=5) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM credit_model_version WHERE version = %s", (DEMO_VERSION,)
+        ).fetchone()
+    return row is not None
 
 
 def seed_demo(api_url: str, database_url: str) -> Iterator[str]:
@@ -334,7 +349,22 @@ DEMO_CASES = (
     DemoCase("demo-app-8", "180000.00", "extension_requested"),
 )
 DEMO_ACCOUNT = "6222020200112233445"
-SETTLED = {"in_review", "offered", "declined", "disbursed", "expired", "materials_requested"}
+# Stages an application rests in until someone acts: a re-run after an interrupted seed finds
+# cases already moved on (a question asked, a counter-offer made) and must not wait for them.
+SETTLED = {
+    "in_review",
+    "offered",
+    "declined",
+    "disbursed",
+    "expired",
+    "materials_requested",
+    "info_requested",
+    "counter_offered",
+    "withdrawn",
+    "cancelled",
+    "lapsed",
+    "disbursement_failed",
+}
 
 
 def _wait_stage(client: LoanBridgeClient, app_id: str, stages: set[str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import psutil
 
 from cli.preflight import ConfigurationError, check_database, check_temporal
 from config.settings import Settings
+from documents.fonts import find_cjk_font, missing_font_message
 
 
 def _http(url: str) -> tuple[bool, str]:
@@ -58,6 +59,8 @@ def diagnose(settings: Settings, state: dict[str, object]) -> list[tuple[str, bo
             rows.append((name, ok, detail))
         else:
             rows.append((name, False, "not started"))
+    font = find_cjk_font()
+    rows.append(("cjk font", font is not None, font or missing_font_message()))
     children = state.get("children") if isinstance(state.get("children"), dict) else {}
     assert isinstance(children, dict)
     for name, child_pid in sorted(children.items()):

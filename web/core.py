@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from api.deps import Principal, SessionDep, SettingsDep, principal_of
+from api.deps import SESSION_COOKIE, Principal, SessionDep, SettingsDep, principal_of
 from api.errors import ApiError
 from api.routers import auth
 from api.schemas import RefreshRequest, TokenPair
@@ -31,7 +31,7 @@ from domain.roles import Role
 from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 PREFIX = "/web"
-ACCESS_COOKIE = "lb_session"
+ACCESS_COOKIE = SESSION_COOKIE  # the codec endpoint reads it too (api/deps.py)
 REFRESH_COOKIE = "lb_refresh"
 CSRF_COOKIE = "lb_csrf"
 LANG_COOKIE = "lb_lang"

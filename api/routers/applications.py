@@ -31,7 +31,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.idempotency import bind_idempotency_key
 from api.schemas import Schema
-from api.workflow_errors import api_error_from_workflow, run_query, run_update
+from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from config.crypto import FieldCipher
 from db.models import (
     DemandResponse,
@@ -214,7 +214,7 @@ async def submit_application(
             "submission", start_workflow_operation=start, result_type=ApplicationProgress
         )
     except WorkflowAlreadyStartedError:
-        pass  # the same key after the application closed
+        await settle_start(start)  # the same key after the application closed
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
     row = await session.get(LoanApplication, application_id)  # not loaded before: read now

@@ -1,4 +1,8 @@
-"""Temporal codec server for the Web UI: decodes payloads for compliance auditors only."""
+"""Temporal codec server for the Web UI: decodes payloads for compliance auditors only.
+
+The UI calls ``POST {endpoint}/decode?preserveStorageRefs=true`` with an ``X-Namespace`` header
+from its own origin; the auditor is recognised by a bearer token or by the workbench's session
+cookie (the UI sends it when told to include credentials), every other role is refused."""
 
 from __future__ import annotations
 
@@ -6,16 +10,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
-from api.deps import ContextDep, Principal, require_roles
+from api.deps import ContextDep, Principal, get_current_user_or_session, require_roles
 from api.errors import ApiError
+from api.hardening import accepts_any_query_parameters
 from config.codec import EncryptionCodec, decode_payloads_json, encode_payloads_json
 from domain.roles import Role
 
 router = APIRouter(prefix="/codec", tags=["codec"])
-Auditor = Annotated[Principal, Depends(require_roles(Role.COMPLIANCE))]
+Auditor = Annotated[
+    Principal, Depends(require_roles(Role.COMPLIANCE, via=get_current_user_or_session))
+]
 
 
 @router.post("/decode", operation_id="codec_decode")
+@accepts_any_query_parameters
 async def decode(
     body: Annotated[dict[str, Any], Body()], _: Auditor, ctx: ContextDep
 ) -> dict[str, Any]:
@@ -27,6 +35,7 @@ async def decode(
 
 
 @router.post("/encode", operation_id="codec_encode")
+@accepts_any_query_parameters
 async def encode(
     body: Annotated[dict[str, Any], Body()], _: Auditor, ctx: ContextDep
 ) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.idempotency import bind_idempotency_key
 from api.schemas import Schema
-from api.workflow_errors import api_error_from_workflow, run_query, run_update
+from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from db.models import (
     DemandMatch,
     DemandResponse,
@@ -227,7 +227,7 @@ async def post_demand(
             "submission", start_workflow_operation=start, result_type=DemandProgress
         )
     except WorkflowAlreadyStartedError:
-        pass  # the same key after the demand closed: it exists already
+        await settle_start(start)  # the same key after the demand closed: it exists already
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
     existing = await session.get(FinancingDemand, demand_id)

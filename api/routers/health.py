@@ -42,7 +42,8 @@ async def _check_sandbox(ctx: ContextDep) -> str:
 
 @router.get("/readyz", operation_id="readyz", response_model=HealthOut)
 async def readyz(ctx: ContextDep) -> HealthOut | JSONResponse:
-    """Ready when PostgreSQL, Temporal and the providers all answer within 3 s."""
+    """Ready when PostgreSQL, Temporal and the providers all answer within 3 s and no demo data
+    is being seeded (``loanbridge up --demo``)."""
     checks = {"database": _check_database, "temporal": _check_temporal, "providers": _check_sandbox}
     results: dict[str, str] = {}
 
@@ -53,6 +54,9 @@ async def readyz(ctx: ContextDep) -> HealthOut | JSONResponse:
             results[name] = f"failed: {type(exc).__name__}"
 
     await asyncio.gather(*(run(n) for n in checks))
+    flag = ctx.settings.demo_seeding_flag
+    if flag is not None and flag.exists():
+        results["demo"] = "seeding"
     body = HealthOut(
         status="ok" if all(v == "ok" for v in results.values()) else "unavailable",
         checks=dict(sorted(results.items())),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,19 +15,14 @@ import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
 from api.app import create_app
+from cli.ui_proxy import create_app as create_ui_proxy
+from tests.conftest import TemporalUi
 from tests.integration.conftest import Platform
 from tests.integration.test_demand_api import STAFF_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -78,26 +72,40 @@ class Workbench:
 
 
 @pytest.fixture(scope="session")
-async def workbench(platform: Platform) -> AsyncIterator[Workbench]:
-    """uvicorn on a free loopback port serving a second app on the same database and Temporal;
-    Chromium from Debian (a missing browser fails the suite: it is installed by bootstrap)."""
+async def workbench(platform: Platform, temporal_ui: TemporalUi) -> AsyncIterator[Workbench]:
+    """uvicorn on the loopback port the dev server's Web UI decodes through, serving a second
+    app on the same database and Temporal; Chromium from Debian (a missing browser fails the
+    suite: it is installed by bootstrap)."""
     assert shutil.which("chromium") == CHROMIUM, "Debian's chromium is missing (bootstrap)"
-    port = _free_port()
+    port = temporal_ui.codec_port
     app = create_app(platform.settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
+    # The Temporal Web UI behind the proxy `loanbridge up` puts in front of it.
+    ui_proxy = uvicorn.Server(
+        uvicorn.Config(
+            create_ui_proxy(f"http://127.0.0.1:{temporal_ui.upstream_port}"),
+            host="127.0.0.1",
+            port=int(temporal_ui.url.rsplit(":", 1)[1]),
+            log_level="warning",
+            lifespan="on",
+        )
+    )
     serving = asyncio.create_task(server.serve())
+    proxying = asyncio.create_task(ui_proxy.serve())
     for _ in range(200):
-        if server.started:
+        if server.started and ui_proxy.started:
             break
         await asyncio.sleep(0.05)
     assert server.started, "the workbench server did not start"
+    assert ui_proxy.started, "the Temporal UI proxy did not start"
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield Workbench(f"http://127.0.0.1:{port}", platform, browser)
         finally:
             await browser.close()
-    server.should_exit = True
+    server.should_exit = ui_proxy.should_exit = True
     await serving
+    await proxying

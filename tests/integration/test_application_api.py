@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -354,3 +355,41 @@ async def test_refused_disbursement_is_recorded_failed_and_the_application_ends_
         again = await session.get(Loan, loan_id)
     assert [(i.status, i.failure_code) for i in instructions] == [("failed", "ACCOUNT_FROZEN")]
     assert again is not None and again.status == "not_disbursed"
+
+
+async def test_a_resubmission_after_the_application_closed_logs_no_stray_error(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    """The same key after the workflow closed: the update-with-start is refused as already
+    started, and its start operation's outcome is read too (asyncio used to log "Future
+    exception was never retrieved: WorkflowAlreadyStartedError" at every such call)."""
+    _, admin, _ = await _lender(platform)
+    product = await platform.http.post(
+        "/api/v1/products", json=product_body("ORIG-3"), headers=admin
+    )
+    applicant = await _applicant(platform, sandbox, suffix="990")  # declined: the run closes
+    body = {
+        "product_id": product.json()["id"],
+        "amount": "200000.00",
+        "term_months": 12,
+        "repayment_method": "equal_installment",
+    }
+    headers = {**applicant, "Idempotency-Key": f"resubmit-{uuid.uuid4().hex[:8]}"}
+    first = await platform.http.post("/api/v1/applications", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    progress = await _progress_until(platform, first.json()["id"], applicant, {"declined"})
+    assert progress["stage"] == "declined"
+
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+    try:
+        again = await platform.http.post("/api/v1/applications", json=body, headers=headers)
+        gc.collect()  # an unread exception of a future is reported when it is collected
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert again.status_code in (200, 201), again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert [c.get("message") for c in unhandled] == []

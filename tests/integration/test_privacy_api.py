@@ -7,6 +7,7 @@ import uuid
 
 from temporalio.testing import WorkflowEnvironment
 
+from api.deps import SESSION_COOKIE
 from config.codec import payloads_to_json
 from tests.integration.conftest import Platform
 from tests.integration.test_onboarding_api import (
@@ -104,3 +105,56 @@ async def test_codec_endpoint_decodes_for_compliance_only(
     refused = await platform.http.post("/codec/decode", json=body, headers=regulator)
     assert refused.status_code == 403
     assert (await platform.http.post("/codec/decode", json=body)).status_code == 401
+
+
+async def test_codec_endpoint_takes_what_the_temporal_ui_sends(
+    platform: Platform, dev_env: WorkflowEnvironment
+) -> None:
+    """The Web UI posts ``/codec/decode?preserveStorageRefs=true`` with ``X-Namespace`` from its
+    own origin, with the workbench's session cookie: compliance decodes, other roles and other
+    origins are refused."""
+    admin = await platform.admin_headers()
+    code = f"UI-{uuid.uuid4().hex[:6].upper()}"
+    created = await platform.http.post(
+        "/api/v1/institutions", json={"code": code, "name": "界面银行 UI Bank"}, headers=admin
+    )
+    assert created.status_code == 201
+    history = await dev_env.client.get_workflow_handle(f"institution-{code}").fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    body = payloads_to_json(list(started.input.payloads))
+    ui_origin = platform.settings.codec_cors_origins[0]
+    url = "/codec/decode?preserveStorageRefs=true"
+
+    async def call(token: str | None, origin: str = ui_origin, **headers: str) -> int:
+        if token:
+            headers["Cookie"] = f"{SESSION_COOKIE}={token}"
+        response = await platform.http.post(
+            url, json=body, headers={"Origin": origin, "X-Namespace": "default", **headers}
+        )
+        if response.status_code == 200:
+            data = base64.b64decode(response.json()["payloads"][0]["data"]).decode()
+            assert "UI Bank" in data
+        return response.status_code
+
+    compliance = (await _staff(platform, "compliance", None))["Authorization"].split()[1]
+    officer = (await _staff(platform, "officer", str(created.json()["id"])))["Authorization"]
+    assert await call(compliance) == 200  # the workbench session, from the UI's origin
+    assert await call(None, Authorization=f"Bearer {compliance}") == 200  # a token, as before
+    assert await call(officer.split()[1]) == 403
+    assert await call(None) == 401
+    assert await call(compliance, origin="http://evil.example") == 403  # cookie, foreign page
+
+    preflight = await platform.http.options(
+        url,
+        headers={
+            "Origin": ui_origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-namespace",
+        },
+    )
+    assert preflight.status_code == 200, preflight.text
+    assert preflight.headers["access-control-allow-origin"] == ui_origin
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    # Every other route still refuses unknown query parameters.
+    typo = await platform.http.get("/api/v1/institutions?stat=open", headers=admin)
+    assert typo.status_code == 422

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import psutil
+import psycopg
 import pytest
 
 from cli.demo import DEMO_ADMIN, DEMO_INSTITUTIONS, DEMO_PASSWORD
 from cli.processes import free_port
+from db.session import libpq_url
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
@@ -27,7 +31,8 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS", "SANDBOX_URL"}
+        # No XDG_RUNTIME_DIR, as under sudo, cron or in a container: up must not warn then.
+        if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS", "SANDBOX_URL", "XDG_RUNTIME_DIR"}
     }
     env.update(DATA_DIR=str(data_dir), LOG_JSON="true", **extra)
     return env
@@ -57,18 +62,23 @@ class Up:
         )
         self.api = f"http://127.0.0.1:{self.api_port}"
 
-    def wait_ready(self, timeout_s: float = 150) -> None:
+        self.started = time.monotonic()
+        self.seen_seeding = False  # /readyz said 503 "demo: seeding" at least once
+
+    def wait_ready(self, timeout_s: float = 150) -> float:
+        """Seconds from the start until /readyz is 200 and the URLs are printed."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, Path(self.log.name).read_text()
             try:
-                if httpx.get(f"{self.api}/readyz", timeout=3).status_code == 200 and (
-                    "Press Ctrl-C" in Path(self.log.name).read_text()
-                ):
-                    return
+                ready = httpx.get(f"{self.api}/readyz", timeout=3)
+                if ready.status_code == 503 and ready.json()["checks"].get("demo") == "seeding":
+                    self.seen_seeding = True
+                if ready.status_code == 200 and ("Press Ctrl-C" in Path(self.log.name).read_text()):
+                    return time.monotonic() - self.started
             except httpx.HTTPError:
                 pass
-            time.sleep(0.5)
+            time.sleep(0.25)
         raise AssertionError("not ready:\n" + Path(self.log.name).read_text())
 
     def descendants(self) -> list[psutil.Process]:
@@ -81,20 +91,63 @@ def _gone(procs: list[psutil.Process], timeout_s: float = 30) -> list[psutil.Pro
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "data"
+def data_dir() -> Iterator[Path]:
+    """Outside pytest's /tmp/pytest-of-<user>: the embedded PostgreSQL runs as another user
+    and must traverse the path, and every pytest session started meanwhile (another test
+    run on the machine) resets that directory to 0700."""
+    root = Path(tempfile.mkdtemp(prefix="lb-up-"))
+    root.chmod(0o755)
+    yield root / "data"
+    shutil.rmtree(root, ignore_errors=True)
 
 
-def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(data_dir: Path) -> None:
-    up = Up(data_dir)
+@pytest.fixture
+def launch(data_dir: Path) -> Iterator[Callable[..., Up]]:
+    """Start `loanbridge up` on ``data_dir``; whatever still runs at the end is stopped, also
+    when an assertion failed half-way."""
+    started: list[Up] = []
+
+    def start(demo: bool = False) -> Up:
+        started.append(Up(data_dir, demo=demo))
+        return started[-1]
+
+    yield start
+    for up in started:
+        if up.proc.poll() is None:
+            up.proc.send_signal(signal.SIGINT)
+            try:
+                up.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                up.proc.kill()
+
+
+def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(
+    data_dir: Path, launch: Callable[..., Up]
+) -> None:
+    up = launch()
     up.wait_ready()
     assert httpx.get(f"{up.api}/healthz").json() == {"status": "ok", "checks": {}}
     ready = httpx.get(f"{up.api}/readyz").json()
     assert ready["checks"] == {"database": "ok", "providers": "ok", "temporal": "ok"}
-    assert httpx.get(f"http://127.0.0.1:{up.ui_port}/", timeout=10).status_code == 200
+    ui = f"http://127.0.0.1:{up.ui_port}"
+    assert httpx.get(f"{ui}/", timeout=10).status_code == 200
+    # The Web UI decodes through our codec endpoint, from its own origin, with credentials.
+    ui_settings = httpx.get(f"{ui}/api/v1/settings", timeout=10).json()
+    assert ui_settings["Codec"]["Endpoint"] == f"{up.api}/codec"
+    assert ui_settings["Codec"]["IncludeCredentials"] is True  # cli.ui_proxy says so
+    preflight = httpx.options(
+        f"{up.api}/codec/decode?preserveStorageRefs=true",
+        headers={
+            "Origin": ui,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-namespace",
+        },
+    )
+    assert preflight.headers.get("access-control-allow-origin") == ui, preflight.text
+    assert preflight.headers.get("access-control-allow-credentials") == "true"
     children = up.descendants()
     names = " ".join(" ".join(p.cmdline()) for p in children)
-    for part in ("postgres", "temporal", "sandbox.app", "worker", "api.app"):
+    for part in ("postgres", "temporal", "cli.ui_proxy", "sandbox.app", "worker", "api.app"):
         assert part in names
 
     doctor = subprocess.run(
@@ -113,16 +166,49 @@ def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(data_dir: Path) -> Non
     assert _gone(children) == [], "orphans left after Ctrl-C"
 
 
-def test_kill_9_then_up_again_keeps_the_data(data_dir: Path) -> None:
-    first = Up(data_dir, demo=True)
-    first.wait_ready()
+# What the demo seed writes once: a second seed would add a checkpoint, alerts, reports.
+DEMO_FOOTPRINT = {
+    "checkpoints": "SELECT count(*) FROM decision_log_checkpoint",
+    "alerts": "SELECT count(*) FROM monitoring_alert",
+    "reports": "SELECT count(*) FROM regulatory_report",
+    "applications": "SELECT count(*) FROM loan_application",
+    "payments": "SELECT count(*) FROM payment_instruction",
+}
+
+
+def _footprint(data_dir: Path) -> dict[str, int]:
+    import json
+
+    state = json.loads((data_dir / "run" / "state.json").read_text())
+    with psycopg.connect(libpq_url(state["database_url"])) as conn:
+        return {
+            name: int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
+            for name, sql in DEMO_FOOTPRINT.items()
+        }
+
+
+def test_kill_9_then_up_again_keeps_the_data(data_dir: Path, launch: Callable[..., Up]) -> None:
+    first = launch(demo=True)
+    first_start_s = first.wait_ready()
+    assert first.seen_seeding, "/readyz said ready while the demo was still being seeded"
+    seeded = _footprint(data_dir)
+    assert seeded["checkpoints"] == 1 and seeded["applications"] == 8, seeded
     children = first.descendants()
     first.proc.kill()  # kill -9: no chance to clean up
     first.proc.wait(timeout=10)
     assert _gone(children) == [], "children outlived a kill -9 of their supervisor"
 
-    second = Up(data_dir)
-    second.wait_ready()
+    # Started again as ./scripts/up.sh does (--demo): the data is there, so no seed runs.
+    second = launch(demo=True)
+    second_start_s = second.wait_ready()
+    print(f"first start {first_start_s:.1f} s, second start {second_start_s:.1f} s")
+    assert second_start_s <= 15, Path(second.log.name).read_text()
+    printed = Path(second.log.name).read_text()
+    assert "seeded before" in printed
+    assert f"workbench    {second.api}/web/" in printed
+    for log in (first.log.name, second.log.name):
+        assert "RuntimeDirWarning" not in Path(log).read_text()
+    assert _footprint(data_dir) == seeded
     try:
         with httpx.Client(base_url=second.api, timeout=30) as http:
             token = http.post(
