@@ -92,9 +92,18 @@ async def api(
 
 
 def _headers(settings: Settings, role: Role) -> dict[str, str]:
+    """A token of a real account in this role (a token outlives nothing: its user's session
+    must be current)."""
+    user_id = uuid.uuid4()
+    with psycopg.connect(libpq_url(settings.database_url or ""), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO app_user (id, username, password_hash, role, display_name, is_active,"
+            " session_version, created_at) VALUES (%s, %s, 'x', %s, '', true, 0, now())",
+            (user_id, f"audit-{role.value}-{user_id.hex[:8]}", role.value),
+        )
     token, _ = issue_token(
         settings,
-        user_id=uuid.uuid4(),
+        user_id=user_id,
         role=role.value,
         enterprise_id=None,
         institution_id=None,
