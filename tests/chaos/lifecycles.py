@@ -45,6 +45,7 @@ class Lifecycle:
     index: int
     officer_path: bool
     uscc: str = ""
+    username: str = ""  # the applicant's login, once registered
     enterprise_id: str = ""
     application_id: str = ""
     loan_id: str = ""
@@ -334,6 +335,7 @@ async def onboard_and_apply(
             raise LifecycleError(f"registration: {registered.status_code} {registered.text}")
     else:
         raise LifecycleError(f"registration: {registered.text}")
+    life.username = username
     enterprise_id = str(registered.json()["enterprise_id"])
     secret = {"X-Registration-Secret": str(registered.json()["registration_secret"])}
     life.enterprise_id = enterprise_id

@@ -72,7 +72,7 @@ def root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def _username(life: Lifecycle) -> str:
-    return f"ent{life.uscc[-8:].lower()}"
+    return life.username
 
 
 @pytest.mark.timeout(600)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,16 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         # No XDG_RUNTIME_DIR, as under sudo, cron or in a container: up must not warn then.
-        if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS", "SANDBOX_URL", "XDG_RUNTIME_DIR"}
+        # No keys: as on a fresh install, the data directory generates and keeps its own.
+        if k
+        not in {
+            "DATABASE_URL",
+            "TEMPORAL_ADDRESS",
+            "SANDBOX_URL",
+            "XDG_RUNTIME_DIR",
+            "JWT_SECRET",
+            "DATA_ENCRYPTION_KEY",
+        }
     }
     env.update(DATA_DIR=str(data_dir), LOG_JSON="true", **extra)
     return env
@@ -193,6 +203,11 @@ def test_kill_9_then_up_again_keeps_the_data(data_dir: Path, launch: Callable[..
     assert first.seen_seeding, "/readyz said ready while the demo was still being seeded"
     seeded = _footprint(data_dir)
     assert seeded["checkpoints"] == 1 and seeded["applications"] == 8, seeded
+    # Issue 28, finding 1: the data directory generated its own keys, readable by its owner.
+    keys = data_dir / "secrets.env"
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o600
+    generated = keys.read_text()
+    assert "dev-only-jwt-secret" not in generated and "JWT_SECRET=" in generated
     children = first.descendants()
     first.proc.kill()  # kill -9: no chance to clean up
     first.proc.wait(timeout=10)
@@ -209,6 +224,7 @@ def test_kill_9_then_up_again_keeps_the_data(data_dir: Path, launch: Callable[..
     for log in (first.log.name, second.log.name):
         assert "RuntimeDirWarning" not in Path(log).read_text()
     assert _footprint(data_dir) == seeded
+    assert keys.read_text() == generated  # the same keys on every start: the data reads back
     try:
         with httpx.Client(base_url=second.api, timeout=30) as http:
             token = http.post(

@@ -12,7 +12,7 @@ import pytest
 
 from domain.roles import Role
 from tests.integration.compliance_support import seed_compliance_records
-from tests.integration.conftest import Platform
+from tests.integration.conftest import ADMIN_PASSWORD, Platform
 from tests.integration.test_application_api import ACCOUNT, _progress_until
 from tests.integration.test_demand_api import STAFF_PASSWORD, product_body
 from tests.integration.test_onboarding_api import (
@@ -59,8 +59,22 @@ class World:
         return self.platform_wide.get(role) or self.a.headers[role]
 
 
+# Routes that end the caller's session (every access token of the user dies with it): a test
+# that calls one as a shared caller logs that caller in again afterwards (renew_session).
+SESSION_ENDING = frozenset({"logout"})
+_LOGINS: dict[str, tuple[str, str]] = {}  # access token → the credentials that got it
+
+
 async def _login(platform: Platform, username: str, password: str) -> Headers:
-    return {"Authorization": f"Bearer {await platform.token(username, password)}"}
+    token = await platform.token(username, password)
+    _LOGINS[token] = (username, password)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def renew_session(platform: Platform, headers: Headers) -> None:
+    """Log a shared caller in again after its session was ended: the same dict, a new token."""
+    username, password = _LOGINS[headers["Authorization"].removeprefix("Bearer ")]
+    headers.update(await _login(platform, username, password))
 
 
 async def _staff(platform: Platform, role: Role, institution_id: str | None) -> tuple[Headers, str]:
@@ -229,7 +243,7 @@ async def world(platform: Platform, sandbox: SandboxProcess) -> AsyncIterator[Wo
         _tenant(platform, sandbox, "B", "C"),
         _review_task(platform, sandbox),
     )
-    wide = {Role.PLATFORM_ADMIN: await platform.admin_headers()}
+    wide = {Role.PLATFORM_ADMIN: await _login(platform, platform.admin_username, ADMIN_PASSWORD)}
     for role in (Role.COMPLIANCE, Role.REGULATOR):
         wide[role], _ = await _staff(platform, role, None)
     shared = await seed_compliance_records(platform, wide[Role.COMPLIANCE])  # issue 8

@@ -10,6 +10,7 @@ import pytest
 
 from domain.roles import Role
 from tests.integration.conftest import Platform
+from tests.integration.test_demand_api import product_body
 from tests.security.conftest import World
 
 pytestmark = pytest.mark.integration
@@ -51,8 +52,14 @@ async def test_a_reused_key_with_another_application_or_demand_is_a_conflict(
     """An application for ¥999,000 silently became the earlier ¥280,000 one."""
     applicant = world.a.headers[Role.APPLICANT]
     key = {"Idempotency-Key": f"idem-{uuid.uuid4().hex[:12]}"}
+    product = await platform.http.post(  # the shared product may have been retired by now
+        "/api/v1/products",
+        json=product_body(f"IDEM-{uuid.uuid4().hex[:6].upper()}"),
+        headers=world.a.headers[Role.INSTITUTION_ADMIN],
+    )
+    assert product.status_code == 201, product.text
     body = {
-        "product_id": world.a.ids["product_id"],
+        "product_id": product.json()["id"],
         "amount": "280000.00",
         "term_months": 12,
         "repayment_method": "equal_installment",
