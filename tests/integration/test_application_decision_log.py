@@ -5,16 +5,19 @@ chain verifies."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
 from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
 
 from audit.chain import verify_decision_log
 from db.models import DecisionLogEntry, LoanApplication
 from tests.integration.conftest import Platform
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body
+from tests.integration.test_record_histories import _save
 from tests.support import SandboxProcess
 
 # Longer than the application's status_reason column: the log keeps it whole.
@@ -85,7 +88,7 @@ def _by(entries: list[DecisionLogEntry], kind: str) -> list[DecisionLogEntry]:
 
 
 async def test_every_human_decision_on_an_application_is_in_the_verified_chain_naming_the_person(
-    platform: Platform, sandbox: SandboxProcess
+    platform: Platform, sandbox: SandboxProcess, dev_env: WorkflowEnvironment
 ) -> None:
     inst_id, admin, officer = await _lender(platform)
     first = await _user(platform, "supervisor", inst_id)
@@ -225,3 +228,11 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     [withdrawal] = _by(await _entries(platform, withdrawn), "application.withdrawn")
     assert withdrawal.actor == ids["applicant"]
     assert (withdrawal.payload["role"], withdrawal.payload["stage"]) == ("applicant", "in_review")
+
+    if os.environ.get("RECORD_HISTORIES") == "1":  # the branch histories the replay test replays
+        for app_id, name in (
+            (big, "loan_application_four_eyes_question_disbursed"),
+            (countered, "loan_application_counter_offer_refused"),
+            (declined, "loan_application_declined_by_officer"),
+        ):
+            await _save(dev_env, f"application-{app_id}", name)
