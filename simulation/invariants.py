@@ -1,0 +1,431 @@
+"""What must hold after every step, read from PostgreSQL, the sandbox bank and Temporal's
+histories; each check returns the violations it found (an empty list when all hold)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from db.models import (
+    DecisionLogEntry,
+    HumanTask,
+    JournalEntry,
+    JournalLineRow,
+    Loan,
+    LoanApplication,
+    LoanTransaction,
+    Notification,
+    PaymentInstruction,
+)
+from db.repositories import DecisionLog
+from domain.decision_chain import verify_chain
+from domain.ledger import Account
+from workflows.contracts import ApplicationProgress, LoanProgress, LoanState
+
+OPEN_TASK_STATES = ("open", "claimed", "waiting")
+# Failures the server itself records while all is well (a command raced a new event).
+BENIGN_TASK_FAILURES = {
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE,
+}
+BAD_ENDINGS = {
+    WorkflowExecutionStatus.FAILED,
+    WorkflowExecutionStatus.TERMINATED,
+    WorkflowExecutionStatus.TIMED_OUT,
+    WorkflowExecutionStatus.CANCELED,
+}
+RECEIPTS = {  # the notice each kind of payment owes the borrower
+    "auto_debit": "repayment_received",
+    "repayment": "repayment_received",
+    "prepayment": "prepayment_received",
+}
+QUERY_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Violation:
+    """An invariant that did not hold, about one subject (a loan, a journal, a workflow)."""
+
+    invariant: str
+    subject: str
+    detail: str
+
+
+@dataclass
+class Tracked:
+    """What the checker knows of one loan of the run."""
+
+    index: int
+    enterprise_id: uuid.UUID
+    application_id: uuid.UUID | None = None
+    loan_id: uuid.UUID | None = None
+
+    def workflow_ids(self) -> list[str]:
+        ids = []
+        if self.application_id is not None:
+            ids.append(f"application-{self.application_id}")
+        if self.loan_id is not None:
+            ids.append(f"loan-{self.loan_id}")
+        return ids
+
+
+@dataclass(frozen=True)
+class HumanDecision:
+    """A decision a person made through an Update that Temporal accepted."""
+
+    subject: str  # the workflow id, as the decision log names it
+    actor_id: uuid.UUID
+    what: str
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------------
+async def check_ledger(session: AsyncSession) -> list[Violation]:
+    """Every journal balances; each loan's outstanding principal is the ledger's (disbursed
+    minus repaid minus written off)."""
+    found = []
+    sums = await session.execute(
+        select(JournalEntry.key, func.sum(JournalLineRow.debit), func.sum(JournalLineRow.credit))
+        .join(JournalLineRow, JournalLineRow.journal_id == JournalEntry.id, isouter=True)
+        .group_by(JournalEntry.key)
+    )
+    for key, debit, credit in sums:
+        if debit is None or debit != credit:
+            found.append(Violation("journal_balances", key, f"debits {debit} ≠ credits {credit}"))
+    receivable = await session.execute(
+        select(JournalEntry.loan_id, func.sum(JournalLineRow.debit - JournalLineRow.credit))
+        .join(JournalLineRow, JournalLineRow.journal_id == JournalEntry.id)
+        .where(JournalLineRow.account == Account.LOAN_PRINCIPAL_RECEIVABLE.value)
+        .group_by(JournalEntry.loan_id)
+    )
+    ledger = dict(receivable.tuples().all())
+    for loan in await session.scalars(select(Loan).where(Loan.status != "pending")):
+        in_ledger = ledger.get(loan.id, 0)
+        if in_ledger != loan.outstanding_principal:
+            found.append(
+                Violation(
+                    "outstanding_matches_ledger",
+                    f"loan-{loan.id}",
+                    f"loan row {loan.outstanding_principal}, ledger {in_ledger} ({loan.status})",
+                )
+            )
+    return found
+
+
+async def check_instructions(session: AsyncSession) -> list[Violation]:
+    """Once nothing is in flight, every payment instruction has the bank's answer, and a loan
+    whose disbursement failed is not left waiting for it."""
+    found = []
+    pending = await session.scalars(
+        select(PaymentInstruction).where(PaymentInstruction.status == "pending")
+    )
+    for row in pending:
+        found.append(
+            Violation(
+                "instruction_answered",
+                row.idempotency_key,
+                f"{row.direction} still pending after the bank answered",
+            )
+        )
+    stranded = await session.execute(
+        select(Loan.id, LoanApplication.status)
+        .join(LoanApplication, LoanApplication.id == Loan.application_id)
+        .where(Loan.status == "pending", LoanApplication.status == "disbursement_failed")
+    )
+    for loan_id, status in stranded:
+        found.append(
+            Violation(
+                "refused_loan_closed", f"loan-{loan_id}", f"loan pending, application {status}"
+            )
+        )
+    return found
+
+
+async def check_notices(session: AsyncSession, today: date) -> list[Violation]:
+    """Every installment that fell due got exactly one reminder, every payment one receipt
+    (one enterprise borrows once, so its notices are its loan's)."""
+    found = []
+    for loan in await session.scalars(select(Loan).where(Loan.status != "pending")):
+        if not loan.account_state:
+            continue
+        account = LoanState.model_validate(loan.account_state).account
+        notices = Counter(
+            (
+                await session.scalars(
+                    select(Notification.template).where(
+                        Notification.enterprise_id == loan.enterprise_id
+                    )
+                )
+            ).all()
+        )
+        kinds = (
+            await session.execute(
+                select(LoanTransaction.kind, LoanTransaction.value_date).where(
+                    LoanTransaction.loan_id == loan.id
+                )
+            )
+        ).all()
+        end = today
+        if loan.status != "active" and kinds:
+            end = max(day for _, day in kinds)
+        before = account.policy.reminder_days_before
+        fell_due = sum(1 for d in account.dues if d.due_date <= end)
+        remindable = sum(
+            1 for d in account.dues if d.due_date.toordinal() - before <= end.toordinal()
+        )
+        reminders = notices["repayment_reminder"]
+        if not fell_due <= reminders <= remindable:
+            found.append(
+                Violation(
+                    "one_reminder_per_installment",
+                    f"loan-{loan.id}",
+                    f"{reminders} reminders for {fell_due} installments due "
+                    f"({remindable} remindable) by {end}",
+                )
+            )
+        paid = Counter(RECEIPTS[kind] for kind, _ in kinds if kind in RECEIPTS)
+        if loan.status == "closed":
+            paid["loan_settled"] += 1
+        for template in ("repayment_received", "prepayment_received", "loan_settled"):
+            if notices[template] != paid[template]:
+                found.append(
+                    Violation(
+                        "one_receipt_per_payment",
+                        f"loan-{loan.id}",
+                        f"{notices[template]} × {template} for {paid[template]} payments "
+                        f"({', '.join(sorted({k for k, _ in kinds if k in RECEIPTS}))})",
+                    )
+                )
+    return found
+
+
+async def check_decisions(session: AsyncSession, decisions: list[HumanDecision]) -> list[Violation]:
+    """Every human decision is in the decision log naming its person, and the chain verifies."""
+    found = []
+    logged = set(
+        (await session.execute(select(DecisionLogEntry.subject, DecisionLogEntry.actor))).tuples()
+    )
+    for decision in decisions:
+        if (decision.subject, f"user:{decision.actor_id}") not in logged:
+            found.append(
+                Violation(
+                    "human_decision_logged",
+                    decision.subject,
+                    f"{decision.what} by user:{decision.actor_id} is not in the decision log",
+                )
+            )
+    broken = verify_chain(await DecisionLog(session).chain())
+    if broken is not None:
+        found.append(Violation("decision_chain_verifies", f"seq {broken.seq}", str(broken)))
+    return found
+
+
+# ---- the sandbox bank ----------------------------------------------------------------------
+async def check_bank(session: AsyncSession, bank: httpx.AsyncClient) -> list[Violation]:
+    """Money moved once per key: one bank payment per instruction key, none unrecorded, and
+    the instruction says what the bank did."""
+    found = []
+    for loan in await session.scalars(select(Loan)):
+        instructions = {
+            row.idempotency_key: row
+            for row in await session.scalars(
+                select(PaymentInstruction).where(PaymentInstruction.loan_id == loan.id)
+            )
+        }
+        at_bank: list[dict[str, Any]] = []
+        for reference in (str(loan.application_id), str(loan.id)):
+            reply = await bank.get(
+                "/bank/v1/payments", params={"reference": reference, "limit": 1000}
+            )
+            reply.raise_for_status()
+            at_bank.extend(reply.json()["payments"])
+        counts = Counter(p["idempotency_key"] for p in at_bank)
+        for key, count in counts.items():
+            if count > 1:
+                found.append(Violation("money_once_per_key", key, f"{count} bank payments"))
+            if key not in instructions:
+                found.append(
+                    Violation("money_once_per_key", key, "bank payment without instruction")
+                )
+        for payment in at_bank:
+            row = instructions.get(payment["idempotency_key"])
+            if row is None or row.status == "pending":
+                continue  # reported above / by instruction_answered
+            if (row.status == "succeeded") != (payment["status"] == "SUCCEEDED"):
+                found.append(
+                    Violation(
+                        "instruction_matches_bank",
+                        row.idempotency_key,
+                        f"instruction {row.status}, bank {payment['status']}",
+                    )
+                )
+        for key, row in instructions.items():
+            if counts[key] == 0 and row.status != "pending":
+                found.append(
+                    Violation("money_once_per_key", key, f"instruction {row.status}, no payment")
+                )
+    return found
+
+
+# ---- Temporal ------------------------------------------------------------------------------
+@dataclass
+class HistoryChecker:
+    """Reads the histories of the run's workflows, every run of each (continue-as-new); a
+    closed run is read once."""
+
+    client: Client
+    closed_runs: dict[str, list[str]] = field(default_factory=dict)  # run id → failures
+    continued: dict[str, str] = field(default_factory=dict)  # run id → the run it continued
+    terminated: set[str] = field(default_factory=set)  # workflows the simulator ended (hung)
+
+    async def _events(self, workflow_id: str, run_id: str | None) -> list[HistoryEvent]:
+        handle = self.client.get_workflow_handle(workflow_id, run_id=run_id)
+        return [event async for event in handle.fetch_history_events()]
+
+    @staticmethod
+    def _failures(events: list[HistoryEvent]) -> list[str]:
+        failures = []
+        for event in events:
+            if event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                continue
+            attributes = event.workflow_task_failed_event_attributes
+            if attributes.cause in BENIGN_TASK_FAILURES:
+                continue
+            cause = WorkflowTaskFailedCause.Name(attributes.cause)
+            failures.append(f"event {event.event_id}: {cause} {attributes.failure.message[:120]}")
+        return failures
+
+    async def task_failures(self, workflow_id: str) -> tuple[list[str], list[HistoryEvent]]:
+        """Failed workflow tasks of every run, and the current run's events."""
+        current = await self._events(workflow_id, None)
+        failures = self._failures(current)
+        previous = _continued_from(current)
+        while previous:
+            if previous not in self.closed_runs:
+                events = await self._events(workflow_id, previous)
+                self.closed_runs[previous] = self._failures(events)
+                self.continued[previous] = _continued_from(events)
+            failures = self.closed_runs[previous] + failures
+            previous = self.continued[previous]
+        return failures, current
+
+    async def failed_tasks_now(self, workflow_id: str) -> list[str]:
+        """Failed workflow tasks of the current run (a handler blew up: Updates hang)."""
+        return self._failures(await self._events(workflow_id, None))
+
+    async def check(
+        self, session: AsyncSession, tracked: list[Tracked]
+    ) -> tuple[list[Violation], int]:
+        """No workflow task ever failed; every open workflow waits on a timer, an activity, a
+        child or an open task a person can decide; every wait for a person has its open task."""
+        found: list[Violation] = []
+        failed_tasks = 0
+        for loan in tracked:
+            for workflow_id in loan.workflow_ids():
+                failures, events = await self.task_failures(workflow_id)
+                failed_tasks += len(failures)
+                for failure in failures:
+                    found.append(Violation("no_failed_workflow_task", workflow_id, failure))
+                if workflow_id in self.terminated:
+                    continue
+                description = await self.client.get_workflow_handle(workflow_id).describe()
+                status = description.status
+                if status in BAD_ENDINGS:
+                    found.append(Violation("no_failed_workflow", workflow_id, str(status)))
+                if status is not WorkflowExecutionStatus.RUNNING:
+                    continue
+                tasks = list(
+                    await session.scalars(
+                        select(HumanTask).where(
+                            HumanTask.workflow_id == workflow_id,
+                            HumanTask.state.in_(OPEN_TASK_STATES),
+                        )
+                    )
+                )
+                raw = description.raw_description
+                if not (
+                    _pending_timers(events)
+                    or raw.pending_activities
+                    or raw.pending_children
+                    or raw.HasField("pending_workflow_task")
+                    or tasks
+                ):
+                    found.append(
+                        Violation(
+                            "workflow_not_stuck",
+                            workflow_id,
+                            "running with no timer, activity, child or open task",
+                        )
+                    )
+                if not failures:
+                    found.extend(await self._waits(session, workflow_id))
+        return found, failed_tasks
+
+    async def _waits(self, session: AsyncSession, workflow_id: str) -> list[Violation]:
+        """A wait for a person has that person's open task in the inbox."""
+        handle = self.client.get_workflow_handle(workflow_id)
+        waits: list[tuple[str, uuid.UUID | None, str]] = []  # (what, task id, kind)
+        try:
+            if workflow_id.startswith("loan-"):
+                progress = await asyncio.wait_for(
+                    handle.query("progress", result_type=LoanProgress), QUERY_TIMEOUT_S
+                )
+                state = progress.state
+                if state is not None and state.pending_extension is not None:
+                    waits.append(("extension decision", state.extension_task, "extension_approval"))
+                if state is not None and state.followup_task is not None:
+                    waits.append(("overdue follow-up", state.followup_task, "overdue_followup"))
+            else:
+                application = await asyncio.wait_for(
+                    handle.query("progress", result_type=ApplicationProgress), QUERY_TIMEOUT_S
+                )
+                if application.stage == "in_review":
+                    waits.append(("credit decision", None, "credit_approval"))
+        except TimeoutError:
+            return [Violation("workflow_answers_queries", workflow_id, "query timed out")]
+        found = []
+        for what, task_id, kind in waits:
+            stmt = select(HumanTask).where(
+                HumanTask.workflow_id == workflow_id,
+                HumanTask.kind == kind,
+                HumanTask.state.in_(OPEN_TASK_STATES),
+            )
+            if task_id is not None:
+                stmt = stmt.where(HumanTask.id == task_id)
+            if (await session.scalars(stmt)).first() is None:
+                found.append(
+                    Violation(
+                        "wait_has_open_task",
+                        workflow_id,
+                        f"waits for an {what}, but task {task_id or kind} is not open",
+                    )
+                )
+        return found
+
+
+def _continued_from(events: list[HistoryEvent]) -> str:
+    if not events or events[0].event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        return ""
+    return events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+
+
+def _pending_timers(events: list[HistoryEvent]) -> int:
+    started: set[str] = set()
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            started.add(event.timer_started_event_attributes.timer_id)
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+            started.discard(event.timer_fired_event_attributes.timer_id)
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_CANCELED:
+            started.discard(event.timer_canceled_event_attributes.timer_id)
+    return len(started)
