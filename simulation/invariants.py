@@ -13,8 +13,13 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
+)
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from db.models import (
@@ -31,6 +36,7 @@ from db.models import (
 from db.repositories import DecisionLog
 from domain.decision_chain import verify_chain
 from domain.ledger import Account
+from domain.servicing import DueKind
 from workflows.contracts import ApplicationProgress, LoanProgress, LoanState
 
 OPEN_TASK_STATES = ("open", "claimed", "waiting")
@@ -108,7 +114,7 @@ async def check_ledger(session: AsyncSession) -> list[Violation]:
         .where(JournalLineRow.account == Account.LOAN_PRINCIPAL_RECEIVABLE.value)
         .group_by(JournalEntry.loan_id)
     )
-    ledger = dict(receivable.tuples().all())
+    ledger = {loan_id: balance for loan_id, balance in receivable}
     for loan in await session.scalars(select(Loan).where(Loan.status != "pending")):
         in_ledger = ledger.get(loan.id, 0)
         if in_ledger != loan.outstanding_principal:
@@ -212,9 +218,8 @@ async def check_notices(session: AsyncSession, today: date) -> list[Violation]:
 async def check_decisions(session: AsyncSession, decisions: list[HumanDecision]) -> list[Violation]:
     """Every human decision is in the decision log naming its person, and the chain verifies."""
     found = []
-    logged = set(
-        (await session.execute(select(DecisionLogEntry.subject, DecisionLogEntry.actor))).tuples()
-    )
+    rows = await session.execute(select(DecisionLogEntry.subject, DecisionLogEntry.actor))
+    logged = {(subject, actor) for subject, actor in rows}
     for decision in decisions:
         if (decision.subject, f"user:{decision.actor_id}") not in logged:
             found.append(
@@ -338,8 +343,7 @@ class HistoryChecker:
                     found.append(Violation("no_failed_workflow_task", workflow_id, failure))
                 if workflow_id in self.terminated:
                     continue
-                description = await self.client.get_workflow_handle(workflow_id).describe()
-                status = description.status
+                status, raw = await describe(self.client, workflow_id)
                 if status in BAD_ENDINGS:
                     found.append(Violation("no_failed_workflow", workflow_id, str(status)))
                 if status is not WorkflowExecutionStatus.RUNNING:
@@ -352,7 +356,6 @@ class HistoryChecker:
                         )
                     )
                 )
-                raw = description.raw_description
                 if not (
                     _pending_timers(events)
                     or raw.pending_activities
@@ -411,6 +414,19 @@ class HistoryChecker:
                     )
                 )
         return found
+
+
+async def describe(
+    client: Client, workflow_id: str
+) -> tuple[WorkflowExecutionStatus, DescribeWorkflowExecutionResponse]:
+    """The current run's status and raw description (the SDK's ``describe()`` cannot decode a
+    datetime search attribute the workflow unset, as a closed loan's next due date)."""
+    raw = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+    )
+    return WorkflowExecutionStatus(raw.workflow_execution_info.status), raw
 
 
 def _continued_from(events: list[HistoryEvent]) -> str:

@@ -34,7 +34,7 @@ from domain.origination import required_materials, term_bounds
 from domain.schedule import PrepaymentStrategy
 from domain.servicing import LoanAccount
 from simulation.cast import Cast, Staff
-from simulation.invariants import HistoryChecker, HumanDecision, Tracked, Violation
+from simulation.invariants import HistoryChecker, HumanDecision, Tracked, Violation, describe
 from simulation.plan import PLATFORM, SERIAL_KINDS, THIRD_PARTY_ACCOUNT, Action, LoanSpec, Plan
 from simulation.world import World
 from workflows.application import LoanApplicationWorkflow
@@ -230,7 +230,8 @@ class People:
 
     async def _closed(self, handle: WorkflowHandle[Any, Any]) -> bool:
         async def closed() -> bool:
-            return (await handle.describe()).status is not WorkflowExecutionStatus.RUNNING
+            status, _ = await describe(self.world.client, handle.id)
+            return status is not WorkflowExecutionStatus.RUNNING
 
         return await self._until("closed", handle.id, closed)
 
@@ -238,7 +239,7 @@ class People:
         """Until the workflow waits (on a timer or a person), nothing in flight."""
 
         async def quiet() -> bool:
-            raw = (await handle.describe()).raw_description
+            _, raw = await describe(self.world.client, handle.id)
             if raw.pending_activities or raw.HasField("pending_workflow_task"):
                 return False
             progress: LoanProgress = await handle.query("progress", result_type=LoanProgress)

@@ -21,6 +21,7 @@ from simulation.invariants import (
     check_instructions,
     check_ledger,
     check_notices,
+    describe,
 )
 from simulation.people import People
 from simulation.plan import Action, Plan, generate_plan
@@ -28,7 +29,7 @@ from simulation.world import ClockStuck, World
 
 CHECKPOINT_DAYS = 30  # the full checks (bank, notices, histories) run this often and at the end
 NOON = clock_time(12, 0)  # people act at noon UTC: the loans' day work (01:00 UTC) is done
-REAL_SECONDS_PER_DAY = 3.0  # a simulated day may take this long before the clock counts as stuck
+REAL_SECONDS_PER_DAY = 1.0  # a simulated day may take this long before the clock counts as stuck
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,14 @@ async def run_plan(
             if day > 0:
                 moment = datetime.combine(first_day + timedelta(days=day), NOON, UTC)
                 try:
-                    await world.advance_to(moment, 30 + REAL_SECONDS_PER_DAY * (day - previous))
+                    await world.advance_to(
+                        moment,
+                        10 + REAL_SECONDS_PER_DAY * (day - previous),
+                        lambda: _idle(world, people),
+                    )
                 except ClockStuck as exc:
-                    record(Violation("clock_advances", f"day {day}", str(exc)))
+                    holding = await _in_flight(world, people)
+                    record(Violation("clock_advances", f"day {day}", f"{exc}; {holding}"))
                     break
             previous = day
             actions = [a for a in plan.actions if a.day == day]
@@ -155,6 +161,26 @@ async def run_plan(
     )
     result.wall_s = time.monotonic() - started
     return result
+
+
+async def _idle(world: World, people: People) -> bool:
+    return (await _in_flight(world, people)).endswith("nothing")
+
+
+async def _in_flight(world: World, people: People) -> str:
+    """What the run's workflows have in flight (what may be holding the clock)."""
+    busy = []
+    for tracked in people.tracked.values():
+        for workflow_id in tracked.workflow_ids():
+            status, raw = await describe(world.client, workflow_id)
+            pending = [
+                f"{a.activity_type.name}#{a.attempt} {a.last_failure.message[:60]}"
+                for a in raw.pending_activities
+            ]
+            if pending or raw.HasField("pending_workflow_task"):
+                task = " workflow task" if raw.HasField("pending_workflow_task") else ""
+                busy.append(f"{workflow_id} {status.name}: {pending}{task}")
+    return "in flight: " + ("; ".join(busy) if busy else "nothing")
 
 
 async def _check(
@@ -189,18 +215,13 @@ async def _loan_years(world: World, first_day: date, last_day: int) -> float:
     """Years of servicing: each disbursed loan from day 0 to its closure or the last day."""
     end_of_run = first_day + timedelta(days=last_day)
     async with world.sessions() as session:
-        closed = dict(
-            (
-                await session.execute(
-                    select(LoanTransaction.loan_id, func.max(LoanTransaction.value_date))
-                    .join(Loan, Loan.id == LoanTransaction.loan_id)
-                    .where(Loan.status.in_(("closed", "written_off")))
-                    .group_by(LoanTransaction.loan_id)
-                )
-            )
-            .tuples()
-            .all()
+        rows = await session.execute(
+            select(LoanTransaction.loan_id, func.max(LoanTransaction.value_date))
+            .join(Loan, Loan.id == LoanTransaction.loan_id)
+            .where(Loan.status.in_(("closed", "written_off")))
+            .group_by(LoanTransaction.loan_id)
         )
+        closed = {loan_id: day for loan_id, day in rows}
         loans = (await session.scalars(select(Loan.id).where(Loan.status != "pending"))).all()
     days = sum((closed.get(loan_id, end_of_run) - first_day).days for loan_id in loans)
     return days / 365

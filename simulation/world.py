@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from types import TracebackType
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
 from temporalio.client import Client
 from temporalio.plugin import SimplePlugin
 from temporalio.service import RPCError
@@ -30,15 +31,22 @@ from simulation.infra import SandboxProcess, fresh_database, start_time_skipping
 from worker import build_workers
 
 
-class _Uncached(SimplePlugin):
-    """Workers without a workflow cache (see ``World.start_workers``)."""
+class _Side(SimplePlugin):
+    """One side of the platform worker: its workflows (with their local activities), or its
+    activities."""
 
-    def __init__(self) -> None:
-        super().__init__("loanbridge.simulation.uncached")
+    def __init__(self, workflows: bool) -> None:
+        super().__init__(f"loanbridge.simulation.{'workflows' if workflows else 'activities'}")
+        self.keep_workflows = workflows
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         config = super().configure_worker(config)
-        config["max_cached_workflows"] = 0
+        if not config.get("workflows"):
+            return config  # the documents worker
+        if self.keep_workflows:
+            config["no_remote_activities"] = True
+        else:
+            config["workflows"] = []
         return config
 
 
@@ -62,11 +70,12 @@ class World:
         self.engine: AsyncEngine
         self.sessions: async_sessionmaker[AsyncSession]
         self.providers: httpx.AsyncClient
-        self._worker_client: Client
+        self._activity_client: Client
         self._workers: list[Worker] = []
         self._runs: list[asyncio.Task[None]] = []
         self.worker_restarts = 0
         self.advance_seconds = 0.0  # real time spent letting the clock run
+        self.leaked_locks = 0  # time-skipping locks the server kept with nothing in flight
 
     @property
     def client(self) -> Client:
@@ -120,23 +129,45 @@ class World:
         self.sessions = create_session_factory(self.engine)
         self.providers = httpx.AsyncClient(base_url=self.sandbox.base_url, timeout=30)
         self._stack.push_async_callback(self.providers.aclose)
-        self._worker_client = Client(
+        # The platform worker's two sides. Workers register per connection, task queue and
+        # kind of task: the workflow side (built once; its documents worker never runs) has a
+        # connection of its own; the activity side and the documents worker are built anew
+        # at every (re)start.
+        workflow_client = await Client.connect(
+            self.client.service_client.config.target_host,
+            namespace=self.client.namespace,
+            data_converter=self.client.data_converter,
+            plugins=[_Side(workflows=True)],
+        )
+        self._activity_client = Client(
             self.client.service_client,
             namespace=self.client.namespace,
             data_converter=self.client.data_converter,
-            plugins=[_Uncached()],
+            plugins=[_Side(workflows=False)],
         )
+        self._workflow_worker = build_workers(workflow_client, self.settings, self.sessions)[0]
+        self._workflow_run = asyncio.create_task(self._workflow_worker.run())
+        self._stack.push_async_callback(self._stop_workflow_worker)
         self._stack.push_async_callback(self.stop_workers)
         self.start_workers()
 
     # ---- workers -----------------------------------------------------------------------
     def start_workers(self) -> None:
-        """The real platform and documents workers, as ``loanbridge worker`` builds them, but
-        without a workflow cache: the test server has no sticky-queue timeout (nor
-        ResetStickyTaskQueue), so a stopped worker's sticky queue would hold its workflows'
-        tasks for ever; uncached, every task goes to the shared queue the next worker polls."""
-        self._workers = build_workers(self._worker_client, self.settings, self.sessions)
+        """The real platform worker's activities and the documents worker, as ``loanbridge
+        worker`` builds them.
+
+        Restarts stop these; the workflow side runs on: the test server has no sticky-queue
+        timeout (nor ResetStickyTaskQueue), so the workflows cached by a stopped workflow
+        worker would wait on its sticky queue for ever, and without a cache the workflows'
+        local activities stall the worker. What a restart tests is the activity in flight,
+        retried on the next worker with the same business key."""
+        self._workers = build_workers(self._activity_client, self.settings, self.sessions)
         self._runs = [asyncio.create_task(w.run()) for w in self._workers]
+
+    async def _stop_workflow_worker(self) -> None:
+        await self._workflow_worker.shutdown()
+        with contextlib.suppress(BaseException):
+            await self._workflow_run
 
     async def stop_workers(self) -> None:
         """Stop both workers now: activities in flight are cancelled, their retries wait for
@@ -157,27 +188,40 @@ class World:
     async def now(self) -> datetime:
         return await self.env.get_current_time()
 
-    async def advance_to(self, moment: datetime, real_timeout_s: float) -> None:
+    async def advance_to(
+        self, moment: datetime, real_timeout_s: float, idle: Callable[[], Awaitable[bool]]
+    ) -> None:
         """Let the server's clock run to ``moment``: every timer on the way fires and the
-        workflows do their work on the real activities."""
-        gap = moment - await self.now()
-        if gap <= timedelta(0):
-            return
-        request = SleepRequest()
-        request.duration.FromTimedelta(gap)
-        started = time.monotonic()
-        try:
-            # env.sleep() with a deadline of our own: the server holds the clock while an
-            # activity is in flight (a worker stopped mid-activity: until its timeout).
-            await self.client.test_service.unlock_time_skipping_with_sleep(
-                request, timeout=timedelta(seconds=real_timeout_s)
-            )
-        except RPCError as exc:
-            raise ClockStuck(
-                f"the clock did not reach {moment.isoformat()} in {real_timeout_s:.0f}s"
-                f" ({exc.message})"
-            ) from exc
-        self.advance_seconds += time.monotonic() - started
+        workflows do their work on the real activities.
+
+        The server holds the clock while anything is in flight. When it holds it with
+        nothing in flight (``idle``: it leaks a lock when a workflow completes in the task
+        that completes an Update, as a payoff does), the lock is released and the sleep
+        tried again; otherwise the clock is stuck.
+        """
+        for _ in range(3):
+            gap = moment - await self.now()
+            if gap <= timedelta(0):
+                return
+            request = SleepRequest()
+            request.duration.FromTimedelta(gap)
+            started = time.monotonic()
+            try:
+                await self.client.test_service.unlock_time_skipping_with_sleep(
+                    request, timeout=timedelta(seconds=real_timeout_s)
+                )
+                self.advance_seconds += time.monotonic() - started
+                return
+            except RPCError as exc:
+                self.advance_seconds += time.monotonic() - started
+                if not await idle():
+                    raise ClockStuck(
+                        f"the clock did not reach {moment.isoformat()} in "
+                        f"{real_timeout_s:.0f}s ({exc.message})"
+                    ) from exc
+            await self.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+            self.leaked_locks += 1
+        raise ClockStuck(f"the clock did not reach {moment.isoformat()}, nothing in flight")
 
     # ---- sandbox faults ------------------------------------------------------------------
     async def arm_fault(self, provider: str, mode: str, count: int) -> None:
