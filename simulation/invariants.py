@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -185,10 +185,9 @@ async def check_notices(session: AsyncSession, today: date) -> list[Violation]:
         if loan.status != "active" and kinds:
             end = max(day for _, day in kinds)
         before = account.policy.reminder_days_before
-        fell_due = sum(1 for d in account.dues if d.due_date <= end)
-        remindable = sum(
-            1 for d in account.dues if d.due_date.toordinal() - before <= end.toordinal()
-        )
+        installments = [d for d in account.dues if d.kind is DueKind.SCHEDULED]
+        fell_due = sum(1 for d in installments if d.due_date <= end)
+        remindable = sum(1 for d in installments if d.due_date - timedelta(days=before) <= end)
         reminders = notices["repayment_reminder"]
         if not fell_due <= reminders <= remindable:
             found.append(
