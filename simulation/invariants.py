@@ -128,21 +128,33 @@ async def check_ledger(session: AsyncSession) -> list[Violation]:
     return found
 
 
-async def check_instructions(session: AsyncSession) -> list[Violation]:
-    """Once nothing is in flight, every payment instruction has the bank's answer, and a loan
-    whose disbursement failed is not left waiting for it."""
+async def check_instructions(session: AsyncSession, bank: httpx.AsyncClient) -> list[Violation]:
+    """Once nothing is in flight, every payment instruction records the bank's answer (or,
+    when the bank never took it, is not left pending for ever), and a loan whose
+    disbursement failed is not left waiting for it."""
     found = []
     pending = await session.scalars(
         select(PaymentInstruction).where(PaymentInstruction.status == "pending")
     )
     for row in pending:
-        found.append(
-            Violation(
-                "instruction_answered",
-                row.idempotency_key,
-                f"{row.direction} still pending after the bank answered",
+        reply = await bank.get(f"/bank/v1/payments/{row.idempotency_key}")
+        if reply.status_code == 200:
+            answer = reply.json()["status"]
+            found.append(
+                Violation(
+                    "instruction_answered",
+                    row.idempotency_key,
+                    f"{row.direction} pending, the bank answered {answer}",
+                )
             )
-        )
+        else:
+            found.append(
+                Violation(
+                    "instruction_settled",
+                    row.idempotency_key,
+                    f"{row.direction} pending, never reached the bank, nothing retries it",
+                )
+            )
     stranded = await session.execute(
         select(Loan.id, LoanApplication.status)
         .join(LoanApplication, LoanApplication.id == Loan.application_id)

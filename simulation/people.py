@@ -62,7 +62,7 @@ UPDATE_TIMEOUT_S = 30.0  # real seconds an Update may take before it counts as h
 STAGE_TIMEOUT_S = 120.0  # real seconds an application may take to reach the next stage
 POLL_S = 0.1
 FEN = Decimal("0.01")
-OUTAGE_FAULTS = 1_000_000  # "every bank request fails" until the outage is lifted
+OUTAGE_FAULTS = 10_000  # the most the sandbox arms: every bank request fails until lifted
 
 
 class People:

@@ -209,10 +209,10 @@ def _punctual(rng: random.Random, spec: LoanSpec, out: _Actions, days: int) -> N
             )
         elif roll < 0.30:
             out.add(due + 5, spec.index, "lost_response_payment", share="1")
-    if rng.random() < 0.45:  # one or more extension requests, decided in several ways
+    if rng.random() < 0.6:  # one or more extension requests, decided in several ways
         first = rng.randrange(DAYS_PER_MONTH // 2, max(DAYS_PER_MONTH, end // 2))
         _extension(rng, spec, out, first)
-        if rng.random() < 0.6:
+        if rng.random() < 0.7:
             _extension(rng, spec, out, first + rng.randrange(40, 120))
     if rng.random() < 0.2:
         out.add(rng.randrange(DAYS_PER_MONTH, max(DAYS_PER_MONTH + 1, end)), spec.index, "payoff")
@@ -256,7 +256,7 @@ def _defaulter(rng: random.Random, spec: LoanSpec, out: _Actions, days: int) -> 
         day = month * DAYS_PER_MONTH + rng.randrange(1, 8)
         out.add(day, spec.index, "pay", share="1", payer="third_party")
     out.add(rng.randrange(60, 120), spec.index, "write_off")  # too early: refused
-    race = rng.randrange(285, 330)
+    race = rng.randrange(340, 356)  # doubtful (271 days past due) by then
     if race < days:
         out.add(race, spec.index, "payoff")  # from the dry account: the bank refuses it
         out.add(race + 1, spec.index, "write_off_race_payment")

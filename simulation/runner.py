@@ -196,7 +196,7 @@ async def _check(
     async with world.sessions() as session:
         for violation in await check_ledger(session):
             record(violation)
-        for violation in await check_instructions(session):
+        for violation in await check_instructions(session, world.providers):
             record(violation)
         if not full:
             return
