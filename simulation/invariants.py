@@ -128,15 +128,20 @@ async def check_ledger(session: AsyncSession) -> list[Violation]:
     return found
 
 
-async def check_instructions(session: AsyncSession, bank: httpx.AsyncClient) -> list[Violation]:
+async def check_instructions(
+    session: AsyncSession, bank: httpx.AsyncClient | None
+) -> list[Violation]:
     """Once nothing is in flight, every payment instruction records the bank's answer (or,
     when the bank never took it, is not left pending for ever), and a loan whose
-    disbursement failed is not left waiting for it."""
+    disbursement failed is not left waiting for it. ``bank`` is None during an outage: its
+    faults would answer (and be used up by) the checker's own requests."""
     found = []
     pending = await session.scalars(
         select(PaymentInstruction).where(PaymentInstruction.status == "pending")
     )
     for row in pending:
+        if bank is None:
+            break
         reply = await bank.get(f"/bank/v1/payments/{row.idempotency_key}")
         if reply.status_code == 200:
             answer = reply.json()["status"]
