@@ -383,7 +383,11 @@ class HistoryChecker:
                         Violation(
                             "workflow_not_stuck",
                             workflow_id,
-                            "running with no timer, activity, child or open task",
+                            "running with no timer, activity, child or open task; last events: "
+                            + ", ".join(
+                                EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+                                for e in events[-4:]
+                            ),
                         )
                     )
                 if not failures:
