@@ -45,8 +45,8 @@ def simulate(
         for line in result.report():
             typer.echo(line)
         if verbose:
-            for line in result.log:
-                typer.echo(f"    {line}")
+            for line in result.details():
+                typer.echo(line)
         failed = failed or bool(result.found)
     if failed:
         raise typer.Exit(1)

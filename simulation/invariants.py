@@ -372,27 +372,39 @@ class HistoryChecker:
                         )
                     )
                 )
-                if not (
-                    _pending_timers(events)
-                    or raw.pending_activities
-                    or raw.pending_children
-                    or raw.HasField("pending_workflow_task")
-                    or tasks
-                ):
-                    found.append(
-                        Violation(
-                            "workflow_not_stuck",
-                            workflow_id,
-                            "running with no timer, activity, child or open task; last events: "
-                            + ", ".join(
-                                EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
-                                for e in events[-4:]
-                            ),
-                        )
-                    )
+                stuck = await self._stuck(workflow_id, events, raw, bool(tasks))
+                if stuck:
+                    found.append(Violation("workflow_not_stuck", workflow_id, stuck))
                 if not failures:
                     found.extend(await self._waits(session, workflow_id))
         return found, failed_tasks
+
+    async def _stuck(
+        self,
+        workflow_id: str,
+        events: list[HistoryEvent],
+        raw: DescribeWorkflowExecutionResponse,
+        open_task: bool,
+    ) -> str:
+        """Why the workflow is stuck ("" when it waits on something). Looked at again a few
+        times a moment apart: a workflow between two tasks has nothing pending for an instant."""
+        for attempt in range(4):
+            if (
+                open_task
+                or _pending_timers(events)
+                or raw.pending_activities
+                or raw.pending_children
+                or raw.HasField("pending_workflow_task")
+            ):
+                return ""
+            if attempt < 3:
+                await asyncio.sleep(0.5)
+                _, raw = await describe(self.client, workflow_id)
+                events = await self._events(workflow_id, None)
+        last = ", ".join(
+            EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in events[-4:]
+        )
+        return f"running with no timer, activity, child or open task; last events: {last}"
 
     async def _waits(self, session: AsyncSession, workflow_id: str) -> list[Violation]:
         """A wait for a person has that person's open task in the inbox."""

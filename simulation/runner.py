@@ -57,6 +57,8 @@ class SeedResult:
     loan_years: float = 0.0
     failed_tasks: int = 0
     worker_restarts: int = 0
+    clock_s: float = 0.0  # real seconds the clock took to run
+    leaked_locks: int = 0  # time-skipping locks the server kept with nothing in flight
     wall_s: float = 0.0
     found: list[Found] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -74,6 +76,16 @@ class SeedResult:
             f"steps={self.steps} actions={self.actions} violations={len(self.found)} "
             f"failed-tasks={self.failed_tasks} verdict={self.verdict} wall={self.wall_s:.1f}s"
         )
+
+    def details(self) -> list[str]:
+        """What the run did: outcomes by kind, the clock, restarts, then every action."""
+        outcomes = ", ".join(f"{k}={v}" for k, v in sorted(self.outcomes.items()))
+        return [
+            f"  outcomes: {outcomes}",
+            f"  clock: {self.clock_s:.1f}s real for {self.days} days; worker restarts "
+            f"{self.worker_restarts}; time-skipping locks released {self.leaked_locks}",
+            *(f"    {line}" for line in self.log),
+        ]
 
     def report(self) -> list[str]:
         """The line, then each violation and the reproduction, when there is one."""
@@ -155,6 +167,7 @@ async def run_plan(
         result.steps = record.step
         result.loan_years = await _loan_years(world, first_day, previous)
         result.worker_restarts = world.worker_restarts
+        result.clock_s, result.leaked_locks = world.advance_seconds, world.leaked_locks
     result.outcomes, result.log = people.outcomes, people.log
     result.failed_tasks = sum(
         1 for f in result.found if f.violation.invariant == "no_failed_workflow_task"
