@@ -531,7 +531,8 @@ class People:
         return " | ".join(outcomes)
 
     async def decide_extension(self, action: Action, spec: LoanSpec, loan_id: uuid.UUID) -> str:
-        """An officer decides from the inbox; ``race``: two officers decide at once."""
+        """An officer decides from the inbox; ``race``: two officers decide at once, while the
+        borrower pays."""
         workflow_id = loan_workflow_id(loan_id)
         task = await self._open_task(workflow_id, "extension_approval")
         if task is None:
@@ -560,7 +561,24 @@ class People:
                 self.decisions.append(HumanDecision(workflow_id, staff.user_id, what))
             return outcome
 
-        outcomes = await asyncio.gather(*(decide(staff, approve) for staff, approve in choices))
+        if how != "race":
+            return await decide(*choices[0])
+
+        async def decide_soon(staff: Staff, approve: bool) -> str:
+            await asyncio.sleep(0.02)
+            return await decide(staff, approve)
+
+        # The borrower pays a little as the two officers decide: while the payment holds the
+        # loan (its debit at the bank), both decisions arrive and pass their validators.
+        payment = Payment(
+            key=f"pay-{loan_id}-m-sim{action.seq}",
+            amount=Decimal("100.00"),
+            paid_by=self.cast.borrowers[spec.index].applicant_id,
+        )
+        outcomes = await asyncio.gather(
+            self._loan_update(loan_id, "make_payment", payment, payment.key),
+            *(decide_soon(staff, approve) for staff, approve in choices),
+        )
         return " | ".join(outcomes)
 
     def _write_off(self) -> WriteOff:
