@@ -67,15 +67,19 @@ def product_terms(spec: ProductSpec) -> ProductTerms:
 async def seed_cast(
     sessions: async_sessionmaker[AsyncSession], cipher: FieldCipher, loans: list[LoanSpec]
 ) -> Cast:
-    """Write the institution, its staff and products, and each loan's borrower; commit."""
+    """Write the institution, its staff and products, and each loan's borrower; commit.
+    Codes and usernames carry a tag of the run (a database given to several runs)."""
+    tag = uuid.uuid4().hex[:6]
     async with sessions() as session, session.begin():
-        institution = Institution(code="SIM-BANK", name="模拟银行 Simulation Bank", kind="bank")
+        institution = Institution(
+            code=f"SIM-BANK-{tag}", name="模拟银行 Simulation Bank", kind="bank"
+        )
         session.add(institution)
         await session.flush()
         staff: list[Staff] = []
         for n, role in enumerate((Role.OFFICER, Role.OFFICER, Role.SUPERVISOR, Role.SUPERVISOR)):
             user = AppUser(
-                username=f"sim-{role.value}-{n}",
+                username=f"sim-{tag}-{role.value}-{n}",
                 password_hash="!",  # never logs in: the simulator acts through Temporal
                 role=role.value,
                 institution_id=institution.id,
@@ -107,11 +111,13 @@ async def seed_cast(
             products=products,
         )
         for loan in loans:
-            cast.borrowers[loan.index] = await _borrower(session, cipher, loan)
+            cast.borrowers[loan.index] = await _borrower(session, cipher, loan, tag)
     return cast
 
 
-async def _borrower(session: AsyncSession, cipher: FieldCipher, spec: LoanSpec) -> Borrower:
+async def _borrower(
+    session: AsyncSession, cipher: FieldCipher, spec: LoanSpec, tag: str
+) -> Borrower:
     id_number = f"11010519900101{spec.index:03d}X"
     enterprise = Enterprise(
         name=f"模拟企业{spec.index}",
@@ -126,12 +132,12 @@ async def _borrower(session: AsyncSession, cipher: FieldCipher, spec: LoanSpec) 
         mobile=spec.mobile,
         mobile_hash=cipher.lookup_hash(spec.mobile, purpose="mobile"),
         status="verified",
-        workflow_id=f"enterprise-sim-{spec.index}",
+        workflow_id=f"enterprise-sim-{tag}-{spec.index}",
     )
     session.add(enterprise)
     await session.flush()
     applicant = AppUser(
-        username=f"sim-applicant-{spec.index}",
+        username=f"sim-{tag}-applicant-{spec.index}",
         password_hash="!",
         role=Role.APPLICANT.value,
         enterprise_id=enterprise.id,
