@@ -25,6 +25,9 @@ def simulate(
     shrink_seconds: Annotated[
         float, typer.Option(min=0, help="Real seconds to spend shrinking a failing seed.")
     ] = 300.0,
+    shrink_invariant: Annotated[
+        str | None, typer.Option(help="Shrink the first violation of this invariant.")
+    ] = None,
     verbose: Annotated[bool, typer.Option(help="Print every action and its outcome.")] = False,
 ) -> None:
     """Drive seeded borrowers, officers and faults through years on the time-skipping server
@@ -40,7 +43,15 @@ def simulate(
     failed = False
     for n in range(seed, seed + count):
         result = asyncio.run(
-            run_seed(n, loans, years, server, database_url, shrink_budget_s=shrink_seconds)
+            run_seed(
+                n,
+                loans,
+                years,
+                server,
+                database_url,
+                shrink_budget_s=shrink_seconds,
+                shrink_invariant=shrink_invariant,
+            )
         )
         for line in result.report():
             typer.echo(line)

@@ -64,6 +64,7 @@ class SeedResult:
     outcomes: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
     reproduction: list[Action] | None = None
+    shrunk: Found | None = None  # the violation the reproduction is of
     shrink_runs: int = 0
 
     @property
@@ -91,9 +92,9 @@ class SeedResult:
         """The line, then each violation and the reproduction, when there is one."""
         lines = [self.line()]
         lines += [f"  violation {f.describe()}" for f in self.found]
-        if self.reproduction is not None:
+        if self.reproduction is not None and self.shrunk is not None:
             lines.append(
-                f"  smallest reproduction of {self.found[0].violation.invariant} "
+                f"  smallest reproduction of {self.shrunk.violation.invariant} "
                 f"({len(self.reproduction)} actions, {self.shrink_runs} replays):"
             )
             lines += [f"    {a.describe()}" for a in self.reproduction]
@@ -243,11 +244,10 @@ async def _loan_years(world: World, first_day: date, last_day: int) -> float:
 
 
 async def shrink(
-    plan: Plan, result: SeedResult, server_url: str, budget_s: float
+    plan: Plan, target: Found, server_url: str, budget_s: float
 ) -> tuple[list[Action], int]:
-    """Greedily drop single actions (latest first) while the first violation's invariant
-    still breaks, within ``budget_s`` real seconds; the actions left, and the replays run."""
-    target = result.found[0]
+    """Greedily drop single actions (latest first) while ``target``'s invariant still
+    breaks, within ``budget_s`` real seconds; the actions left, and the replays run."""
     invariant = target.violation.invariant
     current = Plan(
         plan.seed,
@@ -277,14 +277,18 @@ async def run_seed(
     server_url: str,
     database_url: str | None = None,
     shrink_budget_s: float = 0.0,
+    shrink_invariant: str | None = None,
 ) -> SeedResult:
-    """Generate the seed's plan, run it, and shrink it on a violation (within the budget)."""
+    """Generate the seed's plan, run it, and shrink it on a violation (within the budget):
+    the first one, or the first of ``shrink_invariant``."""
     plan = generate_plan(seed, loans, years)
     started = time.monotonic()
     result = await run_plan(plan, server_url, database_url)
-    if result.found and shrink_budget_s > 0:
+    targets = [f for f in result.found if shrink_invariant in (None, f.violation.invariant)]
+    if targets and shrink_budget_s > 0:
+        result.shrunk = targets[0]
         result.reproduction, result.shrink_runs = await shrink(
-            plan, result, server_url, shrink_budget_s
+            plan, targets[0], server_url, shrink_budget_s
         )
     result.wall_s = time.monotonic() - started
     return result
