@@ -246,7 +246,7 @@ def _late(rng: random.Random, spec: LoanSpec, out: _Actions, days: int) -> None:
             out.add(due + delay, spec.index, "pay", share="0.5", payer="third_party")
             out.add(due + delay + rng.randrange(3, 15), spec.index, "pay", share="1", payer="own")
             out.add(due + delay + 16, spec.index, "pay", share="1", payer="third_party")
-        elif roll < 0.85:  # a long episode: past 30 days, the follow-up task, then cured
+        elif roll < 0.90:  # a long episode: past 30 days, the follow-up task, then cured
             out.add(due + rng.randrange(32, 45), spec.index, "pay", share="1", payer="third_party")
         # else: nothing this month; the next cure collects both
 
@@ -256,10 +256,11 @@ def _defaulter(rng: random.Random, spec: LoanSpec, out: _Actions, days: int) -> 
         day = month * DAYS_PER_MONTH + rng.randrange(1, 8)
         out.add(day, spec.index, "pay", share="1", payer="third_party")
     out.add(rng.randrange(60, 120), spec.index, "write_off")  # too early: refused
-    race = rng.randrange(340, 356)  # doubtful (271 days past due) by then
-    if race < days:
-        out.add(race, spec.index, "payoff")  # from the dry account: the bank refuses it
-        out.add(race + 1, spec.index, "write_off_race_payment")
+    late = rng.randrange(340, 356)  # doubtful (271 days past due) by then
+    if late < days:
+        out.add(late, spec.index, "payoff")  # from the dry account: the bank refuses it
+        kind = "write_off_race_payment" if rng.random() < 0.5 else "write_off"
+        out.add(late + 1, spec.index, kind)
 
 
 def generate_plan(seed: int, loans: int, years: float) -> Plan:
