@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -42,13 +44,19 @@ def test_a_plan_is_a_function_of_its_seed() -> None:
     assert all(a.loan != 0 for a in shrunk.actions)  # no origination, no actions on the loan
 
 
-async def _session(database_url: str) -> AsyncSession:
-    return create_session_factory(create_engine(database_url))()
+@asynccontextmanager
+async def _session(database_url: str) -> AsyncIterator[AsyncSession]:
+    engine = create_engine(database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
 
 
 async def test_an_unbalanced_journal_is_reported(database_url: str) -> None:
     key = f"planted-{uuid.uuid4().hex[:8]}"
-    async with await _session(database_url) as session, session.begin():
+    async with _session(database_url) as session, session.begin():
         entry = JournalEntry(key=key, kind="repayment", memo="planted by the test")
         session.add(entry)
         await session.flush()
@@ -75,7 +83,7 @@ async def test_an_unbalanced_journal_is_reported(database_url: str) -> None:
 
 async def test_a_human_decision_missing_from_the_log_is_reported(database_url: str) -> None:
     decider = uuid.uuid4()
-    async with await _session(database_url) as session:
+    async with _session(database_url) as session:
         found = await check_decisions(
             session, [HumanDecision("loan-planted", decider, "extension approval")]
         )
@@ -120,7 +128,7 @@ async def test_a_failed_workflow_task_is_reported(
         assert not update.done()  # the Update hangs: the handler failed its workflow task
         update.cancel()
         tracked = Tracked(0, uuid.uuid4(), loan_id=uuid.UUID(workflow_id.removeprefix("loan-")))
-        async with await _session(database_url) as session:
+        async with _session(database_url) as session:
             found, failed = await checker.check(session, [tracked])
         await handle.terminate()
     assert failed >= 1
