@@ -91,6 +91,7 @@ class People:
         self.log: list[str] = []
         self.outage_until: int | None = None
         self.day = 0
+        self.first_day = date.today()  # day 0 of the run, by the server's clock (set by it)
 
     # ---- a day of actions ----------------------------------------------------------------
     async def perform_day(self, day: int, actions: list[Action]) -> None:

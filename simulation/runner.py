@@ -141,28 +141,18 @@ async def run_plan(
         cast = await seed_cast(world.sessions, world.cipher, plan.originated())
         histories = HistoryChecker(world.client)
         people = People(world, cast, plan, histories, record)
-        first_day = (await world.now()).date()
+        first_day = people.first_day = (await world.now()).date()
         previous = 0
         for day in _step_days(plan):
             record.step, record.day = record.step + 1, day
-            if day > 0:
-                moment = datetime.combine(first_day + timedelta(days=day), NOON, UTC)
-                try:
-                    await world.advance_to(
-                        moment,
-                        10 + REAL_SECONDS_PER_DAY * (day - previous),
-                        lambda: _idle(world, people),
-                    )
-                except ClockStuck as exc:
-                    holding = await _in_flight(world, people)
-                    record(Violation("clock_advances", f"day {day}", f"{exc}; {holding}"))
+            try:
+                if not await _step(world, people, histories, record, plan, day, previous):
                     break
+            except Exception as exc:  # the run broke: reported, never a stuck or silent run
+                record(Violation("step_completes", f"day {day}", f"{type(exc).__name__}: {exc}"))
+                break
+            result.actions += sum(1 for a in plan.actions if a.day == day)
             previous = day
-            actions = [a for a in plan.actions if a.day == day]
-            await people.perform_day(day, actions)
-            result.actions += len(actions)
-            full = day % CHECKPOINT_DAYS == 0 or day == plan.days
-            await _check(world, people, histories, record, full)
             if record.stop:
                 break
         result.steps = record.step
@@ -175,6 +165,34 @@ async def run_plan(
     )
     result.wall_s = time.monotonic() - started
     return result
+
+
+async def _step(
+    world: World,
+    people: People,
+    histories: HistoryChecker,
+    record: _Recorder,
+    plan: Plan,
+    day: int,
+    previous: int,
+) -> bool:
+    """Run the clock to noon of ``day``, act, check; False when the clock is stuck."""
+    if day > 0:
+        moment = datetime.combine(people.first_day + timedelta(days=day), NOON, UTC)
+        try:
+            await world.advance_to(
+                moment,
+                10 + REAL_SECONDS_PER_DAY * (day - previous),
+                lambda: _idle(world, people),
+            )
+        except ClockStuck as exc:
+            holding = await _in_flight(world, people)
+            record(Violation("clock_advances", f"day {day}", f"{exc}; {holding}"))
+            return False
+    await people.perform_day(day, [a for a in plan.actions if a.day == day])
+    full = day % CHECKPOINT_DAYS == 0 or day == plan.days
+    await _check(world, people, histories, record, full)
+    return True
 
 
 async def _idle(world: World, people: People) -> bool:
