@@ -20,6 +20,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -421,7 +422,7 @@ class People:
             progress = await asyncio.wait_for(
                 handle.query("progress", result_type=LoanProgress), 10
             )
-        except (RPCError, TimeoutError):
+        except (RPCError, TimeoutError, WorkflowQueryFailedError):
             return None, today
         if progress.state is None or progress.status != "active":
             return None, today

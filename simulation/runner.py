@@ -189,6 +189,10 @@ async def _step(
             holding = await _in_flight(world, people)
             record(Violation("clock_advances", f"day {day}", f"{exc}; {holding}"))
             return False
+        # Before anyone acts: a wait for a person (an overdue follow-up, say) may end today.
+        async with world.sessions() as session:
+            for violation in await histories.check_waits(session, list(people.tracked.values())):
+                record(violation)
     await people.perform_day(day, [a for a in plan.actions if a.day == day])
     full = day % CHECKPOINT_DAYS == 0 or day == plan.days
     await _check(world, people, histories, record, full)
@@ -222,8 +226,9 @@ async def _check(
     record: _Recorder,
     full: bool,
 ) -> None:
-    """The invariants: the ledger and the payment instructions after every step; the bank,
-    the notices, the histories and the decision log at checkpoints."""
+    """The invariants: the ledger and the payment instructions after every step (and the
+    waits for a person before its actions); the bank, the notices, the histories and the
+    decision log at checkpoints."""
     today = (await world.now()).date()
     bank = world.providers if people.outage_until is None else None
     async with world.sessions() as session:
