@@ -29,7 +29,7 @@ from simulation.world import ClockStuck, World
 
 CHECKPOINT_DAYS = 30  # the full checks (bank, notices, histories) run this often and at the end
 NOON = clock_time(12, 0)  # people act at noon UTC: the loans' day work (01:00 UTC) is done
-REAL_SECONDS_PER_DAY = 1.0  # a simulated day may take this long before the clock counts as stuck
+REAL_SECONDS_PER_DAY = 0.3  # and 5 s: one attempt of the clock to run (world.ATTEMPTS of them)
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class SeedResult:
     log: list[str] = field(default_factory=list)
     reproduction: list[Action] | None = None
     shrunk: Found | None = None  # the violation the reproduction is of
+    step_seconds: dict[int, float] = field(default_factory=dict)  # real seconds, by day
     shrink_runs: int = 0
 
     @property
@@ -85,6 +86,11 @@ class SeedResult:
             f"  outcomes: {outcomes}",
             f"  clock: {self.clock_s:.1f}s real for {self.days} days; worker restarts "
             f"{self.worker_restarts}; time-skipping locks released {self.leaked_locks}",
+            "  slowest steps: "
+            + ", ".join(
+                f"day {day} {seconds:.1f}s"
+                for day, seconds in sorted(self.step_seconds.items(), key=lambda i: -i[1])[:5]
+            ),
             *(f"    {line}" for line in self.log),
         ]
 
@@ -145,6 +151,7 @@ async def run_plan(
         previous = 0
         for day in _step_days(plan):
             record.step, record.day = record.step + 1, day
+            step_started = time.monotonic()
             try:
                 if not await _step(world, people, histories, record, plan, day, previous):
                     break
@@ -152,6 +159,7 @@ async def run_plan(
                 record(Violation("step_completes", f"day {day}", f"{type(exc).__name__}: {exc}"))
                 break
             result.actions += sum(1 for a in plan.actions if a.day == day)
+            result.step_seconds[day] = time.monotonic() - step_started
             previous = day
             if record.stop:
                 break
@@ -182,7 +190,7 @@ async def _step(
         try:
             await world.advance_to(
                 moment,
-                10 + REAL_SECONDS_PER_DAY * (day - previous),
+                5 + REAL_SECONDS_PER_DAY * (day - previous),
                 lambda: _idle(world, people),
             )
         except ClockStuck as exc:

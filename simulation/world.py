@@ -50,6 +50,9 @@ class _Side(SimplePlugin):
         return config
 
 
+ATTEMPTS = 8  # sleeps tried before the clock counts as stuck
+
+
 class ClockStuck(Exception):
     """The time-skipping server did not reach the moment asked for in time."""
 
@@ -195,14 +198,14 @@ class World:
         workflows do their work on the real activities.
 
         The server holds the clock while anything is in flight: a slow moment is waited out
-        (a few times ``real_timeout_s``). When it holds it with nothing in flight (``idle``:
+        (``ATTEMPTS`` times ``real_timeout_s``). When it holds it with nothing in flight (``idle``:
         it keeps a lock when a workflow completes in the task that completes an Update, as a
         payoff does, or after a worker stopped mid-activity), one lock is released and the
         sleep tried again; the lock may also be the one an abandoned sleep still holds, and
         the server then refuses the release, which is harmless.
         """
         why = ""
-        for _ in range(4):
+        for _ in range(ATTEMPTS):
             gap = moment - await self.now()
             if gap <= timedelta(0):
                 return
@@ -225,7 +228,8 @@ class World:
                 except RPCError:
                     pass
         raise ClockStuck(
-            f"the clock did not reach {moment.isoformat()} in 4 × {real_timeout_s:.0f}s ({why})"
+            f"the clock did not reach {moment.isoformat()} "
+            f"in {ATTEMPTS} × {real_timeout_s:.0f}s ({why})"
         )
 
     # ---- sandbox faults ------------------------------------------------------------------
