@@ -62,6 +62,7 @@ from workflows.contracts import (
 UPDATE_TIMEOUT_S = 30.0  # real seconds an Update may take before it counts as hung
 STAGE_TIMEOUT_S = 120.0  # real seconds an application may take to reach the next stage
 POLL_S = 0.1
+QUERY_TIMEOUT_S = 10.0
 FEN = Decimal("0.01")
 OUTAGE_FAULTS = 10_000  # the most the sandbox arms: every bank request fails until lifted
 
@@ -209,8 +210,11 @@ class People:
     ) -> bool:
         deadline = time.monotonic() + STAGE_TIMEOUT_S
         while time.monotonic() < deadline:
-            if await done():
-                return True
+            try:  # a query can go unanswered (a workflow whose task fails): not yet, then
+                if await asyncio.wait_for(done(), QUERY_TIMEOUT_S):
+                    return True
+            except (TimeoutError, RPCError, WorkflowQueryFailedError):
+                pass
             await asyncio.sleep(POLL_S)
         self.report(Violation("workflow_progresses", workflow_id, f"never {what}"))
         return False
@@ -420,7 +424,7 @@ class People:
         today = (await self.world.now()).date()
         try:
             progress = await asyncio.wait_for(
-                handle.query("progress", result_type=LoanProgress), 10
+                handle.query("progress", result_type=LoanProgress), QUERY_TIMEOUT_S
             )
         except (RPCError, TimeoutError, WorkflowQueryFailedError):
             return None, today
