@@ -21,6 +21,7 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionResponse,
 )
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 from db.models import (
     DecisionLogEntry,
@@ -57,6 +58,9 @@ RECEIPTS = {  # the notice each kind of payment owes the borrower
     "prepayment": "prepayment_received",
 }
 QUERY_TIMEOUT_S = 5.0
+# A deadline of the RPC itself: a query a workflow never answers does not return, and
+# cancelling the call (asyncio.wait_for) then waits for it too.
+QUERY_RPC_TIMEOUT = timedelta(seconds=QUERY_TIMEOUT_S)
 
 
 @dataclass(frozen=True)
@@ -425,7 +429,10 @@ class HistoryChecker:
         try:
             if workflow_id.startswith("loan-"):
                 progress = await asyncio.wait_for(
-                    handle.query("progress", result_type=LoanProgress), QUERY_TIMEOUT_S
+                    handle.query(
+                        "progress", result_type=LoanProgress, rpc_timeout=QUERY_RPC_TIMEOUT
+                    ),
+                    QUERY_TIMEOUT_S + 5,
                 )
                 state = progress.state
                 if state is not None and state.pending_extension is not None:
@@ -434,11 +441,14 @@ class HistoryChecker:
                     waits.append(("overdue follow-up", state.followup_task, "overdue_followup"))
             else:
                 application = await asyncio.wait_for(
-                    handle.query("progress", result_type=ApplicationProgress), QUERY_TIMEOUT_S
+                    handle.query(
+                        "progress", result_type=ApplicationProgress, rpc_timeout=QUERY_RPC_TIMEOUT
+                    ),
+                    QUERY_TIMEOUT_S + 5,
                 )
                 if application.stage == "in_review":
                     waits.append(("credit decision", None, "credit_approval"))
-        except TimeoutError:
+        except (TimeoutError, RPCError):
             return [Violation("workflow_answers_queries", workflow_id, "query timed out")]
         except WorkflowQueryFailedError:
             return []  # its workflow task fails: reported as such

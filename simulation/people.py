@@ -35,7 +35,14 @@ from domain.origination import required_materials, term_bounds
 from domain.schedule import PrepaymentStrategy
 from domain.servicing import LoanAccount
 from simulation.cast import Cast, Staff
-from simulation.invariants import HistoryChecker, HumanDecision, Tracked, Violation, describe
+from simulation.invariants import (
+    QUERY_RPC_TIMEOUT,
+    HistoryChecker,
+    HumanDecision,
+    Tracked,
+    Violation,
+    describe,
+)
 from simulation.plan import PLATFORM, SERIAL_KINDS, THIRD_PARTY_ACCOUNT, Action, LoanSpec, Plan
 from simulation.world import World
 from workflows.application import LoanApplicationWorkflow
@@ -211,7 +218,7 @@ class People:
         deadline = time.monotonic() + STAGE_TIMEOUT_S
         while time.monotonic() < deadline:
             try:  # a query can go unanswered (a workflow whose task fails): not yet, then
-                if await asyncio.wait_for(done(), QUERY_TIMEOUT_S):
+                if await asyncio.wait_for(done(), QUERY_TIMEOUT_S + 5):
                     return True
             except (TimeoutError, RPCError, WorkflowQueryFailedError):
                 pass
@@ -226,7 +233,9 @@ class People:
         seen: list[ApplicationProgress] = []
 
         async def reached() -> bool:
-            progress = await handle.query("progress", result_type=ApplicationProgress)
+            progress = await handle.query(
+                "progress", result_type=ApplicationProgress, rpc_timeout=QUERY_RPC_TIMEOUT
+            )
             seen[:] = [progress]
             return progress.stage in stages
 
@@ -248,7 +257,9 @@ class People:
             _, raw = await describe(self.world.client, handle.id)
             if raw.pending_activities or raw.HasField("pending_workflow_task"):
                 return False
-            progress: LoanProgress = await handle.query("progress", result_type=LoanProgress)
+            progress: LoanProgress = await handle.query(
+                "progress", result_type=LoanProgress, rpc_timeout=QUERY_RPC_TIMEOUT
+            )
             return progress.status != "opening"
 
         return await self._until("settled", handle.id, quiet)
@@ -424,7 +435,8 @@ class People:
         today = (await self.world.now()).date()
         try:
             progress = await asyncio.wait_for(
-                handle.query("progress", result_type=LoanProgress), QUERY_TIMEOUT_S
+                handle.query("progress", result_type=LoanProgress, rpc_timeout=QUERY_RPC_TIMEOUT),
+                QUERY_TIMEOUT_S,
             )
         except (RPCError, TimeoutError, WorkflowQueryFailedError):
             return None, today
