@@ -249,7 +249,7 @@ async def _check(
         if bank is not None:
             for violation in await check_bank(session, bank):
                 record(violation)
-        for violation in await check_notices(session, today):
+        for violation in await check_notices(session, today, histories.terminated):
             record(violation)
         found, _ = await histories.check(session, list(people.tracked.values()))
         for violation in found:
