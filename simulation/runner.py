@@ -3,6 +3,7 @@ failing plan to the fewest actions that still break the same invariant."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from simulation.people import People
 from simulation.plan import Action, Plan, generate_plan
 from simulation.world import ClockStuck, World
 
+STEP_TIMEOUT_S = 150.0  # real seconds a step may take: beyond, the run stops with a violation
 CHECKPOINT_DAYS = 30  # the full checks (bank, notices, histories) run this often and at the end
 NOON = clock_time(12, 0)  # people act at noon UTC: the loans' day work (01:00 UTC) is done
 REAL_SECONDS_PER_DAY = 0.3  # and 5 s: one attempt of the clock to run (world.ATTEMPTS of them)
@@ -153,8 +155,9 @@ async def run_plan(
             record.step, record.day = record.step + 1, day
             step_started = time.monotonic()
             try:
-                if not await _step(world, people, histories, record, plan, day, previous):
-                    break
+                async with asyncio.timeout(STEP_TIMEOUT_S):
+                    if not await _step(world, people, histories, record, plan, day, previous):
+                        break
             except Exception as exc:  # the run broke: reported, never a stuck or silent run
                 record(Violation("step_completes", f"day {day}", f"{type(exc).__name__}: {exc}"))
                 break
