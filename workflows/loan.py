@@ -85,6 +85,14 @@ PROVIDER_RETRY = RetryPolicy(
     maximum_attempts=6,
     non_retryable_error_types=["ProviderRejected", "IdempotencyConflict"],
 )
+# A collection retries until the bank answers: giving up during an outage left the payment's
+# outcome unknown (the instruction pending for ever, the money perhaps taken) while the next
+# attempt's key could take it again. The key makes every retry the same payment.
+COLLECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["ProviderRejected", "IdempotencyConflict"],
+)
 
 
 async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
@@ -392,7 +400,7 @@ class LoanServicingWorkflow:
                 ),
                 result_type=CollectionResult,
                 start_to_close_timeout=timedelta(seconds=20),
-                retry_policy=PROVIDER_RETRY,
+                retry_policy=COLLECTION_RETRY,
             )
         except ActivityError:
             return CollectionResult(succeeded=False, failure_code="provider.unavailable")

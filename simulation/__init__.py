@@ -1,0 +1,1 @@
+"""Deterministic lifecycle simulation: seeded portfolios driven for years on the real workers."""

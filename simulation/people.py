@@ -1,0 +1,653 @@
+"""People acting as the API lets them: applications started the way the applications router
+starts them, credit and extension decisions, acceptance by the offer letter's hash, payments,
+prepayments, payoff and write-off, all as the same Temporal Updates the API sends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import typing
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from db.models import HumanTask, LoanApplication
+from db.repositories import latest_lpr
+from domain import servicing
+from domain.errors import BusinessRuleError
+from domain.origination import required_materials, term_bounds
+from domain.schedule import PrepaymentStrategy
+from domain.servicing import LoanAccount
+from simulation.cast import Cast, Staff
+from simulation.invariants import (
+    QUERY_RPC_TIMEOUT,
+    HistoryChecker,
+    HumanDecision,
+    Tracked,
+    Violation,
+    describe,
+)
+from simulation.plan import PLATFORM, SERIAL_KINDS, THIRD_PARTY_ACCOUNT, Action, LoanSpec, Plan
+from simulation.world import World
+from workflows.application import LoanApplicationWorkflow
+from workflows.contracts import (
+    SEALED_ACCOUNT,
+    SEALED_PAYER_ACCOUNT,
+    Acceptance,
+    ApplicationInput,
+    ApplicationProgress,
+    CreditDecision,
+    ExtensionDecision,
+    ExtensionRequest,
+    LoanProgress,
+    Payment,
+    Prepayment,
+    TaskQueue,
+    WorkflowType,
+    WriteOff,
+    application_workflow_id,
+    loan_workflow_id,
+    opening_search_attributes,
+)
+
+UPDATE_TIMEOUT_S = 30.0  # real seconds an Update may take before it counts as hung
+STAGE_TIMEOUT_S = 120.0  # real seconds an application may take to reach the next stage
+POLL_S = 0.1
+QUERY_TIMEOUT_S = 10.0
+FEN = Decimal("0.01")
+OUTAGE_FAULTS = 10_000  # the most the sandbox arms: every bank request fails until lifted
+
+
+class People:
+    """Carries out a plan's actions and records what came of each."""
+
+    def __init__(
+        self,
+        world: World,
+        cast: Cast,
+        plan: Plan,
+        histories: HistoryChecker,
+        report: Callable[[Violation], None],
+    ) -> None:
+        self.world = world
+        self.cast = cast
+        self.plan = plan
+        self.histories = histories
+        self.report = report
+        self.specs = {spec.index: spec for spec in plan.loans}
+        self.tracked = {
+            spec.index: Tracked(spec.index, cast.borrowers[spec.index].enterprise_id)
+            for spec in plan.originated()
+        }
+        self.decisions: list[HumanDecision] = []
+        self.outcomes: Counter[str] = Counter()
+        self.log: list[str] = []
+        self.outage_until: int | None = None
+        self.day = 0
+        self.first_day = date.today()  # day 0 of the run, by the server's clock (set by it)
+
+    # ---- a day of actions ----------------------------------------------------------------
+    async def perform_day(self, day: int, actions: list[Action]) -> None:
+        """The day's actions: an outage starts first; each loan's actions in order, loans at
+        once (a worker restart among them); fault-arming actions alone, last."""
+        self.day = day
+        if self.outage_until is not None and day >= self.outage_until:
+            await self.world.disarm_faults()
+            self.outage_until = None
+        for action in actions:
+            if action.kind == "bank_outage":
+                await self.world.arm_fault("bank", "error", OUTAGE_FAULTS)
+                self.outage_until = day + int(action.param("days", "1"))
+                self._record(action, "armed")
+        by_loan: dict[int, list[Action]] = {}
+        for action in actions:
+            if action.kind in SERIAL_KINDS or action.kind == "bank_outage":
+                continue
+            by_loan.setdefault(action.loan, []).append(action)
+        await asyncio.gather(*(self._in_order(batch) for batch in by_loan.values()))
+        for action in actions:
+            if action.kind in SERIAL_KINDS:
+                await self._perform(action)
+
+    async def _in_order(self, actions: list[Action]) -> None:
+        for action in actions:
+            await self._perform(action)
+
+    async def _perform(self, action: Action) -> None:
+        try:
+            outcome = await self._dispatch(action)
+        except Exception as exc:  # an action that broke is reported, the run goes on
+            outcome = f"error {type(exc).__name__}: {exc}"
+            self.report(Violation("action_completes", action.describe(), outcome[:300]))
+        self._record(action, outcome)
+
+    def _record(self, action: Action, outcome: str) -> None:
+        self.outcomes[f"{action.kind}:{outcome.split(' ')[0]}"] += 1
+        self.log.append(f"{action.describe()} -> {outcome}")
+
+    async def _dispatch(self, action: Action) -> str:
+        if action.loan == PLATFORM:
+            if action.kind == "restart_workers":
+                await asyncio.sleep(0.05 * (action.seq % 5))  # mid-flight of the day's work
+                await self.world.restart_workers()
+                return "restarted"
+            return "skipped"
+        spec = self.specs[action.loan]
+        if action.kind == "originate":
+            return await self.originate(spec)
+        tracked = self.tracked.get(spec.index)
+        if tracked is None or tracked.loan_id is None:
+            return "skipped no-loan"
+        handlers: dict[str, Callable[[Action, LoanSpec, uuid.UUID], Awaitable[str]]] = {
+            "pay": self.pay,
+            "lost_response_payment": self.lost_response_payment,
+            "prepay": self.prepay,
+            "payoff": self.payoff,
+            "request_extension": self.request_extension,
+            "request_extension_twice": self.request_extension_twice,
+            "decide_extension": self.decide_extension,
+            "write_off": self.write_off,
+            "write_off_race_payment": self.write_off_race_payment,
+        }
+        return await handlers[action.kind](action, spec, tracked.loan_id)
+
+    # ---- Temporal ------------------------------------------------------------------------
+    async def _update(
+        self,
+        workflow_id: str,
+        name: str,
+        *args: Any,
+        update_id: str | None,
+        result_type: type[Any],
+    ) -> tuple[str, Any]:
+        """Run an Update: ("ok", result), ("refused", code) for an ApplicationError,
+        ("rejected", message) when the workflow is gone, ("hung", ...) when it does not come
+        back — a failed workflow task or no answer in time; the workflow is then terminated
+        so the run goes on, and the violation reported."""
+        handle = self.world.client.get_workflow_handle(workflow_id)
+        call = asyncio.ensure_future(
+            handle.execute_update(name, *args, id=update_id, result_type=result_type)
+        )
+        deadline = time.monotonic() + UPDATE_TIMEOUT_S
+        while True:
+            done, _ = await asyncio.wait({call}, timeout=1.0)
+            if done:
+                try:
+                    return "ok", call.result()
+                except WorkflowUpdateFailedError as exc:
+                    cause = exc.cause
+                    if isinstance(cause, ApplicationError):
+                        return "refused", cause.type or "ApplicationError"
+                    return "failed", f"{type(cause).__name__}"
+                except RPCError as exc:
+                    return "rejected", exc.message[:80]
+            failures = await self.histories.failed_tasks_now(workflow_id)
+            if failures or time.monotonic() > deadline:
+                call.cancel()
+                why = failures[0] if failures else f"no answer in {UPDATE_TIMEOUT_S:.0f}s"
+                self.report(Violation("update_completes", workflow_id, f"{name} hung: {why}"))
+                await self._terminate(workflow_id)
+                return "hung", why
+
+    async def _terminate(self, workflow_id: str) -> None:
+        self.histories.terminated.add(workflow_id)
+        with contextlib.suppress(RPCError):
+            await self.world.client.get_workflow_handle(workflow_id).terminate(
+                reason="simulator: a hung Update"
+            )
+
+    async def _until(
+        self, what: str, workflow_id: str, done: Callable[[], Awaitable[bool]]
+    ) -> bool:
+        deadline = time.monotonic() + STAGE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:  # a query can go unanswered (a workflow whose task fails): not yet, then
+                if await asyncio.wait_for(done(), QUERY_TIMEOUT_S + 5):
+                    return True
+            except (TimeoutError, RPCError, WorkflowQueryFailedError):
+                pass
+            await asyncio.sleep(POLL_S)
+        self.report(Violation("workflow_progresses", workflow_id, f"never {what}"))
+        return False
+
+    async def _stage(
+        self, handle: WorkflowHandle[Any, Any], stages: set[str]
+    ) -> ApplicationProgress | None:
+        """Poll the application's progress until it reaches one of ``stages``."""
+        seen: list[ApplicationProgress] = []
+
+        async def reached() -> bool:
+            progress = await handle.query(
+                "progress", result_type=ApplicationProgress, rpc_timeout=QUERY_RPC_TIMEOUT
+            )
+            seen[:] = [progress]
+            return progress.stage in stages
+
+        if not await self._until(f"reached {sorted(stages)}", handle.id, reached):
+            return None
+        return seen[0]
+
+    async def _closed(self, handle: WorkflowHandle[Any, Any]) -> bool:
+        async def closed() -> bool:
+            status, _ = await describe(self.world.client, handle.id)
+            return status is not WorkflowExecutionStatus.RUNNING
+
+        return await self._until("closed", handle.id, closed)
+
+    async def _quiet(self, handle: WorkflowHandle[Any, Any]) -> bool:
+        """Until the workflow waits (on a timer or a person), nothing in flight."""
+
+        async def quiet() -> bool:
+            _, raw = await describe(self.world.client, handle.id)
+            if raw.pending_activities or raw.HasField("pending_workflow_task"):
+                return False
+            progress: LoanProgress = await handle.query(
+                "progress", result_type=LoanProgress, rpc_timeout=QUERY_RPC_TIMEOUT
+            )
+            return progress.status != "opening"
+
+        return await self._until("settled", handle.id, quiet)
+
+    # ---- origination ---------------------------------------------------------------------
+    async def originate(self, spec: LoanSpec) -> str:
+        """Apply, get decided (automatically or by an officer), accept, be disbursed."""
+        borrower = self.cast.borrowers[spec.index]
+        tracked = self.tracked[spec.index]
+        product_id, terms = self.cast.products[spec.product]
+        async with self.world.sessions() as session:
+            lpr = await latest_lpr(session, date.today())
+        materials = [m.value for m in required_materials(terms, spec.amount)]
+        application_id = uuid.uuid5(borrower.enterprise_id, f"application:sim-{spec.index}")
+        tracked.application_id = application_id
+        application = ApplicationInput(
+            application_id=application_id,
+            enterprise_id=borrower.enterprise_id,
+            product_id=product_id,
+            product_version=1,
+            institution_id=self.cast.institution_id,
+            amount=spec.amount,
+            term_months=spec.term_months,
+            repayment_method=spec.method.value,
+            bounds=term_bounds(terms, lpr),
+            required_materials=materials,
+            materials=materials,
+        )
+        workflow_id = application_workflow_id(application_id)
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            WorkflowType.LOAN_APPLICATION,
+            application,
+            id=workflow_id,
+            task_queue=self.world.settings.task_queue(TaskQueue.PLATFORM),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(opening_search_attributes(application)),
+        )
+        await asyncio.wait_for(
+            self.world.client.execute_update_with_start_workflow(
+                "submission", start_workflow_operation=start, result_type=ApplicationProgress
+            ),
+            UPDATE_TIMEOUT_S,
+        )
+        handle = self.world.client.get_workflow_handle(workflow_id)
+        progress = await self._stage(
+            handle, {"offered", "counter_offered", "in_review", "declined", "lapsed"}
+        )
+        if progress is None:
+            return "stuck assessing"
+        if progress.stage == "in_review":
+            if spec.credit == "withdraw":
+                return await self._withdraw(spec, workflow_id)
+            decided = await self._decide_credit(spec, workflow_id, progress)
+            if decided != "ok":
+                return f"credit {decided}"
+            progress = await self._stage(handle, {"offered", "counter_offered", "declined"})
+            if progress is None:
+                return "stuck after the credit decision"
+        if progress.stage not in ("offered", "counter_offered"):
+            await self._closed(handle)
+            return progress.stage
+        accepted = await self._accept(spec, workflow_id)
+        if accepted != "ok":
+            return f"acceptance {accepted}"
+        progress = await self._stage(handle, {"disbursed", "disbursement_failed"})
+        if progress is None:
+            return "stuck disbursing"
+        await self._closed(handle)
+        if progress.stage != "disbursed" or progress.loan_id is None:
+            return progress.stage
+        tracked.loan_id = progress.loan_id
+        await self._quiet(self.world.client.get_workflow_handle(loan_workflow_id(progress.loan_id)))
+        return "disbursed"
+
+    async def _decide_credit(
+        self, spec: LoanSpec, workflow_id: str, progress: ApplicationProgress
+    ) -> str:
+        authority = progress.assessment.authority if progress.assessment else "officer"
+        deciders = {
+            "officer": self.cast.officers[:1],
+            "supervisor": self.cast.supervisors[:1],
+            "four_eyes": self.cast.supervisors[:2],
+        }[authority]
+        rate = None
+        if progress.assessment is None or not progress.assessment.proposed_rate:
+            rate = Decimal("0.0650")
+        approve = spec.credit != "decline"
+        task = await self._open_task(workflow_id, "credit_approval")
+        if task is None:
+            return "no-open-task"
+        outcome = "ok"
+        for staff in deciders:
+            decision = CreditDecision(
+                approve=approve,
+                reason="经营稳定 stable business" if approve else "负债过高 too much debt",
+                decider_id=staff.user_id,
+                decider_role=staff.role.value,
+                decider_institution_id=self.cast.institution_id,
+                rate=rate if approve else None,
+            )
+            outcome, _ = await self._update(
+                workflow_id,
+                "decide_credit",
+                decision,
+                update_id=f"decide-{task.id}-{staff.user_id}-{progress.review_round}",
+                result_type=ApplicationProgress,
+            )
+            if outcome != "ok":
+                return outcome
+            what = "credit approval" if approve else "credit decline"
+            self.decisions.append(HumanDecision(workflow_id, staff.user_id, what))
+            if not approve:
+                break
+        return outcome
+
+    async def _withdraw(self, spec: LoanSpec, workflow_id: str) -> str:
+        applicant = self.cast.borrowers[spec.index].applicant_id
+        outcome, _ = await self._update(
+            workflow_id,
+            "withdraw",
+            *_withdrawal_args(applicant),
+            update_id=f"withdraw-{workflow_id}",
+            result_type=ApplicationProgress,
+        )
+        if outcome == "ok":
+            self.decisions.append(HumanDecision(workflow_id, applicant, "withdrawal"))
+        return f"withdraw {outcome}"
+
+    async def _accept(self, spec: LoanSpec, workflow_id: str) -> str:
+        """Accept the offer letter issued last, named by its SHA-256, as the API does."""
+        application_id = self.tracked[spec.index].application_id
+        async with self.world.sessions() as session:
+            row = await session.get(LoanApplication, application_id)
+            document = str(row.offer.get("document_sha256", "")) if row else ""
+        applicant = self.cast.borrowers[spec.index].applicant_id
+        acceptance = Acceptance(
+            accepted_by=applicant,
+            typed_name="王五",
+            sealed_account=self.world.cipher.encrypt(spec.account, context=SEALED_ACCOUNT),
+            document_sha256=document,
+        )
+        outcome, _ = await self._update(
+            workflow_id,
+            "accept_offer",
+            acceptance,
+            update_id=f"accept-{application_id}",
+            result_type=ApplicationProgress,
+        )
+        if outcome == "ok":
+            self.decisions.append(HumanDecision(workflow_id, applicant, "offer acceptance"))
+        return outcome
+
+    async def _open_task(self, workflow_id: str, kind: str) -> HumanTask | None:
+        """The open task of this kind in the inbox, as an officer sees it."""
+        async with self.world.sessions() as session:
+            task: HumanTask | None = (
+                await session.scalars(
+                    select(HumanTask)
+                    .where(
+                        HumanTask.workflow_id == workflow_id,
+                        HumanTask.kind == kind,
+                        HumanTask.state.in_(("open", "claimed")),
+                    )
+                    .order_by(HumanTask.created_at.desc())
+                )
+            ).first()
+            return task
+
+    # ---- servicing -----------------------------------------------------------------------
+    async def _account(self, loan_id: uuid.UUID) -> tuple[LoanAccount | None, date]:
+        handle = self.world.client.get_workflow_handle(loan_workflow_id(loan_id))
+        today = (await self.world.now()).date()
+        try:
+            progress = await asyncio.wait_for(
+                handle.query("progress", result_type=LoanProgress, rpc_timeout=QUERY_RPC_TIMEOUT),
+                QUERY_TIMEOUT_S,
+            )
+        except (RPCError, TimeoutError, WorkflowQueryFailedError):
+            return None, today
+        if progress.state is None or progress.status != "active":
+            return None, today
+        return progress.state.account, today
+
+    def _payer(self, payer: str) -> str:
+        if payer != "third_party":
+            return ""
+        return self.world.cipher.encrypt(THIRD_PARTY_ACCOUNT, context=SEALED_PAYER_ACCOUNT)
+
+    async def _loan_update(self, loan_id: uuid.UUID, name: str, arg: Any, update_id: str) -> str:
+        outcome, detail = await self._update(
+            loan_workflow_id(loan_id), name, arg, update_id=update_id, result_type=LoanProgress
+        )
+        return outcome if outcome == "ok" else f"{outcome} {detail}"
+
+    async def pay(self, action: Action, spec: LoanSpec, loan_id: uuid.UUID) -> str:
+        """Pay a share of what is due now (late, partial, cure), or of the next installment
+        before its date (early, kept as credit); from the own account or a third party's."""
+        account, today = await self._account(loan_id)
+        if account is None:
+            return "skipped closed"
+        accrued, _ = servicing.accrue_penalty(account, today)
+        due = accrued.amount_due(today) - account.credit
+        if due <= 0:
+            upcoming = account.next_due(today + timedelta(days=1))
+            due = upcoming.outstanding - account.credit if upcoming else Decimal(0)
+        amount = (due * Decimal(action.param("share", "1"))).quantize(FEN)
+        if amount <= 0:
+            return "skipped nothing-due"
+        payment = Payment(
+            key=f"pay-{loan_id}-m-sim{action.seq}",
+            amount=amount,
+            paid_by=self.cast.borrowers[spec.index].applicant_id,
+            sealed_payer_account=self._payer(action.param("payer", "own")),
+        )
+        return await self._loan_update(loan_id, "make_payment", payment, payment.key)
+
+    async def lost_response_payment(
+        self, action: Action, spec: LoanSpec, loan_id: uuid.UUID
+    ) -> str:
+        """The bank takes the money and the answer is lost: the retry must not pay twice."""
+        await self.world.arm_fault("bank", "lost_response", 1)
+        try:
+            return await self.pay(action, spec, loan_id)
+        finally:
+            await self.world.disarm_faults()
+            if self.outage_until is not None:
+                await self.world.arm_fault("bank", "error", OUTAGE_FAULTS)
+
+    async def prepay(self, action: Action, spec: LoanSpec, loan_id: uuid.UUID) -> str:
+        account, _ = await self._account(loan_id)
+        if account is None:
+            return "skipped closed"
+        amount = (account.principal_outstanding * Decimal(action.param("share"))).quantize(FEN)
+        prepayment = Prepayment(
+            key=f"pay-{loan_id}-p-sim{action.seq}",
+            amount=amount,
+            strategy=PrepaymentStrategy(action.param("strategy")),
+            paid_by=self.cast.borrowers[spec.index].applicant_id,
+        )
+        return await self._loan_update(loan_id, "prepay", prepayment, prepayment.key)
+
+    async def payoff(self, action: Action, spec: LoanSpec, loan_id: uuid.UUID) -> str:
+        """Settle everything today at the payoff quote's total."""
+        account, today = await self._account(loan_id)
+        if account is None:
+            return "skipped closed"
+        try:
+            quote = servicing.payoff_quote(account, today, today)
+        except BusinessRuleError as exc:
+            return f"skipped no-quote {exc.issues[0].code}"
+        payment = Payment(
+            key=f"pay-{loan_id}-o-sim{action.seq}",
+            amount=quote.total,
+            paid_by=self.cast.borrowers[spec.index].applicant_id,
+        )
+        return await self._loan_update(loan_id, "pay_off", payment, payment.key)
+
+    def _extension(self, action: Action, spec: LoanSpec) -> ExtensionRequest:
+        return ExtensionRequest(
+            requested_by=self.cast.borrowers[spec.index].applicant_id,
+            extra_months=int(action.param("months", "3")),
+            reason="订单回款延迟 receivables came in late",
+            financial_difficulty=action.param("difficulty") == "True",
+            guarantor_consent=action.param("consent"),
+        )
+
+    async def request_extension(self, action: Action, spec: LoanSpec, loan_id: uuid.UUID) -> str:
+        request = self._extension(action, spec)
+        return await self._loan_update(
+            loan_id, "request_extension", request, f"extend-{loan_id}-sim{action.seq}"
+        )
+
+    async def request_extension_twice(
+        self, action: Action, spec: LoanSpec, loan_id: uuid.UUID
+    ) -> str:
+        """The borrower clicks twice: two requests at once."""
+        request = self._extension(action, spec)
+        outcomes = await asyncio.gather(
+            *(
+                self._loan_update(
+                    loan_id, "request_extension", request, f"extend-{loan_id}-sim{action.seq}-{n}"
+                )
+                for n in (1, 2)
+            )
+        )
+        return " | ".join(outcomes)
+
+    async def decide_extension(self, action: Action, spec: LoanSpec, loan_id: uuid.UUID) -> str:
+        """An officer decides from the inbox; ``race``: two officers decide at once, while the
+        borrower pays."""
+        workflow_id = loan_workflow_id(loan_id)
+        task = await self._open_task(workflow_id, "extension_approval")
+        if task is None:
+            return "skipped no-open-task"
+        how = action.param("how")
+        officers = self.cast.officers
+        choices: list[tuple[Staff, bool]] = {
+            "approve": [(officers[0], True)],
+            "decline": [(officers[0], False)],
+            "race": [(officers[0], True), (officers[1], False)],
+        }[how]
+
+        async def decide(staff: Staff, approve: bool) -> str:
+            decision = ExtensionDecision(
+                approve=approve,
+                reason="" if approve else "现金流不足 cash flow too thin",
+                decider_id=staff.user_id,
+                decider_role=staff.role.value,
+                decider_institution_id=self.cast.institution_id,
+            )
+            outcome = await self._loan_update(
+                loan_id, "decide_extension", decision, f"decide-{task.id}-{staff.user_id}-0"
+            )
+            if outcome == "ok":
+                what = "extension approval" if approve else "extension refusal"
+                self.decisions.append(HumanDecision(workflow_id, staff.user_id, what))
+            return outcome
+
+        if how != "race":
+            return await decide(*choices[0])
+
+        async def decide_soon(staff: Staff, approve: bool) -> str:
+            await asyncio.sleep(0.02)
+            return await decide(staff, approve)
+
+        # The borrower pays a little as the two officers decide: while the payment holds the
+        # loan (its debit at the bank), both decisions arrive and pass their validators.
+        payment = Payment(
+            key=f"pay-{loan_id}-m-sim{action.seq}",
+            amount=Decimal("100.00"),
+            paid_by=self.cast.borrowers[spec.index].applicant_id,
+        )
+        outcomes = await asyncio.gather(
+            self._loan_update(loan_id, "make_payment", payment, payment.key),
+            *(decide_soon(staff, approve) for staff, approve in choices),
+        )
+        return " | ".join(outcomes)
+
+    def _write_off(self) -> WriteOff:
+        supervisor = self.cast.supervisors[0]
+        return WriteOff(
+            decider_id=supervisor.user_id,
+            decider_role=supervisor.role.value,
+            decider_institution_id=self.cast.institution_id,
+            reason="无法收回 unrecoverable",
+        )
+
+    async def write_off(self, action: Action, spec: LoanSpec, loan_id: uuid.UUID) -> str:
+        outcome = await self._loan_update(
+            loan_id, "write_off", self._write_off(), f"write-off-{loan_id}"
+        )
+        if outcome == "ok":
+            self.decisions.append(
+                HumanDecision(
+                    loan_workflow_id(loan_id), self.cast.supervisors[0].user_id, "write-off"
+                )
+            )
+        return outcome
+
+    async def write_off_race_payment(
+        self, action: Action, spec: LoanSpec, loan_id: uuid.UUID
+    ) -> str:
+        """A third party pays everything due while a supervisor writes the loan off."""
+
+        async def write_off_soon() -> str:
+            await asyncio.sleep(0.02)
+            return await self.write_off(action, spec, loan_id)
+
+        paid = Action(
+            action.seq, action.day, action.loan, "pay", (("share", "1"), ("payer", "third_party"))
+        )
+        outcomes = await asyncio.gather(self.pay(paid, spec, loan_id), write_off_soon())
+        return " | ".join(outcomes)
+
+
+def _withdrawal_args(applicant: uuid.UUID) -> tuple[Any, ...]:
+    """The withdraw Update's argument, if its contract has one: the applicant names
+    themselves (the base contract takes none)."""
+    hints = typing.get_type_hints(LoanApplicationWorkflow.withdraw)
+    hints.pop("return", None)
+    if not hints:
+        return ()
+    model = next(iter(hints.values()))
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if info.annotation in (uuid.UUID, uuid.UUID | None):
+            values[name] = applicant
+        elif info.is_required() and info.annotation is str:
+            values[name] = "资金已到位 no longer needed"
+    return (model(**values),)
