@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -138,6 +138,17 @@ async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -
     )
 
 
+_T = TypeVar("_T")
+
+
+def _present(value: _T | None, what: str) -> _T:
+    """A value the branch guarantees. Its absence is a bug: it fails the run visibly, where a
+    failed assertion would fail the workflow task and have it retried for ever."""
+    if value is None:
+        raise ApplicationError(f"{what} is missing", type="workflow.invariant", non_retryable=True)
+    return value
+
+
 def _refuse(message: str, code: str) -> ApplicationError:
     return ApplicationError(message, type=code)
 
@@ -171,6 +182,10 @@ class LoanApplicationWorkflow:
         self.unlogged: list[DecisionEntry] = []
         self.loan_id: Any = None
         self.lean = False  # lean-records-v1 (set once the assessment is back)
+
+    @property
+    def _application(self) -> ApplicationInput:
+        return _present(self.application, "the application")
 
     @workflow.run
     async def run(self, application: ApplicationInput) -> ApplicationProgress:
@@ -215,7 +230,7 @@ class LoanApplicationWorkflow:
             return await self._finish("withdrawn", "applicant.withdrew")
 
         if decision == "auto_decline":
-            assert automatic is not None
+            automatic = _present(automatic, "the automatic decision")
             await self._decided_automatically(automatic)
             await self._notify(
                 "application_declined", {"reason": automatic.reason}, key=self._key("declined")
@@ -229,8 +244,7 @@ class LoanApplicationWorkflow:
             if outcome in ("withdrawn", "lapsed"):
                 return await self._finish(outcome, self.reason)
             if outcome == "declined":
-                assert self.decline is not None
-                reason = self.decline.reason
+                reason = _present(self.decline, "the decline").reason
                 await self._stage("declined", reason)  # logs the decider's entry
                 await self._notify(
                     "application_declined", {"reason": reason}, key=self._key("declined")
@@ -239,18 +253,16 @@ class LoanApplicationWorkflow:
             amount, rate, term = self._decided_terms()
             counter = self.approvals[0].kind is CreditAction.COUNTER_OFFER
         else:
-            assert automatic is not None
-            await self._decided_automatically(automatic)
+            await self._decided_automatically(_present(automatic, "the automatic decision"))
 
         answer = await self._offer(amount, rate, term, counter=counter)
         if answer != "accepted":
             return await self._finish(answer, self.reason)
-        assert self.acceptance is not None
         self.loan_id = await _db(
             "record_acceptance",
             RecordAcceptance(
                 application_id=application.application_id,
-                acceptance=self.acceptance,
+                acceptance=_present(self.acceptance, "the acceptance"),
                 accepted_at=self.accepted_at,
             ),
             uuid.UUID,
@@ -307,8 +319,7 @@ class LoanApplicationWorkflow:
             workflow.upsert_search_attributes(lacking)
 
     def _missing(self) -> tuple[str, ...]:
-        assert self.application is not None
-        return missing_materials(tuple(self.application.required_materials), tuple(self.materials))
+        return missing_materials(tuple(self._application.required_materials), tuple(self.materials))
 
     async def _collect_materials(self) -> bool:
         """Ask for what is missing and wait until it is all there; False if it never came."""
@@ -339,12 +350,13 @@ class LoanApplicationWorkflow:
         return True
 
     def _proposal(self) -> tuple[Decimal, Decimal, int]:
-        assert self.application is not None
         a = self.assessment
-        amount = a.proposed_amount if a and a.proposed_amount else self.application.amount
+        amount = a.proposed_amount if a and a.proposed_amount else self._application.amount
         rate = a.proposed_rate if a and a.proposed_rate else Decimal(0)
         term = (
-            a.proposed_term_months if a and a.proposed_term_months else self.application.term_months
+            a.proposed_term_months
+            if a and a.proposed_term_months
+            else self._application.term_months
         )
         return amount, rate, term
 
@@ -372,11 +384,10 @@ class LoanApplicationWorkflow:
 
     async def _review(self) -> str:
         """Officers decide: approved, declined, counter_offer, withdrawn or lapsed."""
-        assert self.application is not None
         reasons = ",".join(self.assessment.reasons) if self.assessment else "assessment.unavailable"
         task = OpenTask(
             kind="credit_approval",
-            subject=f"application-{self.application.application_id}",
+            subject=f"application-{self._application.application_id}",
             required_role=Role.SUPERVISOR.value
             if self._authority() != "officer"
             else Role.OFFICER.value,
@@ -384,9 +395,9 @@ class LoanApplicationWorkflow:
             context={
                 "reasons": reasons,
                 "authority": self._authority(),
-                "amount": str(self.application.amount),
+                "amount": str(self._application.amount),
             },
-            institution_id=self.application.institution_id,
+            institution_id=self._application.institution_id,
         )
         ref: TaskRef = await _db("open_task", task, TaskRef)
         self.task_id = ref.task_id
@@ -439,7 +450,6 @@ class LoanApplicationWorkflow:
     async def _ask(self, ref: TaskRef, request: CreditDecision) -> bool:
         """The officer's question goes to the applicant; the answer brings the case back to
         the same officer with a fresh SLA. False when the applicant withdrew or never answered."""
-        assert self.application is not None
         deadline = workflow.now() + ANSWER_DEADLINE
         await _db(
             "hold_task",
@@ -478,13 +488,12 @@ class LoanApplicationWorkflow:
     async def _offer(self, amount: Decimal, rate: Decimal, term: int, *, counter: bool) -> str:
         """Issue the offer (letter with APR), then wait: accepted, offer_refused, expired or
         withdrawn."""
-        assert self.application is not None
         self.offer = OfferTerms(
-            application_id=self.application.application_id,
+            application_id=self._application.application_id,
             amount=amount,
             rate=rate,
             term_months=term,
-            repayment_method=self.application.repayment_method,
+            repayment_method=self._application.repayment_method,
             expires_at=workflow.now() + OFFER_VALIDITY,
             counter_offer=counter,
         )
@@ -539,7 +548,6 @@ class LoanApplicationWorkflow:
         """The bank refused the payment (the activity recorded the instruction failed and the
         loan not disbursed): the application ends, and the applicant learns why and what to do
         next — nothing was paid, nothing is owed, apply again with a correct account."""
-        assert self.application is not None
         cause = exc.cause
         reason = getattr(cause, "type", None) or "disbursement.failed"
         details = cause.details if isinstance(cause, ApplicationError) else ()
@@ -570,14 +578,13 @@ class LoanApplicationWorkflow:
         *,
         decision: dict[str, Any] | None = None,
     ) -> None:
-        assert self.application is not None
         # People's decisions taken since the last stage go with it: their outcome is what
         # this stage records (an approval → the offer, a withdrawal → withdrawn …).
         decisions = list(self.unlogged)
         await _db(
             "set_application_stage",
             ApplicationStage(
-                application_id=self.application.application_id,
+                application_id=self._application.application_id,
                 stage=stage,
                 reason=reason,
                 decision=decision,
@@ -599,18 +606,16 @@ class LoanApplicationWorkflow:
 
     def _key(self, what: str) -> str:
         """A notice's business key: the application and what happened to it."""
-        assert self.application is not None
-        return f"application-{self.application.application_id}-{what}"
+        return f"application-{self._application.application_id}-{what}"
 
     async def _notify(self, template: str, context: dict[str, Any], *, key: str) -> None:
         """One notice per business key (``application-{id}-{what}``): delivered once across
         retries, whatever the activity's id."""
-        assert self.application is not None
         try:
             await _external(
                 "notify_enterprise",
                 NotifyEnterprise(
-                    enterprise_id=self.application.enterprise_id,
+                    enterprise_id=self._application.enterprise_id,
                     template=template,
                     context=context,
                     key=key,
@@ -629,11 +634,10 @@ class LoanApplicationWorkflow:
     def _case_seen(self) -> dict[str, Any]:
         """What a decider had in front of them: the request, the assessment (score, grade,
         reasons, proposal), the round, and the approvals already given."""
-        assert self.application is not None
         seen: dict[str, Any] = {
             "requested": {
-                "amount": str(self.application.amount),
-                "term_months": self.application.term_months,
+                "amount": str(self._application.amount),
+                "term_months": self._application.term_months,
             },
             "authority": self._authority(),
             "review_round": self.review_round,
@@ -762,13 +766,13 @@ class LoanApplicationWorkflow:
             raise _refuse("nothing awaits a credit decision", "credit.not_pending")
         if self.stage != "in_review" or not self._awaiting_decision() or self.withdrawn:
             raise _refuse("nothing awaits a credit decision", "credit.not_pending")
-        if decision.decider_institution_id != self.application.institution_id:
+        if decision.decider_institution_id != self._application.institution_id:
             raise _refuse("the case belongs to another institution", "credit.wrong_institution")
         if decision.decider_role not in DECIDERS[self._authority()]:
             raise _refuse(
                 f"this amount needs {self._authority()} authority", "credit.beyond_authority"
             )
-        if decision.decider_id == self.application.maker_id:
+        if decision.decider_id == self._application.maker_id:
             raise _refuse(
                 "maker-checker: the officer who prepared the case cannot decide it",
                 "credit.maker_checker",
@@ -812,8 +816,8 @@ class LoanApplicationWorkflow:
             decision.kind is CreditAction.COUNTER_OFFER
             and (amount, term)
             == (
-                self.application.amount,
-                self.application.term_months,
+                self._application.amount,
+                self._application.term_months,
             )
             and decision.rate is None
         ):
@@ -821,15 +825,15 @@ class LoanApplicationWorkflow:
                 "a counter-offer changes the amount, the term or the rate",
                 "credit.counter_offer_unchanged",
             )
-        bounds = self.application.bounds
+        bounds = self._application.bounds
         if bounds is not None:
-            issues = check_decided_terms(bounds, self.application.amount, amount, term, rate)
+            issues = check_decided_terms(bounds, self._application.amount, amount, term, rate)
             if issues:
                 raise ApplicationError(
                     issues[0].message_en, issues[0].message_zh, type=issues[0].code
                 )
             return
-        if not (0 < amount <= self.application.amount):
+        if not (0 < amount <= self._application.amount):
             raise _refuse("the approved amount must be within the request", "credit.bad_amount")
         if not (0 < rate <= MAX_RATE):
             raise _refuse("an annual rate in (0, 24 %] is required", "credit.bad_rate")
@@ -987,7 +991,7 @@ class LoanApplicationWorkflow:
     def progress(self) -> ApplicationProgress:
         question = self.info_request.question if self.info_request else ""
         return ApplicationProgress(
-            application_id=self.application.application_id if self.application else None,
+            application_id=self._application.application_id if self.application else None,
             stage=self.stage,
             reason=self.reason,
             assessment=self.assessment,
