@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 import secrets
 import uuid
 
@@ -388,6 +390,17 @@ class OnboardingActivities:
                     guidance.message_zh,
                     guidance.message_en,
                 )
-        # Histories from before business keys: the old per-run key (see NotifyEnterprise.key).
-        key = notice.key or f"{activity.info().workflow_id}:{activity.info().activity_id}"
-        await self.notifier.notify(notice.enterprise_id, notice.template, context, key)
+        await self.notifier.notify(
+            notice.enterprise_id, notice.template, context, notice.key or _content_key(notice)
+        )
+
+
+def _content_key(notice: NotifyEnterprise) -> str:
+    """A key for a notice scheduled before workflows chose business keys: the workflow and the
+    notice's own content (template and facts), the same in every run and every retry — never
+    the activity id, which restarts with continue-as-new."""
+    facts = json.dumps(
+        {"template": notice.template, "context": notice.context}, sort_keys=True, default=str
+    )
+    digest = hashlib.sha256(facts.encode()).hexdigest()[:32]
+    return f"{activity.info().workflow_id}:{digest}"

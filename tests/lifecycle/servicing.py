@@ -49,8 +49,10 @@ from domain.roles import Role
 from domain.schedule import RepaymentMethod
 from worker import build_workers
 from workflows.contracts import (
+    SEALED_PAYER_ACCOUNT,
     LoanProgress,
     LoanServicingInput,
+    Payment,
     TaskQueue,
     WorkflowType,
     loan_workflow_id,
@@ -150,6 +152,24 @@ class ServicedLoan:
         async with self.sessions() as session:
             report = await verify_decision_log(session)
         return report.intact
+
+    async def assert_consistent(self) -> None:
+        """What holds after every test: balanced journals, the ledger's principal equal to the
+        loan's, no workflow task ever failed, the decision chain intact."""
+        assert await self.unbalanced_journals() == 0
+        row = await self.loan_row()
+        assert await self.ledger_principal() == row.outstanding_principal
+        assert await self.failed_workflow_tasks() == 0
+        assert await self.chain_verifies()
+
+    def guarantor_payment(self, key: str, amount: Decimal) -> Payment:
+        """A payment from the guarantor's own account, sealed as the API seals it."""
+        return Payment(
+            key=f"pay-{self.loan_id}-{key}",
+            amount=amount,
+            paid_by=self.borrower,
+            sealed_payer_account=field_cipher().encrypt(GOOD_ACCOUNT, context=SEALED_PAYER_ACCOUNT),
+        )
 
     async def loan_row(self) -> Loan:
         async with self.sessions() as session:

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from config.crypto import field_cipher
 from config.settings import Settings
 from db.models import LoanClassification
 from domain import servicing
@@ -22,17 +21,14 @@ from domain.roles import Role
 from domain.schedule import PrepaymentStrategy
 from tests.lifecycle.servicing import (
     BROKE_ACCOUNT,
-    GOOD_ACCOUNT,
     Lender,
     ServicedLoan,
     start_servicing,
 )
 from workflows.contracts import (
-    SEALED_PAYER_ACCOUNT,
     ExtensionDecision,
     ExtensionRequest,
     LoanProgress,
-    Payment,
     Prepayment,
     WriteOff,
 )
@@ -44,22 +40,9 @@ async def _finished(loan: ServicedLoan, branch: str) -> LoanProgress:
     """The loan's end: histories recorded when asked, ledger and histories checked."""
     progress: LoanProgress = await loan.handle.result()
     await loan.record(branch)
-    assert await loan.unbalanced_journals() == 0
-    row = await loan.loan_row()
-    assert await loan.ledger_principal() == row.outstanding_principal
-    assert row.status == progress.status
-    assert await loan.failed_workflow_tasks() == 0
-    assert await loan.chain_verifies()
+    await loan.assert_consistent()
+    assert (await loan.loan_row()).status == progress.status
     return progress
-
-
-def _from_guarantor(loan: ServicedLoan, key: str, amount: Decimal) -> Payment:
-    return Payment(
-        key=f"pay-{loan.loan_id}-m-{key}",
-        amount=amount,
-        paid_by=loan.borrower,
-        sealed_payer_account=field_cipher().encrypt(GOOD_ACCOUNT, context=SEALED_PAYER_ACCOUNT),
-    )
 
 
 async def test_a_26_installment_loan_continues_as_new_twice_and_misses_no_notice(
@@ -96,7 +79,7 @@ async def test_an_overdue_episode_is_cured_and_a_relapse_gets_its_own_follow_up(
     accrued, _ = servicing.accrue_penalty(due.state.account, today)
     arrears = accrued.amount_due(today) - accrued.credit
     cured = await loan.handle.execute_update(
-        "make_payment", _from_guarantor(loan, "cure", arrears), result_type=LoanProgress
+        "make_payment", loan.guarantor_payment("m-cure", arrears), result_type=LoanProgress
     )
     assert cured.days_past_due == 0
     await loan.until(loan.start + timedelta(days=140))  # installments 3– refused: relapse
@@ -107,7 +90,7 @@ async def test_an_overdue_episode_is_cured_and_a_relapse_gets_its_own_follow_up(
     today = (await env.get_current_time()).date()
     total = servicing.payoff_quote(quote.state.account, today, today).total
     await loan.handle.execute_update(
-        "pay_off", _from_guarantor(loan, "payoff", total), result_type=LoanProgress
+        "pay_off", loan.guarantor_payment("m-payoff", total), result_type=LoanProgress
     )
     assert (await _finished(loan, "overdue_cure_relapse")).status == "closed"
     first, second = relapsed

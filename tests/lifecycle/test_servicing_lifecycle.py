@@ -15,7 +15,6 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from config.crypto import field_cipher
 from config.settings import Settings
 from db.models import LoanTransaction
 from domain import servicing
@@ -23,13 +22,11 @@ from domain.calendar import business_date
 from domain.roles import Role
 from tests.lifecycle.servicing import (
     BROKE_ACCOUNT,
-    GOOD_ACCOUNT,
     Lender,
     ServicedLoan,
     start_servicing,
 )
 from workflows.contracts import (
-    SEALED_PAYER_ACCOUNT,
     ExtensionDecision,
     ExtensionRequest,
     LoanProgress,
@@ -38,16 +35,6 @@ from workflows.contracts import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-async def _checked(loan: ServicedLoan) -> None:
-    """What holds after every test: balanced journals, the ledger's principal equal to the
-    account's, no workflow task ever failed."""
-    assert await loan.unbalanced_journals() == 0
-    row = await loan.loan_row()
-    assert await loan.ledger_principal() == row.outstanding_principal
-    assert await loan.failed_workflow_tasks() == 0
-    assert await loan.chain_verifies()
 
 
 async def test_a_fourteen_installment_loan_keeps_every_notice_across_continue_as_new(
@@ -72,7 +59,7 @@ async def test_a_fourteen_installment_loan_keeps_every_notice_across_continue_as
     assert description.status is not None
     row = await loan.loan_row()
     assert row.status == "closed" and row.outstanding_principal == 0
-    await _checked(loan)
+    await loan.assert_consistent()
 
 
 def _decision(officer: object, lender: Lender, approve: bool) -> ExtensionDecision:
@@ -142,18 +129,14 @@ async def test_a_second_extension_gets_its_own_task_and_two_deciders_at_once_han
     decided = entries[-1] if entries[-1].actor.startswith("user:") else None
     assert decided is not None and decided.payload["role"] == Role.OFFICER.value
     assert decided.payload["inputs"]["extra_months"] == "3"
-    await _checked(loan)
+    await loan.assert_consistent()
 
 
 def _guarantor_payoff(loan: ServicedLoan, progress: LoanProgress, today: date) -> Payment:
-    """A payoff at today's quote from the guarantor's own account (sealed, as the API does)."""
+    """A payoff at today's quote from the guarantor's own account."""
     assert progress.state is not None
-    return Payment(
-        key=f"pay-{loan.loan_id}-o-guarantor",
-        amount=servicing.payoff_quote(progress.state.account, today, today).total,
-        paid_by=loan.borrower,
-        sealed_payer_account=field_cipher().encrypt(GOOD_ACCOUNT, context=SEALED_PAYER_ACCOUNT),
-    )
+    total = servicing.payoff_quote(progress.state.account, today, today).total
+    return loan.guarantor_payment("o-guarantor", total)
 
 
 async def test_a_guarantor_pays_off_from_their_own_account(
@@ -177,7 +160,7 @@ async def test_a_guarantor_pays_off_from_their_own_account(
     assert len(await loan.notices("repayment_received")) == 1  # the payoff's receipt
     row = await loan.loan_row()
     assert row.status == "closed" and row.outstanding_principal == 0
-    await _checked(loan)
+    await loan.assert_consistent()
 
 
 async def test_a_write_off_racing_a_payoff_refuses_the_loser_and_hangs_nothing(
@@ -223,7 +206,7 @@ async def test_a_write_off_racing_a_payoff_refuses_the_loser_and_hangs_nothing(
         assert entry.actor == f"user:{lender.supervisor}"
         assert entry.payload["role"] == Role.SUPERVISOR.value
         assert entry.payload["inputs"]["category"] in ("doubtful", "loss")
-    await _checked(loan)
+    await loan.assert_consistent()
 
 
 async def test_the_loan_counts_days_in_beijing(
@@ -244,12 +227,7 @@ async def test_the_loan_counts_days_in_beijing(
     assert business_date(now) == due + timedelta(days=1)
     paid = await loan.handle.execute_update(
         "make_payment",
-        Payment(
-            key=f"pay-{loan.loan_id}-m-late",
-            amount=Decimal("100.00"),
-            paid_by=loan.borrower,
-            sealed_payer_account=field_cipher().encrypt(GOOD_ACCOUNT, context=SEALED_PAYER_ACCOUNT),
-        ),
+        loan.guarantor_payment("m-late", Decimal("100.00")),
         result_type=LoanProgress,
     )
     assert paid.days_past_due == 1
@@ -260,7 +238,7 @@ async def test_the_loan_counts_days_in_beijing(
             )
         )
     assert booked == due + timedelta(days=1)
-    await _checked(loan)
+    await loan.assert_consistent()
 
 
 async def test_two_extension_requests_at_once_make_one_request_and_one_task(
@@ -287,4 +265,4 @@ async def test_two_extension_requests_at_once_make_one_request_and_one_task(
     assert task.state == "open"
     progress = await loan.progress()
     assert progress.state is not None and progress.state.extensions == 1
-    await _checked(loan)
+    await loan.assert_consistent()
