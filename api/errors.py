@@ -79,6 +79,12 @@ _PYDANTIC_CODES: dict[str, tuple[str, str]] = {
     "extra_forbidden": ("field.unknown", "不认识的字段"),
     "json_invalid": ("body.invalid_json", "请求体不是合法的 JSON"),
     "nul_character": ("field.nul_character", "不允许包含空字符 (NUL)"),
+    "decimal_parsing": ("field.decimal_parsing", "请输入数字，如 1234.56"),
+    "decimal_type": ("field.decimal_type", '数字请写成字符串（如 "1234.56"）或整数'),
+    "decimal_max_places": ("field.decimal_max_places", "小数位数过多"),
+    "decimal_whole_digits": ("field.decimal_whole_digits", "整数位数过多"),
+    "date_from_datetime_parsing": ("field.date_from_datetime_parsing", "日期格式应为 YYYY-MM-DD"),
+    "date_type": ("field.date_type", "日期格式应为 YYYY-MM-DD"),
 }
 
 
@@ -93,6 +99,8 @@ def field_issues_from_validation(exc: RequestValidationError) -> list[FieldIssue
         if etype == "value_error" and isinstance(ctx.get("error"), BusinessRuleError):
             issues.extend(ctx["error"].issues)
             continue
+        if "message_zh" in ctx:  # a domain rule checked in the model (api.fields.refuse)
+            code, zh = etype, str(ctx["message_zh"])
         issues.append(
             FieldIssue(
                 field=".".join(loc) or "body",
