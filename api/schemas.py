@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
-from domain.roles import Role
+from api.fields import NO_NUL
+from api.openapi import ServerRule, server_rules
+from domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
+from domain.roles import INSTITUTION_ROLES, Role
 
 
 def reject_nul(value: Any) -> Any:
@@ -26,6 +37,19 @@ def reject_nul(value: Any) -> Any:
     return value
 
 
+def document_nul_refusal(schema: dict[str, Any]) -> None:
+    """Say in a request schema what ``reject_nul`` does: text without a pattern of its own
+    gets one that admits anything but NUL (in place, through unions, lists and maps)."""
+    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
+        schema["pattern"] = NO_NUL
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for branch in schema.get(key, ()):
+            document_nul_refusal(branch)
+    for key in ("items", "additionalProperties", "propertyNames"):
+        if isinstance(schema.get(key), dict):
+            document_nul_refusal(schema[key])
+
+
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
@@ -33,6 +57,16 @@ class Schema(BaseModel):
     @classmethod
     def _no_nul_characters(cls, value: Any) -> Any:
         return reject_nul(value)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        if handler.mode == "validation":  # what requests may carry; responses are ours
+            for field in handler.resolve_ref_schema(json_schema).get("properties", {}).values():
+                document_nul_refusal(field)
+        return json_schema
 
 
 class LoginRequest(Schema):
@@ -61,10 +95,41 @@ class UserOut(Schema):
     created_at: datetime
 
 
+STAFF_ROLES = sorted(role.value for role in Role if role is not Role.APPLICANT)
+_INSTITUTION_ROLES = sorted(role.value for role in INSTITUTION_ROLES)
+
+
 class UserCreate(Schema):
+    """A staff account: institution roles belong to an institution, the others to none
+    (applicants register through enterprise onboarding)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=server_rules(
+            ServerRule(
+                "password",
+                "password.too_simple",
+                "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
+            ),
+            ServerRule(
+                "password", "password.guessable", "not a common password, not holding the username"
+            ),
+            ServerRule("institution_id", "institution.unknown", "names an existing institution"),
+            **{
+                "if": {"properties": {"role": {"enum": _INSTITUTION_ROLES}}},
+                "then": {
+                    "required": ["institution_id"],
+                    "properties": {"institution_id": {"type": "string"}},
+                },
+                "else": {"properties": {"institution_id": {"type": "null"}}},
+            },
+        )
+    )
+
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(min_length=1, max_length=128)
-    role: Role
+    password: str = Field(
+        min_length=1, max_length=128, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH}
+    )
+    role: Annotated[Role, WithJsonSchema({"type": "string", "enum": STAFF_ROLES})]
     display_name: str = Field(default="", max_length=100)
     institution_id: uuid.UUID | None = None
 
