@@ -29,7 +29,9 @@ from api.deps import (
     require_roles,
 )
 from api.errors import ApiError
+from api.fields import TWO_VISIBLE, Money
 from api.idempotency import bind_idempotency_key
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from config.crypto import FieldCipher
@@ -41,6 +43,7 @@ from db.models import (
 )
 from db.repositories import EnterpriseRepository, latest_lpr, product_version
 from domain.calendar import business_today
+from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import mask_bank_account
 from domain.origination import Material, check_requested_terms, required_materials, term_bounds
 from domain.product_codec import terms_from_json
@@ -66,7 +69,7 @@ Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 
 class ApplicationIn(Schema):
     product_id: uuid.UUID
-    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
+    amount: Money
     term_months: int = Field(ge=1, le=600)
     repayment_method: RepaymentMethod
     demand_id: uuid.UUID | None = None
@@ -102,7 +105,13 @@ class ApplicationOut(Schema):
 
 
 class AcceptanceIn(Schema):
-    typed_name: str = Field(min_length=2, max_length=100)
+    typed_name: str = Field(
+        min_length=2,
+        max_length=100,
+        json_schema_extra={"pattern": TWO_VISIBLE},
+        description="The signer's name, at least two characters (checked by the application "
+        "workflow: offer.name_required)",
+    )
     account: str = Field(min_length=8, max_length=34, pattern=r"^[0-9]+$", repr=False)
     document_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     """SHA-256 of the offer letter read; omitted, the letter issued last is the one accepted."""
@@ -128,7 +137,23 @@ async def _application_for(
     return row
 
 
-@router.post("", operation_id="submit_application", response_model=ApplicationOut, status_code=201)
+@router.post(
+    "",
+    operation_id="submit_application",
+    response_model=ApplicationOut,
+    status_code=201,
+    openapi_extra=server_rules(
+        ServerRule("product_id", "product.unavailable", "names an active product"),
+        *(
+            ServerRule(field, code, f"within what the product's current version offers: {what}")
+            for field, code, what in (
+                ("amount", "application.amount_outside_product", "its amount range"),
+                ("term_months", "application.term_outside_product", "its term range"),
+                ("repayment_method", "application.method_not_offered", "its methods"),
+            )
+        ),
+    ),
+)
 async def submit_application(
     body: ApplicationIn,
     user: Applicant,
@@ -150,7 +175,16 @@ async def submit_application(
         )
     product = await session.get(LoanProduct, body.product_id)
     if product is None or product.status != "active":
-        raise ApiError(422, "validation_failed", "产品不存在或已下架", "No such active product")
+        raise BusinessRuleError(
+            [
+                issue(
+                    "product_id",
+                    "product.unavailable",
+                    "产品不存在或已下架",
+                    "No such active product",
+                )
+            ]
+        )
     version = await product_version(session, product.id, product.current_version)
     assert version is not None
     terms = terms_from_json(version.terms)
@@ -333,6 +367,11 @@ async def withdraw_application(
     "/{application_id}/information",
     operation_id="provide_information",
     response_model=ApplicationProgress,
+    # What is asked depends on the case: the materials missing, or the officer's question.
+    openapi_extra=server_rules(
+        ServerRule("materials", "information.still_missing", "one of the materials asked for"),
+        ServerRule("answer", "information.answer_required", "an answer or materials"),
+    ),
 )
 async def provide_information(
     application_id: uuid.UUID,

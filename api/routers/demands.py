@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -26,7 +26,9 @@ from api.deps import (
     require_roles,
 )
 from api.errors import ApiError
+from api.fields import DecimalInput, Money
 from api.idempotency import bind_idempotency_key
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from db.models import (
@@ -45,9 +47,9 @@ from domain.comparison import OfferQuote, compare, quote
 from domain.errors import BusinessRuleError
 from domain.matching import Candidate, DemandFacts, validate_demand
 from domain.product_codec import policy_from_json, terms_from_json
-from domain.products import FinancingType
+from domain.products import MAX_ANNUAL_RATE, FinancingType
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
-from domain.schedule import RepaymentMethod
+from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
 from workflows.contracts import (
     DemandInput,
     DemandProgress,
@@ -66,8 +68,19 @@ Staff = Annotated[Principal, Depends(require_roles(*INSTITUTION_ROLES))]
 
 
 class DemandIn(Schema):
-    amount: Decimal = Field(max_digits=18, decimal_places=2)
-    term_months: int
+    amount: Annotated[
+        Decimal,
+        DecimalInput(
+            places=2,
+            description='The amount sought in yuan: "1234.56" (at most two decimals) or a '
+            "whole number, above zero",
+            checked_by="validate_demand: money.not_positive",
+        ),
+    ]
+    term_months: int = Field(
+        json_schema_extra={"minimum": 1, "maximum": MAX_TERM_PERIODS},
+        description="Months, 1 to 600 (checked by validate_demand: demand.term_out_of_range)",
+    )
     purpose: str = Field(min_length=2, max_length=1000)
     financing_type: FinancingType
     repayment_method: RepaymentMethod | None = None
@@ -112,10 +125,40 @@ class DemandDetail(DemandOut):
     responses: list[ResponseOut]
 
 
+IndicativeRate = Annotated[
+    Decimal,
+    DecimalInput(
+        places=6,
+        whole_digits=1,
+        at_most=MAX_ANNUAL_RATE,
+        description='An annual rate as a fraction ("0.0435" is 4.35 %), above 0, at most 24 %',
+        refusal=(
+            "demand.bad_indicative_rate",
+            "意向年利率须在 0 至 24% 之间",
+            "An indicative annual rate in (0, 24 %] is required",
+        ),
+    ),
+]
+
+
 class AnswerIn(Schema):
+    """Interested with an indicative rate, or declined with a reason (the demand workflow
+    checks both: demand.bad_indicative_rate, demand.reason_required)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"interested": {"const": True}}},
+            "then": {
+                "required": ["indicative_rate"],
+                "properties": {"indicative_rate": {"type": "string"}},
+            },
+            "else": {"required": ["reason"], "properties": {"reason": {"pattern": r"\S"}}},
+        }
+    )
+
     interested: bool
-    indicative_rate: Decimal | None = Field(default=None, max_digits=9, decimal_places=6)
-    indicative_amount: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
+    indicative_rate: IndicativeRate | None = None
+    indicative_amount: Money | None = None
     reason: str = Field(default="", max_length=1000)
 
 
@@ -372,7 +415,12 @@ async def answer_demand(
 
 
 @router.post(
-    "/{demand_id}/selection", operation_id="select_products", response_model=DemandProgress
+    "/{demand_id}/selection",
+    operation_id="select_products",
+    response_model=DemandProgress,
+    openapi_extra=server_rules(
+        ServerRule("product_ids", "demand.product_not_matched", "products the demand matched")
+    ),
 )
 async def select_products(
     demand_id: uuid.UUID,

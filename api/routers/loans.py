@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from sqlalchemy import select
 
 from api.deps import (
@@ -25,7 +25,9 @@ from api.deps import (
     require_roles,
 )
 from api.errors import ApiError
+from api.fields import Day, Money, refuse
 from api.idempotency import bind_idempotency_key
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from api.workflow_errors import run_query, run_update
 from config.crypto import FieldCipher
@@ -65,8 +67,28 @@ from workflows.contracts import (
 router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
-Money = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 PAYOFF_QUOTE_DAYS = 30  # a quote may be asked for up to this many days ahead
+
+
+def _within_quote_window(valid_until: date) -> date:
+    """A quote's day lies between today's business date and PAYOFF_QUOTE_DAYS after it."""
+    today = business_today()
+    if not today <= valid_until <= today + timedelta(days=PAYOFF_QUOTE_DAYS):
+        raise refuse(
+            "payoff.bad_valid_until",
+            f"有效期须在今天至 {PAYOFF_QUOTE_DAYS} 天内",
+            f"valid_until must be within {PAYOFF_QUOTE_DAYS} days from today",
+        )
+    return valid_until
+
+
+QuoteDay = Annotated[
+    Annotated[Day, AfterValidator(_within_quote_window)] | None,
+    Query(
+        description=f"The day the quote settles the loan on: today's business date (Asia/"
+        f"Shanghai, the default) up to {PAYOFF_QUOTE_DAYS} days after it"
+    ),
+]
 
 
 class LoanOut(Schema):
@@ -296,7 +318,7 @@ portfolio_router = APIRouter(prefix="/api/v1/portfolio", tags=["loans"])
 async def portfolio_snapshots(
     user: CurrentUser,
     session: SessionDep,
-    as_of: date | None = None,
+    as_of: Day | None = None,
     limit: Annotated[int, Query(ge=1, le=400)] = 31,
 ) -> list[PortfolioSnapshot]:
     """Daily snapshots by institution (loans and principal by category, overdue, NPL ratio):
@@ -482,26 +504,32 @@ async def prepay(
     )
 
 
-@router.get("/{loan_id}/payoff-quote", operation_id="payoff_quote", response_model=PayoffQuoteOut)
+@router.get(
+    "/{loan_id}/payoff-quote",
+    operation_id="payoff_quote",
+    response_model=PayoffQuoteOut,
+    openapi_extra=server_rules(
+        ServerRule(
+            "valid_until",
+            "payoff.bad_valid_until",
+            f"from today's business date (Asia/Shanghai) to {PAYOFF_QUOTE_DAYS} days after it: "
+            "a window that moves with the day, which JSON Schema cannot state",
+        ),
+        ServerRule("status", "loan.not_active", "only an active loan has a payoff quote"),
+    ),
+)
 async def payoff_quote(
     loan_id: uuid.UUID,
     user: CurrentUser,
     session: SessionDep,
     temporal: TemporalDep,
-    valid_until: date | None = None,
+    valid_until: QuoteDay = None,
 ) -> PayoffQuoteOut:
     """What settles the loan on ``valid_until`` (default today), interest to that day."""
     loan = await _loan_for(session, user, loan_id)
     state = await _state(temporal, loan)
     today = business_today()
     until = valid_until or today
-    if not today <= until <= today + timedelta(days=PAYOFF_QUOTE_DAYS):
-        raise ApiError(
-            422,
-            "payoff.bad_valid_until",
-            f"有效期须在今天至 {PAYOFF_QUOTE_DAYS} 天内",
-            f"valid_until must be within {PAYOFF_QUOTE_DAYS} days from today",
-        )
     try:
         quote = servicing.payoff_quote(state.account, today, until)
     except BusinessRuleError as exc:

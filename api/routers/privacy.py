@@ -11,10 +11,12 @@ from sqlalchemy import select
 
 from api.deps import CurrentUser, Principal, SessionDep, ensure_tenant_access, require_roles
 from api.errors import ApiError
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from db.base import utcnow
 from db.models import Consent, DecisionLogEntry, EnterpriseDocument, Notification
 from db.repositories import EnterpriseRepository, InstitutionRepository
+from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import mask_mobile, mask_resident_id
 from domain.roles import INSTITUTION_ROLES, Role
 
@@ -78,13 +80,21 @@ async def has_consent(
 
 
 @router.post(
-    "/me/consents", operation_id="grant_consent", response_model=ConsentOut, status_code=201
+    "/me/consents",
+    operation_id="grant_consent",
+    response_model=ConsentOut,
+    status_code=201,
+    openapi_extra=server_rules(
+        ServerRule("institution_id", "institution.unknown", "names an institution of the platform")
+    ),
 )
 async def grant_consent(body: ConsentIn, user: Applicant, session: SessionDep) -> Consent:
     """Let an institution see one scope of the enterprise's data (until revoked)."""
     enterprise_id = _own(user)
     if await InstitutionRepository(session).get(body.institution_id) is None:
-        raise ApiError(422, "validation_failed", "机构不存在", "No such institution")
+        raise BusinessRuleError(
+            [issue("institution_id", "institution.unknown", "机构不存在", "No such institution")]
+        )
     existing = await session.scalar(
         select(Consent).where(
             Consent.enterprise_id == enterprise_id,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import Select, select
 
 from api.deps import (
@@ -21,9 +21,12 @@ from api.deps import (
 )
 from api.early_warning import close_early_warning
 from api.errors import ApiError
+from api.fields import NO_NUL, DecimalInput, Money
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from api.workflow_errors import api_error_from_workflow, run_query
 from db.models import HumanTask
+from domain.products import MAX_ANNUAL_RATE
 from domain.roles import INSTITUTION_ROLES, Role
 from workflows.contracts import (
     ApplicationProgress,
@@ -56,16 +59,47 @@ class TaskOut(Schema):
     created_at: datetime
 
 
+# What a decision must hold depends on the kind of the task it decides (a record the server
+# holds) and on the case behind it: the workflow deciding it checks these.
+_DECISION_RULES = (
+    ("reason", "review.reason_required", "a verification review that rejects gives a reason"),
+    ("reason", "credit.reason_required", "a credit decision that declines gives a reason"),
+    ("question", "credit.question_required", "request_info asks a question"),
+    ("amount", "credit.counter_offer_unchanged", "a counter-offer changes amount, term or rate"),
+    ("amount", "credit.bad_amount", "at most the amount the application asked for"),
+    ("amount", "credit.amount_below_product", "at least the product's minimum amount"),
+    ("term_months", "credit.term_outside_product", "within the product's terms"),
+    ("rate", "credit.bad_rate", f"a credit decision's rate is at most {MAX_ANNUAL_RATE:%}"),
+    ("rate", "credit.rate_outside_product", "within the product's rate range"),
+    ("kind", "task.unsupported_kind", "a task of a kind decided here"),
+)
+
+
 class DecisionIn(Schema):
     """A decision: ``approve`` true/false, or an ``action`` (credit tasks also take
     ``request_info`` with a ``question`` and ``counter_offer`` with new terms)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=server_rules(*(ServerRule(*rule) for rule in _DECISION_RULES))
+    )
 
     approve: bool = False
     action: CreditAction | None = None
     reason: str = Field(default="", max_length=500)
     question: str = Field(default="", max_length=500)
-    amount: Decimal | None = Field(default=None, gt=0, max_digits=18, decimal_places=2)
-    rate: Decimal | None = Field(default=None, gt=0, lt=1, max_digits=9, decimal_places=6)
+    amount: Money | None = None
+    rate: (
+        Annotated[
+            Decimal,
+            DecimalInput(
+                places=6,
+                whole_digits=3,
+                below=Decimal(1),
+                description='An annual rate as a fraction ("0.0435" is 4.35 %), above 0',
+            ),
+        ]
+        | None
+    ) = None
     term_months: int | None = Field(default=None, ge=1, le=600)
 
     @property
@@ -90,7 +124,7 @@ async def list_tasks(
     user: CurrentUser,
     session: SessionDep,
     state: Annotated[str | None, Query(pattern="^(open|claimed|waiting|done|cancelled)$")] = "open",
-    kind: Annotated[str | None, Query(max_length=48)] = None,
+    kind: Annotated[str | None, Query(max_length=48, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[HumanTask]:
