@@ -8,12 +8,21 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field
+from pydantic import ConfigDict, Field
+from pydantic.config import JsonDict
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import CurrentUser, Principal, SessionDep, require_roles
 from api.errors import ApiError
+from api.fields import (
+    INDUSTRY_CODES,
+    REGION_OR_PROVINCE,
+    Day,
+    DecimalInput,
+    documented,
+)
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from db.models import LoanProduct, LoanProductVersion, LprRate
 from db.repositories import latest_lpr
@@ -23,6 +32,10 @@ from domain.errors import BusinessRuleError
 from domain.matching import Candidate
 from domain.product_codec import terms_from_json, terms_to_json
 from domain.products import (
+    MAX_ANNUAL_RATE,
+    MAX_SLA_HOURS,
+    MAX_SPREAD_BP,
+    MIN_SLA_HOURS,
     CreditGrade,
     FinancingType,
     LprTenor,
@@ -32,48 +45,149 @@ from domain.products import (
     validate_product_terms,
 )
 from domain.roles import Role
-from domain.schedule import RepaymentMethod
+from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
 
 router = APIRouter(tags=["catalog"])
 InstitutionAdmin = Annotated[Principal, Depends(require_roles(Role.INSTITUTION_ADMIN))]
 PlatformAdmin = Annotated[Principal, Depends(require_roles(Role.PLATFORM_ADMIN))]
 
 
+# The product form is checked as a whole by validate_product_terms (every problem at once, each
+# with its own code); its schema states the same bounds.
+CHECKED = "validate_product_terms"
+Amount = Annotated[
+    Decimal,
+    DecimalInput(
+        places=2, description='Yuan: "1234.56" or a whole number, above zero', checked_by=CHECKED
+    ),
+]
+AmountOrZero = Annotated[
+    Decimal,
+    DecimalInput(
+        places=2,
+        positive=False,
+        description='Yuan: "1234.56" or a whole number, at least zero',
+        checked_by=CHECKED,
+    ),
+]
+FixedRate = Annotated[
+    Decimal,
+    DecimalInput(
+        places=6,
+        whole_digits=3,
+        positive=False,
+        at_most=MAX_ANNUAL_RATE,
+        description='An annual rate as a fraction ("0.0435" is 4.35 %), from 0 to 24 %',
+        checked_by=CHECKED,
+    ),
+]
+FeeRate = Annotated[
+    Decimal,
+    DecimalInput(
+        places=6,
+        whole_digits=3,
+        positive=False,
+        below=Decimal(1),
+        description='A fee rate as a fraction ("0.005" is 0.5 %), at least 0 and below 100 %',
+        checked_by=CHECKED,
+    ),
+]
+Term = Annotated[
+    int, documented(f"Months, 1 to {MAX_TERM_PERIODS}", minimum=1, maximum=MAX_TERM_PERIODS)
+]
+Spread = Annotated[int, documented("Basis points over the LPR", minimum=0, maximum=MAX_SPREAD_BP)]
+_NOT_NULL: JsonDict = {"type": ["string", "integer"]}
+
+
 class PricingIn(Schema):
+    """LPR + spread (``kind`` lpr: tenor and both spreads) or a fixed range (``kind`` fixed:
+    both rates); the fields of the other form are ignored."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"kind": {"const": "lpr"}}},
+                    "then": {
+                        "required": ["lpr_tenor", "spread_min_bp", "spread_max_bp"],
+                        "properties": {
+                            "lpr_tenor": {"type": "string"},
+                            "spread_min_bp": {"type": "integer"},
+                            "spread_max_bp": {"type": "integer"},
+                        },
+                    },
+                },
+                {
+                    "if": {"properties": {"kind": {"const": "fixed"}}},
+                    "then": {
+                        "required": ["fixed_rate_min", "fixed_rate_max"],
+                        "properties": {"fixed_rate_min": _NOT_NULL, "fixed_rate_max": _NOT_NULL},
+                    },
+                },
+            ]
+        }
+    )
+
     kind: Literal["lpr", "fixed"]
     lpr_tenor: LprTenor | None = None
-    spread_min_bp: int | None = None
-    spread_max_bp: int | None = None
-    fixed_rate_min: Decimal | None = Field(default=None, max_digits=9, decimal_places=6)
-    fixed_rate_max: Decimal | None = Field(default=None, max_digits=9, decimal_places=6)
+    spread_min_bp: Spread | None = None
+    spread_max_bp: Spread | None = None
+    fixed_rate_min: FixedRate | None = None
+    fixed_rate_max: FixedRate | None = None
+
+
+def _inverted(field: str, code: str, rule: str) -> ServerRule:
+    return ServerRule(field, code, f"{rule}: JSON Schema cannot compare two fields")
 
 
 class ProductIn(Schema):
     """A product definition; rates and fee rates are fractions (0.0435 = 4.35 %)."""
 
+    model_config = ConfigDict(
+        json_schema_extra=server_rules(
+            _inverted("amount_max", "product.amount_range_inverted", "at least amount_min"),
+            _inverted("term_max_months", "product.term_range_inverted", "at least term_min_months"),
+            _inverted(
+                "pricing.spread_max_bp", "product.spread_range_inverted", "at least spread_min_bp"
+            ),
+            _inverted(
+                "pricing.fixed_rate_max", "product.rate_range_inverted", "at least fixed_rate_min"
+            ),
+            _inverted("auto_approval_limit", "product.auto_limit_above_max", "at most amount_max"),
+            _inverted("active_until", "product.active_window_inverted", "not before active_from"),
+        )
+    )
+
     code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9_-]+$")
     name: str = Field(min_length=2, max_length=200)
     family: ProductFamily
     financing_type: FinancingType
-    amount_min: Decimal = Field(max_digits=18, decimal_places=2)
-    amount_max: Decimal = Field(max_digits=18, decimal_places=2)
-    term_min_months: int
-    term_max_months: int
+    amount_min: Amount
+    amount_max: Amount
+    term_min_months: Term
+    term_max_months: Term
     pricing: PricingIn
-    repayment_methods: list[RepaymentMethod]
-    upfront_fee_rate: Decimal = Field(default=Decimal(0), max_digits=9, decimal_places=6)
-    monthly_fee_rate: Decimal = Field(default=Decimal(0), max_digits=9, decimal_places=6)
-    eligible_industries: list[str] = Field(default_factory=list)
-    eligible_regions: list[str] = Field(default_factory=list)
-    min_enterprise_age_months: int = 0
-    min_annual_revenue: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
+    repayment_methods: list[RepaymentMethod] = Field(json_schema_extra={"minItems": 1})
+    upfront_fee_rate: FeeRate = Decimal(0)
+    monthly_fee_rate: FeeRate = Decimal(0)
+    eligible_industries: list[str] = Field(
+        default_factory=list, json_schema_extra={"items": {"enum": INDUSTRY_CODES}}
+    )
+    eligible_regions: list[str] = Field(
+        default_factory=list,
+        json_schema_extra={"items": {"type": "string", "pattern": REGION_OR_PROVINCE}},
+    )
+    min_enterprise_age_months: Annotated[int, documented("Months", minimum=0)] = 0
+    min_annual_revenue: AmountOrZero | None = None
     min_credit_grade: CreditGrade | None = None
     collateral_required: bool = False
     guarantee_required: bool = False
-    auto_approval_limit: Decimal = Field(default=Decimal(0), max_digits=18, decimal_places=2)
-    response_sla_hours: int = 72
-    active_from: date
-    active_until: date | None = None
+    auto_approval_limit: AmountOrZero = Decimal(0)
+    response_sla_hours: Annotated[
+        int, documented("Hours", minimum=MIN_SLA_HOURS, maximum=MAX_SLA_HOURS)
+    ] = 72
+    active_from: Day
+    active_until: Day | None = None
 
     def terms(self) -> ProductTerms:
         p = self.pricing
@@ -134,12 +248,22 @@ class ProductOut(Schema):
 
 class LprIn(Schema):
     tenor: LprTenor
-    rate: Decimal = Field(gt=0, lt=1, max_digits=9, decimal_places=6)
+    rate: Annotated[
+        Decimal,
+        DecimalInput(
+            places=6,
+            whole_digits=3,
+            below=Decimal(1),
+            description='The rate as a fraction ("0.0345" is 3.45 %), above 0 and below 100 %',
+        ),
+    ]
+    effective_date: Day
+
+
+class LprOut(Schema):
+    tenor: LprTenor
+    rate: Decimal
     effective_date: date
-
-
-class LprOut(LprIn):
-    pass
 
 
 def _preview(terms: ProductTerms, lpr: Any, product_id: str) -> AprPreview | None:
@@ -303,7 +427,10 @@ async def list_products(
 
 @router.get("/api/v1/products/{product_id}", operation_id="get_product", response_model=ProductOut)
 async def get_product(
-    product_id: uuid.UUID, _: CurrentUser, session: SessionDep, version: int | None = None
+    product_id: uuid.UUID,
+    _: CurrentUser,
+    session: SessionDep,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> ProductOut:
     """A product at its current version, or at an earlier one."""
     product = await session.get(LoanProduct, product_id)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
 from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
+from api.fields import INDUSTRY_CODES, REGION_OR_PROVINCE, Day, DecimalInput
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from db.models import SupportPolicy as PolicyRow
 from domain.errors import BusinessRuleError
@@ -24,17 +26,57 @@ router = APIRouter(prefix="/api/v1/policies", tags=["policies"])
 PlatformAdmin = Annotated[Principal, Depends(require_roles(Role.PLATFORM_ADMIN))]
 
 
+# The policy is checked as a whole by validate_policy (every problem at once, each with its
+# own code); its schema states the same bounds.
+SubsidyRate = Annotated[
+    Decimal,
+    DecimalInput(
+        places=4,
+        whole_digits=3,
+        positive=False,
+        at_most=Decimal(1),
+        description='A share as a fraction ("0.5" is 50 %), from 0 to 1',
+        checked_by="validate_policy: policy.rate_out_of_range",
+    ),
+]
+
+
 class PolicyIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra=server_rules(
+            ServerRule(
+                "valid_until",
+                "policy.validity_inverted",
+                "not before valid_from: JSON Schema cannot compare two fields",
+            )
+        )
+    )
+
     title: str = Field(min_length=2, max_length=200)
     issuer: str = Field(min_length=2, max_length=200)
-    regions: list[str] = Field(default_factory=list)
-    industries: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(
+        default_factory=list,
+        json_schema_extra={"items": {"type": "string", "pattern": REGION_OR_PROVINCE}},
+    )
+    industries: list[str] = Field(
+        default_factory=list, json_schema_extra={"items": {"enum": INDUSTRY_CODES}}
+    )
     sizes: list[EnterpriseSize] = Field(default_factory=list)
-    interest_subsidy_rate: Decimal = Field(default=Decimal(0), max_digits=7, decimal_places=4)
-    subsidy_cap_per_year: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
-    guarantee_fee_subsidy_rate: Decimal = Field(default=Decimal(0), max_digits=7, decimal_places=4)
-    valid_from: date
-    valid_until: date | None = None
+    interest_subsidy_rate: SubsidyRate = Decimal(0)
+    subsidy_cap_per_year: (
+        Annotated[
+            Decimal,
+            DecimalInput(
+                places=2,
+                description='Yuan a year: "1234.56" or a whole number, above zero',
+                checked_by="validate_policy: policy.cap_not_positive",
+            ),
+        ]
+        | None
+    ) = None
+    guarantee_fee_subsidy_rate: SubsidyRate = Decimal(0)
+    valid_from: Day
+    valid_until: Day | None = None
 
 
 class PolicyOut(Schema):
