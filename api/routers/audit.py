@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
 from api.deps import (
@@ -23,6 +23,7 @@ from api.deps import (
     require_roles,
 )
 from api.errors import ApiError
+from api.fields import NO_NUL, Day
 from api.schemas import Schema
 from audit.chain import ChainReport, verify_decision_log
 from audit.history import WorkflowNotFound
@@ -38,7 +39,6 @@ from audit.service import (
 from config.codec import EncryptionCodec
 from db.models_audit import RetentionRun
 from documents.pdf import render_pdf
-from domain.errors import FieldIssue
 from domain.retention import RETENTION_RULES, RetentionRule
 from domain.roles import INSTITUTION_ROLES, Role
 from workflows.contracts import TaskQueue, WorkflowType
@@ -64,25 +64,20 @@ RetentionOperator = Annotated[
 ]
 
 
+# Search attributes are matched as Temporal visibility keywords: letters, digits and _ . : -
+Keyword = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Letters, digits and _ . : - (at most 64)",
+    ),
+]
+WorkflowId = Annotated[str, Path(max_length=255, pattern=NO_NUL)]
+
+
 def _reader(user: Principal) -> Reader:
     return Reader(user.user_id, user.role, user.institution_id)
-
-
-def _bad_filter(field: str) -> ApiError:
-    return ApiError(
-        422,
-        "validation.failed",
-        "查询条件不合法",
-        "Invalid search filter",
-        [
-            FieldIssue(
-                field,
-                "field.bad_format",
-                "只能包含字母、数字和 _ . : -（最多 64 个字符）",
-                "Letters, digits and _ . : - only (at most 64 characters)",
-            )
-        ],
-    )
 
 
 @router.get("/workflows", operation_id="audit_search", response_model=list[WorkflowSummary])
@@ -90,13 +85,13 @@ async def search_workflows(
     user: AuditReader,
     session: SessionDep,
     temporal: TemporalDep,
-    enterprise: Annotated[str | None, Query(max_length=200)] = None,
-    institution: Annotated[str | None, Query(max_length=64)] = None,
-    stage: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(max_length=64)] = None,
-    workflow_type: Annotated[str | None, Query(max_length=64)] = None,
-    started_from: date | None = None,
-    started_to: date | None = None,
+    enterprise: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    institution: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    stage: Keyword = None,
+    status: Keyword = None,
+    workflow_type: Keyword = None,
+    started_from: Day | None = None,
+    started_to: Day | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[WorkflowSummary]:
     """Search by enterprise (id, USCC or part of its name), institution (id or code), stage,
@@ -112,14 +107,7 @@ async def search_workflows(
         started_to=datetime.combine(started_to, time.max, UTC) if started_to else None,
         limit=limit,
     )
-    try:
-        return await search(temporal, session, _reader(user), filters)
-    except ValueError as exc:
-        bad = next(
-            (k for k in ("stage", "status", "workflow_type") if getattr(filters, k) == str(exc)),
-            "query",
-        )
-        raise _bad_filter(bad) from exc
+    return await search(temporal, session, _reader(user), filters)
 
 
 async def _story(
@@ -147,7 +135,7 @@ async def _story(
     response_model=AuditStory,
 )
 async def timeline(
-    workflow_id: str,
+    workflow_id: WorkflowId,
     user: AuditReader,
     session: SessionDep,
     temporal: TemporalDep,
@@ -168,7 +156,7 @@ def _export_json(story_: AuditStory) -> bytes:
 
 @router.get("/workflows/{workflow_id}/timeline.json", operation_id="audit_timeline_json")
 async def timeline_json(
-    workflow_id: str,
+    workflow_id: WorkflowId,
     user: AuditReader,
     session: SessionDep,
     temporal: TemporalDep,
@@ -201,7 +189,7 @@ def render_story_pdf(story_: AuditStory) -> bytes:
     responses={200: {"content": {"application/pdf": {}}}},
 )
 async def timeline_pdf(
-    workflow_id: str,
+    workflow_id: WorkflowId,
     user: AuditReader,
     session: SessionDep,
     temporal: TemporalDep,

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from temporalio.client import WorkflowFailureError
@@ -32,6 +32,8 @@ from api.deps import (
     require_roles,
 )
 from api.errors import ApiError
+from api.fields import NO_NUL, DayRange
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from db import reporting
 from db.base import utcnow
@@ -66,6 +68,24 @@ FORMATS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8", "json": "
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 # Free text goes to PostgreSQL and the hashed decision log: no control characters.
 PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_OUT_OF_RANGE = ("报表期间须在2000年至2100年之间", "the period must lie between 2000 and 2100")
+# A period starts on the first of a month (of a quarter's first month: checked with the kind).
+PeriodStart = Annotated[
+    date,
+    DayRange(FIRST_DAY, LAST_DAY, "report.period_out_of_range", *_OUT_OF_RANGE, month_start=True),
+]
+_RANGE = (
+    "日期须在2000至2100年间，结束日期晚于开始日期且跨度不超过十年",
+    "dates lie between 2000 and 2100, end after start, at most ten years apart",
+)
+MetricsDay = Annotated[date, DayRange(FIRST_DAY, LAST_DAY, "metrics.invalid_range", *_RANGE)]
+MAX_METRICS_DAYS = 3660
+_QUARTER_START = "^[0-9]{4}-(?:01|04|07|10)-01$"
+_INVALID_PERIOD = ServerRule(
+    "period_start",
+    "report.invalid_period",
+    "a quarterly period starts on the first day of a quarter (January, April, July, October)",
+)
 
 
 # ---- schemas -----------------------------------------------------------------------------
@@ -91,8 +111,22 @@ class ReportDetailOut(ReportOut):
 
 
 class ReportRequest(Schema):
+    model_config = ConfigDict(
+        json_schema_extra=server_rules(
+            ServerRule(
+                "period_start",
+                "report.future_period",
+                "a period that has begun by today's business date",
+            ),
+            **{
+                "if": {"properties": {"kind": {"const": ReportKind.QUARTERLY.value}}},
+                "then": {"properties": {"period_start": {"pattern": _QUARTER_START}}},
+            },
+        )
+    )
+
     kind: ReportKind
-    period_start: date | None = None  # the first day of the month / quarter; None: the last
+    period_start: PeriodStart | None = None  # the first day of the month / quarter; None: the last
 
 
 class AlertOut(Schema):
@@ -117,6 +151,20 @@ class AlertOut(Schema):
 
 class AlertAction(Schema):
     note: str = Field(default="", max_length=2000, pattern=PLAIN_TEXT)
+
+
+class AlertClosing(Schema):
+    """Closing says what the investigation found: the note is required and not blank (the
+    alert's rules check it: alert.note_required)."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["note"]})
+
+    note: str = Field(
+        default="",
+        max_length=2000,
+        pattern=PLAIN_TEXT,
+        json_schema_extra={"allOf": [{"pattern": r"\S"}]},
+    )
 
 
 class MonitoringRequest(Schema):
@@ -191,12 +239,14 @@ async def list_reports(
     operation_id="live_report_figures",
     response_model=dict[str, Any],
     tags=["reports"],
+    # JSON Schema relates the fields of one object, not two query parameters.
+    openapi_extra=server_rules(_INVALID_PERIOD),
 )
 async def live_figures(
     user: Reader,
     session: SessionDep,
     kind: ReportKind,
-    period_start: date,
+    period_start: PeriodStart,
     institution_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """A period's figures computed now from the live tables (nothing archived)."""
@@ -258,17 +308,7 @@ async def download_report(
 
 
 def _period(kind: ReportKind, start: date) -> Period:
-    if not FIRST_DAY <= start <= LAST_DAY:
-        raise BusinessRuleError(
-            [
-                issue(
-                    "period_start",
-                    "report.period_out_of_range",
-                    "报表期间须在2000年至2100年之间",
-                    "the period must lie between 2000 and 2100",
-                )
-            ]
-        )
+    """The period of this kind starting on ``start`` (in range: the parameter checked it)."""
     try:
         return Period.of(kind, start)
     except ValueError as exc:
@@ -302,7 +342,7 @@ async def generate_report(
     start = body.period_start
     if start is None:
         start = Period.previous(body.kind, business_today()).start
-    _period(body.kind, start)
+    _period(body.kind, start)  # a quarterly period_start the schema refused already
     if start > business_today():
         raise BusinessRuleError(
             [issue("period_start", "report.future_period", "报表期间尚未开始", "period not begun")]
@@ -371,7 +411,7 @@ async def list_alerts(
     user: Reader,
     session: SessionDep,
     state: AlertState | None = None,
-    rule: str | None = Query(default=None, max_length=32),
+    rule: str | None = Query(default=None, max_length=32, pattern=NO_NUL),
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertOut]:
     """Monitoring alerts, newest first."""
@@ -415,11 +455,17 @@ async def _move_alert(
         return (await _alert_out(session, [row]))[0]
 
 
+_STEP = ServerRule(
+    "state", "alert.invalid_transition", "the alert's state allows it: open, investigating, closed"
+)
+
+
 @router.post(
     "/alerts/{alert_id}/investigate",
     operation_id="investigate_alert",
     response_model=AlertOut,
     tags=["monitoring"],
+    openapi_extra=server_rules(_STEP),
 )
 async def investigate_alert(
     alert_id: uuid.UUID, body: AlertAction, user: Compliance, ctx: ContextDep
@@ -433,9 +479,10 @@ async def investigate_alert(
     operation_id="close_alert",
     response_model=AlertOut,
     tags=["monitoring"],
+    openapi_extra=server_rules(_STEP),
 )
 async def close_alert(
-    alert_id: uuid.UUID, body: AlertAction, user: Compliance, ctx: ContextDep
+    alert_id: uuid.UUID, body: AlertClosing, user: Compliance, ctx: ContextDep
 ) -> AlertOut:
     """Close an alert under investigation; the note saying what was found is required."""
     return await _move_alert(ctx, alert_id, user, AlertState.CLOSED, body.note)
@@ -465,29 +512,31 @@ async def run_monitoring(
 
 
 @router.get(
-    "/metrics", operation_id="platform_metrics", response_model=list[MetricOut], tags=["metrics"]
+    "/metrics",
+    operation_id="platform_metrics",
+    response_model=list[MetricOut],
+    tags=["metrics"],
+    # JSON Schema relates the fields of one object, not two query parameters.
+    openapi_extra=server_rules(
+        ServerRule(
+            "end",
+            "metrics.invalid_range",
+            f"after start, at most {MAX_METRICS_DAYS} days (ten years) after it",
+        )
+    ),
 )
 async def platform_metrics(
     user: Reader,
     session: SessionDep,
-    start: date,
-    end: date,
+    start: MetricsDay,
+    end: MetricsDay,
     group_by: Literal["institution", "product"] | None = None,
 ) -> list[MetricOut]:
     """Financing success rate, time to decision, financing cost (average APR) and user
     satisfaction for business dates [start, end), for the platform or per institution or
     product."""
-    if end <= start or (end - start).days > 3660 or not FIRST_DAY <= start < end <= LAST_DAY:
-        raise BusinessRuleError(
-            [
-                issue(
-                    "end",
-                    "metrics.invalid_range",
-                    "日期须在2000至2100年间，结束日期晚于开始日期且跨度不超过十年",
-                    "dates lie between 2000 and 2100, end after start, at most ten years apart",
-                )
-            ]
-        )
+    if end <= start or (end - start).days > MAX_METRICS_DAYS:
+        raise BusinessRuleError([issue("end", "metrics.invalid_range", *_RANGE)])
     metrics = await reporting.platform_metrics(session, start, end, group_by)
     return [MetricOut.model_validate(m, from_attributes=True) for m in metrics]
 
