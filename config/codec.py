@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,9 @@ from config.crypto import DecryptionError, Keyring, aesgcm_decrypt, aesgcm_encry
 if TYPE_CHECKING:
     from config.settings import Settings
 
+BASE64 = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+"""Standard base64 with its padding, as protobuf JSON writes bytes (nothing looser is read)."""
+_BASE64 = re.compile(BASE64)
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 _ASSOCIATED_DATA = b"loanbridge/temporal-payload/v1"
@@ -79,7 +83,8 @@ def data_converter_from_settings(settings: Settings) -> DataConverter:
 
 
 def payloads_from_json(body: Mapping[str, Any]) -> list[Payload]:
-    """Payloads of a codec-server body `{"payloads": [{"metadata": {k: b64}, "data": b64}]}`."""
+    """Payloads of a codec-server body `{"payloads": [{"metadata": {k: b64}, "data": b64}]}`
+    (metadata and data may be null or left out; other members are ignored)."""
     items = body.get("payloads")
     if not isinstance(items, list):
         raise ValueError('codec body must have a "payloads" list')
@@ -87,13 +92,16 @@ def payloads_from_json(body: Mapping[str, Any]) -> list[Payload]:
     for item in items:
         if not isinstance(item, Mapping):
             raise ValueError("each payload must be an object")
-        metadata = item.get("metadata") or {}
+        metadata = item.get("metadata")
+        if metadata is None:
+            metadata = {}
         if not isinstance(metadata, Mapping):
             raise ValueError("payload metadata must be an object")
+        data = item.get("data")
         payloads.append(
             Payload(
                 metadata={str(k): _b64decode(v) for k, v in metadata.items()},
-                data=_b64decode(item.get("data") or ""),
+                data=b"" if data is None else _b64decode(data),
             )
         )
     return payloads
@@ -129,6 +137,8 @@ def _b64encode(value: bytes) -> str:
 def _b64decode(value: object) -> bytes:
     if not isinstance(value, str):
         raise ValueError("payload fields must be base64 strings")
+    if not _BASE64.fullmatch(value):
+        raise ValueError("payload field is not standard base64")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Body, Depends
 from api.deps import ContextDep, Principal, get_current_user_or_session, require_roles
 from api.errors import ApiError
 from api.hardening import accepts_any_query_parameters
-from config.codec import EncryptionCodec, decode_payloads_json, encode_payloads_json
+from api.openapi import ServerRule, server_rules
+from config.codec import BASE64, EncryptionCodec, decode_payloads_json, encode_payloads_json
 from domain.roles import Role
 
 router = APIRouter(prefix="/codec", tags=["codec"])
@@ -22,11 +23,45 @@ Auditor = Annotated[
 ]
 
 
-@router.post("/decode", operation_id="codec_decode")
+_BYTES = {"type": "string", "pattern": BASE64}
+# The Temporal codec-server protocol: payloads as protobuf JSON (bytes in base64).
+PAYLOADS = {
+    "required": ["payloads"],
+    "properties": {
+        "payloads": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "metadata": {
+                        "anyOf": [
+                            {"type": "object", "additionalProperties": _BYTES},
+                            {"type": "null"},
+                        ]
+                    },
+                    "data": {"anyOf": [_BYTES, {"type": "null"}]},
+                },
+            },
+        }
+    },
+}
+Payloads = Annotated[dict[str, Any], Body(json_schema_extra=PAYLOADS)]
+
+
+@router.post(
+    "/decode",
+    operation_id="codec_decode",
+    openapi_extra=server_rules(
+        ServerRule(
+            "payloads",
+            "codec.bad_payloads",
+            "a payload whose metadata says binary/encrypted is a ciphertext of one of the "
+            "platform's keys (named in its encryption-key-id metadata)",
+        )
+    ),
+)
 @accepts_any_query_parameters
-async def decode(
-    body: Annotated[dict[str, Any], Body()], _: Auditor, ctx: ContextDep
-) -> dict[str, Any]:
+async def decode(body: Payloads, _: Auditor, ctx: ContextDep) -> dict[str, Any]:
     """Decrypt payloads for the Temporal Web UI (compliance role; every call is authenticated)."""
     try:
         return await decode_payloads_json(EncryptionCodec.from_settings(ctx.settings), body)
@@ -36,9 +71,7 @@ async def decode(
 
 @router.post("/encode", operation_id="codec_encode")
 @accepts_any_query_parameters
-async def encode(
-    body: Annotated[dict[str, Any], Body()], _: Auditor, ctx: ContextDep
-) -> dict[str, Any]:
+async def encode(body: Payloads, _: Auditor, ctx: ContextDep) -> dict[str, Any]:
     try:
         return await encode_payloads_json(EncryptionCodec.from_settings(ctx.settings), body)
     except ValueError as exc:

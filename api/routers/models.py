@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path
 
 from api.deps import Principal, SessionDep, require_roles
 from api.errors import ApiError
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from credit_model.registry import RegistryError, get_version, list_versions, promote, rollback
 from db.models_risk import CreditModelVersion
@@ -85,7 +86,16 @@ async def get_model(version: VersionPath, _: Reader, session: SessionDep) -> dic
     return {**_out(row), "metrics": row.metrics, "scorecard": row.scorecard}
 
 
-@router.post("/{version}/promote", operation_id="promote_model", response_model=ModelOut)
+@router.post(
+    "/{version}/promote",
+    operation_id="promote_model",
+    response_model=ModelOut,
+    # Whether a version can serve depends on how it was trained (a record the server holds).
+    openapi_extra=server_rules(
+        ServerRule("version", "model.not_servable", "trained on the platform's own features"),
+        ServerRule("version", "model.challenger_champion", "its champion is the scorecard"),
+    ),
+)
 async def promote_model(
     version: VersionPath, admin: PlatformAdmin, session: SessionDep
 ) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WithStartWorkflowOperation
@@ -32,6 +32,8 @@ from api.deps import (
     session_is_current,
 )
 from api.errors import ApiError
+from api.fields import INDUSTRY_CODES, REGION_CODE, TWO_VISIBLE, Day, DecimalInput
+from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from api.security import InvalidToken, decode_token, hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
@@ -59,6 +61,7 @@ from domain.onboarding import (
     sniff_content_type,
 )
 from domain.onboarding import check_upload as check_upload_rules
+from domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from domain.passwords import check_password_strength
 from domain.roles import Role
 from workflows.contracts import (
@@ -135,33 +138,110 @@ async def _registration(
     return enterprise
 
 
+# The registration form is checked as a whole by check_registration and the password rules
+# (every problem at once, each with its own code); its schema states the same formats.
+USCC_PATTERN = "^[0-9A-HJ-NPQRTUWXY]{18}$"
+RESIDENT_ID_PATTERN = r"^\s*[0-9]{17}[0-9Xx]\s*$"  # spaces around and a lower-case x are normalised
+MOBILE_PATTERN = "^1[3-9][0-9]{9}$"
+
+
+def _id_number_rules(field: str) -> list[ServerRule]:
+    return [
+        ServerRule(field, "resident_id.bad_check_digit", "the MOD 11-2 check character"),
+        ServerRule(field, "resident_id.bad_birth_date", "positions 7-14 a real calendar date"),
+        ServerRule(field, "resident_id.birth_date_in_future", "born no later than today"),
+        ServerRule(field, "resident_id.under_age", "at least 18 years old today"),
+    ]
+
+
+def _password_rules(field: str) -> list[ServerRule]:
+    return [
+        ServerRule(
+            field,
+            "password.too_simple",
+            "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
+        ),
+        ServerRule(field, "password.guessable", "not a common password, not holding the username"),
+    ]
+
+
 class EnterpriseIn(Schema):
     name: str = Field(min_length=2, max_length=200)
-    uscc: str = Field(min_length=1, max_length=32)
-    registered_capital: Decimal = Field(max_digits=18, decimal_places=2)
-    founding_date: date
+    uscc: str = Field(
+        min_length=1,
+        max_length=32,
+        json_schema_extra={"pattern": USCC_PATTERN},
+        description="Unified Social Credit Code (GB 32100), upper case",
+    )
+    registered_capital: Annotated[
+        Decimal,
+        DecimalInput(
+            places=2,
+            description='Yuan: "1234.56" or a whole number, above zero',
+            checked_by="check_registration: capital.not_positive",
+        ),
+    ]
+    founding_date: Day
     business_scope: str = Field(default="", max_length=2000)
-    industry: str = Field(min_length=1, max_length=1)
-    region: str = Field(min_length=1, max_length=6)
+    industry: str = Field(min_length=1, max_length=1, json_schema_extra={"enum": INDUSTRY_CODES})
+    region: str = Field(
+        min_length=1,
+        max_length=6,
+        json_schema_extra={"pattern": REGION_CODE},
+        description="Six-digit GB/T 2260 code",
+    )
 
 
 class LegalRepresentativeIn(Schema):
     name: str = Field(min_length=2, max_length=100)
-    id_number: str = Field(min_length=1, max_length=32, repr=False)
-    mobile: str = Field(min_length=1, max_length=20, repr=False)
+    id_number: str = Field(
+        min_length=1, max_length=32, repr=False, json_schema_extra={"pattern": RESIDENT_ID_PATTERN}
+    )
+    mobile: str = Field(
+        min_length=1, max_length=20, repr=False, json_schema_extra={"pattern": MOBILE_PATTERN}
+    )
 
 
 class AccountIn(Schema):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(min_length=1, max_length=128, repr=False)
+    password: str = Field(
+        min_length=1,
+        max_length=128,
+        repr=False,
+        json_schema_extra={"minLength": MIN_PASSWORD_LENGTH},
+    )
     password_confirmation: str = Field(min_length=1, max_length=128, repr=False)
 
 
 class RegistrationIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra=server_rules(
+            ServerRule(
+                "enterprise.uscc",
+                "uscc.bad_check_character",
+                "the GB 32100 check character: a checksum JSON Schema cannot compute",
+            ),
+            *_id_number_rules("legal_representative.id_number"),
+            ServerRule(
+                "enterprise.founding_date",
+                "founding_date.in_future",
+                "no later than today's business date",
+            ),
+            *_password_rules("account.password"),
+            ServerRule(
+                "account.password_confirmation",
+                "password.confirmation_mismatch",
+                "equal to account.password: JSON Schema cannot compare two fields",
+            ),
+        )
+    )
+
     enterprise: EnterpriseIn
     legal_representative: LegalRepresentativeIn
     account: AccountIn
-    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(
+        default=None, max_length=200, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+    )
 
 
 async def _throttle(
@@ -237,7 +317,12 @@ class RegistrationOut(Schema):
 
 
 class OtpIn(Schema):
-    code: str = Field(min_length=1, max_length=12)
+    code: str = Field(
+        min_length=1,
+        max_length=12,
+        json_schema_extra={"pattern": "^[0-9]{6}$"},
+        description="The six digits sent by SMS (checked by the onboarding workflow)",
+    )
 
 
 class GuidanceOut(Schema):
@@ -261,16 +346,30 @@ class ProgressOut(Schema):
 
 
 class EnterpriseCorrectionIn(Schema):
-    name: str | None = Field(default=None, min_length=2, max_length=200)
+    name: str | None = Field(
+        default=None, min_length=2, max_length=200, json_schema_extra={"pattern": TWO_VISIBLE}
+    )
 
 
 class LegalRepresentativeCorrectionIn(Schema):
-    name: str | None = Field(default=None, min_length=2, max_length=100)
-    id_number: str | None = Field(default=None, min_length=1, max_length=32, repr=False)
+    name: str | None = Field(
+        default=None, min_length=2, max_length=100, json_schema_extra={"pattern": TWO_VISIBLE}
+    )
+    id_number: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        repr=False,
+        json_schema_extra={"pattern": RESIDENT_ID_PATTERN},
+    )
 
 
 class ResubmissionIn(Schema):
     """Corrected registration facts (only what changes) and the documents to upload again."""
+
+    model_config = ConfigDict(
+        json_schema_extra=server_rules(*_id_number_rules("legal_representative.id_number"))
+    )
 
     enterprise: EnterpriseCorrectionIn = Field(default_factory=EnterpriseCorrectionIn)
     legal_representative: LegalRepresentativeCorrectionIn = Field(
@@ -469,6 +568,9 @@ async def _update(
     "/api/v1/registrations/{enterprise_id}/otp",
     operation_id="confirm_registration_code",
     response_model=ProgressOut,
+    openapi_extra=server_rules(
+        ServerRule("code", "otp.wrong_code", "the code last sent to the registration's mobile")
+    ),
 )
 async def confirm_code(
     enterprise_id: uuid.UUID,
@@ -543,6 +645,15 @@ async def registration_progress(
     operation_id="upload_document",
     response_model=ProgressOut,
     status_code=201,
+    openapi_extra=server_rules(
+        ServerRule("file", "upload.empty", "not empty"),
+        ServerRule("file", "upload.too_large", "at most 10 MB"),
+        ServerRule(
+            "file",
+            "upload.unsupported_type",
+            "a PDF, JPEG or PNG by its content (its first bytes), whatever type it declares",
+        ),
+    ),
 )
 async def upload_document(
     user: Applicant,
