@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import typing
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -45,7 +44,6 @@ from simulation.invariants import (
 )
 from simulation.plan import PLATFORM, SERIAL_KINDS, THIRD_PARTY_ACCOUNT, Action, LoanSpec, Plan
 from simulation.world import World
-from workflows.application import LoanApplicationWorkflow
 from workflows.contracts import (
     SEALED_ACCOUNT,
     SEALED_PAYER_ACCOUNT,
@@ -59,6 +57,7 @@ from workflows.contracts import (
     Payment,
     Prepayment,
     TaskQueue,
+    Withdrawal,
     WorkflowType,
     WriteOff,
     application_workflow_id,
@@ -108,8 +107,7 @@ class People:
         once (a worker restart among them); fault-arming actions alone, last."""
         self.day = day
         if self.outage_until is not None and day >= self.outage_until:
-            await self.world.disarm_faults()
-            self.outage_until = None
+            await self.lift_outage()
         for action in actions:
             if action.kind == "bank_outage":
                 await self.world.arm_fault("bank", "error", OUTAGE_FAULTS)
@@ -124,6 +122,11 @@ class People:
         for action in actions:
             if action.kind in SERIAL_KINDS:
                 await self._perform(action)
+
+    async def lift_outage(self) -> None:
+        """The bank answers again."""
+        await self.world.disarm_faults()
+        self.outage_until = None
 
     async def _in_order(self, actions: list[Action]) -> None:
         for action in actions:
@@ -381,7 +384,7 @@ class People:
         outcome, _ = await self._update(
             workflow_id,
             "withdraw",
-            *_withdrawal_args(applicant),
+            Withdrawal(withdrawn_by=applicant),
             update_id=f"withdraw-{workflow_id}",
             result_type=ApplicationProgress,
         )
@@ -634,20 +637,3 @@ class People:
         )
         outcomes = await asyncio.gather(self.pay(paid, spec, loan_id), write_off_soon())
         return " | ".join(outcomes)
-
-
-def _withdrawal_args(applicant: uuid.UUID) -> tuple[Any, ...]:
-    """The withdraw Update's argument, if its contract has one: the applicant names
-    themselves (the base contract takes none)."""
-    hints = typing.get_type_hints(LoanApplicationWorkflow.withdraw)
-    hints.pop("return", None)
-    if not hints:
-        return ()
-    model = next(iter(hints.values()))
-    values: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        if info.annotation in (uuid.UUID, uuid.UUID | None):
-            values[name] = applicant
-        elif info.is_required() and info.annotation is str:
-            values[name] = "资金已到位 no longer needed"
-    return (model(**values),)

@@ -13,6 +13,7 @@ from datetime import time as clock_time
 from sqlalchemy import func, select
 
 from db.models import Loan, LoanTransaction
+from domain.origination import LOAN_NOT_DISBURSED
 from simulation.cast import seed_cast
 from simulation.invariants import (
     HistoryChecker,
@@ -31,6 +32,7 @@ from simulation.world import ClockStuck, World
 STEP_TIMEOUT_S = 150.0  # real seconds a step may take: beyond, the run stops with a violation
 CHECKPOINT_DAYS = 30  # the full checks (bank, notices, histories) run this often and at the end
 NOON = clock_time(12, 0)  # people act at noon UTC: the loans' day work (01:00 UTC) is done
+MIDNIGHT = clock_time(0, 0)  # an outage is lifted then, before the loans' day work
 REAL_SECONDS_PER_DAY = 0.3  # and 5 s: one attempt of the clock to run (world.ATTEMPTS of them)
 
 
@@ -189,17 +191,24 @@ async def _step(
 ) -> bool:
     """Run the clock to noon of ``day``, act, check; False when the clock is stuck."""
     if day > 0:
-        moment = datetime.combine(people.first_day + timedelta(days=day), NOON, UTC)
-        try:
-            await world.advance_to(
-                moment,
-                5 + REAL_SECONDS_PER_DAY * (day - previous),
-                lambda: _idle(world, people),
-            )
-        except ClockStuck as exc:
-            holding = await _in_flight(world, people)
-            record(Violation("clock_advances", f"day {day}", f"{exc}; {holding}"))
-            return False
+        moments = [datetime.combine(people.first_day + timedelta(days=day), NOON, UTC)]
+        if people.outage_until is not None and day >= people.outage_until:
+            # The outage ends at the start of its last day: the collections retrying through
+            # it reach the bank before noon, as they would in the morning after an outage.
+            moments.insert(0, datetime.combine(moments[0].date(), MIDNIGHT, UTC))
+        for moment in moments:
+            try:
+                await world.advance_to(
+                    moment,
+                    5 + REAL_SECONDS_PER_DAY * (day - previous),
+                    lambda: _idle(world, people),
+                )
+            except ClockStuck as exc:
+                holding = await _in_flight(world, people)
+                record(Violation("clock_advances", f"day {day}", f"{exc}; {holding}"))
+                return False
+            if moment.time() == MIDNIGHT:
+                await people.lift_outage()
         # Before anyone acts: a wait for a person (an overdue follow-up, say) may end today.
         async with world.sessions() as session:
             for violation in await histories.check_waits(session, list(people.tracked.values())):
@@ -262,7 +271,8 @@ async def _check(
 
 
 async def _loan_years(world: World, first_day: date, last_day: int) -> float:
-    """Years of servicing: each disbursed loan from day 0 to its closure or the last day."""
+    """Years of servicing: each disbursed loan (a refused disbursement is none) from day 0 to
+    its closure or the last day."""
     end_of_run = first_day + timedelta(days=last_day)
     async with world.sessions() as session:
         rows = await session.execute(
@@ -272,7 +282,11 @@ async def _loan_years(world: World, first_day: date, last_day: int) -> float:
             .group_by(LoanTransaction.loan_id)
         )
         closed = {loan_id: day for loan_id, day in rows}
-        loans = (await session.scalars(select(Loan.id).where(Loan.status != "pending"))).all()
+        loans = (
+            await session.scalars(
+                select(Loan.id).where(Loan.status.not_in(("pending", LOAN_NOT_DISBURSED)))
+            )
+        ).all()
     days = sum((closed.get(loan_id, end_of_run) - first_day).days for loan_id in loans)
     return days / 365
 
