@@ -1004,8 +1004,7 @@ async def test_an_extension_refused_with_a_reason_keeps_the_schedule(
     assert fake.events[-1].kind != "extended"
     assert "extended" not in fake.kinds()
     assert fake.debits() == [
-        (due.due_date, fake.due_key(due), due.principal + due.interest, True)
-        for due in fake.dues
+        (due.due_date, fake.due_key(due), due.principal + due.interest, True) for due in fake.dues
     ]
     assert result.state is not None
     assert result.state.account.maturity_date == fake.dues[-1].due_date
