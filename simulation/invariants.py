@@ -56,6 +56,7 @@ BAD_ENDINGS = {
 RECEIPTS = {  # the notice each kind of payment owes the borrower
     "auto_debit": "repayment_received",
     "repayment": "repayment_received",
+    "payoff": "repayment_received",  # and the settlement notice
     "prepayment": "prepayment_received",
 }
 QUERY_TIMEOUT_S = 5.0
