@@ -29,6 +29,7 @@ from simulation.people import People
 from simulation.plan import Action, Plan, generate_plan
 from simulation.world import ClockStuck, World
 
+SETTLE_S = 20.0  # real seconds the work in flight may take to finish before the checks
 STEP_TIMEOUT_S = 150.0  # real seconds a step may take: beyond, the run stops with a violation
 CHECKPOINT_DAYS = 30  # the full checks (bank, notices, histories) run this often and at the end
 NOON = clock_time(12, 0)  # people act at noon UTC: the loans' day work (01:00 UTC) is done
@@ -209,6 +210,9 @@ async def _step(
                 return False
             if moment.time() == MIDNIGHT:
                 await people.lift_outage()
+        # A lock released to unstick the clock may have let it run past work still in flight
+        # (a timer's activities): the checks wait for that work, as a person would see it done.
+        await _settled(world, people)
         # Before anyone acts: a wait for a person (an overdue follow-up, say) may end today.
         async with world.sessions() as session:
             for violation in await histories.check_waits(session, list(people.tracked.values())):
@@ -217,6 +221,16 @@ async def _step(
     full = day % CHECKPOINT_DAYS == 0 or day == plan.days
     await _check(world, people, histories, record, full)
     return True
+
+
+async def _settled(world: World, people: People) -> None:
+    """Wait (real time, at most ``SETTLE_S``) until nothing is in flight; during an outage
+    collections retry until it ends, so only a moment."""
+    deadline = time.monotonic() + (1.0 if people.outage_until is not None else SETTLE_S)
+    while time.monotonic() < deadline:
+        if await _idle(world, people):
+            return
+        await asyncio.sleep(0.1)
 
 
 async def _idle(world: World, people: People) -> bool:
