@@ -104,6 +104,8 @@ class Vocabulary(StrEnum):
     NEXT_STEP = "next_step"
     BREAK_KIND = "break_kind"
     INSTITUTION_KIND = "institution_kind"
+    LIFECYCLE_STAGE = "lifecycle_stage"  # the stage search attribute of a workflow
+    FIELD = "field"  # names of the facts an event records (amount, rate, reason …)
 
 
 def _compiled(po: Path) -> bytes:
