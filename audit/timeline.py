@@ -14,7 +14,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 
-from domain.labels import Vocabulary
+from domain.labels import Vocabulary, known
 from domain.labels import label as catalogue_label
 
 Category = Literal[
@@ -114,6 +114,24 @@ def label(name: str) -> tuple[str, str]:
         Vocabulary.WORKFLOW_TYPE if name.endswith("Workflow") else Vocabulary.TIMELINE_EVENT
     )
     return catalogue_label(vocabulary, name, "zh"), catalogue_label(vocabulary, name, "en")
+
+
+_STATUS_VOCABULARIES = (
+    Vocabulary.LIFECYCLE_STAGE,
+    Vocabulary.APPLICATION_STAGE,
+    Vocabulary.DEMAND_STATUS,
+    Vocabulary.ENTERPRISE_STATUS,
+    Vocabulary.LOAN_STATUS,
+    Vocabulary.WORKFLOW_STATUS,
+)
+
+
+def _status_label(value: str, lang: str) -> str:
+    """A stage or status search attribute's value in words (whichever vocabulary holds it)."""
+    for vocabulary in _STATUS_VOCABULARIES:
+        if known(vocabulary, value):
+            return catalogue_label(vocabulary, value, lang)
+    return catalogue_label(Vocabulary.APPLICATION_STAGE, value, lang)  # a recorded miss
 
 
 def mask_text(value: str) -> str:
@@ -498,11 +516,12 @@ class _Translator:
             if what is None or value is None:
                 continue
             zh = "阶段" if what == "stage" else "状态"
+            named_zh, named_en = _status_label(str(value), "zh"), _status_label(str(value), "en")
             self.entry(
                 event,
                 "status",
                 what,
-                title=(f"{zh} → {value}", f"{what} → {value}"),
+                title=(f"{zh} → {named_zh}", f"{what} → {named_en}"),
                 outcome=str(value),
             )
 

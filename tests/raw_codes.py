@@ -63,9 +63,12 @@ def _single_word_codes() -> frozenset[str]:
     )
 
 
-def find_raw_codes(text: str, lang: str = "zh") -> list[Finding]:
+def find_raw_codes(
+    text: str, lang: str = "zh", names: frozenset[str] = frozenset()
+) -> list[Finding]:
     """Every raw code in ``text`` (what a person reads); ``lang`` is the rendering's language:
-    on a Chinese one, a status word such as ``offered`` is a raw code too."""
+    on a Chinese one, a status word such as ``offered`` is a raw code too. ``names`` are
+    people's names (a username may read like a code: ``compliance``) and are not codes."""
     cleaned = _FILE_NAME.sub(" ", _URL_OR_MAIL.sub(" ", text))
     findings: list[Finding] = []
 
@@ -85,8 +88,8 @@ def find_raw_codes(text: str, lang: str = "zh") -> list[Finding]:
         add("dotted", match)
     if lang == "zh":
         words = _single_word_codes()
-        for match in re.finditer(r"(?<![A-Za-z_])[a-z]+(?![A-Za-z_])", without_ids):
-            if match.group(0) in words:
+        for match in re.finditer(r"(?<![\w-])[a-z]+(?![\w-])", without_ids):
+            if match.group(0) in words and match.group(0) not in names:
                 add("code_word", match)
     return findings
 

@@ -26,7 +26,7 @@ from domain.labels import Vocabulary, label
 from domain.monitoring import Rule
 from domain.roles import INSTITUTION_ROLES, Role
 from web.core import PREFIX, PageError, Web, WebContext, parse_uuid, redirect, render
-from web.display import first_label, people, task_subjects
+from web.display import audit_actor, first_label, people, task_subjects
 from workflows.contracts import WorkflowType
 
 router = APIRouter(prefix="/compliance", include_in_schema=False)
@@ -187,6 +187,9 @@ async def timeline_page(
         broken=broken,
         headline=headline,
         people=await people(session, actors),
+        audit_actor=lambda entry: audit_actor(entry, ctx.lang),
+        first_label=lambda code, vocabularies: first_label(code, vocabularies, ctx.lang),
+        outcome_vocabularies=(Vocabulary.OUTCOME, Vocabulary.TASK_OUTCOME, Vocabulary.TASK_STATE),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.timeline import TimelineEntry
 from db.models import AppUser, Enterprise, Loan, LoanApplication, LoanProduct
 from domain.labels import Vocabulary, known, label, reasons_text
 from web.formats import money, percent
@@ -104,6 +105,17 @@ def actor_text(actor: str, known_people: Mapping[str, Person], lang: str) -> str
     return label(Vocabulary.ROLE, "system", lang) if actor.startswith("system") else actor
 
 
+def audit_actor(entry: TimelineEntry, lang: str) -> str:
+    """An audit timeline's actor (``username (role)`` as the audit API names people) with the
+    role in words."""
+    actor = entry.actor or ""
+    if not entry.actor_role:
+        return actor_text(actor, {}, lang)
+    name = actor.removesuffix(f" ({entry.actor_role})")
+    role = label(Vocabulary.ROLE, entry.actor_role, lang)
+    return f"{name} ({role})" if lang == "en" else f"{name}（{role}）"
+
+
 def event_title(kind: str, lang: str) -> str:
     """A case event: a decision-log kind, or ``task.<kind>.<opened|state>``."""
     if kind.startswith("task."):
@@ -182,7 +194,15 @@ def _value(key: str, value: object, lang: str) -> str | None:
     if key in _COUNTS or key in _TEXT:
         return str(value)
     if key in _CODES:
-        return first_label(str(value), _CODES[key], lang)
+        code, _, words = str(value).partition(": ")  # "declined: 现金流不足" (a person's reason)
+        named = first_label(code, _CODES[key], lang)
+        return (
+            f"{named}: {words}"
+            if words and lang == "en"
+            else f"{named}：{words}"
+            if words
+            else named
+        )
     if key in ("reason", "reasons"):
         return reasons_text(str(value), lang)
     if key == "materials":
