@@ -100,9 +100,12 @@ def actor_text(actor: str, known_people: Mapping[str, Person], lang: str) -> str
     if person is not None:
         role = label(Vocabulary.ROLE, person.role, lang)
         return f"{person.name} ({role})" if lang == "en" else f"{person.name}（{role}）"
-    if actor in ("system", ""):
+    kind, _, detail = actor.partition(":")
+    if kind == "model" and detail:  # an automatic decision: the model version decided
+        return f"{label(Vocabulary.ROLE, 'credit_model', lang)} {detail}"
+    if actor in ("system", "") or kind == "system":
         return label(Vocabulary.ROLE, "system", lang)
-    return label(Vocabulary.ROLE, "system", lang) if actor.startswith("system") else actor
+    return actor
 
 
 def audit_actor(entry: TimelineEntry, lang: str) -> str:
