@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -30,7 +29,7 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.idempotency import bind_idempotency_key
-from api.schemas import Schema
+from api.schemas import AcceptanceOut, ApplicationOut, Schema
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from config.crypto import FieldCipher
 from db.models import (
@@ -85,33 +84,11 @@ class RefusalIn(Schema):
     reason: str = Field(default="", max_length=500)
 
 
-class ApplicationOut(Schema):
-    id: uuid.UUID
-    enterprise_id: uuid.UUID
-    institution_id: uuid.UUID
-    product_id: uuid.UUID
-    product_version: int
-    amount: Decimal
-    term_months: int
-    repayment_method: str
-    status: str
-    status_reason: str
-    assessment: dict[str, Any]
-    offer: dict[str, Any]
-    created_at: datetime
-
-
 class AcceptanceIn(Schema):
     typed_name: str = Field(min_length=2, max_length=100)
     account: str = Field(min_length=8, max_length=34, pattern=r"^[0-9]+$", repr=False)
     document_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     """SHA-256 of the offer letter read; omitted, the letter issued last is the one accepted."""
-
-
-class AcceptanceOut(Schema):
-    stage: str
-    loan_id: uuid.UUID | None
-    account: str
 
 
 async def _application_for(

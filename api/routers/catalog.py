@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import CurrentUser, Principal, SessionDep, require_roles
 from api.errors import ApiError
-from api.schemas import Schema
+from api.schemas import AprPreview as AprPreview  # re-exported: web/admin.py names it here
+from api.schemas import ProductOut, Schema
 from db.models import LoanProduct, LoanProductVersion, LprRate
 from db.repositories import latest_lpr
 from domain.calendar import business_today
@@ -107,29 +108,6 @@ class ProductIn(Schema):
             active_from=self.active_from,
             active_until=self.active_until,
         )
-
-
-class AprPreview(Schema):
-    """The disclosed cost of a typical loan under this product (mid amount, max term)."""
-
-    amount: Decimal
-    term_months: int
-    rate_min: Decimal
-    rate_max: Decimal
-    apr_at_min_rate: Decimal
-    apr_at_max_rate: Decimal
-
-
-class ProductOut(Schema):
-    id: uuid.UUID
-    institution_id: uuid.UUID
-    code: str
-    name: str
-    status: str
-    version: int
-    terms: dict[str, Any]
-    apr_preview: AprPreview | None = None
-    created_at: datetime
 
 
 class LprIn(Schema):

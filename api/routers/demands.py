@@ -27,7 +27,7 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.idempotency import bind_idempotency_key
-from api.schemas import Schema
+from api.schemas import DemandDetail, DemandOut, MatchOut, QuoteOut, ResponseOut, Schema
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from db.models import (
     DemandMatch,
@@ -73,45 +73,6 @@ class DemandIn(Schema):
     repayment_method: RepaymentMethod | None = None
 
 
-class MatchOut(Schema):
-    product_id: uuid.UUID
-    product_version: int
-    institution_id: uuid.UUID
-    eligible: bool
-    score: Decimal
-    indicative_rate: Decimal
-    rank: int
-    explanation: dict[str, Any]
-
-
-class ResponseOut(Schema):
-    institution_id: uuid.UUID
-    status: str
-    indicative_rate: Decimal | None
-    indicative_amount: Decimal | None
-    reason: str
-    due_at: datetime
-    responded_at: datetime | None
-
-
-class DemandOut(Schema):
-    id: uuid.UUID
-    enterprise_id: uuid.UUID
-    amount: Decimal
-    term_months: int
-    purpose: str
-    financing_type: str
-    repayment_method: str | None
-    status: str
-    created_at: datetime
-
-
-class DemandDetail(DemandOut):
-    applicable_policies: dict[str, Any]
-    matches: list[MatchOut]
-    responses: list[ResponseOut]
-
-
 class AnswerIn(Schema):
     interested: bool
     indicative_rate: Decimal | None = Field(default=None, max_digits=9, decimal_places=6)
@@ -121,29 +82,6 @@ class AnswerIn(Schema):
 
 class SelectionIn(Schema):
     product_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
-
-
-class QuoteOut(Schema):
-    """One candidate side by side with the others (APR = IRR of the real cash flows)."""
-
-    product_id: uuid.UUID
-    product_name: str
-    institution_name: str
-    institution_interested: bool | None
-    amount: Decimal
-    term_months: int
-    rate: Decimal
-    method: str
-    first_installment: Decimal
-    max_installment: Decimal
-    total_interest: Decimal
-    total_fees: Decimal
-    total_cost: Decimal
-    apr: Decimal
-    effective_annual_rate: Decimal
-    subsidy: Decimal
-    net_cost: Decimal
-    response_sla_hours: int
 
 
 async def _demand_for(

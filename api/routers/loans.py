@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -26,7 +26,7 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.idempotency import bind_idempotency_key
-from api.schemas import Schema
+from api.schemas import LoanOut, PayoffQuoteOut, ScheduleOut, ScheduleRowOut, Schema, TransactionOut
 from api.workflow_errors import run_query, run_update
 from config.crypto import FieldCipher
 from db.models import (
@@ -69,58 +69,6 @@ Money = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 PAYOFF_QUOTE_DAYS = 30  # a quote may be asked for up to this many days ahead
 
 
-class LoanOut(Schema):
-    id: uuid.UUID
-    application_id: uuid.UUID
-    enterprise_id: uuid.UUID
-    institution_id: uuid.UUID
-    principal: Decimal
-    annual_rate: Decimal
-    term_months: int
-    repayment_method: str
-    status: str
-    disbursed_at: datetime | None
-    outstanding_principal: Decimal
-    days_past_due: int
-    category: str
-    next_due_date: date | None
-    maturity_date: date | None
-    closed_at: datetime | None
-
-
-class ScheduleRowOut(Schema):
-    number: int
-    due_date: date
-    kind: str
-    status: str
-    principal: Decimal
-    interest: Decimal
-    penalty: Decimal
-    paid: Decimal
-    outstanding: Decimal
-    days_past_due: int
-
-
-class ScheduleOut(Schema):
-    loan_id: uuid.UUID
-    as_of: date
-    status: str
-    category: str
-    days_past_due: int
-    principal_outstanding: Decimal
-    credit: Decimal
-    rows: list[ScheduleRowOut]
-
-
-class TransactionOut(Schema):
-    key: str
-    kind: str
-    value_date: date
-    amount: Decimal
-    allocation: dict[str, Any]
-    memo: str
-
-
 class ClassificationOut(Schema):
     as_of: date
     category: str
@@ -145,16 +93,6 @@ class PaymentIn(Schema):
 class PrepaymentIn(Schema):
     amount: Money
     strategy: PrepaymentStrategy
-
-
-class PayoffQuoteOut(Schema):
-    as_of: date
-    valid_until: date
-    principal: Decimal
-    interest: Decimal
-    penalty: Decimal
-    less_credit: Decimal
-    total: Decimal
 
 
 class ExtensionIn(Schema):
