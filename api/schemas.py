@@ -100,8 +100,11 @@ class HealthOut(Schema):
 class ApplicationOut(Schema):
     id: uuid.UUID
     enterprise_id: uuid.UUID
+    enterprise_name: str
     institution_id: uuid.UUID
+    institution_name: str
     product_id: uuid.UUID
+    product_name: str
     product_version: int
     amount: Decimal
     term_months: int
@@ -133,6 +136,7 @@ class AprPreview(Schema):
 class ProductOut(Schema):
     id: uuid.UUID
     institution_id: uuid.UUID
+    institution_name: str
     code: str
     name: str
     status: str
@@ -206,8 +210,10 @@ class PayoffQuoteOut(Schema):
 
 class MatchOut(Schema):
     product_id: uuid.UUID
+    product_name: str
     product_version: int
     institution_id: uuid.UUID
+    institution_name: str
     eligible: bool
     score: Decimal
     indicative_rate: Decimal
@@ -217,6 +223,7 @@ class MatchOut(Schema):
 
 class ResponseOut(Schema):
     institution_id: uuid.UUID
+    institution_name: str
     status: str
     indicative_rate: Decimal | None
     indicative_amount: Decimal | None

@@ -16,7 +16,7 @@ from api.deps import CurrentUser, Principal, SessionDep, require_roles
 from api.errors import ApiError
 from api.schemas import AprPreview as AprPreview  # re-exported: web/admin.py names it here
 from api.schemas import ProductOut, Schema
-from db.models import LoanProduct, LoanProductVersion, LprRate
+from db.models import Institution, LoanProduct, LoanProductVersion, LprRate
 from db.repositories import latest_lpr
 from domain.calendar import business_today
 from domain.comparison import quote
@@ -153,9 +153,11 @@ async def _out(
     except LookupError:  # no LPR yet: the preview is simply absent
         lpr = None
     preview = _preview(terms, lpr, str(product.id)) if lpr is not None else None
+    institution = await session.get(Institution, product.institution_id)
     return ProductOut(
         id=product.id,
         institution_id=product.institution_id,
+        institution_name=institution.name if institution else "",
         code=product.code,
         name=product.name,
         status=product.status,

@@ -26,7 +26,7 @@ from api.deps import (
     require_roles,
 )
 from api.errors import ApiError
-from api.idempotency import bind_idempotency_key
+from api.idempotency import bind_idempotency_key, mark_replayed
 from api.schemas import DemandDetail, DemandOut, MatchOut, QuoteOut, ResponseOut, Schema
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from db.models import (
@@ -114,9 +114,11 @@ async def post_demand(
     temporal: TemporalDep,
     settings: SettingsDep,
     ctx: ContextDep,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> DemandOut:
-    """Post a demand (verified enterprises); the same Idempotency-Key never posts twice."""
+    """Post a demand (verified enterprises); the same Idempotency-Key never posts twice (the
+    repeat is answered with the first demand, marked ``Idempotent-Replayed: true``)."""
     assert user.enterprise_id is not None
     enterprise = await EnterpriseRepository(session).get(user.enterprise_id)
     if enterprise is None or enterprise.status != "verified":
@@ -142,6 +144,10 @@ async def post_demand(
         request=body,
     )
     demand_id = uuid.uuid5(enterprise.id, idempotency_key) if idempotency_key else uuid.uuid4()
+    if idempotency_key and await session.scalar(
+        select(FinancingDemand.id).where(FinancingDemand.id == demand_id)
+    ):
+        mark_replayed(response)
     demand = DemandInput(
         demand_id=demand_id,
         enterprise_id=enterprise.id,
@@ -220,14 +226,56 @@ async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDe
         for m in matches
         if user.role not in INSTITUTION_ROLES or m.institution_id == user.institution_id
     ]
+    visible_responses = [r for r in responses if _sees_institution(user, r.institution_id)]
+    named = {m.institution_id for m in visible_matches} | {
+        r.institution_id for r in visible_responses
+    }
+    institutions = dict(
+        (
+            await session.execute(
+                select(Institution.id, Institution.name).where(Institution.id.in_(named))
+            )
+        ).all()
+    )
+    products = dict(
+        (
+            await session.execute(
+                select(LoanProduct.id, LoanProduct.name).where(
+                    LoanProduct.id.in_([m.product_id for m in visible_matches])
+                )
+            )
+        ).all()
+    )
     return DemandDetail(
         **DemandOut.model_validate(demand).model_dump(),
         applicable_policies=demand.applicable_policies,
-        matches=[MatchOut.model_validate(m) for m in visible_matches],
+        matches=[
+            MatchOut(
+                product_id=m.product_id,
+                product_name=products[m.product_id],
+                product_version=m.product_version,
+                institution_id=m.institution_id,
+                institution_name=institutions[m.institution_id],
+                eligible=m.eligible,
+                score=m.score,
+                indicative_rate=m.indicative_rate,
+                rank=m.rank,
+                explanation=m.explanation,
+            )
+            for m in visible_matches
+        ],
         responses=[
-            ResponseOut.model_validate(r)
-            for r in responses
-            if _sees_institution(user, r.institution_id)
+            ResponseOut(
+                institution_id=r.institution_id,
+                institution_name=institutions[r.institution_id],
+                status=r.status,
+                indicative_rate=r.indicative_rate,
+                indicative_amount=r.indicative_amount,
+                reason=r.reason,
+                due_at=r.due_at,
+                responded_at=r.responded_at,
+            )
+            for r in visible_responses
         ],
     )
 

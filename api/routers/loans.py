@@ -25,7 +25,7 @@ from api.deps import (
     require_roles,
 )
 from api.errors import ApiError
-from api.idempotency import bind_idempotency_key
+from api.idempotency import bind_idempotency_key, mark_replayed
 from api.schemas import LoanOut, PayoffQuoteOut, ScheduleOut, ScheduleRowOut, Schema, TransactionOut
 from api.workflow_errors import run_query, run_update
 from config.crypto import FieldCipher
@@ -354,13 +354,27 @@ async def _update(
 
 async def _payment_key(
     ctx: ContextDep, loan_id: uuid.UUID, kind: str, idempotency_key: str | None, body: Schema
-) -> str:
+) -> tuple[str, bool]:
     """The payment's business key: the client's Idempotency-Key, bound to this body (the same
-    key with another amount or payer is refused), or a fresh one."""
+    key with another amount or payer is refused), or a fresh one; and whether the payment
+    under that key was already posted (a repeat)."""
     await bind_idempotency_key(
         ctx.session_factory, scope=f"loan:{loan_id}:{kind}", key=idempotency_key, request=body
     )
-    return f"pay-{loan_id}-{kind}-{idempotency_key or uuid.uuid4().hex}"
+    if not idempotency_key:
+        return f"pay-{loan_id}-{kind}-{uuid.uuid4().hex}", False
+    key = f"pay-{loan_id}-{kind}-{idempotency_key}"
+    async with ctx.session_factory() as session:
+        posted = await session.scalar(select(LoanTransaction.id).where(LoanTransaction.key == key))
+    return key, posted is not None
+
+
+async def _paid_before(
+    temporal: TemporalDep, loan_id: uuid.UUID, response: Response
+) -> LoanProgress:
+    """The answer to a payment repeated after it was posted: the loan as it stands now."""
+    mark_replayed(response)
+    return await run_query(temporal, loan_workflow_id(loan_id), "progress", LoanProgress)
 
 
 IdempotencyKey = Annotated[str | None, Header(max_length=100)]
@@ -375,12 +389,16 @@ async def make_payment(
     temporal: TemporalDep,
     ctx: ContextDep,
     settings: SettingsDep,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Pay now from the loan's account: past-due penalty, interest, principal; the rest is
-    kept as credit for the next installment. A repeated Idempotency-Key pays once."""
+    kept as credit for the next installment. A repeated Idempotency-Key pays once (its answer
+    marked ``Idempotent-Replayed: true``)."""
     await _loan_for(session, user, loan_id)
-    key = await _payment_key(ctx, loan_id, "m", idempotency_key, body)
+    key, repeated = await _payment_key(ctx, loan_id, "m", idempotency_key, body)
+    if repeated:
+        return await _paid_before(temporal, loan_id, response)
     return await _update(
         temporal, loan_id, "make_payment", _payment(key, body, user, settings), update_id=key
     )
@@ -406,11 +424,14 @@ async def prepay(
     session: SessionDep,
     temporal: TemporalDep,
     ctx: ContextDep,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Repay part of the principal early: fewer installments or a lower installment."""
     await _loan_for(session, user, loan_id)
-    key = await _payment_key(ctx, loan_id, "p", idempotency_key, body)
+    key, repeated = await _payment_key(ctx, loan_id, "p", idempotency_key, body)
+    if repeated:
+        return await _paid_before(temporal, loan_id, response)
     return await _update(
         temporal,
         loan_id,
@@ -464,12 +485,15 @@ async def pay_off(
     temporal: TemporalDep,
     ctx: ContextDep,
     settings: SettingsDep,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Settle the whole loan today with at least the payoff quote's total (from another
     payer's account when ``payer_account`` is given, as for a payment)."""
     await _loan_for(session, user, loan_id)
-    key = await _payment_key(ctx, loan_id, "o", idempotency_key, body)
+    key, repeated = await _payment_key(ctx, loan_id, "o", idempotency_key, body)
+    if repeated:
+        return await _paid_before(temporal, loan_id, response)
     return await _update(
         temporal, loan_id, "pay_off", _payment(key, body, user, settings), update_id=key
     )
