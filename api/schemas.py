@@ -46,8 +46,9 @@ class RefreshRequest(Schema):
 
 
 class TokenPair(Schema):
-    access_token: str
-    refresh_token: str
+    # Kept out of the repr: a REPL echoing login()'s answer must not show the tokens.
+    access_token: str = Field(repr=False)
+    refresh_token: str = Field(repr=False)
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
 
