@@ -178,7 +178,6 @@ _FALLBACK: dict[str, dict[str, tuple[str, str]]] = {
         "bureau.overdue_history": ("有逾期记录", "overdue history"),
         "debt.leverage_high": ("负债率偏高", "high leverage"),
         "industry.elevated_risk": ("行业风险较高", "higher-risk industry"),
-        "model.request_to_revenue": ("申请金额相对营业收入偏高", "request high against revenue"),
     },
 }
 
@@ -187,6 +186,11 @@ def label(vocabulary: str, code: str) -> str:
     """The words for ``code`` of ``vocabulary``, Chinese then English (``已放款 paid out``);
     a code the catalogue does not know is shown as it is, so a test can find it."""
     names = _FALLBACK.get(vocabulary, {}).get(code)
+    if names is None and vocabulary == "reason" and code.startswith("model."):
+        # The credit model's reasons are worded next to its features (numpy: loaded only here).
+        from credit_model.features import FEATURE_LABELS
+
+        names = FEATURE_LABELS.get(code.removeprefix("model."))
     return f"{names[0]} {names[1]}" if names else code
 
 

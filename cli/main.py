@@ -328,7 +328,7 @@ def _money(value: str, option: str) -> Decimal:
     return amount
 
 
-ALREADY_DONE = "already done 已办理过：同一请求只办理一次，以下是当时的结果 / done once, as before:"
+ALREADY_DONE = "already done 已办理过：同一请求只办理一次，这次没有重复办理 / not done twice:"
 
 
 @app.command()
@@ -576,9 +576,9 @@ def onboarding_status() -> None:
         ("手机号 mobile", me.mobile),
         ("状态 status", label("onboarding_stage", me.status)),
         ("原因 reason", reasons(me.status_reason)),
-        ("认证时间 verified (北京时间)", beijing(me.verified_at) if me.verified_at else ""),
+        ("认证时间 verified (北京时间)", beijing(me.verified_at)),
     ):
-        typer.echo(f"{cell(title, 32)} {value}")
+        typer.echo(f"{cell(title, 32)} {value or '—'}")
     _echo_way_forward(progress)
 
 
@@ -1075,7 +1075,7 @@ def application_list(
             _explain(exc)
     for a in applications:
         typer.echo(
-            f"{a.id}  {cell(label('application_stage', a.status), 34)} "
+            f"{a.id}  {cell(label('application_stage', a.status), 38)} "
             f"submitted 提交于 {beijing(a.created_at)} (北京时间)"
         )
         typer.echo(f"    {a.enterprise_name}: {_application_line(a)}")

@@ -26,6 +26,9 @@ def test_display_labels_codes_and_leaves_an_unknown_one_visible() -> None:
     assert label("material", "bank_statements") == "近六个月银行流水 six months of bank statements"
     assert label("role", "officer") == "信贷员 credit officer"
     assert label("application_stage", "no_such_stage") == "no_such_stage"
+    assert label("reason", "model.request_to_revenue") == (
+        "申请金额相对营收偏高 request high against revenue"  # worded by the credit model
+    )
     assert reasons("licence.revoked,bureau.current_overdue") == (
         "营业执照已吊销 licence revoked, 当前存在逾期 currently overdue"
     )
