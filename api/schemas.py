@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -34,6 +34,17 @@ class Schema(BaseModel):
     @classmethod
     def _no_nul_characters(cls, value: Any) -> Any:
         return reject_nul(value)
+
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def from_row(model: type[S], row: object, **extra: Any) -> S:
+    """``model`` from a database row's attributes, with ``extra`` giving the fields the row
+    does not have (the names of what its ids point at)."""
+    return model.model_validate(
+        {name: extra[name] if name in extra else getattr(row, name) for name in model.model_fields}
+    )
 
 
 class LoginRequest(Schema):

@@ -1123,7 +1123,7 @@ def application_status(application_id: str) -> None:
             f"(model 模型 {a.model_version})"
         )
         if a.reason_codes:
-            typer.echo(f"  reasons 原因: {', '.join(label('reason', c) for c in a.reason_codes)}")
+            typer.echo(f"  reasons 原因: {labels('reason', a.reason_codes)}")
     for line in _offer_lines(progress):
         typer.echo(line)
     if progress.question:

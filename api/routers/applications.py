@@ -29,7 +29,7 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.idempotency import bind_idempotency_key, mark_replayed
-from api.schemas import AcceptanceOut, ApplicationOut, Schema
+from api.schemas import AcceptanceOut, ApplicationOut, Schema, from_row
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from config.crypto import FieldCipher
 from db.models import (
@@ -122,23 +122,12 @@ async def _named_out(
     session: SessionDep, stmt: Select[LoanApplication, str, str, str]
 ) -> list[ApplicationOut]:
     return [
-        ApplicationOut(
-            id=row.id,
-            enterprise_id=row.enterprise_id,
+        from_row(
+            ApplicationOut,
+            row,
             enterprise_name=enterprise,
-            institution_id=row.institution_id,
             institution_name=institution,
-            product_id=row.product_id,
             product_name=product,
-            product_version=row.product_version,
-            amount=row.amount,
-            term_months=row.term_months,
-            repayment_method=row.repayment_method,
-            status=row.status,
-            status_reason=row.status_reason,
-            assessment=row.assessment,
-            offer=row.offer,
-            created_at=row.created_at,
         )
         for row, enterprise, institution, product in await session.execute(stmt)
     ]

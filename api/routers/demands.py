@@ -27,7 +27,15 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.idempotency import bind_idempotency_key, mark_replayed
-from api.schemas import DemandDetail, DemandOut, MatchOut, QuoteOut, ResponseOut, Schema
+from api.schemas import (
+    DemandDetail,
+    DemandOut,
+    MatchOut,
+    QuoteOut,
+    ResponseOut,
+    Schema,
+    from_row,
+)
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from db.models import (
     DemandMatch,
@@ -250,31 +258,16 @@ async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDe
         **DemandOut.model_validate(demand).model_dump(),
         applicable_policies=demand.applicable_policies,
         matches=[
-            MatchOut(
-                product_id=m.product_id,
+            from_row(
+                MatchOut,
+                m,
                 product_name=products[m.product_id],
-                product_version=m.product_version,
-                institution_id=m.institution_id,
                 institution_name=institutions[m.institution_id],
-                eligible=m.eligible,
-                score=m.score,
-                indicative_rate=m.indicative_rate,
-                rank=m.rank,
-                explanation=m.explanation,
             )
             for m in visible_matches
         ],
         responses=[
-            ResponseOut(
-                institution_id=r.institution_id,
-                institution_name=institutions[r.institution_id],
-                status=r.status,
-                indicative_rate=r.indicative_rate,
-                indicative_amount=r.indicative_amount,
-                reason=r.reason,
-                due_at=r.due_at,
-                responded_at=r.responded_at,
-            )
+            from_row(ResponseOut, r, institution_name=institutions[r.institution_id])
             for r in visible_responses
         ],
     )

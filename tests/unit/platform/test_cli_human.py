@@ -368,6 +368,14 @@ def test_a_role_refusal_reaches_the_user_in_both_languages(api: FakeApi) -> None
 
 # ---- registration ----------------------------------------------------------------------------
 
+# Everything but the ID number and the password, which are always asked (never typed on the
+# command line, where the shell's history would keep them).
+REGISTER = [
+    "register", "--enterprise-name", "云桥科技", "--uscc", "91440300MA5FXXXX1X",
+    "--registered-capital", "1000000", "--founding-date", "2020-01-01",
+    "--industry", "I", "--region", "440305", "--legal-rep-name", "张三",
+    "--mobile", "13900000001", "--username", "yunqiao",
+]  # fmt: skip
 ACK = {
     "enterprise_id": "0b3c5d6e-0000-4000-8000-0000000000e1",
     "stage": "awaiting_otp",
@@ -416,16 +424,7 @@ def test_register_shows_the_password_rules_and_asks_again_only_what_was_refused(
         )
         + "\n"
     )
-    result = CliRunner().invoke(
-        cli_main.app,
-        [
-            "register", "--enterprise-name", "云桥科技", "--uscc", "91440300MA5FXXXX1X",
-            "--registered-capital", "1000000", "--founding-date", "2020-01-01",
-            "--industry", "I", "--region", "440305", "--legal-rep-name", "张三",
-            "--mobile", "13900000001", "--username", "yunqiao",
-        ],
-        input=typed,
-    )  # fmt: skip
+    result = CliRunner().invoke(cli_main.app, REGISTER, input=typed)
     assert result.exit_code == 0, result.output
     first, second = (json.loads(r.content) for r in api.requests if r.url.path.endswith("tions"))
     assert first["enterprise"]["uscc"] == "91440300MA5FXXXX1X"
@@ -464,16 +463,8 @@ def test_register_stops_on_a_refusal_it_cannot_ask_about(api: FakeApi) -> None:
             },
         ),
     )
-    result = CliRunner().invoke(
-        cli_main.app,
-        [
-            "register", "--enterprise-name", "云桥科技", "--uscc", "91440300MA5FXXXX1X",
-            "--registered-capital", "1000000", "--founding-date", "2020-01-01",
-            "--industry", "I", "--region", "440305", "--legal-rep-name", "张三",
-            "--mobile", "13900000001", "--username", "yunqiao",
-        ],
-        input="110101199003071234\nStr0ng#Passw0rd!\nStr0ng#Passw0rd!\n",
-    )  # fmt: skip
+    typed = "110101199003071234\nStr0ng#Passw0rd!\nStr0ng#Passw0rd!\n"
+    result = CliRunner().invoke(cli_main.app, REGISTER, input=typed)
     assert result.exit_code == 2
     assert "注册过于频繁，请稍后再试 / Too many registrations; try again later" in result.output
     assert len(api.requests) == 1
