@@ -9,6 +9,7 @@ import json
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -135,8 +136,21 @@ def test_tasks_list_names_the_enterprise_product_and_amount(api: FakeApi) -> Non
     assert f"application-{APP}" not in out
 
 
+DEMAND: dict[str, Any] = {
+    "id": "0b3c5d6e-0000-4000-8000-0000000000d1",
+    "enterprise_id": ME["enterprise_id"],
+    "amount": "800000.00",
+    "term_months": 24,
+    "purpose": "采购原材料",
+    "financing_type": "credit",
+    "repayment_method": None,
+    "status": "matching",
+    "created_at": "2030-01-15T02:30:00Z",
+}
+
+
 def test_demand_status_names_the_institutions(api: FakeApi) -> None:
-    demand = "0b3c5d6e-0000-4000-8000-0000000000d1"
+    demand = DEMAND["id"]
     api.on(
         "GET",
         f"/api/v1/demands/{demand}/progress",
@@ -146,15 +160,8 @@ def test_demand_status_names_the_institutions(api: FakeApi) -> None:
         "GET",
         f"/api/v1/demands/{demand}",
         {
-            "id": demand,
-            "enterprise_id": ME["enterprise_id"],
-            "amount": "800000.00",
-            "term_months": 24,
-            "purpose": "采购原材料",
-            "financing_type": "credit",
-            "repayment_method": None,
+            **DEMAND,
             "status": "awaiting_responses",
-            "created_at": "2030-01-15T02:30:00Z",
             "applicable_policies": {},
             "matches": [],
             "responses": [
@@ -247,18 +254,7 @@ def test_a_repeated_acceptance_says_already_done(api: FakeApi) -> None:
 
 
 def test_demand_post_repeated_says_already_done(api: FakeApi) -> None:
-    demand = {
-        "id": "0b3c5d6e-0000-4000-8000-0000000000d1",
-        "enterprise_id": ME["enterprise_id"],
-        "amount": "800000.00",
-        "term_months": 24,
-        "purpose": "采购原材料",
-        "financing_type": "credit",
-        "repayment_method": None,
-        "status": "matching",
-        "created_at": "2030-01-15T02:30:00Z",
-    }
-    api.on("POST", "/api/v1/demands", httpx.Response(201, json=demand, headers=REPLAYED))
+    api.on("POST", "/api/v1/demands", httpx.Response(201, json=DEMAND, headers=REPLAYED))
     result = run(
         "demand", "post", "--amount", "800000", "--term", "24", "--purpose", "采购原材料",
         "--key", "d-1",
