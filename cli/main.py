@@ -902,16 +902,16 @@ def compare_offers(
             sheet = client.comparison_pdf(demand_id) if pdf else b""
         except LoanBridgeError as exc:
             _explain(exc)
+    # Figures first, names last: a long Chinese name cannot push the columns out of line.
     typer.echo(
-        f"{cell('机构 / 产品 institution / product', 40)} {'APR':>7} {'rate':>7} "
-        f"{'1st inst.':>14} {'interest':>14} {'fees':>12} {'subsidy':>12} {'net cost':>14}"
+        f"{'APR':>7} {'rate':>7} {'1st inst.':>14} {'interest':>14} {'fees':>12} "
+        f"{'subsidy':>12} {'net cost':>14}  机构 / 产品 institution / product"
     )
     for q in quotes:
         typer.echo(
-            f"{cell(f'{q.institution_name} / {q.product_name}', 40)} {percent(q.apr):>7} "
-            f"{percent(q.rate):>7} {money(q.first_installment):>14} "
+            f"{percent(q.apr):>7} {percent(q.rate):>7} {money(q.first_installment):>14} "
             f"{money(q.total_interest):>14} {money(q.total_fees):>12} {money(q.subsidy):>12} "
-            f"{money(q.net_cost):>14}"
+            f"{money(q.net_cost):>14}  {q.institution_name} / {q.product_name}"
         )
     if pdf:
         typer.echo(f"PDF written to 已保存 {_saved(pdf, sheet)}")

@@ -464,3 +464,39 @@ def test_register_stops_on_a_refusal_it_cannot_ask_about(api: FakeApi) -> None:
     assert result.exit_code == 2
     assert "注册过于频繁，请稍后再试 / Too many registrations; try again later" in result.output
     assert len(api.requests) == 1
+
+
+def test_compare_shows_yuan_and_rates_with_the_lenders_by_name(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    demand = DEMAND["id"]
+    quote = {
+        "product_id": PRODUCT,
+        "product_name": "经营快贷",
+        "institution_name": "工商银行深圳分行",
+        "institution_interested": True,
+        "amount": "600000.00",
+        "term_months": 12,
+        "rate": "0.0365",
+        "method": "equal_installment",
+        "first_installment": "50994.05",
+        "max_installment": "50994.05",
+        "total_interest": "11928.54",
+        "total_fees": "1200.00",
+        "total_cost": "13128.54",
+        "apr": "0.0402",
+        "effective_annual_rate": "0.0409",
+        "subsidy": "4771.42",
+        "net_cost": "8357.12",
+        "response_sla_hours": 48,
+    }
+    api.on("GET", f"/api/v1/demands/{demand}/comparison", [quote])
+    api.on("GET", f"/api/v1/demands/{demand}/comparison.pdf", httpx.Response(200, content=b"%PDF"))
+    result = run("compare", demand, "--pdf", str(tmp_path / "sheet.pdf"))
+    assert result.exit_code == 0, result.output
+    row = result.stdout.splitlines()[1].split()
+    assert row[:7] == [
+        "4.02%", "3.65%", "¥50,994.05", "¥11,928.54", "¥1,200.00", "¥4,771.42", "¥8,357.12"
+    ]  # fmt: skip
+    assert " ".join(row[7:]) == "工商银行深圳分行 / 经营快贷"
+    assert (tmp_path / "sheet.pdf").read_bytes() == b"%PDF"
