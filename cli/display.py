@@ -2,7 +2,8 @@
 
 Every machine code the CLI prints (a stage, a status, a kind, a reason) goes through
 :func:`label`, so one catalogue decides the words; until the platform's shared catalogue is
-wired in here, a small table of the codes the CLI shows stands in for it.
+wired in here, a small table of the codes the CLI shows stands in for it. Its vocabularies are
+named as the catalogue's (``domain.labels.Vocabulary``), so wiring it in is one function.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ _FALLBACK: dict[str, dict[str, tuple[str, str]]] = {
         "written_off": ("已核销", "written off"),
         "not_disbursed": ("未放款", "not paid out"),
     },
-    "category": {
+    "risk_category": {
         "normal": ("正常", "normal"),
         "special_mention": ("关注", "special mention"),
         "substandard": ("次级", "substandard"),
@@ -71,7 +72,7 @@ _FALLBACK: dict[str, dict[str, tuple[str, str]]] = {
         "reduce_installment_amount": ("减少月供", "lower installments"),
     },
     "material": {m.value: names for m, names in MATERIAL_LABELS.items()},
-    "document": {
+    "document_kind": {
         "id_front": ("身份证人像面", "ID card, photo side"),
         "id_back": ("身份证国徽面", "ID card, emblem side"),
         "id_handheld": ("手持身份证照片", "photo holding the ID card"),
@@ -81,7 +82,7 @@ _FALLBACK: dict[str, dict[str, tuple[str, str]]] = {
         "addendum": ("展期补充协议", "extension addendum"),
         "settlement_certificate": ("结清证明", "settlement certificate"),
     },
-    "onboarding_stage": {
+    "enterprise_status": {
         "awaiting_otp": ("待确认验证码", "code to confirm"),
         "awaiting_documents": ("待上传材料", "documents to upload"),
         "verifying": ("核验中", "being verified"),
@@ -114,7 +115,7 @@ _FALLBACK: dict[str, dict[str, tuple[str, str]]] = {
         "withdrawn": ("已撤回", "withdrawn"),
         "lapsed": ("已失效", "lapsed"),
     },
-    "demand_stage": {
+    "demand_status": {
         "matching": ("匹配中", "matching"),
         "awaiting_responses": ("等待机构回复", "awaiting lenders' answers"),
         "selected": ("已选定产品", "products chosen"),

@@ -507,9 +507,9 @@ def register(
             )
         typer.echo(f"registered 已注册; code sent to 验证码已发送至 {ack.otp_sent_to}")
         progress = _confirm(client, ack.enterprise_id, code)
-    missing = labels("document", progress.missing_documents)
+    missing = labels("document_kind", progress.missing_documents)
     typer.echo(
-        f"stage 阶段: {label('onboarding_stage', progress.stage)}\n"
+        f"stage 阶段: {label('enterprise_status', progress.stage)}\n"
         f"next 下一步: `loanbridge login --username {form['account.username']}`, then upload "
         f"上传: {missing} (`loanbridge onboarding upload KIND FILE`)"
     )
@@ -532,7 +532,7 @@ def _confirm(client: LoanBridgeClient, enterprise_id: uuid.UUID, code: str | Non
 def onboarding_upload(kind: str, path: Path) -> None:
     """Upload a verification document (id_front, id_back, id_handheld, business_licence)."""
     inputs = Inputs()
-    document = inputs.choice(kind, "KIND", DocumentKind, "document")
+    document = inputs.choice(kind, "KIND", DocumentKind, "document_kind")
     content = inputs.file(path, "FILE")
     _checked(inputs)
     with _client(_settings()) as client:
@@ -541,9 +541,9 @@ def onboarding_upload(kind: str, path: Path) -> None:
         except LoanBridgeError as exc:
             _explain(exc, {"file": "FILE", "kind": "KIND"})
     typer.echo(
-        f"uploaded 已上传 {label('document', document.value)}; "
-        f"stage 阶段: {label('onboarding_stage', progress.stage)}; "
-        f"still missing 仍缺: {labels('document', progress.missing_documents)}"
+        f"uploaded 已上传 {label('document_kind', document.value)}; "
+        f"stage 阶段: {label('enterprise_status', progress.stage)}; "
+        f"still missing 仍缺: {labels('document_kind', progress.missing_documents)}"
     )
 
 
@@ -574,7 +574,7 @@ def onboarding_status() -> None:
         ("法定代表人 legal representative", me.legal_rep_name),
         ("身份证号 ID number", me.legal_rep_id_number),
         ("手机号 mobile", me.mobile),
-        ("状态 status", label("onboarding_stage", me.status)),
+        ("状态 status", label("enterprise_status", me.status)),
         ("原因 reason", reasons(me.status_reason)),
         ("认证时间 verified (北京时间)", beijing(me.verified_at)),
     ):
@@ -601,7 +601,9 @@ def onboarding_resubmit(
     """Correct a rejected (or lapsed) registration and verify again (only what you give
     changes); then upload the documents named with --reupload."""
     inputs = Inputs()
-    documents = [inputs.choice(k, "--reupload", DocumentKind, "document") for k in reupload or []]
+    documents = [
+        inputs.choice(k, "--reupload", DocumentKind, "document_kind") for k in reupload or []
+    ]
     _checked(inputs)
     # Never an ID number on the command line (shell history): asked for, hidden.
     id_number = typer.prompt("身份证号 ID number", hide_input=True) if correct_id_number else None
@@ -615,9 +617,9 @@ def onboarding_resubmit(
             )
         except LoanBridgeError as exc:
             _explain(exc)
-    missing = labels("document", progress.missing_documents)
+    missing = labels("document_kind", progress.missing_documents)
     typer.echo(
-        f"stage 阶段: {label('onboarding_stage', progress.stage)}; "
+        f"stage 阶段: {label('enterprise_status', progress.stage)}; "
         + (
             f"upload again 请重新上传: {missing}"
             if progress.missing_documents
@@ -810,7 +812,7 @@ def demand_post(
     demand = posted.result
     typer.echo(
         f"demand 融资需求 {demand.id}: {money(demand.amount)}, {demand.term_months} 个月 months, "
-        f"{label('demand_stage', demand.status)}"
+        f"{label('demand_status', demand.status)}"
     )
     typer.echo(f"`loanbridge demand status {demand.id}`")
 
@@ -825,7 +827,7 @@ def demand_status(demand_id: str) -> None:
         except LoanBridgeError as exc:
             _explain(exc)
     typer.echo(
-        f"stage 阶段: {label('demand_stage', progress.stage)}  "
+        f"stage 阶段: {label('demand_status', progress.stage)}  "
         f"eligible products 符合条件的产品: {progress.eligible_products}"
     )
     for policy in detail.applicable_policies.values():
@@ -847,7 +849,7 @@ def demand_withdraw(demand_id: str) -> None:
             progress = client.withdraw_demand(demand_id)
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"stage 阶段: {label('demand_stage', progress.stage)}")
+    typer.echo(f"stage 阶段: {label('demand_status', progress.stage)}")
 
 
 @demand_app.command("answer")
@@ -869,7 +871,7 @@ def demand_answer(
             )
         except LoanBridgeError as exc:
             _explain(exc, {"indicative_rate": "--rate", "reason": "--reason"})
-    typer.echo(f"answered 已回复; demand stage 需求阶段: {label('demand_stage', progress.stage)}")
+    typer.echo(f"answered 已回复; demand stage 需求阶段: {label('demand_status', progress.stage)}")
 
 
 @app.command("match")
@@ -1275,7 +1277,7 @@ class LoanDocumentKind(StrEnum):
 def _loan_progress(progress: LoanProgress) -> None:
     typer.echo(
         f"status 状态: {label('loan_status', progress.status)}  "
-        f"category 五级分类: {label('category', progress.category)}  "
+        f"category 五级分类: {label('risk_category', progress.category)}  "
         f"days past due 逾期天数: {progress.days_past_due}"
     )
     typer.echo(f"outstanding principal 剩余本金: {money(progress.principal_outstanding)}")
@@ -1309,7 +1311,7 @@ def loan_list(
         typer.echo(
             f"    principal 本金 {money(loan.principal)}  rate 年利率 {percent(loan.annual_rate)}  "
             f"outstanding 剩余本金 {money(loan.outstanding_principal)}  "
-            f"{label('category', loan.category)}  dpd 逾期 {loan.days_past_due} 天 days  "
+            f"{label('risk_category', loan.category)}  dpd 逾期 {loan.days_past_due} 天 days  "
             f"next due 下期 {loan.next_due_date or '—'}  maturity 到期 {loan.maturity_date or '—'}"
         )
     if not loans:
@@ -1326,7 +1328,7 @@ def loan_schedule(loan_id: str) -> None:
             _explain(exc)
     typer.echo(
         f"loan 贷款 {schedule.loan_id} as of 截至 {schedule.as_of}: "
-        f"{label('loan_status', schedule.status)}, {label('category', schedule.category)}, "
+        f"{label('loan_status', schedule.status)}, {label('risk_category', schedule.category)}, "
         f"{schedule.days_past_due} days past due 天逾期"
     )
     typer.echo(
@@ -1528,7 +1530,7 @@ def loan_document(
         except LoanBridgeError as exc:
             _explain(exc)
     typer.echo(
-        f"{label('document', kind.value)} written to 已保存 {_saved(save, document)}, "
+        f"{label('document_kind', kind.value)} written to 已保存 {_saved(save, document)}, "
         f"SHA-256 {document.sha256}"
     )
 
