@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
 from sqlalchemy import select
 
 from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
-from api.schemas import Schema
+from api.schemas import PolicyOut, Schema
 from db.models import SupportPolicy as PolicyRow
 from domain.errors import BusinessRuleError
 from domain.policies import EnterpriseSize, SupportPolicy, validate_policy
@@ -35,15 +35,6 @@ class PolicyIn(Schema):
     guarantee_fee_subsidy_rate: Decimal = Field(default=Decimal(0), max_digits=7, decimal_places=4)
     valid_from: date
     valid_until: date | None = None
-
-
-class PolicyOut(Schema):
-    id: uuid.UUID
-    title: str
-    issuer: str
-    terms: dict[str, Any]
-    workflow_id: str
-    created_at: datetime
 
 
 @router.post("", operation_id="publish_policy", response_model=PolicyOut, status_code=201)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -21,7 +20,7 @@ from api.deps import (
 )
 from api.early_warning import close_early_warning
 from api.errors import ApiError
-from api.schemas import Schema
+from api.schemas import Schema, TaskOut
 from api.workflow_errors import api_error_from_workflow, run_query
 from db.models import HumanTask
 from domain.roles import INSTITUTION_ROLES, Role
@@ -39,21 +38,6 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 Decider = Annotated[
     Principal, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN))
 ]
-
-
-class TaskOut(Schema):
-    id: uuid.UUID
-    kind: str
-    subject: str
-    workflow_id: str
-    institution_id: uuid.UUID | None
-    required_role: str
-    state: str
-    due_at: datetime | None
-    completed_at: datetime | None
-    outcome: str | None
-    context: dict[str, Any]
-    created_at: datetime
 
 
 class DecisionIn(Schema):
