@@ -21,26 +21,17 @@ class Role(StrEnum):
 INSTITUTION_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR, Role.INSTITUTION_ADMIN})
 PLATFORM_WIDE_READERS = frozenset({Role.COMPLIANCE, Role.REGULATOR, Role.PLATFORM_ADMIN})
 
-# What people call each role (MISSION.md's names), Chinese and English.
-ROLE_NAMES: dict[Role, tuple[str, str]] = {
-    Role.APPLICANT: ("企业用户", "enterprise user"),
-    Role.OFFICER: ("信贷员", "credit officer"),
-    Role.SUPERVISOR: ("信贷主管", "credit supervisor"),
-    Role.INSTITUTION_ADMIN: ("机构管理员", "institution admin"),
-    Role.COMPLIANCE: ("合规审计员", "compliance auditor"),
-    Role.REGULATOR: ("监管人员", "regulator"),
-    Role.PLATFORM_ADMIN: ("平台管理员", "platform admin"),
-}
-
 
 def role_names(roles: Iterable[Role], lang: str) -> str:
-    """The roles in words, in a stable order: ``信贷员、信贷主管`` or ``credit officer or
-    credit supervisor``."""
-    index = 0 if lang == "zh" else 1
+    """The roles in words (the label catalogue's), in a stable order, to be read inside a
+    sentence: ``信贷审批员、信贷主管`` or ``credit officer or credit supervisor``."""
+    from domain.labels import label  # the catalogue is read on first use
+
     wanted = set(roles)
-    names = [ROLE_NAMES[r][index] for r in Role if r in wanted]
-    if index == 0:
+    names = [label("role", r.value, lang) for r in Role if r in wanted]
+    if lang == "zh":
         return "、".join(names)
+    names = [name[:1].lower() + name[1:] for name in names]
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 

@@ -104,6 +104,7 @@ class Vocabulary(StrEnum):
     NEXT_STEP = "next_step"
     BREAK_KIND = "break_kind"
     INSTITUTION_KIND = "institution_kind"
+    INSTITUTION_STATUS = "institution_status"
     LIFECYCLE_STAGE = "lifecycle_stage"  # the stage search attribute of a workflow
     FIELD = "field"  # names of the facts an event records (amount, rate, reason …)
 

@@ -22,15 +22,16 @@ def test_display_formats_money_rates_and_beijing_time() -> None:
 
 
 def test_display_labels_codes_and_leaves_an_unknown_one_visible() -> None:
-    assert label("application_stage", "disbursed") == "已放款 paid out"
-    assert label("material", "bank_statements") == "近六个月银行流水 six months of bank statements"
-    assert label("role", "officer") == "信贷员 credit officer"
+    assert label("application_stage", "disbursed") == "已放款 Disbursed"
+    assert label("material", "bank_statements") == "近六个月银行流水 Six months of bank statements"
+    assert label("role", "officer") == "信贷审批员 Credit officer"
     assert label("application_stage", "no_such_stage") == "no_such_stage"
     assert label("reason", "model.request_to_revenue") == (
-        "申请金额相对营收偏高 request high against revenue"  # worded by the credit model
+        "申请金额相对营业收入偏高 Request high against revenue"
     )
     assert reasons("licence.revoked,bureau.current_overdue") == (
-        "营业执照已吊销 licence revoked, 当前存在逾期 currently overdue"
+        "营业执照已吊销；征信显示当前存在逾期 / "
+        "Business licence revoked; Currently overdue at the credit bureau"
     )
     assert reasons("请补充说明") == "请补充说明"
 

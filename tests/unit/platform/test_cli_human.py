@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli.main as cli_main
+from cli.display import label, reasons
 from tests.unit.platform.test_cli_lending import (
     APP,
     INSTITUTION,
@@ -67,10 +68,10 @@ def test_application_list_gives_ids_with_names_words_yuan_and_beijing_time(api: 
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert APP in out
-    assert "人工审查中 in review" in out
+    assert label("application_stage", "in_review") in out
     assert "提交于 2030-01-15 10:30 (北京时间)" in out  # 02:30 UTC
     assert "云桥科技有限公司: 经营快贷 · 工商银行深圳分行  ¥1,250,000.00  12 个月 months" in out
-    assert "等额本金 equal principal" in out
+    assert label("repayment_method", "equal_principal") in out
     for code in ("in_review", "equal_principal", PRODUCT, INSTITUTION):
         assert code not in out
 
@@ -119,7 +120,8 @@ def test_products_list_shows_the_id_to_apply_with_and_the_product_in_words(
     out = result.stdout
     assert f"{PRODUCT}  经营快贷 · 工商银行深圳分行" in out
     assert "¥100,000.00–¥3,000,000.00  6–36 个月 months  APR 年化 3.95%–6.52%" in out
-    assert "等额本息 equal installments, 先息后本 interest first" in out
+    methods = [label("repayment_method", m) for m in ("equal_installment", "interest_first")]
+    assert ", ".join(methods) in out
     assert "interest_first" not in out
 
 
@@ -129,10 +131,10 @@ def test_tasks_list_names_the_enterprise_product_and_amount(api: FakeApi) -> Non
     result = run("tasks", "list")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "授信审批 credit approval" in out
+    assert label("task_kind", "credit_approval") in out
     assert "due 到期 2030-01-17 10:30" in out
     assert "云桥科技有限公司 · 经营快贷 ¥300,000.00 12 个月 months" in out
-    assert "金额超出自动审批额度 above the automatic limit" in out
+    assert reasons("amount.above_auto_limit") in out
     assert f"application-{APP}" not in out
 
 
@@ -180,9 +182,10 @@ def test_demand_status_names_the_institutions(api: FakeApi) -> None:
     )
     result = run("demand", "status", demand)
     assert result.exit_code == 0, result.output
-    assert "等待机构回复 awaiting lenders' answers" in result.stdout
+    assert label("demand_status", "awaiting_responses") in result.stdout
     line = next(x for x in result.stdout.splitlines() if "工商银行深圳分行" in x)
-    assert "有意向 interested" in line and "3.95%" in line and "2030-01-17 10:30" in line
+    assert label("response_status", "interested") in line
+    assert "3.95%" in line and "2030-01-17 10:30" in line
     assert INSTITUTION not in result.stdout
 
 
@@ -205,7 +208,7 @@ def test_apply_without_a_key_derives_one_so_a_second_run_applies_once(api: FakeA
     assert len(keys) == 2 and keys[0] == keys[1] and keys[0].startswith("apply-")
     assert "already done" not in first.stdout
     assert second.stdout.startswith("already done 已办理过")
-    assert APP in second.stdout and "人工审查中 in review" in second.stdout
+    assert APP in second.stdout and label("application_stage", "in_review") in second.stdout
 
 
 def test_the_derived_key_changes_with_what_is_applied_for_and_the_day() -> None:
@@ -250,7 +253,7 @@ def test_a_repeated_acceptance_says_already_done(api: FakeApi) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("already done 已办理过")
-    assert "已放款 paid out" in result.stdout and LOAN in result.stdout
+    assert label("application_stage", "disbursed") in result.stdout and LOAN in result.stdout
 
 
 def test_demand_post_repeated_says_already_done(api: FakeApi) -> None:
@@ -261,7 +264,7 @@ def test_demand_post_repeated_says_already_done(api: FakeApi) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("already done 已办理过")
-    assert "¥800,000.00" in result.stdout and "匹配中 matching" in result.stdout
+    assert "¥800,000.00" in result.stdout and label("demand_status", "matching") in result.stdout
 
 
 # ---- clean errors ----------------------------------------------------------------------------
@@ -296,7 +299,7 @@ def test_several_bad_values_are_reported_together_before_any_request(api: FakeAp
         "--method",
         "--material",
     ]
-    assert "等额本息 equal installments" in lines[3]  # the choices, in words
+    assert label("repayment_method", "equal_installment") in lines[3]  # the choices, in words
     assert "Traceback" not in result.output
 
 

@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli.main as cli_main
+from cli.display import label, reasons
 from config.settings import Settings
 
 APP = "0b3c5d6e-0000-4000-8000-000000000001"
@@ -212,7 +213,7 @@ def test_apply_posts_the_application_with_its_idempotency_key(api: FakeApi) -> N
     }
     assert APP in result.stdout
     assert "经营快贷 · 工商银行深圳分行  ¥300,000.00  12 个月" in result.stdout
-    assert "已提交 submitted" in result.stdout
+    assert label("application_stage", "submitted") in result.stdout
     assert "already done" not in result.stdout
 
 
@@ -269,14 +270,15 @@ def test_status_shows_offer_apr_question_materials_and_loan(api: FakeApi) -> Non
     out = result.stdout
     assert ("GET", f"/api/v1/applications/{APP}/progress") in api.calls
     assert "经营快贷 · 工商银行深圳分行" in out
-    assert "stage 阶段: 待接受调整方案 counter-offer to accept  金额超出自动审批额度" in out
+    stage = label("application_stage", "counter_offered")
+    assert f"stage 阶段: {stage}  " in out and reasons("amount.above_auto_limit") in out
     assert "¥300,000.00" in out
     assert "rate 年利率 3.95%" in out
     assert "APR 年化利率 4.12%" in out
     assert "accept before 请于 2030-01-31 08:00 (北京时间)" in out  # 00:00 UTC is 08:00 Beijing
     assert PDF_SHA in out
     assert "请说明第三季度营收下降原因" in out
-    assert "近六个月银行流水 six months of bank statements" in out
+    assert label("material", "bank_statements") in out
     assert "review round 审查轮次: 2" in out
     assert LOAN in out
     for code in ("counter_offered", "bank_statements", "equal_installment", "above_auto_limit"):
@@ -301,7 +303,7 @@ def test_answer_posts_the_text_and_materials(api: FakeApi) -> None:
     assert result.exit_code == 0, result.output
     assert api.calls == [("POST", f"/api/v1/applications/{APP}/information")]
     assert api.body() == {"answer": "季节性因素 seasonal", "materials": ["bank_statements"]}
-    assert "stage 阶段: 人工审查中 in review" in result.stdout
+    assert f"stage 阶段: {label('application_stage', 'in_review')}" in result.stdout
     assert "待补材料: 无 none" in result.stdout
 
 
@@ -422,8 +424,8 @@ def test_refuse_and_withdraw(api: FakeApi) -> None:
         ("POST", f"/api/v1/applications/{APP}/withdraw"),
     ]
     assert json.loads(api.requests[0].content) == {"reason": "rate too high 利率过高"}
-    assert "已谢绝要约 offer turned down" in refused.stdout
-    assert "已撤回 withdrawn" in withdrawn.stdout
+    assert label("application_stage", "offer_refused") in refused.stdout
+    assert label("application_stage", "withdrawn") in withdrawn.stdout
 
 
 def test_an_api_refusal_exits_non_zero_with_the_bilingual_message(api: FakeApi) -> None:
@@ -495,7 +497,7 @@ def test_tasks_claim(api: FakeApi) -> None:
     result = run("tasks", "claim", TASK)
     assert result.exit_code == 0, result.output
     assert api.calls == [("POST", f"/api/v1/tasks/{TASK}/claim")]
-    assert f"task 任务 {TASK}: 已认领 claimed" in result.stdout
+    assert f"task 任务 {TASK}: {label('task_state', 'claimed')}" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -512,7 +514,8 @@ def test_tasks_decide_keeps_approve_and_reject(
     result = run("tasks", "decide", TASK, *flags)
     assert result.exit_code == 0, result.output
     assert api.body() == body
-    assert f"task 任务 {TASK}: 已完成 done (已批准 approved)" in result.stdout
+    done, approved = label("task_state", "done"), label("task_outcome", "approved")
+    assert f"task 任务 {TASK}: {done} ({approved})" in result.stdout
 
 
 def test_tasks_decide_counter_offer(api: FakeApi) -> None:
@@ -621,7 +624,8 @@ def test_loan_list(api: FakeApi) -> None:
     assert "工商银行深圳分行" in result.stdout  # the lender by name
     assert "¥275,000.00" in result.stdout
     assert "3.95%" in result.stdout
-    assert "还款中 being repaid" in result.stdout and "正常 normal" in result.stdout
+    assert label("loan_status", "active") in result.stdout
+    assert label("risk_category", "normal") in result.stdout
 
 
 LENDER = {
@@ -677,11 +681,11 @@ def test_loan_schedule_prints_a_table(api: FakeApi) -> None:
         assert column in header
     first = next(line for line in lines if line.strip().startswith("1 "))
     assert first.split() == [
-        "1", "2030-02-15", "¥24,556.12", "¥987.50", "¥0.00", "¥25,543.62", "已还", "paid"
+        "1", "2030-02-15", "¥24,556.12", "¥987.50", "¥0.00", "¥25,543.62", "已还清", "Paid"
     ]  # fmt: skip
     second = next(line for line in lines if line.strip().startswith("2 "))
     assert second.split() == [
-        "2", "2030-03-15", "¥24,556.12", "¥987.50", "¥12.34", "¥0.00", "待还", "due"
+        "2", "2030-03-15", "¥24,556.12", "¥987.50", "¥12.34", "¥0.00", "当期应还", "Due"
     ]  # fmt: skip
     total = next(line for line in lines if line.strip().startswith("total"))
     assert total.split()[2:] == ["¥49,112.24", "¥1,975.00", "¥12.34", "¥25,543.62"]
@@ -724,7 +728,8 @@ def test_loan_prepay(api: FakeApi) -> None:
     assert result.exit_code == 0, result.output
     assert api.requests[0].headers["Idempotency-Key"] == "pre-1"
     assert api.body() == {"amount": "50000.00", "strategy": "reduce_installment_amount"}
-    assert "¥50,000.00 (减少月供 lower installments)" in result.stdout
+    strategy = label("prepayment_strategy", "reduce_installment_amount")
+    assert f"¥50,000.00 ({strategy})" in result.stdout
 
 
 QUOTE = {
@@ -769,7 +774,7 @@ def test_loan_payoff_defaults_to_todays_quote_total(api: FakeApi) -> None:
     ]
     assert "valid_until" not in api.requests[0].url.params
     assert api.body() == {"amount": "276224.56"}
-    assert "已结清 paid off" in result.stdout
+    assert label("loan_status", "closed") in result.stdout
 
 
 def test_loan_payoff_with_an_amount_skips_the_quote(api: FakeApi) -> None:
@@ -918,7 +923,7 @@ def test_onboarding_status_shows_the_way_forward_and_resubmit_sends_only_the_cor
     assert status.exit_code == 0, status.output
     assert "身份证号码不一致" in status.output
     assert "to correct 请更正: 法定代表人 Legal representative" in status.output
-    assert "未通过 not verified" in status.output
+    assert label("enterprise_status", "rejected") in status.output
     assert "onboarding resubmit" in status.output
 
     api.on(
@@ -937,7 +942,8 @@ def test_onboarding_status_shows_the_way_forward_and_resubmit_sends_only_the_cor
         "legal_representative": {"name": "张三"},
         "reupload_documents": ["id_handheld"],
     }
-    assert "upload again 请重新上传: 手持身份证照片 photo holding the ID card" in result.output
+    handheld = label("document_kind", "id_handheld")
+    assert f"upload again 请重新上传: {handheld}" in result.output
 
     api.on(
         "POST",

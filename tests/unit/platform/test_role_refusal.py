@@ -9,20 +9,19 @@ import pytest
 
 from api.deps import Principal, require_roles
 from api.errors import ApiError
-from domain.roles import ROLE_NAMES, Role, role_names
+from domain.labels import known
+from domain.roles import Role, role_names
 
 
 def test_every_role_has_a_name_in_both_languages() -> None:
-    assert set(ROLE_NAMES) == set(Role)
-    for zh, en in ROLE_NAMES.values():
-        assert zh and en and "_" not in en
+    assert all(known("role", role.value) for role in Role)
 
 
 def test_role_names_list_roles_in_a_stable_order() -> None:
     roles = [Role.PLATFORM_ADMIN, Role.SUPERVISOR, Role.OFFICER]
-    assert role_names(roles, "zh") == "信贷员、信贷主管、平台管理员"
+    assert role_names(roles, "zh") == "信贷审批员、信贷主管、平台管理员"
     assert role_names(iter(roles), "en") == "credit officer, credit supervisor or platform admin"
-    assert role_names([Role.APPLICANT], "en") == "enterprise user"
+    assert role_names([Role.APPLICANT], "en") == "applicant"
 
 
 async def test_require_roles_refuses_naming_the_roles_in_words() -> None:
@@ -32,10 +31,9 @@ async def test_require_roles_refuses_naming_the_roles_in_words() -> None:
         await checker(applicant)
     error = refused.value
     assert (error.status, error.code) == (403, "auth.role_not_allowed")
-    assert error.zh == "当前角色（企业用户）无权执行此操作，仅限：信贷员、信贷主管"
+    assert error.zh == "当前角色（企业用户）无权执行此操作，仅限：信贷审批员、信贷主管"
     assert error.en == (
-        "Your role (enterprise user) may not do this; it is for: credit officer or "
-        "credit supervisor"
+        "Your role (applicant) may not do this; it is for: credit officer or credit supervisor"
     )
 
 
