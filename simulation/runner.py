@@ -34,7 +34,7 @@ STEP_TIMEOUT_S = 150.0  # real seconds a step may take: beyond, the run stops wi
 CHECKPOINT_DAYS = 30  # the full checks (bank, notices, histories) run this often and at the end
 NOON = clock_time(12, 0)  # people act at noon UTC: the loans' day work (01:00 UTC) is done
 MIDNIGHT = clock_time(0, 0)  # an outage is lifted then, before the loans' day work
-REAL_SECONDS_PER_DAY = 0.3  # and 5 s: one attempt of the clock to run (world.ATTEMPTS of them)
+REAL_SECONDS_PER_DAY = 0.05  # and 1.5 s: one attempt of the clock to run (world.ATTEMPTS of them)
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ async def _step(
             try:
                 await world.advance_to(
                     moment,
-                    5 + REAL_SECONDS_PER_DAY * (day - previous),
+                    1.5 + REAL_SECONDS_PER_DAY * (day - previous),
                     lambda: _idle(world, people),
                 )
             except ClockStuck as exc:
@@ -224,12 +224,17 @@ async def _step(
 
 
 async def _settled(world: World, people: People) -> None:
-    """Wait (real time, at most ``SETTLE_S``) until nothing is in flight; during an outage
-    collections retry until it ends, so only a moment."""
+    """Wait (real time, at most ``SETTLE_S``) until nothing is in flight; an activity waiting
+    to retry (a database or bank error a moment ago) waits on a timer, so the clock is
+    nudged a minute at a time. During an outage collections retry until it ends: a moment."""
     deadline = time.monotonic() + (1.0 if people.outage_until is not None else SETTLE_S)
+    waited = 0
     while time.monotonic() < deadline:
         if await _idle(world, people):
             return
+        waited += 1
+        if waited % 10 == 0 and people.outage_until is None:
+            await world.nudge(timedelta(minutes=1))
         await asyncio.sleep(0.1)
 
 

@@ -50,7 +50,7 @@ class _Side(SimplePlugin):
         return config
 
 
-ATTEMPTS = 8  # sleeps tried before the clock counts as stuck
+ATTEMPTS = 40  # sleeps tried before the clock counts as stuck (a minute at least)
 STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
 
 
@@ -240,6 +240,18 @@ class World:
             f"the clock did not reach {moment.isoformat()} "
             f"in {ATTEMPTS} × {real_timeout_s:.0f}s ({why})"
         )
+
+    async def nudge(self, by: timedelta) -> None:
+        """Let the clock run ``by`` (a retry's backoff timer fires); a clock held by work in
+        flight is left as it is."""
+        request = SleepRequest()
+        request.duration.FromTimedelta(by)
+        started = time.monotonic()
+        with contextlib.suppress(RPCError):
+            await self.client.test_service.unlock_time_skipping_with_sleep(
+                request, timeout=timedelta(seconds=2)
+            )
+        self.advance_seconds += time.monotonic() - started
 
     # ---- sandbox faults ------------------------------------------------------------------
     async def arm_fault(self, provider: str, mode: str, count: int) -> None:
