@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -34,7 +35,7 @@ STEP_TIMEOUT_S = 150.0  # real seconds a step may take: beyond, the run stops wi
 CHECKPOINT_DAYS = 30  # the full checks (bank, notices, histories) run this often and at the end
 NOON = clock_time(12, 0)  # people act at noon UTC: the loans' day work (01:00 UTC) is done
 MIDNIGHT = clock_time(0, 0)  # an outage is lifted then, before the loans' day work
-REAL_SECONDS_PER_DAY = 0.05  # and 1.5 s: one attempt of the clock to run (world.ATTEMPTS of them)
+REAL_SECONDS_PER_DAY = 0.3  # and 5 s: one attempt of the clock to run (world.ATTEMPTS of them)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,15 @@ async def run_plan(
                     if not await _step(world, people, histories, record, plan, day, previous):
                         break
             except Exception as exc:  # the run broke: reported, never a stuck or silent run
-                record(Violation("step_completes", f"day {day}", f"{type(exc).__name__}: {exc}"))
+                where = " < ".join(
+                    f"{frame.name}:{frame.lineno}"
+                    for frame in reversed(traceback.extract_tb(exc.__traceback__)[-4:])
+                )
+                record(
+                    Violation(
+                        "step_completes", f"day {day}", f"{type(exc).__name__}: {exc} at {where}"
+                    )
+                )
                 break
             result.actions += sum(1 for a in plan.actions if a.day == day)
             result.step_seconds[day] = time.monotonic() - step_started
@@ -201,7 +210,7 @@ async def _step(
             try:
                 await world.advance_to(
                     moment,
-                    1.5 + REAL_SECONDS_PER_DAY * (day - previous),
+                    5 + REAL_SECONDS_PER_DAY * (day - previous),
                     lambda: _idle(world, people),
                 )
             except ClockStuck as exc:

@@ -50,7 +50,7 @@ class _Side(SimplePlugin):
         return config
 
 
-ATTEMPTS = 40  # sleeps tried before the clock counts as stuck (a minute at least)
+ATTEMPTS = 8  # sleeps tried before the clock counts as stuck
 STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
 
 
