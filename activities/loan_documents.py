@@ -26,6 +26,7 @@ from db.models import (
     LoanProduct,
 )
 from db.repositories import product_version
+from documents.environment import both
 from documents.loan_documents import (
     AcceptanceView,
     ExtensionView,
@@ -41,6 +42,7 @@ from documents.pool import DocumentRenderer, ThreadRenderer
 from domain.apr import apr_for_schedule
 from domain.extension import max_cumulative_extension_months, restructuring_observation
 from domain.identity_codes import mask_bank_account
+from domain.labels import Vocabulary
 from domain.product_codec import terms_from_json
 from domain.schedule import RepaymentMethod, ScheduleRequest, build_schedule
 from domain.servicing import LoanStatus
@@ -57,14 +59,6 @@ class DocumentKey:
     loan_id: uuid.UUID | None
     kind: str
     reference: str
-
-
-METHOD_LABELS = {
-    RepaymentMethod.EQUAL_INSTALLMENT: "等额本息 equal installment",
-    RepaymentMethod.EQUAL_PRINCIPAL: "等额本金 equal principal",
-    RepaymentMethod.INTEREST_FIRST: "先息后本 interest first",
-    RepaymentMethod.BULLET: "利随本清 bullet",
-}
 
 
 async def terms_view(
@@ -106,7 +100,7 @@ async def terms_view(
         annual_rate=rate,
         apr=apr_for_schedule(amount, schedule, fee, monthly_fee),
         term_months=term_months,
-        method_label=METHOD_LABELS[method],
+        method_label=both(Vocabulary.REPAYMENT_METHOD, method),
         upfront_fee=fee,
         issued_on=start,
         expires_on=expires_on,

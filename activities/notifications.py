@@ -8,8 +8,9 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.applications import disbursement_key
 from adapters.notification.protocol import EmailSender, OutgoingEmail, OutgoingSms, SmsGateway
-from db.models import Notification
+from db.models import Loan, Notification, PaymentInstruction
 from db.repositories import EnterpriseRepository
 from documents.notifications import render_notification
 
@@ -42,6 +43,8 @@ class EnterpriseNotifier:
             if enterprise is None:
                 return False
             full = {"enterprise_name": enterprise.name, **context}
+            if template == "loan_disbursed":
+                full |= await _disbursed(session, context)
             zh = render_notification(template, "zh", full)
             channels = ["in_app"]
             await self.sms.send_sms(
@@ -70,3 +73,27 @@ class EnterpriseNotifier:
             )
         log.info("enterprise notified", template=template, channels=channels)
         return True
+
+
+async def _disbursed(session: AsyncSession, context: dict[str, object]) -> dict[str, object]:
+    """What the borrower actually received and where: the paid instruction's amount (the
+    principal less the upfront fee) and the last four digits of the account it went to."""
+    raw = context.get("loan_id")
+    if not raw:
+        return {}  # a notice scheduled before the workflow named its loan: as it was given
+    loan = await session.get(Loan, uuid.UUID(str(raw)))
+    paid = await session.scalar(
+        select(PaymentInstruction.amount).where(
+            PaymentInstruction.idempotency_key == disbursement_key(uuid.UUID(str(raw))),
+            PaymentInstruction.status == "succeeded",
+        )
+    )
+    if loan is None or paid is None:
+        return {}
+    digits = "".join(ch for ch in loan.account if ch.isdigit())
+    return {
+        "amount": str(paid),
+        "principal": str(loan.principal),
+        "fee": str(loan.principal - paid),
+        "account_tail": digits[-4:] if len(digits) >= 4 else "****",
+    }

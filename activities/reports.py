@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 
 import structlog
 from sqlalchemy import func, select, text
@@ -14,11 +15,13 @@ from temporalio.exceptions import ApplicationError
 
 from adapters.storage.protocol import DocumentStore
 from db.base import utcnow
+from db.models import AppUser
 from db.models_compliance import RegulatoryReport
 from db.reporting import current_figures
 from db.repositories import DecisionLog
 from documents.reports import ReportMeta, figures_digest, report_csv, report_json, report_pdf
 from domain.calendar import BUSINESS_TZ
+from domain.labels import Vocabulary, label
 from domain.reports import Period, ReportKind
 from workflows.reporting_contracts import ArchivedReport, GenerateReport
 
@@ -85,6 +88,7 @@ class ReportActivities:
                 generated_at=generated_at.astimezone(BUSINESS_TZ).isoformat(timespec="seconds"),
                 generated_by=request.requested_by,
                 sha256=figures_digest(figures),
+                generated_by_name=await _requester_name(session, request.requested_by),
             )
             pdf = await asyncio.to_thread(report_pdf, figures, meta)
             files = [pdf, report_csv(figures), report_json(figures, meta)]
@@ -120,3 +124,17 @@ class ReportActivities:
             )
             log.info("report archived", kind=kind.value, period=period.label, version=row.version)
             return archived(row)
+
+
+async def _requester_name(session: AsyncSession, actor: str) -> str:
+    """'徐明娜（合规审计员）' for a person, '定时任务' for a Schedule."""
+    kind, _, ident = actor.partition(":")
+    if kind != "user":
+        return "系统定时任务 Scheduled"
+    try:
+        user = await session.get(AppUser, uuid.UUID(ident))
+    except ValueError:
+        user = None
+    if user is None:
+        return actor
+    return f"{user.display_name or user.username}（{label(Vocabulary.ROLE, user.role, 'zh')}）"

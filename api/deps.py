@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -19,7 +19,7 @@ from api.security import InvalidToken, TokenClaims, decode_token
 from config.settings import Settings
 from config.temporal import connect_temporal
 from db.models import AppUser
-from domain.roles import PLATFORM_WIDE_READERS, Role
+from domain.roles import PLATFORM_WIDE_READERS, Role, role_names
 
 
 @dataclass
@@ -208,6 +208,18 @@ async def get_current_user_or_session(
     return await _principal(ctx, token)
 
 
+def role_refusal(role: Role, allowed: Iterable[Role]) -> ApiError:
+    """403 naming the caller's role and the roles that may, in words, the same in both
+    languages."""
+    return ApiError(
+        403,
+        "auth.role_not_allowed",
+        f"当前角色（{role_names([role], 'zh')}）无权执行此操作，仅限：{role_names(allowed, 'zh')}",
+        f"Your role ({role_names([role], 'en')}) may not do this; it is for: "
+        f"{role_names(allowed, 'en')}",
+    )
+
+
 def require_roles(
     *roles: Role, via: Callable[..., Coroutine[Any, Any, Principal]] = get_current_user
 ) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
@@ -216,12 +228,7 @@ def require_roles(
 
     async def checker(user: Principal = Depends(via)) -> Principal:  # noqa: B008
         if user.role not in allowed:
-            raise ApiError(
-                403,
-                "auth.role_not_allowed",
-                "当前角色无权执行此操作",
-                f"Role {user.role} may not do this; needs one of {sorted(allowed)}",
-            )
+            raise role_refusal(user.role, allowed)
         return user
 
     checker.allowed_roles = allowed  # type: ignore[attr-defined]  # read by api/access.py

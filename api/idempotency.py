@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -16,6 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.errors import ApiError
 from db.base import utcnow
 from db.models_security import IdempotencyKey
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+"""Set to ``true`` on an answer to a request that repeats one already done (Stripe's name):
+the client can tell its user "already done" instead of "done"."""
+
+
+def mark_replayed(response: Response) -> None:
+    """Mark ``response`` as the answer to a repeat of a request already carried out."""
+    response.headers[REPLAYED_HEADER] = "true"
 
 
 def request_digest(request: BaseModel | Mapping[str, Any]) -> str:

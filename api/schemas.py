@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -69,6 +70,17 @@ class Schema(BaseModel):
         return json_schema
 
 
+S = TypeVar("S", bound=BaseModel)
+
+
+def from_row(model: type[S], row: object, **extra: Any) -> S:
+    """``model`` from a database row's attributes, with ``extra`` giving the fields the row
+    does not have (the names of what its ids point at)."""
+    return model.model_validate(
+        {name: extra[name] if name in extra else getattr(row, name) for name in model.model_fields}
+    )
+
+
 class LoginRequest(Schema):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=128)
@@ -79,8 +91,9 @@ class RefreshRequest(Schema):
 
 
 class TokenPair(Schema):
-    access_token: str
-    refresh_token: str
+    # Kept out of the repr: a REPL echoing login()'s answer must not show the tokens.
+    access_token: str = Field(repr=False)
+    refresh_token: str = Field(repr=False)
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
 
@@ -156,3 +169,255 @@ class InstitutionOut(Schema):
 class HealthOut(Schema):
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+# ---- response bodies of the resource routers (the Python client reads them too) --------------
+
+
+class ApplicationOut(Schema):
+    id: uuid.UUID
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    institution_id: uuid.UUID
+    institution_name: str
+    product_id: uuid.UUID
+    product_name: str
+    product_version: int
+    amount: Decimal
+    term_months: int
+    repayment_method: str
+    status: str
+    status_reason: str
+    assessment: dict[str, Any]
+    offer: dict[str, Any]
+    created_at: datetime
+
+
+class AcceptanceOut(Schema):
+    stage: str
+    loan_id: uuid.UUID | None
+    account: str
+
+
+class AprPreview(Schema):
+    """The disclosed cost of a typical loan under this product (mid amount, max term)."""
+
+    amount: Decimal
+    term_months: int
+    rate_min: Decimal
+    rate_max: Decimal
+    apr_at_min_rate: Decimal
+    apr_at_max_rate: Decimal
+
+
+class ProductOut(Schema):
+    id: uuid.UUID
+    institution_id: uuid.UUID
+    institution_name: str
+    code: str
+    name: str
+    status: str
+    version: int
+    terms: dict[str, Any]
+    apr_preview: AprPreview | None = None
+    created_at: datetime
+
+
+class LoanOut(Schema):
+    id: uuid.UUID
+    application_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    institution_id: uuid.UUID
+    principal: Decimal
+    annual_rate: Decimal
+    term_months: int
+    repayment_method: str
+    status: str
+    disbursed_at: datetime | None
+    outstanding_principal: Decimal
+    days_past_due: int
+    category: str
+    next_due_date: date | None
+    maturity_date: date | None
+    closed_at: datetime | None
+
+
+class ScheduleRowOut(Schema):
+    number: int
+    due_date: date
+    kind: str
+    status: str
+    principal: Decimal
+    interest: Decimal
+    penalty: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    days_past_due: int
+
+
+class ScheduleOut(Schema):
+    loan_id: uuid.UUID
+    as_of: date
+    status: str
+    category: str
+    days_past_due: int
+    principal_outstanding: Decimal
+    credit: Decimal
+    rows: list[ScheduleRowOut]
+
+
+class TransactionOut(Schema):
+    key: str
+    kind: str
+    value_date: date
+    amount: Decimal
+    allocation: dict[str, Any]
+    memo: str
+
+
+class PayoffQuoteOut(Schema):
+    as_of: date
+    valid_until: date
+    principal: Decimal
+    interest: Decimal
+    penalty: Decimal
+    less_credit: Decimal
+    total: Decimal
+
+
+class MatchOut(Schema):
+    product_id: uuid.UUID
+    product_name: str
+    product_version: int
+    institution_id: uuid.UUID
+    institution_name: str
+    eligible: bool
+    score: Decimal
+    indicative_rate: Decimal
+    rank: int
+    explanation: dict[str, Any]
+
+
+class ResponseOut(Schema):
+    institution_id: uuid.UUID
+    institution_name: str
+    status: str
+    indicative_rate: Decimal | None
+    indicative_amount: Decimal | None
+    reason: str
+    due_at: datetime
+    responded_at: datetime | None
+
+
+class DemandOut(Schema):
+    id: uuid.UUID
+    enterprise_id: uuid.UUID
+    amount: Decimal
+    term_months: int
+    purpose: str
+    financing_type: str
+    repayment_method: str | None
+    status: str
+    created_at: datetime
+
+
+class DemandDetail(DemandOut):
+    applicable_policies: dict[str, Any]
+    matches: list[MatchOut]
+    responses: list[ResponseOut]
+
+
+class QuoteOut(Schema):
+    """One candidate side by side with the others (APR = IRR of the real cash flows)."""
+
+    product_id: uuid.UUID
+    product_name: str
+    institution_name: str
+    institution_interested: bool | None
+    amount: Decimal
+    term_months: int
+    rate: Decimal
+    method: str
+    first_installment: Decimal
+    max_installment: Decimal
+    total_interest: Decimal
+    total_fees: Decimal
+    total_cost: Decimal
+    apr: Decimal
+    effective_annual_rate: Decimal
+    subsidy: Decimal
+    net_cost: Decimal
+    response_sla_hours: int
+
+
+class TaskOut(Schema):
+    id: uuid.UUID
+    kind: str
+    subject: str
+    workflow_id: str
+    institution_id: uuid.UUID | None
+    required_role: str
+    state: str
+    due_at: datetime | None
+    completed_at: datetime | None
+    outcome: str | None
+    context: dict[str, Any]
+    created_at: datetime
+
+
+class RegistrationOut(Schema):
+    """The registration is recorded and a code is on its way; keep the secret: reading the
+    registration and confirming its code need it (it is shown this once)."""
+
+    enterprise_id: uuid.UUID
+    stage: str
+    otp_sent_to: str
+    registration_secret: str
+
+
+class GuidanceOut(Schema):
+    """Why the onboarding stopped and the way forward: what to correct, what to do next."""
+
+    code: str
+    message_zh: str
+    message_en: str
+    fields: list[str]
+    next_step: str
+    can_resubmit: bool
+
+
+class ProgressOut(Schema):
+    enterprise_id: uuid.UUID | None
+    stage: str
+    reason: str = ""
+    missing_documents: list[str] = Field(default_factory=list)
+    otp_expires_at: datetime | None = None
+    guidance: GuidanceOut | None = None
+
+
+class EnterpriseOut(Schema):
+    """The applicant's own enterprise, personal data masked."""
+
+    id: uuid.UUID
+    name: str
+    uscc: str
+    registered_capital: Decimal
+    founding_date: date
+    industry: str
+    region: str
+    legal_rep_name: str
+    legal_rep_id_number: str
+    mobile: str
+    email: str | None
+    status: str
+    status_reason: str
+    verified_at: datetime | None
+
+
+class PolicyOut(Schema):
+    id: uuid.UUID
+    title: str
+    issuer: str
+    terms: dict[str, Any]
+    workflow_id: str
+    created_at: datetime

@@ -31,6 +31,9 @@ from db.models import (
     LoanApplication,
     LoanTransaction,
 )
+from domain.calendar import BUSINESS_TZ
+from domain.labels import Vocabulary
+from domain.labels import label as catalogue_label
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from workflows.contracts import ENTERPRISE, INSTITUTION, STAGE, STATUS
 
@@ -61,6 +64,12 @@ class Subject:
     record_id: uuid.UUID | None
     enterprise_id: uuid.UUID | None
     institution_ids: frozenset[uuid.UUID]
+
+
+def _named(vocabulary: Vocabulary, code: str, lang: str = "en") -> str:
+    """A code's label for a timeline title (the English one lower-cased inside a sentence)."""
+    text = catalogue_label(vocabulary, code, lang)
+    return text[:1].lower() + text[1:] if lang == "en" else text
 
 
 class WorkflowTimeline(BaseModel):
@@ -225,8 +234,8 @@ async def table_entries(session: AsyncSession, subject: Subject) -> list[Timelin
                 event_id=row.seq,
                 category="decision",
                 name=row.kind,
-                title_zh=f"决策记录：{row.kind}",
-                title_en=f"decision logged: {row.kind}",
+                title_zh=f"决策记录：{_named(Vocabulary.DECISION_KIND, row.kind, 'zh')}",
+                title_en=f"decision logged: {_named(Vocabulary.DECISION_KIND, row.kind, 'en')}",
                 actor=row.actor,
                 outcome="logged",
                 summary=f"seq {row.seq} · hash {row.hash[:12]}…",
@@ -238,6 +247,7 @@ async def table_entries(session: AsyncSession, subject: Subject) -> list[Timelin
         select(HumanTask).where(HumanTask.workflow_id == workflow_id).order_by(HumanTask.created_at)
     )
     for task in tasks:
+        kind_zh, kind_en = (_named(Vocabulary.TASK_KIND, task.kind, lang) for lang in ("zh", "en"))
         entries.append(
             TimelineEntry(
                 at=task.created_at,
@@ -245,12 +255,14 @@ async def table_entries(session: AsyncSession, subject: Subject) -> list[Timelin
                 workflow_id=workflow_id,
                 category="task",
                 name=task.kind,
-                title_zh=f"人工任务（第 {task.round} 轮）：{task.kind}",
-                title_en=f"human task (round {task.round}): {task.kind}",
+                title_zh=f"人工任务（第 {task.round} 轮）：{kind_zh}",
+                title_en=f"human task (round {task.round}): {kind_en}",
                 actor=f"user:{task.assignee_id}" if task.assignee_id else None,
                 actor_role=task.required_role,
                 outcome=task.outcome or task.state,
-                summary=f"due {task.due_at:%Y-%m-%d %H:%M} UTC" if task.due_at else "",
+                summary=f"due {task.due_at.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M} (Beijing)"
+                if task.due_at
+                else "",
                 source="human_task",
             )
         )
@@ -267,8 +279,8 @@ async def table_entries(session: AsyncSession, subject: Subject) -> list[Timelin
                     workflow_id=workflow_id,
                     category="money",
                     name=tx.kind,
-                    title_zh=f"资金交易：{tx.kind}",
-                    title_en=f"transaction: {tx.kind}",
+                    title_zh=f"资金交易：{_named(Vocabulary.JOURNAL_KIND, tx.kind, 'zh')}",
+                    title_en=f"transaction: {_named(Vocabulary.JOURNAL_KIND, tx.kind)}",
                     outcome="posted",
                     summary=f"amount={tx.amount}, value_date={tx.value_date}, key={tx.key}",
                     inputs=mask_value(tx.allocation),

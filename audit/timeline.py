@@ -14,6 +14,9 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 
+from domain.labels import Vocabulary, known
+from domain.labels import label as catalogue_label
+
 Category = Literal[
     "workflow",
     "update",
@@ -63,79 +66,6 @@ ROLE_FIELDS = (
 SECRET_FIELDS = frozenset({"password_hash", "password", "code", "code_hash"})
 _SEARCH_ATTRIBUTES = {"LoanBridgeStage": "stage", "LoanBridgeStatus": "status"}
 
-# Business names of activities, Updates and workflows (zh, en); unknown names are shown as is.
-LABELS: dict[str, tuple[str, str]] = {
-    "record_application": ("记录贷款申请", "application recorded"),
-    "assess_application": ("信用评估", "credit assessment"),
-    "set_application_stage": ("申请阶段变更", "application stage changed"),
-    "record_offer": ("记录授信方案", "offer recorded"),
-    "record_acceptance": ("记录接受要约", "acceptance recorded"),
-    "disburse_loan": ("放款", "disbursement"),
-    "issue_offer_letter": ("出具要约函", "offer letter issued"),
-    "issue_contract": ("出具借款合同", "contract issued"),
-    "issue_extension_addendum": ("出具展期补充协议", "extension addendum issued"),
-    "issue_settlement_certificate": ("出具结清证明", "settlement certificate issued"),
-    "open_loan_account": ("开立贷款账户", "loan account opened"),
-    "collect_repayment": ("扣收还款", "repayment collected"),
-    "post_loan_event": ("贷款事件入账", "loan event posted"),
-    "record_classification": ("五级分类变更", "classification recorded"),
-    "snapshot_portfolio": ("资产组合快照", "portfolio snapshot"),
-    "record_demand": ("记录融资需求", "demand recorded"),
-    "match_demand": ("智能匹配", "matching"),
-    "publish_demand": ("向机构发布需求", "demand published to institutions"),
-    "record_answer": ("记录机构答复", "institution answer recorded"),
-    "mark_response": ("更新答复状态", "response status updated"),
-    "record_selection": ("记录产品选择", "product selection recorded"),
-    "set_demand_stage": ("需求阶段变更", "demand stage changed"),
-    "record_institution": ("记录金融机构", "institution recorded"),
-    "push_policy": ("推送扶持政策", "support policy pushed"),
-    "open_task": ("创建人工任务", "human task opened"),
-    "close_task": ("关闭人工任务", "human task closed"),
-    "escalate_task": ("任务超时升级", "task escalated"),
-    "hold_task": ("任务等待申请人", "task on hold"),
-    "record_registration": ("记录注册", "registration recorded"),
-    "record_resubmission": ("记录更正并重新提交", "corrected registration resubmitted"),
-    "send_otp": ("发送验证码", "one-time code sent"),
-    "check_otp": ("校验验证码", "one-time code checked"),
-    "expire_registration": ("注册过期", "registration expired"),
-    "claim_uscc": ("锁定统一社会信用代码", "USCC claimed"),
-    "set_enterprise_stage": ("企业认证阶段变更", "onboarding stage changed"),
-    "record_document": ("记录认证材料", "document recorded"),
-    "check_identity": ("法人身份核验", "identity check"),
-    "check_registry": ("工商登记核验", "registry check"),
-    "notify_enterprise": ("通知企业", "enterprise notified"),
-    "apply_retention": ("执行数据保留规则", "retention rules applied"),
-    "submission": ("提交", "submitted"),
-    "registration": ("提交注册", "registration submitted"),
-    "decide_credit": ("信贷审批决定", "credit decision"),
-    "provide_information": ("申请人补充信息", "applicant answered"),
-    "accept_offer": ("申请人接受要约", "offer accepted"),
-    "refuse_offer": ("申请人拒绝要约", "offer refused"),
-    "withdraw": ("撤回", "withdrawn"),
-    "respond": ("机构答复需求", "institution answered"),
-    "select_products": ("申请人选择产品", "products selected"),
-    "make_payment": ("借款人还款", "payment made"),
-    "prepay": ("提前还款", "prepayment"),
-    "pay_off": ("结清", "payoff"),
-    "request_extension": ("申请展期", "extension requested"),
-    "decide_extension": ("展期审批决定", "extension decision"),
-    "write_off": ("核销", "write-off"),
-    "confirm_otp": ("确认验证码", "code confirmed"),
-    "resend_otp": ("重发验证码", "code resent"),
-    "attach_document": ("上传认证材料", "document attached"),
-    "decide_review": ("人工审核决定", "review decision"),
-    "InstitutionOnboardingWorkflow": ("机构入驻", "institution onboarding"),
-    "EnterpriseOnboardingWorkflow": ("企业注册认证", "enterprise onboarding"),
-    "FinancingDemandWorkflow": ("融资需求", "financing demand"),
-    "PolicyPushWorkflow": ("政策推送", "policy push"),
-    "LoanApplicationWorkflow": ("贷款申请", "loan application"),
-    "LoanServicingWorkflow": ("贷后管理", "loan servicing"),
-    "PortfolioSweepWorkflow": ("资产组合日终", "portfolio sweep"),
-    "DataRetentionWorkflow": ("数据保留", "data retention"),
-    "RegulatoryReportWorkflow": ("监管报表", "regulatory report"),
-    "TransactionMonitoringWorkflow": ("交易监测", "transaction monitoring"),
-}
-
 # Long digit runs (ID numbers, phones, accounts) are masked even in our own tables' text.
 _DIGITS = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{5,14}(\d{2}[0-9Xx]?)(?![0-9A-Za-z])")
 
@@ -179,8 +109,29 @@ class RunInfo(BaseModel):
 
 
 def label(name: str) -> tuple[str, str]:
-    """Business label of an activity, Update or workflow type (zh, en)."""
-    return LABELS.get(name, (name, name.replace("_", " ")))
+    """Business label of an activity, Update or workflow type (zh, en), from the catalogue."""
+    vocabulary = (
+        Vocabulary.WORKFLOW_TYPE if name.endswith("Workflow") else Vocabulary.TIMELINE_EVENT
+    )
+    return catalogue_label(vocabulary, name, "zh"), catalogue_label(vocabulary, name, "en")
+
+
+_STATUS_VOCABULARIES = (
+    Vocabulary.LIFECYCLE_STAGE,
+    Vocabulary.APPLICATION_STAGE,
+    Vocabulary.DEMAND_STATUS,
+    Vocabulary.ENTERPRISE_STATUS,
+    Vocabulary.LOAN_STATUS,
+    Vocabulary.WORKFLOW_STATUS,
+)
+
+
+def _status_label(value: str, lang: str) -> str:
+    """A stage or status search attribute's value in words (whichever vocabulary holds it)."""
+    for vocabulary in _STATUS_VOCABULARIES:
+        if known(vocabulary, value):
+            return catalogue_label(vocabulary, value, lang)
+    return catalogue_label(Vocabulary.APPLICATION_STAGE, value, lang)  # a recorded miss
 
 
 def mask_text(value: str) -> str:
@@ -565,11 +516,12 @@ class _Translator:
             if what is None or value is None:
                 continue
             zh = "阶段" if what == "stage" else "状态"
+            named_zh, named_en = _status_label(str(value), "zh"), _status_label(str(value), "en")
             self.entry(
                 event,
                 "status",
                 what,
-                title=(f"{zh} → {value}", f"{what} → {value}"),
+                title=(f"{zh} → {named_zh}", f"{what} → {named_en}"),
                 outcome=str(value),
             )
 

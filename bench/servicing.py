@@ -372,7 +372,7 @@ def due_today_state(loan_id: uuid.UUID, today: date) -> LoanState:
         )
     )
     account = servicing.open_account(str(loan_id), schedule)
-    return LoanState(account=account, due_through=start, reminded=[1])
+    return LoanState(account=account, due_through=start, reminded_dates=[today])
 
 
 @dataclass

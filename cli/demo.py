@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from api.schemas import TaskOut
 from cli.accounts import create_platform_admin
 from cli.demo_audit import seed_audit
 from cli.demo_reports import seed_reports
@@ -25,6 +27,7 @@ from credit_model.demo_version import DEMO_VERSION
 from db.session import libpq_url
 from sandbox.codes import with_id_check_digit, with_uscc_check_char
 from sandbox.registry import enterprise_record
+from workflows.contracts import ApplicationProgress
 
 DEMO_PASSWORD = "LoanBridge#2026"  # every demo account; the README lists them
 DEMO_ADMIN = "admin"
@@ -187,12 +190,12 @@ def seed_enterprises(api_url: str, providers_url: str) -> Iterator[str]:
                     continue
                 raise
             if demo.confirm:
-                client.confirm_code(ack["enterprise_id"], _latest_code(providers_url, demo.mobile))
+                client.confirm_code(ack.enterprise_id, _latest_code(providers_url, demo.mobile))
                 client.login(demo.username, DEMO_PASSWORD)
                 for kind in demo.documents:
                     content = DEMO_PDF if kind == "business_licence" else DEMO_PNG + kind.encode()
                     client.upload_document(kind, f"{kind}.bin", content)
-            stage = client.registration_progress(ack["enterprise_id"])["stage"]
+            stage = client.registration_progress(ack.enterprise_id).stage
             settling = {"verifying", "registering"}
             if set(demo.documents) == set(ALL_DOCUMENTS):
                 settling.add("awaiting_documents")  # the checks start after the last upload
@@ -200,7 +203,7 @@ def seed_enterprises(api_url: str, providers_url: str) -> Iterator[str]:
                 if stage not in settling:
                     break
                 time.sleep(0.2)
-                stage = client.registration_progress(ack["enterprise_id"])["stage"]
+                stage = client.registration_progress(ack.enterprise_id).stage
             yield f"enterprise {demo.username}: {stage}"
 
 
@@ -294,7 +297,7 @@ def seed_catalog(api_url: str) -> Iterator[str]:
                         raise
     with LoanBridgeClient(api_url, timeout_s=60) as client:
         client.login(DEMO_ADMIN, DEMO_PASSWORD)
-        titles = {p["title"] for p in client.list_policies()}
+        titles = {p.title for p in client.list_policies()}
         if DEMO_POLICY["title"] not in titles:
             client.publish_policy(DEMO_POLICY)
         yield f"support policy: {DEMO_POLICY['title']}"
@@ -309,22 +312,22 @@ def seed_catalog(api_url: str) -> Iterator[str]:
                 "repayment_method": "equal_installment",
             },
             idempotency_key="demo-demand-1",
-        )
+        ).result
         for _ in range(100):
-            if client.demand_progress(demand["id"])["stage"] != "matching":
+            if client.demand_progress(demand.id).stage != "matching":
                 break
             time.sleep(0.2)
     with LoanBridgeClient(api_url, timeout_s=60) as officer:
         officer.login("icbc-sz-officer", DEMO_PASSWORD)
         try:
             officer.answer_demand(
-                demand["id"],
+                demand.id,
                 {"interested": True, "indicative_rate": "0.0365", "indicative_amount": "600000.00"},
             )
         except LoanBridgeError as exc:
             if exc.code not in ("demand.already_answered", "demand.closed"):
                 raise
-    yield f"demand {demand['id']} by demo-verified (ICBC-SZ answered; try `loanbridge compare`)"
+    yield f"demand {demand.id} by demo-verified (ICBC-SZ answered; try `loanbridge compare`)"
 
 
 # ---- applications and loans at every stage ---------------------------------------------------
@@ -367,17 +370,19 @@ SETTLED = {
 }
 
 
-def _wait_stage(client: LoanBridgeClient, app_id: str, stages: set[str]) -> dict[str, Any]:
-    progress: dict[str, Any] = {}
+def _wait_stage(
+    client: LoanBridgeClient, app_id: uuid.UUID, stages: set[str]
+) -> ApplicationProgress:
+    progress = client.application_progress(app_id)
     for _ in range(150):
-        progress = client.application_progress(app_id)
-        if progress["stage"] in stages:
+        if progress.stage in stages:
             break
         time.sleep(0.2)
+        progress = client.application_progress(app_id)
     return progress
 
 
-def _wait_loan(client: LoanBridgeClient, loan_id: str) -> None:
+def _wait_loan(client: LoanBridgeClient, loan_id: uuid.UUID) -> None:
     """Until the loan workflow has opened the account (its schedule is readable)."""
     for _ in range(100):
         try:
@@ -387,61 +392,61 @@ def _wait_loan(client: LoanBridgeClient, loan_id: str) -> None:
             time.sleep(0.2)
 
 
-def _credit_task(officer: LoanBridgeClient, app_id: str) -> dict[str, Any]:
+def _credit_task(officer: LoanBridgeClient, app_id: uuid.UUID) -> TaskOut:
     return next(
         t
         for t in officer.list_tasks(kind="credit_approval")
-        if t["subject"] == f"application-{app_id}"
+        if t.subject == f"application-{app_id}"
     )
 
 
 def _advance(
     case: DemoCase,
-    app_id: str,
-    progress: dict[str, Any],
+    app_id: uuid.UUID,
+    progress: ApplicationProgress,
     client: LoanBridgeClient,
     officer: LoanBridgeClient,
 ) -> str:
     """Drive one application to the stage its case stops at; returns a line for the log."""
-    stage = progress["stage"]
+    stage = progress.stage
     if stage == "in_review" and case.stop == "info_requested":
         task = _credit_task(officer, app_id)
-        officer.claim_task(task["id"])
+        officer.claim_task(task.id)
         officer.decide_task(
-            task["id"],
+            task.id,
             False,
             action="request_info",
             question="请说明第三季度营收下降的原因 Why did Q3 revenue fall?",
         )
-        stage = _wait_stage(client, app_id, {"info_requested"})["stage"]
+        stage = _wait_stage(client, app_id, {"info_requested"}).stage
     elif stage == "in_review" and case.stop == "counter_offered":
         officer.decide_task(
-            _credit_task(officer, app_id)["id"],
+            _credit_task(officer, app_id).id,
             False,
             "额度按营收核定 limit set by revenue",
             action="counter_offer",
             amount=Decimal("250000.00"),
             term_months=12,
         )
-        stage = _wait_stage(client, app_id, {"counter_offered"})["stage"]
+        stage = _wait_stage(client, app_id, {"counter_offered"}).stage
     elif stage == "offered" and case.stop in ("active_loan", "settled_loan", "extension_requested"):
         client.accept_offer(app_id, "徐明娜", DEMO_ACCOUNT)
         progress = _wait_stage(client, app_id, {"disbursed", "disbursement_failed"})
-        stage = progress["stage"]
-        loan_id = progress.get("loan_id")
+        stage = progress.stage
+        loan_id = progress.loan_id
         if stage == "disbursed" and loan_id:
             _wait_loan(client, loan_id)
             stage = _service(case, loan_id, client)
     return f"application {app_id} ({case.amount}): {stage}"
 
 
-def _service(case: DemoCase, loan_id: str, client: LoanBridgeClient) -> str:
+def _service(case: DemoCase, loan_id: uuid.UUID, client: LoanBridgeClient) -> str:
     if case.stop == "active_loan":
         client.make_payment(loan_id, Decimal("1000.00"), idempotency_key=f"{case.key}-pay")
         return f"loan {loan_id} active, ¥1,000 kept as credit for the first installment"
     if case.stop == "settled_loan":
         quote = client.payoff_quote(loan_id)
-        client.pay_off(loan_id, Decimal(quote["total"]), idempotency_key=f"{case.key}-payoff")
+        client.pay_off(loan_id, quote.total, idempotency_key=f"{case.key}-payoff")
         return f"loan {loan_id} paid off: settlement certificate issued"
     client.request_extension(loan_id, 6, "订单回款周期延长 customers pay later")
     return f"loan {loan_id}: 6-month extension waiting in icbc-sz-officer's inbox"
@@ -457,22 +462,22 @@ def seed_applications(api_url: str) -> Iterator[str]:
     ):
         client.login("demo-verified", DEMO_PASSWORD)
         officer.login("icbc-sz-officer", DEMO_PASSWORD)
-        product = next(p for p in client.list_products() if p["code"] == "ICBC-JYD")
+        product = next(p for p in client.list_products() if p.code == "ICBC-JYD")
         for case in DEMO_CASES:
             app = client.submit_application(
                 {
-                    "product_id": product["id"],
+                    "product_id": str(product.id),
                     "amount": case.amount,
                     "term_months": 12,
                     "repayment_method": "equal_installment",
                     "materials": list(case.materials),
                 },
                 idempotency_key=case.key,
-            )
-            progress = _wait_stage(client, app["id"], SETTLED)
+            ).result
+            progress = _wait_stage(client, app.id, SETTLED)
             try:
-                yield _advance(case, app["id"], progress, client, officer)
+                yield _advance(case, app.id, progress, client, officer)
             except LoanBridgeError as exc:  # seeded before: the case has moved on already
-                yield f"application {app['id']}: {progress['stage']} ({exc.code})"
+                yield f"application {app.id}: {progress.stage} ({exc.code})"
     yield from seed_audit(api_url)  # the compliance auditor's view of these cases
     yield from seed_reports(api_url)  # ratings, monitoring alerts, archived reports

@@ -19,7 +19,7 @@ def seed_audit(api_url: str) -> Iterator[str]:
     try:
         applicant.login("demo-verified", DEMO_PASSWORD)
         auditor.login("compliance", DEMO_PASSWORD)
-        enterprise_id = applicant.my_enterprise()["id"]
+        enterprise_id = applicant.my_enterprise().id
         report = auditor.verify(checkpoint=True)
         story = auditor.timeline(f"enterprise-{enterprise_id}", children=True)
     except LoanBridgeError as exc:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
+from api.schemas import LoanOut
 from cli.reports import ComplianceClient
 from client.api import LoanBridgeClient, LoanBridgeError
 from domain.calendar import business_today
@@ -17,14 +17,14 @@ RELATIVE_ACCOUNT = "6217000010099887766"  # a third party pays one installment
 SCORES = {"disbursed": (5, "放款快，流程清楚"), "declined": (2, "拒绝理由不够具体")}
 
 
-def _rate(applicant: LoanBridgeClient, loans: list[dict[str, Any]]) -> int:
+def _rate(applicant: LoanBridgeClient, loans: list[LoanOut]) -> int:
     rated = 0
     for loan in loans:
         score, comment = SCORES["disbursed"]
         try:
             applicant._request(
                 "POST",
-                f"/api/v1/applications/{loan['application_id']}/rating",
+                f"/api/v1/applications/{loan.application_id}/rating",
                 json={"score": score - rated % 2, "comment": comment},
             )
             rated += 1
@@ -43,11 +43,11 @@ def seed_reports(api_url: str) -> Iterator[str]:
         compliance.login("compliance", DEMO_PASSWORD)
         loans = applicant.list_loans()
         rated = _rate(applicant, loans)
-        active = [loan for loan in loans if loan["status"] == "active"]
+        active = [loan for loan in loans if loan.status == "active"]
         if active:
             applicant._request(
                 "POST",
-                f"/api/v1/loans/{active[0]['id']}/payments",
+                f"/api/v1/loans/{active[0].id}/payments",
                 json={"amount": "500.00", "payer_account": RELATIVE_ACCOUNT},
                 headers={"Idempotency-Key": "demo-third-party-payment"},
             )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
 import sys
+import uuid
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -16,13 +18,20 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
+from api.schemas import ApplicationOut, PayoffQuoteOut, ProgressOut, TaskOut
 from cli.audit import audit_app
+from cli.display import beijing, cell, label, labels, money, percent, reasons
+from cli.inputs import Inputs
 from cli.preflight import ConfigurationError, check_database, check_temporal, load_settings
 from client.api import Document, LoanBridgeClient, LoanBridgeError
 from config.settings import Settings
+from domain.calendar import business_today
+from domain.onboarding import DocumentKind
 from domain.origination import Material
+from domain.passwords import PASSWORD_RULES
+from domain.products import FinancingType
 from domain.schedule import PrepaymentStrategy, RepaymentMethod
-from workflows.contracts import CreditAction
+from workflows.contracts import ApplicationProgress, CreditAction, LoanProgress
 
 app = typer.Typer(help="LoanBridge — SME financing platform on Temporal.", no_args_is_help=True)
 admin_app = typer.Typer(help="Platform administration.", no_args_is_help=True)
@@ -39,6 +48,10 @@ demand_app = typer.Typer(
 app.add_typer(demand_app, name="demand")
 application_app = typer.Typer(help="Loan applications (applicants).", no_args_is_help=True)
 app.add_typer(application_app, name="application")
+products_app = typer.Typer(
+    help="Loan products of every lender (to apply for).", no_args_is_help=True
+)
+app.add_typer(products_app, name="products")
 loan_app = typer.Typer(
     help="Loans after disbursement: schedule, payments, payoff, extension, documents.",
     no_args_is_help=True,
@@ -286,6 +299,38 @@ def _client(settings: Settings) -> LoanBridgeClient:
     )
 
 
+def _explain(exc: LoanBridgeError, options: dict[str, str] | None = None) -> NoReturn:
+    """The API's refusal: its message, then a line per field, named as the command's option
+    (``amount`` of the request is ``--amount`` of ``apply``)."""
+    head = f"{exc.message_zh} / {exc.message_en}"
+    if not exc.fields:
+        _fail(head)
+    names = options or {}
+    lines = [
+        f"  {names.get(f.field.split('.')[0], names.get(f.field, f.field))}: "
+        f"{f.message_zh} / {f.message_en}"
+        for f in exc.fields
+    ]
+    _fail("\n".join([head, *lines]))
+
+
+def _checked(inputs: Inputs) -> None:
+    """Stop before any request when a value typed was bad, naming every bad one."""
+    problems = inputs.report()
+    if problems:
+        _fail(problems)
+
+
+def _money(value: str, option: str) -> Decimal:
+    inputs = Inputs()
+    amount = inputs.money(value, option)
+    _checked(inputs)
+    return amount
+
+
+ALREADY_DONE = "already done 已办理过：同一请求只办理一次，这次没有重复办理 / not done twice:"
+
+
 @app.command()
 def login(
     username: Annotated[str, typer.Option(prompt=True)],
@@ -293,11 +338,11 @@ def login(
 ) -> None:
     """Log in and keep the tokens for later commands."""
     settings = _settings()
-    with LoanBridgeClient(_api_url(settings)) as client:
+    with LoanBridgeClient(_api_url(settings), transport=_transport) as client:
         try:
             pair = client.login(username, password)
         except LoanBridgeError as exc:
-            _fail(f"{exc.message_en} / {exc.message_zh}")
+            _explain(exc)
     SESSION_FILE.parent.mkdir(parents=True, exist_ok=True)
     SESSION_FILE.write_text(json.dumps(pair.model_dump()))
     SESSION_FILE.chmod(0o600)
@@ -307,98 +352,209 @@ def login(
 @institutions_app.command("list")
 def institutions_list() -> None:
     """List onboarded institutions."""
-    client = _client(_settings())
-    try:
-        for inst in client.list_institutions(limit=200):
-            typer.echo(f"{inst.code:<16} {inst.kind:<12} {inst.status:<8} {inst.name}")
-    except LoanBridgeError as exc:
-        _fail(f"{exc.message_en} / {exc.message_zh}")
+    with _client(_settings()) as client:
+        try:
+            rows = client.list_institutions(limit=200)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    for inst in rows:
+        typer.echo(
+            f"{inst.code:<16} {cell(label('institution_kind', inst.kind), 30)} "
+            f"{cell(label('institution_status', inst.status), 14)} {inst.name}"
+        )
 
 
 @institutions_app.command("onboard")
 def institutions_onboard(code: str, name: str, kind: str = "bank") -> None:
     """Onboard an institution (platform admin); runs the onboarding workflow."""
-    client = _client(_settings())
-    try:
-        inst = client.onboard_institution(code, name, kind)
-    except LoanBridgeError as exc:
-        details = "; ".join(f"{f.field}: {f.message_en}" for f in exc.fields)
-        _fail(f"{exc.message_en} / {exc.message_zh} {details}")
-    typer.echo(f"onboarded {inst.code} ({inst.id}) via workflow {inst.workflow_id}")
+    with _client(_settings()) as client:
+        try:
+            inst = client.onboard_institution(code, name, kind)
+        except LoanBridgeError as exc:
+            _explain(exc, {"code": "CODE", "name": "NAME", "kind": "--kind"})
+    typer.echo(f"onboarded 已入驻 {inst.name} ({inst.code}, {inst.id})")
 
 
-def _explain(exc: LoanBridgeError) -> NoReturn:
-    details = "; ".join(f"{f.field}: {f.message_zh} / {f.message_en}" for f in exc.fields)
-    _fail(f"{exc.message_zh} / {exc.message_en}" + (f" ({details})" if details else ""))
+# ---- registration (interactive) ------------------------------------------------------------
+# The registration form: API field, question, hidden. A field the API refuses is asked again.
+_FORM: tuple[tuple[str, str, bool], ...] = (
+    ("enterprise.name", "企业名称 Enterprise name", False),
+    ("enterprise.uscc", "统一社会信用代码 USCC", False),
+    ("enterprise.registered_capital", "注册资本（元） Registered capital (CNY)", False),
+    ("enterprise.founding_date", "成立日期 Founding date (YYYY-MM-DD)", False),
+    ("enterprise.industry", "行业门类 Industry (GB/T 4754, A–T)", False),
+    ("enterprise.region", "行政区划代码 Region (GB/T 2260, 6 digits)", False),
+    ("enterprise.business_scope", "经营范围 Business scope", False),
+    ("legal_representative.name", "法定代表人 Legal representative", False),
+    ("legal_representative.id_number", "身份证号 ID number", True),
+    ("legal_representative.mobile", "手机号 Mobile", False),
+    ("email", "电子邮箱 E-mail", False),
+    ("account.username", "用户名 Username", False),
+    ("account.password", "密码 Password", True),
+)
+_QUESTIONS = {name: question for name, question, _ in _FORM}
+_OPTIONAL = {"enterprise.business_scope", "email"}
+_ROUNDS = 5  # a form refused this often is not going to be fixed by asking again
+
+
+def _ask(name: str) -> str:
+    """Ask one field of the form (the password twice, hidden, after its rules)."""
+    question = _QUESTIONS[name]
+    if name == "account.password":
+        typer.echo(f"{PASSWORD_RULES[0]}\n{PASSWORD_RULES[1]}")
+        return str(
+            typer.prompt(
+                question, hide_input=True, confirmation_prompt="再次输入密码 Repeat the password"
+            )
+        )
+    hidden = name == "legal_representative.id_number"
+    default = "" if name in _OPTIONAL else None
+    return str(typer.prompt(question, hide_input=hidden, default=default, show_default=False))
+
+
+def _registration(form: dict[str, str]) -> dict[str, Any]:
+    return {
+        "enterprise": {
+            "name": form["enterprise.name"],
+            "uscc": form["enterprise.uscc"],
+            "registered_capital": form["enterprise.registered_capital"],
+            "founding_date": form["enterprise.founding_date"],
+            "business_scope": form["enterprise.business_scope"],
+            "industry": form["enterprise.industry"],
+            "region": form["enterprise.region"],
+        },
+        "legal_representative": {
+            "name": form["legal_representative.name"],
+            "id_number": form["legal_representative.id_number"],
+            "mobile": form["legal_representative.mobile"],
+        },
+        "account": {
+            "username": form["account.username"],
+            "password": form["account.password"],
+            "password_confirmation": form["account.password"],
+        },
+        "email": form["email"] or None,
+    }
+
+
+def _field_of_form(field: str) -> str | None:
+    """The form's field an API field issue is about (the confirmation is the password's)."""
+    if field == "account.password_confirmation":
+        return "account.password"
+    return field if field in _QUESTIONS else None
 
 
 @app.command()
 def register(
-    enterprise_name: Annotated[str, typer.Option(prompt="企业名称 Enterprise name")],
-    uscc: Annotated[str, typer.Option(prompt="统一社会信用代码 USCC")],
-    registered_capital: Annotated[str, typer.Option(prompt="注册资本 Registered capital (CNY)")],
-    founding_date: Annotated[str, typer.Option(prompt="成立日期 Founding date (YYYY-MM-DD)")],
-    industry: Annotated[str, typer.Option(prompt="行业门类 Industry (GB/T 4754, A–T)")],
-    region: Annotated[str, typer.Option(prompt="行政区划 Region (6 digits)")],
-    legal_rep_name: Annotated[str, typer.Option(prompt="法定代表人 Legal representative")],
-    id_number: Annotated[str, typer.Option(prompt="身份证号 ID number", hide_input=True)],
-    mobile: Annotated[str, typer.Option(prompt="手机号 Mobile")],
-    username: Annotated[str, typer.Option(prompt="用户名 Username")],
-    password: Annotated[
-        str, typer.Option(prompt="密码 Password", hide_input=True, confirmation_prompt=True)
-    ],
+    enterprise_name: Annotated[str | None, typer.Option(help="企业名称")] = None,
+    uscc: Annotated[str | None, typer.Option(help="统一社会信用代码")] = None,
+    registered_capital: Annotated[str | None, typer.Option(help="注册资本（元）")] = None,
+    founding_date: Annotated[str | None, typer.Option(help="成立日期 YYYY-MM-DD")] = None,
+    industry: Annotated[str | None, typer.Option(help="行业门类 GB/T 4754, A–T")] = None,
+    region: Annotated[str | None, typer.Option(help="行政区划代码 GB/T 2260")] = None,
+    legal_rep_name: Annotated[str | None, typer.Option(help="法定代表人")] = None,
+    mobile: Annotated[str | None, typer.Option(help="手机号")] = None,
+    username: Annotated[str | None, typer.Option(help="用户名")] = None,
     business_scope: str = "",
-    email: str | None = None,
+    email: str = "",
     code: Annotated[str | None, typer.Option(help="One-time code (asked for if omitted).")] = None,
 ) -> None:
-    """Register an enterprise, then confirm the one-time code sent to the mobile."""
-    body = {
-        "enterprise": {
-            "name": enterprise_name,
-            "uscc": uscc,
-            "registered_capital": registered_capital,
-            "founding_date": founding_date,
-            "business_scope": business_scope,
-            "industry": industry,
-            "region": region,
-        },
-        "legal_representative": {"name": legal_rep_name, "id_number": id_number, "mobile": mobile},
-        "account": {"username": username, "password": password, "password_confirmation": password},
+    """Register an enterprise, then confirm the one-time code sent to the mobile.
+
+    Asks for what is not given (the ID number and the password always, hidden); when the
+    platform refuses some fields, only those are asked again."""
+    given = {
+        "enterprise.name": enterprise_name,
+        "enterprise.uscc": uscc,
+        "enterprise.registered_capital": registered_capital,
+        "enterprise.founding_date": founding_date,
+        "enterprise.industry": industry,
+        "enterprise.region": region,
+        "enterprise.business_scope": business_scope,
+        "legal_representative.name": legal_rep_name,
+        "legal_representative.mobile": mobile,
         "email": email,
+        "account.username": username,
     }
+    # Never an ID number or a password on the command line (shell history): always asked.
+    form: dict[str, str] = {}
+    for name in _QUESTIONS:
+        value = given.get(name)
+        form[name] = _ask(name) if value is None else value
     with _client(_settings()) as client:
-        try:
-            ack = client.register(body)
-            typer.echo(f"registered {ack['enterprise_id']}; code sent to {ack['otp_sent_to']}")
-            entered = code or typer.prompt("验证码 One-time code")
-            progress = client.confirm_code(ack["enterprise_id"], entered)
-        except LoanBridgeError as exc:
-            _explain(exc)
+        for _ in range(_ROUNDS):
+            try:
+                ack = client.register(_registration(form))
+                break
+            except LoanBridgeError as exc:
+                wrong = [_field_of_form(f.field) for f in exc.fields]
+                if not wrong or None in wrong:
+                    _explain(exc)
+                typer.secho(f"{exc.message_zh} / {exc.message_en}", fg=typer.colors.RED, err=True)
+                for issue in exc.fields:
+                    typer.secho(
+                        f"  {_QUESTIONS[str(_field_of_form(issue.field))]}: "
+                        f"{issue.message_zh} / {issue.message_en}",
+                        fg=typer.colors.RED,
+                        err=True,
+                    )
+                for name in dict.fromkeys(w for w in wrong if w):
+                    form[name] = _ask(name)
+        else:
+            _fail(
+                "多次填写仍未通过，请核对后重试 / "
+                "still refused after several tries; check and try again"
+            )
+        typer.echo(f"registered 已注册; code sent to 验证码已发送至 {ack.otp_sent_to}")
+        progress = _confirm(client, ack.enterprise_id, code)
+    missing = labels("document_kind", progress.missing_documents)
     typer.echo(
-        f"stage: {progress['stage']}; now `loanbridge login` and upload "
-        f"{', '.join(progress['missing_documents'])}"
+        f"stage 阶段: {label('enterprise_status', progress.stage)}\n"
+        f"next 下一步: `loanbridge login --username {form['account.username']}`, then upload "
+        f"上传: {missing} (`loanbridge onboarding upload KIND FILE`)"
     )
+
+
+def _confirm(client: LoanBridgeClient, enterprise_id: uuid.UUID, code: str | None) -> ProgressOut:
+    """Confirm the one-time code; a wrong one is asked for again (three tries)."""
+    for attempt in range(3):
+        entered = code if code and attempt == 0 else str(typer.prompt("验证码 One-time code"))
+        try:
+            return client.confirm_code(enterprise_id, entered)
+        except LoanBridgeError as exc:
+            if exc.code != "otp.wrong_code" or attempt == 2:
+                _explain(exc)
+            typer.secho(f"{exc.message_zh} / {exc.message_en}", fg=typer.colors.RED, err=True)
+    raise AssertionError("unreachable")  # the loop returns or fails
 
 
 @onboarding_app.command("upload")
 def onboarding_upload(kind: str, path: Path) -> None:
     """Upload a verification document (id_front, id_back, id_handheld, business_licence)."""
+    inputs = Inputs()
+    document = inputs.choice(kind, "KIND", DocumentKind, "document_kind")
+    content = inputs.file(path, "FILE")
+    _checked(inputs)
     with _client(_settings()) as client:
         try:
-            progress = client.upload_document(kind, path.name, path.read_bytes())
+            progress = client.upload_document(document.value, path.name, content)
         except LoanBridgeError as exc:
-            _explain(exc)
-    missing = ", ".join(progress["missing_documents"]) or "none"
-    typer.echo(f"stage: {progress['stage']}; still missing: {missing}")
+            _explain(exc, {"file": "FILE", "kind": "KIND"})
+    typer.echo(
+        f"uploaded 已上传 {label('document_kind', document.value)}; "
+        f"stage 阶段: {label('enterprise_status', progress.stage)}; "
+        f"still missing 仍缺: {labels('document_kind', progress.missing_documents)}"
+    )
 
 
-def _echo_way_forward(progress: dict[str, Any]) -> None:
-    guidance = progress.get("guidance")
+def _echo_way_forward(progress: ProgressOut | None) -> None:
+    guidance = progress.guidance if progress else None
     if guidance:
-        typer.echo(f"{guidance['message_zh']}\n{guidance['message_en']}")
-        if guidance["fields"]:
-            typer.echo(f"to correct: {', '.join(guidance['fields'])}")
-        typer.echo("then: loanbridge onboarding resubmit --help")
+        typer.echo(f"{guidance.message_zh}\n{guidance.message_en}")
+        if guidance.fields:
+            to_correct = ", ".join(_QUESTIONS.get(f, f) for f in guidance.fields)
+            typer.echo(f"to correct 请更正: {to_correct}")
+        typer.echo("then 然后: loanbridge onboarding resubmit --help")
 
 
 @onboarding_app.command("status")
@@ -408,23 +564,21 @@ def onboarding_status() -> None:
         try:
             me = client.my_enterprise()
             progress = (
-                client.registration_progress(str(me["id"]))
-                if me.get("status") in ("rejected", "lapsed")
-                else {}
+                client.registration_progress(me.id) if me.status in ("rejected", "lapsed") else None
             )
         except LoanBridgeError as exc:
             _explain(exc)
-    for key in (
-        "name",
-        "uscc",
-        "legal_rep_name",
-        "legal_rep_id_number",
-        "mobile",
-        "status",
-        "status_reason",
-        "verified_at",
+    for title, value in (
+        ("企业名称 name", me.name),
+        ("统一社会信用代码 USCC", me.uscc),
+        ("法定代表人 legal representative", me.legal_rep_name),
+        ("身份证号 ID number", me.legal_rep_id_number),
+        ("手机号 mobile", me.mobile),
+        ("状态 status", label("enterprise_status", me.status)),
+        ("原因 reason", reasons(me.status_reason)),
+        ("认证时间 verified (北京时间)", beijing(me.verified_at)),
     ):
-        typer.echo(f"{key:<22} {me.get(key) or ''}")
+        typer.echo(f"{cell(title, 32)} {value or '—'}")
     _echo_way_forward(progress)
 
 
@@ -446,6 +600,11 @@ def onboarding_resubmit(
 ) -> None:
     """Correct a rejected (or lapsed) registration and verify again (only what you give
     changes); then upload the documents named with --reupload."""
+    inputs = Inputs()
+    documents = [
+        inputs.choice(k, "--reupload", DocumentKind, "document_kind") for k in reupload or []
+    ]
+    _checked(inputs)
     # Never an ID number on the command line (shell history): asked for, hidden.
     id_number = typer.prompt("身份证号 ID number", hide_input=True) if correct_id_number else None
     with _client(_settings()) as client:
@@ -454,30 +613,71 @@ def onboarding_resubmit(
                 enterprise_name=enterprise_name,
                 legal_rep_name=legal_rep_name,
                 id_number=id_number,
-                reupload_documents=reupload or [],
+                reupload_documents=[d.value for d in documents],
             )
         except LoanBridgeError as exc:
             _explain(exc)
-    missing = ", ".join(progress["missing_documents"])
+    missing = labels("document_kind", progress.missing_documents)
     typer.echo(
-        f"stage: {progress['stage']}; "
-        + (f"upload again: {missing}" if missing else "verification runs again")
+        f"stage 阶段: {label('enterprise_status', progress.stage)}; "
+        + (
+            f"upload again 请重新上传: {missing}"
+            if progress.missing_documents
+            else "verification runs again 重新核验中"
+        )
+    )
+
+
+# ---- tasks ------------------------------------------------------------------------------------
+def _task_line(task: TaskOut, applications: dict[str, ApplicationOut]) -> str:
+    """A task as an officer reads it: what, for whom, how much, by when (Beijing time)."""
+    context = task.context
+    about = task.subject
+    application = applications.get(task.subject.removeprefix("application-"))
+    if application is not None:
+        about = (
+            f"{application.enterprise_name} · {application.product_name} "
+            f"{money(application.amount)} {application.term_months} 个月 months"
+        )
+    elif "amount" in context:
+        about = f"{money(context['amount'])}" + (
+            f" {context['term_months']} 个月 months" if "term_months" in context else ""
+        )
+        if context.get("purpose"):
+            about += f" {context['purpose']}"
+    elif context.get("enterprise_name"):
+        about = str(context["enterprise_name"])
+    why = context.get("reasons") or context.get("reason")
+    return (
+        f"{task.id}  {cell(label('task_kind', task.kind), 30)} "
+        f"{cell(label('task_state', task.state), 16)} "
+        f"due 到期 {beijing(task.due_at) if task.due_at else '—':<16}  {about}"
+        + (f"  ({reasons(str(why))})" if why else "")
     )
 
 
 @tasks_app.command("list")
 def tasks_list(state: str = "open", kind: str | None = None) -> None:
-    """Your inbox of human tasks."""
+    """Your inbox of human tasks (due times in Beijing time)."""
     with _client(_settings()) as client:
         try:
             rows = client.list_tasks(state, kind)
+            applications = (
+                {str(a.id): a for a in client.list_applications(limit=200)}
+                if any(t.subject.startswith("application-") for t in rows)
+                else {}
+            )
         except LoanBridgeError as exc:
             _explain(exc)
     for task in rows:
-        typer.echo(
-            f"{task['id']}  {task['kind']:<22} due {task['due_at'] or '-':<26} "
-            f"{task['subject']}  {task['context'].get('reason', '')}"
-        )
+        typer.echo(_task_line(task, applications))
+    if not rows:
+        typer.echo("no tasks 暂无任务")
+
+
+def _task_outcome(task: TaskOut) -> str:
+    outcome = f" ({label('task_outcome', task.outcome)})" if task.outcome else ""
+    return f"task 任务 {task.id}: {label('task_state', task.state)}{outcome}"
 
 
 @tasks_app.command("decide")
@@ -501,9 +701,7 @@ def tasks_decide(
     rate: Annotated[
         str | None, typer.Option(help="Decided annual rate as a fraction, e.g. 0.0395.")
     ] = None,
-    term: Annotated[
-        int | None, typer.Option(help="Decided term in months.", min=1, max=600)
-    ] = None,
+    term: Annotated[str | None, typer.Option(help="Decided term in months.")] = None,
 ) -> None:
     """Decide a task: --approve/--reject (a rejection needs --reason), or for credit tasks
     --action request_info --question "…" or --action counter_offer with --amount/--rate/--term."""
@@ -531,8 +729,11 @@ def tasks_decide(
             "--amount/--rate/--term 仅用于批准或反要约 / "
             "--amount/--rate/--term go with an approval or a counter-offer"
         )
-    decided_amount = _money(amount, "--amount") if amount is not None else None
-    decided_rate = _rate(rate, "--rate") if rate is not None else None
+    inputs = Inputs()
+    decided_amount = inputs.money(amount, "--amount") if amount is not None else None
+    decided_rate = inputs.rate(rate, "--rate") if rate is not None else None
+    decided_term = inputs.whole(term, "--term", 1, 600) if term is not None else None
+    _checked(inputs)
     approved = action is CreditAction.APPROVE if action is not None else bool(approve)
     with _client(_settings()) as client:
         try:
@@ -544,11 +745,11 @@ def tasks_decide(
                 question=question,
                 amount=decided_amount,
                 rate=decided_rate,
-                term_months=term,
+                term_months=decided_term,
             )
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"task {task['id']}: {task['state']} ({task['outcome']})")
+            _explain(exc, {"term_months": "--term", "amount": "--amount", "rate": "--rate"})
+    typer.echo(_task_outcome(task))
 
 
 @tasks_app.command("claim")
@@ -559,13 +760,23 @@ def tasks_claim(task_id: str) -> None:
             task = client.claim_task(task_id)
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"task {task['id']}: {task['state']}  {task['kind']}  {task['subject']}")
+    typer.echo(f"{_task_outcome(task)}  {label('task_kind', task.kind)}  {task.subject}")
+
+
+# ---- demands, matching, comparison, products ----------------------------------------------------
+_DEMAND_OPTIONS = {
+    "amount": "--amount",
+    "term_months": "--term",
+    "purpose": "--purpose",
+    "financing_type": "--type",
+    "repayment_method": "--method",
+}
 
 
 @demand_app.command("post")
 def demand_post(
     amount: Annotated[str, typer.Option(help="CNY, e.g. 800000.00")],
-    term: Annotated[int, typer.Option(help="Months.")],
+    term: Annotated[str, typer.Option(help="Months.")],
     purpose: Annotated[str, typer.Option()],
     financing_type: Annotated[
         str, typer.Option("--type", help="credit|guaranteed|mortgage_pledge")
@@ -576,38 +787,57 @@ def demand_post(
     ] = None,
 ) -> None:
     """Post a financing demand; matching starts at once."""
+    inputs = Inputs()
     body = {
-        "amount": amount,
-        "term_months": term,
+        "amount": str(inputs.money(amount, "--amount")),
+        "term_months": inputs.whole(term, "--term", 1, 600),
         "purpose": purpose,
-        "financing_type": financing_type,
-        "repayment_method": method,
+        "financing_type": inputs.choice(
+            financing_type, "--type", FinancingType, "financing_type"
+        ).value,
+        "repayment_method": (
+            inputs.choice(method, "--method", RepaymentMethod, "repayment_method").value
+            if method is not None
+            else None
+        ),
     }
+    _checked(inputs)
     with _client(_settings()) as client:
         try:
-            demand = client.post_demand(body, key)
+            posted = client.post_demand(body, key)
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"demand {demand['id']} posted; `loanbridge demand status {demand['id']}`")
+            _explain(exc, _DEMAND_OPTIONS)
+    if posted.already_done:
+        typer.echo(ALREADY_DONE)
+    demand = posted.result
+    typer.echo(
+        f"demand 融资需求 {demand.id}: {money(demand.amount)}, {demand.term_months} 个月 months, "
+        f"{label('demand_status', demand.status)}"
+    )
+    typer.echo(f"`loanbridge demand status {demand.id}`")
 
 
 @demand_app.command("status")
 def demand_status(demand_id: str) -> None:
-    """Where a demand stands and how each institution answered."""
+    """Where a demand stands and how each institution answered (due times in Beijing time)."""
     with _client(_settings()) as client:
         try:
             progress = client.demand_progress(demand_id)
             detail = client.demand(demand_id)
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"stage: {progress['stage']}  eligible products: {progress['eligible_products']}")
-    for policy in detail["applicable_policies"].values():
-        typer.echo(f"support policy: {policy}")
-    for answer in detail["responses"]:
-        rate = answer["indicative_rate"] or "-"
+    typer.echo(
+        f"stage 阶段: {label('demand_status', progress.stage)}  "
+        f"eligible products 符合条件的产品: {progress.eligible_products}"
+    )
+    for policy in detail.applicable_policies.values():
+        typer.echo(f"support policy 扶持政策: {policy}")
+    for answer in detail.responses:
+        rate = percent(answer.indicative_rate) if answer.indicative_rate is not None else "—"
         typer.echo(
-            f"  {answer['institution_id']}  {answer['status']:<10} rate {rate}  "
-            f"due {answer['due_at']}  {answer['reason']}"
+            f"  {cell(answer.institution_name, 24)} "
+            f"{cell(label('response_status', answer.status), 24)} rate 利率 {rate:<7} "
+            f"due 到期 {beijing(answer.due_at)}  {answer.reason}".rstrip()
         )
 
 
@@ -619,7 +849,7 @@ def demand_withdraw(demand_id: str) -> None:
             progress = client.withdraw_demand(demand_id)
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"stage: {progress['stage']}")
+    typer.echo(f"stage 阶段: {label('demand_status', progress.stage)}")
 
 
 @demand_app.command("answer")
@@ -630,14 +860,18 @@ def demand_answer(
     reason: str = "",
 ) -> None:
     """Answer a demand sent to your institution (officers)."""
+    inputs = Inputs()
+    indicative = str(inputs.rate(rate, "--rate")) if rate is not None else None
+    _checked(inputs)
     with _client(_settings()) as client:
         try:
             progress = client.answer_demand(
-                demand_id, {"interested": interested, "indicative_rate": rate, "reason": reason}
+                demand_id,
+                {"interested": interested, "indicative_rate": indicative, "reason": reason},
             )
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"answered; demand stage: {progress['stage']}")
+            _explain(exc, {"indicative_rate": "--rate", "reason": "--reason"})
+    typer.echo(f"answered 已回复; demand stage 需求阶段: {label('demand_status', progress.stage)}")
 
 
 @app.command("match")
@@ -648,13 +882,14 @@ def match_results(demand_id: str) -> None:
             detail = client.demand(demand_id)
         except LoanBridgeError as exc:
             _explain(exc)
-    for m in detail["matches"]:
-        mark = "✓" if m["eligible"] else "✗"
+    for m in detail.matches:
+        mark = "✓" if m.eligible else "✗"
         typer.echo(
-            f"{m['rank']:>3} {mark} score {m['score']:>6}  rate {m['indicative_rate']}  "
-            f"{m['product_id']}"
+            f"{m.rank:>3} {mark} score 得分 {m.score:>6}  "
+            f"rate 利率 {percent(m.indicative_rate):>7}  "
+            f"{m.product_name} · {m.institution_name}  ({m.product_id})"
         )
-        typer.echo(f"      {m['explanation']['zh']}")
+        typer.echo(f"      {m.explanation.get('zh', '')}")
 
 
 @app.command("compare")
@@ -669,69 +904,54 @@ def compare_offers(
             sheet = client.comparison_pdf(demand_id) if pdf else b""
         except LoanBridgeError as exc:
             _explain(exc)
+    # Figures first, names last: a long Chinese name cannot push the columns out of line.
     typer.echo(
-        f"{'institution / product':<40} {'APR':>7} {'rate':>7} {'1st inst.':>11} "
-        f"{'interest':>11} {'fees':>9} {'subsidy':>9} {'net cost':>11}"
+        f"{'APR':>7} {'rate':>7} {'1st inst.':>14} {'interest':>14} {'fees':>12} "
+        f"{'subsidy':>12} {'net cost':>14}  机构 / 产品 institution / product"
     )
     for q in quotes:
-        name = f"{q['institution_name']} / {q['product_name']}"[:40]
         typer.echo(
-            f"{name:<40} {float(q['apr']):>7.2%} {float(q['rate']):>7.2%} "
-            f"{q['first_installment']:>11} {q['total_interest']:>11} "
-            f"{q['total_fees']:>9} {q['subsidy']:>9} {q['net_cost']:>11}"
+            f"{percent(q.apr):>7} {percent(q.rate):>7} {money(q.first_installment):>14} "
+            f"{money(q.total_interest):>14} {money(q.total_fees):>12} {money(q.subsidy):>12} "
+            f"{money(q.net_cost):>14}  {q.institution_name} / {q.product_name}"
         )
     if pdf:
-        pdf.write_bytes(sheet)
-        typer.echo(f"PDF written to {pdf}")
+        typer.echo(f"PDF written to 已保存 {_saved(pdf, sheet)}")
 
 
-# ---- input checks and output helpers (a bad value stops before the API is called) ----------
-_MONEY = re.compile(r"\d{1,16}(\.\d{1,2})?")
-_RATE = re.compile(r"0?\.\d{1,6}")
+@products_app.command("list")
+def products_list(
+    institution: Annotated[
+        str | None, typer.Option(help="Only this institution's products (its id).")
+    ] = None,
+) -> None:
+    """Active loan products with their lender, amounts, terms and APR: the id is what `apply
+    --product` takes."""
+    with _client(_settings()) as client:
+        try:
+            products = client.list_products(institution)
+        except LoanBridgeError as exc:
+            _explain(exc, {"institution_id": "--institution"})
+    for p in products:
+        terms = p.terms
+        apr = (
+            f"APR 年化 {percent(p.apr_preview.apr_at_min_rate)}–"
+            f"{percent(p.apr_preview.apr_at_max_rate)}"
+            if p.apr_preview
+            else ""
+        )
+        typer.echo(f"{p.id}  {p.name} · {p.institution_name}")
+        typer.echo(
+            f"    {money(terms['amount_min'])}–{money(terms['amount_max'])}  "
+            f"{terms['term_min_months']}–{terms['term_max_months']} 个月 months  {apr}  "
+            f"{labels('repayment_method', terms['repayment_methods'])}"
+        )
+    if not products:
+        typer.echo("no products 暂无产品")
+
+
+# ---- input and output helpers --------------------------------------------------------------
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def _money(value: str, option: str) -> Decimal:
-    """An amount in CNY as typed (a Decimal, never a float): digits, at most 2 decimals, > 0."""
-    text = value.strip()
-    if not _MONEY.fullmatch(text):
-        _fail(
-            f"{option}: {value!r} 不是有效金额（如 300000.00，最多两位小数） / "
-            "is not an amount in CNY (e.g. 300000.00, at most 2 decimals)"
-        )
-    amount = Decimal(text)
-    if amount <= 0:
-        _fail(f"{option}: 金额须大于 0 / the amount must be more than 0")
-    return amount
-
-
-def _rate(value: str, option: str) -> Decimal:
-    """An annual rate as a decimal fraction (0.0395 is 3.95 %), at most 6 decimals."""
-    text = value.strip()
-    rate = Decimal(text) if _RATE.fullmatch(text) else Decimal(0)
-    if rate <= 0:
-        _fail(
-            f"{option}: {value!r} 不是有效年利率（小数，如 0.0395） / "
-            "is not an annual rate (a fraction such as 0.0395)"
-        )
-    return rate
-
-
-def _day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        _fail(f"{option}: {value!r} 不是日期（YYYY-MM-DD） / is not a date (YYYY-MM-DD)")
-
-
-def _pct(value: Any) -> str:
-    """A rate from the API (a decimal string) as a percentage, e.g. 0.041234 → 4.12%."""
-    if value is None:
-        return "-"
-    try:
-        return f"{(Decimal(str(value)) * 100).quantize(Decimal('0.01'))}%"
-    except InvalidOperation:
-        return str(value)
 
 
 def _write(path: Path, content: bytes) -> None:
@@ -748,67 +968,139 @@ def _saved(path: Path, document: Document | bytes) -> str:
 
 
 # ---- applications ----------------------------------------------------------------------------
+_APPLY_OPTIONS = {
+    "product_id": "--product",
+    "amount": "--amount",
+    "term_months": "--term",
+    "repayment_method": "--method",
+    "demand_id": "--demand",
+    "materials": "--material",
+}
+
+
+def apply_key(enterprise_id: uuid.UUID | None, body: dict[str, Any], day: date) -> str:
+    """The idempotency key of an application made without ``--key``: the same enterprise,
+    product, amount, term, method, demand and materials on the same (Beijing) day are the same
+    application, so running the command twice applies once; anything different is another."""
+    facts = json.dumps([str(enterprise_id), body, day.isoformat()], sort_keys=True)
+    return f"apply-{hashlib.sha256(facts.encode()).hexdigest()[:40]}"
+
+
+def _application_line(application: ApplicationOut) -> str:
+    return (
+        f"{application.product_name} · {application.institution_name}  "
+        f"{money(application.amount)}  {application.term_months} 个月 months  "
+        f"{label('repayment_method', application.repayment_method)}"
+    )
+
+
 @app.command("apply")
 def apply(
     amount: Annotated[str, typer.Option(help="CNY, e.g. 300000.00.")],
-    term: Annotated[int, typer.Option(help="Months.", min=1, max=600)],
+    term: Annotated[str, typer.Option(help="Months.")],
     product_id: Annotated[
         str | None, typer.Argument(help="The product (or --product).", show_default=False)
     ] = None,
-    product: Annotated[str | None, typer.Option("--product", help="The product id.")] = None,
-    method: Annotated[RepaymentMethod, typer.Option()] = RepaymentMethod.EQUAL_INSTALLMENT,
+    product: Annotated[
+        str | None, typer.Option("--product", help="The product id (`loanbridge products list`).")
+    ] = None,
+    method: Annotated[
+        str, typer.Option(help="equal_installment|equal_principal|interest_first|bullet")
+    ] = RepaymentMethod.EQUAL_INSTALLMENT.value,
     material: Annotated[
-        list[Material] | None,
+        list[str] | None,
         typer.Option("--material", help="A material already provided (repeatable)."),
     ] = None,
     demand: Annotated[
         str | None, typer.Option("--demand", help="The financing demand this answers.")
     ] = None,
-    key: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="Idempotency key; without it one is derived from what you apply for "
+            "and today's date, so running the same command twice applies once."
+        ),
+    ] = None,
 ) -> None:
-    """Apply for a product (at its current version); a retry with the same --key applies once."""
+    """Apply for a product (at its current version); a retry applies once."""
     if product and product_id and product != product_id:
         _fail(f"两个不同的产品 / two products given: {product_id} and {product}")
     chosen = product or product_id
     if not chosen:
-        _fail("请用 --product 指定产品 / give the product: --product ID")
+        _fail(
+            "请用 --product 指定产品（见 loanbridge products list） / "
+            "give the product: --product ID (see loanbridge products list)"
+        )
+    inputs = Inputs()
     body = {
         "product_id": chosen,
-        "amount": str(_money(amount, "--amount")),
-        "term_months": term,
-        "repayment_method": method.value,
+        "amount": str(inputs.money(amount, "--amount").quantize(Decimal("0.01"))),
+        "term_months": inputs.whole(term, "--term", 1, 600),
+        "repayment_method": inputs.choice(
+            method, "--method", RepaymentMethod, "repayment_method"
+        ).value,
         "demand_id": demand,
-        "materials": [m.value for m in material or []],
+        "materials": [
+            inputs.choice(m, "--material", Material, "material").value for m in material or []
+        ],
     }
+    _checked(inputs)
     with _client(_settings()) as client:
         try:
-            application = client.submit_application(body, key)
+            idempotency_key = key or apply_key(client.me().enterprise_id, body, business_today())
+            submitted = client.submit_application(body, idempotency_key)
+        except LoanBridgeError as exc:
+            _explain(exc, _APPLY_OPTIONS)
+    application = submitted.result
+    if submitted.already_done:
+        typer.echo(ALREADY_DONE)
+    typer.echo(f"application 申请 {application.id}: {_application_line(application)}")
+    typer.echo(
+        f"stage 阶段: {label('application_stage', application.status)}"
+        + (f"  {reasons(application.status_reason)}" if application.status_reason else "")
+    )
+    typer.echo(f"`loanbridge application status {application.id}`")
+
+
+@application_app.command("list")
+def application_list(
+    limit: Annotated[
+        int, typer.Option(help="At most this many, newest first.", min=1, max=200)
+    ] = 50,
+) -> None:
+    """Your applications (staff: your institution's), newest first: the id is what the other
+    `application` commands take."""
+    with _client(_settings()) as client:
+        try:
+            applications = client.list_applications(limit=limit)
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(
-        f"application {application['id']} submitted; stage 阶段: {application['status']}  "
-        f"{application.get('status_reason') or ''}".rstrip()
+    for a in applications:
+        typer.echo(
+            f"{a.id}  {cell(label('application_stage', a.status), 38)} "
+            f"submitted 提交于 {beijing(a.created_at)} (北京时间)"
+        )
+        typer.echo(f"    {a.enterprise_name}: {_application_line(a)}")
+    if not applications:
+        typer.echo("no applications 暂无申请; `loanbridge products list`, then `loanbridge apply`")
+
+
+def _offer_lines(progress: ApplicationProgress) -> list[str]:
+    lines: list[str] = []
+    offer = progress.offer
+    if offer is None:
+        return lines
+    counter = " (调整方案 counter-offer)" if offer.counter_offer else ""
+    document = progress.offer_document
+    lines.append(
+        f"offer 要约{counter}: {money(offer.amount)}  rate 年利率 {percent(offer.rate)}  "
+        f"APR 年化利率 {percent(document.apr) if document else '—'}  "
+        f"term 期限 {offer.term_months} 个月 months  "
+        f"{label('repayment_method', offer.repayment_method)}"
     )
-    typer.echo(f"`loanbridge application status {application['id']}`")
-
-
-def _offer_lines(progress: dict[str, Any]) -> list[str]:
-    lines = []
-    if progress.get("offer"):
-        o = progress["offer"]
-        counter = " (counter-offer 反要约)" if o.get("counter_offer") else ""
-        lines.append(
-            f"offer: {o['amount']} at {o['rate']} for {o['term_months']} months, "
-            f"accept before {o['expires_at']}{counter}"
-        )
-        document = progress.get("offer_document") or {}
-        lines.append(
-            f"  amount 金额 {o['amount']}  rate 年利率 {_pct(o['rate'])}  "
-            f"APR 年化利率 {_pct(document.get('apr'))}  term 期限 {o['term_months']} months 个月"
-            + (f"  method 还款方式 {o['repayment_method']}" if o.get("repayment_method") else "")
-        )
-        if document.get("sha256"):
-            lines.append(f"  offer letter 要约函 SHA-256 {document['sha256']}")
+    lines.append(f"  accept before 请于 {beijing(offer.expires_at)} (北京时间) 前接受")
+    if document:
+        lines.append(f"  offer letter 要约函 SHA-256 {document.sha256}")
     return lines
 
 
@@ -817,29 +1109,34 @@ def application_status(application_id: str) -> None:
     """Stage, assessment, the offer (with APR), the question asked, missing materials, loan."""
     with _client(_settings()) as client:
         try:
+            application = client.application(application_id)
             progress = client.application_progress(application_id)
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"stage: {progress['stage']}  {progress['reason']}")
-    if progress.get("assessment"):
-        a = progress["assessment"]
+    typer.echo(f"application 申请 {application.id}: {_application_line(application)}")
+    typer.echo(
+        f"stage 阶段: {label('application_stage', progress.stage)}"
+        + (f"  {reasons(progress.reason)}" if progress.reason else "")
+    )
+    if progress.assessment:
+        a = progress.assessment
         typer.echo(
-            f"score {a['score']}  grade {a['grade']}  PD {a['pd']}  "
-            f"({a['model_version']}) reasons: {', '.join(a['reason_codes'])}"
+            f"score 评分 {a.score}  grade 等级 {a.grade}  PD 违约概率 {percent(a.pd)}  "
+            f"(model 模型 {a.model_version})"
         )
+        if a.reason_codes:
+            typer.echo(f"  reasons 原因: {labels('reason', a.reason_codes)}")
     for line in _offer_lines(progress):
         typer.echo(line)
-    if progress.get("question"):
-        typer.echo(f"question 审查问题: {progress['question']}")
+    if progress.question:
+        typer.echo(f"question 审查问题: {progress.question}")
         typer.echo(f"  answer with `loanbridge application answer {application_id} --text …`")
-    if progress.get("missing_materials"):
-        typer.echo(f"missing materials 待补材料: {', '.join(progress['missing_materials'])}")
-    if progress.get("review_round"):
-        typer.echo(f"review round 审查轮次: {progress['review_round']}")
-    if progress.get("loan_id"):
-        typer.echo(
-            f"loan 贷款: {progress['loan_id']}  `loanbridge loan schedule {progress['loan_id']}`"
-        )
+    if progress.missing_materials:
+        typer.echo(f"missing materials 待补材料: {labels('material', progress.missing_materials)}")
+    if progress.review_round:
+        typer.echo(f"review round 审查轮次: {progress.review_round}")
+    if progress.loan_id:
+        typer.echo(f"loan 贷款: {progress.loan_id}  `loanbridge loan schedule {progress.loan_id}`")
 
 
 @application_app.command("answer")
@@ -849,23 +1146,26 @@ def application_answer(
         str, typer.Option("--text", help="Your answer to the officer's question.")
     ] = "",
     material: Annotated[
-        list[Material] | None,
+        list[str] | None,
         typer.Option("--material", help="A material now provided (repeatable)."),
     ] = None,
 ) -> None:
     """Answer the credit officer's question and/or provide missing materials."""
     if not text.strip() and not material:
         _fail("请填写 --text 或 --material / give --text or --material")
+    inputs = Inputs()
+    materials = [inputs.choice(m, "--material", Material, "material").value for m in material or []]
+    _checked(inputs)
     with _client(_settings()) as client:
         try:
-            progress = client.provide_information(
-                application_id, text, [m.value for m in material or []]
-            )
+            progress = client.provide_information(application_id, text, materials)
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"stage: {progress['stage']}  {progress.get('reason') or ''}".rstrip())
-    missing = ", ".join(progress.get("missing_materials") or []) or "none 无"
-    typer.echo(f"missing materials 待补材料: {missing}")
+            _explain(exc, {"answer": "--text", "materials": "--material"})
+    typer.echo(
+        f"stage 阶段: {label('application_stage', progress.stage)}"
+        + (f"  {reasons(progress.reason)}" if progress.reason else "")
+    )
+    typer.echo(f"missing materials 待补材料: {labels('material', progress.missing_materials)}")
 
 
 @application_app.command("offer")
@@ -881,14 +1181,14 @@ def application_offer(
         except LoanBridgeError as exc:
             _explain(exc)
     typer.echo(f"offer letter 要约函 SHA-256: {letter.sha256}")
-    document = progress.get("offer_document") or {}
-    typer.echo(f"APR 年化利率: {_pct(document.get('apr'))}")
+    document = progress.offer_document
+    typer.echo(f"APR 年化利率: {percent(document.apr) if document else '—'}")
     for line in _offer_lines(progress)[:1]:
         typer.echo(line)
-    if document.get("sha256") and document["sha256"] != letter.sha256:
+    if document and document.sha256 != letter.sha256:
         typer.secho(
             "warning: 该要约函不是待接受的版本 / this is not the letter awaiting acceptance "
-            f"({document['sha256']})",
+            f"({document.sha256})",
             fg=typer.colors.YELLOW,
             err=True,
         )
@@ -924,14 +1224,22 @@ def application_accept(
         try:
             if sha256 is None:
                 sha256 = client.application_document(application_id, "offer_letter").sha256
-                typer.echo(f"offer letter 要约函 downloaded, SHA-256 {sha256}")
+                typer.echo(f"offer letter 要约函 downloaded 已下载, SHA-256 {sha256}")
             accepted = client.accept_offer(application_id, typed_name, account, sha256)
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"accepted; stage {accepted['stage']}, paying into {accepted['account']}")
+            _explain(
+                exc, {"typed_name": "--name", "account": "--account", "document_sha256": "--sha256"}
+            )
+    if accepted.already_done:
+        typer.echo(ALREADY_DONE)
+    result = accepted.result
+    typer.echo(
+        f"accepted 已接受; stage 阶段: {label('application_stage', result.stage)}, "
+        f"paying into 收款账号 {result.account}"
+    )
     typer.echo(f"accepted offer letter 已接受要约函 SHA-256 {sha256}")
-    if accepted.get("loan_id"):
-        typer.echo(f"loan 贷款: {accepted['loan_id']}")
+    if result.loan_id:
+        typer.echo(f"loan 贷款: {result.loan_id}")
 
 
 @application_app.command("refuse")
@@ -944,8 +1252,8 @@ def application_refuse(
         try:
             progress = client.refuse_offer(application_id, reason)
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"stage: {progress['stage']}")
+            _explain(exc, {"reason": "--reason"})
+    typer.echo(f"stage 阶段: {label('application_stage', progress.stage)}")
 
 
 @application_app.command("withdraw")
@@ -956,7 +1264,7 @@ def application_withdraw(application_id: str) -> None:
             progress = client.withdraw_application(application_id)
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"stage: {progress['stage']}")
+    typer.echo(f"stage 阶段: {label('application_stage', progress.stage)}")
 
 
 # ---- loans -----------------------------------------------------------------------------------
@@ -966,18 +1274,19 @@ class LoanDocumentKind(StrEnum):
     SETTLEMENT_CERTIFICATE = "settlement_certificate"
 
 
-def _loan_progress(progress: dict[str, Any]) -> None:
+def _loan_progress(progress: LoanProgress) -> None:
     typer.echo(
-        f"status 状态: {progress['status']}  category 五级分类: {progress['category']}  "
-        f"days past due 逾期天数: {progress['days_past_due']}"
+        f"status 状态: {label('loan_status', progress.status)}  "
+        f"category 五级分类: {label('risk_category', progress.category)}  "
+        f"days past due 逾期天数: {progress.days_past_due}"
     )
-    typer.echo(f"outstanding principal 剩余本金: {progress['principal_outstanding']}")
-    if progress.get("next_due_date"):
+    typer.echo(f"outstanding principal 剩余本金: {money(progress.principal_outstanding)}")
+    if progress.next_due_date:
         typer.echo(
-            f"next due 下期应还: {progress['next_due_amount']} on {progress['next_due_date']}"
+            f"next due 下期应还: {money(progress.next_due_amount)} on {progress.next_due_date}"
         )
-    typer.echo(f"credit 溢缴款: {progress['credit']}")
-    if progress.get("extension_pending"):
+    typer.echo(f"credit 溢缴款: {money(progress.credit)}")
+    if progress.extension_pending:
         typer.echo("extension pending 展期待审批")
 
 
@@ -987,22 +1296,23 @@ def loan_list(
         str | None, typer.Option(help="pending|active|closed|written_off|not_disbursed")
     ] = None,
 ) -> None:
-    """Your loans (staff: your institution's)."""
+    """Your loans (staff: your institution's), with the lender's name."""
     with _client(_settings()) as client:
         try:
             loans = client.list_loans(status)
+            lenders = {i.id: i.name for i in client.list_institutions(limit=200)} if loans else {}
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(
-        f"{'loan':<36} {'status':<11} {'principal':>14} {'rate':>7} {'outstanding':>14} "
-        f"{'dpd':>4} {'category':<11} {'next due':<10} {'maturity':<10}"
-    )
+            _explain(exc, {"status": "--status"})
     for loan in loans:
         typer.echo(
-            f"{loan['id']:<36} {loan['status']:<11} {loan['principal']:>14} "
-            f"{_pct(loan['annual_rate']):>7} {loan['outstanding_principal']:>14} "
-            f"{loan['days_past_due']:>4} {loan['category']:<11} "
-            f"{loan['next_due_date'] or '-':<10} {loan['maturity_date'] or '-':<10}"
+            f"{loan.id}  {cell(label('loan_status', loan.status), 28)} "
+            f"{lenders.get(loan.institution_id, str(loan.institution_id))}"
+        )
+        typer.echo(
+            f"    principal 本金 {money(loan.principal)}  rate 年利率 {percent(loan.annual_rate)}  "
+            f"outstanding 剩余本金 {money(loan.outstanding_principal)}  "
+            f"{label('risk_category', loan.category)}  dpd 逾期 {loan.days_past_due} 天 days  "
+            f"next due 下期 {loan.next_due_date or '—'}  maturity 到期 {loan.maturity_date or '—'}"
         )
     if not loans:
         typer.echo("no loans 暂无贷款")
@@ -1017,67 +1327,79 @@ def loan_schedule(loan_id: str) -> None:
         except LoanBridgeError as exc:
             _explain(exc)
     typer.echo(
-        f"loan 贷款 {schedule['loan_id']} as of {schedule['as_of']}: {schedule['status']}, "
-        f"{schedule['category']}, {schedule['days_past_due']} days past due"
+        f"loan 贷款 {schedule.loan_id} as of 截至 {schedule.as_of}: "
+        f"{label('loan_status', schedule.status)}, {label('risk_category', schedule.category)}, "
+        f"{schedule.days_past_due} days past due 天逾期"
     )
     typer.echo(
-        f"outstanding principal 剩余本金 {schedule['principal_outstanding']}  "
-        f"credit 溢缴款 {schedule['credit']}"
+        f"outstanding principal 剩余本金 {money(schedule.principal_outstanding)}  "
+        f"credit 溢缴款 {money(schedule.credit)}"
     )
     typer.echo(
-        f"{'no.':>4} {'due date':<10} {'principal':>13} {'interest':>12} {'penalty':>10} "
-        f"{'paid':>13} status"
+        f"{'no.':>4} {'due date':<10} {'principal':>14} {'interest':>13} {'penalty':>11} "
+        f"{'paid':>14} status"
     )
     totals = [Decimal(0)] * 4
-    for row in schedule["rows"]:
-        figures = [row["principal"], row["interest"], row["penalty"], row["paid"]]
-        totals = [t + Decimal(str(f)) for t, f in zip(totals, figures, strict=True)]
+    for row in schedule.rows:
+        figures = [row.principal, row.interest, row.penalty, row.paid]
+        totals = [t + f for t, f in zip(totals, figures, strict=True)]
         typer.echo(
-            f"{row['number']:>4} {row['due_date']:<10} {row['principal']:>13} "
-            f"{row['interest']:>12} {row['penalty']:>10} {row['paid']:>13} {row['status']}"
+            f"{row.number:>4} {row.due_date.isoformat():<10} {money(row.principal):>14} "
+            f"{money(row.interest):>13} {money(row.penalty):>11} {money(row.paid):>14} "
+            f"{label('installment_status', row.status)}"
         )
     typer.echo(
-        f"{'total':>4} {'合计':<8} {totals[0]:>13} {totals[1]:>12} {totals[2]:>10} {totals[3]:>13}"
+        f"{'total':>4} {'合计':<8} {money(totals[0]):>14} {money(totals[1]):>13} "
+        f"{money(totals[2]):>11} {money(totals[3]):>14}"
     )
 
 
 IdempotencyOption = Annotated[
     str | None, typer.Option("--key", help="Idempotency key (a retry never pays twice).")
 ]
+# A negative amount is an amount to refuse with its reason, not an option typer does not know.
+_AMOUNT_MAY_BE_NEGATIVE = {"ignore_unknown_options": True}
 
 
-@loan_app.command("pay")
+@loan_app.command("pay", context_settings=_AMOUNT_MAY_BE_NEGATIVE)
 def loan_pay(loan_id: str, amount: str, key: IdempotencyOption = None) -> None:
     """Pay now (CNY): past-due penalty, interest, principal; the rest is kept as credit."""
     value = _money(amount, "AMOUNT")
     with _client(_settings()) as client:
         try:
-            progress = client.make_payment(loan_id, value, key)
+            paid = client.make_payment(loan_id, value, key)
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"paid 已还款 {value}")
-    _loan_progress(progress)
+            _explain(exc, {"amount": "AMOUNT"})
+    if paid.already_done:
+        typer.echo(ALREADY_DONE)
+    typer.echo(f"paid 已还款 {money(value)}")
+    _loan_progress(paid.result)
 
 
-@loan_app.command("prepay")
+@loan_app.command("prepay", context_settings=_AMOUNT_MAY_BE_NEGATIVE)
 def loan_prepay(
     loan_id: str,
     amount: str,
     strategy: Annotated[
-        PrepaymentStrategy,
-        typer.Option(help="Fewer installments, or a lower installment."),
+        str,
+        typer.Option(help="reduce_installment_count (fewer) or reduce_installment_amount (lower)."),
     ],
     key: IdempotencyOption = None,
 ) -> None:
     """Repay principal early (提前还款)."""
-    value = _money(amount, "AMOUNT")
+    inputs = Inputs()
+    value = inputs.money(amount, "AMOUNT")
+    chosen = inputs.choice(strategy, "--strategy", PrepaymentStrategy, "prepayment_strategy")
+    _checked(inputs)
     with _client(_settings()) as client:
         try:
-            progress = client.prepay(loan_id, value, strategy.value, key)
+            prepaid = client.prepay(loan_id, value, chosen.value, key)
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"prepaid 已提前还款 {value} ({strategy.value})")
-    _loan_progress(progress)
+            _explain(exc, {"amount": "AMOUNT", "strategy": "--strategy"})
+    if prepaid.already_done:
+        typer.echo(ALREADY_DONE)
+    typer.echo(f"prepaid 已提前还款 {money(value)} ({label('prepayment_strategy', chosen.value)})")
+    _loan_progress(prepaid.result)
 
 
 @loan_app.command("payoff-quote")
@@ -1088,30 +1410,32 @@ def loan_payoff_quote(
     ] = None,
 ) -> None:
     """What settles the loan (提前结清报价), interest to the day the quote is valid until."""
-    valid_until = _day(until, "--until") if until is not None else None
+    inputs = Inputs()
+    valid_until = inputs.day(until, "--until") if until is not None else None
+    _checked(inputs)
     with _client(_settings()) as client:
         try:
             quote = client.payoff_quote(loan_id, valid_until)
         except LoanBridgeError as exc:
-            _explain(exc)
+            _explain(exc, {"valid_until": "--until"})
     _print_quote(quote)
 
 
-def _print_quote(quote: dict[str, Any]) -> None:
+def _print_quote(quote: PayoffQuoteOut) -> None:
     typer.echo(
-        f"payoff quote 提前结清报价 as of {quote['as_of']}, valid until {quote['valid_until']}"
+        f"payoff quote 提前结清报价 as of {quote.as_of}, valid until 有效期至 {quote.valid_until}"
     )
-    for label, zh, name in (
-        ("principal", "本金", "principal"),
-        ("interest", "利息", "interest"),
-        ("penalty", "罚息", "penalty"),
-        ("less credit", "减溢缴款", "less_credit"),
-        ("total", "合计", "total"),
+    for title, zh, figure in (
+        ("principal", "本金", quote.principal),
+        ("interest", "利息", quote.interest),
+        ("penalty", "罚息", quote.penalty),
+        ("less credit", "减溢缴款", quote.less_credit),
+        ("total", "合计", quote.total),
     ):
-        typer.echo(f"  {label:<12} {quote[name]:>14}  {zh}")
+        typer.echo(f"  {title:<12} {money(figure):>16}  {zh}")
 
 
-@loan_app.command("payoff")
+@loan_app.command("payoff", context_settings=_AMOUNT_MAY_BE_NEGATIVE)
 def loan_payoff(
     loan_id: str,
     amount: Annotated[
@@ -1126,18 +1450,20 @@ def loan_payoff(
             if value is None:
                 quote = client.payoff_quote(loan_id)
                 _print_quote(quote)
-                value = _money(str(quote["total"]), "quote total")
-            progress = client.pay_off(loan_id, value, key)
+                value = quote.total
+            settled = client.pay_off(loan_id, value, key)
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"paid off with 结清金额 {value}")
-    _loan_progress(progress)
+            _explain(exc, {"amount": "--amount"})
+    if settled.already_done:
+        typer.echo(ALREADY_DONE)
+    typer.echo(f"paid off with 结清金额 {money(value)}")
+    _loan_progress(settled.result)
 
 
 @loan_app.command("extend")
 def loan_extend(
     loan_id: str,
-    months: Annotated[int, typer.Option(help="Extra months.", min=1, max=120)],
+    months: Annotated[str, typer.Option(help="Extra months (1–120).")],
     reason: Annotated[str, typer.Option(help="Why the extension is needed.")],
     difficulty: Annotated[
         bool, typer.Option("--difficulty", help="The enterprise is in financial difficulty.")
@@ -1147,20 +1473,30 @@ def loan_extend(
     ] = "",
 ) -> None:
     """Ask for an extension (展期) before maturity; an officer decides it."""
+    inputs = Inputs()
+    extra = inputs.whole(months, "--months", 1, 120)
     if len(reason.strip()) < 2:
-        _fail("--reason: 请说明展期原因 / give the reason for the extension")
+        inputs.problems.append("--reason: 请说明展期原因 / give the reason for the extension")
+    _checked(inputs)
     with _client(_settings()) as client:
         try:
             progress = client.request_extension(
                 loan_id,
-                months,
+                extra,
                 reason,
                 financial_difficulty=difficulty,
                 guarantor_consent=consent,
             )
         except LoanBridgeError as exc:
-            _explain(exc)
-    typer.echo(f"extension of {months} months requested 展期申请已提交")
+            _explain(
+                exc,
+                {
+                    "extra_months": "--months",
+                    "reason": "--reason",
+                    "guarantor_consent": "--consent",
+                },
+            )
+    typer.echo(f"extension of {extra} months requested 展期 {extra} 个月申请已提交")
     _loan_progress(progress)
 
 
@@ -1178,7 +1514,7 @@ def loan_statement(
             pdf = client.loan_statement_pdf(loan_id)
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"statement 对账单 written to {_saved(path, pdf)}")
+    typer.echo(f"statement 对账单 written to 已保存 {_saved(path, pdf)}")
 
 
 @loan_app.command("document")
@@ -1193,7 +1529,10 @@ def loan_document(
             document = client.loan_document(loan_id, kind.value)
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"{kind.value} written to {_saved(save, document)}, SHA-256 {document.sha256}")
+    typer.echo(
+        f"{label('document_kind', kind.value)} written to 已保存 {_saved(save, document)}, "
+        f"SHA-256 {document.sha256}"
+    )
 
 
 def main() -> None:

@@ -8,13 +8,48 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
-from api.schemas import HealthOut, InstitutionOut, TokenPair, UserOut
+from api.schemas import (
+    AcceptanceOut,
+    ApplicationOut,
+    DemandDetail,
+    DemandOut,
+    EnterpriseOut,
+    HealthOut,
+    InstitutionOut,
+    LoanOut,
+    PayoffQuoteOut,
+    PolicyOut,
+    ProductOut,
+    ProgressOut,
+    QuoteOut,
+    RegistrationOut,
+    ScheduleOut,
+    TaskOut,
+    TokenPair,
+    TransactionOut,
+    UserOut,
+)
+from workflows.contracts import ApplicationProgress, DemandProgress, LoanProgress
 
 REGISTRATION_SECRET_HEADER = "X-Registration-Secret"
+REPLAYED_HEADER = "Idempotent-Replayed"  # the API's mark on the answer to a repeat
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """The answer to a command that happens once (per idempotency key, or per offer): its
+    result, and whether it had been done before and this is the first result again."""
+
+    result: T
+    already_done: bool = False
 
 
 @dataclass
@@ -41,7 +76,8 @@ class LoanBridgeError(Exception):
 
 @dataclass
 class LoanBridgeClient:
-    """Synchronous client; tokens are kept and refreshed once on expiry."""
+    """Synchronous client; tokens are kept (never shown by its repr) and refreshed once on
+    expiry. Every answer is a typed model."""
 
     base_url: str
     access_token: str | None = None
@@ -56,6 +92,13 @@ class LoanBridgeClient:
     def __post_init__(self) -> None:
         self._http = httpx.Client(
             base_url=self.base_url.rstrip("/"), timeout=self.timeout_s, transport=self.transport
+        )
+
+    def __repr__(self) -> str:
+        # A REPL shows this: whether there is a session, never the tokens themselves.
+        return (
+            f"LoanBridgeClient(base_url={self.base_url!r}, "
+            f"logged_in={self.access_token is not None})"
         )
 
     def close(self) -> None:
@@ -92,6 +135,22 @@ class LoanBridgeClient:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def _model(self, model: type[M], method: str, path: str, **kwargs: Any) -> M:
+        """One request whose answer is one ``model``."""
+        return model.model_validate(self._request(method, path, **kwargs))
+
+    def _models(self, model: type[M], method: str, path: str, **kwargs: Any) -> list[M]:
+        """One request whose answer is a list of ``model``."""
+        return [model.model_validate(row) for row in self._request(method, path, **kwargs)]
+
+    def _outcome(self, model: type[M], method: str, path: str, **kwargs: Any) -> Outcome[M]:
+        """A command that happens once: its answer, and whether the API says it was a repeat."""
+        response = self._send(method, path, **kwargs)
+        return Outcome(
+            model.model_validate(response.json()),
+            already_done=response.headers.get(REPLAYED_HEADER, "").lower() == "true",
+        )
 
     def _document(self, path: str) -> Document:
         """Download a PDF; its SHA-256 is computed from the bytes received and, when the API
@@ -186,62 +245,56 @@ class LoanBridgeClient:
         )
 
     # ---- onboarding ----------------------------------------------------------------
-    def register(self, registration: dict[str, Any]) -> dict[str, Any]:
+    def register(self, registration: dict[str, Any]) -> RegistrationOut:
         """Register an enterprise (see RegistrationIn); answers the ack with the masked mobile.
 
         The registration secret of the answer is kept: ``confirm_code``, ``resend_code`` and
         ``registration_progress`` of this registration send it themselves."""
-        ack = dict(self._request("POST", "/api/v1/registrations", json=registration))
-        secret = ack.get("registration_secret")
-        if secret:
-            self.registration_secrets[str(ack["enterprise_id"])] = str(secret)
+        ack = self._model(RegistrationOut, "POST", "/api/v1/registrations", json=registration)
+        self.registration_secrets[str(ack.enterprise_id)] = ack.registration_secret
         return ack
 
-    def _registration_headers(self, enterprise_id: str) -> dict[str, str]:
+    def _registration_headers(self, enterprise_id: str | uuid.UUID) -> dict[str, str]:
         secret = self.registration_secrets.get(str(enterprise_id))
         return {REGISTRATION_SECRET_HEADER: secret} if secret else {}
 
-    def confirm_code(self, enterprise_id: str, code: str) -> dict[str, Any]:
-        return dict(
-            self._request(
-                "POST",
-                f"/api/v1/registrations/{enterprise_id}/otp",
-                json={"code": code},
-                headers=self._registration_headers(enterprise_id),
-            )
+    def confirm_code(self, enterprise_id: str | uuid.UUID, code: str) -> ProgressOut:
+        return self._model(
+            ProgressOut,
+            "POST",
+            f"/api/v1/registrations/{enterprise_id}/otp",
+            json={"code": code},
+            headers=self._registration_headers(enterprise_id),
         )
 
-    def resend_code(self, enterprise_id: str) -> dict[str, Any]:
-        return dict(
-            self._request(
-                "POST",
-                f"/api/v1/registrations/{enterprise_id}/otp/resend",
-                headers=self._registration_headers(enterprise_id),
-            )
+    def resend_code(self, enterprise_id: str | uuid.UUID) -> ProgressOut:
+        return self._model(
+            ProgressOut,
+            "POST",
+            f"/api/v1/registrations/{enterprise_id}/otp/resend",
+            headers=self._registration_headers(enterprise_id),
         )
 
-    def registration_progress(self, enterprise_id: str) -> dict[str, Any]:
+    def registration_progress(self, enterprise_id: str | uuid.UUID) -> ProgressOut:
         """Where a registration stands: with its kept secret, or as the enterprise's account."""
-        return dict(
-            self._request(
-                "GET",
-                f"/api/v1/registrations/{enterprise_id}",
-                headers=self._registration_headers(enterprise_id),
-            )
+        return self._model(
+            ProgressOut,
+            "GET",
+            f"/api/v1/registrations/{enterprise_id}",
+            headers=self._registration_headers(enterprise_id),
         )
 
-    def upload_document(self, kind: str, filename: str, content: bytes) -> dict[str, Any]:
-        return dict(
-            self._request(
-                "POST",
-                "/api/v1/enterprises/me/documents",
-                data={"kind": kind},
-                files={"file": (filename, content)},
-            )
+    def upload_document(self, kind: str, filename: str, content: bytes) -> ProgressOut:
+        return self._model(
+            ProgressOut,
+            "POST",
+            "/api/v1/enterprises/me/documents",
+            data={"kind": kind},
+            files={"file": (filename, content)},
         )
 
-    def my_enterprise(self) -> dict[str, Any]:
-        return dict(self._request("GET", "/api/v1/enterprises/me"))
+    def my_enterprise(self) -> EnterpriseOut:
+        return self._model(EnterpriseOut, "GET", "/api/v1/enterprises/me")
 
     def resubmit_registration(
         self,
@@ -250,7 +303,7 @@ class LoanBridgeClient:
         legal_rep_name: str | None = None,
         id_number: str | None = None,
         reupload_documents: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> ProgressOut:
         """Correct a rejected (or lapsed) registration and verify again; only the facts given
         change. Documents on file still count unless named in ``reupload_documents``."""
         representative: dict[str, str] = {}
@@ -263,16 +316,16 @@ class LoanBridgeClient:
             "legal_representative": representative,
             "reupload_documents": list(reupload_documents),
         }
-        return dict(self._request("POST", "/api/v1/enterprises/me/resubmission", json=body))
+        return self._model(ProgressOut, "POST", "/api/v1/enterprises/me/resubmission", json=body)
 
     # ---- tasks ---------------------------------------------------------------------
-    def list_tasks(self, state: str = "open", kind: str | None = None) -> list[dict[str, Any]]:
+    def list_tasks(self, state: str = "open", kind: str | None = None) -> list[TaskOut]:
         params = {"state": state, **({"kind": kind} if kind else {})}
-        return list(self._request("GET", "/api/v1/tasks", params=params))
+        return self._models(TaskOut, "GET", "/api/v1/tasks", params=params)
 
     def decide_task(
         self,
-        task_id: str,
+        task_id: str | uuid.UUID,
         approve: bool,
         reason: str = "",
         *,
@@ -281,7 +334,7 @@ class LoanBridgeClient:
         amount: Decimal | None = None,
         rate: Decimal | None = None,
         term_months: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskOut:
         """Approve/reject, or (credit tasks) an ``action``: approve, decline, request_info with
         a ``question``, counter_offer with new ``amount``/``rate``/``term_months``."""
         body: dict[str, Any] = {"approve": approve, "reason": reason}
@@ -295,196 +348,226 @@ class LoanBridgeClient:
             body["rate"] = str(rate)
         if term_months is not None:
             body["term_months"] = term_months
-        return dict(self._request("POST", f"/api/v1/tasks/{task_id}/decision", json=body))
+        return self._model(TaskOut, "POST", f"/api/v1/tasks/{task_id}/decision", json=body)
 
-    def claim_task(self, task_id: str) -> dict[str, Any]:
-        return dict(self._request("POST", f"/api/v1/tasks/{task_id}/claim"))
+    def claim_task(self, task_id: str | uuid.UUID) -> TaskOut:
+        return self._model(TaskOut, "POST", f"/api/v1/tasks/{task_id}/claim")
 
     # ---- demands, comparison, products ---------------------------------------------
     def post_demand(
         self, demand: dict[str, Any], idempotency_key: str | None = None
-    ) -> dict[str, Any]:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        return dict(self._request("POST", "/api/v1/demands", json=demand, headers=headers))
-
-    def demand(self, demand_id: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/api/v1/demands/{demand_id}"))
-
-    def demand_progress(self, demand_id: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/api/v1/demands/{demand_id}/progress"))
-
-    def withdraw_demand(self, demand_id: str) -> dict[str, Any]:
-        return dict(self._request("POST", f"/api/v1/demands/{demand_id}/withdraw"))
-
-    def answer_demand(self, demand_id: str, answer: dict[str, Any]) -> dict[str, Any]:
-        return dict(self._request("POST", f"/api/v1/demands/{demand_id}/responses", json=answer))
-
-    def compare(self, demand_id: str) -> list[dict[str, Any]]:
-        return list(self._request("GET", f"/api/v1/demands/{demand_id}/comparison"))
-
-    def comparison_pdf(self, demand_id: str) -> bytes:
-        headers = {"Authorization": f"Bearer {self.access_token}"} if self.access_token else {}
-        response = self._http.get(f"/api/v1/demands/{demand_id}/comparison.pdf", headers=headers)
-        if response.status_code >= 400:
-            raise _error_from(response)
-        return response.content
-
-    def select_products(self, demand_id: str, product_ids: list[str]) -> dict[str, Any]:
-        return dict(
-            self._request(
-                "POST", f"/api/v1/demands/{demand_id}/selection", json={"product_ids": product_ids}
-            )
+    ) -> Outcome[DemandOut]:
+        """Post a demand; a repeated idempotency key posts once (``already_done``)."""
+        return self._outcome(
+            DemandOut, "POST", "/api/v1/demands", json=demand, headers=_idempotency(idempotency_key)
         )
 
-    def publish_product(self, product: dict[str, Any]) -> dict[str, Any]:
-        return dict(self._request("POST", "/api/v1/products", json=product))
+    def demand(self, demand_id: str | uuid.UUID) -> DemandDetail:
+        return self._model(DemandDetail, "GET", f"/api/v1/demands/{demand_id}")
 
-    def list_products(self) -> list[dict[str, Any]]:
-        return list(self._request("GET", "/api/v1/products", params={"limit": 200}))
+    def demand_progress(self, demand_id: str | uuid.UUID) -> DemandProgress:
+        return self._model(DemandProgress, "GET", f"/api/v1/demands/{demand_id}/progress")
 
-    def list_policies(self) -> list[dict[str, Any]]:
-        return list(self._request("GET", "/api/v1/policies"))
+    def withdraw_demand(self, demand_id: str | uuid.UUID) -> DemandProgress:
+        return self._model(DemandProgress, "POST", f"/api/v1/demands/{demand_id}/withdraw")
 
-    def publish_policy(self, policy: dict[str, Any]) -> dict[str, Any]:
-        return dict(self._request("POST", "/api/v1/policies", json=policy))
+    def answer_demand(self, demand_id: str | uuid.UUID, answer: dict[str, Any]) -> DemandProgress:
+        return self._model(
+            DemandProgress, "POST", f"/api/v1/demands/{demand_id}/responses", json=answer
+        )
+
+    def compare(self, demand_id: str | uuid.UUID) -> list[QuoteOut]:
+        return self._models(QuoteOut, "GET", f"/api/v1/demands/{demand_id}/comparison")
+
+    def comparison_pdf(self, demand_id: str | uuid.UUID) -> bytes:
+        return self._send("GET", f"/api/v1/demands/{demand_id}/comparison.pdf").content
+
+    def select_products(self, demand_id: str | uuid.UUID, product_ids: list[str]) -> DemandProgress:
+        return self._model(
+            DemandProgress,
+            "POST",
+            f"/api/v1/demands/{demand_id}/selection",
+            json={"product_ids": product_ids},
+        )
+
+    def publish_product(self, product: dict[str, Any]) -> ProductOut:
+        return self._model(ProductOut, "POST", "/api/v1/products", json=product)
+
+    def list_products(self, institution_id: str | uuid.UUID | None = None) -> list[ProductOut]:
+        """The active products (at most 200), with their lender's name and APR disclosure."""
+        params: dict[str, Any] = {"limit": 200}
+        if institution_id is not None:
+            params["institution_id"] = str(institution_id)
+        return self._models(ProductOut, "GET", "/api/v1/products", params=params)
+
+    def list_policies(self) -> list[PolicyOut]:
+        return self._models(PolicyOut, "GET", "/api/v1/policies")
+
+    def publish_policy(self, policy: dict[str, Any]) -> PolicyOut:
+        return self._model(PolicyOut, "POST", "/api/v1/policies", json=policy)
 
     # ---- applications --------------------------------------------------------------
     def submit_application(
         self, application: dict[str, Any], idempotency_key: str | None = None
-    ) -> dict[str, Any]:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        return dict(
-            self._request("POST", "/api/v1/applications", json=application, headers=headers)
+    ) -> Outcome[ApplicationOut]:
+        """Apply; a repeated idempotency key applies once (``already_done``)."""
+        return self._outcome(
+            ApplicationOut,
+            "POST",
+            "/api/v1/applications",
+            json=application,
+            headers=_idempotency(idempotency_key),
         )
 
-    def application(self, application_id: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/api/v1/applications/{application_id}"))
+    def list_applications(self, limit: int = 50, offset: int = 0) -> list[ApplicationOut]:
+        """Your applications (staff: your institution's), newest first, with names."""
+        params = {"limit": limit, "offset": offset}
+        return self._models(ApplicationOut, "GET", "/api/v1/applications", params=params)
 
-    def application_progress(self, application_id: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/api/v1/applications/{application_id}/progress"))
+    def application(self, application_id: str | uuid.UUID) -> ApplicationOut:
+        return self._model(ApplicationOut, "GET", f"/api/v1/applications/{application_id}")
+
+    def application_progress(self, application_id: str | uuid.UUID) -> ApplicationProgress:
+        return self._model(
+            ApplicationProgress, "GET", f"/api/v1/applications/{application_id}/progress"
+        )
 
     def provide_information(
-        self, application_id: str, answer: str = "", materials: list[str] | None = None
-    ) -> dict[str, Any]:
+        self,
+        application_id: str | uuid.UUID,
+        answer: str = "",
+        materials: list[str] | None = None,
+    ) -> ApplicationProgress:
         """Provide the materials asked for, or answer the credit officer's question."""
         body = {"answer": answer, "materials": list(materials or [])}
-        return dict(
-            self._request("POST", f"/api/v1/applications/{application_id}/information", json=body)
+        return self._model(
+            ApplicationProgress,
+            "POST",
+            f"/api/v1/applications/{application_id}/information",
+            json=body,
         )
 
-    def application_document(self, application_id: str, kind: str = "offer_letter") -> Document:
+    def application_document(
+        self, application_id: str | uuid.UUID, kind: str = "offer_letter"
+    ) -> Document:
         """The latest offer letter or the contract (PDF) with the SHA-256 of its bytes."""
         return self._document(f"/api/v1/applications/{application_id}/documents/{kind}")
 
     def accept_offer(
         self,
-        application_id: str,
+        application_id: str | uuid.UUID,
         typed_name: str,
         account: str,
         document_sha256: str | None = None,
-    ) -> dict[str, Any]:
-        """Accept the offer; ``document_sha256`` names the offer letter read and accepted."""
+    ) -> Outcome[AcceptanceOut]:
+        """Accept the offer; ``document_sha256`` names the offer letter read and accepted.
+        Accepting again with the same letter and account answers the first acceptance
+        (``already_done``)."""
         body = {"typed_name": typed_name, "account": account}
         if document_sha256 is not None:
             body["document_sha256"] = document_sha256
-        return dict(
-            self._request("POST", f"/api/v1/applications/{application_id}/acceptance", json=body)
+        return self._outcome(
+            AcceptanceOut, "POST", f"/api/v1/applications/{application_id}/acceptance", json=body
         )
 
-    def refuse_offer(self, application_id: str, reason: str = "") -> dict[str, Any]:
-        return dict(
-            self._request(
-                "POST",
-                f"/api/v1/applications/{application_id}/refusal",
-                json={"reason": reason},
-            )
+    def refuse_offer(
+        self, application_id: str | uuid.UUID, reason: str = ""
+    ) -> ApplicationProgress:
+        return self._model(
+            ApplicationProgress,
+            "POST",
+            f"/api/v1/applications/{application_id}/refusal",
+            json={"reason": reason},
         )
 
-    def withdraw_application(self, application_id: str) -> dict[str, Any]:
-        return dict(self._request("POST", f"/api/v1/applications/{application_id}/withdraw"))
+    def withdraw_application(self, application_id: str | uuid.UUID) -> ApplicationProgress:
+        return self._model(
+            ApplicationProgress, "POST", f"/api/v1/applications/{application_id}/withdraw"
+        )
 
     # ---- loans ---------------------------------------------------------------------
     def list_loans(
         self, status: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[dict[str, Any]]:
+    ) -> list[LoanOut]:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if status:
             params["status"] = status
-        return list(self._request("GET", "/api/v1/loans", params=params))
+        return self._models(LoanOut, "GET", "/api/v1/loans", params=params)
 
-    def loan(self, loan_id: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/api/v1/loans/{loan_id}"))
+    def loan(self, loan_id: str | uuid.UUID) -> LoanOut:
+        return self._model(LoanOut, "GET", f"/api/v1/loans/{loan_id}")
 
-    def loan_schedule(self, loan_id: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/api/v1/loans/{loan_id}/schedule"))
+    def loan_schedule(self, loan_id: str | uuid.UUID) -> ScheduleOut:
+        return self._model(ScheduleOut, "GET", f"/api/v1/loans/{loan_id}/schedule")
 
-    def loan_transactions(self, loan_id: str) -> list[dict[str, Any]]:
-        return list(self._request("GET", f"/api/v1/loans/{loan_id}/transactions"))
+    def loan_transactions(self, loan_id: str | uuid.UUID) -> list[TransactionOut]:
+        return self._models(TransactionOut, "GET", f"/api/v1/loans/{loan_id}/transactions")
 
-    def loan_statement_pdf(self, loan_id: str) -> bytes:
+    def loan_statement_pdf(self, loan_id: str | uuid.UUID) -> bytes:
         """The loan account statement (贷款对账单), rendered on request."""
         return self._send("GET", f"/api/v1/loans/{loan_id}/statement.pdf").content
 
-    def loan_document(self, loan_id: str, kind: str) -> Document:
+    def loan_document(self, loan_id: str | uuid.UUID, kind: str) -> Document:
         """contract, addendum or settlement_certificate (PDF) with the SHA-256 of its bytes."""
         return self._document(f"/api/v1/loans/{loan_id}/documents/{kind}")
 
     def make_payment(
-        self, loan_id: str, amount: Decimal, idempotency_key: str | None = None
-    ) -> dict[str, Any]:
-        """Pay now; a repeated idempotency key pays once."""
-        return dict(
-            self._request(
-                "POST",
-                f"/api/v1/loans/{loan_id}/payments",
-                json={"amount": str(amount)},
-                headers=_idempotency(idempotency_key),
-            )
+        self, loan_id: str | uuid.UUID, amount: Decimal, idempotency_key: str | None = None
+    ) -> Outcome[LoanProgress]:
+        """Pay now; a repeated idempotency key pays once (``already_done``)."""
+        return self._outcome(
+            LoanProgress,
+            "POST",
+            f"/api/v1/loans/{loan_id}/payments",
+            json={"amount": str(amount)},
+            headers=_idempotency(idempotency_key),
         )
 
     def prepay(
         self,
-        loan_id: str,
+        loan_id: str | uuid.UUID,
         amount: Decimal,
         strategy: str,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Outcome[LoanProgress]:
         """Repay principal early: reduce_installment_count or reduce_installment_amount."""
-        return dict(
-            self._request(
-                "POST",
-                f"/api/v1/loans/{loan_id}/prepayments",
-                json={"amount": str(amount), "strategy": strategy},
-                headers=_idempotency(idempotency_key),
-            )
+        return self._outcome(
+            LoanProgress,
+            "POST",
+            f"/api/v1/loans/{loan_id}/prepayments",
+            json={"amount": str(amount), "strategy": strategy},
+            headers=_idempotency(idempotency_key),
         )
 
-    def payoff_quote(self, loan_id: str, valid_until: date | None = None) -> dict[str, Any]:
+    def payoff_quote(
+        self, loan_id: str | uuid.UUID, valid_until: date | None = None
+    ) -> PayoffQuoteOut:
         params = {"valid_until": valid_until.isoformat()} if valid_until else {}
-        return dict(self._request("GET", f"/api/v1/loans/{loan_id}/payoff-quote", params=params))
+        return self._model(
+            PayoffQuoteOut, "GET", f"/api/v1/loans/{loan_id}/payoff-quote", params=params
+        )
 
     def pay_off(
-        self, loan_id: str, amount: Decimal, idempotency_key: str | None = None
-    ) -> dict[str, Any]:
+        self, loan_id: str | uuid.UUID, amount: Decimal, idempotency_key: str | None = None
+    ) -> Outcome[LoanProgress]:
         """Settle the whole loan today with at least the payoff quote's total."""
-        return dict(
-            self._request(
-                "POST",
-                f"/api/v1/loans/{loan_id}/payoff",
-                json={"amount": str(amount)},
-                headers=_idempotency(idempotency_key),
-            )
+        return self._outcome(
+            LoanProgress,
+            "POST",
+            f"/api/v1/loans/{loan_id}/payoff",
+            json={"amount": str(amount)},
+            headers=_idempotency(idempotency_key),
         )
 
     def request_extension(
         self,
-        loan_id: str,
+        loan_id: str | uuid.UUID,
         extra_months: int,
         reason: str,
         *,
         financial_difficulty: bool = False,
         guarantor_consent: str = "",
-    ) -> dict[str, Any]:
+    ) -> LoanProgress:
         """Ask for an extension (展期); an officer decides it in the task inbox."""
         body = {
             "extra_months": extra_months,
@@ -492,7 +575,7 @@ class LoanBridgeClient:
             "financial_difficulty": financial_difficulty,
             "guarantor_consent": guarantor_consent,
         }
-        return dict(self._request("POST", f"/api/v1/loans/{loan_id}/extensions", json=body))
+        return self._model(LoanProgress, "POST", f"/api/v1/loans/{loan_id}/extensions", json=body)
 
 
 @dataclass(frozen=True)

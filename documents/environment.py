@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import jinja2
 
+from domain.calendar import BUSINESS_TZ
+from domain.labels import label, period_label
 from domain.money import to_fen
 
 _HUNDREDTH = Decimal("0.01")
@@ -42,6 +44,24 @@ def date_zh(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def both(vocabulary: str, code: str) -> str:
+    """A code's Chinese and English labels, for bilingual documents: ``正常 Normal``."""
+    zh, en = label(vocabulary, code, "zh"), label(vocabulary, code, "en")
+    return zh if zh == en else f"{zh} {en}"
+
+
+def period_both(kind: str, start: date) -> str:
+    """A report period in both languages: ``2026年第4季度 Q4 2026``."""
+    return f"{period_label(kind, start, 'zh')} {period_label(kind, start, 'en')}"
+
+
+def beijing(instant: datetime | str) -> str:
+    """An instant (or its ISO text) in Beijing time: ``2026-12-07 21:34（北京时间）``."""
+    moment = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return f"{aware.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M}（北京时间）"
+
+
 def make_environment() -> jinja2.Environment:
     """A new environment over ``template_root()``: HTML autoescaped, undefined names are errors."""
     environment = jinja2.Environment(
@@ -55,6 +75,9 @@ def make_environment() -> jinja2.Environment:
     environment.filters["money"] = money
     environment.filters["percent"] = percent
     environment.filters["date_zh"] = date_zh
+    environment.filters["beijing"] = beijing
+    environment.globals["both"] = both
+    environment.globals["period_both"] = period_both
     return environment
 
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from documents.pdf import render_pdf
 from domain.classification import RiskCategory
 from domain.extension import max_cumulative_extension_months
+from domain.labels import Vocabulary, known, label
 from domain.schedule import Installment, Schedule
 from domain.servicing import InstallmentStatus
 
@@ -24,24 +25,12 @@ DEFAULT_PENALTY_MULTIPLIER = Decimal("1.5")
 
 _ZERO = Decimal("0.00")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-
-_CLASSIFICATION_EN = {
-    RiskCategory.NORMAL: "Normal",
-    RiskCategory.SPECIAL_MENTION: "Special mention",
-    RiskCategory.SUBSTANDARD: "Substandard",
-    RiskCategory.DOUBTFUL: "Doubtful",
-    RiskCategory.LOSS: "Loss",
-}
+_BY_USER = re.compile(r"\s*by user:[0-9a-f-]{36}")
 
 
-_STATUS_LABELS = {
-    InstallmentStatus.WRITTEN_OFF: ("已核销", "Written off"),
-    InstallmentStatus.PAID: ("已还清", "Paid"),
-    InstallmentStatus.PARTIALLY_PAID: ("部分已还", "Partially paid"),
-    InstallmentStatus.OVERDUE: ("逾期", "Overdue"),
-    InstallmentStatus.DUE: ("当期应还", "Due"),
-    InstallmentStatus.UPCOMING: ("未到期", "Upcoming"),
-}
+def _both(vocabulary: Vocabulary, code: str) -> str:
+    zh, en = label(vocabulary, code, "zh"), label(vocabulary, code, "en")
+    return f"{zh} {en}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,12 +200,12 @@ class StatementLine:
     @property
     def status_zh(self) -> str:
         """Chinese label of the status."""
-        return _STATUS_LABELS[self.status][0]
+        return label(Vocabulary.INSTALLMENT_STATUS, self.status, "zh")
 
     @property
     def status_en(self) -> str:
         """English label of the status, shown after the Chinese one."""
-        return _STATUS_LABELS[self.status][1]
+        return label(Vocabulary.INSTALLMENT_STATUS, self.status, "en")
 
     @property
     def amount_due(self) -> Decimal:
@@ -231,12 +220,25 @@ class StatementLine:
 
 @dataclass(frozen=True, slots=True)
 class StatementTransaction:
-    """One money movement on the loan account; ``kind`` is a display label (还款 repayment)."""
+    """One money movement on the loan account: ``kind`` its journal kind (``repayment``),
+    ``memo`` as posted (a prepayment's strategy, an extension's months …)."""
 
     on: date
     kind: str
     amount: Decimal
     memo: str = ""
+
+    @property
+    def kind_text(self) -> str:
+        """The movement in both languages: 还款 Repayment."""
+        return _both(Vocabulary.JOURNAL_KIND, self.kind)
+
+    @property
+    def memo_text(self) -> str:
+        """The memo as a person reads it: a strategy by its name, no account ids."""
+        if known(Vocabulary.PREPAYMENT_STRATEGY, self.memo):
+            return _both(Vocabulary.PREPAYMENT_STRATEGY, self.memo)
+        return _BY_USER.sub("", self.memo).strip()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -258,7 +260,7 @@ class StatementView:
     @property
     def classification_en(self) -> str:
         """English name of the five-category classification."""
-        return _CLASSIFICATION_EN[self.classification]
+        return label(Vocabulary.RISK_CATEGORY, self.classification, "en")
 
     @property
     def total_unpaid(self) -> Decimal:

@@ -13,31 +13,6 @@ from typing import Any
 from documents.pdf import render_pdf
 from domain.reports import CSV_HEADER, RegulatoryFigures, csv_rows
 
-LABELS = {
-    "normal": "正常 Normal",
-    "special_mention": "关注 Special mention",
-    "substandard": "次级 Substandard",
-    "doubtful": "可疑 Doubtful",
-    "loss": "损失 Loss",
-    "micro": "微型 Micro (< ¥1M)",
-    "small": "小型 Small (¥1M–10M)",
-    "medium": "中型 Medium (¥10M–50M)",
-    "large": "大型 Large (≥ ¥50M)",
-    "lt_1h": "1小时内 < 1 h",
-    "lt_24h": "1–24小时 1–24 h",
-    "lt_3d": "1–3天 1–3 days",
-    "lt_7d": "3–7天 3–7 days",
-    "ge_7d": "7天以上 ≥ 7 days",
-    "working_capital": "流动资金贷款 Working capital",
-    "bill_financing": "票据融资 Bill financing",
-    "factoring": "保理 Factoring",
-    "project": "项目贷款 Project",
-    "equipment": "设备贷款 Equipment",
-    "credit": "信用贷款 Credit",
-    "tax_based": "税易贷 Tax-based",
-    "invoice_based": "发票贷 Invoice-based",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class ReportMeta:
@@ -47,6 +22,7 @@ class ReportMeta:
     generated_at: str
     generated_by: str
     sha256: str
+    generated_by_name: str = ""  # who, as people know them (the PDF); the id stays in the JSON
 
 
 def canonical_figures(figures: RegulatoryFigures) -> bytes:
@@ -85,4 +61,4 @@ def report_csv(figures: RegulatoryFigures) -> bytes:
 
 def report_pdf(figures: RegulatoryFigures, meta: ReportMeta) -> bytes:
     """The PDF (blocking, about a fifth of a second a page: call from a thread)."""
-    return render_pdf("regulatory_report", {"figures": figures, "report": meta, "labels": LABELS})
+    return render_pdf("regulatory_report", {"figures": figures, "report": meta})

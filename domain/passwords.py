@@ -11,6 +11,16 @@ _COMMON = frozenset(
 )
 
 
+PASSWORD_RULES = (
+    f"密码需 {MIN_LENGTH}–{MAX_LENGTH} 个字符，包含小写字母、大写字母、数字、符号中的至少三类，"
+    "且不能过于常见或包含用户名",
+    f"The password needs {MIN_LENGTH}–{MAX_LENGTH} characters with three of: lower-case, "
+    "upper-case, digit, symbol; it must not be a common one or contain the username",
+)
+"""The rules :func:`check_password_strength` applies, in Chinese and English, to show before
+a password is asked for."""
+
+
 def check_password_strength(
     password: str, username: str = "", field: str = "password"
 ) -> list[FieldIssue]:

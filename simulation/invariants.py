@@ -22,7 +22,7 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionResponse,
 )
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from db.models import (
     DecisionLogEntry,
@@ -56,12 +56,15 @@ BAD_ENDINGS = {
 RECEIPTS = {  # the notice each kind of payment owes the borrower
     "auto_debit": "repayment_received",
     "repayment": "repayment_received",
+    "payoff": "repayment_received",  # and the settlement notice
     "prepayment": "prepayment_received",
 }
 QUERY_TIMEOUT_S = 5.0
 # A deadline of the RPC itself: a query a workflow never answers does not return, and
 # cancelling the call (asyncio.wait_for) then waits for it too.
 QUERY_RPC_TIMEOUT = timedelta(seconds=QUERY_TIMEOUT_S)
+DESCRIBE_TIMEOUT = timedelta(seconds=20)
+DESCRIBE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -483,11 +486,18 @@ async def describe(
 ) -> tuple[WorkflowExecutionStatus, DescribeWorkflowExecutionResponse]:
     """The current run's status and raw description (the SDK's ``describe()`` cannot decode a
     datetime search attribute the workflow unset, as a closed loan's next due date)."""
-    raw = await client.workflow_service.describe_workflow_execution(
-        DescribeWorkflowExecutionRequest(
-            namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
-        )
+    request = DescribeWorkflowExecutionRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
     )
+    for attempt in range(DESCRIBE_ATTEMPTS):
+        try:  # a test server under load can miss a call's deadline: asked again
+            raw = await client.workflow_service.describe_workflow_execution(
+                request, timeout=DESCRIBE_TIMEOUT
+            )
+            break
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND or attempt == DESCRIBE_ATTEMPTS - 1:
+                raise
     return WorkflowExecutionStatus(raw.workflow_execution_info.status), raw
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import typing
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -45,7 +45,6 @@ from simulation.invariants import (
 )
 from simulation.plan import PLATFORM, SERIAL_KINDS, THIRD_PARTY_ACCOUNT, Action, LoanSpec, Plan
 from simulation.world import World
-from workflows.application import LoanApplicationWorkflow
 from workflows.contracts import (
     SEALED_ACCOUNT,
     SEALED_PAYER_ACCOUNT,
@@ -59,6 +58,7 @@ from workflows.contracts import (
     Payment,
     Prepayment,
     TaskQueue,
+    Withdrawal,
     WorkflowType,
     WriteOff,
     application_workflow_id,
@@ -67,11 +67,25 @@ from workflows.contracts import (
 )
 
 UPDATE_TIMEOUT_S = 30.0  # real seconds an Update may take before it counts as hung
+# During a bank outage an Update that moves money waits for the bank (its collection retries
+# until the bank answers) and the clock does not run while the simulator waits on it: after
+# this long it is left waiting, and its answer is awaited once the clock has run on.
+OUTAGE_WAIT_S = 2.0
 STAGE_TIMEOUT_S = 120.0  # real seconds an application may take to reach the next stage
 POLL_S = 0.1
 QUERY_TIMEOUT_S = 10.0
 FEN = Decimal("0.01")
 OUTAGE_FAULTS = 10_000  # the most the sandbox arms: every bank request fails until lifted
+
+
+@dataclass
+class _Waiting:
+    """An Update accepted while the bank was down, its answer still to come."""
+
+    workflow_id: str
+    name: str
+    update_id: str
+    call: asyncio.Future[Any]
 
 
 class People:
@@ -99,6 +113,7 @@ class People:
         self.outcomes: Counter[str] = Counter()
         self.log: list[str] = []
         self.outage_until: int | None = None
+        self.waiting: list[_Waiting] = []  # Updates accepted during an outage, not yet answered
         self.day = 0
         self.first_day = date.today()  # day 0 of the run, by the server's clock (set by it)
 
@@ -108,8 +123,8 @@ class People:
         once (a worker restart among them); fault-arming actions alone, last."""
         self.day = day
         if self.outage_until is not None and day >= self.outage_until:
-            await self.world.disarm_faults()
-            self.outage_until = None
+            await self.lift_outage()
+        await self._answered_since()
         for action in actions:
             if action.kind == "bank_outage":
                 await self.world.arm_fault("bank", "error", OUTAGE_FAULTS)
@@ -124,6 +139,11 @@ class People:
         for action in actions:
             if action.kind in SERIAL_KINDS:
                 await self._perform(action)
+
+    async def lift_outage(self) -> None:
+        """The bank answers again."""
+        await self.world.disarm_faults()
+        self.outage_until = None
 
     async def _in_order(self, actions: list[Action]) -> None:
         for action in actions:
@@ -184,9 +204,26 @@ class People:
         call = asyncio.ensure_future(
             handle.execute_update(name, *args, id=update_id, result_type=result_type)
         )
-        deadline = time.monotonic() + UPDATE_TIMEOUT_S
+        if self.outage_until is None:
+            return await self._answer(workflow_id, name, call, UPDATE_TIMEOUT_S)
+        outcome, detail = await self._answer(workflow_id, name, call, OUTAGE_WAIT_S, wait=True)
+        if outcome == "waiting":
+            self.waiting.append(_Waiting(workflow_id, name, update_id or "", call))
+        return outcome, detail
+
+    async def _answer(
+        self,
+        workflow_id: str,
+        name: str,
+        call: asyncio.Future[Any],
+        timeout_s: float,
+        wait: bool = False,
+    ) -> tuple[str, Any]:
+        """The Update's outcome once ``call`` answers; with ``wait``, ("waiting", …) when it
+        does not answer in ``timeout_s`` (the bank is down), else ("hung", …)."""
+        deadline = time.monotonic() + timeout_s
         while True:
-            done, _ = await asyncio.wait({call}, timeout=1.0)
+            done, _ = await asyncio.wait({call}, timeout=min(1.0, timeout_s))
             if done:
                 try:
                     return "ok", call.result()
@@ -198,12 +235,34 @@ class People:
                 except RPCError as exc:
                     return "rejected", exc.message[:80]
             failures = await self.histories.failed_tasks_now(workflow_id)
+            if not failures and wait and time.monotonic() > deadline:
+                return "waiting", "for the bank"
             if failures or time.monotonic() > deadline:
                 call.cancel()
-                why = failures[0] if failures else f"no answer in {UPDATE_TIMEOUT_S:.0f}s"
+                why = failures[0] if failures else f"no answer in {timeout_s:.0f}s"
                 self.report(Violation("update_completes", workflow_id, f"{name} hung: {why}"))
                 await self._terminate(workflow_id)
                 return "hung", why
+
+    async def _answered_since(self) -> None:
+        """The Updates left waiting during an outage have their answer once the clock ran on
+        (in an outage still on, they may wait on)."""
+        still = []
+        for waiting in self.waiting:
+            outcome, detail = await self._answer(
+                waiting.workflow_id,
+                waiting.name,
+                waiting.call,
+                OUTAGE_WAIT_S if self.outage_until is not None else UPDATE_TIMEOUT_S,
+                wait=self.outage_until is not None,
+            )
+            if outcome == "waiting":
+                still.append(waiting)
+                continue
+            self.outcomes[f"{waiting.name}:answered-{outcome}"] += 1
+            shown = outcome if outcome == "ok" else f"{outcome} {detail}"
+            self.log.append(f"day {self.day} {waiting.update_id} answered -> {shown}")
+        self.waiting = still
 
     async def _terminate(self, workflow_id: str) -> None:
         self.histories.terminated.add(workflow_id)
@@ -381,7 +440,7 @@ class People:
         outcome, _ = await self._update(
             workflow_id,
             "withdraw",
-            *_withdrawal_args(applicant),
+            Withdrawal(withdrawn_by=applicant),
             update_id=f"withdraw-{workflow_id}",
             result_type=ApplicationProgress,
         )
@@ -634,20 +693,3 @@ class People:
         )
         outcomes = await asyncio.gather(self.pay(paid, spec, loan_id), write_off_soon())
         return " | ".join(outcomes)
-
-
-def _withdrawal_args(applicant: uuid.UUID) -> tuple[Any, ...]:
-    """The withdraw Update's argument, if its contract has one: the applicant names
-    themselves (the base contract takes none)."""
-    hints = typing.get_type_hints(LoanApplicationWorkflow.withdraw)
-    hints.pop("return", None)
-    if not hints:
-        return ()
-    model = next(iter(hints.values()))
-    values: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        if info.annotation in (uuid.UUID, uuid.UUID | None):
-            values[name] = applicant
-        elif info.is_required() and info.annotation is str:
-            values[name] = "资金已到位 no longer needed"
-    return (model(**values),)

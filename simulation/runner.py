@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -13,6 +14,7 @@ from datetime import time as clock_time
 from sqlalchemy import func, select
 
 from db.models import Loan, LoanTransaction
+from domain.origination import LOAN_NOT_DISBURSED
 from simulation.cast import seed_cast
 from simulation.invariants import (
     HistoryChecker,
@@ -28,9 +30,11 @@ from simulation.people import People
 from simulation.plan import Action, Plan, generate_plan
 from simulation.world import ClockStuck, World
 
+SETTLE_S = 20.0  # real seconds the work in flight may take to finish before the checks
 STEP_TIMEOUT_S = 150.0  # real seconds a step may take: beyond, the run stops with a violation
 CHECKPOINT_DAYS = 30  # the full checks (bank, notices, histories) run this often and at the end
 NOON = clock_time(12, 0)  # people act at noon UTC: the loans' day work (01:00 UTC) is done
+MIDNIGHT = clock_time(0, 0)  # an outage is lifted then, before the loans' day work
 REAL_SECONDS_PER_DAY = 0.3  # and 5 s: one attempt of the clock to run (world.ATTEMPTS of them)
 
 
@@ -159,7 +163,15 @@ async def run_plan(
                     if not await _step(world, people, histories, record, plan, day, previous):
                         break
             except Exception as exc:  # the run broke: reported, never a stuck or silent run
-                record(Violation("step_completes", f"day {day}", f"{type(exc).__name__}: {exc}"))
+                where = " < ".join(
+                    f"{frame.name}:{frame.lineno}"
+                    for frame in reversed(traceback.extract_tb(exc.__traceback__)[-4:])
+                )
+                record(
+                    Violation(
+                        "step_completes", f"day {day}", f"{type(exc).__name__}: {exc} at {where}"
+                    )
+                )
                 break
             result.actions += sum(1 for a in plan.actions if a.day == day)
             result.step_seconds[day] = time.monotonic() - step_started
@@ -189,17 +201,27 @@ async def _step(
 ) -> bool:
     """Run the clock to noon of ``day``, act, check; False when the clock is stuck."""
     if day > 0:
-        moment = datetime.combine(people.first_day + timedelta(days=day), NOON, UTC)
-        try:
-            await world.advance_to(
-                moment,
-                5 + REAL_SECONDS_PER_DAY * (day - previous),
-                lambda: _idle(world, people),
-            )
-        except ClockStuck as exc:
-            holding = await _in_flight(world, people)
-            record(Violation("clock_advances", f"day {day}", f"{exc}; {holding}"))
-            return False
+        moments = [datetime.combine(people.first_day + timedelta(days=day), NOON, UTC)]
+        if people.outage_until is not None and day >= people.outage_until:
+            # The outage ends at the start of its last day: the collections retrying through
+            # it reach the bank before noon, as they would in the morning after an outage.
+            moments.insert(0, datetime.combine(moments[0].date(), MIDNIGHT, UTC))
+        for moment in moments:
+            try:
+                await world.advance_to(
+                    moment,
+                    5 + REAL_SECONDS_PER_DAY * (day - previous),
+                    lambda: _idle(world, people),
+                )
+            except ClockStuck as exc:
+                holding = await _in_flight(world, people)
+                record(Violation("clock_advances", f"day {day}", f"{exc}; {holding}"))
+                return False
+            if moment.time() == MIDNIGHT:
+                await people.lift_outage()
+        # A lock released to unstick the clock may have let it run past work still in flight
+        # (a timer's activities): the checks wait for that work, as a person would see it done.
+        await _settled(world, people)
         # Before anyone acts: a wait for a person (an overdue follow-up, say) may end today.
         async with world.sessions() as session:
             for violation in await histories.check_waits(session, list(people.tracked.values())):
@@ -208,6 +230,21 @@ async def _step(
     full = day % CHECKPOINT_DAYS == 0 or day == plan.days
     await _check(world, people, histories, record, full)
     return True
+
+
+async def _settled(world: World, people: People) -> None:
+    """Wait (real time, at most ``SETTLE_S``) until nothing is in flight; an activity waiting
+    to retry (a database or bank error a moment ago) waits on a timer, so the clock is
+    nudged a minute at a time. During an outage collections retry until it ends: a moment."""
+    deadline = time.monotonic() + (1.0 if people.outage_until is not None else SETTLE_S)
+    waited = 0
+    while time.monotonic() < deadline:
+        if await _idle(world, people):
+            return
+        waited += 1
+        if waited % 10 == 0 and people.outage_until is None:
+            await world.nudge(timedelta(minutes=1))
+        await asyncio.sleep(0.1)
 
 
 async def _idle(world: World, people: People) -> bool:
@@ -262,7 +299,8 @@ async def _check(
 
 
 async def _loan_years(world: World, first_day: date, last_day: int) -> float:
-    """Years of servicing: each disbursed loan from day 0 to its closure or the last day."""
+    """Years of servicing: each disbursed loan (a refused disbursement is none) from day 0 to
+    its closure or the last day."""
     end_of_run = first_day + timedelta(days=last_day)
     async with world.sessions() as session:
         rows = await session.execute(
@@ -272,7 +310,11 @@ async def _loan_years(world: World, first_day: date, last_day: int) -> float:
             .group_by(LoanTransaction.loan_id)
         )
         closed = {loan_id: day for loan_id, day in rows}
-        loans = (await session.scalars(select(Loan.id).where(Loan.status != "pending"))).all()
+        loans = (
+            await session.scalars(
+                select(Loan.id).where(Loan.status.not_in(("pending", LOAN_NOT_DISBURSED)))
+            )
+        ).all()
     days = sum((closed.get(loan_id, end_of_run) - first_day).days for loan_id in loans)
     return days / 365
 

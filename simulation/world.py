@@ -51,6 +51,7 @@ class _Side(SimplePlugin):
 
 
 ATTEMPTS = 8  # sleeps tried before the clock counts as stuck
+STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
 
 
 class ClockStuck(Exception):
@@ -168,15 +169,23 @@ class World:
         self._runs = [asyncio.create_task(w.run()) for w in self._workers]
 
     async def _stop_workflow_worker(self) -> None:
-        await self._workflow_worker.shutdown()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await self._workflow_worker.shutdown()
+        self._workflow_run.cancel()
         with contextlib.suppress(BaseException):
             await self._workflow_run
 
     async def stop_workers(self) -> None:
         """Stop both workers now: activities in flight are cancelled, their retries wait for
-        the next worker."""
-        await asyncio.gather(*(w.shutdown() for w in self._workers), return_exceptions=True)
+        the next worker. A shutdown that does not finish in ``STOP_TIMEOUT_S`` (an activity
+        deaf to cancellation) is abandoned: its runs are cancelled, and a retry of that
+        activity goes to the next worker once its start-to-close timeout has passed."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await asyncio.gather(*(w.shutdown() for w in self._workers), return_exceptions=True)
         for run in self._runs:
+            run.cancel()
             with contextlib.suppress(BaseException):
                 await run
         self._workers, self._runs = [], []
@@ -231,6 +240,18 @@ class World:
             f"the clock did not reach {moment.isoformat()} "
             f"in {ATTEMPTS} × {real_timeout_s:.0f}s ({why})"
         )
+
+    async def nudge(self, by: timedelta) -> None:
+        """Let the clock run ``by`` (a retry's backoff timer fires); a clock held by work in
+        flight is left as it is."""
+        request = SleepRequest()
+        request.duration.FromTimedelta(by)
+        started = time.monotonic()
+        with contextlib.suppress(RPCError):
+            await self.client.test_service.unlock_time_skipping_with_sleep(
+                request, timeout=timedelta(seconds=2)
+            )
+        self.advance_seconds += time.monotonic() - started
 
     # ---- sandbox faults ------------------------------------------------------------------
     async def arm_fault(self, provider: str, mode: str, count: int) -> None:

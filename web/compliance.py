@@ -22,8 +22,12 @@ from audit.service import WorkflowSummary
 from db import reporting
 from db.models import DecisionLogEntry, Enterprise, FinancingDemand, Loan, LoanApplication
 from domain.decision_chain import GENESIS_HASH, entry_hash
+from domain.labels import Vocabulary, label
+from domain.monitoring import Rule
 from domain.roles import INSTITUTION_ROLES, Role
-from web.core import PREFIX, PageError, Web, parse_uuid, redirect, render
+from web.core import PREFIX, PageError, Web, WebContext, parse_uuid, redirect, render
+from web.display import audit_actor, first_label, people, task_subjects
+from workflows.contracts import WorkflowType
 
 router = APIRouter(prefix="/compliance", include_in_schema=False)
 
@@ -83,7 +87,38 @@ async def search_page(
             error = ctx.refused(exc)
         except RuntimeError:
             error = ctx.t("common.unavailable")
-    return render(ctx, "search.html", q=q, filters=filters, hits=hits, error=error)
+    names = {
+        w: s.enterprise
+        for w, s in (await task_subjects(session, [h.workflow_id for h in hits])).items()
+    }
+    return render(
+        ctx,
+        "search.html",
+        q=q,
+        filters=filters,
+        hits=hits,
+        error=error,
+        names=names,
+        workflow_types=[w.value for w in WorkflowType],
+        stage_text=lambda hit: stage_text(ctx, hit),
+    )
+
+
+_STATUSES = (
+    Vocabulary.APPLICATION_STAGE,
+    Vocabulary.DEMAND_STATUS,
+    Vocabulary.ENTERPRISE_STATUS,
+    Vocabulary.LOAN_STATUS,
+    Vocabulary.WORKFLOW_STATUS,
+)
+
+
+def stage_text(ctx: WebContext, hit: WorkflowSummary) -> str:
+    """'贷款申请 · 人工审批中': the stage and status search attributes in words."""
+    status = hit.status or hit.execution_status
+    parts = [label(Vocabulary.LIFECYCLE_STAGE, hit.stage, ctx.lang)] if hit.stage else []
+    parts.append(first_label(status, _STATUSES, ctx.lang))
+    return " · ".join(parts)
 
 
 async def _case_chain(session: SessionDep, workflow_ids: list[str]) -> tuple[int, list[int]]:
@@ -133,6 +168,16 @@ async def timeline_page(
             raise PageError(404, "error.not_found") from exc
         raise
     checked, broken = await _case_chain(session, [w.workflow_id for w in story.workflows])
+    subjects = await task_subjects(session, [workflow_id])
+    actors = [e.actor for w in story.workflows for e in w.entries if e.actor]
+    root = story.workflows[0] if story.workflows else None
+    headline = (
+        subjects[workflow_id].enterprise
+        if workflow_id in subjects
+        else (root.title_en if ctx.lang == "en" else root.title_zh)
+        if root
+        else ""
+    )
     return render(
         ctx,
         "audit_timeline.html",
@@ -140,6 +185,11 @@ async def timeline_page(
         workflow_id=workflow_id,
         checked=checked,
         broken=broken,
+        headline=headline,
+        people=await people(session, actors),
+        audit_actor=lambda entry: audit_actor(entry, ctx.lang),
+        first_label=lambda code, vocabularies: first_label(code, vocabularies, ctx.lang),
+        outcome_vocabularies=(Vocabulary.OUTCOME, Vocabulary.TASK_OUTCOME, Vocabulary.TASK_STATE),
     )
 
 
@@ -173,4 +223,6 @@ async def monitoring_page(
     state = state if state in ("open", "investigating", "closed") else ""
     rule = rule if _FILTER.match(rule) else ""
     alerts = await reporting.list_alerts(session, state=state or None, rule=rule or None, limit=200)
-    return render(ctx, "monitoring.html", alerts=alerts, state=state, rule=rule)
+    return render(
+        ctx, "monitoring.html", alerts=alerts, state=state, rule=rule, rules=[r.value for r in Rule]
+    )

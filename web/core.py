@@ -8,8 +8,6 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -26,8 +24,10 @@ from api.schemas import RefreshRequest, TokenPair
 from api.security import InvalidToken, decode_token
 from config.settings import Environment, Settings
 from db.models import AppUser
-from domain.money import to_fen
+from domain.labels import label, period_label, reasons_text
 from domain.roles import Role
+from web import display
+from web.formats import money, percent, when
 from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 PREFIX = "/web"
@@ -74,32 +74,6 @@ def _templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
-def money(amount: Decimal | int | str | None) -> str:
-    """¥ with thousands separators, rounded half-up to the fen; '—' when absent."""
-    if amount is None or amount == "":
-        return "—"
-    fen = to_fen(Decimal(amount))
-    sign = "-" if fen < 0 else ""
-    return f"{sign}¥{abs(fen):,.2f}"
-
-
-def percent(fraction: Decimal | int | str | None, places: int = 2) -> str:
-    """A fraction as a percentage: Decimal('0.042') → '4.20%'; '—' when absent."""
-    if fraction is None or fraction == "":
-        return "—"
-    quantum = Decimal(1).scaleb(-places)
-    return f"{(Decimal(fraction) * 100).quantize(quantum, rounding=ROUND_HALF_UP)}%"
-
-
-def when(value: datetime | date | None) -> str:
-    """UTC timestamps as 'YYYY-MM-DD HH:MM UTC'; dates as ISO."""
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return value.isoformat()
-
-
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_templates_dir()),
@@ -132,6 +106,16 @@ class WebContext:
     def t(self, key: str, **values: object) -> str:
         return translate(key, self.lang, **values)
 
+    def lbl(self, vocabulary: str, code: object) -> str:
+        """The label of a machine code in the page's language ('—' for none)."""
+        if code is None or code == "":
+            return "—"
+        return label(vocabulary, str(code), self.lang)
+
+    def reasons(self, value: str | None) -> str:
+        """Reason codes (comma-joined) in words; a person's own words unchanged."""
+        return reasons_text(value or "", self.lang) or "—"
+
     @property
     def user(self) -> Principal:
         if self.principal is None:
@@ -158,8 +142,8 @@ class WebContext:
         return csrf_token_for(self.settings, self.csrf_nonce)
 
     def refused(self, error: ApiError) -> str:
-        """The refusal in the page's language, with its machine code."""
-        return f"{error.zh if self.lang == 'zh' else error.en} ({error.code})"
+        """The refusal in the page's language (its machine code stays in the logs and the API)."""
+        return error.zh if self.lang == "zh" else error.en
 
 
 def csrf_token_for(settings: Settings, nonce: str) -> str:
@@ -204,6 +188,15 @@ def render(ctx: WebContext, template: str, status: int = 200, **data: Any) -> HT
     page = TEMPLATES.get_template(f"web/{template}").render(
         ctx=ctx,
         t=ctx.t,
+        lbl=ctx.lbl,
+        reasons=ctx.reasons,
+        stage_reason=ctx.reasons,
+        field_name=lambda name: label("field", name, ctx.lang),
+        file_kind=display.file_kind,
+        event_title=lambda kind: display.event_title(kind, ctx.lang),
+        event_details=lambda details: display.event_details(details, ctx.lang),
+        period_label=lambda kind, start: period_label(kind, start, ctx.lang),
+        actor_text=lambda actor: display.actor_text(actor, data.get("people", {}), ctx.lang),
         lang=ctx.lang,
         user=ctx.principal,
         prefix=PREFIX,

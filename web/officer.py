@@ -33,16 +33,11 @@ from db.models import (
     LoanApplication,
     LoanDocument,
 )
+from domain.labels import Vocabulary, label
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from web.core import PREFIX, Form, PageError, Web, WebContext, parse_uuid, redirect, render, text
-from web.queries import (
-    INDUSTRIES,
-    PROVINCES,
-    VIEWABLE_ENTERPRISE_DOCUMENTS,
-    case_context,
-    case_timeline,
-    label,
-)
+from web.display import people, task_subjects
+from web.queries import VIEWABLE_ENTERPRISE_DOCUMENTS, case_context, case_timeline
 
 router = APIRouter(include_in_schema=False)
 
@@ -137,6 +132,7 @@ async def _inbox_page(
         now=now,
         done=done,
         me=user.user_id,
+        subjects=await task_subjects(session, [task.subject for task in rows]),
     )
 
 
@@ -166,7 +162,8 @@ async def open_task(task_id: uuid.UUID, ctx: Web, session: SessionDep) -> Respon
         return redirect(ctx, f"{PREFIX}/applications/{ident}")
     if kind == "loan":
         return redirect(ctx, f"{PREFIX}/loans/{ident}")
-    return render(ctx, "task.html", task=task, error="", field_errors=[])
+    subjects = await task_subjects(session, [task.subject])
+    return render(ctx, "task.html", task=task, error="", field_errors=[], subjects=subjects)
 
 
 _Case = TypeVar("_Case", LoanApplication, Loan)
@@ -220,8 +217,9 @@ async def _review_page(
         case=case,
         app=row,
         enterprise=case.enterprise,
-        industry=label(INDUSTRIES, case.enterprise.industry, ctx.lang),
-        province=label(PROVINCES, case.enterprise.region[:2], ctx.lang),
+        industry=label(Vocabulary.INDUSTRY, case.enterprise.industry, ctx.lang),
+        region=label(Vocabulary.REGION, case.enterprise.region, ctx.lang),
+        people=await people(session, [e.actor for e in case.timeline]),
         may_decide=may_decide,
         timeline=case.timeline,
         error=error,
@@ -345,7 +343,16 @@ async def decide(
         )
     if case_kind == "loan" and case_id is not None:
         return await _loan_page(ctx, session, case_id, error=message, status=status)
-    return render(ctx, "task.html", status=status, task=task, error=message, field_errors=errors)
+    subjects = await task_subjects(session, [task.subject])
+    return render(
+        ctx,
+        "task.html",
+        status=status,
+        task=task,
+        error=message,
+        field_errors=errors,
+        subjects=subjects,
+    )
 
 
 @router.get("/applications/{application_id}/documents/{document_id}")
@@ -423,6 +430,7 @@ async def _loan_page(
         tasks=tasks,
         open_tasks=[t for t in tasks if t.state in ("open", "claimed")],
         timeline=timeline,
+        people=await people(session, [e.actor for e in timeline]),
         may_decide=user.role in (Role.OFFICER, Role.SUPERVISOR),
         error=error,
         done=done,
@@ -484,6 +492,7 @@ async def alerts(
         pages=pages,
         total=total,
         now=datetime.now(UTC),
+        subjects=await task_subjects(session, [task.subject for task in tasks]),
     )
 
 
@@ -538,8 +547,6 @@ async def _demands_page(
         now=datetime.now(UTC),
         done=done,
         error=error,
-        industries=INDUSTRIES,
-        label=label,
     )
 
 

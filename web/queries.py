@@ -36,79 +36,9 @@ from domain.identity_codes import mask_mobile
 
 log = structlog.get_logger("loanbridge.web")
 
-# GB/T 4754-2017 sections (门类).
-INDUSTRIES: dict[str, tuple[str, str]] = {
-    "A": ("农、林、牧、渔业", "Agriculture"),
-    "B": ("采矿业", "Mining"),
-    "C": ("制造业", "Manufacturing"),
-    "D": ("电力、热力、燃气及水", "Utilities"),
-    "E": ("建筑业", "Construction"),
-    "F": ("批发和零售业", "Wholesale and retail"),
-    "G": ("交通运输、仓储和邮政", "Transport and storage"),
-    "H": ("住宿和餐饮业", "Hotels and catering"),
-    "I": ("信息传输、软件和信息技术服务", "Information technology"),
-    "J": ("金融业", "Finance"),
-    "K": ("房地产业", "Real estate"),
-    "L": ("租赁和商务服务业", "Leasing and business services"),
-    "M": ("科学研究和技术服务业", "Research and technical services"),
-    "N": ("水利、环境和公共设施管理", "Water and environment"),
-    "O": ("居民服务、修理和其他服务", "Household services"),
-    "P": ("教育", "Education"),
-    "Q": ("卫生和社会工作", "Health and social work"),
-    "R": ("文化、体育和娱乐业", "Culture and sports"),
-    "S": ("公共管理、社会保障和社会组织", "Public administration"),
-    "T": ("国际组织", "International organisations"),
-}
-
-# GB/T 2260 provinces by the first two digits of a region code.
-PROVINCES: dict[str, tuple[str, str]] = {
-    "11": ("北京", "Beijing"),
-    "12": ("天津", "Tianjin"),
-    "13": ("河北", "Hebei"),
-    "14": ("山西", "Shanxi"),
-    "15": ("内蒙古", "Inner Mongolia"),
-    "21": ("辽宁", "Liaoning"),
-    "22": ("吉林", "Jilin"),
-    "23": ("黑龙江", "Heilongjiang"),
-    "31": ("上海", "Shanghai"),
-    "32": ("江苏", "Jiangsu"),
-    "33": ("浙江", "Zhejiang"),
-    "34": ("安徽", "Anhui"),
-    "35": ("福建", "Fujian"),
-    "36": ("江西", "Jiangxi"),
-    "37": ("山东", "Shandong"),
-    "41": ("河南", "Henan"),
-    "42": ("湖北", "Hubei"),
-    "43": ("湖南", "Hunan"),
-    "44": ("广东", "Guangdong"),
-    "45": ("广西", "Guangxi"),
-    "46": ("海南", "Hainan"),
-    "50": ("重庆", "Chongqing"),
-    "51": ("四川", "Sichuan"),
-    "52": ("贵州", "Guizhou"),
-    "53": ("云南", "Yunnan"),
-    "54": ("西藏", "Tibet"),
-    "61": ("陕西", "Shaanxi"),
-    "62": ("甘肃", "Gansu"),
-    "63": ("青海", "Qinghai"),
-    "64": ("宁夏", "Ningxia"),
-    "65": ("新疆", "Xinjiang"),
-}
-
 # Materials an institution may open; identity photos stay with the platform.
 VIEWABLE_ENTERPRISE_DOCUMENTS = frozenset({"business_licence"})
 _RATIO = Decimal("0.0001")
-
-
-def label(table: dict[str, tuple[str, str]], code: str, lang: str) -> str:
-    pair = table.get(code)
-    if pair is None:
-        return code
-    return f"{pair[1] if lang == 'en' else pair[0]} ({code})"
-
-
-def province_of(region: str) -> str:
-    return region[:2]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from db import reporting
 from db.models import PortfolioSnapshot
 from db.models_compliance import RegulatoryReport
 from domain.calendar import business_today
+from domain.labels import Vocabulary, label
 from domain.reports import (
     NON_PERFORMING,
     MetricRows,
@@ -33,27 +34,15 @@ from domain.reports import (
 )
 from domain.roles import Role
 from web.charts import Point, bar_chart, histogram, line_chart
-from web.core import PageError, Web, money, percent, render
-from web.queries import INDUSTRIES, PROVINCES
+from web.core import PageError, Web, render
+from web.display import people
+from web.formats import money, percent
 
 router = APIRouter(prefix="/regulator", include_in_schema=False)
 
 READERS = (Role.REGULATOR, Role.COMPLIANCE, Role.PLATFORM_ADMIN)
 TREND_DAYS = 90
 APR_BANDS = (Decimal("0.04"), Decimal("0.06"), Decimal("0.08"), Decimal("0.10"), Decimal("0.12"))
-DECISION_LABELS = {
-    "lt_1h": ("< 1 小时", "< 1 h"),
-    "lt_24h": ("1–24 小时", "1–24 h"),
-    "lt_3d": ("1–3 天", "1–3 d"),
-    "lt_7d": ("3–7 天", "3–7 d"),
-    "ge_7d": ("≥ 7 天", "≥ 7 d"),
-}
-
-
-def code_first(table: dict[str, tuple[str, str]], code: str, lang: str) -> str:
-    """'I 信息传输…' : the code survives when a chart shortens a long name."""
-    pair = table.get(code)
-    return code if pair is None else f"{code} {pair[1] if lang == 'en' else pair[0]}"
 
 
 def _period(kind: str, start: str) -> Period:
@@ -132,29 +121,26 @@ async def dashboard(ctx: Web, session: SessionDep, kind: str = "", start: str = 
     platform = await platform_effect(session, period)
     lang, empty = ctx.lang, ctx.t("dashboard.no_data")
 
-    def volume_points(volumes: tuple[Volume, ...], table: str) -> list[Point]:
-        names = INDUSTRIES if table == "industry" else PROVINCES
+    def volume_points(volumes: tuple[Volume, ...], vocabulary: Vocabulary) -> list[Point]:
         ordered = sorted(volumes, key=lambda v: v.amount, reverse=True)[:12]
         return [
-            Point(
-                code_first(names, v.key if table == "industry" else v.key[:2], lang),
-                v.amount,
-                f"{money(v.amount)} · {v.loans}",
-            )
+            Point(label(vocabulary, v.key, lang), v.amount, f"{money(v.amount)} · {v.loans}")
             for v in ordered
         ]
 
     buckets = [
-        Point(DECISION_LABELS.get(b, (b, b))[1 if lang == "en" else 0], Decimal(n), str(n))
+        Point(label(Vocabulary.DECISION_BUCKET, b, lang), Decimal(n), str(n))
         for b, n in figures.decision_buckets
     ]
     aprs = [loan.apr for loan in rows.disbursed if loan.apr is not None]
     charts = {
         "by-industry": bar_chart(
-            ctx.t("dashboard.by_industry"), volume_points(figures.by_industry, "industry"), empty
+            ctx.t("dashboard.by_industry"),
+            volume_points(figures.by_industry, Vocabulary.INDUSTRY),
+            empty,
         ),
         "by-region": bar_chart(
-            ctx.t("dashboard.by_region"), volume_points(figures.by_region, "region"), empty
+            ctx.t("dashboard.by_region"), volume_points(figures.by_region, Vocabulary.REGION), empty
         ),
         "npl-trend": line_chart(
             ctx.t("dashboard.npl_trend"), await npl_trend(session, period.last_day), empty
@@ -178,7 +164,8 @@ async def reports_page(ctx: Web, session: SessionDep) -> Response:
     """The archive of generated regulatory reports, newest period first."""
     ctx.require(*READERS)
     archived = await reporting.list_reports(session, limit=200)
-    return render(ctx, "reports.html", reports=archived)
+    authors = await people(session, [r.generated_by for r in archived])
+    return render(ctx, "reports.html", reports=archived, people=authors)
 
 
 @router.get("/reports/{report_id}/{form}")

@@ -287,7 +287,7 @@ class LoanApplicationWorkflow:
         )
         await self._notify(
             "loan_disbursed",
-            {"amount": f"{amount:,.2f}", "account_tail": "****"},
+            {"amount": f"{amount:,.2f}", "account_tail": "****", "loan_id": str(result.loan_id)},
             key=self._key("disbursed"),
         )
         if workflow.patched(LOAN_SERVICING):

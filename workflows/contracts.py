@@ -630,6 +630,10 @@ class LoanState(Contract):
     journal_seq: int = 0
     reminded: list[int] = Field(default_factory=list)  # installments reminded before due
     debit_attempts: dict[int, int] = Field(default_factory=dict)  # installment → auto-debits
+    # Since servicing-due-date-keys-v1 an installment is known by its due date (a prepayment
+    # renumbers the installments after it); the two fields above serve runs from before it.
+    reminded_dates: list[date] = Field(default_factory=list)
+    debit_attempts_on: dict[date, int] = Field(default_factory=dict)
     overdue_notices: list[int] = Field(default_factory=list)  # dpd thresholds already noticed
     followup_task: uuid.UUID | None = None
     pending_extension: ExtensionRequest | None = None
@@ -656,7 +660,7 @@ class Collect(Contract):
     """Take money from the borrower's account (auto-debit or a payment they asked for)."""
 
     loan_id: uuid.UUID
-    key: str  # pay-{loan_id}-{installment}-{attempt} or pay-{loan_id}-{request key}
+    key: str  # pay-{loan_id}-{due date}-{attempt} (auto-debit) or pay-{loan_id}-{request key}
     amount: Decimal
     # The payer's account when not the borrower's own, sealed (SEALED_PAYER_ACCOUNT).
     sealed_payer_account: str = ""

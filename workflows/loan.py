@@ -72,6 +72,10 @@ CORRECTNESS = "servicing-correctness-v1"
 only auto-debits and prepayments did); an overdue episode's follow-up task closes when it is
 cured even if the category stays; the next-due search attribute is never unset (the SDK
 cannot read an unset datetime attribute back: ``describe()`` raised TypeError)."""
+DUE_DATE_KEYS = "servicing-due-date-keys-v1"
+"""An installment is known by its due date, not its number: a partial prepayment inserts a
+row and renumbers the installments after it, so a reminder sent for installment 12 was sent
+again for the same installment as 13, and its auto-debit attempts started over."""
 RECEIPTS = {
     "repayment": "repayment_received",
     "payoff": "repayment_received",
@@ -128,12 +132,14 @@ class LoanServicingWorkflow:
         self.lock = asyncio.Lock()
         self.changed = False  # an Update moved the account: recompute the next wake-up
         self.correct = False  # servicing-correctness-v1 (set as the run starts)
+        self.by_date = False  # servicing-due-date-keys-v1 (set as the run starts)
 
     # ---- main loop ---------------------------------------------------------------------
     @workflow.run
     async def run(self, loan: LoanServicingInput) -> LoanProgress:
         self.input = loan
         self.correct = workflow.patched(CORRECTNESS)
+        self.by_date = workflow.patched(DUE_DATE_KEYS)
         workflow.upsert_search_attributes(
             [
                 STAGE.value_set("servicing"),
@@ -153,6 +159,7 @@ class LoanServicingWorkflow:
             await self._post("opened", "start")
         else:
             self.state = loan.state
+            self._adopt_due_date_keys()
         while self._account.status is LoanStatus.ACTIVE:
             self.changed = False
             async with self.lock:
@@ -209,7 +216,7 @@ class LoanServicingWorkflow:
         if upcoming is not None:
             candidates.append(upcoming.due_date)
             remind = upcoming.due_date - timedelta(days=account.policy.reminder_days_before)
-            if remind > today and upcoming.number not in self._state.reminded:
+            if remind > today and not self._reminded(upcoming):
                 candidates.append(remind)
         oldest = account.oldest_unsettled
         if oldest is not None and oldest.due_date <= today:
@@ -231,9 +238,9 @@ class LoanServicingWorkflow:
         if (
             upcoming is not None
             and upcoming.due_date - timedelta(days=account.policy.reminder_days_before) <= today
-            and upcoming.number not in self._state.reminded
+            and not self._reminded(upcoming)
         ):
-            self._set(reminded=[*self._state.reminded[-11:], upcoming.number])
+            self._mark_reminded(upcoming)
             await self._notify(
                 "repayment_reminder",
                 {
@@ -241,7 +248,7 @@ class LoanServicingWorkflow:
                     "due_date": upcoming.due_date.isoformat(),
                     "amount": f"{max(upcoming.outstanding - account.credit, Decimal(0)):,.2f}",
                 },
-                key=f"reminder-{self._loan_id}-{upcoming.number}-{upcoming.due_date.isoformat()}",
+                key=self._reminder_key(upcoming),
             )
         # Installments that fell due: recognise their interest, use kept credit, auto-debit.
         since = self._state.due_through or account.start_date
@@ -256,6 +263,35 @@ class LoanServicingWorkflow:
         await self._auto_debit(today)
         await self._overdue(today)
 
+    # ---- an installment's identity (servicing-due-date-keys-v1) ---------------------------
+    def _adopt_due_date_keys(self) -> None:
+        """A run taking the patch after runs without it carries their reminders and auto-debit
+        attempts over from installment numbers to due dates, by the numbering it inherits."""
+        state = self._state
+        if not self.by_date or state.reminded_dates or state.debit_attempts_on:
+            return
+        dates = {d.number: d.due_date for d in state.account.dues}
+        self._set(
+            reminded_dates=[dates[n] for n in state.reminded if n in dates],
+            debit_attempts_on={dates[n]: a for n, a in state.debit_attempts.items() if n in dates},
+        )
+
+    def _reminded(self, due: Due) -> bool:
+        if self.by_date:
+            return due.due_date in self._state.reminded_dates
+        return due.number in self._state.reminded
+
+    def _mark_reminded(self, due: Due) -> None:
+        if self.by_date:
+            self._set(reminded_dates=[*self._state.reminded_dates[-11:], due.due_date])
+        else:
+            self._set(reminded=[*self._state.reminded[-11:], due.number])
+
+    def _reminder_key(self, due: Due) -> str:
+        if self.by_date:
+            return f"reminder-{self._loan_id}-{due.due_date.isoformat()}"
+        return f"reminder-{self._loan_id}-{due.number}-{due.due_date.isoformat()}"
+
     def _recognisable(self, today: date) -> Decimal:
         return servicing.interest_recognised(self._account, today) - self._state.interest_recognised
 
@@ -266,6 +302,8 @@ class LoanServicingWorkflow:
         fallen = [d for d in self._account.dues if d.due_date <= today and not d.settled]
         if not fallen:
             return None
+        if self.by_date:
+            return fallen[-1], self._state.debit_attempts_on.get(fallen[-1].due_date, 0)
         return fallen[-1], self._state.debit_attempts.get(fallen[-1].number, 0)
 
     async def _auto_debit(self, today: date) -> None:
@@ -279,8 +317,13 @@ class LoanServicingWorkflow:
         amount = accrued.amount_due(today) - accrued.credit
         if amount <= 0:
             return
-        self._set(debit_attempts={**self._state.debit_attempts, due.number: attempts + 1})
-        key = f"pay-{self._loan_id}-{due.number}-{attempts + 1}"
+        if self.by_date:
+            on = {**self._state.debit_attempts_on, due.due_date: attempts + 1}
+            self._set(debit_attempts_on=on)
+            key = f"pay-{self._loan_id}-{due.due_date.isoformat()}-{attempts + 1}"
+        else:
+            self._set(debit_attempts={**self._state.debit_attempts, due.number: attempts + 1})
+            key = f"pay-{self._loan_id}-{due.number}-{attempts + 1}"
         result = await self._collect(key, amount)
         if result.succeeded:
             account, allocation = servicing.apply_payment(self._account, amount, today)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import (
     TypedSearchAttributes,
@@ -30,13 +28,16 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.fields import TWO_VISIBLE, Money
-from api.idempotency import bind_idempotency_key
+from api.idempotency import bind_idempotency_key, mark_replayed
 from api.openapi import ServerRule, server_rules
-from api.schemas import Schema
+from api.schemas import AcceptanceOut, ApplicationOut, Schema, from_row
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from config.crypto import FieldCipher
 from db.models import (
     DemandResponse,
+    Enterprise,
+    Institution,
+    Loan,
     LoanApplication,
     LoanDocument,
     LoanProduct,
@@ -88,22 +89,6 @@ class RefusalIn(Schema):
     reason: str = Field(default="", max_length=500)
 
 
-class ApplicationOut(Schema):
-    id: uuid.UUID
-    enterprise_id: uuid.UUID
-    institution_id: uuid.UUID
-    product_id: uuid.UUID
-    product_version: int
-    amount: Decimal
-    term_months: int
-    repayment_method: str
-    status: str
-    status_reason: str
-    assessment: dict[str, Any]
-    offer: dict[str, Any]
-    created_at: datetime
-
-
 class AcceptanceIn(Schema):
     typed_name: str = Field(
         min_length=2,
@@ -115,12 +100,6 @@ class AcceptanceIn(Schema):
     account: str = Field(min_length=8, max_length=34, pattern=r"^[0-9]+$", repr=False)
     document_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     """SHA-256 of the offer letter read; omitted, the letter issued last is the one accepted."""
-
-
-class AcceptanceOut(Schema):
-    stage: str
-    loan_id: uuid.UUID | None
-    account: str
 
 
 async def _application_for(
@@ -135,6 +114,31 @@ async def _application_for(
         raise ApiError(404, "not_found", "资源不存在", "Not found")
     await release_connection(session)  # a workflow call usually follows
     return row
+
+
+def _named() -> Select[LoanApplication, str, str, str]:
+    """Applications with the names people know them by: enterprise, institution, product."""
+    return (
+        select(LoanApplication, Enterprise.name, Institution.name, LoanProduct.name)
+        .join(Enterprise, Enterprise.id == LoanApplication.enterprise_id)
+        .join(Institution, Institution.id == LoanApplication.institution_id)
+        .join(LoanProduct, LoanProduct.id == LoanApplication.product_id)
+    )
+
+
+async def _named_out(
+    session: SessionDep, stmt: Select[LoanApplication, str, str, str]
+) -> list[ApplicationOut]:
+    return [
+        from_row(
+            ApplicationOut,
+            row,
+            enterprise_name=enterprise,
+            institution_name=institution,
+            product_name=product,
+        )
+        for row, enterprise, institution, product in await session.execute(stmt)
+    ]
 
 
 @router.post(
@@ -161,9 +165,11 @@ async def submit_application(
     temporal: TemporalDep,
     settings: SettingsDep,
     ctx: ContextDep,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
-) -> LoanApplication:
-    """Apply for a product at its current version; a double submit never makes two."""
+) -> ApplicationOut:
+    """Apply for a product at its current version; a double submit never makes two (and is
+    answered with the first application, marked ``Idempotent-Replayed: true``)."""
     assert user.enterprise_id is not None
     enterprise = await EnterpriseRepository(session).get(user.enterprise_id)
     if enterprise is None or enterprise.status != "verified":
@@ -233,6 +239,10 @@ async def submit_application(
         materials=[m.value for m in body.materials],
         maker_id=maker_id,
     )
+    if idempotency_key and await session.scalar(
+        select(LoanApplication.id).where(LoanApplication.id == application_id)
+    ):
+        mark_replayed(response)
     await release_connection(session)
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         WorkflowType.LOAN_APPLICATION,
@@ -251,9 +261,7 @@ async def submit_application(
         await settle_start(start)  # the same key after the application closed
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
-    row = await session.get(LoanApplication, application_id)  # not loaded before: read now
-    assert row is not None
-    return row
+    return (await _named_out(session, _named().where(LoanApplication.id == application_id)))[0]
 
 
 @router.get("", operation_id="list_applications", response_model=list[ApplicationOut])
@@ -262,22 +270,24 @@ async def list_applications(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[LoanApplication]:
-    stmt = select(LoanApplication).order_by(LoanApplication.created_at.desc())
+) -> list[ApplicationOut]:
+    """Applicants: their applications. Staff: their institution's. Newest first, named."""
+    stmt = _named().order_by(LoanApplication.created_at.desc())
     if user.role is Role.APPLICANT:
         stmt = stmt.where(LoanApplication.enterprise_id == user.enterprise_id)
     elif user.role in INSTITUTION_ROLES:
         stmt = stmt.where(LoanApplication.institution_id == user.institution_id)
     elif user.role not in PLATFORM_WIDE_READERS:
         raise ApiError(403, "auth.role_not_allowed", "当前角色无权查看", "Not allowed")
-    return list(await session.scalars(stmt.limit(limit).offset(offset)))
+    return await _named_out(session, stmt.limit(limit).offset(offset))
 
 
 @router.get("/{application_id}", operation_id="get_application", response_model=ApplicationOut)
 async def get_application(
     application_id: uuid.UUID, user: CurrentUser, session: SessionDep
-) -> LoanApplication:
-    return await _application_for(session, user, application_id)
+) -> ApplicationOut:
+    await _application_for(session, user, application_id)
+    return (await _named_out(session, _named().where(LoanApplication.id == application_id)))[0]
 
 
 async def _update(
@@ -321,9 +331,15 @@ async def accept_offer(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    response: Response,
 ) -> AcceptanceOut:
-    """Accept the offer (typed name) and name the account to pay into; disbursement follows."""
+    """Accept the offer (typed name) and name the account to pay into; disbursement follows.
+    Accepting again with the same letter and account answers the first acceptance, marked
+    ``Idempotent-Replayed: true``; with another letter or account it is refused."""
     row = await _application_for(session, user, application_id)
+    accepted = await session.scalar(select(Loan).where(Loan.application_id == application_id))
+    if accepted is not None:
+        return _accepted_before(accepted, row, body, response)
     sealed = FieldCipher.from_settings(settings).encrypt(body.account, context=SEALED_ACCOUNT)
     document = body.document_sha256 or str(row.offer.get("document_sha256", ""))
     progress = await _update(
@@ -342,6 +358,24 @@ async def accept_offer(
     return AcceptanceOut(
         stage=progress.stage, loan_id=progress.loan_id, account=mask_bank_account(body.account)
     )
+
+
+def _accepted_before(
+    loan: Loan, row: LoanApplication, body: AcceptanceIn, response: Response
+) -> AcceptanceOut:
+    """The answer to an acceptance repeated after the loan was made: the first one's."""
+    same_letter = body.document_sha256 in (None, loan.offer_sha256)
+    if not same_letter or "".join(body.account.split()) != "".join(loan.account.split()):
+        masked = mask_bank_account(loan.account)
+        raise ApiError(
+            409,
+            "offer.already_accepted",
+            f"该要约已被接受（收款账号 {masked}），不能再以其他要约函或账号接受",
+            f"This offer was already accepted (paying into {masked}); it cannot be accepted "
+            "again with another letter or account",
+        )
+    mark_replayed(response)
+    return AcceptanceOut(stage=row.status, loan_id=loan.id, account=mask_bank_account(loan.account))
 
 
 @router.post(

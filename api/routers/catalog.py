@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -23,8 +23,9 @@ from api.fields import (
     documented,
 )
 from api.openapi import ServerRule, server_rules
-from api.schemas import Schema
-from db.models import LoanProduct, LoanProductVersion, LprRate
+from api.schemas import AprPreview as AprPreview  # re-exported: web/admin.py names it here
+from api.schemas import ProductOut, Schema
+from db.models import Institution, LoanProduct, LoanProductVersion, LprRate
 from db.repositories import latest_lpr
 from domain.calendar import business_today
 from domain.comparison import quote
@@ -223,29 +224,6 @@ class ProductIn(Schema):
         )
 
 
-class AprPreview(Schema):
-    """The disclosed cost of a typical loan under this product (mid amount, max term)."""
-
-    amount: Decimal
-    term_months: int
-    rate_min: Decimal
-    rate_max: Decimal
-    apr_at_min_rate: Decimal
-    apr_at_max_rate: Decimal
-
-
-class ProductOut(Schema):
-    id: uuid.UUID
-    institution_id: uuid.UUID
-    code: str
-    name: str
-    status: str
-    version: int
-    terms: dict[str, Any]
-    apr_preview: AprPreview | None = None
-    created_at: datetime
-
-
 class LprIn(Schema):
     tenor: LprTenor
     rate: Annotated[
@@ -299,9 +277,11 @@ async def _out(
     except LookupError:  # no LPR yet: the preview is simply absent
         lpr = None
     preview = _preview(terms, lpr, str(product.id)) if lpr is not None else None
+    institution = await session.get(Institution, product.institution_id)
     return ProductOut(
         id=product.id,
         institution_id=product.institution_id,
+        institution_name=institution.name if institution else "",
         code=product.code,
         name=product.name,
         status=product.status,

@@ -27,9 +27,17 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.fields import DecimalInput, Money
-from api.idempotency import bind_idempotency_key
+from api.idempotency import bind_idempotency_key, mark_replayed
 from api.openapi import ServerRule, server_rules
-from api.schemas import Schema
+from api.schemas import (
+    DemandDetail,
+    DemandOut,
+    MatchOut,
+    QuoteOut,
+    ResponseOut,
+    Schema,
+    from_row,
+)
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from db.models import (
     DemandMatch,
@@ -86,45 +94,6 @@ class DemandIn(Schema):
     repayment_method: RepaymentMethod | None = None
 
 
-class MatchOut(Schema):
-    product_id: uuid.UUID
-    product_version: int
-    institution_id: uuid.UUID
-    eligible: bool
-    score: Decimal
-    indicative_rate: Decimal
-    rank: int
-    explanation: dict[str, Any]
-
-
-class ResponseOut(Schema):
-    institution_id: uuid.UUID
-    status: str
-    indicative_rate: Decimal | None
-    indicative_amount: Decimal | None
-    reason: str
-    due_at: datetime
-    responded_at: datetime | None
-
-
-class DemandOut(Schema):
-    id: uuid.UUID
-    enterprise_id: uuid.UUID
-    amount: Decimal
-    term_months: int
-    purpose: str
-    financing_type: str
-    repayment_method: str | None
-    status: str
-    created_at: datetime
-
-
-class DemandDetail(DemandOut):
-    applicable_policies: dict[str, Any]
-    matches: list[MatchOut]
-    responses: list[ResponseOut]
-
-
 IndicativeRate = Annotated[
     Decimal,
     DecimalInput(
@@ -166,29 +135,6 @@ class SelectionIn(Schema):
     product_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
 
 
-class QuoteOut(Schema):
-    """One candidate side by side with the others (APR = IRR of the real cash flows)."""
-
-    product_id: uuid.UUID
-    product_name: str
-    institution_name: str
-    institution_interested: bool | None
-    amount: Decimal
-    term_months: int
-    rate: Decimal
-    method: str
-    first_installment: Decimal
-    max_installment: Decimal
-    total_interest: Decimal
-    total_fees: Decimal
-    total_cost: Decimal
-    apr: Decimal
-    effective_annual_rate: Decimal
-    subsidy: Decimal
-    net_cost: Decimal
-    response_sla_hours: int
-
-
 async def _demand_for(
     session: SessionDep, user: Principal, demand_id: uuid.UUID
 ) -> FinancingDemand:
@@ -219,9 +165,11 @@ async def post_demand(
     temporal: TemporalDep,
     settings: SettingsDep,
     ctx: ContextDep,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> DemandOut:
-    """Post a demand (verified enterprises); the same Idempotency-Key never posts twice."""
+    """Post a demand (verified enterprises); the same Idempotency-Key never posts twice (the
+    repeat is answered with the first demand, marked ``Idempotent-Replayed: true``)."""
     assert user.enterprise_id is not None
     enterprise = await EnterpriseRepository(session).get(user.enterprise_id)
     if enterprise is None or enterprise.status != "verified":
@@ -247,6 +195,10 @@ async def post_demand(
         request=body,
     )
     demand_id = uuid.uuid5(enterprise.id, idempotency_key) if idempotency_key else uuid.uuid4()
+    if idempotency_key and await session.scalar(
+        select(FinancingDemand.id).where(FinancingDemand.id == demand_id)
+    ):
+        mark_replayed(response)
     demand = DemandInput(
         demand_id=demand_id,
         enterprise_id=enterprise.id,
@@ -325,14 +277,41 @@ async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDe
         for m in matches
         if user.role not in INSTITUTION_ROLES or m.institution_id == user.institution_id
     ]
+    visible_responses = [r for r in responses if _sees_institution(user, r.institution_id)]
+    named = {m.institution_id for m in visible_matches} | {
+        r.institution_id for r in visible_responses
+    }
+    institutions = dict(
+        (
+            await session.execute(
+                select(Institution.id, Institution.name).where(Institution.id.in_(named))
+            )
+        ).all()
+    )
+    products = dict(
+        (
+            await session.execute(
+                select(LoanProduct.id, LoanProduct.name).where(
+                    LoanProduct.id.in_([m.product_id for m in visible_matches])
+                )
+            )
+        ).all()
+    )
     return DemandDetail(
         **DemandOut.model_validate(demand).model_dump(),
         applicable_policies=demand.applicable_policies,
-        matches=[MatchOut.model_validate(m) for m in visible_matches],
+        matches=[
+            from_row(
+                MatchOut,
+                m,
+                product_name=products[m.product_id],
+                institution_name=institutions[m.institution_id],
+            )
+            for m in visible_matches
+        ],
         responses=[
-            ResponseOut.model_validate(r)
-            for r in responses
-            if _sees_institution(user, r.institution_id)
+            from_row(ResponseOut, r, institution_name=institutions[r.institution_id])
+            for r in visible_responses
         ],
     )
 

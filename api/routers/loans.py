@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
@@ -26,9 +25,9 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.fields import Day, Money, refuse
-from api.idempotency import bind_idempotency_key
+from api.idempotency import bind_idempotency_key, mark_replayed
 from api.openapi import ServerRule, server_rules
-from api.schemas import Schema
+from api.schemas import LoanOut, PayoffQuoteOut, ScheduleOut, ScheduleRowOut, Schema, TransactionOut
 from api.workflow_errors import run_query, run_update
 from config.crypto import FieldCipher
 from db.models import (
@@ -91,58 +90,6 @@ QuoteDay = Annotated[
 ]
 
 
-class LoanOut(Schema):
-    id: uuid.UUID
-    application_id: uuid.UUID
-    enterprise_id: uuid.UUID
-    institution_id: uuid.UUID
-    principal: Decimal
-    annual_rate: Decimal
-    term_months: int
-    repayment_method: str
-    status: str
-    disbursed_at: datetime | None
-    outstanding_principal: Decimal
-    days_past_due: int
-    category: str
-    next_due_date: date | None
-    maturity_date: date | None
-    closed_at: datetime | None
-
-
-class ScheduleRowOut(Schema):
-    number: int
-    due_date: date
-    kind: str
-    status: str
-    principal: Decimal
-    interest: Decimal
-    penalty: Decimal
-    paid: Decimal
-    outstanding: Decimal
-    days_past_due: int
-
-
-class ScheduleOut(Schema):
-    loan_id: uuid.UUID
-    as_of: date
-    status: str
-    category: str
-    days_past_due: int
-    principal_outstanding: Decimal
-    credit: Decimal
-    rows: list[ScheduleRowOut]
-
-
-class TransactionOut(Schema):
-    key: str
-    kind: str
-    value_date: date
-    amount: Decimal
-    allocation: dict[str, Any]
-    memo: str
-
-
 class ClassificationOut(Schema):
     as_of: date
     category: str
@@ -167,16 +114,6 @@ class PaymentIn(Schema):
 class PrepaymentIn(Schema):
     amount: Money
     strategy: PrepaymentStrategy
-
-
-class PayoffQuoteOut(Schema):
-    as_of: date
-    valid_until: date
-    principal: Decimal
-    interest: Decimal
-    penalty: Decimal
-    less_credit: Decimal
-    total: Decimal
 
 
 class ExtensionIn(Schema):
@@ -438,13 +375,27 @@ async def _update(
 
 async def _payment_key(
     ctx: ContextDep, loan_id: uuid.UUID, kind: str, idempotency_key: str | None, body: Schema
-) -> str:
+) -> tuple[str, bool]:
     """The payment's business key: the client's Idempotency-Key, bound to this body (the same
-    key with another amount or payer is refused), or a fresh one."""
+    key with another amount or payer is refused), or a fresh one; and whether the payment
+    under that key was already posted (a repeat)."""
     await bind_idempotency_key(
         ctx.session_factory, scope=f"loan:{loan_id}:{kind}", key=idempotency_key, request=body
     )
-    return f"pay-{loan_id}-{kind}-{idempotency_key or uuid.uuid4().hex}"
+    if not idempotency_key:
+        return f"pay-{loan_id}-{kind}-{uuid.uuid4().hex}", False
+    key = f"pay-{loan_id}-{kind}-{idempotency_key}"
+    async with ctx.session_factory() as session:
+        posted = await session.scalar(select(LoanTransaction.id).where(LoanTransaction.key == key))
+    return key, posted is not None
+
+
+async def _paid_before(
+    temporal: TemporalDep, loan_id: uuid.UUID, response: Response
+) -> LoanProgress:
+    """The answer to a payment repeated after it was posted: the loan as it stands now."""
+    mark_replayed(response)
+    return await run_query(temporal, loan_workflow_id(loan_id), "progress", LoanProgress)
 
 
 IdempotencyKey = Annotated[str | None, Header(max_length=100)]
@@ -459,12 +410,16 @@ async def make_payment(
     temporal: TemporalDep,
     ctx: ContextDep,
     settings: SettingsDep,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Pay now from the loan's account: past-due penalty, interest, principal; the rest is
-    kept as credit for the next installment. A repeated Idempotency-Key pays once."""
+    kept as credit for the next installment. A repeated Idempotency-Key pays once (its answer
+    marked ``Idempotent-Replayed: true``)."""
     await _loan_for(session, user, loan_id)
-    key = await _payment_key(ctx, loan_id, "m", idempotency_key, body)
+    key, repeated = await _payment_key(ctx, loan_id, "m", idempotency_key, body)
+    if repeated:
+        return await _paid_before(temporal, loan_id, response)
     return await _update(
         temporal, loan_id, "make_payment", _payment(key, body, user, settings), update_id=key
     )
@@ -490,11 +445,14 @@ async def prepay(
     session: SessionDep,
     temporal: TemporalDep,
     ctx: ContextDep,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Repay part of the principal early: fewer installments or a lower installment."""
     await _loan_for(session, user, loan_id)
-    key = await _payment_key(ctx, loan_id, "p", idempotency_key, body)
+    key, repeated = await _payment_key(ctx, loan_id, "p", idempotency_key, body)
+    if repeated:
+        return await _paid_before(temporal, loan_id, response)
     return await _update(
         temporal,
         loan_id,
@@ -554,12 +512,15 @@ async def pay_off(
     temporal: TemporalDep,
     ctx: ContextDep,
     settings: SettingsDep,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> LoanProgress:
     """Settle the whole loan today with at least the payoff quote's total (from another
     payer's account when ``payer_account`` is given, as for a payment)."""
     await _loan_for(session, user, loan_id)
-    key = await _payment_key(ctx, loan_id, "o", idempotency_key, body)
+    key, repeated = await _payment_key(ctx, loan_id, "o", idempotency_key, body)
+    if repeated:
+        return await _paid_before(temporal, loan_id, response)
     return await _update(
         temporal, loan_id, "pay_off", _payment(key, body, user, settings), update_id=key
     )

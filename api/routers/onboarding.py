@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -34,7 +34,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.fields import INDUSTRY_CODES, REGION_CODE, TWO_VISIBLE, Day, DecimalInput
 from api.openapi import ServerRule, server_rules
-from api.schemas import Schema
+from api.schemas import EnterpriseOut, GuidanceOut, ProgressOut, RegistrationOut, Schema
 from api.security import InvalidToken, decode_token, hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
@@ -306,16 +306,6 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-class RegistrationOut(Schema):
-    """The registration is recorded and a code is on its way; keep the secret: reading the
-    registration and confirming its code need it (it is shown this once)."""
-
-    enterprise_id: uuid.UUID
-    stage: str
-    otp_sent_to: str
-    registration_secret: str
-
-
 class OtpIn(Schema):
     code: str = Field(
         min_length=1,
@@ -323,26 +313,6 @@ class OtpIn(Schema):
         json_schema_extra={"pattern": "^[0-9]{6}$"},
         description="The six digits sent by SMS (checked by the onboarding workflow)",
     )
-
-
-class GuidanceOut(Schema):
-    """Why the onboarding stopped and the way forward: what to correct, what to do next."""
-
-    code: str
-    message_zh: str
-    message_en: str
-    fields: list[str]
-    next_step: str
-    can_resubmit: bool
-
-
-class ProgressOut(Schema):
-    enterprise_id: uuid.UUID | None
-    stage: str
-    reason: str = ""
-    missing_documents: list[str] = Field(default_factory=list)
-    otp_expires_at: datetime | None = None
-    guidance: GuidanceOut | None = None
 
 
 class EnterpriseCorrectionIn(Schema):
@@ -376,25 +346,6 @@ class ResubmissionIn(Schema):
         default_factory=LegalRepresentativeCorrectionIn
     )
     reupload_documents: list[DocumentKind] = Field(default_factory=list, max_length=4)
-
-
-class EnterpriseOut(Schema):
-    """The applicant's own enterprise, personal data masked."""
-
-    id: uuid.UUID
-    name: str
-    uscc: str
-    registered_capital: Decimal
-    founding_date: date
-    industry: str
-    region: str
-    legal_rep_name: str
-    legal_rep_id_number: str
-    mobile: str
-    email: str | None
-    status: str
-    status_reason: str
-    verified_at: datetime | None
 
 
 def _progress(progress: OnboardingProgress) -> ProgressOut:

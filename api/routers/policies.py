@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
 from api.fields import INDUSTRY_CODES, REGION_OR_PROVINCE, Day, DecimalInput
 from api.openapi import ServerRule, server_rules
-from api.schemas import Schema
+from api.schemas import PolicyOut, Schema
 from db.models import SupportPolicy as PolicyRow
 from domain.errors import BusinessRuleError
 from domain.policies import EnterpriseSize, SupportPolicy, validate_policy
@@ -77,15 +76,6 @@ class PolicyIn(Schema):
     guarantee_fee_subsidy_rate: SubsidyRate = Decimal(0)
     valid_from: Day
     valid_until: Day | None = None
-
-
-class PolicyOut(Schema):
-    id: uuid.UUID
-    title: str
-    issuer: str
-    terms: dict[str, Any]
-    workflow_id: str
-    created_at: datetime
 
 
 @router.post("", operation_id="publish_policy", response_model=PolicyOut, status_code=201)

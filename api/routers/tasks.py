@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -23,7 +22,7 @@ from api.early_warning import close_early_warning
 from api.errors import ApiError
 from api.fields import NO_NUL, DecimalInput, Money
 from api.openapi import ServerRule, server_rules
-from api.schemas import Schema
+from api.schemas import Schema, TaskOut
 from api.workflow_errors import api_error_from_workflow, run_query
 from db.models import HumanTask
 from domain.products import MAX_ANNUAL_RATE
@@ -42,21 +41,6 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 Decider = Annotated[
     Principal, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN))
 ]
-
-
-class TaskOut(Schema):
-    id: uuid.UUID
-    kind: str
-    subject: str
-    workflow_id: str
-    institution_id: uuid.UUID | None
-    required_role: str
-    state: str
-    due_at: datetime | None
-    completed_at: datetime | None
-    outcome: str | None
-    context: dict[str, Any]
-    created_at: datetime
 
 
 # What a decision must hold depends on the kind of the task it decides (a record the server

@@ -114,7 +114,7 @@ async def case(workbench: Workbench, sandbox: SandboxProcess) -> Case:
 
 
 async def _open_from_inbox(page: Page, application_id: str) -> None:
-    row = page.locator("#tasks tr", has_text=f"application-{application_id}")
+    row = page.locator(f'#tasks tr[data-subject="application-{application_id}"]')
     await row.get_by_role("link", name=re.compile("打开|Open")).click()
     await page.wait_for_url(f"**/web/applications/{application_id}")
 
@@ -124,11 +124,15 @@ async def test_officer_refused_beyond_authority_then_approves_within_it(
 ) -> None:
     page = await workbench.login(case.officer)
     await page.wait_for_url("**/web/inbox")
-    await expect(page.locator("#tasks")).to_contain_text(f"application-{case.large_id}")
-    await expect(page.locator("#tasks")).to_contain_text(f"application-{case.small_id}")
+    # Rows name the enterprise, the product and the amount (never the workflow id).
+    large_row = page.locator(f'#tasks tr[data-subject="application-{case.large_id}"]')
+    await expect(large_row).to_contain_text("¥1,200,000.00")
+    await expect(
+        page.locator(f'#tasks tr[data-subject="application-{case.small_id}"]')
+    ).to_have_count(1)
+    assert f"application-{case.large_id}" not in await page.locator("#tasks").inner_text()
     await expect(page.locator(".countdown").first).to_have_text(re.compile(r"\d+d \d\d:\d\d"))
     await workbench.shot(page, "01-officer-inbox")
-    large_row = page.locator("#tasks tr", has_text=f"application-{case.large_id}")
     await large_row.get_by_role("button", name="认领").click()
     await expect(page.locator(".alert.ok")).to_contain_text("任务已认领")
     await expect(large_row).to_contain_text("已认领 ✓")
@@ -144,7 +148,7 @@ async def test_officer_refused_beyond_authority_then_approves_within_it(
     await expect(page.locator("#financials table")).to_be_visible()
     await expect(page.locator("#bureau")).to_contain_text("征信评分")
     await workbench.shot(page, "02-review-large")
-    licence = page.locator("#documents a", has_text="business_licence")
+    licence = page.locator("#documents a", has_text="营业执照")
     document = await page.request.get(await licence.get_attribute("href") or "")
     assert document.status == 200 and (await document.body()).startswith(b"%PDF")
     assert document.headers["content-type"] == "application/pdf"
@@ -156,7 +160,7 @@ async def test_officer_refused_beyond_authority_then_approves_within_it(
     await page.click("#submit-decision")
     refusal = page.locator("#refusal")
     await expect(refusal).to_contain_text("超出您的审批权限")
-    await expect(refusal).to_contain_text("credit.beyond_authority")
+    await expect(refusal).not_to_contain_text("credit.beyond_authority")  # words, not codes
     await workbench.shot(page, "03-refused-beyond-authority")
     progress = await _progress_until(
         workbench.platform, case.large_id, case.applicant_headers, {"in_review"}
@@ -176,9 +180,9 @@ async def test_officer_refused_beyond_authority_then_approves_within_it(
     )
     assert offered["offer"]["rate"] in ("0.042", "0.0420", "0.042000")
     await page.reload()
-    await expect(page.locator("#stage")).to_have_text("offered")
+    await expect(page.locator("#stage")).to_have_text("待接受要约")
     await expect(page.locator("#no-task")).to_be_visible()
-    await expect(page.locator("#timeline")).to_contain_text("application.offered")
+    await expect(page.locator("#timeline")).to_contain_text("贷款申请：待接受要约")
     await workbench.shot(page, "04-approved-offered")
 
 
@@ -192,8 +196,8 @@ async def test_compliance_reads_the_case_timeline(workbench: Workbench, case: Ca
         re.compile(rf".*/web/compliance/timeline\?workflow_id=application-{case.small_id}")
     )
     timeline = page.locator("#timeline")
-    await expect(timeline).to_contain_text("credit.assessed")
-    await expect(timeline).to_contain_text("application.offered")
+    await expect(timeline).to_contain_text("决策记录：信用评估")
+    await expect(timeline).to_contain_text("决策记录：贷款申请：待接受要约")
     await expect(page.locator("#chain-status")).to_be_visible()
     await workbench.shot(page, "05-compliance-timeline")
 
@@ -249,14 +253,14 @@ async def test_regulator_dashboard_draws_its_charts(workbench: Workbench, loan_i
     # of the day's snapshot.
     for chart_id in ("by-industry", "by-region", "time-to-decision", "apr"):
         await expect(page.locator(f"#{chart_id} svg rect.bar").first).to_be_visible()
-    await expect(page.locator("#by-industry svg")).to_contain_text("I 信息传输")
-    await expect(page.locator("#by-region svg")).to_contain_text("31 上海")
+    await expect(page.locator("#by-industry svg")).to_contain_text("信息传输")
+    await expect(page.locator("#by-region svg")).to_contain_text("上海市")
     assert await page.locator("#npl-trend svg circle.point").count() >= 1
     assert await page.locator("#time-to-decision svg rect.bar").count() >= 1
     await workbench.shot(page, "06-regulator-dashboard")
     await page.goto("/web/lang/en?next=/web/regulator")
     await expect(page.locator("h1")).to_contain_text("Regulator dashboard")
-    await expect(page.locator("#by-industry svg")).to_contain_text("I Information technology")
+    await expect(page.locator("#by-industry svg")).to_contain_text("Information transmission")
     await workbench.shot(page, "07-regulator-dashboard-en")
 
 
@@ -316,7 +320,7 @@ async def test_forms_need_the_csrf_token_and_cookies_are_locked_down(
     await page.fill("#username", case.officer)
     await page.fill("#password", "not-the-password")
     await page.click("button[type=submit]")
-    await expect(page.locator(".alert.error")).to_contain_text("auth.bad_credentials")
+    await expect(page.locator(".alert.error")).to_have_text("用户名或密码错误")
     await page.fill("#password", STAFF_PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url("**/web/inbox?kind=credit_approval")
@@ -374,7 +378,7 @@ async def test_admin_publishes_revises_and_retires_a_product_and_adds_staff(
     await expect(row).to_contain_text("v2")
     await expect(row).to_contain_text("科技贷（第二版）")
     await row.get_by_role("button", name="下架").click()
-    await expect(page.locator("#products tr[data-code=WEB-2]")).to_contain_text("retired")
+    await expect(page.locator("#products tr[data-code=WEB-2]")).to_contain_text("已下架")
     await workbench.shot(page, "10-admin-products")
 
     await page.goto("/web/admin/officers")
@@ -404,7 +408,7 @@ async def test_officer_approves_an_extension_on_the_loan_page(
     page = await workbench.login(case.officer)
     await page.goto("/web/extensions")
     await page.wait_for_url("**/web/inbox?kind=extension_approval")
-    row = page.locator("#tasks tr", has_text=f"loan-{loan_id}")
+    row = page.locator(f'#tasks tr[data-subject="loan-{loan_id}"]')
     await row.get_by_role("link", name=re.compile("打开|Open")).click()
     await page.wait_for_url(f"**/web/loans/{loan_id}")
     await expect(page.locator("main")).to_contain_text("下游回款延迟")

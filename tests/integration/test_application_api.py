@@ -92,12 +92,21 @@ async def test_application_to_disbursement_exactly_once(
         "/api/v1/applications", json=body, headers={**applicant, "Idempotency-Key": "app-1"}
     )
     assert submitted.status_code == 201, submitted.text
+    assert "Idempotent-Replayed" not in submitted.headers
     app_id = submitted.json()["id"]
     again = await platform.http.post(
         "/api/v1/applications", json=body, headers={**applicant, "Idempotency-Key": "app-1"}
     )
     assert again.json()["id"] == app_id
+    assert again.headers["Idempotent-Replayed"] == "true"  # the client can say "already done"
     assert submitted.json()["product_version"] == 1
+    # Names, not ids: the applicant's list shows enterprise, lender and product by name.
+    listed = (await platform.http.get("/api/v1/applications", headers=applicant)).json()
+    assert [(a["id"], a["institution_name"], a["product_name"]) for a in listed] == [
+        (app_id, "测试银行", "小微经营贷 ORIG-1")
+    ]
+    me = (await platform.http.get("/api/v1/enterprises/me", headers=applicant)).json()
+    assert listed[0]["enterprise_name"] == me["name"] != ""
 
     progress = await _progress_until(
         platform, app_id, applicant, {"in_review", "declined", "offered"}
@@ -133,9 +142,32 @@ async def test_application_to_disbursement_exactly_once(
     )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["account"].endswith("3445") and ACCOUNT not in accepted.text
+    assert "Idempotent-Replayed" not in accepted.headers
     done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})
     assert done["stage"] == "disbursed", done
     loan_id = uuid.UUID(done["loan_id"])
+    # Accepting again (the workflow has moved on) answers the first acceptance, marked as a
+    # repeat; another account is refused rather than silently ignored.
+    repeated = await platform.http.post(
+        f"/api/v1/applications/{app_id}/acceptance",
+        json={"typed_name": "张三", "account": ACCOUNT},
+        headers=applicant,
+    )
+    assert repeated.status_code == 200, repeated.text
+    assert repeated.headers["Idempotent-Replayed"] == "true"
+    assert repeated.json() == {
+        "stage": "disbursed",
+        "loan_id": str(loan_id),
+        "account": accepted.json()["account"],
+    }
+    elsewhere = await platform.http.post(
+        f"/api/v1/applications/{app_id}/acceptance",
+        json={"typed_name": "张三", "account": "6222020200199998888"},
+        headers=applicant,
+    )
+    assert elsewhere.status_code == 409
+    assert elsewhere.json()["error"]["code"] == "offer.already_accepted"
+    assert "3445" in elsewhere.json()["error"]["message_en"]
 
     async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
         paid = (await client.get("/bank/v1/payments", params={"reference": app_id})).json()

@@ -117,6 +117,7 @@ async def test_demand_to_comparison(
         "/api/v1/products", json=product_body("FIT-1"), headers=admin
     )
     assert fitting.status_code == 201, fitting.text
+    assert fitting.json()["institution_name"] == "测试银行"
     preview = fitting.json()["apr_preview"]
     assert preview and preview["apr_at_min_rate"] < preview["apr_at_max_rate"]
     farming_only = await platform.http.post(
@@ -158,6 +159,7 @@ async def test_demand_to_comparison(
         headers={**applicant, "Idempotency-Key": "first-demand"},
     )
     assert posted.status_code == 201, posted.text
+    assert "Idempotent-Replayed" not in posted.headers
     demand_id = posted.json()["id"]
     again = await platform.http.post(
         "/api/v1/demands",
@@ -171,6 +173,7 @@ async def test_demand_to_comparison(
         headers={**applicant, "Idempotency-Key": "first-demand"},
     )
     assert again.json()["id"] == demand_id
+    assert again.headers["Idempotent-Replayed"] == "true"  # the client can say "already done"
 
     progress: dict[str, Any] = {}
     for _ in range(100):
@@ -186,6 +189,11 @@ async def test_demand_to_comparison(
     assert detail["applicable_policies"] == {policy.json()["id"]: "上海市小微企业贷款贴息"}
     assert ours[fitting.json()["id"]]["eligible"] is True
     assert ours[fitting.json()["id"]]["product_version"] == 2
+    # Names, not ids: the product and its lender as people know them.
+    assert ours[fitting.json()["id"]]["product_name"] == "小微经营贷 FIT-1"
+    assert {m["institution_name"] for m in ours.values()} == {"测试银行"}
+    answers = [r for r in detail["responses"] if r["institution_id"] == inst_id]
+    assert [r["institution_name"] for r in answers] == ["测试银行"]
     agri = ours[farming_only.json()["id"]]
     assert agri["eligible"] is False
     assert any(not r["passed"] and r["rule"] == "industry" for r in agri["explanation"]["rules"])

@@ -143,6 +143,7 @@ async def test_application_with_a_question_to_a_settled_loan(
         headers={**applicant, "Idempotency-Key": "pay-1"},
     )
     assert paid.status_code == 200, paid.text
+    assert "Idempotent-Replayed" not in paid.headers
     assert Decimal(paid.json()["credit"]) == Decimal("1000.00")  # nothing due yet: kept
     again = await platform.http.post(
         f"/api/v1/loans/{loan_id}/payments",
@@ -150,6 +151,7 @@ async def test_application_with_a_question_to_a_settled_loan(
         headers={**applicant, "Idempotency-Key": "pay-1"},
     )
     assert Decimal(again.json()["credit"]) == Decimal("1000.00")  # the same key pays once
+    assert again.headers["Idempotent-Replayed"] == "true"  # and the client can say so
 
     quote = await platform.http.get(f"/api/v1/loans/{loan_id}/payoff-quote", headers=applicant)
     assert quote.status_code == 200, quote.text
@@ -159,13 +161,21 @@ async def test_application_with_a_question_to_a_settled_loan(
         f"/api/v1/loans/{loan_id}/payoff", json={"amount": str(total - 1)}, headers=applicant
     )
     assert short.status_code == 409 and short.json()["error"]["code"] == "payoff.insufficient"
+    payoff_key = {**applicant, "Idempotency-Key": "payoff-1"}
     settled = await platform.http.post(
-        f"/api/v1/loans/{loan_id}/payoff", json={"amount": str(total)}, headers=applicant
+        f"/api/v1/loans/{loan_id}/payoff", json={"amount": str(total)}, headers=payoff_key
     )
     assert settled.status_code == 200, settled.text
     assert settled.json()["status"] == "closed"
     closed = await _loan_until(platform, loan_id, applicant, {"closed"})
     assert Decimal(closed["outstanding_principal"]) == 0
+    # The payoff repeated after the loan closed: the closed loan, marked as a repeat.
+    settled_again = await platform.http.post(
+        f"/api/v1/loans/{loan_id}/payoff", json={"amount": str(total)}, headers=payoff_key
+    )
+    assert settled_again.status_code == 200, settled_again.text
+    assert settled_again.headers["Idempotent-Replayed"] == "true"
+    assert settled_again.json()["status"] == "closed"
     certificate = None
     for _ in range(100):
         certificate = await platform.http.get(

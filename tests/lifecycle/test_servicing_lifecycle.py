@@ -20,6 +20,8 @@ from db.models import LoanTransaction
 from domain import servicing
 from domain.calendar import business_date
 from domain.roles import Role
+from domain.schedule import PrepaymentStrategy
+from domain.servicing import DueKind
 from tests.lifecycle.servicing import (
     BROKE_ACCOUNT,
     Lender,
@@ -31,6 +33,7 @@ from workflows.contracts import (
     ExtensionRequest,
     LoanProgress,
     Payment,
+    Prepayment,
     WriteOff,
 )
 
@@ -265,4 +268,45 @@ async def test_two_extension_requests_at_once_make_one_request_and_one_task(
     assert task.state == "open"
     progress = await loan.progress()
     assert progress.state is not None and progress.state.extensions == 1
+    await loan.assert_consistent()
+
+
+async def test_a_prepayment_after_a_reminder_sends_no_second_reminder_for_that_installment(
+    env: WorkflowEnvironment,
+    workers: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lender: Lender,
+) -> None:
+    """Found by the simulator (seed 4): a partial prepayment inserts a row and renumbers the
+    installments after it, so installment 2, reminded, was reminded again as installment 3
+    (the reminder was known by its number). An installment is known by its due date now."""
+    loan = await start_servicing(env, workers, sessions, lender, months=6)
+    opened = await loan.progress()
+    assert opened.state is not None
+    policy = opened.state.account.policy
+    second = opened.state.account.dues[1]
+    await loan.until(second.due_date - timedelta(days=policy.reminder_days_before))
+    assert len(await loan.notices("repayment_reminder")) == 2  # installments 1 and 2
+    prepaid = await loan.handle.execute_update(
+        "prepay",
+        Prepayment(
+            key=f"pay-{loan.loan_id}-p-1",
+            amount=Decimal("3000.00"),
+            strategy=PrepaymentStrategy.REDUCE_INSTALLMENT_COUNT,
+            paid_by=loan.borrower,
+        ),
+        result_type=LoanProgress,
+    )
+    assert prepaid.state is not None
+    renumbered = next(d for d in prepaid.state.account.dues if d.due_date == second.due_date)
+    assert renumbered.number == second.number + 1  # the prepayment row took its number
+    closed: LoanProgress = await loan.handle.result()
+    assert closed.status == "closed" and closed.state is not None
+    await loan.record("prepaid_after_reminder")
+    scheduled = [d for d in closed.state.account.dues if d.kind is DueKind.SCHEDULED]
+    reminders = await loan.notices("repayment_reminder")
+    assert len(reminders) == len(set(reminders)) == len(scheduled)
+    assert [key.rsplit("-", 3)[-3:] for key in reminders] == [
+        d.due_date.isoformat().split("-") for d in scheduled
+    ]
     await loan.assert_consistent()

@@ -4,7 +4,6 @@ they look for (a planted violation is reported, so the checker cannot silently p
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -32,10 +31,9 @@ from simulation.runner import run_seed
 
 pytestmark = pytest.mark.integration
 
-SEEDS = (1, 2, 3)
+SEEDS = (1, 2, 4, 10)  # about 4 minutes on the 2-core CI machine
 LOANS = 3
 YEARS = 1.0
-BUDGET_S = 300  # the three seeds together, on the 2-core CI machine
 
 
 def test_a_plan_is_a_function_of_its_seed() -> None:
@@ -136,19 +134,17 @@ async def test_a_failed_workflow_task_is_reported(
     assert "no_failed_workflow_task" in {v.invariant for v in found}
 
 
-@pytest.mark.skipif(
-    not os.environ.get("RUN_SLOW"),
-    reason="not yet clean: seed 2 leaves an auto-debit's instruction pending after a bank "
-    "outage, and a run after an activity-worker restart sometimes hangs (issue 18 stays open)",
-)
 async def test_seeds_run_without_violations(postgres_server_url: str) -> None:
-    """The CI bound: three seeds of a few loans over a year, all invariants after each step."""
-    started = time.monotonic()
+    """The CI bound: four seeds of three loans over a year, every invariant after each step.
+    Between them they take every kind of action: extension requests (two at once) and
+    decisions (two officers at once), prepayments both ways, a lost bank answer, bank outages
+    with a payment waiting through one, refused disbursements, worker restarts, payoffs."""
     reports = []
+    kinds: set[str] = set()
     for seed in SEEDS:
         result = await run_seed(seed, LOANS, YEARS, postgres_server_url)
         reports.append("\n".join(result.report()))
         assert result.loan_years > 0 and result.actions > 0
-    elapsed = time.monotonic() - started
+        kinds |= {outcome.split(":")[0] for outcome in result.outcomes}
     assert all("verdict=PASS" in report for report in reports), "\n".join(reports)
-    assert elapsed < BUDGET_S, f"{elapsed:.0f}s for {len(SEEDS)} seeds"
+    assert {"request_extension_twice", "decide_extension", "prepay", "bank_outage"} <= kinds

@@ -176,5 +176,5 @@ def test_pdf_embeds_a_cjk_font_and_shows_the_figures(
         ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     compact = "".join(text.split())  # letter-spacing and wrapping split words
-    assert "月度监管报表" in compact and "2026-10" in compact
+    assert "月度监管报表" in compact and "2026年10月October2026" in compact
     assert "¥450,000.00" in compact and "25.00%" in compact and meta.sha256 in compact

@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli.main as cli_main
+from cli.display import label, reasons
 from config.settings import Settings
 
 APP = "0b3c5d6e-0000-4000-8000-000000000001"
@@ -28,6 +29,8 @@ PRODUCT = "0b3c5d6e-0000-4000-8000-000000000002"
 DEMAND = "0b3c5d6e-0000-4000-8000-000000000003"
 TASK = "0b3c5d6e-0000-4000-8000-000000000004"
 LOAN = "0b3c5d6e-0000-4000-8000-000000000005"
+ENTERPRISE = "0b3c5d6e-0000-4000-8000-000000000006"
+INSTITUTION = "0b3c5d6e-0000-4000-8000-000000000007"
 PDF = b"%PDF-1.7\n offer letter bytes \n%%EOF\n"
 PDF_SHA = hashlib.sha256(PDF).hexdigest()
 
@@ -102,6 +105,29 @@ def conflict(code: str, zh: str, en: str, fields: list[dict[str, str]] | None = 
     )
 
 
+def application(**extra: Any) -> dict[str, Any]:
+    """The API's ApplicationOut, names and all."""
+    return {
+        "id": APP,
+        "enterprise_id": ENTERPRISE,
+        "enterprise_name": "云桥科技有限公司",
+        "institution_id": INSTITUTION,
+        "institution_name": "工商银行深圳分行",
+        "product_id": PRODUCT,
+        "product_name": "经营快贷",
+        "product_version": 1,
+        "amount": "300000.00",
+        "term_months": 12,
+        "repayment_method": "equal_installment",
+        "status": "submitted",
+        "status_reason": "",
+        "assessment": {},
+        "offer": {},
+        "created_at": "2030-01-15T02:30:00Z",
+        **extra,
+    }
+
+
 def progress(**extra: Any) -> dict[str, Any]:
     return {
         "application_id": APP,
@@ -152,11 +178,7 @@ def pdf_reply(sha: str | None = PDF_SHA, content: bytes = PDF) -> httpx.Response
 
 
 def test_apply_posts_the_application_with_its_idempotency_key(api: FakeApi) -> None:
-    api.on(
-        "POST",
-        "/api/v1/applications",
-        httpx.Response(201, json={"id": APP, "status": "submitted", "status_reason": ""}),
-    )
+    api.on("POST", "/api/v1/applications", httpx.Response(201, json=application()))
     result = run(
         "apply",
         "--product",
@@ -190,25 +212,25 @@ def test_apply_posts_the_application_with_its_idempotency_key(api: FakeApi) -> N
         "materials": ["financial_statements", "bank_statements"],
     }
     assert APP in result.stdout
-    assert "submitted" in result.stdout
+    assert "经营快贷 · 工商银行深圳分行  ¥300,000.00  12 个月" in result.stdout
+    assert label("application_stage", "submitted") in result.stdout
+    assert "already done" not in result.stdout
 
 
 def test_apply_still_takes_the_product_as_an_argument(api: FakeApi) -> None:
-    api.on(
-        "POST",
-        "/api/v1/applications",
-        httpx.Response(201, json={"id": APP, "status": "submitted", "status_reason": ""}),
-    )
+    api.on("GET", "/api/v1/auth/me", ME)
+    api.on("POST", "/api/v1/applications", httpx.Response(201, json=application()))
     result = run("apply", PRODUCT, "--amount", "200000", "--term", "6")
     assert result.exit_code == 0, result.output
     body = api.body()
     assert body["product_id"] == PRODUCT
-    assert body["amount"] == "200000"
+    assert body["amount"] == "200000.00"  # to the fen: the same amount is the same request
     assert body["repayment_method"] == "equal_installment"
-    assert "Idempotency-Key" not in api.requests[0].headers
 
 
-@pytest.mark.parametrize("amount", ["abc", "3e5", "1.234", "0", "0.00", "300,000", "nan", " "])
+@pytest.mark.parametrize(
+    "amount", ["abc", "3e5", "1.234", "0", "0.00", "300,000", "nan", " ", "-5", "-0.01"]
+)
 def test_a_bad_amount_stops_before_the_api(api: FakeApi, amount: str) -> None:
     result = run("apply", "--product", PRODUCT, "--amount", amount, "--term", "12")
     assert result.exit_code != 0
@@ -228,12 +250,13 @@ def test_apply_needs_a_product(api: FakeApi) -> None:
 
 
 def test_status_shows_offer_apr_question_materials_and_loan(api: FakeApi) -> None:
+    api.on("GET", f"/api/v1/applications/{APP}", application(status="counter_offered"))
     api.on(
         "GET",
         f"/api/v1/applications/{APP}/progress",
         progress(
             stage="counter_offered",
-            reason="officer changed the terms",
+            reason="amount.above_auto_limit",
             offer={**OFFER, "counter_offer": True},
             offer_document=OFFER_DOCUMENT,
             question="请说明第三季度营收下降原因",
@@ -245,24 +268,28 @@ def test_status_shows_offer_apr_question_materials_and_loan(api: FakeApi) -> Non
     result = run("application", "status", APP)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert api.calls == [("GET", f"/api/v1/applications/{APP}/progress")]
-    assert "stage: counter_offered  officer changed the terms" in out
-    assert "300000.00" in out
-    assert "3.95%" in out
+    assert ("GET", f"/api/v1/applications/{APP}/progress") in api.calls
+    assert "经营快贷 · 工商银行深圳分行" in out
+    stage = label("application_stage", "counter_offered")
+    assert f"stage 阶段: {stage}  " in out and reasons("amount.above_auto_limit") in out
+    assert "¥300,000.00" in out
+    assert "rate 年利率 3.95%" in out
     assert "APR 年化利率 4.12%" in out
-    assert "counter-offer" in out
+    assert "accept before 请于 2030-01-31 08:00 (北京时间)" in out  # 00:00 UTC is 08:00 Beijing
     assert PDF_SHA in out
     assert "请说明第三季度营收下降原因" in out
-    assert "bank_statements" in out
+    assert label("material", "bank_statements") in out
     assert "review round 审查轮次: 2" in out
     assert LOAN in out
+    for code in ("counter_offered", "bank_statements", "equal_installment", "above_auto_limit"):
+        assert code not in out
 
 
 def test_answer_posts_the_text_and_materials(api: FakeApi) -> None:
     api.on(
         "POST",
         f"/api/v1/applications/{APP}/information",
-        progress(stage="under_review", missing_materials=[]),
+        progress(stage="in_review", missing_materials=[]),
     )
     result = run(
         "application",
@@ -276,7 +303,8 @@ def test_answer_posts_the_text_and_materials(api: FakeApi) -> None:
     assert result.exit_code == 0, result.output
     assert api.calls == [("POST", f"/api/v1/applications/{APP}/information")]
     assert api.body() == {"answer": "季节性因素 seasonal", "materials": ["bank_statements"]}
-    assert "stage: under_review" in result.stdout
+    assert f"stage 阶段: {label('application_stage', 'in_review')}" in result.stdout
+    assert "待补材料: 无 none" in result.stdout
 
 
 def test_answer_needs_text_or_materials(api: FakeApi) -> None:
@@ -386,7 +414,7 @@ def test_accept_rejects_a_malformed_hash(api: FakeApi) -> None:
 
 
 def test_refuse_and_withdraw(api: FakeApi) -> None:
-    api.on("POST", f"/api/v1/applications/{APP}/refusal", progress(stage="refused"))
+    api.on("POST", f"/api/v1/applications/{APP}/refusal", progress(stage="offer_refused"))
     api.on("POST", f"/api/v1/applications/{APP}/withdraw", progress(stage="withdrawn"))
     refused = run("application", "refuse", APP, "--reason", "rate too high 利率过高")
     withdrawn = run("application", "withdraw", APP)
@@ -396,8 +424,8 @@ def test_refuse_and_withdraw(api: FakeApi) -> None:
         ("POST", f"/api/v1/applications/{APP}/withdraw"),
     ]
     assert json.loads(api.requests[0].content) == {"reason": "rate too high 利率过高"}
-    assert "stage: refused" in refused.stdout
-    assert "stage: withdrawn" in withdrawn.stdout
+    assert label("application_stage", "offer_refused") in refused.stdout
+    assert label("application_stage", "withdrawn") in withdrawn.stdout
 
 
 def test_an_api_refusal_exits_non_zero_with_the_bilingual_message(api: FakeApi) -> None:
@@ -430,11 +458,11 @@ def test_an_api_refusal_exits_non_zero_with_the_bilingual_message(api: FakeApi) 
         PDF_SHA,
     )
     assert result.exit_code == 2
-    assert result.stderr.strip() == (
+    assert result.stderr.strip().splitlines() == [
         "error: 您接受的要约函不是已签发的版本，请重新下载 / "
-        "the offer letter you accept is not the one issued; download it again "
-        "(document_sha256: 哈希不符 / hash differs)"
-    )
+        "the offer letter you accept is not the one issued; download it again",
+        "  --sha256: 哈希不符 / hash differs",  # the API's field, named as the option
+    ]
 
 
 # ---- tasks ---------------------------------------------------------------------------------
@@ -442,9 +470,25 @@ def test_an_api_refusal_exits_non_zero_with_the_bilingual_message(api: FakeApi) 
 TASK_OUT = {
     "id": TASK,
     "kind": "credit_approval",
-    "subject": "申请 application 0b3c",
+    "subject": f"application-{APP}",
+    "workflow_id": f"application-{APP}",
+    "institution_id": INSTITUTION,
+    "required_role": "officer",
     "state": "done",
+    "due_at": "2030-01-17T02:30:00Z",
+    "completed_at": None,
     "outcome": "approved",
+    "context": {"reasons": "amount.above_auto_limit", "amount": "300000.00"},
+    "created_at": "2030-01-15T02:30:00Z",
+}
+ME = {
+    "id": "0b3c5d6e-0000-4000-8000-000000000008",
+    "username": "demo-verified",
+    "role": "applicant",
+    "display_name": "徐明娜",
+    "enterprise_id": ENTERPRISE,
+    "institution_id": None,
+    "created_at": "2030-01-01T00:00:00Z",
 }
 
 
@@ -453,7 +497,7 @@ def test_tasks_claim(api: FakeApi) -> None:
     result = run("tasks", "claim", TASK)
     assert result.exit_code == 0, result.output
     assert api.calls == [("POST", f"/api/v1/tasks/{TASK}/claim")]
-    assert f"task {TASK}: claimed" in result.stdout
+    assert f"task 任务 {TASK}: {label('task_state', 'claimed')}" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -470,7 +514,8 @@ def test_tasks_decide_keeps_approve_and_reject(
     result = run("tasks", "decide", TASK, *flags)
     assert result.exit_code == 0, result.output
     assert api.body() == body
-    assert f"task {TASK}: done (approved)" in result.stdout
+    done, approved = label("task_state", "done"), label("task_outcome", "approved")
+    assert f"task 任务 {TASK}: {done} ({approved})" in result.stdout
 
 
 def test_tasks_decide_counter_offer(api: FakeApi) -> None:
@@ -530,6 +575,7 @@ def test_tasks_decide_action_approve_sets_approve(api: FakeApi) -> None:
         ["--action", "counter_offer"],
         ["--action", "counter_offer", "--rate", "4.5"],
         ["--action", "counter_offer", "--amount", "1e5"],
+        ["--action", "counter_offer", "--term", "0"],
         ["--reject", "--action", "approve"],
         ["--action", "decline", "--amount", "100.00"],
         ["--approve", "--question", "why?"],
@@ -552,23 +598,43 @@ def test_loan_list(api: FakeApi) -> None:
         [
             {
                 "id": LOAN,
-                "status": "active",
+                "application_id": APP,
+                "enterprise_id": ENTERPRISE,
+                "institution_id": INSTITUTION,
                 "principal": "300000.00",
                 "annual_rate": "0.0395",
+                "term_months": 12,
+                "repayment_method": "equal_installment",
+                "status": "active",
+                "disbursed_at": "2030-01-15T02:30:00Z",
                 "outstanding_principal": "275000.00",
                 "days_past_due": 0,
                 "category": "normal",
                 "next_due_date": "2030-03-15",
                 "maturity_date": "2031-01-15",
+                "closed_at": None,
             }
         ],
     )
+    api.on("GET", "/api/v1/institutions", [LENDER])
     result = run("loan", "list", "--status", "active")
     assert result.exit_code == 0, result.output
     assert api.requests[0].url.params["status"] == "active"
     assert LOAN in result.stdout
-    assert "275000.00" in result.stdout
+    assert "工商银行深圳分行" in result.stdout  # the lender by name
+    assert "¥275,000.00" in result.stdout
     assert "3.95%" in result.stdout
+    assert label("loan_status", "active") in result.stdout
+    assert label("risk_category", "normal") in result.stdout
+
+
+LENDER = {
+    "id": INSTITUTION,
+    "code": "ICBC-SZ",
+    "name": "工商银行深圳分行",
+    "kind": "bank",
+    "status": "active",
+}
 
 
 def test_loan_schedule_prints_a_table(api: FakeApi) -> None:
@@ -614,12 +680,16 @@ def test_loan_schedule_prints_a_table(api: FakeApi) -> None:
     for column in ("no.", "principal", "interest", "penalty", "paid", "status"):
         assert column in header
     first = next(line for line in lines if line.strip().startswith("1 "))
-    assert first.split() == ["1", "2030-02-15", "24556.12", "987.50", "0.00", "25543.62", "paid"]
+    assert first.split() == [
+        "1", "2030-02-15", "¥24,556.12", "¥987.50", "¥0.00", "¥25,543.62", "已还清", "Paid"
+    ]  # fmt: skip
     second = next(line for line in lines if line.strip().startswith("2 "))
-    assert second.split() == ["2", "2030-03-15", "24556.12", "987.50", "12.34", "0.00", "due"]
+    assert second.split() == [
+        "2", "2030-03-15", "¥24,556.12", "¥987.50", "¥12.34", "¥0.00", "当期应还", "Due"
+    ]  # fmt: skip
     total = next(line for line in lines if line.strip().startswith("total"))
-    assert total.split()[2:] == ["49112.24", "1975.00", "12.34", "25543.62"]
-    assert "275443.88" in result.stdout
+    assert total.split()[2:] == ["¥49,112.24", "¥1,975.00", "¥12.34", "¥25,543.62"]
+    assert "¥275,443.88" in result.stdout
 
 
 def test_loan_pay_sends_the_amount_as_a_string_with_the_key(api: FakeApi) -> None:
@@ -629,12 +699,13 @@ def test_loan_pay_sends_the_amount_as_a_string_with_the_key(api: FakeApi) -> Non
     assert api.calls == [("POST", f"/api/v1/loans/{LOAN}/payments")]
     assert api.requests[0].headers["Idempotency-Key"] == "march-installment"
     assert api.body() == {"amount": "25543.21"}
-    assert "paid 已还款 25543.21" in result.stdout
-    assert "275000.00" in result.stdout
+    assert "paid 已还款 ¥25,543.21" in result.stdout
+    assert "¥275,000.00" in result.stdout
     assert "2030-03-15" in result.stdout
+    assert "already done" not in result.stdout
 
 
-@pytest.mark.parametrize("amount", ["0.1e3", "25543.215", "1,000", "0"])
+@pytest.mark.parametrize("amount", ["0.1e3", "25543.215", "1,000", "0", "-1", "-25.50"])
 def test_loan_pay_rejects_a_bad_amount(api: FakeApi, amount: str) -> None:
     result = run("loan", "pay", LOAN, amount)
     assert result.exit_code != 0
@@ -657,7 +728,8 @@ def test_loan_prepay(api: FakeApi) -> None:
     assert result.exit_code == 0, result.output
     assert api.requests[0].headers["Idempotency-Key"] == "pre-1"
     assert api.body() == {"amount": "50000.00", "strategy": "reduce_installment_amount"}
-    assert "50000.00" in result.stdout
+    strategy = label("prepayment_strategy", "reduce_installment_amount")
+    assert f"¥50,000.00 ({strategy})" in result.stdout
 
 
 QUOTE = {
@@ -676,8 +748,8 @@ def test_loan_payoff_quote(api: FakeApi) -> None:
     result = run("loan", "payoff-quote", LOAN, "--until", "2030-02-28")
     assert result.exit_code == 0, result.output
     assert api.requests[0].url.params["valid_until"] == "2030-02-28"
-    assert "276224.56" in result.stdout
-    assert "1234.56" in result.stdout
+    assert "¥276,224.56" in result.stdout
+    assert "¥1,234.56" in result.stdout
 
 
 def test_loan_payoff_quote_rejects_a_bad_date(api: FakeApi) -> None:
@@ -702,7 +774,7 @@ def test_loan_payoff_defaults_to_todays_quote_total(api: FakeApi) -> None:
     ]
     assert "valid_until" not in api.requests[0].url.params
     assert api.body() == {"amount": "276224.56"}
-    assert "closed" in result.stdout
+    assert label("loan_status", "closed") in result.stdout
 
 
 def test_loan_payoff_with_an_amount_skips_the_quote(api: FakeApi) -> None:
@@ -807,16 +879,28 @@ def test_an_expired_token_is_refreshed_once(api: FakeApi) -> None:
     assert api.requests[-1].headers["Authorization"] == "Bearer tok-new"
 
 
-ENTERPRISE = "0b3c5d6e-0000-4000-8000-000000000006"
-
-
 def test_onboarding_status_shows_the_way_forward_and_resubmit_sends_only_the_corrections(
     api: FakeApi,
 ) -> None:
     api.on(
         "GET",
         "/api/v1/enterprises/me",
-        {"id": ENTERPRISE, "name": "云桥科技", "status": "rejected", "status_reason": "x"},
+        {
+            "id": ENTERPRISE,
+            "name": "云桥科技",
+            "uscc": "91440300MA5FXXXX1X",
+            "registered_capital": "1000000.00",
+            "founding_date": "2020-01-01",
+            "industry": "I",
+            "region": "440305",
+            "legal_rep_name": "张三",
+            "legal_rep_id_number": "4403**********1234",
+            "mobile": "139****0001",
+            "email": None,
+            "status": "rejected",
+            "status_reason": "identity.mismatch",
+            "verified_at": None,
+        },
     )
     api.on(
         "GET",
@@ -837,7 +921,9 @@ def test_onboarding_status_shows_the_way_forward_and_resubmit_sends_only_the_cor
     )
     status = run("onboarding", "status")
     assert status.exit_code == 0, status.output
-    assert "身份证号码不一致" in status.output and "legal_representative.name" in status.output
+    assert "身份证号码不一致" in status.output
+    assert "to correct 请更正: 法定代表人 Legal representative" in status.output
+    assert label("enterprise_status", "rejected") in status.output
     assert "onboarding resubmit" in status.output
 
     api.on(
@@ -856,7 +942,8 @@ def test_onboarding_status_shows_the_way_forward_and_resubmit_sends_only_the_cor
         "legal_representative": {"name": "张三"},
         "reupload_documents": ["id_handheld"],
     }
-    assert "upload again: id_handheld" in result.output
+    handheld = label("document_kind", "id_handheld")
+    assert f"upload again 请重新上传: {handheld}" in result.output
 
     api.on(
         "POST",

@@ -30,9 +30,9 @@ def test_the_client_sends_the_secret_its_registration_answered_with() -> None:
 
     with LoanBridgeClient("http://api", transport=httpx.MockTransport(api)) as client:
         ack = client.register({"enterprise": {}})
-        client.registration_progress(ack["enterprise_id"])
-        client.resend_code(ack["enterprise_id"])
-        client.confirm_code(ack["enterprise_id"], "123456")
+        client.registration_progress(ack.enterprise_id)
+        client.resend_code(ack.enterprise_id)
+        client.confirm_code(ack.enterprise_id, "123456")
         client.registration_progress("another-registration")
 
     sent = [r.headers.get(REGISTRATION_SECRET_HEADER) for r in seen]

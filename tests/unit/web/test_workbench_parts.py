@@ -15,7 +15,8 @@ from adapters.tax.protocol import TaxFiling, TaxGrade, TaxProfile
 from config.settings import Settings
 from web.admin import product_body
 from web.charts import Point, bar_chart, histogram, line_chart
-from web.core import TEMPLATES, csrf_token_for, money, percent, safe_next
+from web.core import TEMPLATES, csrf_token_for, safe_next
+from web.formats import money, percent
 from web.i18n import MESSAGES, translate
 from web.officer import decision_from_form
 from web.queries import spread_filings

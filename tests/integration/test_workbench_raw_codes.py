@@ -1,0 +1,164 @@
+"""No raw machine code on any workbench page: the demo data is seeded through the real API and
+workflows (as ``loanbridge up --demo`` does), then every page each demo role can reach by its
+links is rendered in Chinese and in English and its visible text searched for snake_case and
+dotted codes, UUIDs and UTC timestamps (tests/raw_codes.py, whose own test plants each)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+import domain.labels as labels
+from api.app import create_app
+from cli.demo import DEMO_PASSWORD, seed_applications, seed_catalog, seed_demo, seed_enterprises
+from db.models import AppUser
+from tests.integration.conftest import Platform
+from tests.raw_codes import Finding, find_raw_codes, visible_text
+from tests.support import SandboxProcess
+
+pytestmark = pytest.mark.integration
+
+ROLES = {
+    "icbc-sz-officer": ("/web/inbox",),
+    "icbc-sz-supervisor": ("/web/inbox",),
+    "icbc-sz-admin": ("/web/admin/products", "/web/admin/officers"),
+    "compliance": ("/web/compliance?workflow_type=LoanApplicationWorkflow",),
+    "regulator": ("/web/regulator", "/web/regulator/reports"),
+    "admin": ("/web/inbox",),
+}
+MAX_PAGES = 120  # per role and language; the demo has fewer
+_LINK = re.compile(r'href="(/web/[^"#]*)"')
+_NOT_PAGES = re.compile(r"/web/(logout|lang/|static/)|/documents/|\.pdf|/reports/[^/]+/(pdf|csv)")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Crawl:
+    """What one role saw in one language."""
+
+    pages: list[str] = field(default_factory=list)
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _login(client: httpx.AsyncClient, username: str) -> None:
+    page = await client.get("/web/login")
+    token = _CSRF.search(page.text)
+    assert token, "the login form has no token"
+    answer = await client.post(
+        "/web/login",
+        data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token.group(1)},
+        headers={"Origin": str(client.base_url).rstrip("/")},
+    )
+    assert answer.status_code == 303, answer.text
+
+
+async def _crawl(
+    client: httpx.AsyncClient, starts: tuple[str, ...], lang: str, names: frozenset[str]
+) -> Crawl:
+    seen: set[str] = set()
+    queue = deque(starts)
+    crawl = Crawl()
+    while queue and len(crawl.pages) < MAX_PAGES:
+        url = queue.popleft().replace("&amp;", "&")
+        if url in seen or _NOT_PAGES.search(url):
+            continue
+        seen.add(url)
+        response = await client.get(url, follow_redirects=True)
+        if response.status_code != 200 or "text/html" not in response.headers["content-type"]:
+            crawl.failures[url] = response.status_code
+            continue
+        crawl.pages.append(response.url.raw_path.decode())  # where a task led
+        found = find_raw_codes(visible_text(response.text), lang, names)
+        if found:
+            crawl.findings[url] = found
+        queue.extend(_LINK.findall(response.text))
+    return crawl
+
+
+@pytest.fixture(scope="module")
+async def demo_url(platform: Platform, sandbox: SandboxProcess) -> AsyncIterator[str]:
+    """The API served over HTTP and seeded with the demo, as ``loanbridge up --demo`` does."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(platform.settings), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    database_url = platform.settings.database_url or ""
+
+    def seed() -> None:
+        for step in (
+            seed_demo(url, database_url),
+            seed_enterprises(url, sandbox.base_url),
+            seed_catalog(url),
+            seed_applications(url),
+        ):
+            for _ in step:
+                pass
+
+    try:
+        await asyncio.to_thread(seed)
+        yield url
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def _names(platform: Platform) -> frozenset[str]:
+    """People's usernames and display names: names, not codes, whatever they look like."""
+    async with platform.sessions() as session:
+        rows = await session.execute(select(AppUser.username, AppUser.display_name))
+        return frozenset(name for row in rows for name in row if name)
+
+
+@pytest.mark.parametrize("username", sorted(ROLES))
+async def test_no_workbench_page_shows_a_raw_code(
+    demo_url: str, platform: Platform, username: str
+) -> None:
+    labels.clear_misses()
+    names = await _names(platform)
+    report: list[str] = []
+    for lang in ("zh", "en"):
+        async with httpx.AsyncClient(base_url=demo_url, timeout=60) as client:
+            client.cookies.set("lb_lang", lang)
+            await _login(client, username)
+            crawl = await _crawl(client, ROLES[username], lang, names)
+        assert len(crawl.pages) >= len(ROLES[username]), crawl.failures
+        assert crawl.failures == {}, crawl.failures
+        for url, found in crawl.findings.items():
+            report += [f"{lang} {url}: {finding}" for finding in found]
+    assert report == [], "\n".join(report)
+    assert labels.misses() == frozenset()
+
+
+async def test_the_officer_reads_names_amounts_and_labels(demo_url: str) -> None:
+    async with httpx.AsyncClient(base_url=demo_url, timeout=60) as client:
+        await _login(client, "icbc-sz-officer")
+        crawl = await _crawl(client, ("/web/inbox",), "zh", frozenset())
+        inbox = visible_text((await client.get("/web/inbox")).text)
+    assert any(url.startswith("/web/applications/") for url in crawl.pages)
+    assert any(url.startswith("/web/loans/") for url in crawl.pages)
+    assert "¥" in inbox and "授信审批" in inbox
+    assert not re.search(r"application-[0-9a-f]{8}", inbox)
