@@ -213,12 +213,12 @@ def clear_misses() -> None:
 
 def reasons_text(value: str, lang: str = "zh", vocabulary: str = Vocabulary.REASON) -> str:
     """Reasons as a person reads them: ``"amount.above_auto_limit,grade.needs_review"`` →
-    ``"金额超过自动审批上限；信用等级需人工审核"``. A person's own words (an officer's
-    decline reason) are not codes and come back unchanged; empty stays empty."""
+    ``"金额超过自动审批上限；信用等级需人工审核"``; codes ``vocabulary`` knows read the same way
+    (``"financial_statements,bank_statements"`` of the materials). A person's own words (an
+    officer's decline reason) are not codes and come back unchanged; empty stays empty."""
     parts = [part.strip() for part in value.split(",") if part.strip()]
-    if not parts or not all(CODE_PATTERN.fullmatch(part) and "." in part for part in parts):
-        if parts and len(parts) == 1 and known(vocabulary, parts[0]):
-            return label(vocabulary, parts[0], lang)
+    dotted_codes = all(CODE_PATTERN.fullmatch(part) and "." in part for part in parts)
+    if not parts or not (dotted_codes or all(known(vocabulary, part) for part in parts)):
         return value.strip()
     separator = "; " if _language(lang) == "en" else "；"
     return separator.join(label(vocabulary, part, lang) for part in parts)

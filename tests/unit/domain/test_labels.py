@@ -168,6 +168,13 @@ def test_reasons_are_labelled_and_a_persons_words_are_kept() -> None:
     )
     assert reasons_text("经营流水不足, 无法覆盖月供", "zh") == "经营流水不足, 无法覆盖月供"
     assert reasons_text("", "zh") == ""
+    materials = "financial_statements,bank_statements"
+    assert reasons_text(materials, "zh", Vocabulary.MATERIAL) == (
+        f"{label(Vocabulary.MATERIAL, 'financial_statements', 'zh')}；"
+        f"{label(Vocabulary.MATERIAL, 'bank_statements', 'zh')}"
+    )
+    assert reasons_text("all_checks_passed", "en") == "All checks passed"
+    assert reasons_text("paid, thanks", "en") == "paid, thanks"
 
 
 def test_report_periods_read_as_people_say_them() -> None:
