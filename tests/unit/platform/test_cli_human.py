@@ -139,7 +139,6 @@ def test_tasks_list_names_the_enterprise_product_and_amount(api: FakeApi) -> Non
     assert f"application-{APP}" not in out
 
 
-
 def test_an_extension_task_names_the_loans_enterprise_product_and_principal(
     api: FakeApi,
 ) -> None:
