@@ -88,6 +88,7 @@ class Vocabulary(StrEnum):
     REASON = "reason"
     DECISION_KIND = "decision_kind"
     TIMELINE_EVENT = "timeline_event"
+    TIMELINE_SOURCE = "timeline_source"  # where an audit timeline entry comes from
     WORKFLOW_TYPE = "workflow_type"
     WORKFLOW_STATUS = "workflow_status"
     OUTCOME = "outcome"

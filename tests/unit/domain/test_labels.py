@@ -9,10 +9,12 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 import domain.labels as labels
+from audit.timeline import TimelineEntry
 from credit_model.features import FEATURE_LABELS
 from domain.classification import RiskCategory
 from domain.credit_decision import ApprovalAuthority, Decision
@@ -80,6 +82,8 @@ def test_codes_outside_enums_have_labels() -> None:
     assert _unlabelled(Vocabulary.DECISION_BUCKET, [b for b, _ in DECISION_BUCKETS]) == []
     assert _unlabelled(Vocabulary.ENTERPRISE_SIZE, ["large"]) == []
     assert _unlabelled(Vocabulary.TIMELINE_EVENT, sorted(_steps_of_workflows())) == []
+    sources = get_args(TimelineEntry.model_fields["source"].annotation)
+    assert len(sources) == 4 and _unlabelled(Vocabulary.TIMELINE_SOURCE, list(sources)) == []
 
 
 def _steps_of_workflows() -> set[str]:
