@@ -18,6 +18,7 @@ from sqlalchemy import select
 from api.deps import ContextDep, SessionDep
 from api.errors import ApiError
 from api.routers import audit as audit_api
+from audit.details import first_label
 from audit.service import WorkflowSummary
 from db import reporting
 from db.models import DecisionLogEntry, Enterprise, FinancingDemand, Loan, LoanApplication
@@ -26,7 +27,7 @@ from domain.labels import Vocabulary, label
 from domain.monitoring import Rule
 from domain.roles import INSTITUTION_ROLES, Role
 from web.core import PREFIX, PageError, Web, WebContext, parse_uuid, redirect, render
-from web.display import audit_actor, first_label, people, task_subjects
+from web.display import audit_actor, people, task_subjects
 from workflows.contracts import WorkflowType
 
 router = APIRouter(prefix="/compliance", include_in_schema=False)
