@@ -51,6 +51,12 @@ def both(vocabulary: str, code: str) -> str:
     return zh if zh == en else f"{zh} {en}"
 
 
+def both_known(vocabulary: str, code: str) -> str:
+    """:func:`both` for a code the catalogue knows, else the name as it was given (a custom
+    training set's own column names, which no catalogue can know)."""
+    return both(vocabulary, code) if known(vocabulary, code) else code
+
+
 def both_first(code: str, vocabularies: Sequence[str]) -> str:
     """:func:`both` from the first vocabulary that knows ``code`` (an outcome may be a task's
     or a step's); else a recorded miss of the first."""
@@ -102,6 +108,7 @@ def make_environment() -> jinja2.Environment:
     environment.filters["beijing"] = beijing
     environment.globals["both"] = both
     environment.globals["both_first"] = both_first
+    environment.globals["both_known"] = both_known
     environment.globals["actor_both"] = actor_both
     environment.globals["period_both"] = period_both
     return environment

@@ -108,6 +108,11 @@ class Vocabulary(StrEnum):
     INSTITUTION_STATUS = "institution_status"
     LIFECYCLE_STAGE = "lifecycle_stage"  # the stage search attribute of a workflow
     FIELD = "field"  # names of the facts an event records (amount, rate, reason …)
+    MODEL_FEATURE = "model_feature"  # the credit model's SME features (credit_model.features)
+    MODEL_KIND = "model_kind"  # scorecard, challenger
+    MODEL_SAMPLE = "model_sample"  # cross-validated, out of time
+    MODEL_PARAMETER = "model_parameter"  # the tuning grids' parameters
+    FEATURE_SET = "feature_set"  # sme, custom
 
 
 def _compiled(po: Path) -> bytes:

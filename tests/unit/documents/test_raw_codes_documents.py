@@ -5,6 +5,7 @@ is covered."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -17,6 +18,7 @@ import domain.labels as labels
 from api.routers.audit import render_story_pdf
 from audit.service import AuditStory, WorkflowTimeline
 from audit.timeline import TimelineEntry
+from credit_model.demo_version import DEMO_VERSION
 from documents.environment import template_root
 from documents.loan_documents import (
     AcceptanceView,
@@ -33,6 +35,7 @@ from documents.pdf import render_pdf
 from documents.reports import ReportMeta, report_pdf
 from domain.reports import compute
 from tests.raw_codes import find_raw_codes, pdf_text
+from tests.support import PROJECT_ROOT
 from tests.unit.documents.test_loan_documents import (
     EXTENSION,
     SETTLEMENT,
@@ -269,6 +272,26 @@ def _audit_timeline() -> bytes:
     return render_story_pdf(story, "合规审计员")
 
 
+# A 1×1 PNG: the plots are pictures, not text a person reads.
+PIXEL = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+    "AAAABJRU5ErkJggg=="
+)
+DEMO_MODEL = PROJECT_ROOT / "credit_model" / "demo_model"
+
+
+def _model_report() -> bytes:
+    """The demo model's report, from its committed metrics and scorecard (what the training
+    pipeline hands the template)."""
+    context = {
+        "version": DEMO_VERSION,
+        "m": json.loads((DEMO_MODEL / "metrics.json").read_text()),
+        "images": {"roc": PIXEL, "ks": PIXEL, "calibration": PIXEL},
+        "scorecard": json.loads((DEMO_MODEL / "scorecard.json").read_text()),
+    }
+    return render_pdf("model_report", context)
+
+
 PDFS = {
     "offer_letter": lambda: render_offer_letter(TERMS_12),
     "loan_contract": _contract,
@@ -279,12 +302,10 @@ PDFS = {
     "verification_certificate": lambda: render_pdf("verification_certificate", CERTIFICATE_CONTEXT),
     "offer_comparison": _comparison,
     "audit_timeline": _audit_timeline,
+    "model_report": _model_report,
 }
 # Ids printed on purpose: the workflows an audit export is about (what `audit show` takes).
 HANDLES = {"audit_timeline": frozenset({APPLICATION, LOAN})}
-# Compliance's forensic export and the model validation report: not yet made readable (their
-# rows are workflow ids, activity names and model feature names by design) — issue 19.
-NOT_YET_READABLE = {"model_report"}
 
 
 def test_every_pdf_template_is_covered() -> None:
@@ -293,7 +314,7 @@ def test_every_pdf_template_is_covered() -> None:
         for path in (template_root() / "pdf").glob("*.html")
         if not path.stem.startswith("_") and path.stem != "base"
     }
-    assert templates == set(PDFS) | NOT_YET_READABLE
+    assert templates == set(PDFS)
 
 
 @pytest.mark.parametrize("template", sorted(PDFS))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -15,7 +16,8 @@ import pytest
 
 import domain.labels as labels
 from audit.timeline import TimelineEntry
-from credit_model.features import FEATURE_LABELS
+from credit_model.features import FEATURE_LABELS, FEATURES
+from credit_model.pipeline import CHALLENGER_GRID, SCORECARD_GRID
 from domain.classification import RiskCategory
 from domain.credit_decision import ApprovalAuthority, Decision
 from domain.decision_chain import BreakKind
@@ -82,6 +84,11 @@ def test_codes_outside_enums_have_labels() -> None:
     assert _unlabelled(Vocabulary.DECISION_BUCKET, [b for b, _ in DECISION_BUCKETS]) == []
     assert _unlabelled(Vocabulary.ENTERPRISE_SIZE, ["large"]) == []
     assert _unlabelled(Vocabulary.TIMELINE_EVENT, sorted(_steps_of_workflows())) == []
+    assert _unlabelled(Vocabulary.MODEL_FEATURE, list(FEATURES)) == []
+    parameters = {
+        name for grid in (SCORECARD_GRID, CHALLENGER_GRID) for p in grid for name in asdict(p)
+    }
+    assert _unlabelled(Vocabulary.MODEL_PARAMETER, sorted(parameters)) == []
     sources = get_args(TimelineEntry.model_fields["source"].annotation)
     assert len(sources) == 4 and _unlabelled(Vocabulary.TIMELINE_SOURCE, list(sources)) == []
 
