@@ -110,6 +110,7 @@ class Vocabulary(StrEnum):
     FIELD = "field"  # names of the facts an event records (amount, rate, reason …)
     MODEL_FEATURE = "model_feature"  # the credit model's SME features (credit_model.features)
     MODEL_KIND = "model_kind"  # scorecard, challenger
+    MODEL_STATUS = "model_status"  # registered, promoted, retired
     MODEL_SAMPLE = "model_sample"  # cross-validated, out of time
     MODEL_PARAMETER = "model_parameter"  # the tuning grids' parameters
     FEATURE_SET = "feature_set"  # sme, custom
