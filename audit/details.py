@@ -12,6 +12,17 @@ from typing import Any
 from documents.environment import money, percent
 from domain.labels import Vocabulary, known, label, reasons_text
 
+# Where a workflow's stage or status search attribute's value may come from (any process's).
+STATUS_VOCABULARIES = (
+    Vocabulary.APPLICATION_STAGE,
+    Vocabulary.DEMAND_STATUS,
+    Vocabulary.ENTERPRISE_STATUS,
+    Vocabulary.LOAN_STATUS,
+    Vocabulary.WORKFLOW_STATUS,
+)
+# What a timeline entry's outcome may be: a step's, a task's outcome or a task's state.
+OUTCOME_VOCABULARIES = (Vocabulary.OUTCOME, Vocabulary.TASK_OUTCOME, Vocabulary.TASK_STATE)
+
 
 def first_label(code: str, vocabularies: tuple[Vocabulary, ...], lang: str) -> str:
     """The label of ``code`` in the first vocabulary that knows it (else a recorded miss)."""

@@ -4,15 +4,16 @@ decision log (compliance auditors, regulators; institution staff for their own c
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cli.display import beijing, cell, first_label, label, person
+from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES
+from cli.display import beijing, cell, first_label, label
 from client.api import LoanBridgeClient, LoanBridgeError
-from domain.labels import Vocabulary, known
+from documents.environment import actor_both
+from domain.labels import Vocabulary
 
 audit_app = typer.Typer(
     help="Compliance audit: timelines, exports, decision-log verification.", no_args_is_help=True
@@ -68,22 +69,10 @@ def _refused(exc: LoanBridgeError) -> None:
     main._fail(f"{exc.message_zh} / {exc.message_en}" + (f" ({details})" if details else ""))
 
 
-# Where a stage or status search attribute's value may come from (any process's vocabulary).
-_STATUSES = (
-    Vocabulary.APPLICATION_STAGE,
-    Vocabulary.DEMAND_STATUS,
-    Vocabulary.ENTERPRISE_STATUS,
-    Vocabulary.LOAN_STATUS,
-    Vocabulary.WORKFLOW_STATUS,
-)
-_OUTCOMES = (Vocabulary.OUTCOME, Vocabulary.TASK_OUTCOME, Vocabulary.TASK_STATE)
-_NAMED = re.compile(r"(.+) \(([a-z_]+)\)")  # "username (role)"
-
-
 def _stage_text(hit: dict[str, Any]) -> str:
     """'贷款申请 Origination · 人工审批中 In review': the stage and status in words."""
     parts = [label(Vocabulary.LIFECYCLE_STAGE, hit["stage"])] if hit.get("stage") else []
-    parts.append(first_label(hit.get("status") or hit["execution_status"], _STATUSES))
+    parts.append(first_label(hit.get("status") or hit["execution_status"], STATUS_VOCABULARIES))
     return " · ".join(parts)
 
 
@@ -122,23 +111,6 @@ def audit_search(
     typer.echo(f"{len(hits)} 个流程 workflow(s)")
 
 
-def _actor(entry: dict[str, Any]) -> str:
-    """Who acted, by name and role in words (the audit API names people ``username (role)``);
-    the credit model by its version; the platform itself as 系统 System."""
-    actor, role = entry.get("actor") or "", entry.get("actor_role")
-    named = _NAMED.fullmatch(actor)
-    if named and not role and known(Vocabulary.ROLE, named.group(2)):
-        role = named.group(2)
-    if role:
-        return person(actor.removesuffix(f" ({role})"), role)
-    kind, _, detail = actor.partition(":")
-    if kind == "model" and detail:
-        return f"{label(Vocabulary.ROLE, 'credit_model')} {detail}"
-    if actor in ("", "system") or kind == "system":
-        return label(Vocabulary.ROLE, "system")
-    return actor
-
-
 def _recorded(entry: dict[str, Any]) -> str:
     """What the history recorded for an entry, as recorded (payloads, failure types)."""
     detail = str(entry.get("summary") or "")
@@ -153,11 +125,13 @@ def _recorded(entry: dict[str, Any]) -> str:
 
 def _entry_lines(entry: dict[str, Any], indent: str, recorded: bool) -> list[str]:
     what = f"{entry['title_zh']} / {entry['title_en']}"
-    outcome = "" if entry.get("category") == "status" else first_label(entry["outcome"], _OUTCOMES)
+    who = actor_both(entry.get("actor"), entry.get("actor_role"))
+    status_change = entry.get("category") == "status"
+    outcome = "" if status_change else first_label(entry["outcome"], OUTCOME_VOCABULARIES)
     lines = [
         f"{indent}{beijing(entry['at'])}  "
         f"{cell(label(Vocabulary.TIMELINE_SOURCE, entry['source']), 24)} "
-        f"{cell(what, 48)} {cell(_actor(entry), 36)} {outcome}".rstrip()
+        f"{cell(what, 48)} {cell(who, 36)} {outcome}".rstrip()
     ]
     detail = _recorded(entry) if recorded else ""
     if detail:

@@ -25,7 +25,7 @@ from api.deps import (
 from api.errors import ApiError
 from api.schemas import Schema
 from audit.chain import ChainReport, verify_decision_log
-from audit.details import event_details_both
+from audit.details import OUTCOME_VOCABULARIES, event_details_both
 from audit.history import WorkflowNotFound
 from audit.service import (
     AccessDenied,
@@ -199,6 +199,7 @@ def render_story_pdf(story_: AuditStory, generated_by_name: str) -> bytes:
         "digest": digest,
         "generated_by_name": generated_by_name,
         "details": event_details_both,
+        "outcomes": OUTCOME_VOCABULARIES,
     }
     return render_pdf("audit_timeline", context)
 

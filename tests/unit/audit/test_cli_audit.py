@@ -24,7 +24,8 @@ def _story(revealed: bool) -> dict[str, Any]:
         "name": "decide_credit",
         "title_zh": "信贷审批决定",
         "title_en": "credit decision",
-        "actor": "icbc-sz-officer (officer)" if revealed else None,
+        "actor": "icbc-sz-officer (officer)" if revealed else None,  # as the audit API names
+        "actor_role": "officer" if revealed else None,
         "outcome": "completed",
         "summary": "approve=True, rate=0.042" if revealed else "",
         "inputs": {"approve": True} if revealed else {"withheld": True},
