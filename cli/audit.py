@@ -9,7 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
+from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES
+from cli.display import beijing, cell, first_label, label
 from client.api import LoanBridgeClient, LoanBridgeError
+from documents.environment import actor_both
+from domain.labels import Vocabulary
 
 audit_app = typer.Typer(
     help="Compliance audit: timelines, exports, decision-log verification.", no_args_is_help=True
@@ -65,6 +69,13 @@ def _refused(exc: LoanBridgeError) -> None:
     main._fail(f"{exc.message_zh} / {exc.message_en}" + (f" ({details})" if details else ""))
 
 
+def _stage_text(hit: dict[str, Any]) -> str:
+    """'贷款申请 Origination · 人工审批中 In review': the stage and status in words."""
+    parts = [label(Vocabulary.LIFECYCLE_STAGE, hit["stage"])] if hit.get("stage") else []
+    parts.append(first_label(hit.get("status") or hit["execution_status"], STATUS_VOCABULARIES))
+    return " · ".join(parts)
+
+
 @audit_app.command("search")
 def audit_search(
     enterprise: Annotated[str | None, typer.Option(help="Id, USCC or part of the name.")] = None,
@@ -76,7 +87,8 @@ def audit_search(
     started_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
     limit: int = 50,
 ) -> None:
-    """Find workflows by enterprise, institution, stage, status, type and start date."""
+    """Find workflows by enterprise, institution, stage, status, type and start date (the
+    workflow id is what `audit show` takes; times in Beijing time)."""
     try:
         hits = _client().search(
             enterprise=enterprise,
@@ -93,52 +105,77 @@ def audit_search(
         return
     for hit in hits:
         typer.echo(
-            f"{hit['workflow_id']:<50} {hit['workflow_type']:<30} {hit['execution_status']:<10} "
-            f"{hit.get('stage') or '-':<12} {hit.get('status') or '-':<20} "
-            f"{(hit.get('started_at') or '')[:19]}"
+            f"{hit['workflow_id']:<49} started 开始 {beijing(hit.get('started_at'))}  "
+            f"{label(Vocabulary.WORKFLOW_TYPE, hit['workflow_type'])} · {_stage_text(hit)}"
         )
-    typer.echo(f"{len(hits)} workflow(s)")
+    typer.echo(f"{len(hits)} 个流程 workflow(s)")
 
 
-def _entry_line(entry: dict[str, Any], indent: str) -> str:
-    at = str(entry["at"])[:19].replace("T", " ")
-    who = entry.get("actor") or "-"
-    what = f"{entry['title_zh']} / {entry['title_en']}"
-    detail = entry.get("summary") or ""
+def _recorded(entry: dict[str, Any]) -> str:
+    """What the history recorded for an entry, as recorded (payloads, failure types)."""
+    detail = str(entry.get("summary") or "")
     inputs = entry.get("inputs")
     if not detail and isinstance(inputs, dict) and inputs.get("withheld"):
-        detail = "[payload withheld / 载荷已隐藏]"
+        detail = "[载荷已隐藏 payload withheld]"
     failure = entry.get("failure")
     if failure:
         detail += f" ✗ {' ← '.join(failure.get('types') or [])} {failure.get('message') or ''}"
-    source = entry["source"][:8]
-    return f"{indent}{at}  {source:<8} {what:<44} {who:<32} {entry['outcome']:<10} {detail}"
+    return detail.strip()
+
+
+def _entry_lines(entry: dict[str, Any], indent: str, recorded: bool) -> list[str]:
+    what = f"{entry['title_zh']} / {entry['title_en']}"
+    who = actor_both(entry.get("actor"), entry.get("actor_role"))
+    status_change = entry.get("category") == "status"
+    outcome = "" if status_change else first_label(entry["outcome"], OUTCOME_VOCABULARIES)
+    lines = [
+        f"{indent}{beijing(entry['at'])}  "
+        f"{cell(label(Vocabulary.TIMELINE_SOURCE, entry['source']), 24)} "
+        f"{cell(what, 48)} {cell(who, 36)} {outcome}".rstrip()
+    ]
+    detail = _recorded(entry) if recorded else ""
+    if detail:
+        lines.append(f"{indent}    记录 recorded: {detail}")
+    return lines
 
 
 @audit_app.command("show")
 def audit_show(
     workflow_id: str,
     children: Annotated[bool, typer.Option(help="Include descendants.")] = True,
+    recorded: Annotated[
+        bool,
+        typer.Option(
+            "--recorded",
+            help="Also print what each step recorded, as recorded (payloads decoded for "
+            "compliance, failure types).",
+        ),
+    ] = False,
 ) -> None:
-    """Print a workflow (and its descendants) as a business timeline."""
+    """Print a workflow (and its descendants) as a business timeline (Beijing time)."""
     try:
         story = _client().timeline(workflow_id, children)
     except LoanBridgeError as exc:
         _refused(exc)
         return
-    mode = "decoded (compliance)" if story["revealed"] else "payloads withheld"
-    typer.echo(f"audit timeline of {story['root']} — {mode} — times in UTC")
+    mode = "载荷已解密 decoded (compliance)" if story["revealed"] else "载荷已隐藏 withheld"
+    typer.echo(f"审计时间线 audit timeline of {story['root']} — {mode} — 北京时间 Beijing time")
     for workflow in story["workflows"]:
         indent = "  " * int(workflow["depth"])
         typer.secho(
             f"{indent}■ {workflow['workflow_id']} · {workflow['title_zh']} / {workflow['title_en']}"
-            f" · {workflow['status']} · {len(workflow['runs'])} run(s)",
+            f" · {label(Vocabulary.WORKFLOW_STATUS, workflow['status'])}"
+            f" · {len(workflow['runs'])} 次运行 run(s)",
             bold=True,
         )
         for entry in workflow["entries"]:
-            typer.echo(_entry_line(entry, indent + "  "))
+            for line in _entry_lines(entry, indent + "  ", recorded):
+                typer.echo(line)
     if story.get("hidden_children"):
-        typer.echo(f"{story['hidden_children']} descendant(s) not visible to your role")
+        typer.echo(
+            f"{story['hidden_children']} 个下级流程对您的角色不可见 "
+            "descendant(s) not visible to your role"
+        )
 
 
 @audit_app.command("export")
@@ -187,7 +224,7 @@ def audit_verify(
     typer.secho(f"decision log BROKEN: {len(report['findings'])} finding(s)", fg=typer.colors.RED)
     for finding in report["findings"]:
         typer.echo(
-            f"  position {finding['position']} (seq {finding['seq']}): {finding['kind']} — "
-            f"{finding['detail']}"
+            f"  position {finding['position']} (seq {finding['seq']}): "
+            f"{label(Vocabulary.BREAK_KIND, finding['kind'])} — {finding['detail']}"
         )
     raise typer.Exit(1)

@@ -1,21 +1,19 @@
 """How the CLI shows things to people: words for machine codes, ¥ amounts, rates and Beijing time.
 
 Every machine code the CLI prints (a stage, a status, a kind, a reason) goes through
-:func:`label`, so one catalogue decides the words; until the platform's shared catalogue is
-wired in here, a small table of the codes the CLI shows stands in for it. Its vocabularies are
-named as the catalogue's (``domain.labels.Vocabulary``), so wiring it in is one function.
+:func:`label`, so the platform's label catalogue (``domain.labels``) decides the words.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from domain.calendar import BUSINESS_TZ
+from domain.labels import Vocabulary, known, period_label, reasons_text
 from domain.labels import label as catalogue_label
-from domain.labels import reasons_text
 from domain.money import to_fen
 
 
@@ -34,11 +32,38 @@ def labels(vocabulary: str, codes: Sequence[str]) -> str:
     return ", ".join(label(vocabulary, c) for c in codes) if codes else "无 none"
 
 
-def reasons(text: str) -> str:
-    """A reason as the API gives it: comma-separated reason codes in words (Chinese, then
-    English), a person's own words as they are."""
-    zh, en = reasons_text(text, "zh"), reasons_text(text, "en")
+def first_label(code: str, vocabularies: Sequence[str]) -> str:
+    """The words for ``code`` from the first vocabulary that knows it (a stage or status a
+    search attribute holds may be any process's); else a recorded miss of the first."""
+    for vocabulary in vocabularies:
+        if known(vocabulary, code):
+            return label(vocabulary, code)
+    return label(vocabularies[0], code)
+
+
+def reasons(text: str, vocabulary: str = Vocabulary.REASON) -> str:
+    """A reason as the API gives it: comma-separated codes of ``vocabulary`` in words (Chinese,
+    then English), a person's own words as they are."""
+    zh, en = reasons_text(text, "zh", vocabulary), reasons_text(text, "en", vocabulary)
     return zh if zh == en else f"{zh} / {en}"
+
+
+def stage_reason(stage: str, reason: str) -> str:
+    """Why an application is at ``stage``: the missing materials while materials are asked
+    for (the workflow gives their codes), the reason codes otherwise."""
+    vocabulary = Vocabulary.MATERIAL if stage == "materials_requested" else Vocabulary.REASON
+    return reasons(reason, vocabulary)
+
+
+def person(name: str, role: str | None) -> str:
+    """Someone who acted, by name and role in words: ``徐明娜（信贷审批员 Credit officer）``."""
+    return f"{name}（{label(Vocabulary.ROLE, role)}）" if role else name
+
+
+def period(kind: str, start: date) -> str:
+    """A report period as people say it: ``2026年10月 October 2026``."""
+    zh, en = period_label(kind, start, "zh"), period_label(kind, start, "en")
+    return f"{zh} {en}"
 
 
 def money(amount: Decimal | int | str | None) -> str:

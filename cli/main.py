@@ -18,9 +18,9 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
-from api.schemas import ApplicationOut, PayoffQuoteOut, ProgressOut, TaskOut
+from api.schemas import ApplicationOut, LoanOut, PayoffQuoteOut, ProgressOut, TaskOut
 from cli.audit import audit_app
-from cli.display import beijing, cell, label, labels, money, percent, reasons
+from cli.display import beijing, cell, label, labels, money, percent, reasons, stage_reason
 from cli.inputs import Inputs
 from cli.preflight import ConfigurationError, check_database, check_temporal, load_settings
 from client.api import Document, LoanBridgeClient, LoanBridgeError
@@ -629,30 +629,55 @@ def onboarding_resubmit(
 
 
 # ---- tasks ------------------------------------------------------------------------------------
-def _task_line(task: TaskOut, applications: dict[str, ApplicationOut]) -> str:
-    """A task as an officer reads it: what, for whom, how much, by when (Beijing time)."""
+def _about(
+    task: TaskOut, applications: dict[str, ApplicationOut], loans: dict[str, LoanOut]
+) -> str:
+    """What a task is about, as an officer reads it: the enterprise, product and amount (of
+    the application, or of the loan an extension or a follow-up is about), else what the
+    task's context says."""
     context = task.context
-    about = task.subject
-    application = applications.get(task.subject.removeprefix("application-"))
-    if application is not None:
+    kind, _, ident = task.subject.partition("-")
+    loan = loans.get(ident) if kind == "loan" else None
+    if loan is not None:
+        application = applications.get(str(loan.application_id))
         about = (
+            f"{application.enterprise_name} · {application.product_name} "
+            if application is not None
+            else ""
+        ) + f"贷款 loan {money(loan.principal)}"
+        if "extra_months" in context:
+            about += f"  展期 {context['extra_months']} 个月 months extension"
+            if context.get("restructuring") == "true":
+                about += " (重组 restructuring)"
+        elif "days_past_due" in context:
+            about += f"  逾期 {context['days_past_due']} 天 days past due"
+        return about
+    application = applications.get(ident) if kind == "application" else None
+    if application is not None:
+        return (
             f"{application.enterprise_name} · {application.product_name} "
             f"{money(application.amount)} {application.term_months} 个月 months"
         )
-    elif "amount" in context:
+    if "amount" in context:
         about = f"{money(context['amount'])}" + (
             f" {context['term_months']} 个月 months" if "term_months" in context else ""
         )
-        if context.get("purpose"):
-            about += f" {context['purpose']}"
-    elif context.get("enterprise_name"):
-        about = str(context["enterprise_name"])
-    why = context.get("reasons") or context.get("reason")
+        return about + (f" {context['purpose']}" if context.get("purpose") else "")
+    if context.get("enterprise_name"):
+        return str(context["enterprise_name"])
+    return task.subject
+
+
+def _task_line(
+    task: TaskOut, applications: dict[str, ApplicationOut], loans: dict[str, LoanOut]
+) -> str:
+    """A task as an officer reads it: what, for whom, how much, by when (Beijing time)."""
+    why = task.context.get("reasons") or task.context.get("reason")
     return (
         f"{task.id}  {cell(label('task_kind', task.kind), 30)} "
         f"{cell(label('task_state', task.state), 16)} "
-        f"due 到期 {beijing(task.due_at) if task.due_at else '—':<16}  {about}"
-        + (f"  ({reasons(str(why))})" if why else "")
+        f"due 到期 {beijing(task.due_at) if task.due_at else '—':<16}  "
+        f"{_about(task, applications, loans)}" + (f"  ({reasons(str(why))})" if why else "")
     )
 
 
@@ -662,15 +687,17 @@ def tasks_list(state: str = "open", kind: str | None = None) -> None:
     with _client(_settings()) as client:
         try:
             rows = client.list_tasks(state, kind)
+            subjects = [t.subject.partition("-") for t in rows]
+            loans = {i: client.loan(i) for kind, _, i in subjects if kind == "loan"}
             applications = (
                 {str(a.id): a for a in client.list_applications(limit=200)}
-                if any(t.subject.startswith("application-") for t in rows)
+                if any(kind in ("application", "loan") for kind, _, _ in subjects)
                 else {}
             )
         except LoanBridgeError as exc:
             _explain(exc)
     for task in rows:
-        typer.echo(_task_line(task, applications))
+        typer.echo(_task_line(task, applications, loans))
     if not rows:
         typer.echo("no tasks 暂无任务")
 
@@ -1057,7 +1084,11 @@ def apply(
     typer.echo(f"application 申请 {application.id}: {_application_line(application)}")
     typer.echo(
         f"stage 阶段: {label('application_stage', application.status)}"
-        + (f"  {reasons(application.status_reason)}" if application.status_reason else "")
+        + (
+            f"  {stage_reason(application.status, application.status_reason)}"
+            if application.status_reason
+            else ""
+        )
     )
     typer.echo(f"`loanbridge application status {application.id}`")
 
@@ -1116,7 +1147,7 @@ def application_status(application_id: str) -> None:
     typer.echo(f"application 申请 {application.id}: {_application_line(application)}")
     typer.echo(
         f"stage 阶段: {label('application_stage', progress.stage)}"
-        + (f"  {reasons(progress.reason)}" if progress.reason else "")
+        + (f"  {stage_reason(progress.stage, progress.reason)}" if progress.reason else "")
     )
     if progress.assessment:
         a = progress.assessment
@@ -1163,7 +1194,7 @@ def application_answer(
             _explain(exc, {"answer": "--text", "materials": "--material"})
     typer.echo(
         f"stage 阶段: {label('application_stage', progress.stage)}"
-        + (f"  {reasons(progress.reason)}" if progress.reason else "")
+        + (f"  {stage_reason(progress.stage, progress.reason)}" if progress.reason else "")
     )
     typer.echo(f"missing materials 待补材料: {labels('material', progress.missing_materials)}")
 

@@ -17,8 +17,10 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cli.display import beijing, cell, label
 from cli.preflight import ConfigurationError, load_settings
 from config.settings import Settings
+from domain.labels import Vocabulary
 
 model_app = typer.Typer(
     help="Credit model: train, report, registry, promote and roll back.", no_args_is_help=True
@@ -241,12 +243,24 @@ def list_command() -> None:
 
     rows = _registry_call(_settings(), work)
     if not rows:
-        typer.echo("no model registered; scoring uses the rule-based scorecard")
-    for r in rows:
         typer.echo(
-            f"{r['version']:<34} {r['status']:<10} {r['champion']:<10} {r['feature_set']:<6} "
-            f"AUC {r['cv_auc']}  {r['dataset']}"
+            "暂无登记的模型，评分使用规则评分卡 / "
+            "no model registered; scoring uses the rule-based scorecard"
         )
+    for r in rows:
+        typer.echo(model_line(r))
+
+
+def model_line(row: dict[str, Any]) -> str:
+    """A registered model as an operator reads it: version, status, champion and feature set
+    in words, cross-validated AUC, training data, registration time (Beijing time)."""
+    return (
+        f"{row['version']:<34} {cell(label(Vocabulary.MODEL_STATUS, row['status']), 20)} "
+        f"{cell(label(Vocabulary.MODEL_KIND, row['champion']), 50)} "
+        f"{cell(label(Vocabulary.FEATURE_SET, row['feature_set']), 30)} "
+        f"AUC {row['cv_auc'] if row['cv_auc'] is not None else '—'}  {row['dataset']}  "
+        f"登记于 registered {beijing(row['created_at'])}"
+    )
 
 
 @model_app.command("show")

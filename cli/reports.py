@@ -5,12 +5,15 @@ regulators read)."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from cli.display import beijing, cell, label, money, percent, period, person
 from client.api import LoanBridgeClient, LoanBridgeError
+from domain.labels import Vocabulary
 
 report_app = typer.Typer(
     help="Regulatory reports: generate, list, show, download.", no_args_is_help=True
@@ -79,10 +82,22 @@ def _refused(exc: LoanBridgeError) -> None:
     main._fail(f"{exc.message_zh} / {exc.message_en}" + (f" ({details})" if details else ""))
 
 
+def _author(report: dict[str, Any]) -> str:
+    """Who had the report made: a person by name and role, else the platform's Schedule."""
+    if report.get("generated_by_name"):
+        return person(str(report["generated_by_name"]), report.get("generated_by_role"))
+    if str(report["generated_by"]).startswith("user:"):
+        return "—"  # an account removed since
+    return label(Vocabulary.ROLE, "system")
+
+
 def _line(report: dict[str, Any]) -> str:
+    start = date.fromisoformat(str(report["period_start"]))
     return (
-        f"{report['id']}  {report['kind']:<9} {report['label']:<8} v{report['version']:<3} "
-        f"{report['created_at'][:19]}  {report['generated_by']:<44} sha256 {report['sha256'][:16]}…"
+        f"{report['id']}  {cell(period(report['kind'], start), 26)} "
+        f"{cell(label(Vocabulary.REPORT_KIND, report['kind']), 18)} v{report['version']:<3} "
+        f"生成于 generated {beijing(report['created_at'])} · {_author(report)}  "
+        f"sha256 {report['sha256'][:16]}…"
     )
 
 
@@ -115,7 +130,7 @@ def report_list(
     for report in reports:
         typer.echo(_line(report))
     if not reports:
-        typer.echo("no reports archived yet")
+        typer.echo("暂无已归档的报表 no reports archived yet")
 
 
 @report_app.command("show")
@@ -130,22 +145,36 @@ def report_show(report_id: str) -> None:
     financing, decisions, portfolio = f["financing"], f["decisions"], f["portfolio"]
     lines = [
         _line(report),
-        f"放款 loans disbursed      {financing['loans']}  ¥{financing['amount']}",
-        f"审批通过率 approval rate  {decisions['approval_rate']}  "
-        f"({decisions['approved']}/{decisions['decided']}; median {decisions['median_hours']} h)",
-        f"平均年化 average APR      {f['pricing']['average_apr']}",
-        f"贷款余额 outstanding      ¥{portfolio['outstanding']} ({portfolio['loans']} loans)",
-        f"不良率 NPL ratio          {portfolio['npl_ratio']}  "
-        f"overdue {portfolio['overdue_balance_rate']}",
+        f"放款 loans disbursed      {financing['loans']} 笔  {money(financing['amount'])}",
+        f"审批通过率 approval rate  {percent(decisions['approval_rate'])}  "
+        f"({decisions['approved']}/{decisions['decided']}; "
+        f"中位用时 median {decisions['median_hours']} 小时 h)",
+        f"平均年化 average APR      {percent(f['pricing']['average_apr'])}",
+        f"贷款余额 outstanding      {money(portfolio['outstanding'])} "
+        f"({portfolio['loans']} 笔 loans)",
+        f"不良率 NPL ratio          {percent(portfolio['npl_ratio'])}  "
+        f"逾期率 overdue {percent(portfolio['overdue_balance_rate'])}",
         f"展期/重组 extensions      {f['extensions']['extensions']}"
         f" / {f['extensions']['restructurings']}",
-        f"评价/投诉 ratings         {f['feedback']['ratings']} avg {f['feedback']['average_score']}"
-        f", complaints {f['feedback']['complaints']}",
+        f"评价/投诉 ratings         {f['feedback']['ratings']} 条, 平均 avg "
+        f"{f['feedback']['average_score']}, 投诉 complaints {f['feedback']['complaints']}",
     ]
-    for name in ("by_product_family", "by_industry", "by_region", "by_enterprise_size"):
-        groups = ", ".join(f"{g['key']} {g['loans']}/¥{g['amount']}" for g in financing[name])
-        lines.append(f"  {name}: {groups or '—'}")
+    for name, (title, vocabulary) in _GROUPS.items():
+        groups = ", ".join(
+            f"{label(vocabulary, g['key'])} {g['loans']} 笔 / {money(g['amount'])}"
+            for g in financing[name]
+        )
+        lines.append(f"  {title}: {groups or '—'}")
     typer.echo("\n".join(lines))
+
+
+# How the disbursements of a period are broken down, and the vocabulary of each group's keys.
+_GROUPS = {
+    "by_product_family": ("按产品类型 by product family", Vocabulary.PRODUCT_FAMILY),
+    "by_industry": ("按行业 by industry", Vocabulary.INDUSTRY),
+    "by_region": ("按地区 by region", Vocabulary.REGION),
+    "by_enterprise_size": ("按企业规模 by enterprise size", Vocabulary.ENTERPRISE_SIZE),
+}
 
 
 @report_app.command("download")
@@ -172,9 +201,12 @@ def report_download(
 
 def _alert_line(alert: dict[str, Any]) -> str:
     who = alert.get("enterprise_name") or alert.get("institution_name") or ""
+    summary = alert["summary_zh"] + (f" / {alert['summary_en']}" if alert.get("summary_en") else "")
     return (
-        f"{alert['id']}  {alert['state']:<13} {alert['severity']:<6} {alert['rule']:<15} "
-        f"{alert['detected_at'][:10]}  {who}  {alert['summary_zh']}"
+        f"{alert['id']}  {cell(label(Vocabulary.ALERT_STATE, alert['state']), 22)} "
+        f"{cell(label(Vocabulary.SEVERITY, alert['severity']), 12)} "
+        f"{cell(label(Vocabulary.ALERT_RULE, alert['rule']), 40)} "
+        f"{beijing(alert['detected_at'])}  {who}\n    {summary}"
     )
 
 
@@ -192,7 +224,7 @@ def alerts_list(
     for alert in alerts:
         typer.echo(_alert_line(alert))
     if not alerts:
-        typer.echo("no alerts")
+        typer.echo("暂无预警 no alerts")
 
 
 @alerts_app.command("run")
@@ -203,9 +235,12 @@ def alerts_run(lookback_days: Annotated[int, typer.Option(help="Days of movement
     except LoanBridgeError as exc:
         _refused(exc)
         return
+    by_rule = ", ".join(
+        f"{label(Vocabulary.ALERT_RULE, rule)} {count}" for rule, count in result["by_rule"].items()
+    )
     typer.echo(
-        f"as of {result['as_of']}: {result['findings']} findings, "
-        f"{result['new_alerts']} new alerts {result['by_rule']}"
+        f"截至 as of {result['as_of']}: {result['findings']} 项发现 findings, "
+        f"{result['new_alerts']} 条新预警 new alerts" + (f" ({by_rule})" if by_rule else "")
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import jinja2
 
 from domain.calendar import BUSINESS_TZ
-from domain.labels import label, period_label
+from domain.labels import Vocabulary, known, label, period_label
 from domain.money import to_fen
 
 _HUNDREDTH = Decimal("0.01")
@@ -50,16 +51,45 @@ def both(vocabulary: str, code: str) -> str:
     return zh if zh == en else f"{zh} {en}"
 
 
+def both_known(vocabulary: str, code: str) -> str:
+    """:func:`both` for a code the catalogue knows, else the name as it was given (a custom
+    training set's own column names, which no catalogue can know)."""
+    return both(vocabulary, code) if known(vocabulary, code) else code
+
+
+def both_first(code: str, vocabularies: Sequence[str]) -> str:
+    """:func:`both` from the first vocabulary that knows ``code`` (an outcome may be a task's
+    or a step's); else a recorded miss of the first."""
+    chosen = next((v for v in vocabularies if known(v, code)), vocabularies[0])
+    return both(chosen, code)
+
+
+def actor_both(actor: str | None, role: str | None) -> str:
+    """Who acted, for a bilingual document: ``徐明娜（信贷审批员 Credit officer）`` (the audit
+    names people ``username (role)``), the credit model by its version, the platform itself
+    as ``系统 System``."""
+    name = actor or ""
+    if role:
+        return f"{name.removesuffix(f' ({role})')}（{both(Vocabulary.ROLE, role)}）"
+    kind, _, detail = name.partition(":")
+    if kind == "model" and detail:
+        return f"{both(Vocabulary.ROLE, 'credit_model')} {detail}"
+    if name in ("", "system") or kind == "system":
+        return both(Vocabulary.ROLE, "system")
+    return name
+
+
 def period_both(kind: str, start: date) -> str:
     """A report period in both languages: ``2026年第4季度 Q4 2026``."""
     return f"{period_label(kind, start, 'zh')} {period_label(kind, start, 'en')}"
 
 
-def beijing(instant: datetime | str) -> str:
-    """An instant (or its ISO text) in Beijing time: ``2026-12-07 21:34（北京时间）``."""
+def beijing(instant: datetime | str, note: bool = True) -> str:
+    """An instant (or its ISO text) in Beijing time: ``2026-12-07 21:34（北京时间）``; without
+    the note where a column's heading says it already."""
     moment = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return f"{aware.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M}（北京时间）"
+    return f"{aware.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M}" + ("（北京时间）" if note else "")
 
 
 def make_environment() -> jinja2.Environment:
@@ -77,6 +107,9 @@ def make_environment() -> jinja2.Environment:
     environment.filters["date_zh"] = date_zh
     environment.filters["beijing"] = beijing
     environment.globals["both"] = both
+    environment.globals["both_first"] = both_first
+    environment.globals["both_known"] = both_known
+    environment.globals["actor_both"] = actor_both
     environment.globals["period_both"] = period_both
     return environment
 

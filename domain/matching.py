@@ -57,6 +57,7 @@ from enum import StrEnum
 from typing import Final, NamedTuple
 
 from domain.errors import FieldIssue, issue
+from domain.labels import Vocabulary, label
 from domain.money import FEN, to_fen, validate_money_amount
 from domain.products import (
     MAX_SLA_HOURS,
@@ -482,20 +483,27 @@ def _rule_term(terms: ProductTerms, demand: DemandFacts) -> RuleOutcome:
     )
 
 
+def _words(vocabulary: Vocabulary, codes: Iterable[str], lang: str) -> str:
+    """Codes of one vocabulary in words, in their codes' order."""
+    return ("、" if lang == "zh" else "; ").join(label(vocabulary, c, lang) for c in sorted(codes))
+
+
 def _rule_financing_type(terms: ProductTerms, demand: DemandFacts) -> RuleOutcome:
     offered, wanted = terms.financing_type, demand.financing_type
+    offered_en = label(Vocabulary.FINANCING_TYPE, offered, "en")
     if offered is wanted:
         return _outcome(
             Rule.FINANCING_TYPE,
             True,
             f"融资方式为{offered.label_zh}，与需求一致",
-            f"The financing type ({offered.value}) is the one asked for.",
+            f"The financing type ({offered_en}) is the one asked for.",
         )
     return _outcome(
         Rule.FINANCING_TYPE,
         False,
         f"产品为{offered.label_zh}方式，需求为{wanted.label_zh}",
-        f"The product is {offered.value} financing; the demand asks for {wanted.value}.",
+        f"The product is {offered_en} financing; the demand asks for "
+        f"{label(Vocabulary.FINANCING_TYPE, wanted, 'en')}.",
     )
 
 
@@ -508,19 +516,22 @@ def _rule_method(terms: ProductTerms, demand: DemandFacts) -> RuleOutcome:
             "需求未指定还款方式",
             "The demand names no repayment method.",
         )
-    offered = ", ".join(sorted(m.value for m in terms.repayment_methods))
+    zh = label(Vocabulary.REPAYMENT_METHOD, method, "zh")
+    en = label(Vocabulary.REPAYMENT_METHOD, method, "en")
     if method in terms.repayment_methods:
         return _outcome(
             Rule.REPAYMENT_METHOD,
             True,
-            f"支持所需还款方式（{method.value}）",
-            f"The repayment method {method.value} is offered.",
+            f"支持所需还款方式（{zh}）",
+            f"The repayment method {en} is offered.",
         )
+    methods = terms.repayment_methods
     return _outcome(
         Rule.REPAYMENT_METHOD,
         False,
-        f"不支持所需还款方式（{method.value}），可选：{offered}",
-        f"The repayment method {method.value} is not offered (offered: {offered}).",
+        f"不支持所需还款方式（{zh}），可选：{_words(Vocabulary.REPAYMENT_METHOD, methods, 'zh')}",
+        f"The repayment method {en} is not offered "
+        f"(offered: {_words(Vocabulary.REPAYMENT_METHOD, methods, 'en')}).",
     )
 
 
@@ -531,19 +542,21 @@ def _rule_industry(terms: ProductTerms, enterprise: EnterpriseProfile) -> RuleOu
         return _outcome(
             Rule.INDUSTRY, True, "产品不限行业", "The product is open to every industry."
         )
-    codes = "".join(sorted(allowed))
+    zh = label(Vocabulary.INDUSTRY, industry, "zh")
+    en = label(Vocabulary.INDUSTRY, industry, "en")
     if industry in allowed:
         return _outcome(
             Rule.INDUSTRY,
             True,
-            f"所属行业{industry}在准入行业内",
-            f"Industry section {industry} is eligible.",
+            f"所属行业（{zh}）在准入行业内",
+            f"The industry ({en}) is eligible.",
         )
     return _outcome(
         Rule.INDUSTRY,
         False,
-        f"所属行业{industry}不在准入行业（{codes}）内",
-        f"Industry section {industry} is not among the eligible ones ({codes}).",
+        f"所属行业（{zh}）不在准入行业（{_words(Vocabulary.INDUSTRY, allowed, 'zh')}）内",
+        f"The industry ({en}) is not among the eligible ones "
+        f"({_words(Vocabulary.INDUSTRY, allowed, 'en')}).",
     )
 
 
@@ -552,19 +565,20 @@ def _rule_region(terms: ProductTerms, enterprise: EnterpriseProfile) -> RuleOutc
     region = enterprise.region
     if not allowed:
         return _outcome(Rule.REGION, True, "产品不限地区", "The product is open to every region.")
-    codes = ", ".join(sorted(allowed))
+    zh = label(Vocabulary.REGION, region, "zh")
+    en = label(Vocabulary.REGION, region, "en")
     if region in allowed or region[:2] in allowed:
         return _outcome(
             Rule.REGION,
             True,
-            f"所在地区{region}在服务范围内",
-            f"Region {region} is served.",
+            f"所在地区（{zh}）在服务范围内",
+            f"The region ({en}) is served.",
         )
     return _outcome(
         Rule.REGION,
         False,
-        f"所在地区{region}不在服务范围（{codes}）内",
-        f"Region {region} is not served (served: {codes}).",
+        f"所在地区（{zh}）不在服务范围（{_words(Vocabulary.REGION, allowed, 'zh')}）内",
+        f"The region ({en}) is not served (served: {_words(Vocabulary.REGION, allowed, 'en')}).",
     )
 
 

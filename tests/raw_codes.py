@@ -38,6 +38,10 @@ _UTC = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|\+00:?00)|"
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})? ?UTC|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"
 )
+# An id a command prints for the next command to take: a UUID or a workflow id, standing alone.
+_HANDLE = re.compile(
+    r"(?<![\w-])(?:[a-z]+-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![\w-])"
+)
 _URL_OR_MAIL = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _FILE_NAME = re.compile(r"\b[\w-]+\.(?:pdf|csv|json|png|jpg|jpeg|html|txt)\b", re.I)
 
@@ -46,7 +50,7 @@ _FILE_NAME = re.compile(r"\b[\w-]+\.(?:pdf|csv|json|png|jpg|jpeg|html|txt)\b", r
 class Finding:
     """One raw code in a text: what kind, the code, and the words around it."""
 
-    kind: str  # snake_case, dotted, uuid, utc_timestamp, code_word
+    kind: str  # snake_case, dotted, uuid, utc_timestamp, code_word, code_cell
     code: str
     context: str
 
@@ -64,12 +68,20 @@ def _single_word_codes() -> frozenset[str]:
 
 
 def find_raw_codes(
-    text: str, lang: str = "zh", names: frozenset[str] = frozenset()
+    text: str,
+    lang: str = "zh",
+    names: frozenset[str] = frozenset(),
+    handles: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Every raw code in ``text`` (what a person reads); ``lang`` is the rendering's language:
     on a Chinese one, a status word such as ``offered`` is a raw code too. ``names`` are
-    people's names (a username may read like a code: ``compliance``) and are not codes."""
+    people's names (a username may read like a code: ``compliance``) and are not codes.
+    ``handles`` are ids a command line prints on purpose, for the next command to take (an
+    application's id, a workflow id): each is left alone where it stands as a word of its own,
+    not inside a longer token (``loan-<id>`` is no loan id)."""
     cleaned = _FILE_NAME.sub(" ", _URL_OR_MAIL.sub(" ", text))
+    if handles:
+        cleaned = _HANDLE.sub(lambda m: " " if m.group(0) in handles else m.group(0), cleaned)
     findings: list[Finding] = []
 
     def add(kind: str, match: re.Match[str]) -> None:
@@ -91,6 +103,28 @@ def find_raw_codes(
         for match in re.finditer(r"(?<![\w-])[a-z]+(?![\w-])", without_ids):
             if match.group(0) in words and match.group(0) not in names:
                 add("code_word", match)
+    return findings
+
+
+# A word standing as a cell of a terminal table: after a line's start, two spaces or "· ",
+# before two spaces or the line's end.
+_CELL = re.compile(r"(?:^|(?<=  )|(?<=· ))([a-z]+)(?=  |$)", re.M)
+
+
+def find_code_cells(text: str, names: frozenset[str] = frozenset()) -> list[Finding]:
+    """Status words (``offered``, ``investigating``) standing as a cell of a terminal table.
+
+    A bilingual command line is read with ``lang="en"``: its English words are words
+    (``submitted 提交于``). A status code printed in place of its label still stands alone in
+    its column, which a word of a bilingual title never does."""
+    words = _single_word_codes()
+    findings: list[Finding] = []
+    for match in _CELL.finditer(text):
+        word = match.group(1)
+        if word in words and word not in names:
+            start, end = match.span(1)
+            context = text[max(0, start - 30) : end + 30].replace("\n", " ")
+            findings.append(Finding("code_cell", word, context))
     return findings
 
 

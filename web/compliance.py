@@ -18,6 +18,7 @@ from sqlalchemy import select
 from api.deps import ContextDep, SessionDep
 from api.errors import ApiError
 from api.routers import audit as audit_api
+from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES, first_label
 from audit.service import WorkflowSummary
 from db import reporting
 from db.models import DecisionLogEntry, Enterprise, FinancingDemand, Loan, LoanApplication
@@ -26,7 +27,7 @@ from domain.labels import Vocabulary, label
 from domain.monitoring import Rule
 from domain.roles import INSTITUTION_ROLES, Role
 from web.core import PREFIX, PageError, Web, WebContext, parse_uuid, redirect, render
-from web.display import audit_actor, first_label, people, task_subjects
+from web.display import audit_actor, people, task_subjects
 from workflows.contracts import WorkflowType
 
 router = APIRouter(prefix="/compliance", include_in_schema=False)
@@ -104,20 +105,11 @@ async def search_page(
     )
 
 
-_STATUSES = (
-    Vocabulary.APPLICATION_STAGE,
-    Vocabulary.DEMAND_STATUS,
-    Vocabulary.ENTERPRISE_STATUS,
-    Vocabulary.LOAN_STATUS,
-    Vocabulary.WORKFLOW_STATUS,
-)
-
-
 def stage_text(ctx: WebContext, hit: WorkflowSummary) -> str:
     """'贷款申请 · 人工审批中': the stage and status search attributes in words."""
     status = hit.status or hit.execution_status
     parts = [label(Vocabulary.LIFECYCLE_STAGE, hit.stage, ctx.lang)] if hit.stage else []
-    parts.append(first_label(status, _STATUSES, ctx.lang))
+    parts.append(first_label(status, STATUS_VOCABULARIES, ctx.lang))
     return " · ".join(parts)
 
 
@@ -189,7 +181,7 @@ async def timeline_page(
         people=await people(session, actors),
         audit_actor=lambda entry: audit_actor(entry, ctx.lang),
         first_label=lambda code, vocabularies: first_label(code, vocabularies, ctx.lang),
-        outcome_vocabularies=(Vocabulary.OUTCOME, Vocabulary.TASK_OUTCOME, Vocabulary.TASK_STATE),
+        outcome_vocabularies=OUTCOME_VOCABULARIES,
     )
 
 

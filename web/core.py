@@ -22,6 +22,7 @@ from api.errors import ApiError
 from api.routers import auth
 from api.schemas import RefreshRequest, TokenPair
 from api.security import InvalidToken, decode_token
+from audit.details import event_details
 from config.settings import Environment, Settings
 from db.models import AppUser
 from domain.labels import label, period_label, reasons_text
@@ -194,7 +195,7 @@ def render(ctx: WebContext, template: str, status: int = 200, **data: Any) -> HT
         field_name=lambda name: label("field", name, ctx.lang),
         file_kind=display.file_kind,
         event_title=lambda kind: display.event_title(kind, ctx.lang),
-        event_details=lambda details: display.event_details(details, ctx.lang),
+        event_details=lambda details: event_details(details, ctx.lang),
         period_label=lambda kind, start: period_label(kind, start, ctx.lang),
         actor_text=lambda actor: display.actor_text(actor, data.get("people", {}), ctx.lang),
         lang=ctx.lang,

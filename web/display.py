@@ -1,21 +1,20 @@
 """What the workbench shows in place of ids and codes: the enterprise, product and amount of a
-task, a person's name and role, and a case event's title and details in words."""
+task, a person's name and role, and a case event's title (its details in words:
+``audit.details``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.timeline import TimelineEntry
 from db.models import AppUser, Enterprise, Loan, LoanApplication, LoanProduct
-from domain.labels import Vocabulary, known, label, reasons_text
-from web.formats import money, percent
+from domain.labels import Vocabulary, label
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,110 +131,3 @@ def event_title(kind: str, lang: str) -> str:
 def file_kind(content_type: str) -> str:
     """An upload's type as people name it: PDF, JPEG, PNG."""
     return content_type.rsplit("/", 1)[-1].upper() if content_type else "—"
-
-
-def first_label(code: str, vocabularies: tuple[Vocabulary, ...], lang: str) -> str:
-    """The label of ``code`` in the first vocabulary that knows it (else a recorded miss)."""
-    for vocabulary in vocabularies:
-        if known(vocabulary, code):
-            return label(vocabulary, code, lang)
-    return label(vocabularies[0], code, lang)
-
-
-_MONEY = frozenset(
-    {"amount", "principal", "outstanding", "proposed_amount", "indicative_amount", "amount_due"}
-)
-_RATES = frozenset({"rate", "apr", "pd", "proposed_rate", "indicative_rate", "annual_rate"})
-_MONTHS = frozenset({"term_months", "extra_months", "proposed_term_months"})
-_COUNTS = frozenset({"round", "episode", "days_past_due", "score", "grade", "questions"})
-_TEXT = frozenset({"question", "answer", "comment", "typed_name"})
-_CODES: dict[str, tuple[Vocabulary, ...]] = {
-    "decision": (
-        Vocabulary.CREDIT_DECISION,
-        Vocabulary.CREDIT_ACTION,
-        Vocabulary.APPLICATION_STAGE,
-        Vocabulary.TASK_OUTCOME,
-    ),
-    "outcome": (
-        Vocabulary.TASK_OUTCOME,
-        Vocabulary.APPLICATION_STAGE,
-        Vocabulary.CREDIT_ACTION,
-        Vocabulary.OUTCOME,
-    ),
-    "stage": (Vocabulary.APPLICATION_STAGE, Vocabulary.ENTERPRISE_STATUS),
-    "required_role": (Vocabulary.ROLE,),
-    "role": (Vocabulary.ROLE,),
-    "authority": (Vocabulary.AUTHORITY,),
-    "category": (Vocabulary.RISK_CATEGORY,),
-    "previous": (Vocabulary.RISK_CATEGORY,),
-    "repayment_method": (Vocabulary.REPAYMENT_METHOD,),
-    "method": (Vocabulary.REPAYMENT_METHOD,),
-}
-_SHOWN = frozenset(
-    {*_MONEY, *_RATES, *_MONTHS, *_COUNTS, *_TEXT, *_CODES, "reason", "reasons", "materials"}
-    | {"restructuring"}
-)
-
-
-def _decimal(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _value(key: str, value: object, lang: str) -> str | None:
-    """One field's value in words, or None when it is not for a person (ids, hashes, keys)."""
-    if key in _MONEY:
-        amount = _decimal(value)
-        return money(amount) if amount is not None else None
-    if key in _RATES:
-        rate = _decimal(value)
-        return percent(rate) if rate is not None else None
-    if key in _MONTHS:
-        return f"{value} months" if lang == "en" else f"{value} 个月"
-    if key in _COUNTS or key in _TEXT:
-        return str(value)
-    if key in _CODES:
-        code, _, words = str(value).partition(": ")  # "declined: 现金流不足" (a person's reason)
-        named = first_label(code, _CODES[key], lang)
-        return (
-            f"{named}: {words}"
-            if words and lang == "en"
-            else f"{named}：{words}"
-            if words
-            else named
-        )
-    if key in ("reason", "reasons"):
-        return reasons_text(str(value), lang)
-    if key == "materials":
-        parts = [p for p in str(value).replace("、", ",").split(",") if p]
-        return ("、" if lang != "en" else ", ").join(
-            label(Vocabulary.MATERIAL, p.strip(), lang) for p in parts
-        )
-    if key == "restructuring":
-        yes = str(value).lower() in ("true", "1", "yes")
-        return ("Yes" if yes else "No") if lang == "en" else ("是" if yes else "否")
-    return None
-
-
-def event_details(details: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
-    """The fields of an event a person reads, in words (nested ``inputs`` flattened); ids,
-    hashes, keys and unknown fields are left to the compliance timeline."""
-    flat: dict[str, Any] = {}
-    for key, value in details.items():
-        if isinstance(value, Mapping):
-            for inner, inner_value in value.items():
-                flat.setdefault(str(inner), inner_value)
-        else:
-            flat[key] = value
-    shown: list[tuple[str, str]] = []
-    for key, value in flat.items():
-        if value in (None, "", [], {}) or key not in _SHOWN:
-            continue
-        if isinstance(value, list | tuple):
-            value = ",".join(str(v) for v in value)
-        text = _value(key, value, lang)
-        if text:
-            shown.append((label(Vocabulary.FIELD, key, lang), text))
-    return shown

@@ -26,6 +26,7 @@ from api.errors import ApiError
 from api.fields import NO_NUL, Day
 from api.schemas import Schema
 from audit.chain import ChainReport, verify_decision_log
+from audit.details import OUTCOME_VOCABULARIES, event_details_both
 from audit.history import WorkflowNotFound
 from audit.service import (
     AccessDenied,
@@ -37,6 +38,7 @@ from audit.service import (
     story,
 )
 from config.codec import EncryptionCodec
+from db.models import AppUser
 from db.models_audit import RetentionRun
 from documents.pdf import render_pdf
 from domain.retention import RETENTION_RULES, RetentionRule
@@ -175,10 +177,18 @@ async def timeline_json(
     )
 
 
-def render_story_pdf(story_: AuditStory) -> bytes:
-    """The timeline as a PDF (WeasyPrint, embedded CJK font); names the JSON export's digest."""
+def render_story_pdf(story_: AuditStory, generated_by_name: str) -> bytes:
+    """The timeline as a PDF (WeasyPrint, embedded CJK font) in words: labels, names, Beijing
+    time, each step's facts as people read them; it names the JSON export's digest, where the
+    ids, keys and hashes each step recorded are."""
     digest = hashlib.sha256(_export_json(story_)).hexdigest()
-    context: dict[str, Any] = {"story": story_.model_dump(), "digest": digest}
+    context: dict[str, Any] = {
+        "story": story_.model_dump(),
+        "digest": digest,
+        "generated_by_name": generated_by_name,
+        "details": event_details_both,
+        "outcomes": OUTCOME_VOCABULARIES,
+    }
     return render_pdf("audit_timeline", context)
 
 
@@ -198,7 +208,9 @@ async def timeline_pdf(
 ) -> Response:
     """The timeline as a PDF for the file; the JSON export's SHA-256 is printed in it."""
     found = await _story(workflow_id, user, session, temporal, ctx, children)
-    pdf = await asyncio.to_thread(render_story_pdf, found)  # off the event loop
+    reader = await session.get(AppUser, user.user_id)
+    name = (reader.display_name or reader.username) if reader is not None else ""
+    pdf = await asyncio.to_thread(render_story_pdf, found, name)  # off the event loop
     return Response(
         pdf,
         media_type="application/pdf",

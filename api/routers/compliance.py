@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
+from contextlib import suppress
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -37,7 +39,7 @@ from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from db import reporting
 from db.base import utcnow
-from db.models import Enterprise, Institution, LoanApplication
+from db.models import AppUser, Enterprise, Institution, LoanApplication
 from db.models_compliance import MonitoringAlert, OutcomeRating, RegulatoryReport
 from db.repositories import DecisionLog
 from domain.calendar import business_today
@@ -103,6 +105,9 @@ class ReportOut(Schema):
     csv_sha256: str
     json_sha256: str
     generated_by: str
+    # Who asked for it, as people know them (None for the Schedule); the id stays above.
+    generated_by_name: str | None = None
+    generated_by_role: str | None = None
     created_at: datetime
 
 
@@ -201,9 +206,31 @@ class RatingOut(Schema):
     created_at: datetime
 
 
-def _report_out(row: RegulatoryReport) -> ReportOut:
+def _report_out(row: RegulatoryReport, authors: dict[str, AppUser]) -> ReportOut:
     period = Period.of(ReportKind(row.kind), row.period_start)
-    return ReportOut.model_validate({**_columns(row, ReportOut), "label": period.label})
+    author = authors.get(row.generated_by)
+    return ReportOut.model_validate(
+        {
+            **_columns(row, ReportOut),
+            "label": period.label,
+            "generated_by_name": (author.display_name or author.username) if author else None,
+            "generated_by_role": author.role if author else None,
+        }
+    )
+
+
+async def _authors(session: Any, rows: Sequence[RegulatoryReport]) -> dict[str, AppUser]:
+    """The people (``user:<id>``) who asked for these reports, in one query."""
+    ids: set[uuid.UUID] = set()
+    for row in rows:
+        kind, _, ident = row.generated_by.partition(":")
+        if kind == "user":
+            with suppress(ValueError):
+                ids.add(uuid.UUID(ident))
+    if not ids:
+        return {}
+    users = await session.scalars(select(AppUser).where(AppUser.id.in_(ids)))
+    return {f"user:{user.id}": user for user in users}
 
 
 def _columns(row: Any, schema: type[Schema]) -> dict[str, Any]:
@@ -231,7 +258,8 @@ async def list_reports(
 ) -> list[ReportOut]:
     """Archived report versions, newest period first."""
     rows = await reporting.list_reports(session, kind.value if kind else None, limit)
-    return [_report_out(row) for row in rows]
+    authors = await _authors(session, rows)
+    return [_report_out(row, authors) for row in rows]
 
 
 @router.get(
@@ -265,7 +293,8 @@ async def get_report(report_id: uuid.UUID, user: Reader, session: SessionDep) ->
     row = await reporting.get_report(session, report_id)
     if row is None:
         raise _REPORT_NOT_FOUND
-    return ReportDetailOut.model_validate({**_report_out(row).model_dump(), "figures": row.figures})
+    out = _report_out(row, await _authors(session, [row]))
+    return ReportDetailOut.model_validate({**out.model_dump(), "figures": row.figures})
 
 
 @router.get(
@@ -361,7 +390,7 @@ async def generate_report(
         raise ApiError(502, "report.failed", "报表生成失败", "Report generation failed") from exc
     row = await reporting.get_report(session, archived.report_id)
     assert row is not None
-    return _report_out(row)
+    return _report_out(row, await _authors(session, [row]))
 
 
 # ---- monitoring --------------------------------------------------------------------------

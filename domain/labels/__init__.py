@@ -88,6 +88,7 @@ class Vocabulary(StrEnum):
     REASON = "reason"
     DECISION_KIND = "decision_kind"
     TIMELINE_EVENT = "timeline_event"
+    TIMELINE_SOURCE = "timeline_source"  # where an audit timeline entry comes from
     WORKFLOW_TYPE = "workflow_type"
     WORKFLOW_STATUS = "workflow_status"
     OUTCOME = "outcome"
@@ -107,6 +108,12 @@ class Vocabulary(StrEnum):
     INSTITUTION_STATUS = "institution_status"
     LIFECYCLE_STAGE = "lifecycle_stage"  # the stage search attribute of a workflow
     FIELD = "field"  # names of the facts an event records (amount, rate, reason …)
+    MODEL_FEATURE = "model_feature"  # the credit model's SME features (credit_model.features)
+    MODEL_KIND = "model_kind"  # scorecard, challenger
+    MODEL_STATUS = "model_status"  # registered, promoted, retired
+    MODEL_SAMPLE = "model_sample"  # cross-validated, out of time
+    MODEL_PARAMETER = "model_parameter"  # the tuning grids' parameters
+    FEATURE_SET = "feature_set"  # sme, custom
 
 
 def _compiled(po: Path) -> bytes:
@@ -213,12 +220,12 @@ def clear_misses() -> None:
 
 def reasons_text(value: str, lang: str = "zh", vocabulary: str = Vocabulary.REASON) -> str:
     """Reasons as a person reads them: ``"amount.above_auto_limit,grade.needs_review"`` →
-    ``"金额超过自动审批上限；信用等级需人工审核"``. A person's own words (an officer's
-    decline reason) are not codes and come back unchanged; empty stays empty."""
+    ``"金额超过自动审批上限；信用等级需人工审核"``; codes ``vocabulary`` knows read the same way
+    (``"financial_statements,bank_statements"`` of the materials). A person's own words (an
+    officer's decline reason) are not codes and come back unchanged; empty stays empty."""
     parts = [part.strip() for part in value.split(",") if part.strip()]
-    if not parts or not all(CODE_PATTERN.fullmatch(part) and "." in part for part in parts):
-        if parts and len(parts) == 1 and known(vocabulary, parts[0]):
-            return label(vocabulary, parts[0], lang)
+    dotted_codes = all(CODE_PATTERN.fullmatch(part) and "." in part for part in parts)
+    if not parts or not (dotted_codes or all(known(vocabulary, part) for part in parts)):
         return value.strip()
     separator = "; " if _language(lang) == "en" else "；"
     return separator.join(label(vocabulary, part, lang) for part in parts)

@@ -1,14 +1,19 @@
 """The platform in-process: what its tests get (the session fixture ``platform`` itself lives
-in tests/conftest.py, so that every directory shares one worker and one API)."""
+in tests/conftest.py, so that every directory shares one worker and one API), and the demo
+data served over HTTP (``demo_url``)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
+from tests.integration.demo_support import served_demo
+from tests.support import SandboxProcess
 
 ADMIN_PASSWORD = "Adm1n-Secret!"
 
@@ -31,3 +36,11 @@ class Platform:
 
     async def admin_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(self.admin_username, ADMIN_PASSWORD)}"}
+
+
+@pytest.fixture(scope="session")
+async def demo_url(platform: Platform, sandbox: SandboxProcess) -> AsyncIterator[str]:
+    """The API over HTTP, seeded with the demo as ``loanbridge up --demo`` does: once per
+    session, for every test that reads the demo as people would."""
+    async with served_demo(platform, sandbox) as url:
+        yield url

@@ -5,25 +5,18 @@ dotted codes, UUIDs and UTC timestamps (tests/raw_codes.py, whose own test plant
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
 from collections import deque
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-import uvicorn
-from sqlalchemy import select
 
 import domain.labels as labels
-from api.app import create_app
-from cli.demo import DEMO_PASSWORD, seed_applications, seed_catalog, seed_demo, seed_enterprises
-from db.models import AppUser
+from cli.demo import DEMO_PASSWORD
 from tests.integration.conftest import Platform
+from tests.integration.demo_support import people_names
 from tests.raw_codes import Finding, find_raw_codes, visible_text
-from tests.support import SandboxProcess
 
 pytestmark = pytest.mark.integration
 
@@ -48,12 +41,6 @@ class Crawl:
     pages: list[str] = field(default_factory=list)
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _login(client: httpx.AsyncClient, username: str) -> None:
@@ -91,54 +78,12 @@ async def _crawl(
     return crawl
 
 
-@pytest.fixture(scope="module")
-async def demo_url(platform: Platform, sandbox: SandboxProcess) -> AsyncIterator[str]:
-    """The API served over HTTP and seeded with the demo, as ``loanbridge up --demo`` does."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(platform.settings), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    database_url = platform.settings.database_url or ""
-
-    def seed() -> None:
-        for step in (
-            seed_demo(url, database_url),
-            seed_enterprises(url, sandbox.base_url),
-            seed_catalog(url),
-            seed_applications(url),
-        ):
-            for _ in step:
-                pass
-
-    try:
-        await asyncio.to_thread(seed)
-        yield url
-    finally:
-        server.should_exit = True
-        await serving
-
-
-async def _names(platform: Platform) -> frozenset[str]:
-    """People's usernames and display names: names, not codes, whatever they look like."""
-    async with platform.sessions() as session:
-        rows = await session.execute(select(AppUser.username, AppUser.display_name))
-        return frozenset(name for row in rows for name in row if name)
-
-
 @pytest.mark.parametrize("username", sorted(ROLES))
 async def test_no_workbench_page_shows_a_raw_code(
     demo_url: str, platform: Platform, username: str
 ) -> None:
     labels.clear_misses()
-    names = await _names(platform)
+    names = await people_names(platform)
     report: list[str] = []
     for lang in ("zh", "en"):
         async with httpx.AsyncClient(base_url=demo_url, timeout=60) as client:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from cli.display import label
 from tests.unit.platform.test_cli_lending import FakeApi, api, run
 
 __all__ = ["api"]  # the fixture, shared with the lending CLI tests
@@ -23,7 +24,8 @@ def _story(revealed: bool) -> dict[str, Any]:
         "name": "decide_credit",
         "title_zh": "信贷审批决定",
         "title_en": "credit decision",
-        "actor": "icbc-sz-officer (officer)" if revealed else None,
+        "actor": "icbc-sz-officer (officer)" if revealed else None,  # as the audit API names
+        "actor_role": "officer" if revealed else None,
         "outcome": "completed",
         "summary": "approve=True, rate=0.042" if revealed else "",
         "inputs": {"approve": True} if revealed else {"withheld": True},
@@ -53,23 +55,30 @@ def _story(revealed: bool) -> dict[str, Any]:
     }
 
 
-def test_show_prints_the_timeline_and_says_what_is_withheld(api: FakeApi) -> None:
+def test_show_prints_the_timeline_in_words_and_beijing_time(api: FakeApi) -> None:
     api.on("GET", f"/api/v1/audit/workflows/{WF}/timeline", _story(revealed=False))
     result = run("audit", "show", WF, "--no-children")
     assert result.exit_code == 0, result.output
     assert api.requests[-1].url.params["children"] == "false"
-    assert "payloads withheld" in result.output
-    assert "信贷审批决定 / credit decision" in result.output
-    assert "[payload withheld / 载荷已隐藏]" in result.output
-    assert "✗ BankDown" in result.output
-    assert "1 descendant(s) not visible to your role" in result.output
+    out = result.output
+    assert "载荷已隐藏 withheld" in out and "北京时间 Beijing time" in out
+    assert "2026-11-29 00:12  流程历史 Workflow history" in out  # 16:12 UTC
+    assert "信贷审批决定 / credit decision" in out
+    assert f"{label('workflow_status', 'completed')} · 1 次运行 run(s)" in out
+    assert label("outcome", "failed") in out
+    assert "recorded" not in out and "BankDown" not in out  # as recorded: on request
+    assert "1 个下级流程对您的角色不可见" in out
+    recorded = run("audit", "show", WF, "--recorded").output
+    assert "记录 recorded: [载荷已隐藏 payload withheld]" in recorded
+    assert "] ✗ BankDown" in recorded
 
 
-def test_show_for_compliance_names_the_actor(api: FakeApi) -> None:
+def test_show_for_compliance_names_the_actor_and_role(api: FakeApi) -> None:
     api.on("GET", f"/api/v1/audit/workflows/{WF}/timeline", _story(revealed=True))
-    result = run("audit", "show", WF)
-    assert "decoded (compliance)" in result.output
-    assert "icbc-sz-officer (officer)" in result.output and "approve=True" in result.output
+    result = run("audit", "show", WF, "--recorded")
+    assert "载荷已解密 decoded (compliance)" in result.output
+    assert f"icbc-sz-officer（{label('role', 'officer')}）" in result.output
+    assert "记录 recorded: approve=True" in result.output
 
 
 def test_export_saves_the_file_and_prints_its_digest(api: FakeApi, tmp_path: Path) -> None:
@@ -101,8 +110,8 @@ def test_verify_reports_each_break_and_exits_non_zero(api: FakeApi) -> None:
     )
     result = run("audit", "verify")
     assert result.exit_code == 1
-    assert "position 3 (seq 3): content_altered" in result.output
-    assert "position 6 (seq 7): row_deleted" in result.output
+    assert f"position 3 (seq 3): {label('break_kind', 'content_altered')} — edited" in result.output
+    assert f"position 6 (seq 7): {label('break_kind', 'row_deleted')}" in result.output
 
 
 def test_verify_with_checkpoint_posts(api: FakeApi) -> None:
@@ -133,4 +142,8 @@ def test_search_passes_the_filters(api: FakeApi) -> None:
     params = api.requests[-1].url.params
     assert params["institution"] == "ICBC-SZ" and params["status"] == "disbursed"
     assert "enterprise" not in params
-    assert WF in result.output and "1 workflow(s)" in result.output
+    assert WF in result.output and "1 个流程 workflow(s)" in result.output
+    assert "started 开始 2026-11-29 00:12" in result.output
+    words = [label("workflow_type", "LoanApplicationWorkflow")]
+    words += [label("lifecycle_stage", "origination"), label("application_stage", "disbursed")]
+    assert " · ".join(words) in result.output

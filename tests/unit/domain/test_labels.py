@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 import domain.labels as labels
-from credit_model.features import FEATURE_LABELS
+from audit.timeline import TimelineEntry
+from credit_model.features import FEATURE_LABELS, FEATURES
+from credit_model.pipeline import CHALLENGER_GRID, SCORECARD_GRID
 from domain.classification import RiskCategory
 from domain.credit_decision import ApprovalAuthority, Decision
 from domain.decision_chain import BreakKind
@@ -80,6 +84,13 @@ def test_codes_outside_enums_have_labels() -> None:
     assert _unlabelled(Vocabulary.DECISION_BUCKET, [b for b, _ in DECISION_BUCKETS]) == []
     assert _unlabelled(Vocabulary.ENTERPRISE_SIZE, ["large"]) == []
     assert _unlabelled(Vocabulary.TIMELINE_EVENT, sorted(_steps_of_workflows())) == []
+    assert _unlabelled(Vocabulary.MODEL_FEATURE, list(FEATURES)) == []
+    parameters = {
+        name for grid in (SCORECARD_GRID, CHALLENGER_GRID) for p in grid for name in asdict(p)
+    }
+    assert _unlabelled(Vocabulary.MODEL_PARAMETER, sorted(parameters)) == []
+    sources = get_args(TimelineEntry.model_fields["source"].annotation)
+    assert len(sources) == 4 and _unlabelled(Vocabulary.TIMELINE_SOURCE, list(sources)) == []
 
 
 def _steps_of_workflows() -> set[str]:
@@ -168,6 +179,13 @@ def test_reasons_are_labelled_and_a_persons_words_are_kept() -> None:
     )
     assert reasons_text("经营流水不足, 无法覆盖月供", "zh") == "经营流水不足, 无法覆盖月供"
     assert reasons_text("", "zh") == ""
+    materials = "financial_statements,bank_statements"
+    assert reasons_text(materials, "zh", Vocabulary.MATERIAL) == (
+        f"{label(Vocabulary.MATERIAL, 'financial_statements', 'zh')}；"
+        f"{label(Vocabulary.MATERIAL, 'bank_statements', 'zh')}"
+    )
+    assert reasons_text("all_checks_passed", "en") == "All checks passed"
+    assert reasons_text("paid, thanks", "en") == "paid, thanks"
 
 
 def test_report_periods_read_as_people_say_them() -> None:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import domain.labels as labels
 from domain import matching
 from domain.matching import (
     Candidate,
@@ -36,6 +37,7 @@ from domain.products import (
     ProductTerms,
 )
 from domain.schedule import RepaymentMethod
+from tests.raw_codes import find_raw_codes
 
 D = Decimal
 TODAY = date(2025, 6, 20)
@@ -378,3 +380,20 @@ def test_fast_screening_agrees_with_the_readable_rules(
     assert result.eligible == all(r.passed for r in rules)
     assert D(0) <= result.score <= D(100)
     assert result.score == result.score.quantize(D("0.01"))
+
+
+def test_explanations_name_methods_types_industries_and_regions_in_words() -> None:
+    labels.clear_misses()
+    failing = replace(
+        TERMS,
+        financing_type=FinancingType.GUARANTEED,
+        repayment_methods=frozenset({RepaymentMethod.EQUAL_PRINCIPAL}),
+    )
+    elsewhere = replace(ENTERPRISE, industry="F", region="440305")
+    for terms, enterprise in ((TERMS, ENTERPRISE), (failing, elsewhere)):
+        result = _one(terms, enterprise=enterprise)
+        for text, lang in ((result.explanation_zh, "zh"), (result.explanation_en, "en")):
+            assert [str(f) for f in find_raw_codes(text, lang)] == []
+    zh = _one(failing, enterprise=elsewhere).explanation_zh
+    assert "等额本息" in zh and "批发和零售业" in zh and "深圳" in zh
+    assert labels.misses() == frozenset()

@@ -21,6 +21,7 @@ from tests.unit.platform.test_cli_lending import (
     APP,
     INSTITUTION,
     LOAN,
+    LOAN_OUT,
     LOAN_PROGRESS,
     ME,
     PDF_SHA,
@@ -136,6 +137,30 @@ def test_tasks_list_names_the_enterprise_product_and_amount(api: FakeApi) -> Non
     assert "云桥科技有限公司 · 经营快贷 ¥300,000.00 12 个月 months" in out
     assert reasons("amount.above_auto_limit") in out
     assert f"application-{APP}" not in out
+
+
+def test_an_extension_task_names_the_loans_enterprise_product_and_principal(
+    api: FakeApi,
+) -> None:
+    extension = {
+        **TASK_OUT,
+        "kind": "extension_approval",
+        "subject": f"loan-{LOAN}",
+        "workflow_id": f"loan-{LOAN}",
+        "state": "open",
+        "outcome": None,
+        "context": {"extra_months": "6", "restructuring": "false", "reason": "订单回款周期延长"},
+    }
+    api.on("GET", "/api/v1/tasks", [extension])
+    api.on("GET", f"/api/v1/loans/{LOAN}", {**LOAN_OUT, "principal": "180000.00"})
+    api.on("GET", "/api/v1/applications", [application()])
+    result = run("tasks", "list")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert label("task_kind", "extension_approval") in out
+    assert "云桥科技有限公司 · 经营快贷 贷款 loan ¥180,000.00  展期 6 个月 months extension" in out
+    assert "(订单回款周期延长)" in out
+    assert f"loan-{LOAN}" not in out
 
 
 DEMAND: dict[str, Any] = {

@@ -591,31 +591,28 @@ def test_tasks_decide_checks_its_options_before_the_api(api: FakeApi, flags: lis
 # ---- loans ---------------------------------------------------------------------------------
 
 
+LOAN_OUT = {
+    "id": LOAN,
+    "application_id": APP,
+    "enterprise_id": ENTERPRISE,
+    "institution_id": INSTITUTION,
+    "principal": "300000.00",
+    "annual_rate": "0.0395",
+    "term_months": 12,
+    "repayment_method": "equal_installment",
+    "status": "active",
+    "disbursed_at": "2030-01-15T02:30:00Z",
+    "outstanding_principal": "275000.00",
+    "days_past_due": 0,
+    "category": "normal",
+    "next_due_date": "2030-03-15",
+    "maturity_date": "2031-01-15",
+    "closed_at": None,
+}
+
+
 def test_loan_list(api: FakeApi) -> None:
-    api.on(
-        "GET",
-        "/api/v1/loans",
-        [
-            {
-                "id": LOAN,
-                "application_id": APP,
-                "enterprise_id": ENTERPRISE,
-                "institution_id": INSTITUTION,
-                "principal": "300000.00",
-                "annual_rate": "0.0395",
-                "term_months": 12,
-                "repayment_method": "equal_installment",
-                "status": "active",
-                "disbursed_at": "2030-01-15T02:30:00Z",
-                "outstanding_principal": "275000.00",
-                "days_past_due": 0,
-                "category": "normal",
-                "next_due_date": "2030-03-15",
-                "maturity_date": "2031-01-15",
-                "closed_at": None,
-            }
-        ],
-    )
+    api.on("GET", "/api/v1/loans", [LOAN_OUT])
     api.on("GET", "/api/v1/institutions", [LENDER])
     result = run("loan", "list", "--status", "active")
     assert result.exit_code == 0, result.output

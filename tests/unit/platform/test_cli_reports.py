@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from cli.display import label
 from tests.unit.platform.test_cli_lending import FakeApi, api, conflict, run
 
 __all__ = ["api"]  # the fixture, re-used
@@ -77,15 +78,32 @@ def test_generate_sends_the_kind_and_period_and_prints_the_version(api: FakeApi)
     result = run("report", "generate", "monthly", "--period", "2026-10-01")
     assert result.exit_code == 0, result.output
     assert api.body() == {"kind": "monthly", "period_start": "2026-10-01"}
-    assert "2026-10" in result.output and "v2" in result.output
+    assert "2026年10月 October 2026" in result.output and "v2" in result.output
+    assert "生成于 generated 2026-11-01 01:00" in result.output  # Beijing time, as given
+    assert label("role", "system") in result.output  # the Schedule generated it
+
+
+def test_list_names_who_generated_a_report(api: FakeApi) -> None:
+    by_person = report(
+        generated_by="user:0b3c5d6e-0000-4000-8000-0000000000c1",
+        generated_by_name="合规审计员",
+        generated_by_role="compliance",
+    )
+    api.on("GET", "/api/v1/reports", [by_person])
+    result = run("report", "list")
+    assert result.exit_code == 0, result.output
+    assert f"合规审计员（{label('role', 'compliance')}）" in result.output
+    assert "user:" not in result.output
 
 
 def test_show_prints_the_headline_figures(api: FakeApi) -> None:
     api.on("GET", f"/api/v1/reports/{REPORT}", {**report(), "figures": FIGURES})
     result = run("report", "show", REPORT)
     assert result.exit_code == 0, result.output
-    assert "450000.00" in result.output and "0.2500" in result.output
-    assert "working_capital 3/¥450000.00" in result.output
+    out = result.output
+    assert "¥450,000.00" in out and "25.00%" in out and "75.00%" in out
+    assert f"{label('product_family', 'working_capital')} 3 笔 / ¥450,000.00" in out
+    assert "working_capital" not in out
 
 
 def test_download_checks_the_sha256(api: FakeApi, tmp_path: Path) -> None:
@@ -103,10 +121,14 @@ def test_download_checks_the_sha256(api: FakeApi, tmp_path: Path) -> None:
 def test_alerts_list_investigate_close(api: FakeApi) -> None:
     api.on("GET", "/api/v1/alerts", [alert("open")])
     listed = run("alerts", "list", "--state", "open")
-    assert "structuring" in listed.output and "杭州云桥" in listed.output
+    assert label("alert_rule", "structuring") in listed.output and "杭州云桥" in listed.output
+    assert label("alert_state", "open") in listed.output
+    assert label("severity", "medium") in listed.output
+    assert "2026-11-02 09:00" in listed.output  # Beijing time
     assert api.requests[-1].url.params["state"] == "open"
     api.on("POST", f"/api/v1/alerts/{ALERT}/investigate", alert("investigating"))
-    assert "investigating" in run("alerts", "investigate", ALERT).output
+    investigated = run("alerts", "investigate", ALERT).output
+    assert label("alert_state", "investigating") in investigated
     api.on("POST", f"/api/v1/alerts/{ALERT}/close", alert("closed"))
     closed = run("alerts", "close", ALERT, "--note", "已核实")
     assert closed.exit_code == 0 and api.body() == {"note": "已核实"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.raw_codes import find_raw_codes, visible_text
+from tests.raw_codes import find_code_cells, find_raw_codes, visible_text
 
 CLEAN = (
     "徐明娜（信贷审批员） 2026-12-07 21:34 授信审批 ¥1,200,000.00 4.80% 起 "
@@ -56,3 +56,27 @@ def test_visible_text_reads_text_nodes_not_attributes_scripts_or_machine_blocks(
     assert find_raw_codes(text, "zh") == []
     planted = html.replace("<td>人工审批中</td>", "<td>in_review</td>")
     assert [f.code for f in find_raw_codes(visible_text(planted), "zh")] == ["in_review"]
+
+
+def test_a_handle_is_an_id_only_where_it_stands_alone() -> None:
+    loan = "0b3e6a4c-5a8e-4a1f-9d51-2f3c1e0a9b77"
+    handles = frozenset({loan})
+    assert find_raw_codes(f"贷款 {loan}  已放款", "zh", handles=handles) == []
+    assert [f.kind for f in find_raw_codes(f"任务 loan-{loan}", "zh", handles=handles)] == ["uuid"]
+    other = "1c4f7b5d-6b9f-4b2a-8e62-3a4d2f1b0c88"
+    assert [f.code for f in find_raw_codes(f"贷款 {other}", "zh", handles=handles)] == [other]
+    assert find_raw_codes(f"loan-{loan}", "zh", handles=frozenset({f"loan-{loan}"})) == []
+
+
+def test_a_status_word_standing_as_a_table_cell_is_a_code() -> None:
+    clean = (
+        "0b3e6a4c  已提交 Submitted    submitted 提交于 2026-12-07 22:42\n"
+        "  no. due date    paid status\n"
+        "调查中 Investigating  高 High   上海中鑫商贸有限公司"
+    )
+    assert find_code_cells(clean) == []
+    for planted in ("0b3e6a4c  investigating  high", "offered", "状态 · offered  ¥1.00"):
+        assert [f.kind for f in find_code_cells(f"{clean}\n{planted}")] == ["code_cell"] * (
+            2 if "high" in planted else 1
+        ), planted
+    assert find_code_cells("登录名  compliance", frozenset({"compliance"})) == []
