@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import stat
@@ -54,12 +55,13 @@ class Up:
     def __init__(self, data_dir: Path, demo: bool = False) -> None:
         self.api_port = free_port()
         self.ui_port = free_port()
+        self.sandbox_port = free_port()
         env = _env(
             data_dir,
             API_PORT=str(self.api_port),
             TEMPORAL_UI_PORT=str(self.ui_port),
             TEMPORAL_PORT=str(free_port()),
-            SANDBOX_PORT=str(free_port()),
+            SANDBOX_PORT=str(self.sandbox_port),
             SANDBOX_SMTP_PORT=str(free_port()),
         )
         self.log = (data_dir.parent / f"up-{time.monotonic_ns()}.log").open("wb")
@@ -93,6 +95,32 @@ class Up:
 
     def descendants(self) -> list[psutil.Process]:
         return list(psutil.Process(self.proc.pid).children(recursive=True))
+
+
+def _run_readme_curl_lines(up: Up) -> None:
+    """Every ``curl`` line of the README, literally, as a user runs it with the virtualenv
+    activated (``python`` is the venv's): only the ports are the test's own."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    lines = sorted(
+        {
+            m.group(0).strip()
+            for m in re.finditer(r"curl -s '?http://127\.0\.0\.1:8[01]00[^`\n]*", readme)
+        }
+    )
+    assert len(lines) >= 3, lines
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    for line in lines:
+        command = line.replace("127.0.0.1:8000", f"127.0.0.1:{up.api_port}").replace(
+            "127.0.0.1:8100", f"127.0.0.1:{up.sandbox_port}"
+        )
+        done = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0 and done.stdout.strip(), (line, done.stdout, done.stderr)
 
 
 def _gone(procs: list[psutil.Process], timeout_s: float = 30) -> list[psutil.Process]:
@@ -224,6 +252,7 @@ def test_kill_9_then_up_again_keeps_the_data(data_dir: Path, launch: Callable[..
     for log in (first.log.name, second.log.name):
         assert "RuntimeDirWarning" not in Path(log).read_text()
     assert _footprint(data_dir) == seeded
+    _run_readme_curl_lines(second)
     assert keys.read_text() == generated  # the same keys on every start: the data reads back
     try:
         with httpx.Client(base_url=second.api, timeout=30) as http:
