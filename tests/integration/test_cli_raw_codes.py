@@ -228,7 +228,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_url: str) -> Itera
     # stdout, not into the one the runner swaps in for a command (structlog's default prints
     # to whatever sys.stdout is at the time).
     logging_config = structlog.get_config()
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.__stdout__))
+    if isinstance(logging_config["logger_factory"], structlog.PrintLoggerFactory):
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.__stdout__))
     yield CliRunner()
     structlog.configure(**logging_config)
 

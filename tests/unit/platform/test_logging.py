@@ -4,11 +4,39 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
 
 from config.logging import configure_logging
+
+# What configure_logging changes besides the root logger.
+_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "temporalio", "sqlalchemy")
+_LEVELS = ("sqlalchemy.engine", "httpx")
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """configure_logging sets the process's logging up, with a handler on this test's captured
+    stderr; the tests after these get the logging they had (a handler left on a closed stream
+    prints '--- Logging error ---' and a traceback into whatever stderr is current)."""
+    root = logging.getLogger()
+    root_handlers, root_level = root.handlers[:], root.level
+    saved = {
+        n: (logging.getLogger(n).handlers[:], logging.getLogger(n).propagate) for n in _LOGGERS
+    }
+    levels = {n: logging.getLogger(n).level for n in _LEVELS}
+    structlog_config = structlog.get_config()
+    yield
+    root.handlers[:] = root_handlers
+    root.setLevel(root_level)
+    for name, (handlers, propagate) in saved.items():
+        logging.getLogger(name).handlers[:] = handlers
+        logging.getLogger(name).propagate = propagate
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    structlog.configure(**structlog_config)
 
 
 def test_personal_numbers_are_masked_in_json_logs(capsys: pytest.CaptureFixture[str]) -> None:
