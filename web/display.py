@@ -4,6 +4,7 @@ task, a person's name and role, and a case event's title (its details in words:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -107,13 +108,16 @@ def actor_text(actor: str, known_people: Mapping[str, Person], lang: str) -> str
     return actor
 
 
+_ROLE_SUFFIX = re.compile(r" \([a-z_]+\)$")
+
+
 def audit_actor(entry: TimelineEntry, lang: str) -> str:
     """An audit timeline's actor (``username (role)`` as the audit API names people) with the
     role in words."""
     actor = entry.actor or ""
     if not entry.actor_role:
         return actor_text(actor, {}, lang)
-    name = actor.removesuffix(f" ({entry.actor_role})")
+    name = _ROLE_SUFFIX.sub("", actor)  # the account's role as the audit API appends it
     role = label(Vocabulary.ROLE, entry.actor_role, lang)
     return f"{name} ({role})" if lang == "en" else f"{name}（{role}）"
 

@@ -29,6 +29,7 @@ ROLES = {
     "admin": ("/web/inbox",),
 }
 MAX_PAGES = 120  # per role and language; the demo has fewer
+_TASK_GONE = re.compile(r"/web/tasks/[0-9a-f-]{36}$")
 _LINK = re.compile(r'href="(/web/[^"#]*)"')
 _NOT_PAGES = re.compile(r"/web/(logout|lang/|static/)|/documents/|\.pdf|/reports/[^/]+/(pdf|csv)")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -67,6 +68,10 @@ async def _crawl(
             continue
         seen.add(url)
         response = await client.get(url, follow_redirects=True)
+        if _TASK_GONE.search(url) and response.status_code == 404:
+            # Tests beside this one share the database and finish tasks their own workers
+            # still hold: a task listed a moment ago may be decided when it is opened.
+            continue
         if response.status_code != 200 or "text/html" not in response.headers["content-type"]:
             crawl.failures[url] = response.status_code
             continue
