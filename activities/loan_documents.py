@@ -40,6 +40,7 @@ from documents.loan_documents import (
 )
 from documents.pool import DocumentRenderer, ThreadRenderer
 from domain.apr import apr_for_schedule
+from domain.calendar import business_date
 from domain.extension import max_cumulative_extension_months, restructuring_observation
 from domain.identity_codes import mask_bank_account
 from domain.labels import Vocabulary
@@ -202,7 +203,7 @@ class LoanDocumentActivities:
                 rate=offer.rate,
                 term_months=offer.term_months,
                 start=datetime.now(UTC).date(),
-                expires_on=offer.expires_at.date(),
+                expires_on=business_date(offer.expires_at),
             )
             existing = await self._recorded(session, application.id, "offer_letter", reference)
         if existing is None:
@@ -321,7 +322,7 @@ class LoanDocumentActivities:
                 masked_uscc=enterprise.uscc,
                 institution_name=institution.name,
                 amount_disbursed=loan.principal,
-                disbursed_on=loan.disbursed_at.date(),
+                disbursed_on=business_date(loan.disbursed_at),
                 settled_on=max(settled_on, account.penalty_accrued_through),
                 principal_paid=account.principal_paid,
                 interest_paid=sum((d.interest_paid for d in account.dues), Decimal("0.00")),

@@ -34,6 +34,7 @@ from db.models import (
 )
 from db.repositories import DecisionLog, post_journal, product_version
 from domain import servicing
+from domain.calendar import business_date
 from domain.classification import RiskCategory
 from domain.ledger import accrual_journal, write_off_journal
 from domain.product_codec import terms_from_json
@@ -89,7 +90,7 @@ class LoanActivities:
                 annual_rate=loan.annual_rate,
                 term_periods=loan.term_months,
                 method=RepaymentMethod(loan.repayment_method),
-                start_date=loan.disbursed_at.date(),
+                start_date=business_date(loan.disbursed_at),  # the Beijing day it was paid out
             )
         )
         account = servicing.open_account(str(loan.id), schedule, self.policy)

@@ -11,7 +11,7 @@ from domain.calendar import business_date
 ROOT = Path(__file__).resolve().parents[3]
 LAYERS = ("api", "activities", "workflows", "web", "services", "cli", "audit", "db")
 OWN_CLOCK = re.compile(
-    r"date\.today\(\)|datetime\.now\(\)\.date\(\)|now\(\)\.date\(\)|hours=8\)|"
+    r"date\.today\(\)|datetime\.now\(\)\.date\(\)|now\(\)\.date\(\)|hours=8\)|_at\.date\(\)|"
     r"ZoneInfo\(\"Asia/Shanghai\"\)"
 )
 
