@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from domain.calendar import business_date
 from domain.origination import Material, TermBounds
 from domain.roles import Role
 from tests.workflows.test_application_workflow import (
@@ -268,7 +269,7 @@ async def test_missing_materials_are_requested_then_provided_and_the_case_is_ass
     assert notice.enterprise_id == case.application.enterprise_id
     assert notice.context == {
         "materials": "financial_statements、bank_statements",
-        "deadline": (started + timedelta(days=14)).date().isoformat(),
+        "deadline": business_date(started + timedelta(days=14)).isoformat(),
     }
 
 
@@ -465,7 +466,7 @@ async def test_unanswered_question_lapses_after_fourteen_days_and_the_task_is_ca
     waited = description.close_time - asked_at
     assert timedelta(days=14) <= waited < timedelta(days=14, hours=1)
     deadline = fake.notifications[1].context["deadline"]
-    assert deadline == (asked_at + timedelta(days=14)).date().isoformat()
+    assert deadline == business_date(asked_at + timedelta(days=14)).isoformat()
     assert fake.offers == []
 
 
