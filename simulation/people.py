@@ -122,9 +122,7 @@ class People:
         """The day's actions: an outage starts first; each loan's actions in order, loans at
         once (a worker restart among them); fault-arming actions alone, last."""
         self.day = day
-        if self.outage_until is not None and day >= self.outage_until:
-            await self.lift_outage()
-        await self._answered_since()
+        await self._answered_since()  # the runner lifted an outage ending today at midnight
         for action in actions:
             if action.kind == "bank_outage":
                 await self.world.arm_fault("bank", "error", OUTAGE_FAULTS)

@@ -201,24 +201,16 @@ async def _step(
 ) -> bool:
     """Run the clock to noon of ``day``, act, check; False when the clock is stuck."""
     if day > 0:
-        moments = [datetime.combine(people.first_day + timedelta(days=day), NOON, UTC)]
+        on = people.first_day + timedelta(days=day)
+        timeout_s = 5 + REAL_SECONDS_PER_DAY * (day - previous)
         if people.outage_until is not None and day >= people.outage_until:
             # The outage ends at the start of its last day: the collections retrying through
             # it reach the bank before noon, as they would in the morning after an outage.
-            moments.insert(0, datetime.combine(moments[0].date(), MIDNIGHT, UTC))
-        for moment in moments:
-            try:
-                await world.advance_to(
-                    moment,
-                    5 + REAL_SECONDS_PER_DAY * (day - previous),
-                    lambda: _idle(world, people),
-                )
-            except ClockStuck as exc:
-                holding = await _in_flight(world, people)
-                record(Violation("clock_advances", f"day {day}", f"{exc}; {holding}"))
+            if not await _clock_to(world, people, record, on, MIDNIGHT, timeout_s):
                 return False
-            if moment.time() == MIDNIGHT:
-                await people.lift_outage()
+            await people.lift_outage()
+        if not await _clock_to(world, people, record, on, NOON, timeout_s):
+            return False
         # A lock released to unstick the clock may have let it run past work still in flight
         # (a timer's activities): the checks wait for that work, as a person would see it done.
         await _settled(world, people)
@@ -229,6 +221,26 @@ async def _step(
     await people.perform_day(day, [a for a in plan.actions if a.day == day])
     full = day % CHECKPOINT_DAYS == 0 or day == plan.days
     await _check(world, people, histories, record, full)
+    return True
+
+
+async def _clock_to(
+    world: World,
+    people: People,
+    record: _Recorder,
+    day: date,
+    at: clock_time,
+    timeout_s: float,
+) -> bool:
+    """Run the clock to ``at`` (UTC) on ``day``; False, with the violation, when it is stuck."""
+    try:
+        await world.advance_to(
+            datetime.combine(day, at, UTC), timeout_s, lambda: _idle(world, people)
+        )
+    except ClockStuck as exc:
+        holding = await _in_flight(world, people)
+        record(Violation("clock_advances", f"day {record.day}", f"{exc}; {holding}"))
+        return False
     return True
 
 

@@ -218,18 +218,11 @@ class World:
             gap = moment - await self.now()
             if gap <= timedelta(0):
                 return
-            request = SleepRequest()
-            request.duration.FromTimedelta(gap)
-            started = time.monotonic()
             try:
-                await self.client.test_service.unlock_time_skipping_with_sleep(
-                    request, timeout=timedelta(seconds=real_timeout_s)
-                )
+                await self._sleep(gap, real_timeout_s)
                 return
             except RPCError as exc:
                 why = exc.message
-            finally:
-                self.advance_seconds += time.monotonic() - started
             if await idle():
                 try:
                     await self.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
@@ -244,14 +237,21 @@ class World:
     async def nudge(self, by: timedelta) -> None:
         """Let the clock run ``by`` (a retry's backoff timer fires); a clock held by work in
         flight is left as it is."""
+        with contextlib.suppress(RPCError):
+            await self._sleep(by, 2.0)
+
+    async def _sleep(self, by: timedelta, real_timeout_s: float) -> None:
+        """One time-skipping sleep of ``by``, waited for at most ``real_timeout_s`` (an
+        ``RPCError`` when the server did not get there in time)."""
         request = SleepRequest()
         request.duration.FromTimedelta(by)
         started = time.monotonic()
-        with contextlib.suppress(RPCError):
+        try:
             await self.client.test_service.unlock_time_skipping_with_sleep(
-                request, timeout=timedelta(seconds=2)
+                request, timeout=timedelta(seconds=real_timeout_s)
             )
-        self.advance_seconds += time.monotonic() - started
+        finally:
+            self.advance_seconds += time.monotonic() - started
 
     # ---- sandbox faults ------------------------------------------------------------------
     async def arm_fault(self, provider: str, mode: str, count: int) -> None:
