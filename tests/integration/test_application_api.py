@@ -70,16 +70,35 @@ async def _progress_until(
     raise AssertionError(f"stuck at {progress}")
 
 
-async def test_application_to_disbursement_exactly_once(
-    platform: Platform, sandbox: SandboxProcess
-) -> None:
+async def _reviewed_product(
+    platform: Platform, sandbox: SandboxProcess, code: str, suffix: str = "123"
+) -> tuple[dict[str, str], httpx.Response, dict[str, str]]:
+    """A lender's supervisor, a product no application is approved automatically for, and a
+    verified applicant: (supervisor's headers, the product's answer, applicant's headers)."""
     inst_id, admin, _officer = await _lender(platform)
     supervisor = await _user(platform, "supervisor", inst_id)
     product = await platform.http.post(
-        "/api/v1/products", json=product_body("ORIG-1", auto_approval_limit="0"), headers=admin
+        "/api/v1/products", json=product_body(code, auto_approval_limit="0"), headers=admin
     )
     assert product.status_code == 201, product.text
-    applicant = await _applicant(platform, sandbox)
+    return supervisor, product, await _applicant(platform, sandbox, suffix=suffix)
+
+
+async def _credit_task(
+    platform: Platform, app_id: str, supervisor: dict[str, str]
+) -> dict[str, Any]:
+    """The credit-approval task of the application, from the supervisor's inbox."""
+    inbox = (
+        await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
+    ).json()
+    task: dict[str, Any] = next(t for t in inbox if t["subject"] == f"application-{app_id}")
+    return task
+
+
+async def test_application_to_disbursement_exactly_once(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    supervisor, product, applicant = await _reviewed_product(platform, sandbox, "ORIG-1")
 
     body = {
         "product_id": product.json()["id"],
@@ -115,10 +134,7 @@ async def test_application_to_disbursement_exactly_once(
     assessment = progress["assessment"]
     assert assessment["model_version"] == "rules-2026.11" and assessment["grade"] in "ABCDE"
 
-    inbox = (
-        await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
-    ).json()
-    task = next(t for t in inbox if t["subject"] == f"application-{app_id}")
+    task = await _credit_task(platform, app_id, supervisor)
     beyond = await platform.http.post(
         f"/api/v1/tasks/{task['id']}/decision",
         json={"approve": True, "rate": "0.30"},
@@ -295,13 +311,9 @@ async def _notices_until(platform: Platform, app_id: str, template: str) -> list
 async def test_refused_disbursement_is_recorded_failed_and_the_application_ends_with_a_notice(
     platform: Platform, sandbox: SandboxProcess
 ) -> None:
-    inst_id, admin, _officer = await _lender(platform)
-    supervisor = await _user(platform, "supervisor", inst_id)
-    product = await platform.http.post(
-        "/api/v1/products", json=product_body("ORIG-3", auto_approval_limit="0"), headers=admin
+    supervisor, product, applicant = await _reviewed_product(
+        platform, sandbox, "ORIG-3", suffix="345"
     )
-    assert product.status_code == 201, product.text
-    applicant = await _applicant(platform, sandbox, suffix="345")
     submitted = await platform.http.post(
         "/api/v1/applications",
         json={
@@ -315,10 +327,7 @@ async def test_refused_disbursement_is_recorded_failed_and_the_application_ends_
     assert submitted.status_code == 201, submitted.text
     app_id = submitted.json()["id"]
     await _progress_until(platform, app_id, applicant, {"in_review"})
-    inbox = (
-        await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
-    ).json()
-    task = next(t for t in inbox if t["subject"] == f"application-{app_id}")
+    task = await _credit_task(platform, app_id, supervisor)
     approved = await platform.http.post(
         f"/api/v1/tasks/{task['id']}/decision",
         json={"approve": True, "rate": "0.0420"},
