@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from documents.environment import money, percent
+from domain.formats import money, percent
 from domain.labels import Vocabulary, known, label, reasons_text
 
 # Where a workflow's stage or status search attribute's value may come from (any process's).
