@@ -13,18 +13,14 @@ from decimal import Decimal, InvalidOperation
 
 from domain import formats
 from domain.formats import money as money
-from domain.labels import Vocabulary, known, period_label, reasons_text
-from domain.labels import label as catalogue_label
+from domain.labels import Vocabulary, bilingual, first_known, period_label, reasons_text
 
 
 def label(vocabulary: str, code: str) -> str:
     """The words for ``code`` of ``vocabulary`` from the platform's label catalogue, Chinese
     then English (``已放款 Paid out``); a code the catalogue does not know is shown as it is
     (and recorded by the catalogue, so a test finds it)."""
-    zh, en = catalogue_label(vocabulary, code, "zh"), catalogue_label(vocabulary, code, "en")
-    if zh == en:
-        return zh
-    return f"{zh} {en}"
+    return bilingual(vocabulary, code)
 
 
 def labels(vocabulary: str, codes: Sequence[str]) -> str:
@@ -35,10 +31,7 @@ def labels(vocabulary: str, codes: Sequence[str]) -> str:
 def first_label(code: str, vocabularies: Sequence[str]) -> str:
     """The words for ``code`` from the first vocabulary that knows it (a stage or status a
     search attribute holds may be any process's); else a recorded miss of the first."""
-    for vocabulary in vocabularies:
-        if known(vocabulary, code):
-            return label(vocabulary, code)
-    return label(vocabularies[0], code)
+    return label(first_known(code, vocabularies), code)
 
 
 def reasons(text: str, vocabulary: str = Vocabulary.REASON) -> str:

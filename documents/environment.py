@@ -12,7 +12,7 @@ import jinja2
 from domain import formats
 from domain.formats import money as money
 from domain.formats import percent as percent
-from domain.labels import Vocabulary, known, label, period_label
+from domain.labels import Vocabulary, bilingual, first_known, known, period_label
 
 
 def template_root() -> Path:
@@ -27,8 +27,7 @@ def date_zh(day: date) -> str:
 
 def both(vocabulary: str, code: str) -> str:
     """A code's Chinese and English labels, for bilingual documents: ``正常 Normal``."""
-    zh, en = label(vocabulary, code, "zh"), label(vocabulary, code, "en")
-    return zh if zh == en else f"{zh} {en}"
+    return bilingual(vocabulary, code)
 
 
 def both_known(vocabulary: str, code: str) -> str:
@@ -40,8 +39,7 @@ def both_known(vocabulary: str, code: str) -> str:
 def both_first(code: str, vocabularies: Sequence[str]) -> str:
     """:func:`both` from the first vocabulary that knows ``code`` (an outcome may be a task's
     or a step's); else a recorded miss of the first."""
-    chosen = next((v for v in vocabularies if known(v, code)), vocabularies[0])
-    return both(chosen, code)
+    return both(first_known(code, vocabularies), code)
 
 
 def actor_both(actor: str | None, role: str | None) -> str:
