@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from documents.environment import money, percent
-from domain.labels import Vocabulary, known, label, reasons_text
+from domain.formats import money, percent
+from domain.labels import Vocabulary, first_label, label, reasons_text
 
 # Where a workflow's stage or status search attribute's value may come from (any process's).
 STATUS_VOCABULARIES = (
@@ -22,14 +22,6 @@ STATUS_VOCABULARIES = (
 )
 # What a timeline entry's outcome may be: a step's, a task's outcome or a task's state.
 OUTCOME_VOCABULARIES = (Vocabulary.OUTCOME, Vocabulary.TASK_OUTCOME, Vocabulary.TASK_STATE)
-
-
-def first_label(code: str, vocabularies: tuple[Vocabulary, ...], lang: str) -> str:
-    """The label of ``code`` in the first vocabulary that knows it (else a recorded miss)."""
-    for vocabulary in vocabularies:
-        if known(vocabulary, code):
-            return label(vocabulary, code, lang)
-    return label(vocabularies[0], code, lang)
 
 
 _MONEY = frozenset(

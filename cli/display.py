@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from domain.calendar import BUSINESS_TZ
-from domain.labels import Vocabulary, known, period_label, reasons_text
-from domain.labels import label as catalogue_label
-from domain.money import to_fen
+from domain import formats
+from domain.formats import money as money
+from domain.labels import Vocabulary, bilingual, first_known, period_label, reasons_text
 
 
 def label(vocabulary: str, code: str) -> str:
     """The words for ``code`` of ``vocabulary`` from the platform's label catalogue, Chinese
     then English (``已放款 Paid out``); a code the catalogue does not know is shown as it is
     (and recorded by the catalogue, so a test finds it)."""
-    zh, en = catalogue_label(vocabulary, code, "zh"), catalogue_label(vocabulary, code, "en")
-    if zh == en:
-        return zh
-    return f"{zh} {en}"
+    return bilingual(vocabulary, code)
 
 
 def labels(vocabulary: str, codes: Sequence[str]) -> str:
@@ -35,10 +31,7 @@ def labels(vocabulary: str, codes: Sequence[str]) -> str:
 def first_label(code: str, vocabularies: Sequence[str]) -> str:
     """The words for ``code`` from the first vocabulary that knows it (a stage or status a
     search attribute holds may be any process's); else a recorded miss of the first."""
-    for vocabulary in vocabularies:
-        if known(vocabulary, code):
-            return label(vocabulary, code)
-    return label(vocabularies[0], code)
+    return label(first_known(code, vocabularies), code)
 
 
 def reasons(text: str, vocabulary: str = Vocabulary.REASON) -> str:
@@ -66,20 +59,11 @@ def period(kind: str, start: date) -> str:
     return f"{zh} {en}"
 
 
-def money(amount: Decimal | int | str | None) -> str:
-    """¥ with thousands separators, to the fen: ``¥1,234,567.80``; ``—`` when absent."""
-    if amount is None or amount == "":
-        return "—"
-    fen = to_fen(Decimal(amount))
-    return f"{'-' if fen < 0 else ''}¥{abs(fen):,.2f}"
-
-
 def percent(fraction: Decimal | str | None) -> str:
-    """A rate given as a fraction, as a percentage: ``0.041234`` → ``4.12%``; ``—`` when absent."""
-    if fraction is None or fraction == "":
-        return "—"
+    """A rate given as a fraction, as a percentage: ``0.041234`` → ``4.12%``; ``—`` when absent;
+    text that is not a number as it is."""
     try:
-        return f"{(Decimal(fraction) * 100).quantize(Decimal('0.01'))}%"
+        return formats.percent(fraction)
     except InvalidOperation:
         return str(fraction)
 
@@ -87,11 +71,8 @@ def percent(fraction: Decimal | str | None) -> str:
 def beijing(instant: datetime | str | None) -> str:
     """An instant in Beijing time (Asia/Shanghai), to the minute: ``2030-01-31 08:00``."""
     if instant is None or instant == "":
-        return "—"
-    when = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
-    if when.tzinfo is None:  # the API speaks UTC
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
+        return formats.ABSENT
+    return formats.beijing(instant)
 
 
 def width(text: str) -> int:

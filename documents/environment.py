@@ -4,40 +4,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime
 from pathlib import Path
 
 import jinja2
 
-from domain.calendar import BUSINESS_TZ
-from domain.labels import Vocabulary, known, label, period_label
-from domain.money import to_fen
-
-_HUNDREDTH = Decimal("0.01")
+from domain import formats
+from domain.formats import money as money
+from domain.formats import percent as percent
+from domain.labels import Vocabulary, bilingual, first_known, known, period_label
 
 
 def template_root() -> Path:
     """The repository's top-level ``templates/`` folder (a sibling of this package)."""
     return Path(__file__).resolve().parent.parent / "templates"
-
-
-def money(amount: Decimal | int) -> str:
-    """Format yuan rounded half-up to the fen: ``Decimal("1234.565")`` → ``"¥1,234.57"``.
-
-    Floats are refused by ``to_fen``: a binary float cannot hold fen exactly.
-    """
-    fen = to_fen(amount)
-    sign = "-" if fen < 0 else ""
-    return f"{sign}¥{abs(fen):,.2f}"
-
-
-def percent(fraction: Decimal | int) -> str:
-    """Format a rate given as a fraction with two decimals: ``Decimal("0.109")`` → ``"10.90%"``."""
-    if isinstance(fraction, float):
-        raise TypeError("rates must not be floats; use Decimal")
-    hundredths = (Decimal(fraction) * 100).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP)
-    return f"{hundredths}%"
 
 
 def date_zh(day: date) -> str:
@@ -47,8 +27,7 @@ def date_zh(day: date) -> str:
 
 def both(vocabulary: str, code: str) -> str:
     """A code's Chinese and English labels, for bilingual documents: ``正常 Normal``."""
-    zh, en = label(vocabulary, code, "zh"), label(vocabulary, code, "en")
-    return zh if zh == en else f"{zh} {en}"
+    return bilingual(vocabulary, code)
 
 
 def both_known(vocabulary: str, code: str) -> str:
@@ -60,8 +39,7 @@ def both_known(vocabulary: str, code: str) -> str:
 def both_first(code: str, vocabularies: Sequence[str]) -> str:
     """:func:`both` from the first vocabulary that knows ``code`` (an outcome may be a task's
     or a step's); else a recorded miss of the first."""
-    chosen = next((v for v in vocabularies if known(v, code)), vocabularies[0])
-    return both(chosen, code)
+    return both(first_known(code, vocabularies), code)
 
 
 def actor_both(actor: str | None, role: str | None) -> str:
@@ -87,9 +65,7 @@ def period_both(kind: str, start: date) -> str:
 def beijing(instant: datetime | str, note: bool = True) -> str:
     """An instant (or its ISO text) in Beijing time: ``2026-12-07 21:34（北京时间）``; without
     the note where a column's heading says it already."""
-    moment = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return f"{aware.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M}" + ("（北京时间）" if note else "")
+    return formats.beijing(instant) + ("（北京时间）" if note else "")
 
 
 def make_environment() -> jinja2.Environment:

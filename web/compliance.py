@@ -18,12 +18,12 @@ from sqlalchemy import select
 from api.deps import ContextDep, SessionDep
 from api.errors import ApiError
 from api.routers import audit as audit_api
-from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES, first_label
+from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES
 from audit.service import WorkflowSummary
 from db import reporting
 from db.models import DecisionLogEntry, Enterprise, FinancingDemand, Loan, LoanApplication
 from domain.decision_chain import GENESIS_HASH, entry_hash
-from domain.labels import Vocabulary, label
+from domain.labels import Vocabulary, first_label, label
 from domain.monitoring import Rule
 from domain.roles import INSTITUTION_ROLES, Role
 from web.core import PREFIX, PageError, Web, WebContext, parse_uuid, redirect, render

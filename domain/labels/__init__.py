@@ -10,10 +10,11 @@ code (the ``msgid``), ``lang`` ``"zh"`` or ``"en"`` (anything else reads as ``"z
 ``label("reason", "model.request_to_revenue", "zh")`` → ``"申请金额相对营业收入偏高"``;
 ``label("region", "440305", "en")`` → ``"Nanshan District, Shenzhen, Guangdong"``.
 
-Around it: :func:`known` and :func:`codes` (what a vocabulary holds), :func:`reasons_text`
-(a comma-joined list of reason codes, or a person's free text, as one line),
-:func:`period_label` (a report period) and :func:`misses` (every unknown code asked for
-since the process started).
+Around it: :func:`known` and :func:`codes` (what a vocabulary holds), :func:`first_known` and
+:func:`first_label` (a code that may be any of several vocabularies'), :func:`bilingual`
+(Chinese then English), :func:`reasons_text` (a comma-joined list of reason codes, or a
+person's free text, as one line), :func:`period_label` (a report period) and :func:`misses`
+(every unknown code asked for since the process started).
 
 The catalogues are ``labels.<lang>.po`` and ``regions.<lang>.po`` (GB/T 2260): Babel message
 catalogues, the source to edit. They are compiled on first use to ``.mo`` files in a cache
@@ -35,6 +36,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -199,6 +201,24 @@ def label(vocabulary: str, code: str, lang: str = "zh") -> str:
     if first:
         log.warning("no label for %s code %r", vocabulary, code)
     return code
+
+
+def first_known(code: str, vocabularies: Sequence[str]) -> str:
+    """The first of ``vocabularies`` that knows ``code`` (a stage or status a search attribute
+    holds may be any process's), else the first, so the lookup records a miss there."""
+    return next((v for v in vocabularies if known(v, code)), vocabularies[0])
+
+
+def first_label(code: str, vocabularies: Sequence[str], lang: str = "zh") -> str:
+    """The label of ``code`` from the first of ``vocabularies`` that knows it."""
+    return label(first_known(code, vocabularies), code, lang)
+
+
+def bilingual(vocabulary: str, code: str) -> str:
+    """The Chinese then the English label, for a reader of both (the CLI, the PDFs):
+    ``已放款 Disbursed``; once where they are the same (an unknown code)."""
+    zh, en = label(vocabulary, code, "zh"), label(vocabulary, code, "en")
+    return zh if zh == en else f"{zh} {en}"
 
 
 def codes(vocabulary: str) -> frozenset[str]:
