@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from domain import formats
 from domain.formats import money as money
@@ -62,8 +62,8 @@ def period(kind: str, start: date) -> str:
 def percent(fraction: Decimal | str | None) -> str:
     """A rate given as a fraction, as a percentage: ``0.041234`` → ``4.12%``; ``—`` when absent;
     text that is not a number as it is."""
-    try:
-        return formats.percent(fraction)
+    try:  # half to even, as the CLI has always rounded
+        return formats.percent(fraction, rounding=ROUND_HALF_EVEN)
     except InvalidOperation:
         return str(fraction)
 

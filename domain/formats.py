@@ -29,14 +29,14 @@ def money(amount: Decimal | int | str | None) -> str:
     return f"{sign}¥{abs(fen):,.2f}"
 
 
-def percent(fraction: Decimal | int | str | None) -> str:
-    """A rate given as a fraction, as a percentage rounded half-up to two places:
-    ``Decimal("0.109")`` → ``"10.90%"``; ``—`` when absent."""
+def percent(fraction: Decimal | int | str | None, rounding: str = ROUND_HALF_UP) -> str:
+    """A rate given as a fraction, as a percentage rounded (half-up unless told) to two
+    places: ``Decimal("0.109")`` → ``"10.90%"``; ``—`` when absent."""
     if fraction is None or fraction == "":
         return ABSENT
     if isinstance(fraction, float):
         raise TypeError("rates must not be floats; use Decimal")
-    return f"{(Decimal(fraction) * 100).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP)}%"
+    return f"{(Decimal(fraction) * 100).quantize(_HUNDREDTH, rounding=rounding)}%"
 
 
 def beijing(instant: datetime | str) -> str:
