@@ -34,7 +34,14 @@ from api.deps import (
 from api.errors import ApiError
 from api.fields import INDUSTRY_CODES, REGION_CODE, TWO_VISIBLE, Day, DecimalInput
 from api.openapi import ServerRule, server_rules
-from api.schemas import EnterpriseOut, GuidanceOut, ProgressOut, RegistrationOut, Schema
+from api.schemas import (
+    EnterpriseOut,
+    GuidanceOut,
+    ProgressOut,
+    RegistrationOut,
+    Schema,
+    password_rules,
+)
 from api.security import InvalidToken, decode_token, hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
@@ -154,17 +161,6 @@ def _id_number_rules(field: str) -> list[ServerRule]:
     ]
 
 
-def _password_rules(field: str) -> list[ServerRule]:
-    return [
-        ServerRule(
-            field,
-            "password.too_simple",
-            "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
-        ),
-        ServerRule(field, "password.guessable", "not a common password, not holding the username"),
-    ]
-
-
 class EnterpriseIn(Schema):
     name: str = Field(min_length=2, max_length=200)
     uscc: str = Field(
@@ -227,7 +223,7 @@ class RegistrationIn(Schema):
                 "founding_date.in_future",
                 "no later than today's business date",
             ),
-            *_password_rules("account.password"),
+            *password_rules("account.password"),
             ServerRule(
                 "account.password_confirmation",
                 "password.confirmation_mismatch",
