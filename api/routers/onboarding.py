@@ -26,10 +26,9 @@ from api.deps import (
     SettingsDep,
     TemporalDep,
     bearer_credentials,
-    principal_of,
+    current_principal,
     release_connection,
     require_roles,
-    session_is_current,
 )
 from api.errors import ApiError
 from api.fields import INDUSTRY_CODES, REGION_CODE, TWO_VISIBLE, Day, DecimalInput
@@ -42,7 +41,7 @@ from api.schemas import (
     Schema,
     password_rules,
 )
-from api.security import InvalidToken, decode_token, hash_password
+from api.security import hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
 from config.settings import Settings
@@ -128,15 +127,8 @@ async def _registration(
     if enterprise is None:
         raise unknown
     if credentials is not None:
-        try:
-            principal = principal_of(decode_token(ctx.settings, credentials.credentials, "access"))
-        except (InvalidToken, ValueError):
-            principal = None
-        if (
-            principal is not None
-            and principal.enterprise_id == enterprise.id
-            and await session_is_current(ctx.session_factory, principal)
-        ):
+        principal = await current_principal(ctx, credentials.credentials)
+        if principal is not None and principal.enterprise_id == enterprise.id:
             return enterprise
     stored = enterprise.registration_secret_hash
     presented = registration_secret_digest(secret or "")
