@@ -155,21 +155,27 @@ async def get_current_user(
     return await _principal(ctx, credentials.credentials)
 
 
-async def _principal(ctx: AppContext, token: str) -> Principal:
-    """The caller a token names, while its session is current (not logged out or revoked)."""
-    invalid = ApiError(
-        401,
-        "auth.invalid_token",
-        "登录已失效，请重新登录",
-        "Invalid or expired token",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+async def current_principal(ctx: AppContext, token: str) -> Principal | None:
+    """The caller an access token names while its session is current (not logged out or
+    revoked); None for any other token."""
     try:
         principal = principal_of(decode_token(ctx.settings, token, "access"))
-    except (InvalidToken, ValueError) as exc:
-        raise invalid from exc
-    if not await session_is_current(ctx.session_factory, principal):
-        raise invalid
+    except (InvalidToken, ValueError):
+        return None
+    return principal if await session_is_current(ctx.session_factory, principal) else None
+
+
+async def _principal(ctx: AppContext, token: str) -> Principal:
+    """The caller a token names, while its session is current; 401 otherwise."""
+    principal = await current_principal(ctx, token)
+    if principal is None:
+        raise ApiError(
+            401,
+            "auth.invalid_token",
+            "登录已失效，请重新登录",
+            "Invalid or expired token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return principal
 
 

@@ -108,6 +108,19 @@ class UserOut(Schema):
     created_at: datetime
 
 
+def password_rules(field: str) -> list[ServerRule]:
+    """What ``check_password_strength`` refuses beyond the schema's length, for any form that
+    sets a password."""
+    return [
+        ServerRule(
+            field,
+            "password.too_simple",
+            "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
+        ),
+        ServerRule(field, "password.guessable", "not a common password, not holding the username"),
+    ]
+
+
 STAFF_ROLES = sorted(role.value for role in Role if role is not Role.APPLICANT)
 _INSTITUTION_ROLES = sorted(role.value for role in INSTITUTION_ROLES)
 
@@ -118,14 +131,7 @@ class UserCreate(Schema):
 
     model_config = ConfigDict(
         json_schema_extra=server_rules(
-            ServerRule(
-                "password",
-                "password.too_simple",
-                "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
-            ),
-            ServerRule(
-                "password", "password.guessable", "not a common password, not holding the username"
-            ),
+            *password_rules("password"),
             ServerRule("institution_id", "institution.unknown", "names an existing institution"),
             **{
                 "if": {"properties": {"role": {"enum": _INSTITUTION_ROLES}}},

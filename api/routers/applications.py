@@ -106,14 +106,19 @@ async def _application_for(
     session: SessionDep, user: Principal, application_id: uuid.UUID
 ) -> LoanApplication:
     row = await session.get(LoanApplication, application_id)
-    if row is None or not (
-        user.role in PLATFORM_WIDE_READERS
-        or user.enterprise_id == row.enterprise_id
-        or (user.role in INSTITUTION_ROLES and user.institution_id == row.institution_id)
-    ):
+    if row is None or not _sees(user, row.enterprise_id, row.institution_id):
         raise ApiError(404, "not_found", "资源不存在", "Not found")
     await release_connection(session)  # a workflow call usually follows
     return row
+
+
+def _sees(user: Principal, enterprise_id: uuid.UUID, institution_id: uuid.UUID) -> bool:
+    """The caller may see an application of this enterprise at this institution."""
+    return (
+        user.role in PLATFORM_WIDE_READERS
+        or user.enterprise_id == enterprise_id
+        or (user.role in INSTITUTION_ROLES and user.institution_id == institution_id)
+    )
 
 
 def _named() -> Select[LoanApplication, str, str, str]:
@@ -139,6 +144,13 @@ async def _named_out(
         )
         for row, enterprise, institution, product in await session.execute(stmt)
     ]
+
+
+async def _named_application(session: SessionDep, application_id: uuid.UUID) -> ApplicationOut:
+    found = await _named_out(session, _named().where(LoanApplication.id == application_id))
+    if not found:
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    return found[0]
 
 
 @router.post(
@@ -261,7 +273,7 @@ async def submit_application(
         await settle_start(start)  # the same key after the application closed
     except Exception as exc:
         raise api_error_from_workflow(exc) from exc
-    return (await _named_out(session, _named().where(LoanApplication.id == application_id)))[0]
+    return await _named_application(session, application_id)
 
 
 @router.get("", operation_id="list_applications", response_model=list[ApplicationOut])
@@ -286,8 +298,10 @@ async def list_applications(
 async def get_application(
     application_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> ApplicationOut:
-    await _application_for(session, user, application_id)
-    return (await _named_out(session, _named().where(LoanApplication.id == application_id)))[0]
+    found = await _named_application(session, application_id)
+    if not _sees(user, found.enterprise_id, found.institution_id):
+        raise ApiError(404, "not_found", "资源不存在", "Not found")
+    return found
 
 
 async def _update(

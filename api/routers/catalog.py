@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field
@@ -39,6 +39,7 @@ from domain.products import (
     MIN_SLA_HOURS,
     CreditGrade,
     FinancingType,
+    LprQuote,
     LprTenor,
     Pricing,
     ProductFamily,
@@ -244,7 +245,7 @@ class LprOut(Schema):
     effective_date: date
 
 
-def _preview(terms: ProductTerms, lpr: Any, product_id: str) -> AprPreview | None:
+def _preview(terms: ProductTerms, lpr: LprQuote, product_id: str) -> AprPreview | None:
     """APR disclosure at both ends of the rate range (PBoC 2021 No. 3)."""
     try:
         low, high = terms.pricing.rate_range(lpr)
@@ -268,20 +269,26 @@ def _preview(terms: ProductTerms, lpr: Any, product_id: str) -> AprPreview | Non
     )
 
 
-async def _out(
-    session: SessionDep, product: LoanProduct, version: LoanProductVersion
+async def _lpr_today(session: SessionDep) -> LprQuote | None:
+    """The LPR in force today; None before any was published (no preview then)."""
+    try:
+        return await latest_lpr(session, business_today())
+    except LookupError:
+        return None
+
+
+def _product_out(
+    product: LoanProduct,
+    version: LoanProductVersion,
+    institution_name: str,
+    lpr: LprQuote | None,
 ) -> ProductOut:
     terms = terms_from_json(version.terms)
-    try:
-        lpr = await latest_lpr(session, business_today())
-    except LookupError:  # no LPR yet: the preview is simply absent
-        lpr = None
     preview = _preview(terms, lpr, str(product.id)) if lpr is not None else None
-    institution = await session.get(Institution, product.institution_id)
     return ProductOut(
         id=product.id,
         institution_id=product.institution_id,
-        institution_name=institution.name if institution else "",
+        institution_name=institution_name,
         code=product.code,
         name=product.name,
         status=product.status,
@@ -290,6 +297,15 @@ async def _out(
         apr_preview=preview,
         created_at=product.created_at,
     )
+
+
+async def _out(
+    session: SessionDep, product: LoanProduct, version: LoanProductVersion
+) -> ProductOut:
+    """One product as answered (a list reads the LPR and the names once: list_products)."""
+    institution = await session.get(Institution, product.institution_id)
+    name = institution.name if institution else ""
+    return _product_out(product, version, name, await _lpr_today(session))
 
 
 def _check(body: ProductIn) -> ProductTerms:
@@ -389,12 +405,13 @@ async def list_products(
 ) -> list[ProductOut]:
     """The product pool with each product's APR disclosure."""
     stmt = (
-        select(LoanProduct, LoanProductVersion)
+        select(LoanProduct, LoanProductVersion, Institution.name)
         .join(
             LoanProductVersion,
             (LoanProductVersion.product_id == LoanProduct.id)
             & (LoanProductVersion.version == LoanProduct.current_version),
         )
+        .join(Institution, Institution.id == LoanProduct.institution_id)
         .where(LoanProduct.status == status)
         .order_by(LoanProduct.code)
         .limit(limit)
@@ -402,7 +419,8 @@ async def list_products(
     )
     if institution_id is not None:
         stmt = stmt.where(LoanProduct.institution_id == institution_id)
-    return [await _out(session, p, v) for p, v in (await session.execute(stmt)).all()]
+    lpr = await _lpr_today(session)
+    return [_product_out(p, v, name, lpr) for p, v, name in (await session.execute(stmt)).all()]
 
 
 @router.get("/api/v1/products/{product_id}", operation_id="get_product", response_model=ProductOut)

@@ -266,52 +266,30 @@ async def list_demands(
 async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> DemandDetail:
     """The demand, its explained matches and the institutions' answers."""
     demand = await _demand_for(session, user, demand_id)
-    matches = await session.scalars(
-        select(DemandMatch).where(DemandMatch.demand_id == demand_id).order_by(DemandMatch.rank)
+    matches = await session.execute(
+        select(DemandMatch, LoanProduct.name, Institution.name)
+        .join(LoanProduct, LoanProduct.id == DemandMatch.product_id)
+        .join(Institution, Institution.id == DemandMatch.institution_id)
+        .where(DemandMatch.demand_id == demand_id)
+        .order_by(DemandMatch.rank)
     )
-    responses = await session.scalars(
-        select(DemandResponse).where(DemandResponse.demand_id == demand_id)
-    )
-    visible_matches = [
-        m
-        for m in matches
-        if user.role not in INSTITUTION_ROLES or m.institution_id == user.institution_id
-    ]
-    visible_responses = [r for r in responses if _sees_institution(user, r.institution_id)]
-    named = {m.institution_id for m in visible_matches} | {
-        r.institution_id for r in visible_responses
-    }
-    institutions = dict(
-        (
-            await session.execute(
-                select(Institution.id, Institution.name).where(Institution.id.in_(named))
-            )
-        ).all()
-    )
-    products = dict(
-        (
-            await session.execute(
-                select(LoanProduct.id, LoanProduct.name).where(
-                    LoanProduct.id.in_([m.product_id for m in visible_matches])
-                )
-            )
-        ).all()
+    responses = await session.execute(
+        select(DemandResponse, Institution.name)
+        .join(Institution, Institution.id == DemandResponse.institution_id)
+        .where(DemandResponse.demand_id == demand_id)
     )
     return DemandDetail(
         **DemandOut.model_validate(demand).model_dump(),
         applicable_policies=demand.applicable_policies,
         matches=[
-            from_row(
-                MatchOut,
-                m,
-                product_name=products[m.product_id],
-                institution_name=institutions[m.institution_id],
-            )
-            for m in visible_matches
+            from_row(MatchOut, m, product_name=product, institution_name=institution)
+            for m, product, institution in matches
+            if _sees_institution(user, m.institution_id)
         ],
         responses=[
-            from_row(ResponseOut, r, institution_name=institutions[r.institution_id])
-            for r in visible_responses
+            from_row(ResponseOut, r, institution_name=institution)
+            for r, institution in responses
+            if _sees_institution(user, r.institution_id)
         ],
     )
 
@@ -321,7 +299,7 @@ def _own_answers_only(user: Principal, progress: DemandProgress) -> DemandProgre
     competitor's answer (the enterprise and platform-wide readers see them all)."""
     if user.role not in INSTITUTION_ROLES:
         return progress
-    own = [s for s in progress.institutions if s.institution_id == user.institution_id]
+    own = [s for s in progress.institutions if _sees_institution(user, s.institution_id)]
     return progress.model_copy(update={"institutions": own})
 
 

@@ -26,16 +26,22 @@ from api.deps import (
     SettingsDep,
     TemporalDep,
     bearer_credentials,
-    principal_of,
+    current_principal,
     release_connection,
     require_roles,
-    session_is_current,
 )
 from api.errors import ApiError
 from api.fields import INDUSTRY_CODES, REGION_CODE, TWO_VISIBLE, Day, DecimalInput
 from api.openapi import ServerRule, server_rules
-from api.schemas import EnterpriseOut, GuidanceOut, ProgressOut, RegistrationOut, Schema
-from api.security import InvalidToken, decode_token, hash_password
+from api.schemas import (
+    EnterpriseOut,
+    GuidanceOut,
+    ProgressOut,
+    RegistrationOut,
+    Schema,
+    password_rules,
+)
+from api.security import hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
 from config.settings import Settings
@@ -121,15 +127,8 @@ async def _registration(
     if enterprise is None:
         raise unknown
     if credentials is not None:
-        try:
-            principal = principal_of(decode_token(ctx.settings, credentials.credentials, "access"))
-        except (InvalidToken, ValueError):
-            principal = None
-        if (
-            principal is not None
-            and principal.enterprise_id == enterprise.id
-            and await session_is_current(ctx.session_factory, principal)
-        ):
+        principal = await current_principal(ctx, credentials.credentials)
+        if principal is not None and principal.enterprise_id == enterprise.id:
             return enterprise
     stored = enterprise.registration_secret_hash
     presented = registration_secret_digest(secret or "")
@@ -151,17 +150,6 @@ def _id_number_rules(field: str) -> list[ServerRule]:
         ServerRule(field, "resident_id.bad_birth_date", "positions 7-14 a real calendar date"),
         ServerRule(field, "resident_id.birth_date_in_future", "born no later than today"),
         ServerRule(field, "resident_id.under_age", "at least 18 years old today"),
-    ]
-
-
-def _password_rules(field: str) -> list[ServerRule]:
-    return [
-        ServerRule(
-            field,
-            "password.too_simple",
-            "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
-        ),
-        ServerRule(field, "password.guessable", "not a common password, not holding the username"),
     ]
 
 
@@ -227,7 +215,7 @@ class RegistrationIn(Schema):
                 "founding_date.in_future",
                 "no later than today's business date",
             ),
-            *_password_rules("account.password"),
+            *password_rules("account.password"),
             ServerRule(
                 "account.password_confirmation",
                 "password.confirmation_mismatch",
