@@ -57,6 +57,7 @@ from domain.origination import LOAN_NOT_DISBURSED, missing_materials
 from domain.product_codec import terms_from_json
 from domain.scorecard import ScoringInput
 from workflows.contracts import (
+    DISBURSEMENT_REFUSED,
     SEALED_ACCOUNT,
     ApplicationInput,
     ApplicationRef,
@@ -71,8 +72,6 @@ log = structlog.get_logger("loanbridge.origination")
 
 STATUS_REASON_LENGTH = 200
 """``loan_application.status_reason`` is a VARCHAR(200) (db/models.py)."""
-DISBURSEMENT_REFUSED = "DisbursementRefused"
-"""The bank refused the payment for good (frozen or closed account …): not retried."""
 
 
 def disbursement_key(loan_id: uuid.UUID) -> str:

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.origination import check_decided_terms, check_materials, missing_materials
     from domain.roles import Role
     from workflows.contracts import (
+        DISBURSEMENT_REFUSED,
         INSTITUTION,
         STAGE,
         STATUS,
@@ -92,12 +93,13 @@ OPENING_ATTRIBUTES = "opening-attributes-v1"
 DISBURSEMENT_FAILED_NOTICE = "disbursement-failed-notice-v1"
 
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-DISBURSEMENT_REFUSED = "DisbursementRefused"  # the bank said no: nothing was paid
+# The provider's final answers: retrying them changes nothing.
+FINAL_ANSWERS = ("ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict")
 PROVIDER_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=6,
-    non_retryable_error_types=["ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict"],
+    non_retryable_error_types=FINAL_ANSWERS,
 )
 # Until the bank answers: while it cannot be reached nobody knows whether money moved, and
 # giving up would end the application with the payment perhaps made. The key (disb-{loan})
@@ -105,7 +107,7 @@ PROVIDER_RETRY = RetryPolicy(
 DISBURSEMENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict"],
+    non_retryable_error_types=FINAL_ANSWERS,
 )
 
 
