@@ -103,6 +103,13 @@ async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -
     )
 
 
+def _refusal(exc: ActivityError, failed: str) -> ApplicationError:
+    """The activity's own refusal (a duplicate, a conflict …), or ``failed`` when it gave none."""
+    if isinstance(exc.cause, ApplicationError):
+        return exc.cause
+    return ApplicationError(failed, type="RegistrationFailed")
+
+
 @workflow.defn(name=WorkflowType.ENTERPRISE_ONBOARDING)
 class EnterpriseOnboardingWorkflow:
     """One enterprise's way from registration to verified."""
@@ -137,13 +144,11 @@ class EnterpriseOnboardingWorkflow:
         resubmission = registration.resubmission
         if resubmission is not None and workflow.patched(RESUBMISSION_PATCH):
             self.round = resubmission.round
-            if not await self._record_resubmission(registration):
-                refused = self.refusal.type if self.refusal is not None else None
-                return await self._finish("refused", refused or "")
+            ended = await self._record_resubmission(registration)
         else:
             ended = await self._register(registration, ref)
-            if ended is not None:
-                return ended
+        if ended is not None:
+            return ended
 
         for reminder in range(1, DOCUMENT_REMINDERS + 1):
             if await self._wait(self._documents_complete, DOCUMENT_REMINDER_EVERY):
@@ -237,12 +242,7 @@ class EnterpriseOnboardingWorkflow:
         try:
             await _db("record_registration", registration)
         except ActivityError as exc:
-            self.refusal = (
-                exc.cause
-                if isinstance(exc.cause, ApplicationError)
-                else ApplicationError("registration failed", type="RegistrationFailed")
-            )
-            return await self._finish("refused", self.refusal.type or "")
+            return await self._refused(_refusal(exc, "registration failed"))
 
         try:
             await self._send_otp()
@@ -251,8 +251,7 @@ class EnterpriseOnboardingWorkflow:
                 raise
             # Nothing is kept: the username and the USCC are free for a corrected form.
             await _db("expire_registration", ref)
-            self.refusal = refused
-            return await self._finish("refused", refused.type or "")
+            return await self._refused(refused)
         self.stage = "awaiting_otp"  # the row was written in this stage
         workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
         self.ack = RegistrationAck(
@@ -299,27 +298,25 @@ class EnterpriseOnboardingWorkflow:
         result: UsccClaimResult = await _db("claim_uscc", ref, UsccClaimResult)
         return result.claimed
 
-    async def _record_resubmission(self, registration: RegistrationInput) -> bool:
+    async def _record_resubmission(
+        self, registration: RegistrationInput
+    ) -> OnboardingProgress | None:
         """Store the corrected facts (the mobile is unchanged: no new code is needed) and
-        expect the documents asked to be uploaded again; the others on file still count."""
+        expect the documents asked to be uploaded again; the others on file still count. The
+        workflow's end when the resubmission is refused."""
         try:
             recorded: ResubmissionRecorded = await _db(
                 "record_resubmission", registration, ResubmissionRecorded
             )
         except ActivityError as exc:
-            self.refusal = (
-                exc.cause
-                if isinstance(exc.cause, ApplicationError)
-                else ApplicationError("resubmission failed", type="RegistrationFailed")
-            )
-            return False
+            return await self._refused(_refusal(exc, "resubmission failed"))
         self.documents = dict(recorded.documents)
         self.stage = "awaiting_documents"  # the activity stored it with the corrections
         workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
         self.ack = RegistrationAck(
             enterprise_id=registration.enterprise_id, stage=self.stage, otp_sent_to=""
         )
-        return True
+        return None
 
     # ---- steps -------------------------------------------------------------------------
     async def _wait(self, condition: Any, within: timedelta) -> bool:
@@ -328,6 +325,12 @@ class EnterpriseOnboardingWorkflow:
         except TimeoutError:
             return False
         return True
+
+    async def _refused(self, refusal: ApplicationError) -> OnboardingProgress:
+        """The registration (or resubmission) is refused: the ``registration`` Update raises
+        ``refusal`` and the workflow ends with its type."""
+        self.refusal = refusal
+        return await self._finish("refused", refusal.type or "")
 
     async def _finish(self, stage: str, reason: str) -> OnboardingProgress:
         self.stage, self.reason = stage, reason
