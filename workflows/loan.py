@@ -744,9 +744,12 @@ class LoanServicingWorkflow:
     def _validate_extension(self, request: ExtensionRequest) -> None:
         self._check_extension_request(request)
 
-    def _check_extension_decision(self, decision: ExtensionDecision) -> ExtensionRequest:
+    def _check_extension_decision(
+        self, decision: ExtensionDecision
+    ) -> tuple[ExtensionRequest, LoanAccount | None]:
         """What a decision must satisfy, in the validator and again under the lock: another
-        officer may have decided meanwhile, or the day changed."""
+        officer may have decided meanwhile, or the day changed. The request decided, and the
+        account extended as it asks when the decision approves it."""
         self._check_active()
         request = self._state.pending_extension
         if request is None:
@@ -759,15 +762,12 @@ class LoanServicingWorkflow:
             raise _refuse("the requester cannot decide", "credit.maker_checker")
         if not decision.approve and not decision.reason.strip():
             raise _refuse("a refusal needs a reason", "credit.reason_required")
-        if decision.approve:
-            self._extended(request)
-        return request
+        return request, self._extended(request) if decision.approve else None
 
     @workflow.update
     async def decide_extension(self, decision: ExtensionDecision) -> LoanProgress:
         async with self.lock:
-            request = self._check_extension_decision(decision)
-            extended = self._extended(request) if decision.approve else None
+            request, extended = self._check_extension_decision(decision)
             task = self._state.extension_task
             original_maturity = self._account.maturity_date
             outcome = "approved" if extended is not None else "declined"
