@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.documents import issue_document
+from workflows.notices import notify_enterprise
 
 with workflow.unsafe.imports_passed_through():
     from domain import servicing
@@ -506,20 +507,16 @@ class LoanServicingWorkflow:
 
     async def _notify(self, template: str, context: dict[str, Any], *, key: str) -> None:
         """Tell the borrower once per ``key`` (a business key: it survives continue-as-new)."""
-        try:
-            await workflow.execute_activity(
-                "notify_enterprise",
-                NotifyEnterprise(
-                    enterprise_id=self._input.enterprise_id,
-                    template=template,
-                    context=context,
-                    key=key,
-                ),
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=PROVIDER_RETRY,
-            )
-        except ActivityError:
-            workflow.logger.warning("notification not delivered", extra={"template": template})
+        await notify_enterprise(
+            NotifyEnterprise(
+                enterprise_id=self._input.enterprise_id,
+                template=template,
+                context=context,
+                key=key,
+            ),
+            retry_policy=PROVIDER_RETRY,
+            start_to_close_timeout=timedelta(seconds=60),
+        )
 
     # ---- payments ----------------------------------------------------------------------
     def _consent(self, request: ExtensionRequest) -> dict[str, bool]:

@@ -11,6 +11,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.notices import notify_enterprise
+
 with workflow.unsafe.imports_passed_through():
     from domain.onboarding import (
         USCC_CLAIMED,
@@ -79,6 +81,7 @@ PROVIDER_RETRY = RetryPolicy(
     maximum_attempts=5,
     non_retryable_error_types=["ProviderRejected"],
 )
+PROVIDER_TIMEOUT = timedelta(seconds=20)
 
 
 async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
@@ -98,7 +101,7 @@ async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -
         name,
         arg,
         result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=20),
+        start_to_close_timeout=PROVIDER_TIMEOUT,
         retry_policy=PROVIDER_RETRY,
     )
 
@@ -362,18 +365,18 @@ class EnterpriseOnboardingWorkflow:
     async def _notify(
         self, ref: EnterpriseRef, template: str, context: dict[str, Any], occasion: str
     ) -> None:
-        """Send once per business key ``enterprise-{id}-{occasion}``, across retries and runs."""
-        message = NotifyEnterprise(
-            enterprise_id=ref.enterprise_id,
-            template=template,
-            context=context,
-            key=f"enterprise-{ref.enterprise_id}-{occasion}",
+        """Send once per business key ``enterprise-{id}-{occasion}``, across retries and runs;
+        a notification that cannot be sent does not block onboarding."""
+        await notify_enterprise(
+            NotifyEnterprise(
+                enterprise_id=ref.enterprise_id,
+                template=template,
+                context=context,
+                key=f"enterprise-{ref.enterprise_id}-{occasion}",
+            ),
+            retry_policy=PROVIDER_RETRY,
+            start_to_close_timeout=PROVIDER_TIMEOUT,
         )
-        # A notification that cannot be sent must not block onboarding.
-        try:
-            await _external("notify_enterprise", message)
-        except ActivityError:
-            workflow.logger.warning("notification not delivered", extra={"template": template})
 
     async def _provider(self, name: str, ref: EnterpriseRef, result_type: type[Any]) -> Any:
         try:
