@@ -33,14 +33,15 @@ from db.base import utcnow
 from db.models import (
     Loan,
     LoanApplication,
-    PaymentInstruction,
 )
 from db.repositories import (
     DecisionLog,
     EnterpriseRepository,
     latest_lpr,
+    open_payment_instruction,
     post_journal,
     product_version,
+    record_bank_answer,
 )
 from domain.calendar import business_today
 from domain.credit_decision import (
@@ -56,6 +57,7 @@ from domain.origination import LOAN_NOT_DISBURSED, missing_materials
 from domain.product_codec import terms_from_json
 from domain.scorecard import ScoringInput
 from workflows.contracts import (
+    DISBURSEMENT_REFUSED,
     SEALED_ACCOUNT,
     ApplicationInput,
     ApplicationRef,
@@ -70,8 +72,6 @@ log = structlog.get_logger("loanbridge.origination")
 
 STATUS_REASON_LENGTH = 200
 """``loan_application.status_reason`` is a VARCHAR(200) (db/models.py)."""
-DISBURSEMENT_REFUSED = "DisbursementRefused"
-"""The bank refused the payment for good (frozen or closed account …): not retried."""
 
 
 def disbursement_key(loan_id: uuid.UUID) -> str:
@@ -370,18 +370,8 @@ class ApplicationActivities:
                 Decimal("0.01")
             )
             net = loan.principal - fee
-            await session.execute(
-                insert(PaymentInstruction)
-                .values(
-                    id=uuid.uuid4(),
-                    idempotency_key=key,
-                    loan_id=loan.id,
-                    direction="DISBURSEMENT",
-                    amount=net,
-                    status="pending",
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            await open_payment_instruction(
+                session, key, loan.id, PaymentDirection.DISBURSEMENT.value, net
             )
             account, reference, principal = loan.account, str(row.id), loan.principal
         result = await self.payments.submit(
@@ -406,14 +396,9 @@ class ApplicationActivities:
                 non_retryable=True,
             )
         async with self.session_factory() as session, session.begin():
-            instruction = await session.scalar(
-                select(PaymentInstruction)
-                .where(PaymentInstruction.idempotency_key == key)
-                .with_for_update()
+            await record_bank_answer(
+                session, key, provider_reference=result.provider_reference, succeeded=True
             )
-            assert instruction is not None
-            instruction.provider_reference = result.provider_reference
-            instruction.status = "succeeded"
             await post_journal(
                 session,
                 disbursement_journal(
@@ -435,14 +420,13 @@ class ApplicationActivities:
         gets the bank's first answer again (same key) and finds both already recorded."""
         code = result.failure_code or "UNKNOWN"
         async with self.session_factory() as session, session.begin():
-            instruction = await session.scalar(
-                select(PaymentInstruction)
-                .where(PaymentInstruction.idempotency_key == key)
-                .with_for_update()
+            await record_bank_answer(
+                session,
+                key,
+                provider_reference=result.provider_reference,
+                succeeded=False,
+                failure_code=code,
             )
-            assert instruction is not None
-            instruction.provider_reference = result.provider_reference
-            instruction.status, instruction.failure_code = "failed", code
             loan = await session.get(Loan, loan_id, with_for_update=True)
             assert loan is not None
             if loan.status == "pending":

@@ -29,10 +29,15 @@ from db.models import (
     LoanApplication,
     LoanClassification,
     LoanTransaction,
-    PaymentInstruction,
     PortfolioSnapshot,
 )
-from db.repositories import DecisionLog, post_journal, product_version
+from db.repositories import (
+    DecisionLog,
+    open_payment_instruction,
+    post_journal,
+    product_version,
+    record_bank_answer,
+)
 from domain import servicing
 from domain.calendar import business_date
 from domain.classification import RiskCategory
@@ -105,18 +110,8 @@ class LoanActivities:
         async with self.session_factory() as session, session.begin():
             loan = await session.get(Loan, collect.loan_id)
             assert loan is not None
-            await session.execute(
-                insert(PaymentInstruction)
-                .values(
-                    id=uuid.uuid4(),
-                    idempotency_key=collect.key,
-                    loan_id=loan.id,
-                    direction=PaymentDirection.COLLECTION.value,
-                    amount=collect.amount,
-                    status="pending",
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            await open_payment_instruction(
+                session, collect.key, loan.id, PaymentDirection.COLLECTION.value, collect.amount
             )
             cipher = field_cipher()
             payer = (
@@ -144,15 +139,13 @@ class LoanActivities:
         )
         succeeded = result.status is PaymentStatus.SUCCEEDED
         async with self.session_factory() as session, session.begin():
-            instruction = await session.scalar(
-                select(PaymentInstruction)
-                .where(PaymentInstruction.idempotency_key == collect.key)
-                .with_for_update()
+            await record_bank_answer(
+                session,
+                collect.key,
+                provider_reference=result.provider_reference,
+                succeeded=succeeded,
+                failure_code=result.failure_code,
             )
-            assert instruction is not None
-            instruction.provider_reference = result.provider_reference
-            instruction.status = "succeeded" if succeeded else "failed"
-            instruction.failure_code = None if succeeded else result.failure_code
         log.info("collection", succeeded=succeeded, code=result.failure_code)
         return CollectionResult(succeeded=succeeded, failure_code=result.failure_code)
 

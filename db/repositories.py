@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -24,6 +25,7 @@ from db.models import (
     LoanProductVersion,
     LoginAttempt,
     LprRate,
+    PaymentInstruction,
     RefreshToken,
 )
 from domain.decision_chain import GENESIS_HASH, ChainEntry, canonical_payload, entry_hash
@@ -260,6 +262,47 @@ async def post_journal(session: AsyncSession, journal: Journal, loan_id: uuid.UU
         for line in journal.lines
     )
     return True
+
+
+async def open_payment_instruction(
+    session: AsyncSession, key: str, loan_id: uuid.UUID, direction: str, amount: Decimal
+) -> None:
+    """A ``pending`` instruction for the money about to move, once per key (UNIQUE): a retry
+    finds the first one and sends the same key to the bank."""
+    await session.execute(
+        pg_insert(PaymentInstruction)
+        .values(
+            id=uuid.uuid4(),
+            idempotency_key=key,
+            loan_id=loan_id,
+            direction=direction,
+            amount=amount,
+            status="pending",
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+
+
+async def record_bank_answer(
+    session: AsyncSession,
+    key: str,
+    *,
+    provider_reference: str | None,
+    succeeded: bool,
+    failure_code: str | None = None,
+) -> None:
+    """The bank's answer on the instruction of ``key`` (locked): ``succeeded`` or ``failed``
+    with its code. A retry gets the bank's first answer again and writes the same."""
+    instruction = await session.scalar(
+        select(PaymentInstruction)
+        .where(PaymentInstruction.idempotency_key == key)
+        .with_for_update()
+    )
+    assert instruction is not None, f"no payment instruction {key}"
+    instruction.provider_reference = provider_reference
+    instruction.status = "succeeded" if succeeded else "failed"
+    instruction.failure_code = None if succeeded else failure_code
 
 
 async def latest_lpr(session: AsyncSession, on: date) -> LprQuote:

@@ -16,12 +16,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.documents import issue_document
+from workflows.notices import notify_enterprise
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import business_date
     from domain.origination import check_decided_terms, check_materials, missing_materials
     from domain.roles import Role
     from workflows.contracts import (
+        DISBURSEMENT_REFUSED,
         INSTITUTION,
         STAGE,
         STATUS,
@@ -92,12 +94,14 @@ OPENING_ATTRIBUTES = "opening-attributes-v1"
 DISBURSEMENT_FAILED_NOTICE = "disbursement-failed-notice-v1"
 
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-DISBURSEMENT_REFUSED = "DisbursementRefused"  # the bank said no: nothing was paid
+PROVIDER_TIMEOUT = timedelta(seconds=60)
+# The provider's final answers: retrying them changes nothing.
+FINAL_ANSWERS = ("ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict")
 PROVIDER_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=6,
-    non_retryable_error_types=["ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict"],
+    non_retryable_error_types=FINAL_ANSWERS,
 )
 # Until the bank answers: while it cannot be reached nobody knows whether money moved, and
 # giving up would end the application with the payment perhaps made. The key (disb-{loan})
@@ -105,7 +109,7 @@ PROVIDER_RETRY = RetryPolicy(
 DISBURSEMENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict"],
+    non_retryable_error_types=FINAL_ANSWERS,
 )
 
 
@@ -133,7 +137,7 @@ async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -
         name,
         arg,
         result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=60),
+        start_to_close_timeout=PROVIDER_TIMEOUT,
         retry_policy=PROVIDER_RETRY,
     )
 
@@ -611,18 +615,16 @@ class LoanApplicationWorkflow:
     async def _notify(self, template: str, context: dict[str, Any], *, key: str) -> None:
         """One notice per business key (``application-{id}-{what}``): delivered once across
         retries, whatever the activity's id."""
-        try:
-            await _external(
-                "notify_enterprise",
-                NotifyEnterprise(
-                    enterprise_id=self._application.enterprise_id,
-                    template=template,
-                    context=context,
-                    key=key,
-                ),
-            )
-        except ActivityError:
-            workflow.logger.warning("notification not delivered", extra={"template": template})
+        await notify_enterprise(
+            NotifyEnterprise(
+                enterprise_id=self._application.enterprise_id,
+                template=template,
+                context=context,
+                key=key,
+            ),
+            retry_policy=PROVIDER_RETRY,
+            start_to_close_timeout=PROVIDER_TIMEOUT,
+        )
 
     async def _finish(self, stage: str, reason: str = "") -> ApplicationProgress:
         if self.stage != stage:

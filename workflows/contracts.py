@@ -575,6 +575,11 @@ class RecordAcceptance(Contract):
     accepted_at: datetime | None = None
 
 
+# disburse_loan's error type when the bank refuses the payment for good (frozen or closed
+# account …): nothing was paid; not retried, and the application ends disbursement_failed.
+DISBURSEMENT_REFUSED = "DisbursementRefused"
+
+
 class DisbursementResult(Contract):
     loan_id: uuid.UUID
     idempotency_key: str

@@ -70,8 +70,7 @@ class FinancingDemandWorkflow:
         self.eligible = 0
         self.product_lender: dict[Any, Any] = {}
         self.slots: dict[Any, _Slot] = {}
-        self.selection: list[Any] | None = None
-        self.selected_by: ProductSelection | None = None
+        self.selection: ProductSelection | None = None  # the applicant's choice
         self.withdrawn = False
         self.withdrawal: DemandWithdrawal | None = None
         self.seen_at_withdrawal: dict[str, str] = {}
@@ -128,14 +127,13 @@ class FinancingDemandWorkflow:
             return await self._finish("withdrawn", *self._withdrawal_decision())
         if self.selection is not None:
             await self._cancel_open("cancelled")
-            chosen = self.selected_by
             await _db(
                 "record_selection",
                 RecordSelection(
                     demand_id=demand.demand_id,
-                    product_ids=self.selection,
-                    selected_by=chosen.selected_by if chosen else None,
-                    selector_role=chosen.selector_role if chosen else "",
+                    product_ids=self.selection.product_ids,
+                    selected_by=self.selection.selected_by,
+                    selector_role=self.selection.selector_role,
                 ),
             )
             return await self._finish("selected")
@@ -267,8 +265,7 @@ class FinancingDemandWorkflow:
     @workflow.update
     async def select_products(self, selection: ProductSelection) -> DemandProgress:
         self._validate_select(selection)  # a withdrawal or a decline may have come first
-        self.selected_by = selection
-        self.selection = list(selection.product_ids)
+        self.selection = selection
         await workflow.wait_condition(lambda: self.stage == "selected")
         return self.progress()
 
@@ -322,5 +319,5 @@ class FinancingDemandWorkflow:
                 InstitutionState(institution_id=s.institution_id, status=s.status, due_at=s.due_at)
                 for s in self.slots.values()
             ],
-            selected_product_ids=self.selection or [],
+            selected_product_ids=self.selection.product_ids if self.selection else [],
         )

@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.documents import issue_document
+from workflows.notices import notify_enterprise
 
 with workflow.unsafe.imports_passed_through():
     from domain import servicing
@@ -506,20 +507,16 @@ class LoanServicingWorkflow:
 
     async def _notify(self, template: str, context: dict[str, Any], *, key: str) -> None:
         """Tell the borrower once per ``key`` (a business key: it survives continue-as-new)."""
-        try:
-            await workflow.execute_activity(
-                "notify_enterprise",
-                NotifyEnterprise(
-                    enterprise_id=self._input.enterprise_id,
-                    template=template,
-                    context=context,
-                    key=key,
-                ),
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=PROVIDER_RETRY,
-            )
-        except ActivityError:
-            workflow.logger.warning("notification not delivered", extra={"template": template})
+        await notify_enterprise(
+            NotifyEnterprise(
+                enterprise_id=self._input.enterprise_id,
+                template=template,
+                context=context,
+                key=key,
+            ),
+            retry_policy=PROVIDER_RETRY,
+            start_to_close_timeout=timedelta(seconds=60),
+        )
 
     # ---- payments ----------------------------------------------------------------------
     def _consent(self, request: ExtensionRequest) -> dict[str, bool]:
@@ -744,9 +741,12 @@ class LoanServicingWorkflow:
     def _validate_extension(self, request: ExtensionRequest) -> None:
         self._check_extension_request(request)
 
-    def _check_extension_decision(self, decision: ExtensionDecision) -> ExtensionRequest:
+    def _check_extension_decision(
+        self, decision: ExtensionDecision
+    ) -> tuple[ExtensionRequest, LoanAccount | None]:
         """What a decision must satisfy, in the validator and again under the lock: another
-        officer may have decided meanwhile, or the day changed."""
+        officer may have decided meanwhile, or the day changed. The request decided, and the
+        account extended as it asks when the decision approves it."""
         self._check_active()
         request = self._state.pending_extension
         if request is None:
@@ -759,15 +759,12 @@ class LoanServicingWorkflow:
             raise _refuse("the requester cannot decide", "credit.maker_checker")
         if not decision.approve and not decision.reason.strip():
             raise _refuse("a refusal needs a reason", "credit.reason_required")
-        if decision.approve:
-            self._extended(request)
-        return request
+        return request, self._extended(request) if decision.approve else None
 
     @workflow.update
     async def decide_extension(self, decision: ExtensionDecision) -> LoanProgress:
         async with self.lock:
-            request = self._check_extension_decision(decision)
-            extended = self._extended(request) if decision.approve else None
+            request, extended = self._check_extension_decision(decision)
             task = self._state.extension_task
             original_maturity = self._account.maturity_date
             outcome = "approved" if extended is not None else "declined"

@@ -11,6 +11,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.notices import notify_enterprise
+
 with workflow.unsafe.imports_passed_through():
     from domain.onboarding import (
         USCC_CLAIMED,
@@ -79,6 +81,7 @@ PROVIDER_RETRY = RetryPolicy(
     maximum_attempts=5,
     non_retryable_error_types=["ProviderRejected"],
 )
+PROVIDER_TIMEOUT = timedelta(seconds=20)
 
 
 async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
@@ -98,9 +101,16 @@ async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -
         name,
         arg,
         result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=20),
+        start_to_close_timeout=PROVIDER_TIMEOUT,
         retry_policy=PROVIDER_RETRY,
     )
+
+
+def _refusal(exc: ActivityError, failed: str) -> ApplicationError:
+    """The activity's own refusal (a duplicate, a conflict …), or ``failed`` when it gave none."""
+    if isinstance(exc.cause, ApplicationError):
+        return exc.cause
+    return ApplicationError(failed, type="RegistrationFailed")
 
 
 @workflow.defn(name=WorkflowType.ENTERPRISE_ONBOARDING)
@@ -137,13 +147,11 @@ class EnterpriseOnboardingWorkflow:
         resubmission = registration.resubmission
         if resubmission is not None and workflow.patched(RESUBMISSION_PATCH):
             self.round = resubmission.round
-            if not await self._record_resubmission(registration):
-                refused = self.refusal.type if self.refusal is not None else None
-                return await self._finish("refused", refused or "")
+            ended = await self._record_resubmission(registration)
         else:
             ended = await self._register(registration, ref)
-            if ended is not None:
-                return ended
+        if ended is not None:
+            return ended
 
         for reminder in range(1, DOCUMENT_REMINDERS + 1):
             if await self._wait(self._documents_complete, DOCUMENT_REMINDER_EVERY):
@@ -237,12 +245,7 @@ class EnterpriseOnboardingWorkflow:
         try:
             await _db("record_registration", registration)
         except ActivityError as exc:
-            self.refusal = (
-                exc.cause
-                if isinstance(exc.cause, ApplicationError)
-                else ApplicationError("registration failed", type="RegistrationFailed")
-            )
-            return await self._finish("refused", self.refusal.type or "")
+            return await self._refused(_refusal(exc, "registration failed"))
 
         try:
             await self._send_otp()
@@ -251,8 +254,7 @@ class EnterpriseOnboardingWorkflow:
                 raise
             # Nothing is kept: the username and the USCC are free for a corrected form.
             await _db("expire_registration", ref)
-            self.refusal = refused
-            return await self._finish("refused", refused.type or "")
+            return await self._refused(refused)
         self.stage = "awaiting_otp"  # the row was written in this stage
         workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
         self.ack = RegistrationAck(
@@ -299,27 +301,25 @@ class EnterpriseOnboardingWorkflow:
         result: UsccClaimResult = await _db("claim_uscc", ref, UsccClaimResult)
         return result.claimed
 
-    async def _record_resubmission(self, registration: RegistrationInput) -> bool:
+    async def _record_resubmission(
+        self, registration: RegistrationInput
+    ) -> OnboardingProgress | None:
         """Store the corrected facts (the mobile is unchanged: no new code is needed) and
-        expect the documents asked to be uploaded again; the others on file still count."""
+        expect the documents asked to be uploaded again; the others on file still count. The
+        workflow's end when the resubmission is refused."""
         try:
             recorded: ResubmissionRecorded = await _db(
                 "record_resubmission", registration, ResubmissionRecorded
             )
         except ActivityError as exc:
-            self.refusal = (
-                exc.cause
-                if isinstance(exc.cause, ApplicationError)
-                else ApplicationError("resubmission failed", type="RegistrationFailed")
-            )
-            return False
+            return await self._refused(_refusal(exc, "resubmission failed"))
         self.documents = dict(recorded.documents)
         self.stage = "awaiting_documents"  # the activity stored it with the corrections
         workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
         self.ack = RegistrationAck(
             enterprise_id=registration.enterprise_id, stage=self.stage, otp_sent_to=""
         )
-        return True
+        return None
 
     # ---- steps -------------------------------------------------------------------------
     async def _wait(self, condition: Any, within: timedelta) -> bool:
@@ -328,6 +328,12 @@ class EnterpriseOnboardingWorkflow:
         except TimeoutError:
             return False
         return True
+
+    async def _refused(self, refusal: ApplicationError) -> OnboardingProgress:
+        """The registration (or resubmission) is refused: the ``registration`` Update raises
+        ``refusal`` and the workflow ends with its type."""
+        self.refusal = refusal
+        return await self._finish("refused", refusal.type or "")
 
     async def _finish(self, stage: str, reason: str) -> OnboardingProgress:
         self.stage, self.reason = stage, reason
@@ -359,18 +365,18 @@ class EnterpriseOnboardingWorkflow:
     async def _notify(
         self, ref: EnterpriseRef, template: str, context: dict[str, Any], occasion: str
     ) -> None:
-        """Send once per business key ``enterprise-{id}-{occasion}``, across retries and runs."""
-        message = NotifyEnterprise(
-            enterprise_id=ref.enterprise_id,
-            template=template,
-            context=context,
-            key=f"enterprise-{ref.enterprise_id}-{occasion}",
+        """Send once per business key ``enterprise-{id}-{occasion}``, across retries and runs;
+        a notification that cannot be sent does not block onboarding."""
+        await notify_enterprise(
+            NotifyEnterprise(
+                enterprise_id=ref.enterprise_id,
+                template=template,
+                context=context,
+                key=f"enterprise-{ref.enterprise_id}-{occasion}",
+            ),
+            retry_policy=PROVIDER_RETRY,
+            start_to_close_timeout=PROVIDER_TIMEOUT,
         )
-        # A notification that cannot be sent must not block onboarding.
-        try:
-            await _external("notify_enterprise", message)
-        except ActivityError:
-            workflow.logger.warning("notification not delivered", extra={"template": template})
 
     async def _provider(self, name: str, ref: EnterpriseRef, result_type: type[Any]) -> Any:
         try:
