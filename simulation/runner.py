@@ -65,6 +65,7 @@ class SeedResult:
     worker_restarts: int = 0
     clock_s: float = 0.0  # real seconds the clock took to run
     leaked_locks: int = 0  # time-skipping locks the server kept with nothing in flight
+    relocks: int = 0  # sleeps refused: a released lock was not leaked (the clock ran free)
     wall_s: float = 0.0
     found: list[Found] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -91,7 +92,8 @@ class SeedResult:
         return [
             f"  outcomes: {outcomes}",
             f"  clock: {self.clock_s:.1f}s real for {self.days} days; worker restarts "
-            f"{self.worker_restarts}; time-skipping locks released {self.leaked_locks}",
+            f"{self.worker_restarts}; time-skipping locks released {self.leaked_locks}, "
+            f"sleeps refused {self.relocks}",
             "  slowest steps: "
             + ", ".join(
                 f"day {day} {seconds:.1f}s"
@@ -182,6 +184,7 @@ async def run_plan(
         result.loan_years = await _loan_years(world, first_day, previous)
         result.worker_restarts = world.worker_restarts
         result.clock_s, result.leaked_locks = world.advance_seconds, world.leaked_locks
+        result.relocks = world.relocks
     result.outcomes, result.log = people.outcomes, people.log
     result.failed_tasks = sum(
         1 for f in result.found if f.violation.invariant == "no_failed_workflow_task"

@@ -15,7 +15,11 @@ from types import TracebackType
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
+from temporalio.api.testservice.v1 import (
+    LockTimeSkippingRequest,
+    SleepRequest,
+    UnlockTimeSkippingRequest,
+)
 from temporalio.client import Client
 from temporalio.plugin import SimplePlugin
 from temporalio.service import RPCError
@@ -50,8 +54,15 @@ class _Side(SimplePlugin):
         return config
 
 
-ATTEMPTS = 8  # sleeps tried before the clock counts as stuck
+ATTEMPTS = 8  # times a step's real timeout the clock may be held before it counts as stuck
+LOOK_AFTER_S = 1.0  # real seconds the clock is held before a look at what holds it
+IDLE_POLL_S = 0.5  # real seconds between looks
+STABLE_IDLE_POLLS = 3  # looks in a row finding nothing in flight before a lock is released
 STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
+
+
+async def _never_idle() -> bool:
+    return False
 
 
 class ClockStuck(Exception):
@@ -80,6 +91,8 @@ class World:
         self.worker_restarts = 0
         self.advance_seconds = 0.0  # real time spent letting the clock run
         self.leaked_locks = 0  # time-skipping locks the server kept with nothing in flight
+        self.relocks = 0  # sleeps refused because the test's own lock had been released
+        self._sleeping: asyncio.Task[object] | None = None  # the one outstanding sleep
 
     @property
     def client(self) -> Client:
@@ -114,6 +127,7 @@ class World:
         base = Settings(_env_file=None)  # type: ignore[call-arg]
         self.env = await start_time_skipping(data_converter_from_settings(base))
         self._stack.push_async_callback(self.env.shutdown)
+        self._stack.push_async_callback(self._abandon_sleep)
         self.settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             environment=Environment.TEST,
@@ -197,6 +211,12 @@ class World:
         self.worker_restarts += 1
 
     # ---- the clock -----------------------------------------------------------------------
+    # The server keeps a count of locks: the test's own (taken as it starts) and one per piece
+    # of work in flight; its clock runs ahead only at zero. A sleep gives up the test's lock
+    # until the clock has passed its moment, and a sleep the client stops waiting for still
+    # holds it given up on the server: a second sleep then took the count below the work in
+    # flight, and the clock ran over activities (timed out) and workflows (woken days late).
+    # So at most one sleep is outstanding, waited for to its end.
     async def now(self) -> datetime:
         return await self.env.get_current_time()
 
@@ -207,51 +227,86 @@ class World:
         workflows do their work on the real activities.
 
         The server holds the clock while anything is in flight: a slow moment is waited out
-        (``ATTEMPTS`` times ``real_timeout_s``). When it holds it with nothing in flight (``idle``:
-        it keeps a lock when a workflow completes in the task that completes an Update, as a
-        payoff does, or after a worker stopped mid-activity), one lock is released and the
-        sleep tried again; the lock may also be the one an abandoned sleep still holds, and
-        the server then refuses the release, which is harmless.
+        (up to ``ATTEMPTS`` times ``real_timeout_s``). When it holds it with nothing in flight
+        for ``STABLE_IDLE_POLLS`` looks in a row (``idle``: it keeps a lock when a workflow
+        completes in the task that completes an Update, as a payoff does, or after a worker
+        stopped mid-activity), that lock is released, and the next looks wait
+        ``LOOK_AFTER_S`` again.
         """
-        why = ""
-        for _ in range(ATTEMPTS):
-            gap = moment - await self.now()
-            if gap <= timedelta(0):
-                return
-            try:
-                await self._sleep(gap, real_timeout_s)
-                return
-            except RPCError as exc:
-                why = exc.message
-            if await idle():
-                try:
-                    await self.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
-                    self.leaked_locks += 1
-                except RPCError:
-                    pass
-        raise ClockStuck(
-            f"the clock did not reach {moment.isoformat()} "
-            f"in {ATTEMPTS} × {real_timeout_s:.0f}s ({why})"
-        )
+        await self._sleep_out(real_timeout_s, idle, moment)  # a nudge still outstanding
+        gap = moment - await self.now()
+        if gap <= timedelta(0):
+            return
+        self._start_sleep(gap)
+        await self._sleep_out(real_timeout_s, idle, moment)
 
     async def nudge(self, by: timedelta) -> None:
-        """Let the clock run ``by`` (a retry's backoff timer fires); a clock held by work in
-        flight is left as it is."""
-        with contextlib.suppress(RPCError):
-            await self._sleep(by, 2.0)
+        """Let the clock run ``by`` once nothing holds it (a retry's backoff timer fires); not
+        waited for, and nothing when a sleep is already outstanding."""
+        if self._sleeping is not None and self._sleeping.done():
+            await self._sleep_out(0.0, _never_idle, None)  # its answer, and a refusal mended
+        if self._sleeping is None:
+            self._start_sleep(by)
 
-    async def _sleep(self, by: timedelta, real_timeout_s: float) -> None:
-        """One time-skipping sleep of ``by``, waited for at most ``real_timeout_s`` (an
-        ``RPCError`` when the server did not get there in time)."""
+    def _start_sleep(self, by: timedelta) -> None:
         request = SleepRequest()
         request.duration.FromTimedelta(by)
-        started = time.monotonic()
+        self._sleeping = asyncio.create_task(
+            self.client.test_service.unlock_time_skipping_with_sleep(request)
+        )
+
+    async def _sleep_out(
+        self,
+        real_timeout_s: float,
+        idle: Callable[[], Awaitable[bool]],
+        moment: datetime | None,
+    ) -> None:
+        """Wait for the outstanding sleep to end, releasing a lock held with nothing in flight.
+
+        A sleep the server refuses (its count was already zero: a lock released that was not
+        leaked, whose work then ended) gives the test its lock back with a fresh lock, and the
+        caller's next sleep starts from a clock that holds again."""
+        sleeping = self._sleeping
+        if sleeping is None:
+            return
+        started = held_since = time.monotonic()
+        stable = 0
         try:
-            await self.client.test_service.unlock_time_skipping_with_sleep(
-                request, timeout=timedelta(seconds=real_timeout_s)
-            )
+            while not sleeping.done():
+                await asyncio.wait({sleeping}, timeout=IDLE_POLL_S)
+                if sleeping.done():
+                    break
+                now = time.monotonic()
+                if now - started > ATTEMPTS * max(real_timeout_s, IDLE_POLL_S):
+                    target = moment.isoformat() if moment is not None else "its moment"
+                    raise ClockStuck(
+                        f"the clock did not reach {target} in {ATTEMPTS} × {real_timeout_s:.0f}s"
+                    )
+                if now - held_since < LOOK_AFTER_S:
+                    continue
+                stable = stable + 1 if await idle() else 0
+                if stable >= STABLE_IDLE_POLLS:
+                    with contextlib.suppress(RPCError):  # nothing was held after all
+                        await self.client.test_service.unlock_time_skipping(
+                            UnlockTimeSkippingRequest()
+                        )
+                        self.leaked_locks += 1
+                    stable, held_since = 0, time.monotonic()
         finally:
             self.advance_seconds += time.monotonic() - started
+        self._sleeping = None
+        try:
+            sleeping.result()
+        except RPCError:
+            await self.client.test_service.lock_time_skipping(LockTimeSkippingRequest())
+            self.relocks += 1
+
+    async def _abandon_sleep(self) -> None:
+        if self._sleeping is not None:
+            self._sleeping.cancel()
+            with contextlib.suppress(BaseException):
+                await self._sleeping
+            self._sleeping = None
 
     # ---- sandbox faults ------------------------------------------------------------------
     async def arm_fault(self, provider: str, mode: str, count: int) -> None:
