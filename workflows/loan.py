@@ -77,6 +77,10 @@ DUE_DATE_KEYS = "servicing-due-date-keys-v1"
 """An installment is known by its due date, not its number: a partial prepayment inserts a
 row and renumbers the installments after it, so a reminder sent for installment 12 was sent
 again for the same installment as 13, and its auto-debit attempts started over."""
+LATE_REMINDERS = "servicing-late-reminders-v1"
+"""A run that wakes on the due date of an installment it has not reminded (its workers were
+down through the reminder day, or reminder days are zero) reminds it before the auto-debit:
+it looked only at installments falling due after today, so that reminder was never sent."""
 RECEIPTS = {
     "repayment": "repayment_received",
     "payoff": "repayment_received",
@@ -134,6 +138,7 @@ class LoanServicingWorkflow:
         self.changed = False  # an Update moved the account: recompute the next wake-up
         self.correct = False  # servicing-correctness-v1 (set as the run starts)
         self.by_date = False  # servicing-due-date-keys-v1 (set as the run starts)
+        self.late_reminders = False  # servicing-late-reminders-v1 (set as the run starts)
 
     # ---- main loop ---------------------------------------------------------------------
     @workflow.run
@@ -141,6 +146,7 @@ class LoanServicingWorkflow:
         self.input = loan
         self.correct = workflow.patched(CORRECTNESS)
         self.by_date = workflow.patched(DUE_DATE_KEYS)
+        self.late_reminders = workflow.patched(LATE_REMINDERS)
         workflow.upsert_search_attributes(
             [
                 STAGE.value_set("servicing"),
@@ -235,7 +241,7 @@ class LoanServicingWorkflow:
         """Everything due by today: reminders, due dates (accrual, credit, auto-debit),
         overdue notices, follow-up task, classification."""
         account = self._account
-        upcoming = account.next_due(today + timedelta(days=1))
+        upcoming = account.next_due(today if self.late_reminders else today + timedelta(days=1))
         if (
             upcoming is not None
             and upcoming.due_date - timedelta(days=account.policy.reminder_days_before) <= today

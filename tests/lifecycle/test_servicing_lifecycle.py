@@ -32,8 +32,11 @@ from workflows.contracts import (
     ExtensionDecision,
     ExtensionRequest,
     LoanProgress,
+    LoanServicingInput,
     Payment,
     Prepayment,
+    TaskQueue,
+    WorkflowType,
     WriteOff,
 )
 
@@ -309,4 +312,44 @@ async def test_a_prepayment_after_a_reminder_sends_no_second_reminder_for_that_i
     assert [key.rsplit("-", 3)[-3:] for key in reminders] == [
         d.due_date.isoformat().split("-") for d in scheduled
     ]
+    await loan.assert_consistent()
+
+
+async def test_a_run_waking_on_a_due_date_it_never_reminded_sends_that_reminder(
+    env: WorkflowEnvironment,
+    workers: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lender: Lender,
+) -> None:
+    """Found by the simulator (CI, seed 10): a run that wakes on an installment's due date
+    without having reminded it (its workers were down through the reminder day) looked only
+    at installments falling due after today, so that reminder was never sent. The run is
+    ended before the reminder day and a run with its state starts on the due date, as one
+    does when the workers come back: it reminds the installment, then debits it."""
+    loan = await start_servicing(env, workers, sessions, lender, months=3)
+    opened = await loan.progress()
+    assert opened.state is not None and not opened.state.reminded_dates
+    first = opened.state.account.dues[0]
+    await loan.handle.terminate("its workers are down through the reminder day")
+    await loan.until(first.due_date)  # no run: the reminder day passes unseen
+    assert await loan.notices("repayment_reminder") == []
+    loan.handle = await env.client.start_workflow(
+        WorkflowType.LOAN_SERVICING,
+        LoanServicingInput(
+            loan_id=loan.loan_id,
+            application_id=(await loan.loan_row()).application_id,
+            enterprise_id=loan.enterprise_id,
+            institution_id=lender.institution_id,
+            state=opened.state,
+        ),
+        id=loan.workflow_id,
+        task_queue=workers.task_queue(TaskQueue.PLATFORM),
+        result_type=LoanProgress,
+    )
+    await asyncio.sleep(0.2)
+    await loan.settled()
+    reminders = await loan.notices("repayment_reminder")
+    assert [key.rsplit("-", 3)[-3:] for key in reminders] == [first.due_date.isoformat().split("-")]
+    assert len(await loan.notices("repayment_received")) == 1  # then the auto-debit
+    await loan.record("reminder_on_its_due_date")
     await loan.assert_consistent()
