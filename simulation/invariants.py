@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import func, select
@@ -59,12 +60,22 @@ RECEIPTS = {  # the notice each kind of payment owes the borrower
     "payoff": "repayment_received",  # and the settlement notice
     "prepayment": "prepayment_received",
 }
+T = TypeVar("T")
 QUERY_TIMEOUT_S = 5.0
 # A deadline of the RPC itself: a query a workflow never answers does not return, and
-# cancelling the call (asyncio.wait_for) then waits for it too.
+# cancelling the call (``within``) then waits for it too.
 QUERY_RPC_TIMEOUT = timedelta(seconds=QUERY_TIMEOUT_S)
 DESCRIBE_TIMEOUT = timedelta(seconds=20)
 DESCRIBE_ATTEMPTS = 3
+
+
+async def within(awaitable: Awaitable[T], seconds: float) -> T:
+    """``awaitable``'s result, or TimeoutError after ``seconds``: Python 3.11's
+    ``asyncio.wait_for`` can swallow a cancellation arriving as its call completes
+    (CPython gh-86296), and the step's deadline (an ``asyncio.timeout`` around it) is then
+    lost: a 40-loan day 0 ran on for 14 minutes past its 150 s."""
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 @dataclass(frozen=True)
@@ -437,7 +448,7 @@ class HistoryChecker:
         waits: list[tuple[str, uuid.UUID | None, str]] = []  # (what, task id, kind)
         try:
             if workflow_id.startswith("loan-"):
-                progress = await asyncio.wait_for(
+                progress = await within(
                     handle.query(
                         "progress", result_type=LoanProgress, rpc_timeout=QUERY_RPC_TIMEOUT
                     ),
@@ -449,7 +460,7 @@ class HistoryChecker:
                 if state is not None and state.followup_task is not None:
                     waits.append(("overdue follow-up", state.followup_task, "overdue_followup"))
             else:
-                application = await asyncio.wait_for(
+                application = await within(
                     handle.query(
                         "progress", result_type=ApplicationProgress, rpc_timeout=QUERY_RPC_TIMEOUT
                     ),

@@ -42,6 +42,7 @@ from simulation.invariants import (
     Tracked,
     Violation,
     describe,
+    within,
 )
 from simulation.plan import PLATFORM, SERIAL_KINDS, THIRD_PARTY_ACCOUNT, Action, LoanSpec, Plan
 from simulation.world import World
@@ -275,7 +276,7 @@ class People:
         deadline = time.monotonic() + STAGE_TIMEOUT_S
         while time.monotonic() < deadline:
             try:  # a query can go unanswered (a workflow whose task fails): not yet, then
-                if await asyncio.wait_for(done(), QUERY_TIMEOUT_S + 5):
+                if await within(done(), QUERY_TIMEOUT_S + 5):
                     return True
             except (TimeoutError, RPCError, WorkflowQueryFailedError):
                 pass
@@ -355,7 +356,7 @@ class People:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(opening_search_attributes(application)),
         )
-        await asyncio.wait_for(
+        await within(
             self.world.client.execute_update_with_start_workflow(
                 "submission", start_workflow_operation=start, result_type=ApplicationProgress
             ),
@@ -491,7 +492,7 @@ class People:
         handle = self.world.client.get_workflow_handle(loan_workflow_id(loan_id))
         today = (await self.world.now()).date()
         try:
-            progress = await asyncio.wait_for(
+            progress = await within(
                 handle.query("progress", result_type=LoanProgress, rpc_timeout=QUERY_RPC_TIMEOUT),
                 QUERY_TIMEOUT_S,
             )
