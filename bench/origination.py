@@ -325,6 +325,7 @@ async def create_applicants(
     from db.models import AppUser, Enterprise, LoanProduct, LoanProductVersion
     from db.repositories import latest_lpr
     from db.session import create_engine, create_session_factory
+    from domain.calendar import business_today
     from domain.product_codec import terms_from_json
     from domain.roles import Role
     from sandbox.codes import with_id_check_digit, with_uscc_check_char
@@ -337,7 +338,7 @@ async def create_applicants(
     sessions = create_session_factory(engine)
     rng = random.Random(seed)
     password_hash = hash_password(APPLICANT_PASSWORD)  # one argon2id hash, shared
-    today = date.today()
+    today = business_today()  # the day assess_application scores on (Beijing)
     try:
         async with sessions() as session:
             product = await session.get(LoanProduct, uuid.UUID(product_id))
