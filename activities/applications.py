@@ -52,10 +52,9 @@ from domain.credit_decision import (
     decide,
 )
 from domain.ledger import disbursement_journal
-from domain.matching import enterprise_age_months
 from domain.origination import LOAN_NOT_DISBURSED, missing_materials
 from domain.product_codec import terms_from_json
-from domain.scorecard import ScoringInput
+from domain.scoring_input import scoring_input
 from workflows.contracts import (
     DISBURSEMENT_REFUSED,
     SEALED_ACCOUNT,
@@ -160,39 +159,16 @@ class ApplicationActivities:
             self.tax.get_filings(enterprise.uscc),
             self.registry.get_enterprise(enterprise.uscc),
         )
-        filings = list(tax.filings) if tax else []
-        revenue = filings[-1].revenue if filings else Decimal(0)
-        growth = None
-        if len(filings) >= 2 and filings[-2].revenue > 0:
-            growth = ((filings[-1].revenue - filings[-2].revenue) / filings[-2].revenue).quantize(
-                Decimal("0.0001")
-            )
-        margin = (
-            (filings[-1].profit / revenue).quantize(Decimal("0.0001"))
-            if filings and revenue > 0
-            else None
-        )
         scorer = await self.scoring.current()
-        result = scorer(
-            ScoringInput(
-                enterprise_age_months=enterprise_age_months(
-                    enterprise.founding_date, business_today()
-                ),
-                annual_revenue=revenue,
-                revenue_growth=growth,
-                profit_margin=margin,
-                tax_grade=tax.tax_grade.value if tax else None,
-                bureau_score=report.score if report else None,
-                overdue_count_24m=report.overdue_count_24m if report else 0,
-                current_overdue=report.current_overdue if report else False,
-                outstanding_debt=report.outstanding_loans_amount if report else Decimal(0),
-                requested_amount=application.amount,
-                industry=enterprise.industry,
-                revenue_history=tuple(f.revenue for f in filings),
-                profit_history=tuple(f.profit for f in filings),
-                tax_paid_history=tuple(f.tax_paid for f in filings),
-            )
+        facts = scoring_input(
+            founded=enterprise.founding_date,
+            as_of=business_today(),
+            industry=enterprise.industry,
+            requested_amount=application.amount,
+            report=report,
+            tax=tax,
         )
+        result = scorer(facts)
         outcome = decide(
             DecisionInput(
                 amount=application.amount,
@@ -202,7 +178,7 @@ class ApplicationActivities:
                 registry_status=record.status.value if record else "CANCELLED",
                 bureau_current_overdue=report.current_overdue if report else False,
                 sanctions_hit=report.sanctions_hit if report else False,
-                annual_revenue=revenue or None,
+                annual_revenue=facts.annual_revenue or None,
                 policy=self.risk_policy,
             ),
             lpr,

@@ -20,9 +20,9 @@ from db.models import Enterprise, HumanTask, Loan, LoanApplication
 from db.models_risk import CreditAlert, CreditRating
 from db.repositories import DecisionLog, HumanTaskRepository
 from domain.early_warning import Look, revenue_dropped, signals
-from domain.matching import enterprise_age_months
 from domain.roles import Role
-from domain.scorecard import ScoringInput, rating_from_pd
+from domain.scorecard import rating_from_pd
+from domain.scoring_input import scoring_input
 from workflows.contracts import TaskRef
 from workflows.rerating_contracts import (
     EarlyWarning,
@@ -122,37 +122,18 @@ class RerateActivities:
             founded, region = enterprise.founding_date, enterprise.region
         report = await self.bureau.get_report(uscc)
         tax = await self.tax.get_filings(uscc)
-        filings = list(tax.filings) if tax else []
-        revenues = tuple(f.revenue for f in filings)
-        revenue = revenues[-1] if revenues else Decimal(0)
-        growth = None
-        if len(revenues) >= 2 and revenues[-2] > 0:
-            growth = ((revenues[-1] - revenues[-2]) / revenues[-2]).quantize(Decimal("0.0001"))
-        margin = (
-            (filings[-1].profit / revenue).quantize(Decimal("0.0001"))
-            if filings and revenue > 0
-            else None
+        facts = scoring_input(
+            founded=founded,
+            as_of=as_of,
+            industry=industry,
+            requested_amount=loan.outstanding_principal,
+            report=report,
+            tax=tax,
+            region=region,
         )
+        revenues = facts.revenue_history
         assert callable(scorer)
-        result = scorer(
-            ScoringInput(
-                enterprise_age_months=enterprise_age_months(founded, as_of),
-                annual_revenue=revenue,
-                revenue_growth=growth,
-                profit_margin=margin,
-                tax_grade=tax.tax_grade.value if tax else None,
-                bureau_score=report.score if report else None,
-                overdue_count_24m=report.overdue_count_24m if report else 0,
-                current_overdue=report.current_overdue if report else False,
-                outstanding_debt=report.outstanding_loans_amount if report else Decimal(0),
-                requested_amount=loan.outstanding_principal,
-                industry=industry,
-                revenue_history=revenues,
-                profit_history=tuple(f.profit for f in filings),
-                tax_paid_history=tuple(f.tax_paid for f in filings),
-                region=region[:2],
-            )
-        )
+        result = scorer(facts)
         rating = rating_from_pd(result.pd)
         if previous is not None:
             before = _look_from(previous.signals.get("look", {}))

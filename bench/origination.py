@@ -281,40 +281,22 @@ def offline_decision(uscc: str, terms: Any, lpr: Any, today: date) -> str:
     """What ``assess_application`` decides for this USCC, from the sandbox's deterministic
     registry, bureau and tax answers and the same scorecard and decision rules."""
     from domain.credit_decision import DecisionInput, decide
-    from domain.matching import enterprise_age_months
-    from domain.scorecard import ScoringInput, score
+    from domain.scorecard import score
+    from domain.scoring_input import scoring_input
     from sandbox.bureau import credit_report
     from sandbox.registry import enterprise_record
     from sandbox.tax import tax_profile
 
     record, report, tax = enterprise_record(uscc), credit_report(uscc), tax_profile(uscc)
-    filings = list(tax.filings)
-    revenue = filings[-1].revenue if filings else Decimal(0)
-    growth = None
-    if len(filings) >= 2 and filings[-2].revenue > 0:
-        growth = ((filings[-1].revenue - filings[-2].revenue) / filings[-2].revenue).quantize(
-            Decimal("0.0001")
-        )
-    margin = (
-        (filings[-1].profit / revenue).quantize(Decimal("0.0001"))
-        if filings and revenue > 0
-        else None
+    facts = scoring_input(
+        founded=record.founding_date,
+        as_of=today,
+        industry=record.industry_code,
+        requested_amount=AMOUNT,
+        report=report,
+        tax=tax,
     )
-    result = score(
-        ScoringInput(
-            enterprise_age_months=enterprise_age_months(record.founding_date, today),
-            annual_revenue=revenue,
-            revenue_growth=growth,
-            profit_margin=margin,
-            tax_grade=tax.tax_grade.value,
-            bureau_score=report.score,
-            overdue_count_24m=report.overdue_count_24m,
-            current_overdue=report.current_overdue,
-            outstanding_debt=report.outstanding_loans_amount,
-            requested_amount=AMOUNT,
-            industry=record.industry_code,
-        )
-    )
+    result = score(facts)
     outcome = decide(
         DecisionInput(
             amount=AMOUNT,
@@ -324,7 +306,7 @@ def offline_decision(uscc: str, terms: Any, lpr: Any, today: date) -> str:
             registry_status=record.status.value,
             bureau_current_overdue=report.current_overdue,
             sanctions_hit=report.sanctions_hit,
-            annual_revenue=revenue or None,
+            annual_revenue=facts.annual_revenue or None,
         ),
         lpr,
     )
@@ -343,6 +325,7 @@ async def create_applicants(
     from db.models import AppUser, Enterprise, LoanProduct, LoanProductVersion
     from db.repositories import latest_lpr
     from db.session import create_engine, create_session_factory
+    from domain.calendar import business_today
     from domain.product_codec import terms_from_json
     from domain.roles import Role
     from sandbox.codes import with_id_check_digit, with_uscc_check_char
@@ -355,7 +338,7 @@ async def create_applicants(
     sessions = create_session_factory(engine)
     rng = random.Random(seed)
     password_hash = hash_password(APPLICANT_PASSWORD)  # one argon2id hash, shared
-    today = date.today()
+    today = business_today()  # the day assess_application scores on (Beijing)
     try:
         async with sessions() as session:
             product = await session.get(LoanProduct, uuid.UUID(product_id))
