@@ -167,6 +167,7 @@ class ApplicationActivities:
             requested_amount=application.amount,
             report=report,
             tax=tax,
+            region=enterprise.region,  # scored as the re-rating scores it (a model may use it)
         )
         result = scorer(facts)
         outcome = decide(

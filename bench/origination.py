@@ -295,6 +295,7 @@ def offline_decision(uscc: str, terms: Any, lpr: Any, today: date) -> str:
         requested_amount=AMOUNT,
         report=report,
         tax=tax,
+        region=record.region_code,
     )
     result = score(facts)
     outcome = decide(

@@ -1,6 +1,6 @@
 """The credit assessment, the re-rating and the origination benchmark's screening score one
-enterprise's facts with the same input (``domain.scoring_input.scoring_input``): each differs only
-in the exposure it scores, and the re-rating alone in scoring the region."""
+enterprise's facts with the same input (``domain.scoring_input.scoring_input``), its region
+included (the trained model scores it): each differs only in the exposure it scores."""
 
 from __future__ import annotations
 
@@ -112,11 +112,11 @@ async def test_the_three_callers_score_the_same_input_for_the_same_enterprise(
         requested_amount=application.amount,
         report=report,
         tax=tax,
+        region=record.region_code,
     )
     assert assessed == expected
     assert expected.revenue_history and expected.bureau_score is not None  # real facts
-    assert rerated == dataclasses.replace(
-        expected, requested_amount=loan.outstanding_principal, region=record.region_code[:2]
-    )
+    assert expected.region == record.region_code[:2]  # the province
+    assert rerated == dataclasses.replace(expected, requested_amount=loan.outstanding_principal)
     assert screened == dataclasses.replace(expected, requested_amount=AMOUNT)
     assert len({application.amount, loan.outstanding_principal, AMOUNT}) == 3
