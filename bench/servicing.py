@@ -73,12 +73,12 @@ from bench.stack import (
     verdict,
     write_results,
 )
-from cli.up import temporal_cli
 from config.codec import data_converter_from_settings
 from config.logging import configure_logging
 from config.settings import Settings
 from domain import servicing
 from domain.schedule import RepaymentMethod, ScheduleRequest, build_schedule
+from runtime.platform import temporal_cli
 from workflows.contracts import (
     SEARCH_ATTRIBUTES,
     Addendum,

@@ -46,8 +46,6 @@ import psutil
 import psycopg
 import typer
 
-from cli import embedded_pg
-from cli.processes import free_port
 from config.install_secrets import (
     DATA_ENCRYPTION_KEY,
     JWT_SECRET,
@@ -59,6 +57,8 @@ from config.install_secrets import (
 )
 from config.settings import Settings
 from db.session import libpq_url
+from runtime import embedded_pg
+from runtime.processes import free_port
 
 ARCHIVE_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -123,7 +123,7 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 def _running_database_url(settings: Settings) -> str | None:
     """The database of a `loanbridge up` running on this data dir, if one is."""
-    from cli.up import RunState, state_path
+    from runtime.platform import RunState, state_path
 
     state = RunState.load(state_path(settings))
     if state is None or not state.database_url or not psutil.pid_exists(state.supervisor_pid):

@@ -96,7 +96,7 @@ def _settings() -> Settings:
 
 
 def _running_state(settings: Settings) -> dict[str, object]:
-    from cli.up import RunState, state_path
+    from runtime.platform import RunState, state_path
 
     state = RunState.load(state_path(settings))
     return state.__dict__ if state else {}
@@ -116,7 +116,7 @@ def up(
     detach_after_ready: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Start PostgreSQL, migrations, Temporal, providers, worker(s) and API; Ctrl-C stops all."""
-    from cli.up import Platform, StartupError, install_stop_handlers
+    from runtime.platform import Platform, StartupError, install_stop_handlers
 
     settings = _settings()
     try:

@@ -44,7 +44,7 @@ def _settings() -> Settings:
 
 
 def _database_url(settings: Settings) -> str:
-    from cli.up import RunState, state_path
+    from runtime.platform import RunState, state_path
 
     url = settings.database_url
     if not url:

@@ -21,8 +21,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
-from cli.processes import free_port
 from db.session import libpq_url
+from runtime.processes import free_port
 from workflows.contracts import SEARCH_ATTRIBUTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

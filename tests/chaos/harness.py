@@ -13,10 +13,10 @@ from pathlib import Path
 
 import psycopg
 
-from cli import embedded_pg
-from cli.processes import Child, free_port, wait_for_port
-from cli.up import Platform, RunState
 from config.settings import Environment, Settings
+from runtime import embedded_pg
+from runtime.platform import Platform, RunState
+from runtime.processes import Child, free_port, wait_for_port
 
 
 @dataclass

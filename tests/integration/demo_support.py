@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from api.app import create_app
 from cli.demo import seed_applications, seed_catalog, seed_demo, seed_enterprises
-from cli.processes import free_port
 from db.models import AppUser
+from runtime.processes import free_port
 from tests.support import SandboxProcess
 
 if TYPE_CHECKING:  # the conftest registers the fixture built from this module

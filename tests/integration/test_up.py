@@ -20,8 +20,8 @@ import psycopg
 import pytest
 
 from cli.demo import DEMO_ADMIN, DEMO_INSTITUTIONS, DEMO_PASSWORD
-from cli.processes import free_port
 from db.session import libpq_url
+from runtime.processes import free_port
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration

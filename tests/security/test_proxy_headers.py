@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from cli.processes import free_port, wait_for_port
-from cli.up import proxy_header_args
 from config.settings import Settings
 from db.models import LoginAttempt
+from runtime.platform import proxy_header_args
+from runtime.processes import free_port, wait_for_port
 from tests.integration.conftest import Platform
 
 pytestmark = pytest.mark.integration

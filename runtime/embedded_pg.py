@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from cli.processes import Child
+from runtime.processes import Child
 
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 DATABASE = "loanbridge"

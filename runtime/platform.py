@@ -1,4 +1,5 @@
-"""``loanbridge up``: start, supervise and stop every platform component as child processes."""
+"""The platform behind ``loanbridge up``: start, supervise and stop every component as child
+processes."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from typing import Any
 
 import httpx
 
-from cli import embedded_pg
-from cli.processes import (
+from config.settings import Settings
+from runtime import embedded_pg
+from runtime.processes import (
     Child,
     ensure_runtime_dir,
     free_port,
@@ -25,7 +27,6 @@ from cli.processes import (
     stop_leftovers,
     wait_for_port,
 )
-from config.settings import Settings
 from workflows.contracts import SEARCH_ATTRIBUTES
 
 RUN_MARKER = "LOANBRIDGE_RUN_DIR"
@@ -251,7 +252,7 @@ class Platform:
                 f"http://{s.api_host}:{api_port}/codec",
             ]
             for key in SEARCH_ATTRIBUTES:
-                argv += ["--search-attribute", f"{key.name}={_sa_type(key)}"]
+                argv += ["--search-attribute", f"{key.name}={search_attribute_type(key)}"]
             child = self._spawn(
                 Child(
                     "temporal",
@@ -440,7 +441,7 @@ def temporal_cli() -> str:
     return found
 
 
-def _sa_type(key: Any) -> str:
+def search_attribute_type(key: Any) -> str:
     return {
         "KEYWORD": "Keyword",
         "DATETIME": "Datetime",
