@@ -25,6 +25,7 @@ from runtime.processes import (
     free_port,
     port_is_free,
     stop_leftovers,
+    uvicorn_command,
     wait_for_port,
 )
 from workflows.contracts import SEARCH_ATTRIBUTES
@@ -231,7 +232,7 @@ class Platform:
             tport = self._port("temporal", "temporal_port", s.temporal_port, previous)
             uport = self._port("temporal_ui", "temporal_ui_port", s.temporal_ui_port, previous)
             # The UI server itself listens on a private port; browsers reach it through
-            # cli.ui_proxy on the public one, which tells it to send credentials to the codec.
+            # runtime.ui_proxy on the public one, which tells it to send credentials to the codec.
             ui_server_port = free_port()
             argv = [
                 temporal_cli(),
@@ -264,19 +265,7 @@ class Platform:
             ui_proxy = self._spawn(
                 Child(
                     "temporal-ui",
-                    [
-                        py,
-                        "-m",
-                        "uvicorn",
-                        "cli.ui_proxy:create_app",
-                        "--factory",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(uport),
-                        "--log-level",
-                        "warning",
-                    ],
+                    uvicorn_command("runtime.ui_proxy:create_app", uport),
                     {
                         **os.environ,
                         RUN_MARKER: str(self.run),
@@ -304,19 +293,7 @@ class Platform:
             child = self._spawn(
                 Child(
                     "providers",
-                    [
-                        py,
-                        "-m",
-                        "uvicorn",
-                        "sandbox.app:create_app",
-                        "--factory",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(sport),
-                        "--log-level",
-                        "warning",
-                    ],
+                    uvicorn_command("sandbox.app:create_app", sport),
                     env,
                     self.logs / "providers.log",
                 )
@@ -330,17 +307,7 @@ class Platform:
             Child(
                 "api",
                 [
-                    py,
-                    "-m",
-                    "uvicorn",
-                    "api.app:create_default_app",
-                    "--factory",
-                    "--host",
-                    s.api_host,
-                    "--port",
-                    str(api_port),
-                    "--log-level",
-                    "warning",
+                    *uvicorn_command("api.app:create_default_app", api_port, s.api_host),
                     *proxy_header_args(s),
                 ],
                 self._env(

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,3 +157,20 @@ def stop_leftovers(pids: Sequence[int], marker: str, timeout_s: float = 10.0) ->
         with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
     return stopped
+
+
+def uvicorn_command(factory: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """The command line serving the ASGI app ``factory`` ("module:function") on ``port``."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        factory,
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]

@@ -22,7 +22,7 @@ from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import libpq_url
-from runtime.processes import free_port
+from runtime.processes import free_port, uvicorn_command
 from workflows.contracts import SEARCH_ATTRIBUTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -74,17 +74,7 @@ class SandboxProcess:
         log = _log_file(self.log_path)
         try:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "sandbox.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
+                *uvicorn_command("sandbox.app:create_app", self.port),
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdout=log,

@@ -102,7 +102,7 @@ async def _start_time_skipping() -> WorkflowEnvironment:
 
 @dataclass(frozen=True)
 class TemporalUi:
-    """The dev server's Web UI as browsers reach it (through ``cli.ui_proxy``, as ``loanbridge
+    """The dev server's Web UI as browsers reach it (through ``runtime.ui_proxy``, as ``loanbridge
     up`` serves it; the browser tests run the proxy), the UI server's own port behind it, and
     the port its codec endpoint points at (the browser tests' API server listens there)."""
 

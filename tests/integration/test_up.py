@@ -172,7 +172,7 @@ def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(
     # The Web UI decodes through our codec endpoint, from its own origin, with credentials.
     ui_settings = httpx.get(f"{ui}/api/v1/settings", timeout=10).json()
     assert ui_settings["Codec"]["Endpoint"] == f"{up.api}/codec"
-    assert ui_settings["Codec"]["IncludeCredentials"] is True  # cli.ui_proxy says so
+    assert ui_settings["Codec"]["IncludeCredentials"] is True  # runtime.ui_proxy says so
     preflight = httpx.options(
         f"{up.api}/codec/decode?preserveStorageRefs=true",
         headers={
@@ -185,7 +185,7 @@ def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(
     assert preflight.headers.get("access-control-allow-credentials") == "true"
     children = up.descendants()
     names = " ".join(" ".join(p.cmdline()) for p in children)
-    for part in ("postgres", "temporal", "cli.ui_proxy", "sandbox.app", "worker", "api.app"):
+    for part in ("postgres", "temporal", "runtime.ui_proxy", "sandbox.app", "worker", "api.app"):
         assert part in names
 
     doctor = subprocess.run(

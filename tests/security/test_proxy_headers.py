@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import uuid
 
 import httpx
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from config.settings import Settings
 from db.models import LoginAttempt
 from runtime.platform import proxy_header_args
-from runtime.processes import free_port, wait_for_port
+from runtime.processes import free_port, uvicorn_command, wait_for_port
 from tests.integration.conftest import Platform
 
 pytestmark = pytest.mark.integration
@@ -35,17 +34,7 @@ async def _logins_through_server(platform: Platform, trusted: str) -> list[str]:
         "FORWARDED_ALLOW_IPS": trusted,
     }
     server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.app:create_default_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
+        *uvicorn_command("api.app:create_default_app", port),
         *proxy_header_args(settings),
         env=env,
     )

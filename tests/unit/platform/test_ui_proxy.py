@@ -1,10 +1,11 @@
-"""cli.ui_proxy changes one thing in the Temporal Web UI's settings: credentials go to the codec."""
+"""runtime.ui_proxy changes one thing in the Temporal Web UI's settings: credentials go to
+the codec."""
 
 from __future__ import annotations
 
 import json
 
-from cli.ui_proxy import with_credentials
+from runtime.ui_proxy import with_credentials
 
 
 def test_the_codec_is_told_to_include_credentials_and_nothing_else_changes() -> None:

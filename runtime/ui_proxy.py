@@ -3,7 +3,7 @@ endpoint: the UI's ``/api/v1/settings`` answer gets ``Codec.IncludeCredentials: 
 compliance officer logged in to the workbench decodes payloads with no setting to make
 (``temporal server start-dev`` can set the codec endpoint but not this flag). Everything else
 passes unchanged. Run by ``loanbridge up`` on the UI's public port:
-``uvicorn cli.ui_proxy:create_app --factory`` with ``TEMPORAL_UI_UPSTREAM`` set."""
+``uvicorn runtime.ui_proxy:create_app --factory`` with ``TEMPORAL_UI_UPSTREAM`` set."""
 
 from __future__ import annotations
 
