@@ -185,6 +185,14 @@ async def run_plan(
         result.worker_restarts = world.worker_restarts
         result.clock_s, result.leaked_locks = world.advance_seconds, world.leaked_locks
         result.relocks = world.relocks
+        if world.relocks:  # the clock ran with work in flight: what followed is not evidence
+            record(
+                Violation(
+                    "clock_held_while_in_flight",
+                    "time-skipping",
+                    f"a released lock was not leaked ({world.relocks} sleeps refused after it)",
+                )
+            )
     result.outcomes, result.log = people.outcomes, people.log
     result.failed_tasks = sum(
         1 for f in result.found if f.violation.invariant == "no_failed_workflow_task"
