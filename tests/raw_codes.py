@@ -30,6 +30,8 @@ _WORD_VOCABULARIES = (
     Vocabulary.REPORT_KIND,
     Vocabulary.SEVERITY,
     Vocabulary.ALERT_STATE,
+    Vocabulary.MODEL_STATUS,
+    Vocabulary.MODEL_KIND,
 )
 _SNAKE = re.compile(r"(?<![\w./@-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w@-])")
 _DOTTED = re.compile(r"(?<![\w./@-])[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+(?![\w@(/-])")
