@@ -84,7 +84,11 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
         "该申请不属于贵机构",
         "The case belongs to another institution",
     ),
-    "credit.beyond_authority": (403, "超出您的审批权限", "This amount is beyond your authority"),
+    "credit.beyond_authority": (
+        403,
+        "超出您的审批权限，须由有相应权限的主管决定",
+        "This is beyond your authority: a supervisor with the authority decides it",
+    ),
     "credit.same_approver": (
         409,
         "双人审批需由另一位主管批准",
@@ -117,6 +121,44 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "credit.amount_below_product": (422, "金额低于产品下限", "Below the product's minimum"),
     "credit.term_outside_product": (422, "期限超出产品范围", "The term is outside the product"),
     "credit.rate_outside_product": (422, "利率超出产品范围", "The rate is outside the product"),
+    "loan.opening": (
+        409,
+        "贷款账户正在开立，请稍后再试",
+        "The loan account is being opened; try again shortly",
+    ),
+    "loan.not_active": (
+        409,
+        "该贷款已结清、已核销或未放款，无需再还款或展期",
+        "The loan is paid off, written off or was never disbursed: there is nothing to pay or "
+        "extend",
+    ),
+    "payment.refused": (
+        409,
+        "银行未能扣款，请核对还款账户的状态与余额后重试",
+        "The bank refused the payment; check the paying account's status and balance, then "
+        "try again",
+    ),
+    "payment.exceeds_payoff": (
+        409,
+        "还款金额超过结清所需金额，请改为提前结清",
+        "More than it takes to settle the loan: pay it off instead",
+    ),
+    "extension.pending": (
+        409,
+        "已有展期申请待审批，请等待贷款机构的决定",
+        "An extension request already awaits the lender's decision; wait for it",
+    ),
+    "extension.reason_required": (422, "请说明展期原因", "Give the reason for the extension"),
+    "extension.not_pending": (
+        409,
+        "没有待审批的展期申请",
+        "No extension request awaits a decision",
+    ),
+    "loan.not_written_off_category": (
+        409,
+        "仅可疑类或损失类贷款可以核销",
+        "Only a doubtful or loss loan can be written off",
+    ),
     "information.not_requested": (409, "当前无需补充信息", "Nothing is asked of you now"),
     "information.still_missing": (422, "请提交所缺材料", "Provide the missing materials"),
     "information.answer_required": (422, "请填写回复或上传材料", "Write an answer"),
@@ -178,6 +220,12 @@ def api_error_from_workflow(exc: Exception) -> ApiError:
     raise exc
 
 
+def refusal(code: str) -> ApiError:
+    """The ApiError of one of the REFUSALS."""
+    status, zh, en = REFUSALS[code]
+    return ApiError(status, code, zh, en)
+
+
 async def run_update(
     temporal: Client,
     workflow_id: str,
@@ -185,15 +233,19 @@ async def run_update(
     *args: object,
     result_type: type[T],
     update_id: str | None = None,
+    ended: ApiError | None = None,
 ) -> T:
-    """Execute a workflow Update; refusals come back as ApiErrors."""
+    """Execute a workflow Update; refusals come back as ApiErrors. ``ended`` is the refusal
+    when the workflow has ended already (what became of its record), else ``process.finished``
+    says so."""
     handle = temporal.get_workflow_handle(workflow_id)
     try:
         result: T = await handle.execute_update(
             name, args=list(args), id=update_id, result_type=result_type
         )
     except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
+        error = api_error_from_workflow(exc)
+        raise (ended if ended is not None and error.code == "process.finished" else error) from exc
     return result
 
 

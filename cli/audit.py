@@ -11,6 +11,7 @@ import typer
 
 from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES
 from cli.display import beijing, cell, first_label, label
+from cli.refusals import explain, fail
 from client.api import LoanBridgeClient, LoanBridgeError
 from documents.environment import actor_both
 from domain.labels import Vocabulary
@@ -62,11 +63,7 @@ def _client() -> AuditClient:
     )
 
 
-def _refused(exc: LoanBridgeError) -> None:
-    from cli import main
-
-    details = "; ".join(f"{f.field}: {f.message_zh} / {f.message_en}" for f in exc.fields)
-    main._fail(f"{exc.message_zh} / {exc.message_en}" + (f" ({details})" if details else ""))
+_FIND_WORKFLOW = "the workflow ids 流程编号: `loanbridge audit search`"
 
 
 def _stage_text(hit: dict[str, Any]) -> str:
@@ -101,8 +98,19 @@ def audit_search(
             limit=limit,
         )
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(
+            exc,
+            {
+                "enterprise": "--enterprise",
+                "institution": "--institution",
+                "stage": "--stage",
+                "status": "--status",
+                "workflow_type": "--type",
+                "started_from": "--from",
+                "started_to": "--to",
+                "limit": "--limit",
+            },
+        )
     for hit in hits:
         typer.echo(
             f"{hit['workflow_id']:<49} started 开始 {beijing(hit.get('started_at'))}  "
@@ -156,8 +164,7 @@ def audit_show(
     try:
         story = _client().timeline(workflow_id, children)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, hint=_FIND_WORKFLOW)
     mode = "载荷已解密 decoded (compliance)" if story["revealed"] else "载荷已隐藏 withheld"
     typer.echo(f"审计时间线 audit timeline of {story['root']} — {mode} — 北京时间 Beijing time")
     for workflow in story["workflows"]:
@@ -187,14 +194,11 @@ def audit_export(
 ) -> None:
     """Export a timeline as PDF (embedded CJK font) or JSON; prints the file's SHA-256."""
     if fmt not in ("pdf", "json"):
-        from cli import main
-
-        main._fail("--format must be pdf or json / 格式只能是 pdf 或 json")
+        fail("--format: 格式只能是 pdf 或 json / must be pdf or json")
     try:
         content = _client().export(workflow_id, fmt, children)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, hint=_FIND_WORKFLOW)
     save.write_bytes(content)
     typer.echo(
         f"saved {save} ({len(content):,} bytes, sha256 {hashlib.sha256(content).hexdigest()})"
@@ -211,8 +215,7 @@ def audit_verify(
     try:
         report = _client().verify(checkpoint)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc)
     if report["intact"]:
         typer.secho(
             f"decision log intact: {report['entries']} entries, head seq {report['head_seq']}, "

@@ -162,7 +162,8 @@ def _registration(demo: DemoEnterprise) -> dict[str, Any]:
     }
 
 
-def _latest_code(providers_url: str, mobile: str) -> str:
+def latest_code(providers_url: str, mobile: str) -> str:
+    """The one-time code last texted to ``mobile``, read from the sandbox's SMS outbox."""
     for _ in range(100):
         reply = httpx.get(f"{providers_url}/sms/v1/messages", params={"limit": 1000}, timeout=10)
         texts = [
@@ -190,7 +191,7 @@ def seed_enterprises(api_url: str, providers_url: str) -> Iterator[str]:
                     continue
                 raise
             if demo.confirm:
-                client.confirm_code(ack.enterprise_id, _latest_code(providers_url, demo.mobile))
+                client.confirm_code(ack.enterprise_id, latest_code(providers_url, demo.mobile))
                 client.login(demo.username, DEMO_PASSWORD)
                 for kind in demo.documents:
                     content = DEMO_PDF if kind == "business_licence" else DEMO_PNG + kind.encode()

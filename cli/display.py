@@ -28,6 +28,12 @@ def labels(vocabulary: str, codes: Sequence[str]) -> str:
     return ", ".join(label(vocabulary, c) for c in codes) if codes else "无 none"
 
 
+def to_type(vocabulary: str, codes: Sequence[str]) -> str:
+    """Codes a person types next, each with its words, for the command that takes them:
+    ``id_back (法定代表人身份证国徽面 ID card, emblem side); business_licence (营业执照 …)``."""
+    return "; ".join(f"{code} ({label(vocabulary, code)})" for code in codes)
+
+
 def first_label(code: str, vocabularies: Sequence[str]) -> str:
     """The words for ``code`` from the first vocabulary that knows it (a stage or status a
     search attribute holds may be any process's); else a recorded miss of the first."""

@@ -4,13 +4,14 @@ reported at once, each with its option's name, in Chinese and English."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-from cli.display import label
+from cli.display import to_type
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -86,16 +87,19 @@ class Inputs:
 
     def choice(self, value: str, option: str, kind: type[E], vocabulary: str) -> E:
         """One of an enumeration's codes; the problem lists the codes with their words."""
-        try:
-            return kind(value.strip())
-        except ValueError:
-            allowed = "; ".join(f"{c.value} ({label(vocabulary, c.value)})" for c in kind)
-            self._problem(
-                option,
-                f"{value!r} 不是可选项，可选：{allowed}",
-                f"{value!r} is not one of: {allowed}",
-            )
-            return next(iter(kind))
+        return kind(self.one_of(value, option, [c.value for c in kind], vocabulary))
+
+    def one_of(self, value: str, option: str, codes: Sequence[str], vocabulary: str) -> str:
+        """One of ``codes`` of ``vocabulary``; the problem lists them with their words."""
+        if value.strip() in codes:
+            return value.strip()
+        allowed = to_type(vocabulary, codes)
+        self._problem(
+            option,
+            f"{value!r} 不是可选项，可选：{allowed}",
+            f"{value!r} is not one of: {allowed}",
+        )
+        return codes[0]
 
     def file(self, path: Path, option: str) -> bytes:
         """The bytes of a file to upload."""

@@ -7,22 +7,40 @@ import hashlib
 import json
 import os
 import re
-import sys
 import uuid
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, get_args
 
 import httpx
 import typer
 
-from api.schemas import ApplicationOut, LoanOut, PayoffQuoteOut, ProgressOut, TaskOut
+from api.schemas import (
+    ApplicationOut,
+    InstitutionKind,
+    LoanOut,
+    PayoffQuoteOut,
+    ProgressOut,
+    TaskOut,
+)
 from cli.audit import audit_app
-from cli.display import beijing, cell, label, labels, money, percent, reasons, stage_reason
+from cli.display import (
+    beijing,
+    cell,
+    label,
+    labels,
+    money,
+    percent,
+    reasons,
+    stage_reason,
+    to_type,
+)
 from cli.inputs import Inputs
 from cli.preflight import ConfigurationError, check_database, check_temporal, load_settings
+from cli.refusals import explain
+from cli.refusals import fail as _fail
 from client.api import Document, LoanBridgeClient, LoanBridgeError
 from config.settings import Settings
 from domain.calendar import business_today
@@ -73,19 +91,6 @@ security_commands.register(admin_app)
 from cli import simulate as simulate_command  # noqa: E402 - lifecycle simulator (issue 18)
 
 simulate_command.register(app)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    """Print one error line and exit at once.
-
-    ``os._exit`` skips interpreter teardown: after a failed Temporal connection the SDK's
-    native runtime threads can abort a normal shutdown, which would turn a clear one-line
-    error into a crash dump.
-    """
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 def _settings() -> Settings:
@@ -299,19 +304,12 @@ def _client(settings: Settings) -> LoanBridgeClient:
     )
 
 
-def _explain(exc: LoanBridgeError, options: dict[str, str] | None = None) -> NoReturn:
-    """The API's refusal: its message, then a line per field, named as the command's option
-    (``amount`` of the request is ``--amount`` of ``apply``)."""
-    head = f"{exc.message_zh} / {exc.message_en}"
-    if not exc.fields:
-        _fail(head)
-    names = options or {}
-    lines = [
-        f"  {names.get(f.field.split('.')[0], names.get(f.field, f.field))}: "
-        f"{f.message_zh} / {f.message_en}"
-        for f in exc.fields
-    ]
-    _fail("\n".join([head, *lines]))
+def _explain(
+    exc: LoanBridgeError, options: dict[str, str] | None = None, hint: str = ""
+) -> NoReturn:
+    """The API's refusal (:func:`cli.refusals.explain`), its fields named as the command's
+    ``options`` or the registration form's questions."""
+    explain(exc, {**_QUESTIONS, **(options or {})}, hint)
 
 
 def _checked(inputs: Inputs) -> None:
@@ -367,6 +365,9 @@ def institutions_list() -> None:
 @institutions_app.command("onboard")
 def institutions_onboard(code: str, name: str, kind: str = "bank") -> None:
     """Onboard an institution (platform admin); runs the onboarding workflow."""
+    inputs = Inputs()
+    kind = inputs.one_of(kind, "--kind", get_args(InstitutionKind), "institution_kind")
+    _checked(inputs)
     with _client(_settings()) as client:
         try:
             inst = client.onboard_institution(code, name, kind)
@@ -507,11 +508,10 @@ def register(
             )
         typer.echo(f"registered 已注册; code sent to 验证码已发送至 {ack.otp_sent_to}")
         progress = _confirm(client, ack.enterprise_id, code)
-    missing = labels("document_kind", progress.missing_documents)
     typer.echo(
         f"stage 阶段: {label('enterprise_status', progress.stage)}\n"
         f"next 下一步: `loanbridge login --username {form['account.username']}`, then upload "
-        f"上传: {missing} (`loanbridge onboarding upload KIND FILE`)"
+        f"上传 (`{_UPLOAD}`): {to_type('document_kind', progress.missing_documents)}"
     )
 
 
@@ -526,6 +526,9 @@ def _confirm(client: LoanBridgeClient, enterprise_id: uuid.UUID, code: str | Non
                 _explain(exc)
             typer.secho(f"{exc.message_zh} / {exc.message_en}", fg=typer.colors.RED, err=True)
     raise AssertionError("unreachable")  # the loop returns or fails
+
+
+_UPLOAD = "loanbridge onboarding upload KIND FILE"
 
 
 @onboarding_app.command("upload")
@@ -617,11 +620,11 @@ def onboarding_resubmit(
             )
         except LoanBridgeError as exc:
             _explain(exc)
-    missing = labels("document_kind", progress.missing_documents)
+    missing = to_type("document_kind", progress.missing_documents)
     typer.echo(
         f"stage 阶段: {label('enterprise_status', progress.stage)}; "
         + (
-            f"upload again 请重新上传: {missing}"
+            f"upload again 请重新上传 (`{_UPLOAD}`): {missing}"
             if progress.missing_documents
             else "verification runs again 重新核验中"
         )
@@ -681,19 +684,27 @@ def _task_line(
     )
 
 
+def _subjects(
+    client: LoanBridgeClient, tasks: list[TaskOut]
+) -> tuple[dict[str, ApplicationOut], dict[str, LoanOut]]:
+    """The applications and loans ``tasks`` are about, by id (what :func:`_about` names)."""
+    subjects = [t.subject.partition("-") for t in tasks]
+    loans = {i: client.loan(i) for kind, _, i in subjects if kind == "loan"}
+    applications = (
+        {str(a.id): a for a in client.list_applications(limit=200)}
+        if any(kind in ("application", "loan") for kind, _, _ in subjects)
+        else {}
+    )
+    return applications, loans
+
+
 @tasks_app.command("list")
 def tasks_list(state: str = "open", kind: str | None = None) -> None:
     """Your inbox of human tasks (due times in Beijing time)."""
     with _client(_settings()) as client:
         try:
             rows = client.list_tasks(state, kind)
-            subjects = [t.subject.partition("-") for t in rows]
-            loans = {i: client.loan(i) for kind, _, i in subjects if kind == "loan"}
-            applications = (
-                {str(a.id): a for a in client.list_applications(limit=200)}
-                if any(kind in ("application", "loan") for kind, _, _ in subjects)
-                else {}
-            )
+            applications, loans = _subjects(client, rows)
         except LoanBridgeError as exc:
             _explain(exc)
     for task in rows:
@@ -785,9 +796,14 @@ def tasks_claim(task_id: str) -> None:
     with _client(_settings()) as client:
         try:
             task = client.claim_task(task_id)
+            applications, loans = _subjects(client, [task])
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"{_task_outcome(task)}  {label('task_kind', task.kind)}  {task.subject}")
+    typer.echo(
+        f"{_task_outcome(task)}  {label('task_kind', task.kind)}  "
+        f"{_about(task, applications, loans)}"
+    )
+    typer.echo(f"then 然后: `loanbridge tasks decide {task.id} --approve` (or --reject --reason …)")
 
 
 # ---- demands, matching, comparison, products ----------------------------------------------------

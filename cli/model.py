@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import json
-import os
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cli.display import beijing, cell, label
 from cli.preflight import ConfigurationError, load_settings
+from cli.refusals import fail as _fail
 from config.settings import Settings
 from domain.labels import Vocabulary
 
@@ -27,13 +25,6 @@ model_app = typer.Typer(
 )
 
 T = TypeVar("T")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 def _settings() -> Settings:
@@ -75,13 +66,16 @@ async def _in_session(database_url: str, work: Callable[[AsyncSession], Any]) ->
         await engine.dispose()
 
 
+_FIND_VERSION = "the versions 已登记的版本: `loanbridge model list`"
+
+
 def _registry_call(settings: Settings, work: Callable[[AsyncSession], Any]) -> Any:
     from credit_model.registry import RegistryError
 
     try:
         return asyncio.run(_in_session(_database_url(settings), work))
     except RegistryError as exc:
-        _fail(f"{exc.code}: {exc.en} ({exc.zh})")
+        _fail(f"{exc.zh} / {exc.en}" + (f"\n{_FIND_VERSION}" if exc.status == 404 else ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +162,18 @@ def train_command(
 
     sources = [data is not None, synthetic is not None, german]
     if sum(sources) != 1:
-        _fail("give exactly one of --data FILE.csv --target COLUMN, --synthetic N, --german")
+        _fail(
+            "请选择一种训练数据 / give exactly one of: "
+            "--data FILE.csv --target COLUMN, --synthetic N, --german"
+        )
     if schema not in ("sme", "custom"):
-        _fail("--schema must be sme or custom")
+        _fail(
+            f"--schema: {schema!r} 不是可选项 / is not one of: "
+            f"sme ({label(Vocabulary.FEATURE_SET, 'sme')}); "
+            f"custom ({label(Vocabulary.FEATURE_SET, 'custom')})"
+        )
     if data is not None and not target:
-        _fail("--data needs --target COLUMN (the outcome column)")
+        _fail("--data 需要 --target COLUMN（结果列） / --data needs --target COLUMN (the outcome)")
     settings = _settings()
     try:
         if data is not None:
@@ -180,13 +181,16 @@ def train_command(
             dataset = csv_dataset(data, target, schema)  # type: ignore[arg-type]
         elif synthetic is not None:
             if synthetic < 500:
-                _fail("--synthetic needs at least 500 enterprises")
+                _fail("--synthetic: 至少 500 家企业 / at least 500 enterprises")
             dataset = synthetic_dataset(synthetic, seed=seed)
         else:
             dataset = german_dataset()
     except ModelDataError as exc:
-        _fail(f"{exc.code} [{exc.field}]: {exc.message_en} ({exc.message_zh})")
-    typer.echo(f"training on {dataset.name}: {len(dataset.target)} rows, {dataset.bads} bad")
+        _fail(f"{exc.message_zh} / {exc.message_en}")
+    typer.echo(
+        f"training on 训练数据 {dataset.name}: {len(dataset.target)} rows 行, "
+        f"{dataset.bads} bad 坏样本"
+    )
     url = _database_url(settings) if register else None
     try:
         trained = train_and_register(
@@ -200,23 +204,36 @@ def train_command(
             created_by=_actor(),
         )
     except ModelDataError as exc:
-        _fail(f"{exc.code} [{exc.field}]: {exc.message_en} ({exc.message_zh})")
-    m = trained.metrics
-    typer.echo(f"version      {trained.version}{' (registered)' if trained.registered else ''}")
-    typer.echo(f"champion     {m['champion']['kind']}")
-    for kind in ("scorecard", "challenger"):
-        cv = m[kind]["cv"]
-        line = f"{kind:<12} CV AUC {cv['auc']:.4f}  KS {cv['ks']:.4f}  Brier {cv['brier']:.4f}"
-        if "oot" in m[kind]:
-            line += f"  out-of-time AUC {m[kind]['oot']['auc']:.4f}"
+        _fail(f"{exc.message_zh} / {exc.message_en}")
+    registered = f" ({label(Vocabulary.MODEL_STATUS, 'registered')})" if trained.registered else ""
+    typer.echo(f"{cell('version 版本', 24)} {trained.version}{registered}")
+    for line in metric_lines(trained.metrics):
         typer.echo(line)
-    if "ceilings" in m:
-        c = m["ceilings"]
-        typer.echo(
-            f"ceilings     true PD AUC {c['true_pd_auc']:.4f}  "
-            f"true-feature CV AUC {c['true_feature_cv_auc']:.4f}"
+    typer.echo(f"{cell('report 报告', 24)} {trained.directory / 'report.pdf'}")
+
+
+def metric_lines(metrics: dict[str, Any]) -> list[str]:
+    """How a model did, as an operator reads it: the champion, then each model's AUC, KS and
+    Brier score cross-validated and out of time, and the synthetic data's ceilings."""
+    lines = [
+        f"{cell('champion 冠军模型', 24)} "
+        f"{label(Vocabulary.MODEL_KIND, metrics['champion']['kind'])}"
+    ]
+    for kind in ("scorecard", "challenger"):
+        lines.append(label(Vocabulary.MODEL_KIND, kind))
+        lines += [
+            f"  {cell(label(Vocabulary.MODEL_SAMPLE, sample), 28)} AUC {m['auc']:.4f}  "
+            f"KS {m['ks']:.4f}  Brier {m['brier']:.4f}"
+            for sample in ("cv", "oot")
+            if (m := metrics[kind].get(sample))
+        ]
+    if "ceilings" in metrics:
+        c = metrics["ceilings"]
+        lines.append(
+            f"{cell('ceilings 上限', 24)} 真实违约概率 true PD AUC {c['true_pd_auc']:.4f}  "
+            f"真实特征 true features CV AUC {c['true_feature_cv_auc']:.4f}"
         )
-    typer.echo(f"report       {trained.directory / 'report.pdf'}")
+    return lines
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -265,7 +282,8 @@ def model_line(row: dict[str, Any]) -> str:
 
 @model_app.command("show")
 def show_command(version: str) -> None:
-    """One model: artifacts' SHA-256, data fingerprint and its metrics (JSON)."""
+    """One model: status, champion, feature set, training data, its figures, the artifacts'
+    SHA-256 and the data fingerprint (every metric: the ``metrics.json`` it names)."""
     from credit_model.registry import get_version
 
     async def work(session: AsyncSession) -> dict[str, Any]:
@@ -279,7 +297,28 @@ def show_command(version: str) -> None:
             "metrics": row.metrics,
         }
 
-    typer.echo(json.dumps(_registry_call(_settings(), work), indent=2, ensure_ascii=False))
+    row = _registry_call(_settings(), work)
+    for title, value in (
+        ("version 版本", row["version"]),
+        ("status 状态", label(Vocabulary.MODEL_STATUS, row["status"])),
+        ("feature set 特征集", label(Vocabulary.FEATURE_SET, row["feature_set"])),
+        ("training data 训练数据", row["dataset"]),
+        ("registered 登记于", f"{beijing(row['created_at'])} (北京时间)"),
+        (
+            "promoted 上线于",
+            f"{beijing(row['promoted_at'])} (北京时间)" if row["promoted_at"] else "—",
+        ),
+    ):
+        typer.echo(f"{cell(title, 24)} {value}")
+    for line in metric_lines(row["metrics"]):
+        typer.echo(line)
+    for title, value in (
+        ("scorecard 评分卡 SHA-256", row["scorecard_sha256"]),
+        ("challenger 挑战者 SHA-256", row["challenger_sha256"]),
+        ("data 数据指纹 SHA-256", row["data_fingerprint"]),
+        ("metrics 全部指标", str(Path(row["artifact_dir"]) / "metrics.json")),
+    ):
+        typer.echo(f"{cell(title, 24)} {value}")
 
 
 @model_app.command("promote")
@@ -290,7 +329,8 @@ def promote_command(version: str) -> None:
     async def work(session: AsyncSession) -> str:
         return (await promote(session, version, _actor())).version
 
-    typer.echo(f"promoted {_registry_call(_settings(), work)}")
+    promoted = _registry_call(_settings(), work)
+    typer.echo(f"promoted 已上线 {promoted}: 新申请由它评分 / it scores new applications")
 
 
 @model_app.command("rollback")
@@ -301,7 +341,8 @@ def rollback_command() -> None:
     async def work(session: AsyncSession) -> str:
         return (await rollback(session, _actor())).version
 
-    typer.echo(f"rolled back to {_registry_call(_settings(), work)}")
+    back = _registry_call(_settings(), work)
+    typer.echo(f"rolled back to 已回滚至 {back}: 新申请由它评分 / it scores new applications")
 
 
 @model_app.command("report")
@@ -318,9 +359,9 @@ def report_command(
     directory = Path(_registry_call(_settings(), work))
     pdf = directory / "report.pdf"
     if not pdf.exists():
-        _fail(f"the report of {version} is missing from {directory}")
+        _fail(f"{version} 的报告不在 {directory} / the report of {version} is missing there")
     if save is not None:
         shutil.copyfile(pdf, save)
-        typer.echo(f"saved {save}")
+        typer.echo(f"saved 已保存 {save}")
     for name in ("report.html", "report.pdf", "metrics.json"):
         typer.echo(str(directory / name))

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.display import beijing, cell, label, money, percent, period, person
+from cli.refusals import explain, fail
 from client.api import LoanBridgeClient, LoanBridgeError
 from domain.labels import Vocabulary
 
@@ -75,11 +76,8 @@ def _client() -> ComplianceClient:
     )
 
 
-def _refused(exc: LoanBridgeError) -> None:
-    from cli import main
-
-    details = "; ".join(f"{f.field}: {f.message_zh} / {f.message_en}" for f in exc.fields)
-    main._fail(f"{exc.message_zh} / {exc.message_en}" + (f" ({details})" if details else ""))
+_FIND_REPORT = "the report ids 报表编号: `loanbridge report list`"
+_FIND_ALERT = "the alert ids 预警编号: `loanbridge alerts list`"
 
 
 def _author(report: dict[str, Any]) -> str:
@@ -112,8 +110,7 @@ def report_generate(
     try:
         report = _client().generate_report(kind, period)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, {"kind": "KIND", "period_start": "--period"})
     typer.echo(_line(report))
 
 
@@ -125,8 +122,7 @@ def report_list(
     try:
         reports = _client().reports(kind)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, {"kind": "--kind"})
     for report in reports:
         typer.echo(_line(report))
     if not reports:
@@ -139,8 +135,7 @@ def report_show(report_id: str) -> None:
     try:
         report = _client().report(report_id)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, hint=_FIND_REPORT)
     f = report["figures"]
     financing, decisions, portfolio = f["financing"], f["decisions"], f["portfolio"]
     lines = [
@@ -184,16 +179,18 @@ def report_download(
     save: Annotated[Path | None, typer.Option(help="File to write")] = None,
 ) -> None:
     """Download an archived file; its sha256 is checked against the archive's."""
+    if fmt not in ("pdf", "csv", "json"):
+        fail("--format: 格式只能是 pdf、csv 或 json / must be pdf, csv or json")
     try:
         data, digest = _client().download(report_id, fmt)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, {"format": "--format"}, _FIND_REPORT)
     actual = hashlib.sha256(data).hexdigest()
     if actual != digest:
-        from cli import main
-
-        main._fail(f"sha256 mismatch: archived {digest}, received {actual}")
+        fail(
+            f"下载的文件与归档的不一致，请重新下载 / the file received is not the one archived "
+            f"(SHA-256 {actual}, archived {digest}); download it again"
+        )
     target = save or Path(f"report-{report_id}.{fmt}")
     target.write_bytes(data)
     typer.echo(f"{target}  sha256 {actual}")
@@ -219,8 +216,7 @@ def alerts_list(
     try:
         alerts = _client().alerts(state, rule)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, {"state": "--state", "rule": "--rule"})
     for alert in alerts:
         typer.echo(_alert_line(alert))
     if not alerts:
@@ -233,8 +229,7 @@ def alerts_run(lookback_days: Annotated[int, typer.Option(help="Days of movement
     try:
         result = _client().run_monitoring(lookback_days)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, {"lookback_days": "--lookback-days"})
     by_rule = ", ".join(
         f"{label(Vocabulary.ALERT_RULE, rule)} {count}" for rule, count in result["by_rule"].items()
     )
@@ -252,8 +247,7 @@ def alerts_investigate(
     try:
         alert = _client().move_alert(alert_id, "investigate", note)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, {"note": "--note"}, _FIND_ALERT)
     typer.echo(_alert_line(alert))
 
 
@@ -265,8 +259,7 @@ def alerts_close(
     try:
         alert = _client().move_alert(alert_id, "close", note)
     except LoanBridgeError as exc:
-        _refused(exc)
-        return
+        explain(exc, {"note": "--note"}, _FIND_ALERT)
     typer.echo(_alert_line(alert))
 
 

@@ -33,14 +33,15 @@ def register(admin_app: typer.Typer) -> None:
     @admin_app.command("unlock")
     def admin_unlock(username: Annotated[str, typer.Argument(help="account to unlock")]) -> None:
         """Unlock an account locked after failed logins and reset its counters."""
-        from cli.main import _database_url, _fail, _settings
+        from cli.main import _database_url, _settings
         from cli.preflight import ConfigurationError, check_database
+        from cli.refusals import fail
 
         url = _database_url(_settings())
         try:
             check_database(url)
         except ConfigurationError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if not asyncio.run(unlock_account(url, username)):
             typer.secho(f"error: no account named {username}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2)

@@ -28,6 +28,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.errors import BusinessRuleError, issue
+from domain.labels import Vocabulary, label
 
 
 class MovementKind(StrEnum):
@@ -381,13 +382,19 @@ _NEXT = {AlertState.OPEN: AlertState.INVESTIGATING, AlertState.INVESTIGATING: Al
 def advance(current: AlertState, target: AlertState, note: str) -> AlertState:
     """The next state of an alert; a wrong step or a close without a note is refused."""
     if _NEXT.get(current) is not target:
+        now_zh, now_en = (label(Vocabulary.ALERT_STATE, current, lang) for lang in ("zh", "en"))
+        step = _NEXT.get(current)
+        then_zh, then_en = "，不能再变更", "; it cannot change any more"
+        if step is not None:
+            then_zh = f"，下一步只能转为“{label(Vocabulary.ALERT_STATE, step, 'zh')}”"
+            then_en = f"; it can only go to “{label(Vocabulary.ALERT_STATE, step, 'en')}” next"
         raise BusinessRuleError(
             [
                 issue(
                     "state",
                     "alert.invalid_transition",
-                    f"预警状态不能从{current.value}变为{target.value}",
-                    f"an alert cannot go from {current.value} to {target.value}",
+                    f"预警当前为“{now_zh}”{then_zh}",
+                    f"The alert is “{now_en}”{then_en}",
                 )
             ]
         )

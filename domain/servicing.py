@@ -62,6 +62,7 @@ from domain import classification
 from domain.classification import RiskCategory
 from domain.errors import BusinessRuleError, FieldIssue, issue
 from domain.extension import check_extension
+from domain.formats import money
 from domain.ledger import Account, Journal, JournalKind, JournalLine, repayment_journal
 from domain.money import DAYS_PER_YEAR, FEN
 from domain.schedule import (
@@ -593,8 +594,8 @@ def pay_off(account: LoanAccount, amount: Decimal, as_of: date) -> tuple[LoanAcc
                 issue(
                     "amount",
                     "payoff.insufficient",
-                    f"提前结清需还款{quote.total}元",
-                    f"Paying off the loan on {as_of.isoformat()} takes {quote.total} yuan.",
+                    f"提前结清需还款{money(quote.total)}",
+                    f"Paying off the loan on {as_of.isoformat()} takes {money(quote.total)}.",
                 )
             ]
         )
@@ -661,8 +662,8 @@ def prepay(
                 issue(
                     "amount",
                     "prepay.too_small",
-                    f"提前还款金额须超过应计利息{interest}元",
-                    f"A prepayment must exceed the {interest} yuan interest accrued so far.",
+                    f"提前还款金额须超过应计利息{money(interest)}",
+                    f"A prepayment must exceed the {money(interest)} of interest accrued so far.",
                 )
             ]
         )

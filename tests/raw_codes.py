@@ -30,6 +30,8 @@ _WORD_VOCABULARIES = (
     Vocabulary.REPORT_KIND,
     Vocabulary.SEVERITY,
     Vocabulary.ALERT_STATE,
+    Vocabulary.MODEL_STATUS,
+    Vocabulary.MODEL_KIND,
 )
 _SNAKE = re.compile(r"(?<![\w./@-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w@-])")
 _DOTTED = re.compile(r"(?<![\w./@-])[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+(?![\w@(/-])")
@@ -42,6 +44,9 @@ _UTC = re.compile(
 _HANDLE = re.compile(
     r"(?<![\w-])(?:[a-z]+-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![\w-])"
 )
+# A value a command line takes, listed for a person to type with its words after it:
+# ``id_front (法定代表人身份证人像面 ID card, photo side)``.
+_TYPED = re.compile(r"(?<![\w./@-])([a-z][a-z0-9_]*)(?= \()")
 _URL_OR_MAIL = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _FILE_NAME = re.compile(r"\b[\w-]+\.(?:pdf|csv|json|png|jpg|jpeg|html|txt)\b", re.I)
 
@@ -72,16 +77,22 @@ def find_raw_codes(
     lang: str = "zh",
     names: frozenset[str] = frozenset(),
     handles: frozenset[str] = frozenset(),
+    typed: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Every raw code in ``text`` (what a person reads); ``lang`` is the rendering's language:
     on a Chinese one, a status word such as ``offered`` is a raw code too. ``names`` are
     people's names (a username may read like a code: ``compliance``) and are not codes.
     ``handles`` are ids a command line prints on purpose, for the next command to take (an
     application's id, a workflow id): each is left alone where it stands as a word of its own,
-    not inside a longer token (``loan-<id>`` is no loan id)."""
+    not inside a longer token (``loan-<id>`` is no loan id). ``typed`` are the values a command
+    line takes (``id_front`` of ``onboarding upload KIND FILE``): where one is listed for a
+    person to type, its words in parentheses after it, it is left alone; anywhere else it is a
+    code like any other."""
     cleaned = _FILE_NAME.sub(" ", _URL_OR_MAIL.sub(" ", text))
     if handles:
         cleaned = _HANDLE.sub(lambda m: " " if m.group(0) in handles else m.group(0), cleaned)
+    if typed:
+        cleaned = _TYPED.sub(lambda m: " " if m.group(1) in typed else m.group(0), cleaned)
     findings: list[Finding] = []
 
     def add(kind: str, match: re.Match[str]) -> None:

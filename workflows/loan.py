@@ -119,8 +119,9 @@ def _at(day: date) -> datetime:
 
 
 def _refusal(exc: BusinessRuleError) -> ApplicationError:
+    """The rule's first issue, its Chinese message as the detail the API answers with."""
     first = exc.issues[0]
-    return ApplicationError(first.message_en, type=first.code)
+    return ApplicationError(first.message_en, first.message_zh, type=first.code)
 
 
 def _refuse(message: str, code: str) -> ApplicationError:

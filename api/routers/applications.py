@@ -26,7 +26,7 @@ from api.deps import (
     release_connection,
     require_roles,
 )
-from api.errors import ApiError
+from api.errors import ApiError, not_issued
 from api.fields import TWO_VISIBLE, Money
 from api.idempotency import bind_idempotency_key, mark_replayed
 from api.openapi import ServerRule, server_rules
@@ -46,6 +46,7 @@ from db.repositories import EnterpriseRepository, latest_lpr, product_version
 from domain.calendar import business_today
 from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import mask_bank_account
+from domain.labels import Vocabulary, label
 from domain.origination import Material, check_requested_terms, required_materials, term_bounds
 from domain.product_codec import terms_from_json
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
@@ -306,18 +307,27 @@ async def get_application(
 
 async def _update(
     temporal: TemporalDep,
-    application_id: uuid.UUID,
+    row: LoanApplication,
     name: str,
     *args: object,
     update_id: str | None = None,
 ) -> ApplicationProgress:
+    """Run one of the application workflow's Updates; refusals come back as API errors, an
+    application whose process has ended says where it ended."""
+    zh, en = (label(Vocabulary.APPLICATION_STAGE, row.status, lang) for lang in ("zh", "en"))
     return await run_update(
         temporal,
-        application_workflow_id(application_id),
+        application_workflow_id(row.id),
         name,
         *args,
         result_type=ApplicationProgress,
         update_id=update_id,
+        ended=ApiError(
+            409,
+            "process.finished",
+            f"该申请已结束（{zh}），不能再办理此操作",
+            f"The application is over ({en}): nothing more can be done on it",
+        ),
     )
 
 
@@ -358,7 +368,7 @@ async def accept_offer(
     document = body.document_sha256 or str(row.offer.get("document_sha256", ""))
     progress = await _update(
         temporal,
-        application_id,
+        row,
         "accept_offer",
         Acceptance(
             accepted_by=user.user_id,
@@ -401,10 +411,10 @@ async def withdraw_application(
     application_id: uuid.UUID, user: Applicant, session: SessionDep, temporal: TemporalDep
 ) -> ApplicationProgress:
     """Withdraw before the money moves; open tasks are cancelled. The decision log names who."""
-    await _application_for(session, user, application_id)
+    row = await _application_for(session, user, application_id)
     return await _update(
         temporal,
-        application_id,
+        row,
         "withdraw",
         Withdrawal(withdrawn_by=user.user_id, role=user.role.value),
         update_id=f"withdraw-{application_id}",
@@ -429,10 +439,10 @@ async def provide_information(
     temporal: TemporalDep,
 ) -> ApplicationProgress:
     """Provide the materials asked for, or answer the credit officer's question."""
-    await _application_for(session, user, application_id)
+    row = await _application_for(session, user, application_id)
     return await _update(
         temporal,
-        application_id,
+        row,
         "provide_information",
         InformationAnswer(
             answered_by=user.user_id,
@@ -454,10 +464,10 @@ async def refuse_offer(
     temporal: TemporalDep,
 ) -> ApplicationProgress:
     """Turn the offer or counter-offer down; the application ends."""
-    await _application_for(session, user, application_id)
+    row = await _application_for(session, user, application_id)
     return await _update(
         temporal,
-        application_id,
+        row,
         "refuse_offer",
         OfferRefusal(refused_by=user.user_id, reason=body.reason, role=user.role.value),
         update_id=f"refuse-{application_id}",
@@ -486,7 +496,7 @@ async def application_document(
         .limit(1)
     )
     if document is None:
-        raise ApiError(404, "not_found", "文件尚未签发", "Not issued yet")
+        raise not_issued(kind)
     pdf = ctx.document_store().get(document.sha256)
     return Response(
         pdf,

@@ -346,8 +346,9 @@ def _period(kind: ReportKind, start: date) -> Period:
                 issue(
                     "period_start",
                     "report.invalid_period",
-                    "报表期间须从月初（季报为季初）开始",
-                    str(exc),
+                    "月报从某月 1 日开始，季报从 1 月、4 月、7 月或 10 月的 1 日开始",
+                    "A monthly report starts on the 1st of a month, a quarterly one on the 1st of "
+                    "January, April, July or October",
                 )
             ]
         ) from exc

@@ -23,12 +23,12 @@ from api.deps import (
     release_connection,
     require_roles,
 )
-from api.errors import ApiError
+from api.errors import ApiError, not_issued
 from api.fields import Day, Money, refuse
 from api.idempotency import bind_idempotency_key, mark_replayed
 from api.openapi import ServerRule, server_rules
 from api.schemas import LoanOut, PayoffQuoteOut, ScheduleOut, ScheduleRowOut, Schema, TransactionOut
-from api.workflow_errors import run_query, run_update
+from api.workflow_errors import refusal, run_query, run_update
 from config.crypto import FieldCipher
 from db.models import (
     Enterprise,
@@ -76,7 +76,7 @@ def _within_quote_window(valid_until: date) -> date:
         raise refuse(
             "payoff.bad_valid_until",
             f"有效期须在今天至 {PAYOFF_QUOTE_DAYS} 天内",
-            f"valid_until must be within {PAYOFF_QUOTE_DAYS} days from today",
+            f"the quote must be valid until a day from today to {PAYOFF_QUOTE_DAYS} days ahead",
         )
     return valid_until
 
@@ -347,7 +347,7 @@ async def loan_document(
         .limit(1)
     )
     if document is None:
-        raise ApiError(404, "not_found", "文件尚未签发", "Not issued yet")
+        raise not_issued(kind)
     return Response(
         ctx.document_store().get(document.sha256),
         media_type="application/pdf",
@@ -362,7 +362,8 @@ async def _update(
     arg: object,
     update_id: str | None = None,
 ) -> LoanProgress:
-    """Run one of the loan workflow's Updates; refusals come back as API errors."""
+    """Run one of the loan workflow's Updates; refusals come back as API errors (a loan whose
+    process has ended is closed: paid off, written off or never disbursed)."""
     return await run_update(
         temporal,
         loan_workflow_id(loan_id),
@@ -370,6 +371,7 @@ async def _update(
         arg,
         result_type=LoanProgress,
         update_id=update_id,
+        ended=refusal("loan.not_active"),
     )
 
 

@@ -56,6 +56,7 @@ from domain.identity_codes import (
     normalize_resident_id,
     validate_resident_id,
 )
+from domain.labels import Vocabulary, label
 from domain.onboarding import (
     MAX_UPLOAD_BYTES,
     RESUBMITTABLE_STAGES,
@@ -665,12 +666,14 @@ async def resubmit_registration(
             "Another registration of this USCC was confirmed; contact platform support",
         )
     if enterprise.status not in RESUBMITTABLE_STAGES:
+        stage_zh = label(Vocabulary.ENTERPRISE_STATUS, enterprise.status, "zh")
+        stage_en = label(Vocabulary.ENTERPRISE_STATUS, enterprise.status, "en")
         raise ApiError(
             409,
             "onboarding.not_resubmittable",
-            f"当前认证状态（{enterprise.status}）不能重新提交，仅未通过或已过期的认证可以",
-            f"An onboarding in stage {enterprise.status} cannot be resubmitted; only a rejected "
-            "or lapsed one can",
+            f"认证状态为“{stage_zh}”，不能重新提交；仅未通过或已过期的认证可以重新提交",
+            f"An onboarding that is “{stage_en}” cannot be resubmitted; only a rejected or "
+            "lapsed one can",
         )
     ent, rep = body.enterprise, body.legal_representative
     name = ent.name.strip() if ent.name is not None else enterprise.name

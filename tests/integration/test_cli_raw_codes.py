@@ -7,42 +7,25 @@ application's, a loan's, a workflow id in the audit commands) are not codes; any
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import structlog
 from sqlalchemy import select
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 import cli.main as cli_main
 import domain.labels as labels
-from cli.demo import DEMO_CASES, DEMO_PASSWORD
-from config.settings import Settings
-from db.models import (
-    AppUser,
-    Enterprise,
-    FinancingDemand,
-    HumanTask,
-    Institution,
-    Loan,
-    LoanApplication,
-    LoanProduct,
-    SupportPolicy,
-)
-from db.models_compliance import MonitoringAlert, RegulatoryReport
+from cli.demo import DEMO_CASES
+from db.models import AppUser, FinancingDemand, Loan, LoanApplication
+from db.models_compliance import RegulatoryReport
+from tests.integration.cli_support import Command, login, record_ids, run, scan, workflow_ids
 from tests.integration.conftest import Platform
 from tests.integration.demo_support import people_names
-from tests.raw_codes import Finding, find_code_cells, find_raw_codes
+from tests.raw_codes import Finding
 
 pytestmark = pytest.mark.integration
 
-Command = tuple[str, ...]
 APPLICANT = "demo-verified"
 OFFERED = ("offered", "counter_offered")
 
@@ -90,27 +73,6 @@ async def _demo(platform: Platform) -> Demo:
             select(RegulatoryReport.id).order_by(RegulatoryReport.created_at.desc()).limit(1)
         )
         assert demand is not None and report is not None
-        records: set[str] = set()
-        for column in (
-            LoanApplication.id,
-            Loan.id,
-            LoanProduct.id,
-            FinancingDemand.id,
-            HumanTask.id,
-            RegulatoryReport.id,
-            MonitoringAlert.id,
-        ):
-            records |= {str(i) for i in await session.scalars(select(column))}
-        workflows: set[str] = set()
-        for kind, key in (
-            ("enterprise", Enterprise.id),
-            ("institution", Institution.id),
-            ("demand", FinancingDemand.id),
-            ("application", LoanApplication.id),
-            ("loan", Loan.id),
-            ("policy", SupportPolicy.id),
-        ):
-            workflows |= {f"{kind}-{i}" for i in await session.scalars(select(key))}
     return Demo(
         enterprise=enterprise,
         applications=tuple(a for a, _ in applications),
@@ -119,8 +81,8 @@ async def _demo(platform: Platform) -> Demo:
         active_loans=tuple(loan for loan, status in loans if status == "active"),
         demand=demand,
         report=report,
-        record_ids=frozenset(records),
-        workflow_ids=frozenset(workflows),
+        record_ids=await record_ids(platform),
+        workflow_ids=await workflow_ids(platform),
     )
 
 
@@ -210,37 +172,6 @@ ROLES = (
 )
 
 
-def _exit(code: int) -> None:
-    raise SystemExit(code)
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_url: str) -> Iterator[CliRunner]:
-    """The command line as a person runs it against the demo's API, with its own session file
-    (``login`` writes it) and working folder; an error ends the command, not the test run."""
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
-    monkeypatch.setattr(cli_main, "SESSION_FILE", tmp_path / "session.json")
-    monkeypatch.setattr(cli_main, "_settings", lambda: settings)
-    monkeypatch.setenv("LOANBRIDGE_API_URL", demo_url)
-    monkeypatch.setattr(os, "_exit", _exit)  # _fail ends the process (see its docstring)
-    monkeypatch.chdir(tmp_path)
-    # The API and the worker share this process: their log lines go to the process's own
-    # stdout, not into the one the runner swaps in for a command (structlog's default prints
-    # to whatever sys.stdout is at the time).
-    logging_config = structlog.get_config()
-    if isinstance(logging_config["logger_factory"], structlog.PrintLoggerFactory):
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.__stdout__))
-    yield CliRunner()
-    structlog.configure(**logging_config)
-
-
-async def _run(cli: CliRunner, *args: str) -> Result:
-    def invoke() -> Result:
-        return cli.invoke(cli_main.app, list(args), catch_exceptions=False)
-
-    return await asyncio.to_thread(invoke)  # off the loop: the API serving the demo runs on it
-
-
 @pytest.fixture(scope="module")
 async def demo(platform: Platform, demo_url: str) -> Demo:
     """The demo's records, checked to be all there: every command below has something to show."""
@@ -252,13 +183,7 @@ async def demo(platform: Platform, demo_url: str) -> Demo:
 
 def _scan(demo: Demo, command: Command, output: str, names: frozenset[str]) -> list[Finding]:
     handles = demo.record_ids | (demo.workflow_ids if command[0] == "audit" else frozenset())
-    # Bilingual output: English words are words, but a status word alone in a column is a code.
-    return find_raw_codes(output, "en", names, handles) + find_code_cells(output, names)
-
-
-async def _login(cli: CliRunner, username: str) -> None:
-    login = await _run(cli, "login", "--username", username, "--password", DEMO_PASSWORD)
-    assert login.exit_code == 0, login.output
+    return scan(output, names, handles)
 
 
 @pytest.mark.parametrize("username", ROLES)
@@ -267,13 +192,13 @@ async def test_no_cli_output_shows_a_raw_code(
 ) -> None:
     labels.clear_misses()
     names = await people_names(platform)
-    await _login(cli, username)
+    await login(cli, username)
     commands = _commands(username, demo)
     report: list[str] = []
     failed: list[str] = []
     scanned = 0
     for command in commands:
-        result = await _run(cli, *command)
+        result = await run(cli, *command)
         if result.exit_code != 0 or not result.output.strip():
             failed.append(f"{' '.join(command)} ({result.exit_code}):\n{result.output}")
             continue
@@ -291,10 +216,10 @@ async def test_a_code_a_command_prints_raw_is_caught(
 ) -> None:
     """The scan reads what the commands print: with the catalogue bypassed, the stages and
     methods ``application list`` shows come out as codes, and are found."""
-    await _login(cli, APPLICANT)
+    await login(cli, APPLICANT)
     monkeypatch.setattr(cli_main, "label", lambda vocabulary, code: code)
     command = ("application", "list")
-    result = await _run(cli, *command)
+    result = await run(cli, *command)
     assert result.exit_code == 0, result.output
     found = {(f.kind, f.code) for f in _scan(demo, command, result.output, frozenset())}
     assert ("snake_case", "equal_installment") in found

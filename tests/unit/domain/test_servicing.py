@@ -543,7 +543,7 @@ def test_pay_off_closes_the_loan() -> None:
     with pytest.raises(BusinessRuleError) as raised:
         pay_off(books.account, D("7581.02"), as_of)
     assert _codes(raised) == {"payoff.insufficient"}
-    assert "7581.03" in raised.value.issues[0].message_en
+    assert "¥7,581.03" in raised.value.issues[0].message_en
     books.account, allocation = pay_off(books.account, D("7600"), as_of)
     account = books.account
     assert account.status is LoanStatus.CLOSED

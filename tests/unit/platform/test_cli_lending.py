@@ -492,12 +492,17 @@ ME = {
 }
 
 
-def test_tasks_claim(api: FakeApi) -> None:
+def test_tasks_claim_names_what_the_task_is_about_and_what_comes_next(api: FakeApi) -> None:
     api.on("POST", f"/api/v1/tasks/{TASK}/claim", {**TASK_OUT, "state": "claimed"})
+    api.on("GET", "/api/v1/applications", [application()])
     result = run("tasks", "claim", TASK)
     assert result.exit_code == 0, result.output
-    assert api.calls == [("POST", f"/api/v1/tasks/{TASK}/claim")]
-    assert f"task 任务 {TASK}: {label('task_state', 'claimed')}" in result.stdout
+    assert api.calls[0] == ("POST", f"/api/v1/tasks/{TASK}/claim")
+    out = result.stdout
+    assert f"task 任务 {TASK}: {label('task_state', 'claimed')}" in out
+    assert "云桥科技有限公司 · 经营快贷 ¥300,000.00 12 个月 months" in out
+    assert f"application-{APP}" not in out
+    assert f"loanbridge tasks decide {TASK} --approve" in out
 
 
 @pytest.mark.parametrize(
@@ -940,7 +945,8 @@ def test_onboarding_status_shows_the_way_forward_and_resubmit_sends_only_the_cor
         "reupload_documents": ["id_handheld"],
     }
     handheld = label("document_kind", "id_handheld")
-    assert f"upload again 请重新上传: {handheld}" in result.output
+    assert "upload again 请重新上传 (`loanbridge onboarding upload KIND FILE`)" in result.output
+    assert f"id_handheld ({handheld})" in result.output
 
     api.on(
         "POST",

@@ -114,7 +114,8 @@ def test_download_checks_the_sha256(api: FakeApi, tmp_path: Path) -> None:
     assert (tmp_path / "r.pdf").read_bytes() == PDF and PDF_SHA in result.output
     api.on("GET", path, httpx.Response(200, content=PDF, headers={"X-Content-SHA256": "0" * 64}))
     tampered = run("report", "download", REPORT, "--save", str(tmp_path / "x.pdf"))
-    assert tampered.exit_code != 0 and "mismatch" in tampered.output
+    assert tampered.exit_code != 0 and "不一致" in tampered.output
+    assert "not the one archived" in tampered.output
     assert not (tmp_path / "x.pdf").exists()
 
 

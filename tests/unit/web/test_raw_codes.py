@@ -68,6 +68,15 @@ def test_a_handle_is_an_id_only_where_it_stands_alone() -> None:
     assert find_raw_codes(f"loan-{loan}", "zh", handles=frozenset({f"loan-{loan}"})) == []
 
 
+def test_a_value_to_type_is_a_code_except_where_listed_with_its_words() -> None:
+    typed = frozenset({"id_front", "reduce_installment_count"})
+    listed = "--strategy: 'x' 不是可选项，可选：reduce_installment_count (缩短期限 Fewer)"
+    assert find_raw_codes(listed, "en", typed=typed) == []
+    assert [f.code for f in find_raw_codes(listed, "en")] == ["reduce_installment_count"]
+    for planted in ("已上传 id_front", "stage (阶段) in_review (人工审批中)"):
+        assert len(find_raw_codes(planted, "en", typed=typed)) == 1, planted
+
+
 def test_a_status_word_standing_as_a_table_cell_is_a_code() -> None:
     clean = (
         "0b3e6a4c  已提交 Submitted    submitted 提交于 2026-12-07 22:42\n"
