@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES
+from cli import session
 from cli.display import beijing, cell, first_label, label
 from cli.refusals import explain, fail
 from client.api import LoanBridgeClient, LoanBridgeError
@@ -55,11 +56,9 @@ class AuditClient(LoanBridgeClient):
 
 
 def _client() -> AuditClient:
-    from cli import main
-
-    base = main._client(main._settings())
+    base = session.client(session.settings())
     return AuditClient(
-        base.base_url, base.access_token, base.refresh_token, transport=main._transport
+        base.base_url, base.access_token, base.refresh_token, transport=session.transport
     )
 
 

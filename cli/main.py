@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import re
 import uuid
 from datetime import date
@@ -14,7 +13,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, get_args
 
-import httpx
 import typer
 
 from api.schemas import (
@@ -25,6 +23,11 @@ from api.schemas import (
     ProgressOut,
     TaskOut,
 )
+from cli import backup as backup_commands
+from cli import reports as report_commands
+from cli import security as security_commands
+from cli import session
+from cli import simulate as simulate_command
 from cli.audit import audit_app
 from cli.display import (
     beijing,
@@ -38,11 +41,11 @@ from cli.display import (
     to_type,
 )
 from cli.inputs import Inputs
-from cli.preflight import ConfigurationError, check_database, check_temporal, load_settings
+from cli.model import model_app
+from cli.preflight import ConfigurationError, check_database, check_temporal
 from cli.refusals import explain
 from cli.refusals import fail as _fail
 from client.api import Document, LoanBridgeClient, LoanBridgeError
-from config.settings import Settings
 from domain.calendar import business_today
 from domain.onboarding import DocumentKind
 from domain.origination import Material
@@ -75,43 +78,12 @@ loan_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(loan_app, name="loan")
-from cli.model import model_app  # noqa: E402 - credit model commands (issue 7)
-
-app.add_typer(model_app, name="model")
+app.add_typer(model_app, name="model")  # credit model commands (issue 7)
 app.add_typer(audit_app, name="audit")
-from cli import backup as backup_commands  # noqa: E402 - backup / restore (issue 11)
-
-backup_commands.register(app)
-from cli import reports as report_commands  # noqa: E402 - reports and alerts (issue 8)
-
-report_commands.register(app)
-from cli import security as security_commands  # noqa: E402 - admin unlock (issue 11)
-
-security_commands.register(admin_app)
-from cli import simulate as simulate_command  # noqa: E402 - lifecycle simulator (issue 18)
-
-simulate_command.register(app)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigurationError as exc:
-        _fail(str(exc))
-
-
-def _running_state(settings: Settings) -> dict[str, object]:
-    from runtime.platform import RunState, state_path
-
-    state = RunState.load(state_path(settings))
-    return state.__dict__ if state else {}
-
-
-def _database_url(settings: Settings) -> str:
-    url = settings.database_url or str(_running_state(settings).get("database_url") or "")
-    if not url:
-        _fail("DATABASE_URL is not set and no `loanbridge up` is running in DATA_DIR")
-    return url
+backup_commands.register(app)  # backup / restore (issue 11)
+report_commands.register(app)  # reports and alerts (issue 8)
+security_commands.register(admin_app)  # admin unlock (issue 11)
+simulate_command.register(app)  # lifecycle simulator (issue 18)
 
 
 @app.command()
@@ -123,7 +95,7 @@ def up(
     """Start PostgreSQL, migrations, Temporal, providers, worker(s) and API; Ctrl-C stops all."""
     from runtime.platform import Platform, StartupError, install_stop_handlers
 
-    settings = _settings()
+    settings = session.settings()
     try:
         if settings.database_url:
             check_database(settings.database_url)
@@ -185,8 +157,8 @@ def doctor() -> None:
     """Report the state of every component of the running platform."""
     from cli.doctor import diagnose
 
-    settings = _settings()
-    rows = diagnose(settings, _running_state(settings))
+    settings = session.settings()
+    rows = diagnose(settings, session.running_state(settings))
     width = max(len(r[0]) for r in rows)
     healthy = True
     for name, ok, detail in rows:
@@ -221,8 +193,8 @@ def migrate() -> None:
     """Apply database migrations (alembic upgrade head)."""
     from db.migrate import upgrade_to_head
 
-    settings = _settings()
-    url = _database_url(settings)
+    settings = session.settings()
+    url = session.database_url(settings)
     try:
         check_database(url)
     except ConfigurationError as exc:
@@ -238,9 +210,9 @@ def worker() -> None:
     from config.runtime import run_event_loop
     from worker import run_worker
 
-    settings = _settings()
+    settings = session.settings()
     try:
-        check_database(_database_url(settings))
+        check_database(session.database_url(settings))
         check_temporal(settings)
     except ConfigurationError as exc:
         _fail(str(exc))
@@ -265,8 +237,8 @@ def admin_create(
     """Create a platform administrator (the first account of a new installation)."""
     from cli.accounts import AccountError, create_platform_admin
 
-    settings = _settings()
-    url = _database_url(settings)
+    settings = session.settings()
+    url = session.database_url(settings)
     try:
         check_database(url)
         user_id = asyncio.run(create_platform_admin(url, username, password, display_name))
@@ -278,32 +250,6 @@ def admin_create(
 
 
 # ---- applicant/staff client commands ------------------------------------------------------
-SESSION_FILE = Path(
-    os.environ.get("LOANBRIDGE_SESSION", Path.home() / ".config/loanbridge/session.json")
-)
-
-
-def _api_url(settings: Settings) -> str:
-    """LOANBRIDGE_API_URL, else the API of the `up` running in DATA_DIR, else the public URL."""
-    urls = _running_state(settings).get("urls")
-    running = urls.get("api") if isinstance(urls, dict) else None
-    return os.environ.get("LOANBRIDGE_API_URL") or running or settings.effective_public_url
-
-
-_transport: httpx.BaseTransport | None = None
-"""HTTP transport of the API client; None is httpx's own (tests put a mock here)."""
-
-
-def _client(settings: Settings) -> LoanBridgeClient:
-    tokens = json.loads(SESSION_FILE.read_text()) if SESSION_FILE.exists() else {}
-    return LoanBridgeClient(
-        _api_url(settings),
-        tokens.get("access_token"),
-        tokens.get("refresh_token"),
-        transport=_transport,
-    )
-
-
 def _explain(
     exc: LoanBridgeError, options: dict[str, str] | None = None, hint: str = ""
 ) -> NoReturn:
@@ -335,22 +281,22 @@ def login(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
 ) -> None:
     """Log in and keep the tokens for later commands."""
-    settings = _settings()
-    with LoanBridgeClient(_api_url(settings), transport=_transport) as client:
+    settings = session.settings()
+    with LoanBridgeClient(session.api_url(settings), transport=session.transport) as client:
         try:
             pair = client.login(username, password)
         except LoanBridgeError as exc:
             _explain(exc)
-    SESSION_FILE.parent.mkdir(parents=True, exist_ok=True)
-    SESSION_FILE.write_text(json.dumps(pair.model_dump()))
-    SESSION_FILE.chmod(0o600)
+    session.SESSION_FILE.parent.mkdir(parents=True, exist_ok=True)
+    session.SESSION_FILE.write_text(json.dumps(pair.model_dump()))
+    session.SESSION_FILE.chmod(0o600)
     typer.echo(f"logged in as {username}")
 
 
 @institutions_app.command("list")
 def institutions_list() -> None:
     """List onboarded institutions."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             rows = client.list_institutions(limit=200)
         except LoanBridgeError as exc:
@@ -368,7 +314,7 @@ def institutions_onboard(code: str, name: str, kind: str = "bank") -> None:
     inputs = Inputs()
     kind = inputs.one_of(kind, "--kind", get_args(InstitutionKind), "institution_kind")
     _checked(inputs)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             inst = client.onboard_institution(code, name, kind)
         except LoanBridgeError as exc:
@@ -482,7 +428,7 @@ def register(
     for name in _QUESTIONS:
         value = given.get(name)
         form[name] = _ask(name) if value is None else value
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         for _ in range(_ROUNDS):
             try:
                 ack = client.register(_registration(form))
@@ -538,7 +484,7 @@ def onboarding_upload(kind: str, path: Path) -> None:
     document = inputs.choice(kind, "KIND", DocumentKind, "document_kind")
     content = inputs.file(path, "FILE")
     _checked(inputs)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.upload_document(document.value, path.name, content)
         except LoanBridgeError as exc:
@@ -563,7 +509,7 @@ def _echo_way_forward(progress: ProgressOut | None) -> None:
 @onboarding_app.command("status")
 def onboarding_status() -> None:
     """Your enterprise and where its verification stands (with the way forward after a no)."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             me = client.my_enterprise()
             progress = (
@@ -610,7 +556,7 @@ def onboarding_resubmit(
     _checked(inputs)
     # Never an ID number on the command line (shell history): asked for, hidden.
     id_number = typer.prompt("身份证号 ID number", hide_input=True) if correct_id_number else None
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.resubmit_registration(
                 enterprise_name=enterprise_name,
@@ -701,7 +647,7 @@ def _subjects(
 @tasks_app.command("list")
 def tasks_list(state: str = "open", kind: str | None = None) -> None:
     """Your inbox of human tasks (due times in Beijing time)."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             rows = client.list_tasks(state, kind)
             applications, loans = _subjects(client, rows)
@@ -773,7 +719,7 @@ def tasks_decide(
     decided_term = inputs.whole(term, "--term", 1, 600) if term is not None else None
     _checked(inputs)
     approved = action is CreditAction.APPROVE if action is not None else bool(approve)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             task = client.decide_task(
                 task_id,
@@ -793,7 +739,7 @@ def tasks_decide(
 @tasks_app.command("claim")
 def tasks_claim(task_id: str) -> None:
     """Take an open task: it shows as yours (the workflow still decides who may decide)."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             task = client.claim_task(task_id)
             applications, loans = _subjects(client, [task])
@@ -845,7 +791,7 @@ def demand_post(
         ),
     }
     _checked(inputs)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             posted = client.post_demand(body, key)
         except LoanBridgeError as exc:
@@ -863,7 +809,7 @@ def demand_post(
 @demand_app.command("status")
 def demand_status(demand_id: str) -> None:
     """Where a demand stands and how each institution answered (due times in Beijing time)."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.demand_progress(demand_id)
             detail = client.demand(demand_id)
@@ -887,7 +833,7 @@ def demand_status(demand_id: str) -> None:
 @demand_app.command("withdraw")
 def demand_withdraw(demand_id: str) -> None:
     """Withdraw a demand (institutions' open tasks are cancelled)."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.withdraw_demand(demand_id)
         except LoanBridgeError as exc:
@@ -906,7 +852,7 @@ def demand_answer(
     inputs = Inputs()
     indicative = str(inputs.rate(rate, "--rate")) if rate is not None else None
     _checked(inputs)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.answer_demand(
                 demand_id,
@@ -920,7 +866,7 @@ def demand_answer(
 @app.command("match")
 def match_results(demand_id: str) -> None:
     """The products matched to a demand, best first, each with why it fits or not."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             detail = client.demand(demand_id)
         except LoanBridgeError as exc:
@@ -941,7 +887,7 @@ def compare_offers(
     pdf: Annotated[Path | None, typer.Option(help="Also write the PDF sheet here.")] = None,
 ) -> None:
     """Eligible offers side by side: APR, installment, interest, fees, subsidy, net cost."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             quotes = client.compare(demand_id)
             sheet = client.comparison_pdf(demand_id) if pdf else b""
@@ -970,7 +916,7 @@ def products_list(
 ) -> None:
     """Active loan products with their lender, amounts, terms and APR: the id is what `apply
     --product` takes."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             products = client.list_products(institution)
         except LoanBridgeError as exc:
@@ -1088,7 +1034,7 @@ def apply(
         ],
     }
     _checked(inputs)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             idempotency_key = key or apply_key(client.me().enterprise_id, body, business_today())
             submitted = client.submit_application(body, idempotency_key)
@@ -1117,7 +1063,7 @@ def application_list(
 ) -> None:
     """Your applications (staff: your institution's), newest first: the id is what the other
     `application` commands take."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             applications = client.list_applications(limit=limit)
         except LoanBridgeError as exc:
@@ -1154,7 +1100,7 @@ def _offer_lines(progress: ApplicationProgress) -> list[str]:
 @application_app.command("status")
 def application_status(application_id: str) -> None:
     """Stage, assessment, the offer (with APR), the question asked, missing materials, loan."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             application = client.application(application_id)
             progress = client.application_progress(application_id)
@@ -1203,7 +1149,7 @@ def application_answer(
     inputs = Inputs()
     materials = [inputs.choice(m, "--material", Material, "material").value for m in material or []]
     _checked(inputs)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.provide_information(application_id, text, materials)
         except LoanBridgeError as exc:
@@ -1221,7 +1167,7 @@ def application_offer(
     save: Annotated[Path | None, typer.Option(help="Write the offer letter (PDF) here.")] = None,
 ) -> None:
     """Download the offer letter: its SHA-256 (what `accept --sha256` takes) and the APR."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.application_progress(application_id)
             letter = client.application_document(application_id, "offer_letter")
@@ -1267,7 +1213,7 @@ def application_accept(
         sha256 = sha256.strip().lower()
         if not _SHA256.fullmatch(sha256):
             _fail("--sha256: 须为 64 位十六进制 / must be 64 hexadecimal characters")
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             if sha256 is None:
                 sha256 = client.application_document(application_id, "offer_letter").sha256
@@ -1295,7 +1241,7 @@ def application_refuse(
     reason: Annotated[str, typer.Option(help="Why (optional).")] = "",
 ) -> None:
     """Turn the offer or counter-offer down; the application ends."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.refuse_offer(application_id, reason)
         except LoanBridgeError as exc:
@@ -1306,7 +1252,7 @@ def application_refuse(
 @application_app.command("withdraw")
 def application_withdraw(application_id: str) -> None:
     """Withdraw an application before the money moves."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.withdraw_application(application_id)
         except LoanBridgeError as exc:
@@ -1344,7 +1290,7 @@ def loan_list(
     ] = None,
 ) -> None:
     """Your loans (staff: your institution's), with the lender's name."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             loans = client.list_loans(status)
             lenders = {i.id: i.name for i in client.list_institutions(limit=200)} if loans else {}
@@ -1368,7 +1314,7 @@ def loan_list(
 @loan_app.command("schedule")
 def loan_schedule(loan_id: str) -> None:
     """The repayment schedule (还款计划) as serviced today."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             schedule = client.loan_schedule(loan_id)
         except LoanBridgeError as exc:
@@ -1412,7 +1358,7 @@ _AMOUNT_MAY_BE_NEGATIVE = {"ignore_unknown_options": True}
 def loan_pay(loan_id: str, amount: str, key: IdempotencyOption = None) -> None:
     """Pay now (CNY): past-due penalty, interest, principal; the rest is kept as credit."""
     value = _money(amount, "AMOUNT")
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             paid = client.make_payment(loan_id, value, key)
         except LoanBridgeError as exc:
@@ -1438,7 +1384,7 @@ def loan_prepay(
     value = inputs.money(amount, "AMOUNT")
     chosen = inputs.choice(strategy, "--strategy", PrepaymentStrategy, "prepayment_strategy")
     _checked(inputs)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             prepaid = client.prepay(loan_id, value, chosen.value, key)
         except LoanBridgeError as exc:
@@ -1460,7 +1406,7 @@ def loan_payoff_quote(
     inputs = Inputs()
     valid_until = inputs.day(until, "--until") if until is not None else None
     _checked(inputs)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             quote = client.payoff_quote(loan_id, valid_until)
         except LoanBridgeError as exc:
@@ -1492,7 +1438,7 @@ def loan_payoff(
 ) -> None:
     """Settle the whole loan today (提前结清)."""
     value = _money(amount, "--amount") if amount is not None else None
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             if value is None:
                 quote = client.payoff_quote(loan_id)
@@ -1525,7 +1471,7 @@ def loan_extend(
     if len(reason.strip()) < 2:
         inputs.problems.append("--reason: 请说明展期原因 / give the reason for the extension")
     _checked(inputs)
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             progress = client.request_extension(
                 loan_id,
@@ -1556,7 +1502,7 @@ def loan_statement(
 ) -> None:
     """The loan account statement (贷款对账单) as a PDF."""
     path = save or Path(f"statement-{loan_id}.pdf")
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             pdf = client.loan_statement_pdf(loan_id)
         except LoanBridgeError as exc:
@@ -1571,7 +1517,7 @@ def loan_document(
     save: Annotated[Path, typer.Option(help="Where to write the PDF.")],
 ) -> None:
     """The contract, the latest extension addendum or the settlement certificate (PDF)."""
-    with _client(_settings()) as client:
+    with session.client(session.settings()) as client:
         try:
             document = client.loan_document(loan_id, kind.value)
         except LoanBridgeError as exc:

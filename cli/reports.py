@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli import session
 from cli.display import beijing, cell, label, money, percent, period, person
 from cli.refusals import explain, fail
 from client.api import LoanBridgeClient, LoanBridgeError
@@ -68,11 +69,9 @@ class ComplianceClient(LoanBridgeClient):
 
 
 def _client() -> ComplianceClient:
-    from cli import main
-
-    base = main._client(main._settings())
+    base = session.client(session.settings())
     return ComplianceClient(
-        base.base_url, base.access_token, base.refresh_token, transport=main._transport
+        base.base_url, base.access_token, base.refresh_token, transport=session.transport
     )
 
 

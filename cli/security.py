@@ -33,11 +33,11 @@ def register(admin_app: typer.Typer) -> None:
     @admin_app.command("unlock")
     def admin_unlock(username: Annotated[str, typer.Argument(help="account to unlock")]) -> None:
         """Unlock an account locked after failed logins and reset its counters."""
-        from cli.main import _database_url, _settings
         from cli.preflight import ConfigurationError, check_database
         from cli.refusals import fail
+        from cli.session import database_url, settings
 
-        url = _database_url(_settings())
+        url = database_url(settings())
         try:
             check_database(url)
         except ConfigurationError as exc:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 import cli.main as cli_main
+import cli.session as cli_session
 from cli.demo import DEMO_PASSWORD
 from config.settings import Settings
 from db.models import (
@@ -51,8 +52,8 @@ def command_line(
     session file (``login`` writes it) and working folder; an error ends the command, not the
     test run (the ``cli`` fixture of the integration tests)."""
     settings = Settings(_env_file=None, data_dir=folder / "data")  # type: ignore[call-arg]
-    monkeypatch.setattr(cli_main, "SESSION_FILE", folder / "session.json")
-    monkeypatch.setattr(cli_main, "_settings", lambda: settings)
+    monkeypatch.setattr(cli_session, "SESSION_FILE", folder / "session.json")
+    monkeypatch.setattr(cli_session, "settings", lambda: settings)
     monkeypatch.setenv("LOANBRIDGE_API_URL", api_url)
     monkeypatch.setattr(os, "_exit", _exit)  # _fail ends the process (see its docstring)
     monkeypatch.chdir(folder)

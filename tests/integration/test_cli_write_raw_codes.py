@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-import cli.main as cli_main
 import cli.model as cli_model
+import cli.session as cli_session
 import domain.labels as labels
 from cli.demo import DEMO_PASSWORD, DEMO_PDF, DEMO_PNG, latest_code
 from cli.main import LoanDocumentKind
@@ -118,7 +118,7 @@ class Terminal:
         await login(self.cli, who, password)
 
     def _as(self, who: str) -> None:
-        self.monkeypatch.setattr(cli_main, "SESSION_FILE", self.folder / f"session-{who}.json")
+        self.monkeypatch.setattr(cli_session, "SESSION_FILE", self.folder / f"session-{who}.json")
 
     async def do(self, who: str, *command: str, typed: Typed | None = None) -> str:
         """A command that must succeed; its output."""

@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli.main as cli_main
+import cli.session as cli_session
 from cli.display import label, reasons
 from config.settings import Settings
 
@@ -84,9 +85,9 @@ def api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeApi:
     session = tmp_path / "session.json"
     session.write_text(json.dumps({"access_token": "tok-123", "refresh_token": "ref-456"}))
     settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
-    monkeypatch.setattr(cli_main, "SESSION_FILE", session)
-    monkeypatch.setattr(cli_main, "_settings", lambda: settings)
-    monkeypatch.setattr(cli_main, "_transport", httpx.MockTransport(fake.handle))
+    monkeypatch.setattr(cli_session, "SESSION_FILE", session)
+    monkeypatch.setattr(cli_session, "settings", lambda: settings)
+    monkeypatch.setattr(cli_session, "transport", httpx.MockTransport(fake.handle))
     monkeypatch.setenv("LOANBRIDGE_API_URL", "http://loanbridge.test")
     # _fail ends the process with os._exit (see its docstring); here it must end the command.
     monkeypatch.setattr(os, "_exit", _exit)
