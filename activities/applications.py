@@ -7,10 +7,9 @@ import asyncio
 import hashlib
 import uuid
 from decimal import Decimal
-from typing import Any
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -52,8 +51,9 @@ from domain.credit_decision import (
     decide,
 )
 from domain.ledger import disbursement_journal
+from domain.lifecycle import APPLICATION, LOAN, ApplicationStatus, LoanRecordStatus
 from domain.matching import enterprise_age_months
-from domain.origination import LOAN_NOT_DISBURSED, missing_materials
+from domain.origination import missing_materials
 from domain.product_codec import terms_from_json
 from domain.scorecard import ScoringInput
 from workflows.contracts import (
@@ -131,11 +131,11 @@ class ApplicationActivities:
                     repayment_method=application.repayment_method,
                     workflow_id=activity.info().workflow_id,
                     # Complete from the start: the workflow goes straight to the assessment.
-                    status="submitted"
+                    status=ApplicationStatus.SUBMITTED
                     if missing_materials(
                         tuple(application.required_materials), tuple(application.materials)
                     )
-                    else "assessing",
+                    else ApplicationStatus.ASSESSING,
                 )
                 .on_conflict_do_nothing(index_elements=["id"])
             )
@@ -221,30 +221,21 @@ class ApplicationActivities:
             authority=approval_authority_required(application.amount).value,
         )
         recorded = assessment.model_dump(mode="json")
-        values: dict[str, Any] = {"assessment": recorded}
         change = assessment.automatic_stage(ref.application_id, application.amount)
-        if change is not None:
-            # An automatic decision is recorded with the assessment it follows from.
-            values |= {"status": change.stage, "status_reason": change.reason}
         async with self.session_factory() as session, session.begin():
             # A retry after commit finds the assessment there and keeps the first, logged one
             # (a concurrent attempt waits for the row and then finds it too).
-            workflow_id = await session.scalar(
-                update(LoanApplication)
-                .where(LoanApplication.id == ref.application_id, LoanApplication.assessment == {})
-                .values(**values)
-                .returning(LoanApplication.workflow_id)
-                .execution_options(synchronize_session=False)
-            )
-            if workflow_id is None:
-                first = await session.scalar(
-                    select(LoanApplication.assessment).where(
-                        LoanApplication.id == ref.application_id
-                    )
-                )
-                assert first, f"application {ref.application_id} is not recorded"
-                assessment = Assessment.model_validate(first)
+            row = await session.get(LoanApplication, ref.application_id, with_for_update=True)
+            assert row is not None, f"application {ref.application_id} is not recorded"
+            if row.assessment:
+                assessment = Assessment.model_validate(row.assessment)
             else:
+                workflow_id = row.workflow_id
+                row.assessment = recorded
+                if change is not None:
+                    # An automatic decision is recorded with the assessment it follows from.
+                    row.status = APPLICATION.check(row.status, change.stage)
+                    row.status_reason = change.reason
                 chain = DecisionLog(session)
                 await chain.append(
                     actor=f"model:{result.model_version}",
@@ -262,23 +253,16 @@ class ApplicationActivities:
         # One statement: a retry (same stage and reason) changes nothing and logs nothing.
         # The column keeps the reason's first characters (an applicant's reason for refusing
         # may be longer); the decision log keeps it whole.
+        # A step its lifecycle lacks is refused (IllegalTransition), nothing written.
         reason = change.reason[:STATUS_REASON_LENGTH]
         async with self.session_factory() as session, session.begin():
-            workflow_id = await session.scalar(
-                update(LoanApplication)
-                .where(
-                    LoanApplication.id == change.application_id,
-                    or_(
-                        LoanApplication.status != change.stage,
-                        LoanApplication.status_reason != reason,
-                    ),
-                )
-                .values(status=change.stage, status_reason=reason)
-                .returning(LoanApplication.workflow_id)
-                .execution_options(synchronize_session=False)
-            )
-            if workflow_id is None:
+            row = await session.get(LoanApplication, change.application_id, with_for_update=True)
+            assert row is not None, f"application {change.application_id} is not recorded"
+            if (row.status, row.status_reason) == (change.stage, reason):
                 return  # a retry: the stage, and whatever it logged, is already committed
+            row.status = APPLICATION.check(row.status, change.stage)
+            row.status_reason = reason
+            workflow_id = row.workflow_id
             chain = DecisionLog(session)
             # The people's decisions this stage records, in the order they were taken, in
             # the transaction that records their outcome.
@@ -408,8 +392,9 @@ class ApplicationActivities:
             )
             loan = await session.get(Loan, loan_id, with_for_update=True)
             assert loan is not None
-            if loan.status != "active":
-                loan.status, loan.disbursed_at = "active", utcnow()
+            if loan.status != LoanRecordStatus.ACTIVE:
+                loan.status = LOAN.check(loan.status, LoanRecordStatus.ACTIVE)
+                loan.disbursed_at = utcnow()
         return DisbursementResult(
             loan_id=loan_id, idempotency_key=key, status="SUCCEEDED", journal_key=journal_key
         )
@@ -429,7 +414,8 @@ class ApplicationActivities:
             )
             loan = await session.get(Loan, loan_id, with_for_update=True)
             assert loan is not None
-            if loan.status == "pending":
-                loan.status, loan.closed_at = LOAN_NOT_DISBURSED, utcnow()
+            if loan.status != LoanRecordStatus.NOT_DISBURSED:
+                loan.status = LOAN.check(loan.status, LoanRecordStatus.NOT_DISBURSED)
+                loan.closed_at = utcnow()
         log.warning("disbursement refused by the bank", loan_id=str(loan_id), failure_code=code)
         return code

@@ -34,6 +34,7 @@ from db.models import (
 from db.repositories import DecisionLog, EnterpriseRepository, UserRepository
 from documents.notifications import render_notification
 from domain.identity_codes import mask_mobile
+from domain.lifecycle import ENTERPRISE, EnterpriseStatus
 from domain.onboarding import (
     REJECTION_REASONS_ZH,
     RESUBMITTABLE_STAGES,
@@ -202,7 +203,10 @@ class OnboardingActivities:
                     enterprise.legal_rep_id_hash = self.cipher.lookup_hash(
                         id_number, purpose="id_number"
                     )
-                enterprise.status, enterprise.status_reason = "awaiting_documents", "resubmitted"
+                enterprise.status = ENTERPRISE.check(
+                    enterprise.status, EnterpriseStatus.AWAITING_DOCUMENTS
+                )
+                enterprise.status_reason = "resubmitted"
                 await DecisionLog(session).append(
                     actor=f"user:{resubmission.requested_by}",
                     kind="onboarding.resubmitted",
@@ -301,15 +305,15 @@ class OnboardingActivities:
                 return
             if enterprise.status == change.stage and enterprise.status_reason == change.reason:
                 return  # a retry of an applied change
-            enterprise.status = change.stage
+            enterprise.status = ENTERPRISE.check(enterprise.status, change.stage)
             enterprise.status_reason = change.reason
-            if change.stage == "awaiting_documents":
+            if change.stage == EnterpriseStatus.AWAITING_DOCUMENTS:
                 account = await session.scalar(
                     select(AppUser).where(AppUser.enterprise_id == enterprise.id)
                 )
                 if account is not None:
                     account.is_active = True
-            if change.stage == "verified":
+            if change.stage == EnterpriseStatus.VERIFIED:
                 enterprise.verified_at = utcnow()
             if change.stage in RESUBMITTABLE_STAGES:  # rejected or lapsed: it holds nothing
                 await session.execute(
