@@ -147,13 +147,17 @@ class Lifecycle(Generic[S]):
         return found
 
 
-def _lifecycle(column: str, initial: set[S], steps: Mapping[S, set[S]]) -> Lifecycle[S]:
-    return Lifecycle(column, frozenset(initial), {s: frozenset(n) for s, n in steps.items()})
+def _lifecycle(
+    column: str, statuses: type[S], initial: set[S], steps: Mapping[S, set[S]]
+) -> Lifecycle[S]:
+    """A lifecycle over every status of ``statuses``; one ``steps`` leaves out is final."""
+    return Lifecycle(column, frozenset(initial), {s: frozenset(steps.get(s, ())) for s in statuses})
 
 
 A = ApplicationStatus
 APPLICATION = _lifecycle(
     "loan_application.status",
+    ApplicationStatus,
     {A.SUBMITTED, A.ASSESSING},  # assessing: recorded complete, nothing to ask for
     {
         A.SUBMITTED: {A.MATERIALS_REQUESTED, A.ASSESSING, A.WITHDRAWN, A.LAPSED},
@@ -172,57 +176,44 @@ APPLICATION = _lifecycle(
         A.OFFERED: {A.DISBURSING, A.EXPIRED, A.OFFER_REFUSED, A.WITHDRAWN},
         A.COUNTER_OFFERED: {A.DISBURSING, A.EXPIRED, A.OFFER_REFUSED, A.WITHDRAWN},
         A.DISBURSING: {A.DISBURSED, A.DISBURSEMENT_FAILED},
-        A.DISBURSED: set(),
-        A.DECLINED: set(),
-        A.EXPIRED: set(),
-        A.OFFER_REFUSED: set(),
-        A.WITHDRAWN: set(),
-        A.LAPSED: set(),
-        A.DISBURSEMENT_FAILED: set(),
     },
 )
 
 L = LoanRecordStatus
 LOAN = _lifecycle(
     "loan.status",
+    LoanRecordStatus,
     {L.PENDING},
     {
         L.PENDING: {L.ACTIVE, L.NOT_DISBURSED},
         L.ACTIVE: {L.CLOSED, L.WRITTEN_OFF},
-        L.NOT_DISBURSED: set(),
-        L.CLOSED: set(),
-        L.WRITTEN_OFF: set(),
     },
 )
 
 E = EnterpriseStatus
 ENTERPRISE = _lifecycle(
     "enterprise.status",
+    EnterpriseStatus,
     {E.AWAITING_OTP},
     {
         E.AWAITING_OTP: {E.AWAITING_DOCUMENTS, E.EXPIRED},
         E.AWAITING_DOCUMENTS: {E.VERIFYING, E.LAPSED},
         E.VERIFYING: {E.VERIFIED, E.REJECTED, E.IN_REVIEW},
         E.IN_REVIEW: {E.VERIFIED, E.REJECTED},
-        E.VERIFIED: set(),
         E.REJECTED: {E.AWAITING_DOCUMENTS},  # resubmitted, corrected
         E.LAPSED: {E.AWAITING_DOCUMENTS},
-        E.EXPIRED: set(),
     },
 )
 
 D = DemandStatus
 DEMAND = _lifecycle(
     "financing_demand.status",
+    DemandStatus,
     {D.MATCHING},
     {
         D.MATCHING: {D.AWAITING_RESPONSES, D.NO_MATCH},
         D.AWAITING_RESPONSES: {D.AWAITING_SELECTION, D.SELECTED, D.WITHDRAWN, D.EXPIRED},
         D.AWAITING_SELECTION: {D.SELECTED, D.WITHDRAWN, D.EXPIRED},
-        D.SELECTED: set(),
-        D.NO_MATCH: set(),
-        D.WITHDRAWN: set(),
-        D.EXPIRED: set(),
     },
 )
 
@@ -230,36 +221,33 @@ R = ResponseStatus
 _ANSWERS = {R.INTERESTED, R.DECLINED, R.LAPSED, R.CANCELLED}
 RESPONSE = _lifecycle(
     "demand_response.status",
+    ResponseStatus,
     {R.PENDING},
     {
         R.PENDING: {R.REMINDED, *_ANSWERS},
         R.REMINDED: _ANSWERS,
-        R.INTERESTED: set(),
-        R.DECLINED: set(),
-        R.LAPSED: set(),
-        R.CANCELLED: set(),
     },
 )
 
 T = TaskState
 TASK = _lifecycle(
     "human_task.state",
+    TaskState,
     {T.OPEN},
     {
         T.OPEN: {T.CLAIMED, T.WAITING, T.DONE, T.CANCELLED},
         # Back to open: an early-warning follow-up escalated to the supervisors.
         T.CLAIMED: {T.OPEN, T.WAITING, T.DONE, T.CANCELLED},
         T.WAITING: {T.CLAIMED, T.DONE, T.CANCELLED},
-        T.DONE: set(),
-        T.CANCELLED: set(),
     },
 )
 
 P = InstructionStatus
 INSTRUCTION = _lifecycle(
     "payment_instruction.status",
+    InstructionStatus,
     {P.PENDING},
-    {P.PENDING: {P.SUCCEEDED, P.FAILED}, P.SUCCEEDED: set(), P.FAILED: set()},
+    {P.PENDING: {P.SUCCEEDED, P.FAILED}},
 )
 
 LIFECYCLES: tuple[Lifecycle[Any], ...] = (
