@@ -38,6 +38,18 @@ DECISIONS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
         (APPLICATION_WALK,),
     ),
     ("LoanApplicationWorkflow", "withdraw"): (("application.withdrawn",), (APPLICATION_WALK,)),
+    ("EnterpriseOnboardingWorkflow", "confirm_otp"): (
+        ("onboarding.otp_confirmed",),
+        (ONBOARDING_AND_DEMAND_WALK,),
+    ),
+    ("EnterpriseOnboardingWorkflow", "resend_otp"): (
+        ("onboarding.otp_resent",),
+        (ONBOARDING_AND_DEMAND_WALK,),
+    ),
+    ("EnterpriseOnboardingWorkflow", "attach_document"): (
+        ("onboarding.document_attached",),
+        (ONBOARDING_AND_DEMAND_WALK,),
+    ),
     ("EnterpriseOnboardingWorkflow", "decide_review"): (
         ("onboarding.verified", "onboarding.rejected"),
         (ONBOARDING_AND_DEMAND_WALK,),
@@ -63,12 +75,6 @@ NOT_DECISIONS: dict[tuple[str, str], str] = {
     ("FinancingDemandWorkflow", "submission"): "update-with-start's answer: the recorded demand",
     ("EnterpriseOnboardingWorkflow", "registration"): "update-with-start's answer: the "
     "recorded registration",
-    ("EnterpriseOnboardingWorkflow", "confirm_otp"): "proof that the registrant holds the "
-    "mobile (otp_challenge row: attempts, consumption)",
-    ("EnterpriseOnboardingWorkflow", "resend_otp"): "another code to the same mobile "
-    "(otp_challenge row, throttled)",
-    ("EnterpriseOnboardingWorkflow", "attach_document"): "an uploaded verification document "
-    "(enterprise_document row, content-addressed)",
     ("LoanServicingWorkflow", "make_payment"): "money: payment_instruction under its key, the "
     "bank's payment, the loan transaction and its balanced journal",
     ("LoanServicingWorkflow", "prepay"): "money: as a payment, with the strategy in the "
