@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import pytest
@@ -64,7 +65,14 @@ ENTERPRISE_NAME = "Acme Trading Co., Ltd."
 LEGAL_REP = "张三"
 MASKED_MOBILE = "138****8000"
 REVIEWER = uuid.uuid4()
-REGISTRANT = Registrant(user_id=uuid.uuid4(), role=Role.APPLICANT.value)
+REGISTRANT_ID = uuid.uuid4()
+
+
+@cache
+def _registrant() -> Registrant:
+    """Built on first use, never at import: a module importing this one inside the workflow
+    sandbox would hand pydantic the sandbox's proxied UUID."""
+    return Registrant(user_id=REGISTRANT_ID, role=Role.APPLICANT.value)
 
 
 def _registration(enterprise_id: uuid.UUID) -> RegistrationInput:
@@ -296,10 +304,10 @@ class Onboarding:
         return progress
 
     async def confirm(self, code: str = GOOD_CODE) -> OnboardingProgress:
-        return await self.update("confirm_otp", ConfirmOtp(code=code, confirmed_by=REGISTRANT))
+        return await self.update("confirm_otp", ConfirmOtp(code=code, confirmed_by=_registrant()))
 
     async def resend(self) -> OnboardingProgress:
-        return await self.update("resend_otp", ResendOtp(requested_by=REGISTRANT))
+        return await self.update("resend_otp", ResendOtp(requested_by=_registrant()))
 
     async def attach(self, kind: DocumentKind) -> OnboardingProgress:
         document = AttachDocument(
@@ -307,7 +315,7 @@ class Onboarding:
             sha256=f"{kind.value:0<64}"[:64],
             content_type="image/png",
             size_bytes=1,
-            attached_by=REGISTRANT,
+            attached_by=_registrant(),
         )
         return await self.update("attach_document", document)
 
@@ -863,7 +871,7 @@ async def test_the_registrants_updates_name_them_and_pass_them_on_to_be_logged(
     assert [r.type for r in nameless] == ["actor.required"] * 3
     assert [(s.requested_by, s.send) for s in case.fake.otp_sends] == [
         (None, 1),  # the registration's own code: nobody asked for it
-        (REGISTRANT, 2),
+        (_registrant(), 2),
     ]
-    assert [c.confirmed_by for c in case.fake.otp_checks] == [REGISTRANT]
-    assert [d.attached_by for d in case.fake.documents] == [REGISTRANT]
+    assert [c.confirmed_by for c in case.fake.otp_checks] == [_registrant()]
+    assert [d.attached_by for d in case.fake.documents] == [_registrant()]
