@@ -66,6 +66,7 @@ from workflows.contracts import (
     DisbursementResult,
     OfferTerms,
     RecordAcceptance,
+    application_workflow_id,
 )
 
 log = structlog.get_logger("loanbridge.origination")
@@ -115,9 +116,10 @@ class ApplicationActivities:
 
     @activity.defn(name="record_application")
     async def record_application(self, application: ApplicationInput) -> None:
-        # One statement: a retry finds the row there and inserts nothing.
+        """The application row and, naming who applied, its decision-log entry, at once."""
+        # One statement: a retry finds the row there and inserts nothing (and logs nothing).
         async with self.session_factory() as session, session.begin():
-            await session.execute(
+            inserted = await session.scalar(
                 insert(LoanApplication)
                 .values(
                     id=application.application_id,
@@ -138,7 +140,25 @@ class ApplicationActivities:
                     else ApplicationStatus.ASSESSING,
                 )
                 .on_conflict_do_nothing(index_elements=["id"])
+                .returning(LoanApplication.id)
             )
+            if inserted is not None and application.submitted_by is not None:
+                await DecisionLog(session).append(
+                    actor=f"user:{application.submitted_by}",
+                    kind="application.submitted",
+                    subject=application_workflow_id(application.application_id),
+                    payload={
+                        "decision": "submitted",
+                        "role": application.submitter_role,
+                        "enterprise_id": str(application.enterprise_id),
+                        "product_id": str(application.product_id),
+                        "product_version": application.product_version,
+                        "amount": str(application.amount),
+                        "term_months": application.term_months,
+                        "repayment_method": application.repayment_method,
+                        "materials": ",".join(application.materials),
+                    },
+                )
 
     @activity.defn(name="assess_application")
     async def assess_application(self, ref: ApplicationRef) -> Assessment:

@@ -74,6 +74,21 @@ class DemandActivities:
                     workflow_id=activity.info().workflow_id,
                 )
             )
+            if demand.submitted_by is not None:  # who posted it, in the same transaction
+                await DecisionLog(session).append(
+                    actor=f"user:{demand.submitted_by}",
+                    kind="demand.submitted",
+                    subject=demand_workflow_id(demand.demand_id),
+                    payload={
+                        "decision": "submitted",
+                        "demand_id": str(demand.demand_id),
+                        "role": demand.submitter_role,
+                        "enterprise_id": str(demand.enterprise_id),
+                        "amount": str(demand.amount),
+                        "term_months": str(demand.term_months),
+                        "financing_type": demand.financing_type,
+                    },
+                )
 
     async def _annual_revenue(self, uscc: str) -> tuple[Decimal | None, str | None]:
         """Last filed revenue and tax grade from the tax provider (None when unavailable)."""

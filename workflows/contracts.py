@@ -329,6 +329,10 @@ class DemandInput(Contract):
     purpose: str
     financing_type: str
     repayment_method: str | None = None
+    # Who posts it (the ``submission`` Update's person, logged as demand.submitted); None
+    # only in histories and from callers before it.
+    submitted_by: uuid.UUID | None = None
+    submitter_role: str = ""
 
 
 class DemandRef(Contract):
@@ -462,6 +466,10 @@ class ApplicationInput(Contract):
     required_materials: list[str] = Field(default_factory=list)
     materials: list[str] = Field(default_factory=list)  # kinds the applicant has provided
     maker_id: uuid.UUID | None = None  # the officer who prepared the case (quoted the demand)
+    # Who applies (the ``submission`` Update's person, logged as application.submitted);
+    # None only in histories and from callers before it.
+    submitted_by: uuid.UUID | None = None
+    submitter_role: str = ""
 
 
 def opening_search_attributes(application: ApplicationInput) -> list[SearchAttributePair[str]]:

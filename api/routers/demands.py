@@ -208,6 +208,8 @@ async def post_demand(
         purpose=body.purpose,
         financing_type=body.financing_type.value,
         repayment_method=body.repayment_method.value if body.repayment_method else None,
+        submitted_by=user.user_id,
+        submitter_role=user.role.value,
     )
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         WorkflowType.FINANCING_DEMAND,

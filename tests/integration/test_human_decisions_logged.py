@@ -242,6 +242,9 @@ async def test_demand_answer_selection_and_withdrawal_are_logged_with_their_pers
     await _demand_stage(platform, dropped_id, applicant, {"withdrawn"})
 
     entries = await _entries(platform, f"demand-{chosen_id}")
+    posted = next(e for e in entries if e.kind == "demand.submitted")
+    assert (posted.actor, posted.payload["role"]) == (f"user:{applicant_id}", "applicant")
+    assert posted.payload["amount"] == DEMAND["amount"]
     answer = next(e for e in entries if e.kind == "demand.answered")
     assert answer.actor == f"user:{officer_id}"
     assert answer.payload["role"] == "officer"

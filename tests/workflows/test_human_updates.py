@@ -19,6 +19,12 @@ LOAN_WALKS = ("lifecycle/test_servicing_lifecycle.py", "lifecycle/test_servicing
 
 # (workflow type, Update) → the decision-log kinds it writes, and the tests that find them.
 DECISIONS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # update-with-start: the person comes with the start (submitted_by), logged as it is recorded
+    ("LoanApplicationWorkflow", "submission"): (("application.submitted",), (APPLICATION_WALK,)),
+    ("FinancingDemandWorkflow", "submission"): (
+        ("demand.submitted",),
+        (ONBOARDING_AND_DEMAND_WALK,),
+    ),
     ("LoanApplicationWorkflow", "decide_credit"): (
         (
             "credit.approved",  # each four-eyes approval its own entry
@@ -70,9 +76,6 @@ DECISIONS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 # Updates that are no one's decision, and where what they do is kept instead.
 NOT_DECISIONS: dict[tuple[str, str], str] = {
-    ("LoanApplicationWorkflow", "submission"): "update-with-start's answer: the recorded "
-    "application (the application row is the record)",
-    ("FinancingDemandWorkflow", "submission"): "update-with-start's answer: the recorded demand",
     ("EnterpriseOnboardingWorkflow", "registration"): "update-with-start's answer: the "
     "recorded registration",
     ("LoanServicingWorkflow", "make_payment"): "money: payment_instruction under its key, the "
