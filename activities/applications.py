@@ -270,10 +270,10 @@ class ApplicationActivities:
 
     @activity.defn(name="set_application_stage")
     async def set_application_stage(self, change: ApplicationStage) -> None:
-        # One statement: a retry (same stage and reason) changes nothing and logs nothing.
-        # The column keeps the reason's first characters (an applicant's reason for refusing
-        # may be longer); the decision log keeps it whole.
-        # A step its lifecycle lacks is refused (IllegalTransition), nothing written.
+        # Read under the row's lock, then written: a retry (same stage and reason) changes
+        # nothing and logs nothing, a step the lifecycle lacks is refused (IllegalTransition)
+        # with nothing written. The column keeps the reason's first characters (an
+        # applicant's reason for refusing may be longer); the decision log keeps it whole.
         reason = change.reason[:STATUS_REASON_LENGTH]
         async with self.session_factory() as session, session.begin():
             row = await session.get(LoanApplication, change.application_id, with_for_update=True)
