@@ -7,10 +7,9 @@ import asyncio
 import hashlib
 import uuid
 from decimal import Decimal
-from typing import Any
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -52,7 +51,8 @@ from domain.credit_decision import (
     decide,
 )
 from domain.ledger import disbursement_journal
-from domain.origination import LOAN_NOT_DISBURSED, missing_materials
+from domain.lifecycle import APPLICATION, LOAN, ApplicationStatus, LoanRecordStatus
+from domain.origination import missing_materials
 from domain.product_codec import terms_from_json
 from domain.scoring_input import scoring_input
 from workflows.contracts import (
@@ -65,6 +65,7 @@ from workflows.contracts import (
     DisbursementResult,
     OfferTerms,
     RecordAcceptance,
+    application_workflow_id,
 )
 
 log = structlog.get_logger("loanbridge.origination")
@@ -114,9 +115,10 @@ class ApplicationActivities:
 
     @activity.defn(name="record_application")
     async def record_application(self, application: ApplicationInput) -> None:
-        # One statement: a retry finds the row there and inserts nothing.
+        """The application row and, naming who applied, its decision-log entry, at once."""
+        # One statement: a retry finds the row there and inserts nothing (and logs nothing).
         async with self.session_factory() as session, session.begin():
-            await session.execute(
+            inserted = await session.scalar(
                 insert(LoanApplication)
                 .values(
                     id=application.application_id,
@@ -130,14 +132,32 @@ class ApplicationActivities:
                     repayment_method=application.repayment_method,
                     workflow_id=activity.info().workflow_id,
                     # Complete from the start: the workflow goes straight to the assessment.
-                    status="submitted"
+                    status=ApplicationStatus.SUBMITTED
                     if missing_materials(
                         tuple(application.required_materials), tuple(application.materials)
                     )
-                    else "assessing",
+                    else ApplicationStatus.ASSESSING,
                 )
                 .on_conflict_do_nothing(index_elements=["id"])
+                .returning(LoanApplication.id)
             )
+            if inserted is not None and application.submitted_by is not None:
+                await DecisionLog(session).append(
+                    actor=f"user:{application.submitted_by}",
+                    kind="application.submitted",
+                    subject=application_workflow_id(application.application_id),
+                    payload={
+                        "decision": "submitted",
+                        "role": application.submitter_role,
+                        "enterprise_id": str(application.enterprise_id),
+                        "product_id": str(application.product_id),
+                        "product_version": application.product_version,
+                        "amount": str(application.amount),
+                        "term_months": application.term_months,
+                        "repayment_method": application.repayment_method,
+                        "materials": ",".join(application.materials),
+                    },
+                )
 
     @activity.defn(name="assess_application")
     async def assess_application(self, ref: ApplicationRef) -> Assessment:
@@ -198,30 +218,21 @@ class ApplicationActivities:
             authority=approval_authority_required(application.amount).value,
         )
         recorded = assessment.model_dump(mode="json")
-        values: dict[str, Any] = {"assessment": recorded}
         change = assessment.automatic_stage(ref.application_id, application.amount)
-        if change is not None:
-            # An automatic decision is recorded with the assessment it follows from.
-            values |= {"status": change.stage, "status_reason": change.reason}
         async with self.session_factory() as session, session.begin():
             # A retry after commit finds the assessment there and keeps the first, logged one
             # (a concurrent attempt waits for the row and then finds it too).
-            workflow_id = await session.scalar(
-                update(LoanApplication)
-                .where(LoanApplication.id == ref.application_id, LoanApplication.assessment == {})
-                .values(**values)
-                .returning(LoanApplication.workflow_id)
-                .execution_options(synchronize_session=False)
-            )
-            if workflow_id is None:
-                first = await session.scalar(
-                    select(LoanApplication.assessment).where(
-                        LoanApplication.id == ref.application_id
-                    )
-                )
-                assert first, f"application {ref.application_id} is not recorded"
-                assessment = Assessment.model_validate(first)
+            row = await session.get(LoanApplication, ref.application_id, with_for_update=True)
+            assert row is not None, f"application {ref.application_id} is not recorded"
+            if row.assessment:
+                assessment = Assessment.model_validate(row.assessment)
             else:
+                workflow_id = row.workflow_id
+                row.assessment = recorded
+                if change is not None:
+                    # An automatic decision is recorded with the assessment it follows from.
+                    row.status = APPLICATION.check(row.status, change.stage)
+                    row.status_reason = change.reason
                 chain = DecisionLog(session)
                 await chain.append(
                     actor=f"model:{result.model_version}",
@@ -236,26 +247,19 @@ class ApplicationActivities:
 
     @activity.defn(name="set_application_stage")
     async def set_application_stage(self, change: ApplicationStage) -> None:
-        # One statement: a retry (same stage and reason) changes nothing and logs nothing.
-        # The column keeps the reason's first characters (an applicant's reason for refusing
-        # may be longer); the decision log keeps it whole.
+        # Read under the row's lock, then written: a retry (same stage and reason) changes
+        # nothing and logs nothing, a step the lifecycle lacks is refused (IllegalTransition)
+        # with nothing written. The column keeps the reason's first characters (an
+        # applicant's reason for refusing may be longer); the decision log keeps it whole.
         reason = change.reason[:STATUS_REASON_LENGTH]
         async with self.session_factory() as session, session.begin():
-            workflow_id = await session.scalar(
-                update(LoanApplication)
-                .where(
-                    LoanApplication.id == change.application_id,
-                    or_(
-                        LoanApplication.status != change.stage,
-                        LoanApplication.status_reason != reason,
-                    ),
-                )
-                .values(status=change.stage, status_reason=reason)
-                .returning(LoanApplication.workflow_id)
-                .execution_options(synchronize_session=False)
-            )
-            if workflow_id is None:
+            row = await session.get(LoanApplication, change.application_id, with_for_update=True)
+            assert row is not None, f"application {change.application_id} is not recorded"
+            if (row.status, row.status_reason) == (change.stage, reason):
                 return  # a retry: the stage, and whatever it logged, is already committed
+            row.status = APPLICATION.check(row.status, change.stage)
+            row.status_reason = reason
+            workflow_id = row.workflow_id
             chain = DecisionLog(session)
             # The people's decisions this stage records, in the order they were taken, in
             # the transaction that records their outcome.
@@ -385,8 +389,9 @@ class ApplicationActivities:
             )
             loan = await session.get(Loan, loan_id, with_for_update=True)
             assert loan is not None
-            if loan.status != "active":
-                loan.status, loan.disbursed_at = "active", utcnow()
+            if loan.status != LoanRecordStatus.ACTIVE:
+                loan.status = LOAN.check(loan.status, LoanRecordStatus.ACTIVE)
+                loan.disbursed_at = utcnow()
         return DisbursementResult(
             loan_id=loan_id, idempotency_key=key, status="SUCCEEDED", journal_key=journal_key
         )
@@ -406,7 +411,8 @@ class ApplicationActivities:
             )
             loan = await session.get(Loan, loan_id, with_for_update=True)
             assert loan is not None
-            if loan.status == "pending":
-                loan.status, loan.closed_at = LOAN_NOT_DISBURSED, utcnow()
+            if loan.status != LoanRecordStatus.NOT_DISBURSED:
+                loan.status = LOAN.check(loan.status, LoanRecordStatus.NOT_DISBURSED)
+                loan.closed_at = utcnow()
         log.warning("disbursement refused by the bank", loan_id=str(loan_id), failure_code=code)
         return code

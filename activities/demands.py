@@ -24,6 +24,7 @@ from db.models import (
 from db.repositories import DecisionLog, EnterpriseRepository, active_candidates, latest_lpr
 from domain.calendar import business_today
 from domain.grading import provisional_grade
+from domain.lifecycle import DEMAND, RESPONSE, TASK, ResponseStatus, TaskState
 from domain.matching import DemandFacts, EnterpriseProfile, match
 from domain.policies import policy_applies, size_of
 from domain.product_codec import policy_from_json
@@ -44,6 +45,7 @@ from workflows.contracts import (
 )
 
 log = structlog.get_logger("loanbridge.demands")
+ANSWERED = frozenset({ResponseStatus.INTERESTED, ResponseStatus.DECLINED})
 
 
 class DemandActivities:
@@ -72,6 +74,21 @@ class DemandActivities:
                     workflow_id=activity.info().workflow_id,
                 )
             )
+            if demand.submitted_by is not None:  # who posted it, in the same transaction
+                await DecisionLog(session).append(
+                    actor=f"user:{demand.submitted_by}",
+                    kind="demand.submitted",
+                    subject=demand_workflow_id(demand.demand_id),
+                    payload={
+                        "decision": "submitted",
+                        "demand_id": str(demand.demand_id),
+                        "role": demand.submitter_role,
+                        "enterprise_id": str(demand.enterprise_id),
+                        "amount": str(demand.amount),
+                        "term_months": str(demand.term_months),
+                        "financing_type": demand.financing_type,
+                    },
+                )
 
     async def _annual_revenue(self, uscc: str) -> tuple[Decimal | None, str | None]:
         """Last filed revenue and tax grade from the tax provider (None when unavailable)."""
@@ -278,17 +295,20 @@ class DemandActivities:
         workflow_id = demand_workflow_id(record.demand_id)
         async with self.session_factory() as session, session.begin():
             row = await self._response(session, record.demand_id, answer.institution_id)
-            if row.responded_by is not None and row.status in ("interested", "declined"):
+            if row.responded_by is not None and row.status in ANSWERED:
                 return  # a retry of a recorded answer
-            row.status = "interested" if answer.interested else "declined"
+            row.status = RESPONSE.check(
+                row.status,
+                ResponseStatus.INTERESTED if answer.interested else ResponseStatus.DECLINED,
+            )
             row.indicative_rate = answer.indicative_rate
             row.indicative_amount = answer.indicative_amount
             row.reason = answer.reason
             row.responded_by = answer.responder_id
             row.responded_at = row.responded_at or utcnow()
             task = await self._task(session, record.demand_id, answer.institution_id)
-            if task is not None and task.state != "done":
-                task.state, task.outcome = "done", row.status
+            if task is not None and task.state != TaskState.DONE:
+                task.state, task.outcome = TASK.check(task.state, TaskState.DONE), row.status
                 task.assignee_id, task.completed_at = answer.responder_id, utcnow()
             await DecisionLog(session).append(
                 actor=f"user:{answer.responder_id}",
@@ -311,14 +331,15 @@ class DemandActivities:
         """Reminded (the task shows it), lapsed or cancelled (the task closes)."""
         async with self.session_factory() as session, session.begin():
             row = await self._response(session, mark.demand_id, mark.institution_id)
-            row.status = mark.status
+            row.status = RESPONSE.check(row.status, mark.status)
             task = await self._task(session, mark.demand_id, mark.institution_id)
-            if task is None or task.state == "done":
+            if task is None or task.state == TaskState.DONE:
                 return
-            if mark.status == "reminded":
+            if mark.status == ResponseStatus.REMINDED:
                 task.context = {**task.context, "reminded": "true"}
             else:
-                task.state, task.outcome, task.completed_at = "cancelled", mark.status, utcnow()
+                task.state = TASK.check(task.state, TaskState.CANCELLED)
+                task.outcome, task.completed_at = mark.status, utcnow()
 
     @activity.defn(name="record_selection")
     async def record_selection(self, record: RecordSelection) -> None:
@@ -354,7 +375,7 @@ class DemandActivities:
             demand = await session.get(FinancingDemand, change.demand_id, with_for_update=True)
             if demand is None or demand.status == change.stage:
                 return  # gone, or a retry of an applied change
-            demand.status = change.stage
+            demand.status = DEMAND.check(demand.status, change.stage)
             if change.decision is not None:
                 await DecisionLog(session).append(
                     actor=change.actor,

@@ -42,6 +42,7 @@ from domain import servicing
 from domain.calendar import business_date
 from domain.classification import RiskCategory
 from domain.ledger import accrual_journal, write_off_journal
+from domain.lifecycle import LOAN, LoanRecordStatus
 from domain.product_codec import terms_from_json
 from domain.schedule import RepaymentMethod, ScheduleRequest, build_schedule
 from domain.servicing import Component, LoanStatus, ServicingPolicy
@@ -220,8 +221,8 @@ class LoanActivities:
             loan.next_due_date = nxt.due_date if nxt else None
             loan.maturity_date = account.maturity_date
             loan.account_state = event.state.model_dump(mode="json")
-            if account.status is not LoanStatus.ACTIVE and loan.status == "active":
-                loan.status = account.status.value
+            if account.status is not LoanStatus.ACTIVE and loan.status != account.status:
+                loan.status = LOAN.check(loan.status, account.status)
                 loan.closed_at = utcnow()
 
     @activity.defn(name="record_classification")
@@ -294,7 +295,9 @@ class PortfolioActivities:
         loans = 0
         async with self.session_factory() as session, session.begin():
             rows = await session.execute(
-                select(Loan.institution_id, Loan.account_state).where(Loan.status == "active")
+                select(Loan.institution_id, Loan.account_state).where(
+                    Loan.status == LoanRecordStatus.ACTIVE
+                )
             )
             for institution_id, state_json in rows:
                 if not state_json:

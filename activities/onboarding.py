@@ -34,6 +34,7 @@ from db.models import (
 from db.repositories import DecisionLog, EnterpriseRepository, UserRepository
 from documents.notifications import render_notification
 from domain.identity_codes import mask_mobile
+from domain.lifecycle import ENTERPRISE, EnterpriseStatus
 from domain.onboarding import (
     REJECTION_REASONS_ZH,
     RESUBMITTABLE_STAGES,
@@ -51,9 +52,11 @@ from workflows.contracts import (
     NotifyEnterprise,
     OtpChallengeRef,
     OtpCheck,
+    Registrant,
     RegistrationInput,
     RegistryCheckResult,
     ResubmissionRecorded,
+    SendOtp,
     StageChange,
     UsccClaimResult,
     enterprise_workflow_id,
@@ -61,6 +64,37 @@ from workflows.contracts import (
 
 log = structlog.get_logger("loanbridge.onboarding")
 OTP_MINUTES = 5
+
+
+async def _log_registrant(
+    session: AsyncSession,
+    person: Registrant,
+    kind: str,
+    enterprise_id: uuid.UUID,
+    payload: dict[str, str],
+    *,
+    once_by: str = "",
+) -> None:
+    """A registrant's step in the decision log, in the transaction that records it: who,
+    their role, the enterprise and what they did. With ``once_by``, an entry of the same kind
+    with the same value under that key is not entered twice (a retried attempt)."""
+    subject = enterprise_workflow_id(enterprise_id)
+    if once_by:
+        entered = await session.scalar(
+            select(DecisionLogEntry.seq).where(
+                DecisionLogEntry.subject == subject,
+                DecisionLogEntry.kind == kind,
+                DecisionLogEntry.payload[once_by].as_string() == payload[once_by],
+            )
+        )
+        if entered is not None:
+            return
+    await DecisionLog(session).append(
+        actor=person.actor,
+        kind=kind,
+        subject=subject,
+        payload={"enterprise_id": str(enterprise_id), "role": person.role, **payload},
+    )
 
 
 class OnboardingActivities:
@@ -202,7 +236,10 @@ class OnboardingActivities:
                     enterprise.legal_rep_id_hash = self.cipher.lookup_hash(
                         id_number, purpose="id_number"
                     )
-                enterprise.status, enterprise.status_reason = "awaiting_documents", "resubmitted"
+                enterprise.status = ENTERPRISE.check(
+                    enterprise.status, EnterpriseStatus.AWAITING_DOCUMENTS
+                )
+                enterprise.status_reason = "resubmitted"
                 await DecisionLog(session).append(
                     actor=f"user:{resubmission.requested_by}",
                     kind="onboarding.resubmitted",
@@ -223,12 +260,13 @@ class OnboardingActivities:
         return ResubmissionRecorded(documents=kept)
 
     @activity.defn(name="send_otp")
-    async def send_otp(self, ref: EnterpriseRef) -> OtpChallengeRef:
-        """Generate a 6-digit code, keep its keyed hash, text it to the legal representative."""
+    async def send_otp(self, send: SendOtp) -> OtpChallengeRef:
+        """Generate a 6-digit code, keep its keyed hash, text it to the legal representative;
+        a code a person asked for enters the decision log with them, once per ``send``."""
         challenge_id = uuid.uuid4()
         code = f"{secrets.randbelow(1_000_000):06d}"
         async with self.session_factory() as session, session.begin():
-            enterprise = await self._enterprise(session, ref.enterprise_id)
+            enterprise = await self._enterprise(session, send.enterprise_id)
             mobile = enterprise.mobile
             session.add(
                 OtpChallenge(
@@ -237,6 +275,15 @@ class OnboardingActivities:
                     code_hash=self._otp_hash(challenge_id, code),
                 )
             )
+            if send.requested_by is not None:
+                await _log_registrant(
+                    session,
+                    send.requested_by,
+                    "onboarding.otp_resent",
+                    enterprise.id,
+                    {"decision": "otp_resent", "send": str(send.send)},
+                    once_by="send",
+                )
         message = render_notification("otp_code", "zh", {"code": code, "minutes": OTP_MINUTES})
         try:
             await self.sms.send_sms(OutgoingSms(to=mobile, text=message.text, template="otp_code"))
@@ -263,6 +310,14 @@ class OnboardingActivities:
                 return False
             if hmac.compare_digest(challenge.code_hash, self._otp_hash(challenge.id, check.code)):
                 challenge.consumed_at = utcnow()
+                if check.confirmed_by is not None:
+                    await _log_registrant(
+                        session,
+                        check.confirmed_by,
+                        "onboarding.otp_confirmed",
+                        challenge.enterprise_id,
+                        {"decision": "otp_confirmed", "challenge_id": str(challenge.id)},
+                    )
                 return True
             challenge.failed_attempts += 1
             return False
@@ -301,15 +356,15 @@ class OnboardingActivities:
                 return
             if enterprise.status == change.stage and enterprise.status_reason == change.reason:
                 return  # a retry of an applied change
-            enterprise.status = change.stage
+            enterprise.status = ENTERPRISE.check(enterprise.status, change.stage)
             enterprise.status_reason = change.reason
-            if change.stage == "awaiting_documents":
+            if change.stage == EnterpriseStatus.AWAITING_DOCUMENTS:
                 account = await session.scalar(
                     select(AppUser).where(AppUser.enterprise_id == enterprise.id)
                 )
                 if account is not None:
                     account.is_active = True
-            if change.stage == "verified":
+            if change.stage == EnterpriseStatus.VERIFIED:
                 enterprise.verified_at = utcnow()
             if change.stage in RESUBMITTABLE_STAGES:  # rejected or lapsed: it holds nothing
                 await session.execute(
@@ -333,8 +388,22 @@ class OnboardingActivities:
                     EnterpriseDocument.sha256 == document.sha256,
                 )
             )
-            if exists is None:
-                session.add(EnterpriseDocument(**document.model_dump()))
+            if exists is not None:
+                return  # a retry, or the same file again
+            session.add(EnterpriseDocument(**document.model_dump(exclude={"attached_by"})))
+            if document.attached_by is not None:
+                await _log_registrant(
+                    session,
+                    document.attached_by,
+                    "onboarding.document_attached",
+                    document.enterprise_id,
+                    {
+                        "decision": "document_attached",
+                        "kind": document.kind,
+                        "sha256": document.sha256,
+                        "size_bytes": str(document.size_bytes),
+                    },
+                )
 
     async def _latest_documents(
         self, session: AsyncSession, enterprise_id: uuid.UUID

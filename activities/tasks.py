@@ -8,6 +8,7 @@ from temporalio import activity
 from db.base import utcnow
 from db.models import HumanTask
 from db.repositories import HumanTaskRepository
+from domain.lifecycle import TASK, TaskState
 from domain.roles import Role
 from workflows.contracts import CloseTask, HoldTask, OpenTask, TaskRef
 
@@ -46,9 +47,9 @@ class TaskActivities:
     async def close_task(self, close: CloseTask) -> None:
         async with self.session_factory() as session, session.begin():
             task = await session.get(HumanTask, close.task_id, with_for_update=True)
-            if task is None or task.state == "done":
+            if task is None or task.state == TaskState.DONE:
                 return
-            task.state = "done"
+            task.state = TASK.check(task.state, TaskState.DONE)
             task.outcome = close.outcome
             task.assignee_id = close.assignee_id
             task.completed_at = utcnow()
@@ -58,7 +59,7 @@ class TaskActivities:
         """An open task past its SLA goes to supervisors and is marked escalated."""
         async with self.session_factory() as session, session.begin():
             task = await session.get(HumanTask, ref.task_id, with_for_update=True)
-            if task is None or task.state == "done":
+            if task is None or task.state == TaskState.DONE:
                 return
             task.required_role = Role.SUPERVISOR.value
             task.context = {**task.context, "escalated": "true"}
@@ -68,9 +69,9 @@ class TaskActivities:
         """A task waits for the applicant's answer, or comes back to the officer who asked."""
         async with self.session_factory() as session, session.begin():
             task = await session.get(HumanTask, hold.task_id, with_for_update=True)
-            if task is None or task.state == "done":
+            if task is None or task.state == TaskState.DONE:
                 return
-            task.state = hold.state
+            task.state = TASK.check(task.state, hold.state)
             task.assignee_id = hold.assignee_id
             if hold.due_at is not None:
                 task.due_at = hold.due_at

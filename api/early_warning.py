@@ -12,6 +12,7 @@ from db.base import utcnow
 from db.models import HumanTask
 from db.repositories import DecisionLog
 from domain.errors import issue
+from domain.lifecycle import TASK, TaskState
 
 
 async def close_early_warning(
@@ -29,15 +30,15 @@ async def close_early_warning(
         )
     row = await session.scalar(select(HumanTask).where(HumanTask.id == task.id).with_for_update())
     assert row is not None
-    if row.state == "done":
+    if row.state == TaskState.DONE:
         raise ApiError(409, "task.already_decided", "该任务已处理", "The task is already decided")
     outcome = "acknowledged" if approve else "escalated"
     row.context = {**row.context, "note": note.strip()[:500]}
     if approve:
-        row.state, row.outcome = "done", outcome
+        row.state, row.outcome = TASK.check(row.state, TaskState.DONE), outcome
         row.assignee_id, row.completed_at = user.user_id, utcnow()
     else:  # the alert stays open, for a supervisor
-        row.state, row.assignee_id = "open", None
+        row.state, row.assignee_id = TASK.check(row.state, TaskState.OPEN), None
         row.required_role = "supervisor"
         row.context = {**row.context, "escalated": "true"}
     await DecisionLog(session).append(

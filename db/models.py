@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     Identity,
     Index,
@@ -22,6 +23,28 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from config.crypto import EncryptedText
 from db.base import Base, CreatedAt, UuidPrimaryKey
+from domain.lifecycle import (
+    APPLICATION,
+    DEMAND,
+    ENTERPRISE,
+    INSTRUCTION,
+    LOAN,
+    RESPONSE,
+    TASK,
+    ApplicationStatus,
+    DemandStatus,
+    EnterpriseStatus,
+    InstructionStatus,
+    Lifecycle,
+    LoanRecordStatus,
+    ResponseStatus,
+    TaskState,
+)
+
+
+def _allowed(lifecycle: Lifecycle[Any]) -> CheckConstraint:
+    """The column holds one of its lifecycle's statuses (``ck_<table>_<column>``)."""
+    return CheckConstraint(lifecycle.check_sql, name=lifecycle.column.split(".")[1])
 
 
 class Institution(UuidPrimaryKey, CreatedAt, Base):
@@ -94,6 +117,7 @@ class HumanTask(UuidPrimaryKey, CreatedAt, Base):
             "workflow_id", "kind", "round", "institution_id", postgresql_nulls_not_distinct=True
         ),
         Index("ix_human_task_inbox", "institution_id", "state", "due_at", "created_at"),
+        _allowed(TASK),
     )
 
     kind: Mapped[str] = mapped_column(String(48))
@@ -102,7 +126,7 @@ class HumanTask(UuidPrimaryKey, CreatedAt, Base):
     subject: Mapped[str] = mapped_column(String(200))
     institution_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("institution.id"))
     required_role: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), default="open")  # open, claimed, done, cancelled
+    state: Mapped[str] = mapped_column(String(16), default=TaskState.OPEN.value)
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
@@ -130,6 +154,7 @@ class Enterprise(UuidPrimaryKey, CreatedAt, Base):
     """A registered small or micro enterprise (小微企业) and its legal representative."""
 
     __tablename__ = "enterprise"
+    __table_args__ = (_allowed(ENTERPRISE),)
 
     name: Mapped[str] = mapped_column(String(200))
     # The public registry identifier. Not unique here: registrations of one USCC may run side
@@ -146,7 +171,7 @@ class Enterprise(UuidPrimaryKey, CreatedAt, Base):
     mobile: Mapped[str] = mapped_column(EncryptedText("enterprise.mobile"))
     mobile_hash: Mapped[str] = mapped_column(String(64), index=True)
     email: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(32), default="awaiting_otp")
+    status: Mapped[str] = mapped_column(String(32), default=EnterpriseStatus.AWAITING_OTP.value)
     status_reason: Mapped[str] = mapped_column(String(100), default="")
     workflow_id: Mapped[str] = mapped_column(String(200))
     # Keyed hash of the secret returned only to the registrant: anonymous reads of the
@@ -282,6 +307,7 @@ class FinancingDemand(UuidPrimaryKey, CreatedAt, Base):
     """An enterprise's posted financing need (融资需求)."""
 
     __tablename__ = "financing_demand"
+    __table_args__ = (_allowed(DEMAND),)
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"), index=True)
     amount: Mapped[Decimal]
@@ -289,7 +315,7 @@ class FinancingDemand(UuidPrimaryKey, CreatedAt, Base):
     purpose: Mapped[str] = mapped_column(Text)
     financing_type: Mapped[str] = mapped_column(String(32))
     repayment_method: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(32), default="matching")
+    status: Mapped[str] = mapped_column(String(32), default=DemandStatus.MATCHING.value)
     workflow_id: Mapped[str] = mapped_column(String(200))
     selected_product_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Support policies that applied when matched (id → title): shown and priced in comparisons.
@@ -319,13 +345,13 @@ class DemandResponse(UuidPrimaryKey, Base):
     """An institution's answer to a published demand, within its service-level time."""
 
     __tablename__ = "demand_response"
-    __table_args__ = (UniqueConstraint("demand_id", "institution_id"),)
+    __table_args__ = (UniqueConstraint("demand_id", "institution_id"), _allowed(RESPONSE))
 
     demand_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("financing_demand.id", ondelete="CASCADE"), index=True
     )
     institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=ResponseStatus.PENDING.value)
     indicative_rate: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     indicative_amount: Mapped[Decimal | None]
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -338,6 +364,7 @@ class LoanApplication(UuidPrimaryKey, CreatedAt, Base):
     """An application for one product version (贷款申请), decided by rules or officers."""
 
     __tablename__ = "loan_application"
+    __table_args__ = (_allowed(APPLICATION),)
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"), index=True)
     institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"), index=True)
@@ -347,7 +374,7 @@ class LoanApplication(UuidPrimaryKey, CreatedAt, Base):
     amount: Mapped[Decimal]
     term_months: Mapped[int]
     repayment_method: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(32), default="submitted")
+    status: Mapped[str] = mapped_column(String(32), default=ApplicationStatus.SUBMITTED.value)
     status_reason: Mapped[str] = mapped_column(String(200), default="")
     assessment: Mapped[dict[str, Any]] = mapped_column(default=dict)
     offer: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -358,6 +385,7 @@ class Loan(UuidPrimaryKey, CreatedAt, Base):
     """A disbursed loan (借据); servicing is the loan workflow's job."""
 
     __tablename__ = "loan"
+    __table_args__ = (_allowed(LOAN),)
 
     application_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("loan_application.id"), unique=True
@@ -369,9 +397,9 @@ class Loan(UuidPrimaryKey, CreatedAt, Base):
     term_months: Mapped[int]
     repayment_method: Mapped[str] = mapped_column(String(32))
     account: Mapped[str] = mapped_column(EncryptedText("loan.account"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=LoanRecordStatus.PENDING.value)
     """pending → active → closed (paid off) or written_off; pending → not_disbursed when the
-    bank refuses the disbursement (terminal)."""
+    bank refuses the disbursement (terminal): ``domain.lifecycle.LOAN``."""
     disbursed_at: Mapped[datetime | None]
     signed_name: Mapped[str | None] = mapped_column(EncryptedText("loan.signed_name"))
     accepted_at: Mapped[datetime | None]
@@ -443,12 +471,13 @@ class PaymentInstruction(UuidPrimaryKey, CreatedAt, Base):
     """Money sent to or taken from the core bank; the key makes a second payment impossible."""
 
     __tablename__ = "payment_instruction"
+    __table_args__ = (_allowed(INSTRUCTION),)
 
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     loan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loan.id"), index=True)
     direction: Mapped[str] = mapped_column(String(16))
     amount: Mapped[Decimal]
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=InstructionStatus.PENDING.value)
     provider_reference: Mapped[str | None] = mapped_column(String(128))
     failure_code: Mapped[str | None] = mapped_column(String(64))
 

@@ -30,6 +30,7 @@ from db.models import (
 )
 from domain.decision_chain import GENESIS_HASH, ChainEntry, canonical_payload, entry_hash
 from domain.ledger import Journal
+from domain.lifecycle import INSTRUCTION, InstructionStatus
 from domain.matching import Candidate
 from domain.product_codec import terms_from_json
 from domain.products import LprQuote
@@ -277,7 +278,7 @@ async def open_payment_instruction(
             loan_id=loan_id,
             direction=direction,
             amount=amount,
-            status="pending",
+            status=InstructionStatus.PENDING,
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -293,7 +294,8 @@ async def record_bank_answer(
     failure_code: str | None = None,
 ) -> None:
     """The bank's answer on the instruction of ``key`` (locked): ``succeeded`` or ``failed``
-    with its code. A retry gets the bank's first answer again and writes the same."""
+    with its code. A retry gets the bank's first answer again and writes the same; an answer
+    that contradicts the recorded one is refused (``IllegalTransition``)."""
     instruction = await session.scalar(
         select(PaymentInstruction)
         .where(PaymentInstruction.idempotency_key == key)
@@ -301,7 +303,9 @@ async def record_bank_answer(
     )
     assert instruction is not None, f"no payment instruction {key}"
     instruction.provider_reference = provider_reference
-    instruction.status = "succeeded" if succeeded else "failed"
+    instruction.status = INSTRUCTION.check(
+        instruction.status, InstructionStatus.SUCCEEDED if succeeded else InstructionStatus.FAILED
+    )
     instruction.failure_code = None if succeeded else failure_code
 
 

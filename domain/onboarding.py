@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from domain.errors import FieldIssue, issue
 from domain.identity_codes import validate_mainland_mobile, validate_resident_id, validate_uscc
+from domain.lifecycle import EnterpriseStatus
 
 # GB/T 4754-2017 sections (门类).
 INDUSTRY_SECTIONS: dict[str, str] = {
@@ -212,7 +213,7 @@ USCC_CLAIMED = "uscc.claimed_by_another"
 
 # ---- the way forward after a "no" (issue 18, defect 8) ------------------------------------
 
-RESUBMITTABLE_STAGES = frozenset({"rejected", "lapsed"})
+RESUBMITTABLE_STAGES = frozenset({EnterpriseStatus.REJECTED, EnterpriseStatus.LAPSED})
 """An onboarding that ended in one of these may be corrected and resubmitted by its applicant;
 an expired one left nothing behind (register again), a verified one is done."""
 

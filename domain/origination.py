@@ -8,13 +8,14 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.errors import FieldIssue, issue
+from domain.lifecycle import LoanRecordStatus
 from domain.products import LprQuote, ProductTerms
 
 FINANCIALS_FROM = Decimal("300000")
 """From this amount on, the latest financial statements are required (财务报表)."""
 BANK_STATEMENTS_FROM = Decimal("1000000")
 """From this amount on, six months of bank statements are required too (银行流水)."""
-LOAN_NOT_DISBURSED = "not_disbursed"
+LOAN_NOT_DISBURSED = LoanRecordStatus.NOT_DISBURSED
 """Status of a loan whose disbursement the bank refused (放款失败): terminal, never active,
 nothing owed. A loan row is ``pending`` until the money moves, then ``active`` or this."""
 

@@ -163,26 +163,61 @@ class OtpChallengeRef(Contract):
     masked_mobile: str
 
 
+class Registrant(Contract):
+    """The person acting on a registration, for the decision log: the registration's own
+    account (a registrant holding its secret) or the enterprise's signed-in user."""
+
+    user_id: uuid.UUID
+    role: str
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user_id}"
+
+
 class OtpCheck(Contract):
     challenge_id: uuid.UUID
     code: str
+    confirmed_by: Registrant | None = None  # logged with the confirmation when present
 
 
 class ConfirmOtp(Contract):
+    """The registrant's one-time code; ``confirmed_by`` names them (None only in histories
+    from before it: new calls without it are refused)."""
+
     code: str
+    confirmed_by: Registrant | None = None
+
+
+class ResendOtp(Contract):
+    """The registrant asks for another code (payload of ``resend_otp``; histories from
+    before it sent none)."""
+
+    requested_by: Registrant
 
 
 class EnterpriseRef(Contract):
     enterprise_id: uuid.UUID
 
 
+class SendOtp(Contract):
+    """Text a code (``send_otp``; an ``EnterpriseRef`` from before it reads as one): the
+    registration's first, or the n-th one a person asked for, logged once per ``send``."""
+
+    enterprise_id: uuid.UUID
+    requested_by: Registrant | None = None
+    send: int = 0
+
+
 class AttachDocument(Contract):
-    """An uploaded material (bytes already in the document store under sha256)."""
+    """An uploaded material (bytes already in the document store under sha256);
+    ``attached_by`` names who uploaded it (None only in histories from before it)."""
 
     kind: str
     sha256: str
     content_type: str
     size_bytes: int
+    attached_by: Registrant | None = None
 
 
 class DocumentRecord(Contract):
@@ -191,6 +226,7 @@ class DocumentRecord(Contract):
     sha256: str
     content_type: str
     size_bytes: int
+    attached_by: Registrant | None = None  # logged with the new document when present
 
 
 class IdentityCheckResult(Contract):
@@ -293,6 +329,10 @@ class DemandInput(Contract):
     purpose: str
     financing_type: str
     repayment_method: str | None = None
+    # Who posts it (the ``submission`` Update's person, logged as demand.submitted); None
+    # only in histories and from callers before it.
+    submitted_by: uuid.UUID | None = None
+    submitter_role: str = ""
 
 
 class DemandRef(Contract):
@@ -426,6 +466,10 @@ class ApplicationInput(Contract):
     required_materials: list[str] = Field(default_factory=list)
     materials: list[str] = Field(default_factory=list)  # kinds the applicant has provided
     maker_id: uuid.UUID | None = None  # the officer who prepared the case (quoted the demand)
+    # Who applies (the ``submission`` Update's person, logged as application.submitted);
+    # None only in histories and from callers before it.
+    submitted_by: uuid.UUID | None = None
+    submitter_role: str = ""
 
 
 def opening_search_attributes(application: ApplicationInput) -> list[SearchAttributePair[str]]:

@@ -38,11 +38,14 @@ with workflow.unsafe.imports_passed_through():
         OpenTask,
         OtpChallengeRef,
         OtpCheck,
+        Registrant,
         RegistrationAck,
         RegistrationInput,
         RegistryCheckResult,
+        ResendOtp,
         ResubmissionRecorded,
         ReviewDecision,
+        SendOtp,
         StageChange,
         TaskRef,
         UsccClaimResult,
@@ -104,6 +107,14 @@ async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -
         start_to_close_timeout=PROVIDER_TIMEOUT,
         retry_policy=PROVIDER_RETRY,
     )
+
+
+def _named(person: Registrant | None) -> Registrant:
+    """The person an Update names, for the decision log; an Update naming nobody is refused
+    (by its validator only: histories from before the name replay without one)."""
+    if person is None:
+        raise ApplicationError("the request names no person", type="actor.required")
+    return person
 
 
 def _refusal(exc: ActivityError, failed: str) -> ApplicationError:
@@ -384,11 +395,14 @@ class EnterpriseOnboardingWorkflow:
         except ActivityError:
             return None  # still failing after retries: a person decides
 
-    async def _send_otp(self) -> None:
-        """Text a new code; the gateway's final refusal of the mobile is raised as it came."""
-        ref = EnterpriseRef(enterprise_id=self.enterprise_id)
+    async def _send_otp(self, requested_by: Registrant | None = None) -> None:
+        """Text a new code (``requested_by``: the person who asked for another, logged with
+        it); the gateway's final refusal of the mobile is raised as it came."""
+        send = SendOtp(
+            enterprise_id=self.enterprise_id, requested_by=requested_by, send=self.otp_sends + 1
+        )
         try:
-            self.challenge = await _db("send_otp", ref, OtpChallengeRef)
+            self.challenge = await _db("send_otp", send, OtpChallengeRef)
         except ActivityError as exc:
             if isinstance(exc.cause, ApplicationError) and exc.cause.type == MOBILE_REFUSED:
                 raise ApplicationError(
@@ -460,7 +474,11 @@ class EnterpriseOnboardingWorkflow:
         try:
             matched = await _db(
                 "check_otp",
-                OtpCheck(challenge_id=self.challenge.challenge_id, code=request.code),
+                OtpCheck(
+                    challenge_id=self.challenge.challenge_id,
+                    code=request.code,
+                    confirmed_by=request.confirmed_by,
+                ),
                 bool,
             )
         finally:
@@ -473,6 +491,10 @@ class EnterpriseOnboardingWorkflow:
         return self.progress()
 
     @confirm_otp.validator
+    def _validate_confirm_otp_call(self, request: ConfirmOtp) -> None:
+        _named(request.confirmed_by)
+        self._validate_confirm_otp(request)
+
     def _validate_confirm_otp(self, request: ConfirmOtp) -> None:
         if self.stage != "awaiting_otp" or self.challenge_sent_at is None:
             raise ApplicationError("no code is awaited now", type="otp.not_awaited")
@@ -490,16 +512,21 @@ class EnterpriseOnboardingWorkflow:
             )
 
     @workflow.update
-    async def resend_otp(self) -> OnboardingProgress:
+    async def resend_otp(self, request: ResendOtp | None = None) -> OnboardingProgress:
+        """Another code; ``request`` names who asked (histories from before it sent none)."""
         self._validate_resend_otp()
         self.otp_in_flight += 1
         try:
-            await self._send_otp()
+            await self._send_otp(request.requested_by if request else None)
         finally:
             self.otp_in_flight -= 1
         return self.progress()
 
     @resend_otp.validator
+    def _validate_resend_otp_call(self, request: ResendOtp | None = None) -> None:
+        _named(request.requested_by if request else None)
+        self._validate_resend_otp()
+
     def _validate_resend_otp(self) -> None:
         if self.stage != "awaiting_otp" or self.challenge_sent_at is None:
             raise ApplicationError("no code is awaited now", type="otp.not_awaited")
@@ -524,12 +551,17 @@ class EnterpriseOnboardingWorkflow:
             sha256=document.sha256,
             content_type=document.content_type,
             size_bytes=document.size_bytes,
+            attached_by=document.attached_by,
         )
         await _db("record_document", record)
         self.documents[document.kind] = document.sha256
         return self.progress()
 
     @attach_document.validator
+    def _validate_attach_document_call(self, document: AttachDocument) -> None:
+        _named(document.attached_by)
+        self._validate_attach_document(document)
+
     def _validate_attach_document(self, document: AttachDocument) -> None:
         if self.stage != "awaiting_documents":
             raise ApplicationError("documents are not expected now", type="documents.not_expected")

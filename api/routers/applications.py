@@ -251,6 +251,8 @@ async def submit_application(
         required_materials=[m.value for m in required_materials(terms, body.amount)],
         materials=[m.value for m in body.materials],
         maker_id=maker_id,
+        submitted_by=user.user_id,
+        submitter_role=user.role.value,
     )
     if idempotency_key and await session.scalar(
         select(LoanApplication.id).where(LoanApplication.id == application_id)

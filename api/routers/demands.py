@@ -53,6 +53,7 @@ from documents.pdf import render_pdf
 from domain.calendar import business_today
 from domain.comparison import OfferQuote, compare, quote
 from domain.errors import BusinessRuleError
+from domain.lifecycle import DemandStatus
 from domain.matching import Candidate, DemandFacts, validate_demand
 from domain.product_codec import policy_from_json, terms_from_json
 from domain.products import MAX_ANNUAL_RATE, FinancingType
@@ -207,6 +208,8 @@ async def post_demand(
         purpose=body.purpose,
         financing_type=body.financing_type.value,
         repayment_method=body.repayment_method.value if body.repayment_method else None,
+        submitted_by=user.user_id,
+        submitter_role=user.role.value,
     )
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         WorkflowType.FINANCING_DEMAND,
@@ -237,7 +240,7 @@ async def post_demand(
         purpose=body.purpose,
         financing_type=demand.financing_type,
         repayment_method=demand.repayment_method,
-        status="matching",
+        status=DemandStatus.MATCHING,
         created_at=datetime.now().astimezone(),
     )
 

@@ -77,8 +77,10 @@ from workflows.contracts import (
     AttachDocument,
     ConfirmOtp,
     OnboardingProgress,
+    Registrant,
     RegistrationAck,
     RegistrationInput,
+    ResendOtp,
     Resubmission,
     TaskQueue,
     WorkflowType,
@@ -115,9 +117,10 @@ async def _registration(
     enterprise_id: uuid.UUID,
     secret: str | None,
     credentials: HTTPAuthorizationCredentials | None,
-) -> Enterprise:
-    """The registration, for its registrant: the right secret, or the access token of the
-    enterprise's own account. Unknown id and wrong secret answer alike (404)."""
+) -> tuple[Enterprise, Registrant]:
+    """The registration and the person acting on it, for its registrant: the access token of
+    the enterprise's own account (that user), or the right secret (the registration's own
+    account). Unknown id and wrong secret answer alike (404)."""
     unknown = ApiError(
         404,
         "registration.not_found",
@@ -130,12 +133,17 @@ async def _registration(
     if credentials is not None:
         principal = await current_principal(ctx, credentials.credentials)
         if principal is not None and principal.enterprise_id == enterprise.id:
-            return enterprise
+            return enterprise, Registrant(user_id=principal.user_id, role=principal.role.value)
     stored = enterprise.registration_secret_hash
     presented = registration_secret_digest(secret or "")
     if stored is None or not hmac.compare_digest(stored, presented):
         raise unknown
-    return enterprise
+    account = await session.scalar(
+        select(AppUser).where(AppUser.enterprise_id == enterprise.id).order_by(AppUser.created_at)
+    )
+    if account is None:  # expired meanwhile: the account went with the registration
+        raise unknown
+    return enterprise, Registrant(user_id=account.id, role=account.role)
 
 
 # The registration form is checked as a whole by check_registration and the password rules
@@ -522,11 +530,10 @@ async def confirm_code(
     credentials: Bearer = None,
 ) -> ProgressOut:
     """Confirm the one-time code; the account becomes usable and documents are expected."""
-    await _registration(ctx, session, enterprise_id, secret, credentials)
+    _, registrant = await _registration(ctx, session, enterprise_id, secret, credentials)
     await release_connection(session)
-    return _progress(
-        await _update(temporal, enterprise_id, "confirm_otp", ConfirmOtp(code=body.code))
-    )
+    confirm = ConfirmOtp(code=body.code, confirmed_by=registrant)
+    return _progress(await _update(temporal, enterprise_id, "confirm_otp", confirm))
 
 
 @router.post(
@@ -544,7 +551,7 @@ async def resend_code(
     credentials: Bearer = None,
 ) -> ProgressOut:
     """Send a new code (at most 5, one a minute); the previous one stops working."""
-    enterprise = await _registration(ctx, session, enterprise_id, secret, credentials)
+    enterprise, registrant = await _registration(ctx, session, enterprise_id, secret, credentials)
     await _throttle(
         session,
         ctx.settings,
@@ -553,7 +560,8 @@ async def resend_code(
         (RegistrationGuardRepository.CODE_SENT,),
     )
     await release_connection(session)
-    return _progress(await _update(temporal, enterprise_id, "resend_otp"))
+    resend = ResendOtp(requested_by=registrant)
+    return _progress(await _update(temporal, enterprise_id, "resend_otp", resend))
 
 
 @router.get(
@@ -614,7 +622,11 @@ async def upload_document(
     content_type = sniff_content_type(data[:16]) or "application/octet-stream"
     sha256 = ctx.document_store().put(data)
     attach = AttachDocument(
-        kind=kind.value, sha256=sha256, content_type=content_type, size_bytes=len(data)
+        kind=kind.value,
+        sha256=sha256,
+        content_type=content_type,
+        size_bytes=len(data),
+        attached_by=Registrant(user_id=user.user_id, role=user.role.value),
     )
     return _progress(await _update(temporal, user.enterprise_id, "attach_document", attach))
 

@@ -25,6 +25,7 @@ from api.openapi import ServerRule, server_rules
 from api.schemas import Schema, TaskOut
 from api.workflow_errors import api_error_from_workflow, run_query
 from db.models import HumanTask
+from domain.lifecycle import TASK, TaskState
 from domain.products import MAX_ANNUAL_RATE
 from domain.roles import INSTITUTION_ROLES, Role
 from workflows.contracts import (
@@ -134,7 +135,7 @@ async def decide_task(
     task = await session.scalar(_visible(select(HumanTask), user).where(HumanTask.id == task_id))
     if task is None:
         raise ApiError(404, "not_found", "资源不存在", "Not found")
-    if task.state == "done":
+    if task.state == TaskState.DONE:
         raise ApiError(409, "task.already_decided", "该任务已处理", "The task is already decided")
     if task.kind == "early_warning":  # issue 7: a post-loan alert, no workflow waits on it
         return await close_early_warning(session, task, user, body.approves, body.reason)
@@ -211,10 +212,10 @@ async def claim_task(task_id: uuid.UUID, user: Decider, session: SessionDep) -> 
     )
     if task is None:
         raise ApiError(404, "not_found", "资源不存在", "Not found")
-    if task.state not in ("open", "claimed"):
+    if task.state not in (TaskState.OPEN, TaskState.CLAIMED):
         raise ApiError(409, "task.not_open", "该任务当前不可认领", "The task cannot be claimed now")
     if task.assignee_id not in (None, user.user_id):
         raise ApiError(409, "task.claimed_by_other", "该任务已被他人认领", "Someone else holds it")
-    task.state, task.assignee_id = "claimed", user.user_id
+    task.state, task.assignee_id = TASK.check(task.state, TaskState.CLAIMED), user.user_id
     await session.commit()
     return task

@@ -180,6 +180,9 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     assert report.intact, report.findings
 
     a = await _entries(platform, big)
+    [submitted] = _by(a, "application.submitted")
+    assert (submitted.actor, submitted.payload["role"]) == (ids["applicant"], "applicant")
+    assert submitted.payload["amount"] == "6000000.00"
     [materials] = _by(a, "application.materials_provided")
     assert materials.actor == ids["applicant"]
     assert materials.payload["role"] == "applicant"

@@ -1,6 +1,7 @@
 """Every human Update of onboarding and demand leaves its decision-log entry — the person
-(``user:<uuid>``), their role, what they saw, the outcome — in the verified chain. On the real
-worker, activities, PostgreSQL and sandbox."""
+(``user:<uuid>``), their role, what they saw, the outcome — in the verified chain: the
+registrant's code, resend and documents too. On the real worker, activities, PostgreSQL and
+sandbox."""
 
 from __future__ import annotations
 
@@ -65,6 +66,51 @@ async def _demand_stage(
             return progress
         await asyncio.sleep(0.1)
     raise AssertionError(f"stuck at {progress}")
+
+
+async def test_the_registrants_code_resend_and_documents_are_logged_with_them(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    uscc, mobile, id_number = new_uscc(), new_mobile(), new_id_number()
+    body = registration_body(uscc, id_number, mobile)
+    registered = await register(platform.http, body)
+    assert registered.status_code == 201, registered.text
+    enterprise_id = registered.json()["enterprise_id"]
+    url = f"/api/v1/registrations/{enterprise_id}"
+    await asyncio.sleep(61)  # another code only a minute after the first (RESEND_INTERVAL)
+    resent = await platform.http.post(f"{url}/otp/resend", headers=secret_headers(enterprise_id))
+    assert resent.status_code == 200, resent.text
+    confirmed = await platform.http.post(
+        f"{url}/otp",
+        json={"code": await latest_code(sandbox, mobile)},
+        headers=secret_headers(enterprise_id),
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    applicant = {
+        "Authorization": f"Bearer {await platform.token(body['account']['username'], PASSWORD)}"
+    }
+    await upload_all(platform, applicant)
+    registrant = f"user:{await _user_id(platform, applicant)}"
+
+    entries = await _entries(platform, f"enterprise-{enterprise_id}")
+    resend = next(e for e in entries if e.kind == "onboarding.otp_resent")
+    assert (resend.actor, resend.payload["role"], resend.payload["send"]) == (
+        registrant,
+        "applicant",
+        "2",
+    )
+    code = next(e for e in entries if e.kind == "onboarding.otp_confirmed")
+    assert (code.actor, code.payload["role"]) == (registrant, "applicant")
+    assert code.payload["enterprise_id"] == enterprise_id
+    documents = [e for e in entries if e.kind == "onboarding.document_attached"]
+    assert {e.payload["kind"] for e in documents} == {
+        "id_front",
+        "id_back",
+        "id_handheld",
+        "business_licence",
+    }
+    assert {(e.actor, e.payload["role"]) for e in documents} == {(registrant, "applicant")}
+    assert [e.kind for e in entries].count("onboarding.otp_resent") == 1
 
 
 async def test_onboarding_review_is_logged_with_reviewer_role_and_what_they_saw(
@@ -196,6 +242,9 @@ async def test_demand_answer_selection_and_withdrawal_are_logged_with_their_pers
     await _demand_stage(platform, dropped_id, applicant, {"withdrawn"})
 
     entries = await _entries(platform, f"demand-{chosen_id}")
+    posted = next(e for e in entries if e.kind == "demand.submitted")
+    assert (posted.actor, posted.payload["role"]) == (f"user:{applicant_id}", "applicant")
+    assert posted.payload["amount"] == DEMAND["amount"]
     answer = next(e for e in entries if e.kind == "demand.answered")
     assert answer.actor == f"user:{officer_id}"
     assert answer.payload["role"] == "officer"

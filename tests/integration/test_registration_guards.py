@@ -200,9 +200,16 @@ async def test_one_claim_per_uscc_in_postgresql_and_a_rejection_releases_it(
     (winner,) = won
     (loser,) = set(ids) - won
 
-    await activities.set_enterprise_stage(
-        StageChange(enterprise_id=winner, stage="rejected", reason="identity.mismatch")
-    )
+    # The holder goes the way a registration goes (each step its lifecycle allows) to its
+    # rejection.
+    for stage, reason in (
+        ("awaiting_documents", ""),
+        ("verifying", ""),
+        ("rejected", "identity.mismatch"),
+    ):
+        await activities.set_enterprise_stage(
+            StageChange(enterprise_id=winner, stage=stage, reason=reason)
+        )
     assert (await activities.claim_uscc(EnterpriseRef(enterprise_id=loser))).claimed
     async with platform.sessions() as session:
         holder = await session.get(UsccClaim, uscc)

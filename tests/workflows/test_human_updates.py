@@ -19,6 +19,12 @@ LOAN_WALKS = ("lifecycle/test_servicing_lifecycle.py", "lifecycle/test_servicing
 
 # (workflow type, Update) → the decision-log kinds it writes, and the tests that find them.
 DECISIONS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # update-with-start: the person comes with the start (submitted_by), logged as it is recorded
+    ("LoanApplicationWorkflow", "submission"): (("application.submitted",), (APPLICATION_WALK,)),
+    ("FinancingDemandWorkflow", "submission"): (
+        ("demand.submitted",),
+        (ONBOARDING_AND_DEMAND_WALK,),
+    ),
     ("LoanApplicationWorkflow", "decide_credit"): (
         (
             "credit.approved",  # each four-eyes approval its own entry
@@ -38,6 +44,18 @@ DECISIONS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
         (APPLICATION_WALK,),
     ),
     ("LoanApplicationWorkflow", "withdraw"): (("application.withdrawn",), (APPLICATION_WALK,)),
+    ("EnterpriseOnboardingWorkflow", "confirm_otp"): (
+        ("onboarding.otp_confirmed",),
+        (ONBOARDING_AND_DEMAND_WALK,),
+    ),
+    ("EnterpriseOnboardingWorkflow", "resend_otp"): (
+        ("onboarding.otp_resent",),
+        (ONBOARDING_AND_DEMAND_WALK,),
+    ),
+    ("EnterpriseOnboardingWorkflow", "attach_document"): (
+        ("onboarding.document_attached",),
+        (ONBOARDING_AND_DEMAND_WALK,),
+    ),
     ("EnterpriseOnboardingWorkflow", "decide_review"): (
         ("onboarding.verified", "onboarding.rejected"),
         (ONBOARDING_AND_DEMAND_WALK,),
@@ -58,17 +76,8 @@ DECISIONS: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 # Updates that are no one's decision, and where what they do is kept instead.
 NOT_DECISIONS: dict[tuple[str, str], str] = {
-    ("LoanApplicationWorkflow", "submission"): "update-with-start's answer: the recorded "
-    "application (the application row is the record)",
-    ("FinancingDemandWorkflow", "submission"): "update-with-start's answer: the recorded demand",
     ("EnterpriseOnboardingWorkflow", "registration"): "update-with-start's answer: the "
     "recorded registration",
-    ("EnterpriseOnboardingWorkflow", "confirm_otp"): "proof that the registrant holds the "
-    "mobile (otp_challenge row: attempts, consumption)",
-    ("EnterpriseOnboardingWorkflow", "resend_otp"): "another code to the same mobile "
-    "(otp_challenge row, throttled)",
-    ("EnterpriseOnboardingWorkflow", "attach_document"): "an uploaded verification document "
-    "(enterprise_document row, content-addressed)",
     ("LoanServicingWorkflow", "make_payment"): "money: payment_instruction under its key, the "
     "bank's payment, the loan transaction and its balanced journal",
     ("LoanServicingWorkflow", "prepay"): "money: as a payment, with the strategy in the "

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import pytest
@@ -41,12 +42,15 @@ from workflows.contracts import (
     OpenTask,
     OtpChallengeRef,
     OtpCheck,
+    Registrant,
     RegistrationAck,
     RegistrationInput,
     RegistryCheckResult,
+    ResendOtp,
     Resubmission,
     ResubmissionRecorded,
     ReviewDecision,
+    SendOtp,
     StageChange,
     TaskRef,
     UsccClaimResult,
@@ -61,6 +65,14 @@ ENTERPRISE_NAME = "Acme Trading Co., Ltd."
 LEGAL_REP = "张三"
 MASKED_MOBILE = "138****8000"
 REVIEWER = uuid.uuid4()
+REGISTRANT_ID = uuid.uuid4()
+
+
+@cache
+def _registrant() -> Registrant:
+    """Built on first use, never at import: a module importing this one inside the workflow
+    sandbox would hand pydantic the sandbox's proxied UUID."""
+    return Registrant(user_id=REGISTRANT_ID, role=Role.APPLICANT.value)
 
 
 def _registration(enterprise_id: uuid.UUID) -> RegistrationInput:
@@ -100,7 +112,7 @@ class FakeOnboardingActivities:
     registry: RegistryCheckResult = field(default_factory=_active_registry)
     task_id: uuid.UUID = field(default_factory=uuid.uuid4)
     registrations: list[RegistrationInput] = field(default_factory=list)
-    otp_sends: list[EnterpriseRef] = field(default_factory=list)
+    otp_sends: list[SendOtp] = field(default_factory=list)
     otp_checks: list[OtpCheck] = field(default_factory=list)
     expired: list[EnterpriseRef] = field(default_factory=list)
     stages: list[StageChange] = field(default_factory=list)
@@ -137,7 +149,7 @@ class FakeOnboardingActivities:
         )
 
     @activity.defn(name="send_otp")
-    async def send_otp(self, ref: EnterpriseRef) -> OtpChallengeRef:
+    async def send_otp(self, ref: SendOtp) -> OtpChallengeRef:
         self.otp_sends.append(ref)
         if self.refuse_mobile:
             raise ApplicationError(
@@ -292,7 +304,10 @@ class Onboarding:
         return progress
 
     async def confirm(self, code: str = GOOD_CODE) -> OnboardingProgress:
-        return await self.update("confirm_otp", ConfirmOtp(code=code))
+        return await self.update("confirm_otp", ConfirmOtp(code=code, confirmed_by=_registrant()))
+
+    async def resend(self) -> OnboardingProgress:
+        return await self.update("resend_otp", ResendOtp(requested_by=_registrant()))
 
     async def attach(self, kind: DocumentKind) -> OnboardingProgress:
         document = AttachDocument(
@@ -300,6 +315,7 @@ class Onboarding:
             sha256=f"{kind.value:0<64}"[:64],
             content_type="image/png",
             size_bytes=1,
+            attached_by=_registrant(),
         )
         return await self.update("attach_document", document)
 
@@ -511,7 +527,7 @@ async def test_a_resent_code_keeps_the_registration_for_its_own_five_minutes(
     async with onboarding(time_skipping_env) as case:
         await case.register()
         await time_skipping_env.sleep(timedelta(minutes=4))
-        await case.update("resend_otp")
+        await case.resend()
         await time_skipping_env.sleep(timedelta(minutes=4))  # past the first code's validity
         confirmed = await case.confirm()
     assert confirmed.stage == "awaiting_documents"
@@ -538,9 +554,9 @@ async def test_wrong_codes_are_refused_then_locked_until_a_new_code_is_sent(
         await case.register()
         wrong = [await _refusal(case.confirm(WRONG_CODE)) for _ in range(5)]
         locked = await _refusal(case.confirm(GOOD_CODE))
-        too_soon = await _refusal(case.update("resend_otp"))
+        too_soon = await _refusal(case.resend())
         await time_skipping_env.sleep(timedelta(seconds=61))
-        resent = await case.update("resend_otp")
+        resent = await case.resend()
         confirmed = await case.confirm(GOOD_CODE)
     assert [r.type for r in wrong] == ["otp.wrong_code"] * 5
     assert locked.type == "otp.too_many_attempts"
@@ -828,3 +844,34 @@ async def test_resubmission_refused_by_its_record_fails_the_registration_update(
         refusal = await _refusal(case.resubmit(1, reupload=[]))
         assert refusal.type == "onboarding.not_resubmittable"
         assert (await case.result()).stage == "refused"
+
+
+async def test_the_registrants_updates_name_them_and_pass_them_on_to_be_logged(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """A code, a resend and a document each name the person (refused without one), and the
+    activity that records the step gets them, to enter in the decision log."""
+    async with onboarding(time_skipping_env) as case:
+        await case.register()
+        nameless = [
+            await _refusal(case.update("confirm_otp", ConfirmOtp(code=GOOD_CODE))),
+            await _refusal(case.update("resend_otp")),
+        ]
+        await time_skipping_env.sleep(timedelta(seconds=61))
+        await case.resend()
+        await case.confirm()
+        document = AttachDocument(
+            kind=DocumentKind.BUSINESS_LICENCE.value,
+            sha256="b" * 64,
+            content_type="image/png",
+            size_bytes=1,
+        )
+        nameless.append(await _refusal(case.update("attach_document", document)))
+        await case.attach(DocumentKind.BUSINESS_LICENCE)
+    assert [r.type for r in nameless] == ["actor.required"] * 3
+    assert [(s.requested_by, s.send) for s in case.fake.otp_sends] == [
+        (None, 1),  # the registration's own code: nobody asked for it
+        (_registrant(), 2),
+    ]
+    assert [c.confirmed_by for c in case.fake.otp_checks] == [_registrant()]
+    assert [d.attached_by for d in case.fake.documents] == [_registrant()]
