@@ -70,12 +70,30 @@ DESCRIBE_ATTEMPTS = 3
 
 
 async def within(awaitable: Awaitable[T], seconds: float) -> T:
-    """``awaitable``'s result, or TimeoutError after ``seconds``: Python 3.11's
-    ``asyncio.wait_for`` can swallow a cancellation arriving as its call completes
-    (CPython gh-86296), and the step's deadline (an ``asyncio.timeout`` around it) is then
-    lost: a 40-loan day 0 ran on for 14 minutes past its 150 s."""
-    async with asyncio.timeout(seconds):
-        return await awaitable
+    """``awaitable``'s result, or TimeoutError after ``seconds``, run as a task of its own and
+    waited for with ``asyncio.wait``: the caller's cancellation (a step's deadline) always
+    reaches the caller. Awaited directly it may not: Python 3.11's ``asyncio.wait_for`` can
+    swallow a cancellation arriving as its call completes (CPython gh-86296), and the Temporal
+    client turns a cancelled Update call into its own error (WorkflowUpdateRPCTimeoutOr
+    CancelledError); either way the step's deadline was lost and a run could hang."""
+    task = asyncio.ensure_future(awaitable)
+    task.add_done_callback(retrieved)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        raise TimeoutError(f"no answer in {seconds:.0f}s")
+    return task.result()
+
+
+def retrieved(task: asyncio.Future[Any]) -> None:
+    """Mark a finished call's outcome as seen (a call given up on ends in an error no one
+    reads)."""
+    if not task.cancelled():
+        task.exception()
 
 
 @dataclass(frozen=True)

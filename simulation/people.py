@@ -42,6 +42,7 @@ from simulation.invariants import (
     Tracked,
     Violation,
     describe,
+    retrieved,
     within,
 )
 from simulation.plan import PLATFORM, SERIAL_KINDS, THIRD_PARTY_ACCOUNT, Action, LoanSpec, Plan
@@ -203,6 +204,7 @@ class People:
         call = asyncio.ensure_future(
             handle.execute_update(name, *args, id=update_id, result_type=result_type)
         )
+        call.add_done_callback(retrieved)  # a call given up on ends in an error no one reads
         if self.outage_until is None:
             return await self._answer(workflow_id, name, call, UPDATE_TIMEOUT_S)
         outcome, detail = await self._answer(workflow_id, name, call, OUTAGE_WAIT_S, wait=True)

@@ -4,6 +4,7 @@ failing plan to the fewest actions that still break the same invariant."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import traceback
 from collections import Counter
@@ -32,6 +33,7 @@ from simulation.world import ClockStuck, World
 
 SETTLE_S = 20.0  # real seconds the work in flight may take to finish before the checks
 STEP_TIMEOUT_S = 150.0  # real seconds a step may take: beyond, the run stops with a violation
+WATCHDOG_GRACE_S = 60.0  # and then some: a step still running prints where every task waits
 CHECKPOINT_DAYS = 30  # the full checks (bank, notices, histories) run this often and at the end
 NOON = clock_time(12, 0)  # people act at noon UTC: the loans' day work (01:00 UTC) is done
 MIDNIGHT = clock_time(0, 0)  # an outage is lifted then, before the loans' day work
@@ -160,6 +162,9 @@ async def run_plan(
         for day in _step_days(plan):
             record.step, record.day = record.step + 1, day
             step_started = time.monotonic()
+            watchdog = asyncio.get_running_loop().call_later(
+                STEP_TIMEOUT_S + WATCHDOG_GRACE_S, _print_tasks, plan.seed, day
+            )
             try:
                 async with asyncio.timeout(STEP_TIMEOUT_S):
                     if not await _step(world, people, histories, record, plan, day, previous):
@@ -175,6 +180,8 @@ async def run_plan(
                     )
                 )
                 break
+            finally:
+                watchdog.cancel()
             result.actions += sum(1 for a in plan.actions if a.day == day)
             result.step_seconds[day] = time.monotonic() - step_started
             previous = day
@@ -185,6 +192,14 @@ async def run_plan(
         result.worker_restarts = world.worker_restarts
         result.clock_s, result.leaked_locks = world.advance_seconds, world.leaked_locks
         result.relocks = world.relocks
+        if world.abandoned_workers:
+            record(
+                Violation(
+                    "worker_stops",
+                    "restart",
+                    f"{world.abandoned_workers} worker runs did not end when stopped",
+                )
+            )
         if world.relocks:  # the clock ran with work in flight: what followed is not evidence
             record(
                 Violation(
@@ -199,6 +214,14 @@ async def run_plan(
     )
     result.wall_s = time.monotonic() - started
     return result
+
+
+def _print_tasks(seed: int, day: int) -> None:
+    """A step ran past its deadline (a cancellation swallowed on the way): print where each
+    task of the run waits, to stderr, so the stuck await can be found and bounded."""
+    print(f"simulation seed {seed} day {day}: step past its deadline; tasks:", file=sys.stderr)
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=12, file=sys.stderr)
 
 
 async def _step(
