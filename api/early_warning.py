@@ -6,12 +6,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Principal
 from api.errors import ApiError
 from db.base import utcnow
 from db.models import HumanTask
 from db.repositories import DecisionLog
 from domain.errors import issue
+from services.principal import Principal
 
 
 async def close_early_warning(

@@ -332,7 +332,7 @@ class Platform:
                     py,
                     "-m",
                     "uvicorn",
-                    "api.app:create_default_app",
+                    "server:create_default_app",
                     "--factory",
                     "--host",
                     s.api_host,

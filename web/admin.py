@@ -17,8 +17,6 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.datastructures import FormData
 
-from api.deps import SessionDep
-from api.errors import ApiError
 from api.routers import catalog
 from api.routers import users as users_api
 from api.schemas import UserCreate
@@ -30,6 +28,8 @@ from domain.errors import BusinessRuleError
 from domain.products import CreditGrade, FinancingType, LprTenor, ProductFamily
 from domain.roles import INSTITUTION_ROLES, Role
 from domain.schedule import RepaymentMethod
+from gateway.deps import SessionDep
+from services.errors import Refusal
 from web.core import PREFIX, Form, PageError, Web, WebContext, redirect, render, text
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -306,7 +306,7 @@ async def _save(
             error=ctx.t("error.fields"),
             status=422,
         )
-    except ApiError as exc:
+    except Refusal as exc:
         await session.rollback()
         return await _form_page(
             ctx, session, values, product_id=product_id, error=ctx.refused(exc), status=exc.status
@@ -337,7 +337,7 @@ async def retire_product(
     admin = ctx.require(Role.INSTITUTION_ADMIN)
     try:
         await catalog.retire_product(product_id, admin, session)
-    except ApiError as exc:
+    except Refusal as exc:
         raise PageError(exc.status, "error.not_found") from exc
     return redirect(ctx, f"{PREFIX}/admin/products?done=retired")
 
@@ -409,7 +409,7 @@ async def create_officer(ctx: Web, form: Form, session: SessionDep) -> Response:
             values=values,
             status=422,
         )
-    except ApiError as exc:
+    except Refusal as exc:
         await session.rollback()
         return await _officers_page(
             ctx, session, error=ctx.refused(exc), values=values, status=exc.status

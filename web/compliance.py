@@ -15,8 +15,6 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import ContextDep, SessionDep
-from api.errors import ApiError
 from api.routers import audit as audit_api
 from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES
 from audit.service import WorkflowSummary
@@ -26,6 +24,8 @@ from domain.decision_chain import GENESIS_HASH, entry_hash
 from domain.labels import Vocabulary, first_label, label
 from domain.monitoring import Rule
 from domain.roles import INSTITUTION_ROLES, Role
+from gateway.deps import ContextDep, SessionDep
+from services.errors import Refusal
 from web.core import PREFIX, PageError, Web, WebContext, parse_uuid, redirect, render
 from web.display import audit_actor, people, task_subjects
 from workflows.contracts import WorkflowType
@@ -84,7 +84,7 @@ async def search_page(
                 workflow_type=workflow_type or None,
                 limit=100,
             )
-        except ApiError as exc:
+        except Refusal as exc:
             error = ctx.refused(exc)
         except RuntimeError:
             error = ctx.t("common.unavailable")
@@ -155,7 +155,7 @@ async def timeline_page(
     try:
         temporal = await app_ctx.temporal_client()
         story = await audit_api.timeline(workflow_id, user, session, temporal, app_ctx, True)
-    except ApiError as exc:
+    except Refusal as exc:
         if exc.status == 404:
             raise PageError(404, "error.not_found") from exc
         raise
@@ -194,7 +194,7 @@ async def timeline_pdf(
     try:
         temporal = await app_ctx.temporal_client()
         return await audit_api.timeline_pdf(workflow_id, user, session, temporal, app_ctx, True)
-    except ApiError as exc:
+    except Refusal as exc:
         raise PageError(404 if exc.status == 404 else exc.status, "error.not_found") from exc
 
 

@@ -19,8 +19,6 @@ from pydantic import ValidationError
 from sqlalchemy import Select, func, select
 from starlette.datastructures import FormData
 
-from api.deps import ContextDep, Principal, SessionDep
-from api.errors import ApiError
 from api.routers import demands as demands_api
 from api.routers import tasks as tasks_api
 from db.models import (
@@ -35,6 +33,9 @@ from db.models import (
 )
 from domain.labels import Vocabulary, label
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
+from gateway.deps import ContextDep, SessionDep
+from services.errors import Refusal
+from services.principal import Principal
 from web.core import PREFIX, Form, PageError, Web, WebContext, parse_uuid, redirect, render, text
 from web.display import people, task_subjects
 from web.queries import VIEWABLE_ENTERPRISE_DOCUMENTS, case_context, case_timeline
@@ -57,7 +58,7 @@ def _page_count(total: int) -> int:
 def _inbox_query(user: Principal) -> Select[Any]:
     try:
         return tasks_api._visible(select(HumanTask), user)
-    except ApiError as exc:
+    except Refusal as exc:
         raise PageError(403, "error.forbidden") from exc
 
 
@@ -143,7 +144,7 @@ async def claim(task_id: uuid.UUID, ctx: Web, form: Form, session: SessionDep) -
     back = text(form, "back", 500) or f"{PREFIX}/inbox"
     try:
         await tasks_api.claim_task(task_id, user, session)
-    except ApiError as exc:
+    except Refusal as exc:
         await session.rollback()
         return await _inbox_page(ctx, session, error=ctx.refused(exc), status=exc.status)
     separator = "&" if "?" in back else "?"
@@ -293,17 +294,17 @@ async def _decide(
     app_ctx: ContextDep,
     task_id: uuid.UUID,
     body: tasks_api.DecisionIn,
-) -> ApiError | None:
-    """The API's decide_task itself; its refusal (a validator's) comes back as an ApiError."""
+) -> Refusal | None:
+    """The API's decide_task itself; its refusal (a validator's) comes back as an Refusal."""
     try:
         temporal = await app_ctx.temporal_client()
         await tasks_api.decide_task(task_id, body, ctx.user, session, temporal)
-    except ApiError as exc:
+    except Refusal as exc:
         await session.rollback()
         return exc
     except RuntimeError:
         await session.rollback()
-        return ApiError(503, "temporal.unavailable", "工作流服务暂不可用", "Temporal unavailable")
+        return Refusal(503, "temporal.unavailable", "工作流服务暂不可用", "Temporal unavailable")
     return None
 
 
@@ -560,7 +561,7 @@ async def answer_demand(
     interested = text(form, "interested", 5) == "yes"
     rate = _decimal(form, "rate", errors)
     amount = _decimal(form, "amount", errors)
-    refusal: ApiError | None = None
+    refusal: Refusal | None = None
     if not errors:
         try:
             body = demands_api.AnswerIn(
@@ -571,7 +572,7 @@ async def answer_demand(
             )
             temporal = await app_ctx.temporal_client()
             await demands_api.answer_demand(demand_id, body, user, session, temporal)
-        except ApiError as exc:
+        except Refusal as exc:
             refusal = exc
         except ValidationError as exc:
             errors = [{"field": "form", "message": str(e.get("msg"))} for e in exc.errors()]

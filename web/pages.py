@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from api.deps import SessionDep, SettingsDep
-from api.errors import ApiError
 from api.routers import auth
 from api.schemas import LoginRequest
 from domain.roles import Role
+from gateway.deps import SessionDep, SettingsDep
+from services.credentials import principal_from_token
+from services.errors import Refusal
 from web.core import (
     LANG_COOKIE,
     PREFIX,
@@ -18,7 +19,6 @@ from web.core import (
     Web,
     WebContext,
     clear_session,
-    principal_from_token,
     redirect,
     render,
     safe_next,
@@ -74,7 +74,7 @@ async def login(
     except ValidationError:
         error = ctx.t("error.fields")
         return render(ctx, "login.html", 422, next=next_url, error=error, username=username)
-    except ApiError as exc:
+    except Refusal as exc:
         return render(
             ctx, "login.html", exc.status, next=next_url, error=ctx.refused(exc), username=username
         )

@@ -16,7 +16,6 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import ContextDep, SessionDep
 from db import reporting
 from db.models import PortfolioSnapshot
 from db.models_compliance import RegulatoryReport
@@ -33,6 +32,7 @@ from domain.reports import (
     platform_metrics,
 )
 from domain.roles import Role
+from gateway.deps import ContextDep, SessionDep
 from web.charts import Point, bar_chart, histogram, line_chart
 from web.core import PageError, Web, render
 from web.display import people

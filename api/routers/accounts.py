@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import Principal, SessionDep, SettingsDep, require_roles
 from api.errors import ApiError
 from api.schemas import Schema
 from db.models import AppUser
 from db.security import LoginGuardRepository
 from domain.roles import Role
+from gateway.deps import SessionDep, SettingsDep, require_roles
+from services.principal import Principal
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 

@@ -16,16 +16,6 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import (
-    ContextDep,
-    CurrentUser,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    release_connection,
-    require_roles,
-)
 from api.errors import ApiError
 from api.fields import TWO_VISIBLE, Money
 from api.idempotency import bind_idempotency_key, mark_replayed
@@ -50,6 +40,16 @@ from domain.origination import Material, check_requested_terms, required_materia
 from domain.product_codec import terms_from_json
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import RepaymentMethod
+from gateway.deps import (
+    ContextDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    release_connection,
+    require_roles,
+)
+from services.principal import Principal
 from workflows.contracts import (
     SEALED_ACCOUNT,
     Acceptance,

@@ -14,14 +14,6 @@ import structlog
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
-from api.deps import (
-    ContextDep,
-    Principal,
-    SessionDep,
-    TemporalDep,
-    release_connection,
-    require_roles,
-)
 from api.errors import ApiError
 from api.fields import NO_NUL, Day
 from api.schemas import Schema
@@ -43,6 +35,8 @@ from db.models_audit import RetentionRun
 from documents.pdf import render_pdf
 from domain.retention import RETENTION_RULES, RetentionRule
 from domain.roles import INSTITUTION_ROLES, Role
+from gateway.deps import ContextDep, SessionDep, TemporalDep, release_connection, require_roles
+from services.principal import Principal
 from workflows.contracts import TaskQueue, WorkflowType
 from workflows.retention_contracts import RETENTION_SCHEDULE_ID, RetentionInput, RetentionResult
 

@@ -8,10 +8,14 @@ import structlog
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import LoginRequest, RefreshRequest, TokenPair, UserOut
-from api.security import (
+from config.settings import Settings
+from db.models import AppUser
+from db.repositories import UserRepository
+from db.security import LoginGuardRepository
+from gateway.deps import CurrentUser, SessionDep, SettingsDep
+from services.credentials import (
     DUMMY_HASH,
     InvalidToken,
     TokenClaims,
@@ -19,10 +23,6 @@ from api.security import (
     issue_token,
     verify_password,
 )
-from config.settings import Settings
-from db.models import AppUser
-from db.repositories import UserRepository
-from db.security import LoginGuardRepository
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 log = structlog.get_logger("loanbridge.api")

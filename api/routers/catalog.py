@@ -13,7 +13,6 @@ from pydantic.config import JsonDict
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import CurrentUser, Principal, SessionDep, require_roles
 from api.errors import ApiError
 from api.fields import (
     INDUSTRY_CODES,
@@ -48,6 +47,8 @@ from domain.products import (
 )
 from domain.roles import Role
 from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
+from gateway.deps import CurrentUser, SessionDep, require_roles
+from services.principal import Principal
 
 router = APIRouter(tags=["catalog"])
 InstitutionAdmin = Annotated[Principal, Depends(require_roles(Role.INSTITUTION_ADMIN))]

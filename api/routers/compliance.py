@@ -24,15 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 
-from api.deps import (
-    ContextDep,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    release_connection,
-    require_roles,
-)
 from api.errors import ApiError
 from api.fields import NO_NUL, DayRange
 from api.openapi import ServerRule, server_rules
@@ -47,6 +38,15 @@ from domain.errors import BusinessRuleError, issue
 from domain.monitoring import AlertState, advance
 from domain.reports import Period, ReportKind
 from domain.roles import Role
+from gateway.deps import (
+    ContextDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    release_connection,
+    require_roles,
+)
+from services.principal import Principal
 from workflows.contracts import TaskQueue, WorkflowType
 from workflows.reporting_contracts import (
     ArchivedReport,

@@ -16,15 +16,6 @@ from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import (
-    ContextDep,
-    CurrentUser,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    require_roles,
-)
 from api.errors import ApiError
 from api.fields import DecimalInput, Money
 from api.idempotency import bind_idempotency_key, mark_replayed
@@ -58,6 +49,15 @@ from domain.product_codec import policy_from_json, terms_from_json
 from domain.products import MAX_ANNUAL_RATE, FinancingType
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
+from gateway.deps import (
+    ContextDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    require_roles,
+)
+from services.principal import Principal
 from workflows.contracts import (
     DemandInput,
     DemandProgress,

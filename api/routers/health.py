@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.deps import ContextDep
 from api.schemas import HealthOut
+from gateway.deps import ContextDep
 
 router = APIRouter(tags=["health"])
 

@@ -10,12 +10,13 @@ from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
 from api.errors import ApiError
 from api.schemas import InstitutionCreate, InstitutionOut
 from db.models import Institution
 from db.repositories import InstitutionRepository
 from domain.roles import Role
+from gateway.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep, require_roles
+from services.principal import Principal
 from workflows.contracts import (
     InstitutionOnboardingInput,
     InstitutionRecord,

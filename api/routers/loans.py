@@ -13,16 +13,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import AfterValidator, Field
 from sqlalchemy import select
 
-from api.deps import (
-    ContextDep,
-    CurrentUser,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    release_connection,
-    require_roles,
-)
 from api.errors import ApiError
 from api.fields import Day, Money, refuse
 from api.idempotency import bind_idempotency_key, mark_replayed
@@ -52,6 +42,16 @@ from domain.classification import RiskCategory
 from domain.errors import BusinessRuleError
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import PrepaymentStrategy
+from gateway.deps import (
+    ContextDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    release_connection,
+    require_roles,
+)
+from services.principal import Principal
 from workflows.contracts import (
     SEALED_PAYER_ACCOUNT,
     ExtensionRequest,

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
-from api.deps import Principal, SessionDep, require_roles
 from api.errors import ApiError
 from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
@@ -16,6 +15,8 @@ from credit_model.registry import RegistryError, get_version, list_versions, pro
 from db.models_risk import CreditModelVersion
 from db.repositories import DecisionLog
 from domain.roles import Role
+from gateway.deps import SessionDep, require_roles
+from services.principal import Principal
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 PlatformAdmin = Annotated[Principal, Depends(require_roles(Role.PLATFORM_ADMIN))]

@@ -19,17 +19,6 @@ from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import (
-    ContextDep,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    bearer_credentials,
-    current_principal,
-    release_connection,
-    require_roles,
-)
 from api.errors import ApiError
 from api.fields import INDUSTRY_CODES, REGION_CODE, TWO_VISIBLE, Day, DecimalInput
 from api.openapi import ServerRule, server_rules
@@ -41,7 +30,6 @@ from api.schemas import (
     Schema,
     password_rules,
 )
-from api.security import hash_password
 from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
 from config.settings import Settings
@@ -70,6 +58,18 @@ from domain.onboarding import check_upload as check_upload_rules
 from domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from domain.passwords import check_password_strength
 from domain.roles import Role
+from gateway.deps import (
+    ContextDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    bearer_credentials,
+    current_principal,
+    release_connection,
+    require_roles,
+)
+from services.credentials import hash_password
+from services.principal import Principal
 from workflows.contracts import (
     SEALED_ID_NUMBER,
     SEALED_MOBILE,

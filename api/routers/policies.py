@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
-from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
 from api.fields import INDUSTRY_CODES, REGION_OR_PROVINCE, Day, DecimalInput
 from api.openapi import ServerRule, server_rules
 from api.schemas import PolicyOut, Schema
@@ -19,6 +18,8 @@ from domain.errors import BusinessRuleError
 from domain.policies import EnterpriseSize, SupportPolicy, validate_policy
 from domain.product_codec import policy_to_json
 from domain.roles import Role
+from gateway.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep, require_roles
+from services.principal import Principal
 from workflows.contracts import PolicyRef, TaskQueue, WorkflowType
 
 router = APIRouter(prefix="/api/v1/policies", tags=["policies"])

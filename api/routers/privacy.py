@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
-from api.deps import CurrentUser, Principal, SessionDep, ensure_tenant_access, require_roles
 from api.errors import ApiError
 from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
@@ -19,6 +18,8 @@ from db.repositories import EnterpriseRepository, InstitutionRepository
 from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import mask_mobile, mask_resident_id
 from domain.roles import INSTITUTION_ROLES, Role
+from gateway.deps import CurrentUser, SessionDep, require_roles
+from services.principal import Principal, ensure_tenant_access
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["privacy"])
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]

@@ -10,14 +10,6 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field
 from sqlalchemy import Select, select
 
-from api.deps import (
-    CurrentUser,
-    Principal,
-    SessionDep,
-    TemporalDep,
-    release_connection,
-    require_roles,
-)
 from api.early_warning import close_early_warning
 from api.errors import ApiError
 from api.fields import NO_NUL, DecimalInput, Money
@@ -27,6 +19,8 @@ from api.workflow_errors import api_error_from_workflow, run_query
 from db.models import HumanTask
 from domain.products import MAX_ANNUAL_RATE
 from domain.roles import INSTITUTION_ROLES, Role
+from gateway.deps import CurrentUser, SessionDep, TemporalDep, release_connection, require_roles
+from services.principal import Principal
 from workflows.contracts import (
     ApplicationProgress,
     CreditAction,

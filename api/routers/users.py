@@ -7,15 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import Principal, SessionDep, require_roles
 from api.errors import ApiError
 from api.schemas import UserCreate, UserOut
-from api.security import hash_password
 from db.models import AppUser
 from db.repositories import InstitutionRepository, UserRepository
 from domain.errors import BusinessRuleError, issue
 from domain.passwords import check_password_strength
 from domain.roles import INSTITUTION_ROLES, Role, tenancy_required
+from gateway.deps import SessionDep, require_roles
+from services.credentials import hash_password
+from services.principal import Principal
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 

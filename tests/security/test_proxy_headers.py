@@ -38,7 +38,7 @@ async def _logins_through_server(platform: Platform, trusted: str) -> list[str]:
         sys.executable,
         "-m",
         "uvicorn",
-        "api.app:create_default_app",
+        "server:create_default_app",
         "--factory",
         "--host",
         "127.0.0.1",
