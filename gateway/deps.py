@@ -9,15 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from adapters.storage.local import LocalDocumentStore
 from config.settings import Settings
 from config.temporal import connect_temporal
-from db.models import AppUser
 from domain.roles import Role
+from services import auth
 from services.credentials import principal_from_token
 from services.errors import Refusal
 from services.principal import Principal, role_refusal
@@ -95,22 +94,6 @@ async def bearer_credentials(
     return credentials
 
 
-async def session_is_current(
-    session_factory: async_sessionmaker[AsyncSession], principal: Principal
-) -> bool:
-    """The token's session is still the user's: not logged out, its refresh family not
-    revoked (both raise ``session_version``), the account active. One primary-key read."""
-    async with session_factory() as session:
-        row = (
-            await session.execute(
-                select(AppUser.session_version, AppUser.is_active).where(
-                    AppUser.id == principal.user_id
-                )
-            )
-        ).first()
-    return row is not None and row.is_active and row.session_version == principal.session_version
-
-
 def _authentication_required() -> Refusal:
     return Refusal(
         401,
@@ -136,7 +119,9 @@ async def current_principal(ctx: AppContext, token: str) -> Principal | None:
     principal = principal_from_token(ctx.settings, token)
     if principal is None:
         return None
-    return principal if await session_is_current(ctx.session_factory, principal) else None
+    async with ctx.session_factory() as session:
+        current = await auth.session_is_current(session, principal)
+    return principal if current else None
 
 
 async def _principal(ctx: AppContext, token: str) -> Principal:

@@ -17,14 +17,13 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from api.routers import auth
-from api.schemas import RefreshRequest, TokenPair
 from audit.details import event_details
 from config.settings import Environment, Settings
-from db.models import AppUser
 from domain.labels import label, period_label, reasons_text
 from domain.roles import Role
 from gateway.deps import SESSION_COOKIE, SessionDep, SettingsDep
+from services import auth
+from services.auth import Tokens
 from services.credentials import principal_from_token
 from services.errors import Refusal
 from services.principal import Principal
@@ -224,7 +223,7 @@ def safe_next(url: str | None) -> str:
     return url
 
 
-def set_session(ctx: WebContext, pair: TokenPair) -> None:
+def set_session(ctx: WebContext, pair: Tokens) -> None:
     ctx.cookies[ACCESS_COOKIE] = (pair.access_token, ctx.settings.jwt_refresh_ttl_s)
     ctx.cookies[REFRESH_COOKIE] = (pair.refresh_token, ctx.settings.jwt_refresh_ttl_s)
 
@@ -242,29 +241,23 @@ def language_of(request: Request) -> str:
 async def get_web_context(
     request: Request, settings: SettingsDep, session: SessionDep
 ) -> WebContext:
-    """Who is asking: the access token from the cookie, renewed through the API's refresh
-    rotation when it has expired (a replayed refresh token revokes the family there)."""
+    """Who is asking: the access token from the cookie, renewed through the refresh rotation
+    when it has expired (a replayed refresh token revokes the family)."""
     ctx = WebContext(request=request, settings=settings, lang=language_of(request))
     access = request.cookies.get(ACCESS_COOKIE)
     principal = principal_from_token(settings, access) if access else None
     refresh_token = request.cookies.get(REFRESH_COOKIE)
     if principal is None and refresh_token:
         try:
-            pair = await auth.refresh(
-                RefreshRequest(refresh_token=refresh_token), session, settings
-            )
+            pair = await auth.refresh(session, settings, refresh_token)
         except Refusal:
             clear_session(ctx)
         else:
             set_session(ctx, pair)
             principal = principal_from_token(settings, pair.access_token)
     if principal is not None:
-        account = await session.get(AppUser, principal.user_id)
-        if (
-            account is None
-            or not account.is_active
-            or account.session_version != principal.session_version  # logged out elsewhere
-        ):
+        account = await auth.current_account(session, principal)
+        if account is None:  # logged out elsewhere, revoked or deactivated
             clear_session(ctx)
             principal = None
         else:
