@@ -87,7 +87,7 @@ def field_issues_from_validation(exc: RequestValidationError) -> list[FieldIssue
         if etype == "value_error" and isinstance(ctx.get("error"), BusinessRuleError):
             issues.extend(ctx["error"].issues)
             continue
-        if "message_zh" in ctx:  # a domain rule checked in the model (api.fields.refuse)
+        if "message_zh" in ctx:  # a domain rule checked in the model (services.inputs.refuse)
             code, zh = etype, str(ctx["message_zh"])
         issues.append(
             FieldIssue(

@@ -11,64 +11,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    GetJsonSchemaHandler,
     WithJsonSchema,
-    field_validator,
 )
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError
 
-from api.fields import NO_NUL
-from api.openapi import ServerRule, server_rules
 from domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from domain.roles import INSTITUTION_ROLES, Role
-
-
-def reject_nul(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL: refuse it as bad input, not as a database error."""
-    if isinstance(value, str) and "\x00" in value:
-        raise PydanticCustomError("nul_character", "NUL characters are not allowed")
-    if isinstance(value, list | tuple | set | frozenset):
-        for item in value:
-            reject_nul(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            reject_nul(key)
-            reject_nul(item)
-    return value
-
-
-def document_nul_refusal(schema: dict[str, Any]) -> None:
-    """Say in a request schema what ``reject_nul`` does: text without a pattern of its own
-    gets one that admits anything but NUL (in place, through unions, lists and maps)."""
-    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
-        schema["pattern"] = NO_NUL
-    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
-        for branch in schema.get(key, ()):
-            document_nul_refusal(branch)
-    for key in ("items", "additionalProperties", "propertyNames"):
-        if isinstance(schema.get(key), dict):
-            document_nul_refusal(schema[key])
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul_characters(cls, value: Any) -> Any:
-        return reject_nul(value)
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        json_schema = handler(core_schema)
-        if handler.mode == "validation":  # what requests may carry; responses are ours
-            for field in handler.resolve_ref_schema(json_schema).get("properties", {}).values():
-                document_nul_refusal(field)
-        return json_schema
-
+from services.inputs import Schema as Schema  # every API body's base, re-exported
+from services.inputs import ServerRule, server_rules
 
 S = TypeVar("S", bound=BaseModel)
 

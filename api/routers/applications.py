@@ -17,9 +17,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import ApiError
-from api.fields import TWO_VISIBLE, Money
 from api.idempotency import bind_idempotency_key, mark_replayed
-from api.openapi import ServerRule, server_rules
 from api.schemas import AcceptanceOut, ApplicationOut, Schema, from_row
 from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from config.crypto import FieldCipher
@@ -49,6 +47,7 @@ from gateway.deps import (
     release_connection,
     require_roles,
 )
+from services.inputs import TWO_VISIBLE, Money, ServerRule, server_rules
 from services.principal import Principal
 from workflows.contracts import (
     SEALED_ACCOUNT,

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 
 from api.errors import ApiError
-from api.fields import NO_NUL, Day
 from api.schemas import Schema
 from audit.chain import ChainReport, verify_decision_log
 from audit.details import OUTCOME_VOCABULARIES, event_details_both
@@ -36,6 +35,7 @@ from documents.pdf import render_pdf
 from domain.retention import RETENTION_RULES, RetentionRule
 from domain.roles import INSTITUTION_ROLES, Role
 from gateway.deps import ContextDep, SessionDep, TemporalDep, release_connection, require_roles
+from services.inputs import NO_NUL, Day
 from services.principal import Principal
 from workflows.contracts import TaskQueue, WorkflowType
 from workflows.retention_contracts import RETENTION_SCHEDULE_ID, RetentionInput, RetentionResult

@@ -14,14 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.errors import ApiError
-from api.fields import (
-    INDUSTRY_CODES,
-    REGION_OR_PROVINCE,
-    Day,
-    DecimalInput,
-    documented,
-)
-from api.openapi import ServerRule, server_rules
 from api.schemas import AprPreview as AprPreview  # re-exported: web/admin.py names it here
 from api.schemas import ProductOut, Schema
 from db.models import Institution, LoanProduct, LoanProductVersion, LprRate
@@ -48,6 +40,15 @@ from domain.products import (
 from domain.roles import Role
 from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
 from gateway.deps import CurrentUser, SessionDep, require_roles
+from services.inputs import (
+    INDUSTRY_CODES,
+    REGION_OR_PROVINCE,
+    Day,
+    DecimalInput,
+    ServerRule,
+    documented,
+    server_rules,
+)
 from services.principal import Principal
 
 router = APIRouter(tags=["catalog"])

@@ -25,8 +25,6 @@ from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 
 from api.errors import ApiError
-from api.fields import NO_NUL, DayRange
-from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from db import reporting
 from db.base import utcnow
@@ -46,6 +44,7 @@ from gateway.deps import (
     release_connection,
     require_roles,
 )
+from services.inputs import NO_NUL, DayRange, ServerRule, server_rules
 from services.principal import Principal
 from workflows.contracts import TaskQueue, WorkflowType
 from workflows.reporting_contracts import (

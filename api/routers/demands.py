@@ -17,9 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import ApiError
-from api.fields import DecimalInput, Money
 from api.idempotency import bind_idempotency_key, mark_replayed
-from api.openapi import ServerRule, server_rules
 from api.schemas import (
     DemandDetail,
     DemandOut,
@@ -57,6 +55,7 @@ from gateway.deps import (
     TemporalDep,
     require_roles,
 )
+from services.inputs import DecimalInput, Money, ServerRule, server_rules
 from services.principal import Principal
 from workflows.contracts import (
     DemandInput,

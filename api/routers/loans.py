@@ -14,9 +14,7 @@ from pydantic import AfterValidator, Field
 from sqlalchemy import select
 
 from api.errors import ApiError
-from api.fields import Day, Money, refuse
 from api.idempotency import bind_idempotency_key, mark_replayed
-from api.openapi import ServerRule, server_rules
 from api.schemas import LoanOut, PayoffQuoteOut, ScheduleOut, ScheduleRowOut, Schema, TransactionOut
 from api.workflow_errors import run_query, run_update
 from config.crypto import FieldCipher
@@ -51,6 +49,7 @@ from gateway.deps import (
     release_connection,
     require_roles,
 )
+from services.inputs import Day, Money, ServerRule, refuse, server_rules
 from services.principal import Principal
 from workflows.contracts import (
     SEALED_PAYER_ACCOUNT,

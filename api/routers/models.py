@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from api.errors import ApiError
-from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from credit_model.registry import RegistryError, get_version, list_versions, promote, rollback
 from db.models_risk import CreditModelVersion
 from db.repositories import DecisionLog
 from domain.roles import Role
 from gateway.deps import SessionDep, require_roles
+from services.inputs import ServerRule, server_rules
 from services.principal import Principal
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])

@@ -20,8 +20,6 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import ApiError
-from api.fields import INDUSTRY_CODES, REGION_CODE, TWO_VISIBLE, Day, DecimalInput
-from api.openapi import ServerRule, server_rules
 from api.schemas import (
     EnterpriseOut,
     GuidanceOut,
@@ -69,6 +67,15 @@ from gateway.deps import (
     require_roles,
 )
 from services.credentials import hash_password
+from services.inputs import (
+    INDUSTRY_CODES,
+    REGION_CODE,
+    TWO_VISIBLE,
+    Day,
+    DecimalInput,
+    ServerRule,
+    server_rules,
+)
 from services.principal import Principal
 from workflows.contracts import (
     SEALED_ID_NUMBER,

@@ -10,8 +10,6 @@ from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
-from api.fields import INDUSTRY_CODES, REGION_OR_PROVINCE, Day, DecimalInput
-from api.openapi import ServerRule, server_rules
 from api.schemas import PolicyOut, Schema
 from db.models import SupportPolicy as PolicyRow
 from domain.errors import BusinessRuleError
@@ -19,6 +17,14 @@ from domain.policies import EnterpriseSize, SupportPolicy, validate_policy
 from domain.product_codec import policy_to_json
 from domain.roles import Role
 from gateway.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep, require_roles
+from services.inputs import (
+    INDUSTRY_CODES,
+    REGION_OR_PROVINCE,
+    Day,
+    DecimalInput,
+    ServerRule,
+    server_rules,
+)
 from services.principal import Principal
 from workflows.contracts import PolicyRef, TaskQueue, WorkflowType
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from api.errors import ApiError
-from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from db.base import utcnow
 from db.models import Consent, DecisionLogEntry, EnterpriseDocument, Notification
@@ -19,6 +18,7 @@ from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import mask_mobile, mask_resident_id
 from domain.roles import INSTITUTION_ROLES, Role
 from gateway.deps import CurrentUser, SessionDep, require_roles
+from services.inputs import ServerRule, server_rules
 from services.principal import Principal, ensure_tenant_access
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["privacy"])

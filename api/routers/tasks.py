@@ -12,14 +12,13 @@ from sqlalchemy import Select, select
 
 from api.early_warning import close_early_warning
 from api.errors import ApiError
-from api.fields import NO_NUL, DecimalInput, Money
-from api.openapi import ServerRule, server_rules
 from api.schemas import Schema, TaskOut
 from api.workflow_errors import api_error_from_workflow, run_query
 from db.models import HumanTask
 from domain.products import MAX_ANNUAL_RATE
 from domain.roles import INSTITUTION_ROLES, Role
 from gateway.deps import CurrentUser, SessionDep, TemporalDep, release_connection, require_roles
+from services.inputs import NO_NUL, DecimalInput, Money, ServerRule, server_rules
 from services.principal import Principal
 from workflows.contracts import (
     ApplicationProgress,
