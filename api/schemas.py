@@ -5,19 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
-    WithJsonSchema,
 )
 
-from domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
-from domain.roles import INSTITUTION_ROLES, Role
+from domain.roles import Role
+from services.catalog import ProductOut as ProductOut  # declared by the catalog service
 from services.inputs import Schema as Schema  # every API body's base, re-exported
-from services.inputs import ServerRule, server_rules
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -55,51 +52,6 @@ class UserOut(Schema):
     enterprise_id: uuid.UUID | None
     institution_id: uuid.UUID | None
     created_at: datetime
-
-
-def password_rules(field: str) -> list[ServerRule]:
-    """What ``check_password_strength`` refuses beyond the schema's length, for any form that
-    sets a password."""
-    return [
-        ServerRule(
-            field,
-            "password.too_simple",
-            "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
-        ),
-        ServerRule(field, "password.guessable", "not a common password, not holding the username"),
-    ]
-
-
-STAFF_ROLES = sorted(role.value for role in Role if role is not Role.APPLICANT)
-_INSTITUTION_ROLES = sorted(role.value for role in INSTITUTION_ROLES)
-
-
-class UserCreate(Schema):
-    """A staff account: institution roles belong to an institution, the others to none
-    (applicants register through enterprise onboarding)."""
-
-    model_config = ConfigDict(
-        json_schema_extra=server_rules(
-            *password_rules("password"),
-            ServerRule("institution_id", "institution.unknown", "names an existing institution"),
-            **{
-                "if": {"properties": {"role": {"enum": _INSTITUTION_ROLES}}},
-                "then": {
-                    "required": ["institution_id"],
-                    "properties": {"institution_id": {"type": "string"}},
-                },
-                "else": {"properties": {"institution_id": {"type": "null"}}},
-            },
-        )
-    )
-
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(
-        min_length=1, max_length=128, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH}
-    )
-    role: Annotated[Role, WithJsonSchema({"type": "string", "enum": STAFF_ROLES})]
-    display_name: str = Field(default="", max_length=100)
-    institution_id: uuid.UUID | None = None
 
 
 InstitutionKind = Literal["bank", "microcredit", "guarantee", "leasing", "factoring", "trust"]
@@ -152,30 +104,6 @@ class AcceptanceOut(Schema):
     stage: str
     loan_id: uuid.UUID | None
     account: str
-
-
-class AprPreview(Schema):
-    """The disclosed cost of a typical loan under this product (mid amount, max term)."""
-
-    amount: Decimal
-    term_months: int
-    rate_min: Decimal
-    rate_max: Decimal
-    apr_at_min_rate: Decimal
-    apr_at_max_rate: Decimal
-
-
-class ProductOut(Schema):
-    id: uuid.UUID
-    institution_id: uuid.UUID
-    institution_name: str
-    code: str
-    name: str
-    status: str
-    version: int
-    terms: dict[str, Any]
-    apr_preview: AprPreview | None = None
-    created_at: datetime
 
 
 class LoanOut(Schema):

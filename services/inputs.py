@@ -402,3 +402,16 @@ class Schema(BaseModel):
             for field in handler.resolve_ref_schema(json_schema).get("properties", {}).values():
                 document_nul_refusal(field)
         return json_schema
+
+
+def password_rules(field: str) -> list[ServerRule]:
+    """What ``check_password_strength`` refuses beyond the schema's length, for any form that
+    sets a password."""
+    return [
+        ServerRule(
+            field,
+            "password.too_simple",
+            "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
+        ),
+        ServerRule(field, "password.guessable", "not a common password, not holding the username"),
+    ]

@@ -1,7 +1,7 @@
 """Compliance pages: workflow search, a workflow's audit timeline (with its descendants),
 verification of the decision log's hash chain, and the transaction-monitoring alerts.
 
-They call the audit API's own route functions (``api.routers.audit``: Temporal visibility,
+They call the audit service the API calls too (``services.audit``: Temporal visibility,
 histories decoded for compliance only, the chain verifier) and the reporting read side
 (``db.reporting``) — the same answers the API gives, drawn as pages."""
 
@@ -15,9 +15,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.routers import audit as audit_api
 from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES
-from audit.service import WorkflowSummary
+from audit.service import SearchFilters, WorkflowSummary
 from db import reporting
 from db.models import DecisionLogEntry, Enterprise, FinancingDemand, Loan, LoanApplication
 from domain.decision_chain import GENESIS_HASH, entry_hash
@@ -25,6 +24,7 @@ from domain.labels import Vocabulary, first_label, label
 from domain.monitoring import Rule
 from domain.roles import INSTITUTION_ROLES, Role
 from gateway.deps import ContextDep, SessionDep
+from services import audit
 from services.errors import Refusal
 from web.core import PREFIX, PageError, Web, WebContext, parse_uuid, redirect, render
 from web.display import audit_actor, people, task_subjects
@@ -74,16 +74,14 @@ async def search_page(
     elif q or any(filters.values()):
         try:
             temporal = await app_ctx.temporal_client()
-            hits = await audit_api.search_workflows(
-                user,
-                session,
-                temporal,
+            search = SearchFilters(
                 enterprise=q or None,
                 stage=stage or None,
                 status=status or None,
                 workflow_type=workflow_type or None,
                 limit=100,
             )
+            hits = await audit.search_workflows(session, temporal, user, search)
         except Refusal as exc:
             error = ctx.refused(exc)
         except RuntimeError:
@@ -154,7 +152,7 @@ async def timeline_page(
         raise PageError(404, "error.not_found")
     try:
         temporal = await app_ctx.temporal_client()
-        story = await audit_api.timeline(workflow_id, user, session, temporal, app_ctx, True)
+        story = await audit.timeline(session, temporal, app_ctx.settings, user, workflow_id)
     except Refusal as exc:
         if exc.status == 404:
             raise PageError(404, "error.not_found") from exc
@@ -193,16 +191,21 @@ async def timeline_pdf(
     user = ctx.require(*AUDITORS)
     try:
         temporal = await app_ctx.temporal_client()
-        return await audit_api.timeline_pdf(workflow_id, user, session, temporal, app_ctx, True)
+        pdf = await audit.timeline_pdf(session, temporal, app_ctx.settings, user, workflow_id)
     except Refusal as exc:
         raise PageError(404 if exc.status == 404 else exc.status, "error.not_found") from exc
+    return Response(
+        pdf.content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{pdf.filename}"'},
+    )
 
 
 @router.get("/verify")
 async def verify_page(ctx: Web, session: SessionDep, run: str = "") -> Response:
     """Walk the whole decision log (and its checkpoints) on request."""
     ctx.require(*AUDITORS)
-    report = await audit_api.verify(ctx.user, session) if run else None
+    report = await audit.verify(session, ctx.user) if run else None
     return render(ctx, "verify.html", report=report)
 
 

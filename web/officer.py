@@ -1,31 +1,27 @@
 """Officer pages: the task inbox, the application review with its decision forms, extension
 approvals, post-loan alerts and the demands awaiting the institution's answer.
 
-Every decision goes through the API's own route functions (``api.routers.tasks`` and
-``api.routers.demands``), so the workflow's Update validators judge a page's decision exactly
-as they judge an API call, and their refusals are shown on the page."""
+Every decision goes through the services (``services.tasks`` and ``services.demands``) the API
+calls too, so the workflow's Update validators judge a page's decision exactly as they judge
+an API call, and their refusals are shown on the page."""
 
 from __future__ import annotations
 
 import math
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from starlette.datastructures import FormData
 
-from api.routers import demands as demands_api
-from api.routers import tasks as tasks_api
 from db.models import (
-    DemandResponse,
     Enterprise,
     EnterpriseDocument,
-    FinancingDemand,
     HumanTask,
     Loan,
     LoanApplication,
@@ -34,8 +30,12 @@ from db.models import (
 from domain.labels import Vocabulary, label
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from gateway.deps import ContextDep, SessionDep
+from services import demands as demand_service
+from services import tasks
+from services.demands import AnswerIn
 from services.errors import Refusal
 from services.principal import Principal
+from services.tasks import OPEN_STATES, DecisionIn, InboxQuery
 from web.core import PREFIX, Form, PageError, Web, WebContext, parse_uuid, redirect, render, text
 from web.display import people, task_subjects
 from web.queries import VIEWABLE_ENTERPRISE_DOCUMENTS, case_context, case_timeline
@@ -55,11 +55,19 @@ def _page_count(total: int) -> int:
     return max(1, math.ceil(total / PAGE_SIZE))
 
 
-def _inbox_query(user: Principal) -> Select[Any]:
+def _page_error(refusal: Refusal) -> PageError:
+    """A refused read as the workbench's page: 403 forbidden, anything else not found."""
+    if refusal.status == 403:
+        return PageError(403, "error.forbidden")
+    return PageError(404, "error.not_found")
+
+
+async def _task(session: SessionDep, user: Principal, task_id: uuid.UUID) -> HumanTask:
+    """A task of the caller's inbox (404 page for any other)."""
     try:
-        return tasks_api._visible(select(HumanTask), user)
+        return await tasks.task_for(session, user, task_id)
     except Refusal as exc:
-        raise PageError(403, "error.forbidden") from exc
+        raise _page_error(exc) from exc
 
 
 @router.get("/inbox")
@@ -89,34 +97,19 @@ async def _inbox_page(
     status: int = 200,
 ) -> Response:
     user = ctx.require(*INBOX_ROLES)
-    stmt = _inbox_query(user)
     kind = kind if kind in TASK_KINDS else ""
     state = state if state in TASK_STATES else ""
     sla = sla if sla in SLA_FILTERS else ""
-    if kind:
-        stmt = stmt.where(HumanTask.kind == kind)
-    stmt = (
-        stmt.where(HumanTask.state == state)
-        if state
-        else stmt.where(HumanTask.state.in_(("open", "claimed")))
-    )
+    query = InboxQuery(states=(state,) if state else OPEN_STATES, kind=kind, sla=sla)
     now = datetime.now(UTC)
-    if sla == "overdue":
-        stmt = stmt.where(HumanTask.due_at < now)
-    elif sla == "due24h":
-        stmt = stmt.where(HumanTask.due_at >= now, HumanTask.due_at < now + timedelta(hours=24))
-    elif sla == "later":
-        stmt = stmt.where(HumanTask.due_at >= now + timedelta(hours=24))
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    try:
+        total = await tasks.inbox_count(session, user, query, now=now)
+    except Refusal as exc:
+        raise _page_error(exc) from exc
     pages = _page_count(total)
     page = min(page, pages)
-    rows = list(
-        await session.scalars(
-            stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at)
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
-        )
-    )
+    offset = (page - 1) * PAGE_SIZE
+    rows = await tasks.inbox(session, user, query, limit=PAGE_SIZE, offset=offset, now=now)
     return render(
         ctx,
         "inbox.html",
@@ -139,11 +132,11 @@ async def _inbox_page(
 
 @router.post("/tasks/{task_id}/claim")
 async def claim(task_id: uuid.UUID, ctx: Web, form: Form, session: SessionDep) -> Response:
-    """Claim through the API's own claim (refusals shown in the inbox)."""
+    """Claim through the tasks service (refusals shown in the inbox)."""
     user = ctx.require(*INBOX_ROLES)
     back = text(form, "back", 500) or f"{PREFIX}/inbox"
     try:
-        await tasks_api.claim_task(task_id, user, session)
+        await tasks.claim(session, user, task_id)
     except Refusal as exc:
         await session.rollback()
         return await _inbox_page(ctx, session, error=ctx.refused(exc), status=exc.status)
@@ -155,9 +148,7 @@ async def claim(task_id: uuid.UUID, ctx: Web, form: Form, session: SessionDep) -
 async def open_task(task_id: uuid.UUID, ctx: Web, session: SessionDep) -> Response:
     """A task opens its case: the application, or the loan."""
     user = ctx.require(*INBOX_ROLES)
-    task = await session.scalar(_inbox_query(user).where(HumanTask.id == task_id))
-    if task is None:
-        raise PageError(404, "error.not_found")
+    task = await _task(session, user, task_id)
     kind, _, ident = task.workflow_id.partition("-")
     if kind == "application":
         return redirect(ctx, f"{PREFIX}/applications/{ident}")
@@ -254,8 +245,9 @@ def _decimal(form: FormData, name: str, errors: list[dict[str, str]]) -> Decimal
     return value
 
 
-def decision_from_form(form: FormData) -> tuple[tasks_api.DecisionIn | None, list[dict[str, str]]]:
-    """The API's decision body from the page's form; rates are typed in percent."""
+def decision_from_form(form: FormData) -> tuple[DecisionIn | None, list[dict[str, str]]]:
+    """The decision (``services.tasks.DecisionIn``) from the page's form; rates are typed in
+    percent."""
     errors: list[dict[str, str]] = []
     action = text(form, "action", 20) or "approve"
     amount = _decimal(form, "amount", errors)
@@ -271,7 +263,7 @@ def decision_from_form(form: FormData) -> tuple[tasks_api.DecisionIn | None, lis
         return None, errors
     rate = (rate_percent / _PERCENT).quantize(_RATE_QUANTUM) if rate_percent is not None else None
     try:
-        body = tasks_api.DecisionIn(
+        body = DecisionIn(
             action=action,
             approve=action == "approve",
             reason=text(form, "reason", 600),
@@ -293,12 +285,12 @@ async def _decide(
     session: SessionDep,
     app_ctx: ContextDep,
     task_id: uuid.UUID,
-    body: tasks_api.DecisionIn,
+    body: DecisionIn,
 ) -> Refusal | None:
-    """The API's decide_task itself; its refusal (a validator's) comes back as an Refusal."""
+    """The tasks service's decision; its refusal (a validator's) comes back as a Refusal."""
     try:
         temporal = await app_ctx.temporal_client()
-        await tasks_api.decide_task(task_id, body, ctx.user, session, temporal)
+        await tasks.decide(session, temporal, ctx.user, task_id, body)
     except Refusal as exc:
         await session.rollback()
         return exc
@@ -317,10 +309,8 @@ async def decide(
     app_ctx: ContextDep,
 ) -> Response:
     """Approve, decline, ask or counter-offer; a refusal re-renders the case with its message."""
-    user = ctx.require(Role.OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN)
-    task = await session.scalar(_inbox_query(user).where(HumanTask.id == task_id))
-    if task is None:
-        raise PageError(404, "error.not_found")
+    user = ctx.require(*tasks.DECIDERS)
+    task = await _task(session, user, task_id)
     case_kind, _, ident = task.workflow_id.partition("-")
     case_id = parse_uuid(ident)
     posted = {k: text(form, k, 600) for k in ("action", "amount", "rate", "term_months", "reason")}
@@ -412,13 +402,7 @@ async def _loan_page(
     user = ctx.user
     loan = await _loan_for(session, user, loan_id)
     enterprise = await session.get(Enterprise, loan.enterprise_id)
-    tasks = list(
-        await session.scalars(
-            select(HumanTask)
-            .where(HumanTask.workflow_id == f"loan-{loan.id}")
-            .order_by(HumanTask.created_at.desc())
-        )
-    )
+    loan_tasks = await tasks.tasks_of_workflow(session, f"loan-{loan.id}")
     application = await session.get(LoanApplication, loan.application_id)
     subjects = [f"loan-{loan.id}"] + ([application.workflow_id] if application else [])
     timeline = await case_timeline(session, subjects)
@@ -428,8 +412,8 @@ async def _loan_page(
         status=status,
         loan=loan,
         enterprise=enterprise,
-        tasks=tasks,
-        open_tasks=[t for t in tasks if t.state in ("open", "claimed")],
+        tasks=loan_tasks,
+        open_tasks=[t for t in loan_tasks if t.state in OPEN_STATES],
         timeline=timeline,
         people=await people(session, [e.actor for e in timeline]),
         may_decide=user.role in (Role.OFFICER, Role.SUPERVISOR),
@@ -457,17 +441,12 @@ async def alerts(
 ) -> Response:
     """Post-loan alerts: overdue follow-up tasks and the institution's loans past due."""
     user = ctx.require(*INSTITUTION_ROLES, *PLATFORM_WIDE_READERS)
-    tasks = list(
-        await session.scalars(
-            _inbox_query(user)
-            .where(
-                HumanTask.kind == "overdue_followup",
-                HumanTask.state.in_(("open", "claimed")),
-            )
-            .order_by(HumanTask.due_at.asc().nulls_last())
-            .limit(50)
+    try:
+        alert_tasks = await tasks.inbox(
+            session, user, InboxQuery(states=OPEN_STATES, kind="overdue_followup"), limit=50
         )
-    )
+    except Refusal as exc:
+        raise _page_error(exc) from exc
     loans_stmt = select(Loan, Enterprise.name).join(Enterprise, Enterprise.id == Loan.enterprise_id)
     loans_stmt = loans_stmt.where(Loan.status == "active", Loan.days_past_due > 0)
     if user.role in INSTITUTION_ROLES:
@@ -487,13 +466,13 @@ async def alerts(
     return render(
         ctx,
         "alerts.html",
-        tasks=tasks,
+        tasks=alert_tasks,
         overdue=overdue,
         page=page,
         pages=pages,
         total=total,
         now=datetime.now(UTC),
-        subjects=await task_subjects(session, [task.subject for task in tasks]),
+        subjects=await task_subjects(session, [task.subject for task in alert_tasks]),
     )
 
 
@@ -518,24 +497,11 @@ async def _demands_page(
     status: int = 200,
 ) -> Response:
     user = ctx.require(*INSTITUTION_ROLES)
-    stmt = (
-        select(DemandResponse, FinancingDemand, Enterprise)
-        .join(FinancingDemand, FinancingDemand.id == DemandResponse.demand_id)
-        .join(Enterprise, Enterprise.id == FinancingDemand.enterprise_id)
-        .where(
-            DemandResponse.institution_id == user.institution_id,
-            DemandResponse.status == "pending",
-        )
-    )
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    total = await demand_service.pending_count(session, user)
     pages = _page_count(total)
     page = min(page, pages)
-    rows = list(
-        (
-            await session.execute(
-                stmt.order_by(DemandResponse.due_at).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-            )
-        ).all()
+    rows = await demand_service.pending(
+        session, user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     return render(
         ctx,
@@ -555,7 +521,7 @@ async def _demands_page(
 async def answer_demand(
     demand_id: uuid.UUID, ctx: Web, form: Form, session: SessionDep, app_ctx: ContextDep
 ) -> Response:
-    """Answer through the API's answer_demand (the demand workflow's validated Update)."""
+    """Answer through the demands service (the demand workflow's validated Update)."""
     user = ctx.require(*INSTITUTION_ROLES)
     errors: list[dict[str, str]] = []
     interested = text(form, "interested", 5) == "yes"
@@ -564,14 +530,14 @@ async def answer_demand(
     refusal: Refusal | None = None
     if not errors:
         try:
-            body = demands_api.AnswerIn(
+            body = AnswerIn(
                 interested=interested,
                 indicative_rate=(rate / _PERCENT).quantize(_RATE_QUANTUM) if rate else None,
                 indicative_amount=amount,
                 reason=text(form, "reason", 1000),
             )
             temporal = await app_ctx.temporal_client()
-            await demands_api.answer_demand(demand_id, body, user, session, temporal)
+            await demand_service.answer(session, temporal, user, demand_id, body)
         except Refusal as exc:
             refusal = exc
         except ValidationError as exc:

@@ -19,7 +19,6 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.errors import ApiError
 from api.idempotency import bind_idempotency_key, mark_replayed
 from api.schemas import AcceptanceOut, ApplicationOut, Schema, from_row
-from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from config.crypto import FieldCipher
 from db.models import (
     DemandResponse,
@@ -49,6 +48,7 @@ from gateway.deps import (
 )
 from services.inputs import TWO_VISIBLE, Money, ServerRule, server_rules
 from services.principal import Principal
+from services.workflow_errors import refusal_from_workflow, run_query, run_update, settle_start
 from workflows.contracts import (
     SEALED_ACCOUNT,
     Acceptance,
@@ -271,7 +271,7 @@ async def submit_application(
     except WorkflowAlreadyStartedError:
         await settle_start(start)  # the same key after the application closed
     except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
+        raise refusal_from_workflow(exc) from exc
     return await _named_application(session, application_id)
 
 

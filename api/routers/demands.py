@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
-from pydantic import ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -27,7 +27,6 @@ from api.schemas import (
     Schema,
     from_row,
 )
-from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from db.models import (
     DemandMatch,
     DemandResponse,
@@ -44,7 +43,7 @@ from domain.comparison import OfferQuote, compare, quote
 from domain.errors import BusinessRuleError
 from domain.matching import Candidate, DemandFacts, validate_demand
 from domain.product_codec import policy_from_json, terms_from_json
-from domain.products import MAX_ANNUAL_RATE, FinancingType
+from domain.products import FinancingType
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
 from gateway.deps import (
@@ -55,14 +54,14 @@ from gateway.deps import (
     TemporalDep,
     require_roles,
 )
-from services.inputs import DecimalInput, Money, ServerRule, server_rules
+from services import demands
+from services.demands import AnswerIn
+from services.inputs import DecimalInput, ServerRule, server_rules
 from services.principal import Principal
+from services.workflow_errors import refusal_from_workflow, settle_start
 from workflows.contracts import (
     DemandInput,
     DemandProgress,
-    DemandWithdrawal,
-    InstitutionAnswer,
-    ProductSelection,
     TaskQueue,
     WorkflowType,
     demand_workflow_id,
@@ -93,67 +92,8 @@ class DemandIn(Schema):
     repayment_method: RepaymentMethod | None = None
 
 
-IndicativeRate = Annotated[
-    Decimal,
-    DecimalInput(
-        places=6,
-        whole_digits=1,
-        at_most=MAX_ANNUAL_RATE,
-        description='An annual rate as a fraction ("0.0435" is 4.35 %), above 0, at most 24 %',
-        refusal=(
-            "demand.bad_indicative_rate",
-            "意向年利率须在 0 至 24% 之间",
-            "An indicative annual rate in (0, 24 %] is required",
-        ),
-    ),
-]
-
-
-class AnswerIn(Schema):
-    """Interested with an indicative rate, or declined with a reason (the demand workflow
-    checks both: demand.bad_indicative_rate, demand.reason_required)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "if": {"properties": {"interested": {"const": True}}},
-            "then": {
-                "required": ["indicative_rate"],
-                "properties": {"indicative_rate": {"type": "string"}},
-            },
-            "else": {"required": ["reason"], "properties": {"reason": {"pattern": r"\S"}}},
-        }
-    )
-
-    interested: bool
-    indicative_rate: IndicativeRate | None = None
-    indicative_amount: Money | None = None
-    reason: str = Field(default="", max_length=1000)
-
-
 class SelectionIn(Schema):
     product_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
-
-
-async def _demand_for(
-    session: SessionDep, user: Principal, demand_id: uuid.UUID
-) -> FinancingDemand:
-    """The demand if the caller may see it: its enterprise, an institution it was sent to,
-    or a platform-wide role; otherwise 404."""
-    demand = await session.get(FinancingDemand, demand_id)
-    if demand is None:
-        raise ApiError(404, "not_found", "资源不存在", "Not found")
-    if user.role in PLATFORM_WIDE_READERS or user.enterprise_id == demand.enterprise_id:
-        return demand
-    if user.role in INSTITUTION_ROLES and user.institution_id is not None:
-        sent = await session.scalar(
-            select(DemandResponse.id).where(
-                DemandResponse.demand_id == demand_id,
-                DemandResponse.institution_id == user.institution_id,
-            )
-        )
-        if sent is not None:
-            return demand
-    raise ApiError(404, "not_found", "资源不存在", "Not found")
 
 
 @router.post("", operation_id="post_demand", response_model=DemandOut, status_code=201)
@@ -223,7 +163,7 @@ async def post_demand(
     except WorkflowAlreadyStartedError:
         await settle_start(start)  # the same key after the demand closed: it exists already
     except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
+        raise refusal_from_workflow(exc) from exc
     existing = await session.get(FinancingDemand, demand_id)
     if existing is not None:
         await session.refresh(existing)
@@ -264,7 +204,7 @@ async def list_demands(
 @router.get("/{demand_id}", operation_id="get_demand", response_model=DemandDetail)
 async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> DemandDetail:
     """The demand, its explained matches and the institutions' answers."""
-    demand = await _demand_for(session, user, demand_id)
+    demand = await demands.demand_for(session, user, demand_id)
     matches = await session.execute(
         select(DemandMatch, LoanProduct.name, Institution.name)
         .join(LoanProduct, LoanProduct.id == DemandMatch.product_id)
@@ -283,43 +223,13 @@ async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDe
         matches=[
             from_row(MatchOut, m, product_name=product, institution_name=institution)
             for m, product, institution in matches
-            if _sees_institution(user, m.institution_id)
+            if demands.sees_institution(user, m.institution_id)
         ],
         responses=[
             from_row(ResponseOut, r, institution_name=institution)
             for r, institution in responses
-            if _sees_institution(user, r.institution_id)
+            if demands.sees_institution(user, r.institution_id)
         ],
-    )
-
-
-def _own_answers_only(user: Principal, progress: DemandProgress) -> DemandProgress:
-    """What a lender may see of a shared demand: its own institution's state, never a
-    competitor's answer (the enterprise and platform-wide readers see them all)."""
-    if user.role not in INSTITUTION_ROLES:
-        return progress
-    own = [s for s in progress.institutions if _sees_institution(user, s.institution_id)]
-    return progress.model_copy(update={"institutions": own})
-
-
-def _sees_institution(user: Principal, institution_id: uuid.UUID) -> bool:
-    return user.role not in INSTITUTION_ROLES or institution_id == user.institution_id
-
-
-async def _update(
-    temporal: TemporalDep,
-    demand_id: uuid.UUID,
-    name: str,
-    *args: object,
-    update_id: str | None = None,
-) -> DemandProgress:
-    return await run_update(
-        temporal,
-        demand_workflow_id(demand_id),
-        name,
-        *args,
-        result_type=DemandProgress,
-        update_id=update_id,
     )
 
 
@@ -327,9 +237,7 @@ async def _update(
 async def demand_progress(
     demand_id: uuid.UUID, user: CurrentUser, session: SessionDep, temporal: TemporalDep
 ) -> DemandProgress:
-    await _demand_for(session, user, demand_id)
-    progress = await run_query(temporal, demand_workflow_id(demand_id), "progress", DemandProgress)
-    return _own_answers_only(user, progress)
+    return await demands.progress(session, temporal, user, demand_id)
 
 
 @router.post("/{demand_id}/withdraw", operation_id="withdraw_demand", response_model=DemandProgress)
@@ -337,11 +245,7 @@ async def withdraw_demand(
     demand_id: uuid.UUID, user: Applicant, session: SessionDep, temporal: TemporalDep
 ) -> DemandProgress:
     """Withdraw at any time before choosing; open institution tasks are cancelled."""
-    demand = await _demand_for(session, user, demand_id)
-    if demand.status in CLOSED_STAGES:
-        raise ApiError(409, "demand.closed", "该融资需求已结束", "The demand is closed")
-    withdrawal = DemandWithdrawal(withdrawn_by=user.user_id, withdrawer_role=user.role.value)
-    return await _update(temporal, demand_id, "withdraw", withdrawal)
+    return await demands.withdraw(session, temporal, user, demand_id)
 
 
 @router.post("/{demand_id}/responses", operation_id="answer_demand", response_model=DemandProgress)
@@ -349,25 +253,7 @@ async def answer_demand(
     demand_id: uuid.UUID, body: AnswerIn, user: Staff, session: SessionDep, temporal: TemporalDep
 ) -> DemandProgress:
     """An institution answers: interested with indicative terms, or declined with a reason."""
-    await _demand_for(session, user, demand_id)
-    assert user.institution_id is not None
-    answer = InstitutionAnswer(
-        institution_id=user.institution_id,
-        responder_id=user.user_id,
-        responder_role=user.role.value,
-        interested=body.interested,
-        indicative_rate=body.indicative_rate,
-        indicative_amount=body.indicative_amount,
-        reason=body.reason,
-    )
-    progress = await _update(
-        temporal,
-        demand_id,
-        "respond",
-        answer,
-        update_id=f"answer-{demand_id}-{user.institution_id}",
-    )
-    return _own_answers_only(user, progress)
+    return await demands.answer(session, temporal, user, demand_id, body)
 
 
 @router.post(
@@ -386,11 +272,7 @@ async def select_products(
     temporal: TemporalDep,
 ) -> DemandProgress:
     """Choose the products to apply for (the application itself is the next stage)."""
-    await _demand_for(session, user, demand_id)
-    selection = ProductSelection(
-        product_ids=body.product_ids, selected_by=user.user_id, selector_role=user.role.value
-    )
-    return await _update(temporal, demand_id, "select_products", selection)
+    return await demands.select_products(session, temporal, user, demand_id, body.product_ids)
 
 
 async def _quotes(session: SessionDep, demand: FinancingDemand, user: Principal) -> list[QuoteOut]:
@@ -422,7 +304,7 @@ async def _quotes(session: SessionDep, demand: FinancingDemand, user: Principal)
     ]
     quotes: list[tuple[OfferQuote, QuoteOut]] = []
     for match, product, version, institution in rows.all():
-        if not _sees_institution(user, institution.id):
+        if not demands.sees_institution(user, institution.id):
             continue
         terms = terms_from_json(version.terms)
         answer = answers.get(institution.id)
@@ -482,7 +364,7 @@ async def compare_offers(
     demand_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> list[QuoteOut]:
     """Every eligible product side by side: installment, interest, fees, APR, net cost."""
-    demand = await _demand_for(session, user, demand_id)
+    demand = await demands.demand_for(session, user, demand_id)
     return await _quotes(session, demand, user)
 
 
@@ -493,7 +375,7 @@ async def compare_offers_pdf(
     demand_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> Response:
     """The comparison sheet as a PDF (Chinese, embedded CJK font)."""
-    demand = await _demand_for(session, user, demand_id)
+    demand = await demands.demand_for(session, user, demand_id)
     quotes = await _quotes(session, demand, user)
     enterprise = await EnterpriseRepository(session).get(demand.enterprise_id)
     assert enterprise is not None

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from api.errors import ApiError
 from api.idempotency import bind_idempotency_key, mark_replayed
 from api.schemas import LoanOut, PayoffQuoteOut, ScheduleOut, ScheduleRowOut, Schema, TransactionOut
-from api.workflow_errors import run_query, run_update
 from config.crypto import FieldCipher
 from db.models import (
     Enterprise,
@@ -51,6 +50,7 @@ from gateway.deps import (
 )
 from services.inputs import Day, Money, ServerRule, refuse, server_rules
 from services.principal import Principal
+from services.workflow_errors import run_query, run_update
 from workflows.contracts import (
     SEALED_PAYER_ACCOUNT,
     ExtensionRequest,

@@ -26,9 +26,7 @@ from api.schemas import (
     ProgressOut,
     RegistrationOut,
     Schema,
-    password_rules,
 )
-from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
 from config.settings import Settings
 from db.models import AppUser, DecisionLogEntry, Enterprise, UsccClaim
@@ -74,9 +72,11 @@ from services.inputs import (
     Day,
     DecimalInput,
     ServerRule,
+    password_rules,
     server_rules,
 )
 from services.principal import Principal
+from services.workflow_errors import refusal_from_workflow, run_query, run_update
 from workflows.contracts import (
     SEALED_ID_NUMBER,
     SEALED_MOBILE,
@@ -498,7 +498,7 @@ async def register(
             "registration", start_workflow_operation=start, result_type=RegistrationAck
         )
     except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
+        raise refusal_from_workflow(exc) from exc
     return RegistrationOut(**ack.model_dump(), registration_secret=secret)
 
 
@@ -764,5 +764,5 @@ async def resubmit_registration(
         await handle.execute_update("registration", result_type=RegistrationAck)
         progress = await handle.query("progress", result_type=OnboardingProgress)
     except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
+        raise refusal_from_workflow(exc) from exc
     return _progress(progress)
