@@ -2,8 +2,9 @@
 regulators, a sub-application mounted on the API app under ``/web``.
 
 Mounted rather than included: the pages are not API operations (no OpenAPI entry, no place in
-the API's authorization matrix); they call the API's own route functions and share the API's
-state (engine, Temporal client, settings) and middleware."""
+the API's authorization matrix); they call the same services as the API (never the API itself)
+and share its state (engine, Temporal client, settings) and middleware. The composition root,
+``server.py``, mounts them."""
 
 from __future__ import annotations
 
