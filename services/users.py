@@ -1,26 +1,32 @@
 """Staff accounts: platform admins create any staff user, institution admins their own
-institution's staff; applicants register through onboarding instead."""
+institution's staff (applicants register through onboarding instead), and lift the lock placed
+on an account after repeated failed logins."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.settings import Settings
 from db.models import AppUser
 from db.repositories import InstitutionRepository, UserRepository
+from db.security import LoginGuardRepository
 from domain.errors import BusinessRuleError, issue
 from domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from domain.passwords import check_password_strength
 from domain.roles import INSTITUTION_ROLES, Role, tenancy_required
 from services.credentials import hash_password
-from services.errors import Refusal
+from services.errors import Refusal, not_found
 from services.inputs import Schema, ServerRule, password_rules, server_rules
 from services.principal import Principal, require_role
 
+# Who administers staff accounts (each institution admin only their own institution's).
+ACCOUNT_ADMINS = (Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN)
 STAFF_ROLES = sorted(role.value for role in Role if role is not Role.APPLICANT)
 _INSTITUTION_ROLES = sorted(role.value for role in INSTITUTION_ROLES)
 
@@ -55,7 +61,7 @@ class UserCreate(Schema):
 
 async def create_staff(session: AsyncSession, admin: Principal, body: UserCreate) -> AppUser:
     """Create a staff user; an institution admin only for their own institution."""
-    require_role(admin, Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN)
+    require_role(admin, *ACCOUNT_ADMINS)
     if body.role is Role.APPLICANT:
         raise BusinessRuleError(
             [
@@ -124,3 +130,56 @@ async def institution_staff(session: AsyncSession, admin: Principal) -> list[App
     """The staff of the admin's institution, by role and username (at most 500)."""
     require_role(admin, Role.INSTITUTION_ADMIN)
     return await UserRepository(session).of_institution(admin.institution_id, limit=500)
+
+
+class AccountLockOut(Schema):
+    """Whether an account is locked, and the failed logins counted against it."""
+
+    user_id: uuid.UUID
+    username: str
+    locked: bool
+    locked_until: datetime | None
+    recent_failures: int
+
+
+async def _managed_user(session: AsyncSession, admin: Principal, user_id: uuid.UUID) -> AppUser:
+    """Platform admins manage every account, institution admins their own staff (else 404)."""
+    require_role(admin, *ACCOUNT_ADMINS)
+    user = await session.get(AppUser, user_id, with_for_update=True)
+    if user is None or (
+        admin.role is Role.INSTITUTION_ADMIN and user.institution_id != admin.institution_id
+    ):
+        raise not_found()
+    return user
+
+
+async def _status(guard: LoginGuardRepository, user: AppUser, settings: Settings) -> AccountLockOut:
+    window = timedelta(seconds=settings.login_lockout_window_s)
+    until = user.locked_until
+    return AccountLockOut(
+        user_id=user.id,
+        username=user.username,
+        locked=until is not None and until > datetime.now(UTC),
+        locked_until=until,
+        recent_failures=await guard.failures_for_username(user.username, window),
+    )
+
+
+async def lock_status(
+    session: AsyncSession, settings: Settings, admin: Principal, user_id: uuid.UUID
+) -> AccountLockOut:
+    """Is the account locked, and how many failed logins count against it."""
+    user = await _managed_user(session, admin, user_id)
+    return await _status(LoginGuardRepository(session), user, settings)
+
+
+async def unlock(
+    session: AsyncSession, settings: Settings, admin: Principal, user_id: uuid.UUID
+) -> AccountLockOut:
+    """Lift the lock and reset the failed-login counters (every attempt stays on record)."""
+    user = await _managed_user(session, admin, user_id)
+    guard = LoginGuardRepository(session)
+    await guard.unlock(user, actor=admin.actor)
+    status = await _status(guard, user, settings)
+    await session.commit()
+    return status

@@ -7,15 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.schemas import UserOut
-from domain.roles import Role
 from gateway.deps import SessionDep, require_roles
 from services import users
 from services.principal import Principal
-from services.users import UserCreate
+from services.users import ACCOUNT_ADMINS, UserCreate
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
-Admin = Annotated[Principal, Depends(require_roles(Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN))]
+Admin = Annotated[Principal, Depends(require_roles(*ACCOUNT_ADMINS))]
 
 
 @router.post("", operation_id="create_user", response_model=UserOut, status_code=201)
