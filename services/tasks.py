@@ -32,6 +32,9 @@ from workflows.contracts import (
     ReviewDecision,
 )
 
+# The inbox answers with the task rows themselves (front ends read, never write, them).
+Task = HumanTask
+
 # Auditors read the inbox; only people who decide cases may claim or decide a task.
 DECIDERS = (Role.OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN)
 OPEN_STATES = ("open", "claimed")

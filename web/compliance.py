@@ -26,8 +26,9 @@ from domain.roles import INSTITUTION_ROLES, Role
 from gateway.deps import ContextDep, SessionDep
 from services import audit
 from services.errors import Refusal
+from services.subjects import people, task_subjects
 from web.core import PREFIX, PageError, Web, WebContext, parse_uuid, redirect, render
-from web.display import audit_actor, people, task_subjects
+from web.display import audit_actor
 from workflows.contracts import WorkflowType
 
 router = APIRouter(prefix="/compliance", include_in_schema=False)

@@ -11,34 +11,25 @@ import math
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from starlette.datastructures import FormData
 
-from db.models import (
-    Enterprise,
-    EnterpriseDocument,
-    HumanTask,
-    Loan,
-    LoanApplication,
-    LoanDocument,
-)
 from domain.labels import Vocabulary, label
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from gateway.deps import ContextDep, SessionDep
+from services import cases, tasks
 from services import demands as demand_service
-from services import tasks
+from services.cases import VIEWABLE_ENTERPRISE_DOCUMENTS, Application
 from services.demands import AnswerIn
 from services.errors import Refusal
 from services.principal import Principal
-from services.tasks import OPEN_STATES, DecisionIn, InboxQuery
+from services.subjects import people, task_subjects
+from services.tasks import OPEN_STATES, DecisionIn, InboxQuery, Task
 from web.core import PREFIX, Form, PageError, Web, WebContext, parse_uuid, redirect, render, text
-from web.display import people, task_subjects
-from web.queries import VIEWABLE_ENTERPRISE_DOCUMENTS, case_context, case_timeline
+from web.queries import case_context, case_timeline
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,7 +53,7 @@ def _page_error(refusal: Refusal) -> PageError:
     return PageError(404, "error.not_found")
 
 
-async def _task(session: SessionDep, user: Principal, task_id: uuid.UUID) -> HumanTask:
+async def _task(session: SessionDep, user: Principal, task_id: uuid.UUID) -> Task:
     """A task of the caller's inbox (404 page for any other)."""
     try:
         return await tasks.task_for(session, user, task_id)
@@ -158,24 +149,14 @@ async def open_task(task_id: uuid.UUID, ctx: Web, session: SessionDep) -> Respon
     return render(ctx, "task.html", task=task, error="", field_errors=[], subjects=subjects)
 
 
-_Case = TypeVar("_Case", LoanApplication, Loan)
-
-
-def _of_reader(user: Principal, row: _Case | None) -> _Case:
-    """The case if ``user`` is staff of its institution or a platform-wide reader, else 404."""
-    if row is None or not (
-        user.role in PLATFORM_WIDE_READERS
-        or (user.role in INSTITUTION_ROLES and user.institution_id == row.institution_id)
-    ):
-        raise PageError(404, "error.not_found")
-    return row
-
-
 async def _application_for(
     session: SessionDep, user: Principal, application_id: uuid.UUID
-) -> LoanApplication:
+) -> Application:
     """Staff of the case's institution or platform-wide readers; anyone else gets 404."""
-    return _of_reader(user, await session.get(LoanApplication, application_id))
+    try:
+        return await cases.application(session, user, application_id)
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
 
 
 async def _review_page(
@@ -357,21 +338,16 @@ async def application_document(
     """An issued offer letter or contract inline; the enterprise's uploaded business licence
     inline when it is an image, as a download when it is a PDF (an uploaded PDF may carry
     script, and a browser's viewer must not run it in our origin); uploads are sandboxed."""
-    row = await _application_for(session, ctx.user, application_id)
-    loan_doc = await session.get(LoanDocument, document_id)
-    uploaded = False
-    if loan_doc is not None and loan_doc.application_id == row.id:
-        sha, media, name = loan_doc.sha256, "application/pdf", f"{loan_doc.kind}.pdf"
-    else:
-        uploaded = True
-        material = await session.get(EnterpriseDocument, document_id)
-        if (
-            material is None
-            or material.enterprise_id != row.enterprise_id
-            or material.kind not in VIEWABLE_ENTERPRISE_DOCUMENTS
-        ):
-            raise PageError(404, "error.not_found")
-        sha, media, name = material.sha256, material.content_type, material.kind
+    try:
+        document = await cases.application_document(session, ctx.user, application_id, document_id)
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
+    sha, media, name, uploaded = (
+        document.sha256,
+        document.media_type,
+        document.name,
+        document.uploaded,
+    )
     content = app_ctx.document_store().get(sha)
     disposition = "attachment" if uploaded and media == "application/pdf" else "inline"
     headers = {
@@ -386,10 +362,6 @@ async def application_document(
     return Response(content, media_type=media, headers=headers)
 
 
-async def _loan_for(session: SessionDep, user: Principal, loan_id: uuid.UUID) -> Loan:
-    return _of_reader(user, await session.get(Loan, loan_id))
-
-
 async def _loan_page(
     ctx: WebContext,
     session: SessionDep,
@@ -400,10 +372,12 @@ async def _loan_page(
     done: str = "",
 ) -> Response:
     user = ctx.user
-    loan = await _loan_for(session, user, loan_id)
-    enterprise = await session.get(Enterprise, loan.enterprise_id)
+    try:
+        case = await cases.loan(session, user, loan_id)
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
+    loan, enterprise, application = case.loan, case.enterprise, case.application
     loan_tasks = await tasks.tasks_of_workflow(session, f"loan-{loan.id}")
-    application = await session.get(LoanApplication, loan.application_id)
     subjects = [f"loan-{loan.id}"] + ([application.workflow_id] if application else [])
     timeline = await case_timeline(session, subjects)
     return render(
@@ -447,21 +421,11 @@ async def alerts(
         )
     except Refusal as exc:
         raise _page_error(exc) from exc
-    loans_stmt = select(Loan, Enterprise.name).join(Enterprise, Enterprise.id == Loan.enterprise_id)
-    loans_stmt = loans_stmt.where(Loan.status == "active", Loan.days_past_due > 0)
-    if user.role in INSTITUTION_ROLES:
-        loans_stmt = loans_stmt.where(Loan.institution_id == user.institution_id)
-    total = await session.scalar(select(func.count()).select_from(loans_stmt.subquery())) or 0
+    total = await cases.overdue_count(session, user)
     pages = _page_count(total)
     page = min(page, pages)
-    overdue = list(
-        (
-            await session.execute(
-                loans_stmt.order_by(Loan.days_past_due.desc())
-                .limit(PAGE_SIZE)
-                .offset((page - 1) * PAGE_SIZE)
-            )
-        ).all()
+    overdue = await cases.overdue_loans(
+        session, user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     return render(
         ctx,

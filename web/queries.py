@@ -37,7 +37,6 @@ from domain.identity_codes import mask_mobile
 log = structlog.get_logger("loanbridge.web")
 
 # Materials an institution may open; identity photos stay with the platform.
-VIEWABLE_ENTERPRISE_DOCUMENTS = frozenset({"business_licence"})
 _RATIO = Decimal("0.0001")
 
 

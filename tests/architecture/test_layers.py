@@ -23,10 +23,7 @@ NOT_YET_MIGRATED = frozenset(
         "api/routers/onboarding.py",
         "api/routers/privacy.py",
         "web/compliance.py",
-        "web/display.py",
-        "web/officer.py",
         "web/queries.py",
-        "web/regulator.py",
     }
 )
 
