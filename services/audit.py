@@ -1,5 +1,6 @@
-"""Compliance audit: search workflows, read one as a business timeline with its descendants,
-export it (JSON, PDF), verify the decision log, and read and apply the retention rules."""
+"""Compliance audit: search workflows, find the workflow of a record, read one as a business
+timeline with its descendants, export it (JSON, PDF), verify the decision log (whole, or one
+case's entries), read the monitoring alerts, and read and apply the retention rules."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +31,13 @@ from audit.service import (
 )
 from config.codec import EncryptionCodec
 from config.settings import Settings
+from db import reporting
+from db.models import DecisionLogEntry, Enterprise, FinancingDemand, Loan, LoanApplication
 from db.models_audit import RetentionRun
+from db.models_compliance import MonitoringAlert
 from db.repositories import UserRepository
 from documents.pdf import render_pdf
+from domain.decision_chain import GENESIS_HASH, entry_hash
 from domain.roles import INSTITUTION_ROLES, Role
 from services.errors import not_found
 from services.principal import Principal, require_role
@@ -169,3 +175,56 @@ async def apply_retention(
         result_type=RetentionResult,
     )
     return result
+
+
+async def workflow_of_record(
+    session: AsyncSession, user: Principal, record_id: uuid.UUID
+) -> str | None:
+    """The workflow id of whatever business record carries this id (platform-wide readers)."""
+    require_role(user, *CHAIN_READERS)
+    for model in (LoanApplication, FinancingDemand, Enterprise):
+        row: Any = await session.get(model, record_id)
+        if row is not None:
+            return str(row.workflow_id)
+    loan = await session.get(Loan, record_id)
+    return f"loan-{loan.id}" if loan is not None else None
+
+
+async def case_chain(
+    session: AsyncSession, user: Principal, workflow_ids: list[str]
+) -> tuple[int, list[int]]:
+    """A case's decision-log entries re-hashed, each linked to an entry that exists:
+    (entries checked, seqs that fail). ``verify`` walks the whole chain."""
+    require_role(user, *CHAIN_READERS)
+    rows = list(
+        await session.scalars(
+            select(DecisionLogEntry)
+            .where(DecisionLogEntry.subject.in_(workflow_ids))
+            .order_by(DecisionLogEntry.seq)
+        )
+    )
+    links = {r.prev_hash for r in rows} - {GENESIS_HASH}
+    known = (
+        set(
+            await session.scalars(
+                select(DecisionLogEntry.hash).where(DecisionLogEntry.hash.in_(links))
+            )
+        )
+        if links
+        else set()
+    )
+    broken = [
+        r.seq
+        for r in rows
+        if entry_hash(r.prev_hash, r.at, r.actor, r.kind, r.subject, r.payload) != r.hash
+        or (r.prev_hash != GENESIS_HASH and r.prev_hash not in known)
+    ]
+    return len(rows), broken
+
+
+async def monitoring_alerts(
+    session: AsyncSession, user: Principal, *, state: str, rule: str, limit: int
+) -> Sequence[MonitoringAlert]:
+    """Transaction-monitoring alerts, newest first, of a state and a rule (any when empty)."""
+    require_role(user, *CHAIN_READERS)
+    return await reporting.list_alerts(session, state=state or None, rule=rule or None, limit=limit)
