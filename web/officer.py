@@ -22,6 +22,7 @@ from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from gateway.deps import ContextDep, SessionDep
 from services import cases, tasks
 from services import demands as demand_service
+from services.case_context import case_context, case_timeline
 from services.cases import VIEWABLE_ENTERPRISE_DOCUMENTS, Application
 from services.demands import AnswerIn
 from services.errors import Refusal
@@ -29,7 +30,6 @@ from services.principal import Principal
 from services.subjects import people, task_subjects
 from services.tasks import OPEN_STATES, DecisionIn, InboxQuery, Task
 from web.core import PREFIX, Form, PageError, Web, WebContext, parse_uuid, redirect, render, text
-from web.queries import case_context, case_timeline
 
 router = APIRouter(include_in_schema=False)
 

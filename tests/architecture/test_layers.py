@@ -22,7 +22,6 @@ NOT_YET_MIGRATED = frozenset(
         "api/routers/loans.py",
         "api/routers/onboarding.py",
         "api/routers/privacy.py",
-        "web/queries.py",
     }
 )
 
