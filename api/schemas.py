@@ -14,6 +14,7 @@ from pydantic import (
 
 from domain.roles import Role
 from services.catalog import ProductOut as ProductOut  # declared by the catalog service
+from services.demands import QuoteOut as QuoteOut  # declared by the demands service
 from services.inputs import Schema as Schema  # every API body's base, re-exported
 
 S = TypeVar("S", bound=BaseModel)
@@ -208,29 +209,6 @@ class DemandDetail(DemandOut):
     applicable_policies: dict[str, Any]
     matches: list[MatchOut]
     responses: list[ResponseOut]
-
-
-class QuoteOut(Schema):
-    """One candidate side by side with the others (APR = IRR of the real cash flows)."""
-
-    product_id: uuid.UUID
-    product_name: str
-    institution_name: str
-    institution_interested: bool | None
-    amount: Decimal
-    term_months: int
-    rate: Decimal
-    method: str
-    first_installment: Decimal
-    max_installment: Decimal
-    total_interest: Decimal
-    total_fees: Decimal
-    total_cost: Decimal
-    apr: Decimal
-    effective_annual_rate: Decimal
-    subsidy: Decimal
-    net_cost: Decimal
-    response_sla_hours: int
 
 
 class TaskOut(Schema):

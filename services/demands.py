@@ -1,29 +1,55 @@
-"""Financing demands as the parties see them: who may see a demand, an institution's pending
-answers and its answer, following, withdrawing and choosing through the demand workflow."""
+"""Financing demands as the parties see them: posting one (verified enterprises), who may see a
+demand, its matches and answers, an institution's pending answers and its answer, the offers
+compared, following, withdrawing and choosing through the demand workflow."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from db.models import DemandResponse, Enterprise, FinancingDemand
-from domain.products import MAX_ANNUAL_RATE
+from config.settings import Settings
+from db.models import (
+    DemandMatch,
+    DemandResponse,
+    Enterprise,
+    FinancingDemand,
+    Institution,
+    LoanProduct,
+    LoanProductVersion,
+)
+from db.models import SupportPolicy as SupportPolicyRow
+from db.repositories import EnterpriseRepository
+from documents.pdf import render_pdf
+from domain.calendar import business_today
+from domain.comparison import OfferQuote, compare, quote
+from domain.errors import BusinessRuleError
+from domain.matching import Candidate, DemandFacts, validate_demand
+from domain.product_codec import policy_from_json, terms_from_json
+from domain.products import MAX_ANNUAL_RATE, FinancingType
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
+from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
 from services.errors import Refusal, not_found
 from services.inputs import DecimalInput, Money, Schema
 from services.principal import Principal, require_role
-from services.workflow_errors import run_query, run_update
+from services.workflow_errors import refusal_from_workflow, run_query, run_update, settle_start
 from workflows.contracts import (
+    DemandInput,
     DemandProgress,
     DemandWithdrawal,
     InstitutionAnswer,
     ProductSelection,
+    TaskQueue,
+    WorkflowType,
     demand_workflow_id,
 )
 
@@ -214,3 +240,279 @@ async def pending(
     require_role(user, *INSTITUTION_ROLES)
     stmt = _pending(user).order_by(DemandResponse.due_at).limit(limit).offset(offset)
     return [(r, d, e) for r, d, e in (await session.execute(stmt)).all()]
+
+
+class DemandIn(Schema):
+    amount: Annotated[
+        Decimal,
+        DecimalInput(
+            places=2,
+            description='The amount sought in yuan: "1234.56" (at most two decimals) or a '
+            "whole number, above zero",
+            checked_by="validate_demand: money.not_positive",
+        ),
+    ]
+    term_months: int = Field(
+        json_schema_extra={"minimum": 1, "maximum": MAX_TERM_PERIODS},
+        description="Months, 1 to 600 (checked by validate_demand: demand.term_out_of_range)",
+    )
+    purpose: str = Field(min_length=2, max_length=1000)
+    financing_type: FinancingType
+    repayment_method: RepaymentMethod | None = None
+
+
+class QuoteOut(Schema):
+    """One candidate side by side with the others (APR = IRR of the real cash flows)."""
+
+    product_id: uuid.UUID
+    product_name: str
+    institution_name: str
+    institution_interested: bool | None
+    amount: Decimal
+    term_months: int
+    rate: Decimal
+    method: str
+    first_installment: Decimal
+    max_installment: Decimal
+    total_interest: Decimal
+    total_fees: Decimal
+    total_cost: Decimal
+    apr: Decimal
+    effective_annual_rate: Decimal
+    subsidy: Decimal
+    net_cost: Decimal
+    response_sla_hours: int
+
+
+async def postable(session: AsyncSession, user: Principal, body: DemandIn) -> uuid.UUID:
+    """The caller's enterprise, once it is verified and the demand keeps the rules (every
+    problem at once); its id."""
+    require_role(user, Role.APPLICANT)
+    assert user.enterprise_id is not None
+    enterprise = await EnterpriseRepository(session).get(user.enterprise_id)
+    if enterprise is None or enterprise.status != "verified":
+        raise Refusal(
+            409,
+            "enterprise.not_verified",
+            "企业认证通过后才能发布融资需求",
+            "Only verified enterprises can post financing demands",
+        )
+    facts = DemandFacts(
+        amount=body.amount,
+        term_months=body.term_months,
+        financing_type=body.financing_type,
+        repayment_method=body.repayment_method,
+    )
+    problems = validate_demand(facts)
+    if problems:
+        raise BusinessRuleError(problems)
+    return enterprise.id
+
+
+async def exists(session: AsyncSession, demand_id: uuid.UUID) -> bool:
+    """Whether a demand with this id is recorded."""
+    stmt = select(FinancingDemand.id).where(FinancingDemand.id == demand_id)
+    return await session.scalar(stmt) is not None
+
+
+async def submit(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    enterprise_id: uuid.UUID,
+    demand_id: uuid.UUID,
+    body: DemandIn,
+) -> tuple[DemandInput, FinancingDemand | None]:
+    """Start the demand workflow (once per id: the same id again finds the first); what was
+    submitted, and the demand as recorded (None while it is not readable yet)."""
+    demand = DemandInput(
+        demand_id=demand_id,
+        enterprise_id=enterprise_id,
+        amount=body.amount,
+        term_months=body.term_months,
+        purpose=body.purpose,
+        financing_type=body.financing_type.value,
+        repayment_method=body.repayment_method.value if body.repayment_method else None,
+    )
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        WorkflowType.FINANCING_DEMAND,
+        demand,
+        id=demand_workflow_id(demand_id),
+        task_queue=settings.task_queue(TaskQueue.PLATFORM),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    try:
+        # Answers once the demand is recorded, so it can be read right after this call.
+        await temporal.execute_update_with_start_workflow(
+            "submission", start_workflow_operation=start, result_type=DemandProgress
+        )
+    except WorkflowAlreadyStartedError:
+        await settle_start(start)  # the same key after the demand closed: it exists already
+    except Exception as exc:
+        raise refusal_from_workflow(exc) from exc
+    existing = await session.get(FinancingDemand, demand_id)
+    if existing is not None:
+        await session.refresh(existing)
+    return demand, existing
+
+
+async def visible_demands(
+    session: AsyncSession, user: Principal, *, limit: int, offset: int = 0
+) -> list[FinancingDemand]:
+    """Applicants: their demands. Staff: demands sent to their institution. Platform-wide
+    readers: all. Newest first."""
+    stmt = select(FinancingDemand).order_by(FinancingDemand.created_at.desc())
+    if user.role is Role.APPLICANT:
+        stmt = stmt.where(FinancingDemand.enterprise_id == user.enterprise_id)
+    elif user.role in INSTITUTION_ROLES:
+        stmt = stmt.join(DemandResponse, DemandResponse.demand_id == FinancingDemand.id).where(
+            DemandResponse.institution_id == user.institution_id
+        )
+    elif user.role not in PLATFORM_WIDE_READERS:
+        raise Refusal(403, "auth.role_not_allowed", "当前角色无权查看", "Not allowed")
+    return list(await session.scalars(stmt.limit(limit).offset(offset)))
+
+
+@dataclass(frozen=True, slots=True)
+class DemandView:
+    """A demand with its explained matches (product and institution names) and the
+    institutions' answers, as far as the caller may see them."""
+
+    demand: FinancingDemand
+    matches: list[tuple[DemandMatch, str, str]]
+    responses: list[tuple[DemandResponse, str]]
+
+
+async def detail(session: AsyncSession, user: Principal, demand_id: uuid.UUID) -> DemandView:
+    """The demand, its explained matches and the institutions' answers."""
+    demand = await demand_for(session, user, demand_id)
+    matches = await session.execute(
+        select(DemandMatch, LoanProduct.name, Institution.name)
+        .join(LoanProduct, LoanProduct.id == DemandMatch.product_id)
+        .join(Institution, Institution.id == DemandMatch.institution_id)
+        .where(DemandMatch.demand_id == demand_id)
+        .order_by(DemandMatch.rank)
+    )
+    responses = await session.execute(
+        select(DemandResponse, Institution.name)
+        .join(Institution, Institution.id == DemandResponse.institution_id)
+        .where(DemandResponse.demand_id == demand_id)
+    )
+    return DemandView(
+        demand,
+        [(m, p, i) for m, p, i in matches if sees_institution(user, m.institution_id)],
+        [(r, i) for r, i in responses if sees_institution(user, r.institution_id)],
+    )
+
+
+async def _quotes(
+    session: AsyncSession, demand: FinancingDemand, user: Principal
+) -> list[QuoteOut]:
+    """The comparison as the caller may see it: a lender only its own products and answer."""
+    rows = await session.execute(
+        select(DemandMatch, LoanProduct, LoanProductVersion, Institution)
+        .join(LoanProduct, LoanProduct.id == DemandMatch.product_id)
+        .join(
+            LoanProductVersion,
+            (LoanProductVersion.product_id == LoanProduct.id)
+            & (LoanProductVersion.version == DemandMatch.product_version),
+        )
+        .join(Institution, Institution.id == DemandMatch.institution_id)
+        .where(DemandMatch.demand_id == demand.id, DemandMatch.eligible.is_(True))
+    )
+    answers = {
+        r.institution_id: r
+        for r in await session.scalars(
+            select(DemandResponse).where(DemandResponse.demand_id == demand.id)
+        )
+    }
+    start = business_today()
+    policy_ids = [uuid.UUID(p) for p in demand.applicable_policies]
+    policies = [
+        policy_from_json(row.terms)
+        for row in await session.scalars(
+            select(SupportPolicyRow).where(SupportPolicyRow.id.in_(policy_ids))
+        )
+    ]
+    quotes: list[tuple[OfferQuote, QuoteOut]] = []
+    for match, product, version, institution in rows.all():
+        if not sees_institution(user, institution.id):
+            continue
+        terms = terms_from_json(version.terms)
+        answer = answers.get(institution.id)
+        interested = (
+            None
+            if answer is None or answer.status in ("pending", "reminded")
+            else (answer.status == "interested")
+        )
+        rate = (
+            answer.indicative_rate
+            if answer is not None and answer.indicative_rate
+            else match.indicative_rate
+        )
+        method = (
+            RepaymentMethod(demand.repayment_method)
+            if demand.repayment_method
+            else sorted(terms.repayment_methods)[0]
+        )
+        candidate = Candidate(
+            product_id=str(product.id),
+            version=version.version,
+            institution_id=str(institution.id),
+            terms=terms,
+        )
+        offer = quote(candidate, demand.amount, demand.term_months, rate, method, start, policies)
+        quotes.append(
+            (
+                offer,
+                QuoteOut(
+                    product_id=product.id,
+                    product_name=product.name,
+                    institution_name=institution.name,
+                    institution_interested=interested,
+                    amount=offer.amount,
+                    term_months=offer.term_months,
+                    rate=offer.rate,
+                    method=offer.method.value,
+                    first_installment=offer.first_installment,
+                    max_installment=offer.max_installment,
+                    total_interest=offer.total_interest,
+                    total_fees=offer.total_fees,
+                    total_cost=offer.total_cost,
+                    apr=offer.apr,
+                    effective_annual_rate=offer.effective_annual_rate,
+                    subsidy=offer.subsidy,
+                    net_cost=offer.net_cost,
+                    response_sla_hours=terms.response_sla_hours,
+                ),
+            )
+        )
+    order = {id(q): i for i, q in enumerate(compare([q for q, _ in quotes]))}
+    return [out for offer, out in sorted(quotes, key=lambda pair: order[id(pair[0])])]
+
+
+async def comparison(
+    session: AsyncSession, user: Principal, demand_id: uuid.UUID
+) -> list[QuoteOut]:
+    """Every eligible product side by side: installment, interest, fees, APR, net cost."""
+    demand = await demand_for(session, user, demand_id)
+    return await _quotes(session, demand, user)
+
+
+async def comparison_pdf(session: AsyncSession, user: Principal, demand_id: uuid.UUID) -> bytes:
+    """The comparison sheet as a PDF (Chinese, embedded CJK font)."""
+    demand = await demand_for(session, user, demand_id)
+    quotes = await _quotes(session, demand, user)
+    enterprise = await EnterpriseRepository(session).get(demand.enterprise_id)
+    assert enterprise is not None
+    return await asyncio.to_thread(
+        render_pdf,
+        "offer_comparison",
+        {
+            "enterprise_name": enterprise.name,
+            "demand": demand,
+            "quotes": [q.model_dump() for q in quotes],
+            "generated_on": business_today(),
+        },
+    )

@@ -18,7 +18,6 @@ NOT_YET_MIGRATED = frozenset(
     {
         "api/routers/applications.py",
         "api/routers/compliance.py",
-        "api/routers/demands.py",
         "api/routers/loans.py",
         "api/routers/onboarding.py",
         "api/routers/privacy.py",
