@@ -13,9 +13,9 @@ from pydantic import (
 )
 
 from domain.roles import Role
-from services.catalog import ProductOut as ProductOut  # declared by the catalog service
-from services.demands import QuoteOut as QuoteOut  # declared by the demands service
 from services.inputs import Schema as Schema  # every API body's base, re-exported
+from services.results import ProductOut as ProductOut  # what the catalog service answers
+from services.results import QuoteOut as QuoteOut  # what the demands service answers
 
 S = TypeVar("S", bound=BaseModel)
 

@@ -4,9 +4,9 @@ institution's admin, with the APR disclosure (PBoC 2021 No. 3); and the LPR publ
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
@@ -49,34 +49,7 @@ from services.inputs import (
     server_rules,
 )
 from services.principal import Principal, require_role
-
-
-class AprPreview(Schema):
-    """The disclosed cost of a typical loan under this product (mid amount, max term)."""
-
-    amount: Decimal
-    term_months: int
-    rate_min: Decimal
-    rate_max: Decimal
-    apr_at_min_rate: Decimal
-    apr_at_max_rate: Decimal
-
-
-# A product at one version, as it is shown: its terms (JSON), its institution's name and its
-# APR disclosure (none before any LPR is published). No docstring: it would become the
-# schema's description in the OpenAPI document.
-class ProductOut(Schema):
-    id: uuid.UUID
-    institution_id: uuid.UUID
-    institution_name: str
-    code: str
-    name: str
-    status: str
-    version: int
-    terms: dict[str, Any]
-    apr_preview: AprPreview | None = None
-    created_at: datetime
-
+from services.results import AprPreview, ProductOut
 
 # The product form is checked as a whole by validate_product_terms (every problem at once, each
 # with its own code); its schema states the same bounds.

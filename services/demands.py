@@ -41,6 +41,7 @@ from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
 from services.errors import Refusal, not_found
 from services.inputs import DecimalInput, Money, Schema
 from services.principal import Principal, require_role
+from services.results import QuoteOut
 from services.workflow_errors import refusal_from_workflow, run_query, run_update, settle_start
 from workflows.contracts import (
     DemandInput,
@@ -259,29 +260,6 @@ class DemandIn(Schema):
     purpose: str = Field(min_length=2, max_length=1000)
     financing_type: FinancingType
     repayment_method: RepaymentMethod | None = None
-
-
-class QuoteOut(Schema):
-    """One candidate side by side with the others (APR = IRR of the real cash flows)."""
-
-    product_id: uuid.UUID
-    product_name: str
-    institution_name: str
-    institution_interested: bool | None
-    amount: Decimal
-    term_months: int
-    rate: Decimal
-    method: str
-    first_installment: Decimal
-    max_installment: Decimal
-    total_interest: Decimal
-    total_fees: Decimal
-    total_cost: Decimal
-    apr: Decimal
-    effective_annual_rate: Decimal
-    subsidy: Decimal
-    net_cost: Decimal
-    response_sla_hours: int
 
 
 async def postable(session: AsyncSession, user: Principal, body: DemandIn) -> uuid.UUID:

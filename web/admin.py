@@ -24,8 +24,9 @@ from domain.roles import INSTITUTION_ROLES, Role
 from domain.schedule import RepaymentMethod
 from gateway.deps import SessionDep
 from services import catalog, users
-from services.catalog import AprPreview, ProductIn, ProductOut
+from services.catalog import ProductIn
 from services.errors import Refusal
+from services.results import AprPreview, ProductOut
 from services.users import UserCreate
 from web.core import PREFIX, Form, PageError, Web, WebContext, redirect, render, text
 

@@ -15,9 +15,10 @@ from domain.roles import Role
 from gateway.deps import CurrentUser, SessionDep, require_roles
 from services import catalog
 from services.catalog import PricingIn as PricingIn  # the request bodies, declared by the service
-from services.catalog import ProductIn, ProductOut
+from services.catalog import ProductIn
 from services.inputs import Day, DecimalInput
 from services.principal import Principal
+from services.results import ProductOut
 
 router = APIRouter(tags=["catalog"])
 InstitutionAdmin = Annotated[Principal, Depends(require_roles(Role.INSTITUTION_ADMIN))]

@@ -29,9 +29,10 @@ from gateway.deps import (
     require_roles,
 )
 from services import demands
-from services.demands import AnswerIn, DemandIn, QuoteOut
+from services.demands import AnswerIn, DemandIn
 from services.inputs import ServerRule, server_rules
 from services.principal import Principal
+from services.results import QuoteOut
 from workflows.contracts import (
     DemandProgress,
 )

@@ -5,6 +5,8 @@ and the services import neither, and routers and pages reach the database only t
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,16 @@ def test_front_ends_do_not_import_each_other(path: Path) -> None:
     package = path.relative_to(ROOT).parts[0]
     reached = sorted(m for m in imported(path) if m.split(".")[0] in FORBIDDEN[package])
     assert reached == [], f"{_name(path)} imports {reached}"
+
+
+def test_the_client_stays_light() -> None:
+    """The typed client reads the API's schemas; some of them are the services' results, which
+    must come without the services' database and rendering (``services/results.py``)."""
+    probe = (
+        "import sys, client.api; "
+        "print(sorted(m for m in ('sqlalchemy', 'weasyprint', 'fastapi') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
