@@ -214,7 +214,7 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
 
 def requires_token(dependant: Dependant) -> bool:
     """Whether the route resolves the caller from a bearer token (directly or through roles)."""
-    from api.deps import get_current_user, get_current_user_or_session
+    from gateway.deps import get_current_user, get_current_user_or_session
 
     resolvers = (get_current_user, get_current_user_or_session)
     return any(call in resolvers for call in _calls(dependant))

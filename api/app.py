@@ -1,4 +1,5 @@
-"""FastAPI app factory: lifespan wiring (engine, Temporal client), middleware, routers, errors."""
+"""The API's app factory: lifespan wiring (engine, Temporal client), middleware, routers,
+errors (the workbench is mounted by the composition root, ``server.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import AppContext
 from api.docs import install_documentation
 from api.errors import install_error_handlers
 from api.hardening import SecurityMiddleware, reject_unknown_query_parameters
@@ -41,7 +41,7 @@ from config.runtime import settle_garbage_collector
 from config.settings import Settings, get_settings
 from config.temporal import connect_temporal
 from db.session import create_engine, create_session_factory
-from web import install as install_workbench
+from gateway.deps import AppContext
 
 log = structlog.get_logger("loanbridge.api")
 
@@ -68,8 +68,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings | None = None, *, server_process: bool = False) -> FastAPI:
-    """Build the API; nothing connects until the lifespan starts. ``server_process``: the
+def create_api(settings: Settings | None = None, *, server_process: bool = False) -> FastAPI:
+    """Build the API alone; nothing connects until the lifespan starts. ``server_process``: the
     app is this process's only job (uvicorn), so its garbage collector is tuned at start."""
     settings = settings or get_settings()
 
@@ -127,14 +127,4 @@ def create_app(settings: Settings | None = None, *, server_process: bool = False
     app.include_router(compliance_routes.router)  # reports, monitoring, metrics (issue 8)
     app.include_router(model_routes.router)  # credit model registry (issue 7)
     app.include_router(account_routes.router)  # account lock and unlock (issue 11)
-    install_workbench(app)  # the web workbench under /web
     return app
-
-
-def create_default_app() -> FastAPI:
-    """Entry point for ``uvicorn api.app:create_default_app --factory`` (logging configured)."""
-    from config.logging import configure_logging
-
-    settings = get_settings()
-    configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings, server_process=True)

@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import BusinessRuleError, FieldIssue
 from domain.labels import Vocabulary, label
+from services.errors import Refusal
 
 log = structlog.get_logger("loanbridge.api")
 
@@ -28,22 +29,9 @@ _OUTAGE_RPC_STATUSES = {
 }
 
 
-class ApiError(Exception):
-    """An expected refusal with a status, a machine code and bilingual messages."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        zh: str,
-        en: str,
-        fields: Sequence[FieldIssue] = (),
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(code)
-        self.status, self.code, self.zh, self.en = status, code, zh, en
-        self.fields = list(fields)
-        self.headers = headers
+# The API's name for a service refusal: one class, so a refusal raised by a service and one
+# raised here are answered by the same handler with the same envelope.
+ApiError = Refusal
 
 
 # When each loan document is issued: the way forward of a request made before it is.
@@ -120,7 +108,7 @@ def field_issues_from_validation(exc: RequestValidationError) -> list[FieldIssue
         if etype == "value_error" and isinstance(ctx.get("error"), BusinessRuleError):
             issues.extend(ctx["error"].issues)
             continue
-        if "message_zh" in ctx:  # a domain rule checked in the model (api.fields.refuse)
+        if "message_zh" in ctx:  # a domain rule checked in the model (services.inputs.refuse)
             code, zh = etype, str(ctx["message_zh"])
         issues.append(
             FieldIssue(
@@ -136,8 +124,8 @@ def field_issues_from_validation(exc: RequestValidationError) -> list[FieldIssue
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves the API in the same envelope; nothing unexpected leaks details."""
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+    @app.exception_handler(Refusal)
+    async def _api_error(_: Request, exc: Refusal) -> JSONResponse:
         return JSONResponse(
             _body(exc.code, exc.zh, exc.en, exc.fields), status_code=exc.status, headers=exc.headers
         )

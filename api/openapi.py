@@ -4,7 +4,6 @@ the rules JSON Schema cannot state are listed where they apply (``x-server-rules
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -36,28 +35,6 @@ ERROR_ENVELOPE_SCHEMA: dict[str, Any] = {
         }
     },
 }
-
-SERVER_RULES = "x-server-rules"
-
-
-@dataclass(frozen=True, slots=True)
-class ServerRule:
-    """A rule the server checks beyond the schema because JSON Schema cannot state it: it
-    compares two fields, depends on today's date, or on records the server holds. A request
-    breaking it is refused with a field issue of this ``code`` on this ``field``."""
-
-    field: str
-    code: str
-    rule: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"field": self.field, "code": self.code, "rule": self.rule}
-
-
-def server_rules(*rules: ServerRule, **schema: Any) -> dict[str, Any]:
-    """The ``x-server-rules`` extension listing ``rules`` (for an operation's ``openapi_extra``
-    or a model's ``json_schema_extra``), with any further schema keywords given."""
-    return {**schema, SERVER_RULES: [rule.as_json() for rule in rules]}
 
 
 _ERROR_RESPONSE = {

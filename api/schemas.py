@@ -5,70 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
-    GetJsonSchemaHandler,
-    WithJsonSchema,
-    field_validator,
 )
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError
 
-from api.fields import NO_NUL
-from api.openapi import ServerRule, server_rules
-from domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
-from domain.roles import INSTITUTION_ROLES, Role
-
-
-def reject_nul(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL: refuse it as bad input, not as a database error."""
-    if isinstance(value, str) and "\x00" in value:
-        raise PydanticCustomError("nul_character", "NUL characters are not allowed")
-    if isinstance(value, list | tuple | set | frozenset):
-        for item in value:
-            reject_nul(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            reject_nul(key)
-            reject_nul(item)
-    return value
-
-
-def document_nul_refusal(schema: dict[str, Any]) -> None:
-    """Say in a request schema what ``reject_nul`` does: text without a pattern of its own
-    gets one that admits anything but NUL (in place, through unions, lists and maps)."""
-    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
-        schema["pattern"] = NO_NUL
-    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
-        for branch in schema.get(key, ()):
-            document_nul_refusal(branch)
-    for key in ("items", "additionalProperties", "propertyNames"):
-        if isinstance(schema.get(key), dict):
-            document_nul_refusal(schema[key])
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul_characters(cls, value: Any) -> Any:
-        return reject_nul(value)
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        json_schema = handler(core_schema)
-        if handler.mode == "validation":  # what requests may carry; responses are ours
-            for field in handler.resolve_ref_schema(json_schema).get("properties", {}).values():
-                document_nul_refusal(field)
-        return json_schema
-
+from domain.roles import Role
+from services.inputs import Schema as Schema  # every API body's base, re-exported
+from services.results import ProductOut as ProductOut  # what the catalog service answers
+from services.results import QuoteOut as QuoteOut  # what the demands service answers
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -106,51 +53,6 @@ class UserOut(Schema):
     enterprise_id: uuid.UUID | None
     institution_id: uuid.UUID | None
     created_at: datetime
-
-
-def password_rules(field: str) -> list[ServerRule]:
-    """What ``check_password_strength`` refuses beyond the schema's length, for any form that
-    sets a password."""
-    return [
-        ServerRule(
-            field,
-            "password.too_simple",
-            "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
-        ),
-        ServerRule(field, "password.guessable", "not a common password, not holding the username"),
-    ]
-
-
-STAFF_ROLES = sorted(role.value for role in Role if role is not Role.APPLICANT)
-_INSTITUTION_ROLES = sorted(role.value for role in INSTITUTION_ROLES)
-
-
-class UserCreate(Schema):
-    """A staff account: institution roles belong to an institution, the others to none
-    (applicants register through enterprise onboarding)."""
-
-    model_config = ConfigDict(
-        json_schema_extra=server_rules(
-            *password_rules("password"),
-            ServerRule("institution_id", "institution.unknown", "names an existing institution"),
-            **{
-                "if": {"properties": {"role": {"enum": _INSTITUTION_ROLES}}},
-                "then": {
-                    "required": ["institution_id"],
-                    "properties": {"institution_id": {"type": "string"}},
-                },
-                "else": {"properties": {"institution_id": {"type": "null"}}},
-            },
-        )
-    )
-
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(
-        min_length=1, max_length=128, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH}
-    )
-    role: Annotated[Role, WithJsonSchema({"type": "string", "enum": STAFF_ROLES})]
-    display_name: str = Field(default="", max_length=100)
-    institution_id: uuid.UUID | None = None
 
 
 InstitutionKind = Literal["bank", "microcredit", "guarantee", "leasing", "factoring", "trust"]
@@ -203,30 +105,6 @@ class AcceptanceOut(Schema):
     stage: str
     loan_id: uuid.UUID | None
     account: str
-
-
-class AprPreview(Schema):
-    """The disclosed cost of a typical loan under this product (mid amount, max term)."""
-
-    amount: Decimal
-    term_months: int
-    rate_min: Decimal
-    rate_max: Decimal
-    apr_at_min_rate: Decimal
-    apr_at_max_rate: Decimal
-
-
-class ProductOut(Schema):
-    id: uuid.UUID
-    institution_id: uuid.UUID
-    institution_name: str
-    code: str
-    name: str
-    status: str
-    version: int
-    terms: dict[str, Any]
-    apr_preview: AprPreview | None = None
-    created_at: datetime
 
 
 class LoanOut(Schema):
@@ -331,29 +209,6 @@ class DemandDetail(DemandOut):
     applicable_policies: dict[str, Any]
     matches: list[MatchOut]
     responses: list[ResponseOut]
-
-
-class QuoteOut(Schema):
-    """One candidate side by side with the others (APR = IRR of the real cash flows)."""
-
-    product_id: uuid.UUID
-    product_name: str
-    institution_name: str
-    institution_interested: bool | None
-    amount: Decimal
-    term_months: int
-    rate: Decimal
-    method: str
-    first_installment: Decimal
-    max_installment: Decimal
-    total_interest: Decimal
-    total_fees: Decimal
-    total_cost: Decimal
-    apr: Decimal
-    effective_annual_rate: Decimal
-    subsidy: Decimal
-    net_cost: Decimal
-    response_sla_hours: int
 
 
 class TaskOut(Schema):

@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, false
 
-from api.deps import Principal
 from domain.roles import PLATFORM_WIDE_READERS, Role
+from services.principal import Principal
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
 

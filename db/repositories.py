@@ -51,6 +51,27 @@ class UserRepository:
     async def get(self, user_id: uuid.UUID) -> AppUser | None:
         return await self.session.get(AppUser, user_id)
 
+    async def of_institution(
+        self, institution_id: uuid.UUID | None, *, limit: int
+    ) -> list[AppUser]:
+        """An institution's users by role and username."""
+        stmt = (
+            select(AppUser)
+            .where(AppUser.institution_id == institution_id)
+            .order_by(AppUser.role, AppUser.username)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def session_state(self, user_id: uuid.UUID) -> tuple[int, bool] | None:
+        """The user's ``session_version`` and ``is_active`` (one primary-key read), if any."""
+        row = (
+            await self.session.execute(
+                select(AppUser.session_version, AppUser.is_active).where(AppUser.id == user_id)
+            )
+        ).first()
+        return None if row is None else (row.session_version, row.is_active)
+
     async def add(self, user: AppUser) -> AppUser:
         self.session.add(user)
         await self.session.flush()

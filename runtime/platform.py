@@ -307,7 +307,7 @@ class Platform:
             Child(
                 "api",
                 [
-                    *uvicorn_command("api.app:create_default_app", api_port, s.api_host),
+                    *uvicorn_command("server:create_default_app", api_port, s.api_host),
                     *proxy_header_args(s),
                 ],
                 self._env(

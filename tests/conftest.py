@@ -14,14 +14,14 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from cli.accounts import create_platform_admin
 from config.codec import data_converter_from_settings
 from config.settings import Environment, Settings
 from db.migrate import upgrade_to_head
 from db.session import create_engine, create_session_factory
 from runtime.platform import temporal_cli
 from runtime.processes import free_port
+from server import create_app
+from services.accounts import create_platform_admin
 from simulation.infra import SandboxProcess, fresh_database, start_time_skipping
 from tests.integration.conftest import ADMIN_PASSWORD, Platform
 from worker import build_workers

@@ -2,8 +2,9 @@
 regulators, a sub-application mounted on the API app under ``/web``.
 
 Mounted rather than included: the pages are not API operations (no OpenAPI entry, no place in
-the API's authorization matrix); they call the API's own route functions and share the API's
-state (engine, Temporal client, settings) and middleware."""
+the API's authorization matrix); they call the same services as the API (never the API itself)
+and share its state (engine, Temporal client, settings) and middleware. The composition root,
+``server.py``, mounts them."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import ApiError
 from config.settings import Settings
+from services.errors import Refusal
 from web import admin, compliance, officer, pages, regulator
 from web.core import PREFIX, LoginRequired, PageError, WebContext, language_of, redirect, render
 
@@ -47,8 +48,8 @@ def create_workbench() -> FastAPI:
         ctx = bare_context(request)
         return render(ctx, "error.html", exc.status, message=ctx.t(exc.key))
 
-    @workbench.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> Response:
+    @workbench.exception_handler(Refusal)
+    async def _api_error(request: Request, exc: Refusal) -> Response:
         ctx = bare_context(request)
         return render(ctx, "error.html", exc.status, message=ctx.refused(exc))
 

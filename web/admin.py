@@ -1,7 +1,7 @@
 """Institution admin pages: products (publish, edit as a new version, retire) with the APR
 preview, and the institution's officers with their approval authority.
 
-Writes go through the API's route functions (``api.routers.catalog``, ``api.routers.users``):
+Writes go through the services the API calls too (``services.catalog``, ``services.users``):
 the same validation, the same versioning, the same refusals."""
 
 from __future__ import annotations
@@ -14,22 +14,20 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from starlette.datastructures import FormData
 
-from api.deps import SessionDep
-from api.errors import ApiError
-from api.routers import catalog
-from api.routers import users as users_api
-from api.schemas import UserCreate
-from db.models import AppUser, LoanProduct, LoanProductVersion
-from db.repositories import latest_lpr
 from domain.calendar import business_today
 from domain.credit_decision import DEFAULT_AUTHORITY_LIMITS
 from domain.errors import BusinessRuleError
 from domain.products import CreditGrade, FinancingType, LprTenor, ProductFamily
 from domain.roles import INSTITUTION_ROLES, Role
 from domain.schedule import RepaymentMethod
+from gateway.deps import SessionDep
+from services import catalog, users
+from services.catalog import ProductIn
+from services.errors import Refusal
+from services.results import AprPreview, ProductOut
+from services.users import UserCreate
 from web.core import PREFIX, Form, PageError, Web, WebContext, redirect, render, text
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -71,7 +69,7 @@ def product_values(form: FormData) -> dict[str, Any]:
 
 
 def product_body(values: dict[str, Any]) -> dict[str, Any]:
-    """The API's ProductIn body from the page's values (rates typed in percent)."""
+    """The ProductIn body from the page's values (rates typed in percent)."""
 
     def opt(name: str) -> str | None:
         raw = str(values.get(name, "") or "").replace(",", "")
@@ -126,8 +124,9 @@ def product_body(values: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def values_from_terms(product: LoanProduct, terms: dict[str, Any]) -> dict[str, Any]:
-    """An existing version's terms as the form shows them (fractions back to percent)."""
+def values_from_terms(product: ProductOut) -> dict[str, Any]:
+    """A product's version as the form shows it (fractions back to percent)."""
+    terms = product.terms
     p = terms["pricing"]
 
     def pct(raw: str | None) -> str:
@@ -197,27 +196,18 @@ async def products(
 ) -> Response:
     """The institution's products with their current version and APR preview."""
     admin = ctx.require(Role.INSTITUTION_ADMIN)
-    stmt = select(LoanProduct).where(LoanProduct.institution_id == admin.institution_id)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    own = admin.institution_id
+    total = await catalog.product_count(session, status=None, institution_id=own)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(page, pages)
-    rows = list(
-        await session.scalars(
-            stmt.order_by(LoanProduct.status, LoanProduct.code)
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
-        )
+    shown = await catalog.products(
+        session,
+        status=None,
+        institution_id=own,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        by_status=True,
     )
-    shown = []
-    for product in rows:
-        version = await session.scalar(
-            select(LoanProductVersion).where(
-                LoanProductVersion.product_id == product.id,
-                LoanProductVersion.version == product.current_version,
-            )
-        )
-        if version is not None:
-            shown.append(await catalog._out(session, product, version))
     return render(
         ctx, "products.html", products=shown, page=page, pages=pages, total=total, done=done
     )
@@ -231,7 +221,7 @@ async def _form_page(
     product_id: uuid.UUID | None = None,
     errors: list[dict[str, str]] | None = None,
     error: str = "",
-    preview: catalog.AprPreview | None = None,
+    preview: AprPreview | None = None,
     status: int = 200,
 ) -> Response:
     return render(
@@ -253,27 +243,19 @@ async def new_product(ctx: Web, session: SessionDep) -> Response:
     return await _form_page(ctx, session, _blank_values())
 
 
-async def _own(session: SessionDep, ctx: WebContext, product_id: uuid.UUID) -> LoanProduct:
+async def _own(session: SessionDep, ctx: WebContext, product_id: uuid.UUID) -> ProductOut:
+    """A product of the admin's institution at its current version (404 page for another's)."""
     admin = ctx.require(Role.INSTITUTION_ADMIN)
-    product = await session.get(LoanProduct, product_id)
-    if product is None or product.institution_id != admin.institution_id:
-        raise PageError(404, "error.not_found")
-    return product
+    try:
+        return await catalog.own_product_view(session, admin, product_id)
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
 
 
 @router.get("/products/{product_id}/edit")
 async def edit_product(product_id: uuid.UUID, ctx: Web, session: SessionDep) -> Response:
     product = await _own(session, ctx, product_id)
-    version = await session.scalar(
-        select(LoanProductVersion).where(
-            LoanProductVersion.product_id == product.id,
-            LoanProductVersion.version == product.current_version,
-        )
-    )
-    assert version is not None
-    return await _form_page(
-        ctx, session, values_from_terms(product, version.terms), product_id=product.id
-    )
+    return await _form_page(ctx, session, values_from_terms(product), product_id=product.id)
 
 
 async def _save(
@@ -282,19 +264,14 @@ async def _save(
     admin = ctx.require(Role.INSTITUTION_ADMIN)
     values = product_values(form)
     try:
-        body = catalog.ProductIn.model_validate(product_body(values))
+        body = ProductIn.model_validate(product_body(values))
         if text(form, "intent", 10) == "preview":
-            terms = catalog._check(body)
-            try:
-                lpr = await latest_lpr(session, business_today())
-            except LookupError:
-                lpr = None
-            preview = catalog._preview(terms, lpr, "preview") if lpr is not None else None
+            preview = await catalog.preview(session, body)
             return await _form_page(ctx, session, values, product_id=product_id, preview=preview)
         if product_id is None:
-            await catalog.publish_product(body, admin, session)
+            await catalog.publish(session, admin, body)
         else:
-            await catalog.revise_product(product_id, body, admin, session)
+            await catalog.revise(session, admin, product_id, body)
     except (ValidationError, BusinessRuleError) as exc:
         await session.rollback()
         return await _form_page(
@@ -306,7 +283,7 @@ async def _save(
             error=ctx.t("error.fields"),
             status=422,
         )
-    except ApiError as exc:
+    except Refusal as exc:
         await session.rollback()
         return await _form_page(
             ctx, session, values, product_id=product_id, error=ctx.refused(exc), status=exc.status
@@ -336,8 +313,8 @@ async def retire_product(
 ) -> Response:
     admin = ctx.require(Role.INSTITUTION_ADMIN)
     try:
-        await catalog.retire_product(product_id, admin, session)
-    except ApiError as exc:
+        await catalog.retire(session, admin, product_id)
+    except Refusal as exc:
         raise PageError(exc.status, "error.not_found") from exc
     return redirect(ctx, f"{PREFIX}/admin/products?done=retired")
 
@@ -363,14 +340,7 @@ async def _officers_page(
     status: int = 200,
 ) -> Response:
     admin = ctx.require(Role.INSTITUTION_ADMIN)
-    staff = list(
-        await session.scalars(
-            select(AppUser)
-            .where(AppUser.institution_id == admin.institution_id)
-            .order_by(AppUser.role, AppUser.username)
-            .limit(500)
-        )
-    )
+    staff = await users.institution_staff(session, admin)
     return render(
         ctx,
         "officers.html",
@@ -387,7 +357,7 @@ async def _officers_page(
 
 @router.post("/officers")
 async def create_officer(ctx: Web, form: Form, session: SessionDep) -> Response:
-    """Add a staff member through the API's create_user (password rules, tenancy)."""
+    """Add a staff member through the users service (password rules, tenancy)."""
     admin = ctx.require(Role.INSTITUTION_ADMIN)
     values = {k: text(form, k, 100) for k in ("username", "display_name", "role")}
     try:
@@ -398,7 +368,7 @@ async def create_officer(ctx: Web, form: Form, session: SessionDep) -> Response:
             display_name=values["display_name"],
             institution_id=admin.institution_id,
         )
-        await users_api.create_user(body, admin, session)
+        await users.create_staff(session, admin, body)
     except (ValidationError, BusinessRuleError) as exc:
         await session.rollback()
         return await _officers_page(
@@ -409,7 +379,7 @@ async def create_officer(ctx: Web, form: Form, session: SessionDep) -> Response:
             values=values,
             status=422,
         )
-    except ApiError as exc:
+    except Refusal as exc:
         await session.rollback()
         return await _officers_page(
             ctx, session, error=ctx.refused(exc), values=values, status=exc.status

@@ -1,33 +1,28 @@
 """Compliance pages: workflow search, a workflow's audit timeline (with its descendants),
 verification of the decision log's hash chain, and the transaction-monitoring alerts.
 
-They call the audit API's own route functions (``api.routers.audit``: Temporal visibility,
-histories decoded for compliance only, the chain verifier) and the reporting read side
-(``db.reporting``) — the same answers the API gives, drawn as pages."""
+They call the audit service the API calls too (``services.audit``: Temporal visibility,
+histories decoded for compliance only, the chain verifier, the monitoring alerts of the
+reporting read side) — the same answers the API gives, drawn as pages."""
 
 from __future__ import annotations
 
 import re
-import uuid
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from api.deps import ContextDep, SessionDep
-from api.errors import ApiError
-from api.routers import audit as audit_api
 from audit.details import OUTCOME_VOCABULARIES, STATUS_VOCABULARIES
-from audit.service import WorkflowSummary
-from db import reporting
-from db.models import DecisionLogEntry, Enterprise, FinancingDemand, Loan, LoanApplication
-from domain.decision_chain import GENESIS_HASH, entry_hash
+from audit.service import SearchFilters, WorkflowSummary
 from domain.labels import Vocabulary, first_label, label
 from domain.monitoring import Rule
 from domain.roles import INSTITUTION_ROLES, Role
+from gateway.deps import ContextDep, SessionDep
+from services import audit
+from services.errors import Refusal
+from services.subjects import people, task_subjects
 from web.core import PREFIX, PageError, Web, WebContext, parse_uuid, redirect, render
-from web.display import audit_actor, people, task_subjects
+from web.display import audit_actor
 from workflows.contracts import WorkflowType
 
 router = APIRouter(prefix="/compliance", include_in_schema=False)
@@ -37,16 +32,6 @@ _WORKFLOW_ID = re.compile(
     r"^(enterprise|demand|application|loan|institution|policy)-[0-9a-f-]{36}$"
 )
 _FILTER = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
-
-
-async def _workflow_of_record(session: SessionDep, record_id: uuid.UUID) -> str | None:
-    """The workflow id of whatever business record carries this id."""
-    for model in (LoanApplication, FinancingDemand, Enterprise):
-        row: Any = await session.get(model, record_id)
-        if row is not None:
-            return str(row.workflow_id)
-    loan = await session.get(Loan, record_id)
-    return f"loan-{loan.id}" if loan is not None else None
 
 
 @router.get("")
@@ -68,23 +53,21 @@ async def search_page(
     elif _WORKFLOW_ID.match(q):
         return redirect(ctx, f"{PREFIX}/compliance/timeline?workflow_id={q}")
     elif (record := parse_uuid(q)) is not None and (
-        found := await _workflow_of_record(session, record)
+        found := await audit.workflow_of_record(session, user, record)
     ):
         return redirect(ctx, f"{PREFIX}/compliance/timeline?workflow_id={found}")
     elif q or any(filters.values()):
         try:
             temporal = await app_ctx.temporal_client()
-            hits = await audit_api.search_workflows(
-                user,
-                session,
-                temporal,
+            search = SearchFilters(
                 enterprise=q or None,
                 stage=stage or None,
                 status=status or None,
                 workflow_type=workflow_type or None,
                 limit=100,
             )
-        except ApiError as exc:
+            hits = await audit.search_workflows(session, temporal, user, search)
+        except Refusal as exc:
             error = ctx.refused(exc)
         except RuntimeError:
             error = ctx.t("common.unavailable")
@@ -113,35 +96,6 @@ def stage_text(ctx: WebContext, hit: WorkflowSummary) -> str:
     return " · ".join(parts)
 
 
-async def _case_chain(session: SessionDep, workflow_ids: list[str]) -> tuple[int, list[int]]:
-    """This case's decision-log entries re-hashed, each linked to an entry that exists:
-    (entries checked, seqs that fail). The whole chain is checked on the verify page."""
-    rows = list(
-        await session.scalars(
-            select(DecisionLogEntry)
-            .where(DecisionLogEntry.subject.in_(workflow_ids))
-            .order_by(DecisionLogEntry.seq)
-        )
-    )
-    links = {r.prev_hash for r in rows} - {GENESIS_HASH}
-    known = (
-        set(
-            await session.scalars(
-                select(DecisionLogEntry.hash).where(DecisionLogEntry.hash.in_(links))
-            )
-        )
-        if links
-        else set()
-    )
-    broken = [
-        r.seq
-        for r in rows
-        if entry_hash(r.prev_hash, r.at, r.actor, r.kind, r.subject, r.payload) != r.hash
-        or (r.prev_hash != GENESIS_HASH and r.prev_hash not in known)
-    ]
-    return len(rows), broken
-
-
 @router.get("/timeline")
 async def timeline_page(
     ctx: Web, session: SessionDep, app_ctx: ContextDep, workflow_id: str = ""
@@ -154,12 +108,13 @@ async def timeline_page(
         raise PageError(404, "error.not_found")
     try:
         temporal = await app_ctx.temporal_client()
-        story = await audit_api.timeline(workflow_id, user, session, temporal, app_ctx, True)
-    except ApiError as exc:
+        story = await audit.timeline(session, temporal, app_ctx.settings, user, workflow_id)
+    except Refusal as exc:
         if exc.status == 404:
             raise PageError(404, "error.not_found") from exc
         raise
-    checked, broken = await _case_chain(session, [w.workflow_id for w in story.workflows])
+    case = [w.workflow_id for w in story.workflows]
+    checked, broken = await audit.case_chain(session, user, case)
     subjects = await task_subjects(session, [workflow_id])
     actors = [e.actor for w in story.workflows for e in w.entries if e.actor]
     root = story.workflows[0] if story.workflows else None
@@ -193,16 +148,21 @@ async def timeline_pdf(
     user = ctx.require(*AUDITORS)
     try:
         temporal = await app_ctx.temporal_client()
-        return await audit_api.timeline_pdf(workflow_id, user, session, temporal, app_ctx, True)
-    except ApiError as exc:
+        pdf = await audit.timeline_pdf(session, temporal, app_ctx.settings, user, workflow_id)
+    except Refusal as exc:
         raise PageError(404 if exc.status == 404 else exc.status, "error.not_found") from exc
+    return Response(
+        pdf.content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{pdf.filename}"'},
+    )
 
 
 @router.get("/verify")
 async def verify_page(ctx: Web, session: SessionDep, run: str = "") -> Response:
     """Walk the whole decision log (and its checkpoints) on request."""
     ctx.require(*AUDITORS)
-    report = await audit_api.verify(ctx.user, session) if run else None
+    report = await audit.verify(session, ctx.user) if run else None
     return render(ctx, "verify.html", report=report)
 
 
@@ -211,10 +171,10 @@ async def monitoring_page(
     ctx: Web, session: SessionDep, state: str = "", rule: str = ""
 ) -> Response:
     """Transaction-monitoring alerts (反洗钱/反欺诈), newest first."""
-    ctx.require(*AUDITORS)
+    user = ctx.require(*AUDITORS)
     state = state if state in ("open", "investigating", "closed") else ""
     rule = rule if _FILTER.match(rule) else ""
-    alerts = await reporting.list_alerts(session, state=state or None, rule=rule or None, limit=200)
+    alerts = await audit.monitoring_alerts(session, user, state=state, rule=rule, limit=200)
     return render(
         ctx, "monitoring.html", alerts=alerts, state=state, rule=rule, rules=[r.value for r in Rule]
     )

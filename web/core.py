@@ -17,22 +17,22 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from api.deps import SESSION_COOKIE, Principal, SessionDep, SettingsDep, principal_of
-from api.errors import ApiError
-from api.routers import auth
-from api.schemas import RefreshRequest, TokenPair
-from api.security import InvalidToken, decode_token
 from audit.details import event_details
 from config.settings import Environment, Settings
-from db.models import AppUser
 from domain.labels import label, period_label, reasons_text
 from domain.roles import Role
+from gateway.deps import SESSION_COOKIE, SessionDep, SettingsDep
+from services import auth
+from services.auth import Tokens
+from services.credentials import principal_from_token
+from services.errors import Refusal
+from services.principal import Principal
 from web import display
 from web.formats import money, percent, when
 from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 PREFIX = "/web"
-ACCESS_COOKIE = SESSION_COOKIE  # the codec endpoint reads it too (api/deps.py)
+ACCESS_COOKIE = SESSION_COOKIE  # the codec endpoint reads it too (gateway/deps.py)
 REFRESH_COOKIE = "lb_refresh"
 CSRF_COOKIE = "lb_csrf"
 LANG_COOKIE = "lb_lang"
@@ -142,7 +142,7 @@ class WebContext:
     def csrf_token(self) -> str:
         return csrf_token_for(self.settings, self.csrf_nonce)
 
-    def refused(self, error: ApiError) -> str:
+    def refused(self, error: Refusal) -> str:
         """The refusal in the page's language (its machine code stays in the logs and the API)."""
         return error.zh if self.lang == "zh" else error.en
 
@@ -223,7 +223,7 @@ def safe_next(url: str | None) -> str:
     return url
 
 
-def set_session(ctx: WebContext, pair: TokenPair) -> None:
+def set_session(ctx: WebContext, pair: Tokens) -> None:
     ctx.cookies[ACCESS_COOKIE] = (pair.access_token, ctx.settings.jwt_refresh_ttl_s)
     ctx.cookies[REFRESH_COOKIE] = (pair.refresh_token, ctx.settings.jwt_refresh_ttl_s)
 
@@ -238,39 +238,26 @@ def language_of(request: Request) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def principal_from_token(settings: Settings, token: str) -> Principal | None:
-    try:
-        return principal_of(decode_token(settings, token, "access"))
-    except (InvalidToken, ValueError):
-        return None
-
-
 async def get_web_context(
     request: Request, settings: SettingsDep, session: SessionDep
 ) -> WebContext:
-    """Who is asking: the access token from the cookie, renewed through the API's refresh
-    rotation when it has expired (a replayed refresh token revokes the family there)."""
+    """Who is asking: the access token from the cookie, renewed through the refresh rotation
+    when it has expired (a replayed refresh token revokes the family)."""
     ctx = WebContext(request=request, settings=settings, lang=language_of(request))
     access = request.cookies.get(ACCESS_COOKIE)
     principal = principal_from_token(settings, access) if access else None
     refresh_token = request.cookies.get(REFRESH_COOKIE)
     if principal is None and refresh_token:
         try:
-            pair = await auth.refresh(
-                RefreshRequest(refresh_token=refresh_token), session, settings
-            )
-        except ApiError:
+            pair = await auth.refresh(session, settings, refresh_token)
+        except Refusal:
             clear_session(ctx)
         else:
             set_session(ctx, pair)
             principal = principal_from_token(settings, pair.access_token)
     if principal is not None:
-        account = await session.get(AppUser, principal.user_id)
-        if (
-            account is None
-            or not account.is_active
-            or account.session_version != principal.session_version  # logged out elsewhere
-        ):
+        account = await auth.current_account(session, principal)
+        if account is None:  # logged out elsewhere, revoked or deactivated
             clear_session(ctx)
             principal = None
         else:

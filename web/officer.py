@@ -1,43 +1,35 @@
 """Officer pages: the task inbox, the application review with its decision forms, extension
 approvals, post-loan alerts and the demands awaiting the institution's answer.
 
-Every decision goes through the API's own route functions (``api.routers.tasks`` and
-``api.routers.demands``), so the workflow's Update validators judge a page's decision exactly
-as they judge an API call, and their refusals are shown on the page."""
+Every decision goes through the services (``services.tasks`` and ``services.demands``) the API
+calls too, so the workflow's Update validators judge a page's decision exactly as they judge
+an API call, and their refusals are shown on the page."""
 
 from __future__ import annotations
 
 import math
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
 from starlette.datastructures import FormData
 
-from api.deps import ContextDep, Principal, SessionDep
-from api.errors import ApiError
-from api.routers import demands as demands_api
-from api.routers import tasks as tasks_api
-from db.models import (
-    DemandResponse,
-    Enterprise,
-    EnterpriseDocument,
-    FinancingDemand,
-    HumanTask,
-    Loan,
-    LoanApplication,
-    LoanDocument,
-)
 from domain.labels import Vocabulary, label
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
+from gateway.deps import ContextDep, SessionDep
+from services import cases, tasks
+from services import demands as demand_service
+from services.case_context import case_context, case_timeline
+from services.cases import VIEWABLE_ENTERPRISE_DOCUMENTS, Application
+from services.demands import AnswerIn
+from services.errors import Refusal
+from services.principal import Principal
+from services.subjects import people, task_subjects
+from services.tasks import OPEN_STATES, DecisionIn, InboxQuery, Task
 from web.core import PREFIX, Form, PageError, Web, WebContext, parse_uuid, redirect, render, text
-from web.display import people, task_subjects
-from web.queries import VIEWABLE_ENTERPRISE_DOCUMENTS, case_context, case_timeline
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,11 +46,19 @@ def _page_count(total: int) -> int:
     return max(1, math.ceil(total / PAGE_SIZE))
 
 
-def _inbox_query(user: Principal) -> Select[Any]:
+def _page_error(refusal: Refusal) -> PageError:
+    """A refused read as the workbench's page: 403 forbidden, anything else not found."""
+    if refusal.status == 403:
+        return PageError(403, "error.forbidden")
+    return PageError(404, "error.not_found")
+
+
+async def _task(session: SessionDep, user: Principal, task_id: uuid.UUID) -> Task:
+    """A task of the caller's inbox (404 page for any other)."""
     try:
-        return tasks_api._visible(select(HumanTask), user)
-    except ApiError as exc:
-        raise PageError(403, "error.forbidden") from exc
+        return await tasks.task_for(session, user, task_id)
+    except Refusal as exc:
+        raise _page_error(exc) from exc
 
 
 @router.get("/inbox")
@@ -88,34 +88,19 @@ async def _inbox_page(
     status: int = 200,
 ) -> Response:
     user = ctx.require(*INBOX_ROLES)
-    stmt = _inbox_query(user)
     kind = kind if kind in TASK_KINDS else ""
     state = state if state in TASK_STATES else ""
     sla = sla if sla in SLA_FILTERS else ""
-    if kind:
-        stmt = stmt.where(HumanTask.kind == kind)
-    stmt = (
-        stmt.where(HumanTask.state == state)
-        if state
-        else stmt.where(HumanTask.state.in_(("open", "claimed")))
-    )
+    query = InboxQuery(states=(state,) if state else OPEN_STATES, kind=kind, sla=sla)
     now = datetime.now(UTC)
-    if sla == "overdue":
-        stmt = stmt.where(HumanTask.due_at < now)
-    elif sla == "due24h":
-        stmt = stmt.where(HumanTask.due_at >= now, HumanTask.due_at < now + timedelta(hours=24))
-    elif sla == "later":
-        stmt = stmt.where(HumanTask.due_at >= now + timedelta(hours=24))
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    try:
+        total = await tasks.inbox_count(session, user, query, now=now)
+    except Refusal as exc:
+        raise _page_error(exc) from exc
     pages = _page_count(total)
     page = min(page, pages)
-    rows = list(
-        await session.scalars(
-            stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at)
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
-        )
-    )
+    offset = (page - 1) * PAGE_SIZE
+    rows = await tasks.inbox(session, user, query, limit=PAGE_SIZE, offset=offset, now=now)
     return render(
         ctx,
         "inbox.html",
@@ -138,12 +123,12 @@ async def _inbox_page(
 
 @router.post("/tasks/{task_id}/claim")
 async def claim(task_id: uuid.UUID, ctx: Web, form: Form, session: SessionDep) -> Response:
-    """Claim through the API's own claim (refusals shown in the inbox)."""
+    """Claim through the tasks service (refusals shown in the inbox)."""
     user = ctx.require(*INBOX_ROLES)
     back = text(form, "back", 500) or f"{PREFIX}/inbox"
     try:
-        await tasks_api.claim_task(task_id, user, session)
-    except ApiError as exc:
+        await tasks.claim(session, user, task_id)
+    except Refusal as exc:
         await session.rollback()
         return await _inbox_page(ctx, session, error=ctx.refused(exc), status=exc.status)
     separator = "&" if "?" in back else "?"
@@ -154,9 +139,7 @@ async def claim(task_id: uuid.UUID, ctx: Web, form: Form, session: SessionDep) -
 async def open_task(task_id: uuid.UUID, ctx: Web, session: SessionDep) -> Response:
     """A task opens its case: the application, or the loan."""
     user = ctx.require(*INBOX_ROLES)
-    task = await session.scalar(_inbox_query(user).where(HumanTask.id == task_id))
-    if task is None:
-        raise PageError(404, "error.not_found")
+    task = await _task(session, user, task_id)
     kind, _, ident = task.workflow_id.partition("-")
     if kind == "application":
         return redirect(ctx, f"{PREFIX}/applications/{ident}")
@@ -166,24 +149,14 @@ async def open_task(task_id: uuid.UUID, ctx: Web, session: SessionDep) -> Respon
     return render(ctx, "task.html", task=task, error="", field_errors=[], subjects=subjects)
 
 
-_Case = TypeVar("_Case", LoanApplication, Loan)
-
-
-def _of_reader(user: Principal, row: _Case | None) -> _Case:
-    """The case if ``user`` is staff of its institution or a platform-wide reader, else 404."""
-    if row is None or not (
-        user.role in PLATFORM_WIDE_READERS
-        or (user.role in INSTITUTION_ROLES and user.institution_id == row.institution_id)
-    ):
-        raise PageError(404, "error.not_found")
-    return row
-
-
 async def _application_for(
     session: SessionDep, user: Principal, application_id: uuid.UUID
-) -> LoanApplication:
+) -> Application:
     """Staff of the case's institution or platform-wide readers; anyone else gets 404."""
-    return _of_reader(user, await session.get(LoanApplication, application_id))
+    try:
+        return await cases.application(session, user, application_id)
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
 
 
 async def _review_page(
@@ -253,8 +226,9 @@ def _decimal(form: FormData, name: str, errors: list[dict[str, str]]) -> Decimal
     return value
 
 
-def decision_from_form(form: FormData) -> tuple[tasks_api.DecisionIn | None, list[dict[str, str]]]:
-    """The API's decision body from the page's form; rates are typed in percent."""
+def decision_from_form(form: FormData) -> tuple[DecisionIn | None, list[dict[str, str]]]:
+    """The decision (``services.tasks.DecisionIn``) from the page's form; rates are typed in
+    percent."""
     errors: list[dict[str, str]] = []
     action = text(form, "action", 20) or "approve"
     amount = _decimal(form, "amount", errors)
@@ -270,7 +244,7 @@ def decision_from_form(form: FormData) -> tuple[tasks_api.DecisionIn | None, lis
         return None, errors
     rate = (rate_percent / _PERCENT).quantize(_RATE_QUANTUM) if rate_percent is not None else None
     try:
-        body = tasks_api.DecisionIn(
+        body = DecisionIn(
             action=action,
             approve=action == "approve",
             reason=text(form, "reason", 600),
@@ -292,18 +266,18 @@ async def _decide(
     session: SessionDep,
     app_ctx: ContextDep,
     task_id: uuid.UUID,
-    body: tasks_api.DecisionIn,
-) -> ApiError | None:
-    """The API's decide_task itself; its refusal (a validator's) comes back as an ApiError."""
+    body: DecisionIn,
+) -> Refusal | None:
+    """The tasks service's decision; its refusal (a validator's) comes back as a Refusal."""
     try:
         temporal = await app_ctx.temporal_client()
-        await tasks_api.decide_task(task_id, body, ctx.user, session, temporal)
-    except ApiError as exc:
+        await tasks.decide(session, temporal, ctx.user, task_id, body)
+    except Refusal as exc:
         await session.rollback()
         return exc
     except RuntimeError:
         await session.rollback()
-        return ApiError(503, "temporal.unavailable", "工作流服务暂不可用", "Temporal unavailable")
+        return Refusal(503, "temporal.unavailable", "工作流服务暂不可用", "Temporal unavailable")
     return None
 
 
@@ -316,10 +290,8 @@ async def decide(
     app_ctx: ContextDep,
 ) -> Response:
     """Approve, decline, ask or counter-offer; a refusal re-renders the case with its message."""
-    user = ctx.require(Role.OFFICER, Role.SUPERVISOR, Role.PLATFORM_ADMIN)
-    task = await session.scalar(_inbox_query(user).where(HumanTask.id == task_id))
-    if task is None:
-        raise PageError(404, "error.not_found")
+    user = ctx.require(*tasks.DECIDERS)
+    task = await _task(session, user, task_id)
     case_kind, _, ident = task.workflow_id.partition("-")
     case_id = parse_uuid(ident)
     posted = {k: text(form, k, 600) for k in ("action", "amount", "rate", "term_months", "reason")}
@@ -366,21 +338,16 @@ async def application_document(
     """An issued offer letter or contract inline; the enterprise's uploaded business licence
     inline when it is an image, as a download when it is a PDF (an uploaded PDF may carry
     script, and a browser's viewer must not run it in our origin); uploads are sandboxed."""
-    row = await _application_for(session, ctx.user, application_id)
-    loan_doc = await session.get(LoanDocument, document_id)
-    uploaded = False
-    if loan_doc is not None and loan_doc.application_id == row.id:
-        sha, media, name = loan_doc.sha256, "application/pdf", f"{loan_doc.kind}.pdf"
-    else:
-        uploaded = True
-        material = await session.get(EnterpriseDocument, document_id)
-        if (
-            material is None
-            or material.enterprise_id != row.enterprise_id
-            or material.kind not in VIEWABLE_ENTERPRISE_DOCUMENTS
-        ):
-            raise PageError(404, "error.not_found")
-        sha, media, name = material.sha256, material.content_type, material.kind
+    try:
+        document = await cases.application_document(session, ctx.user, application_id, document_id)
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
+    sha, media, name, uploaded = (
+        document.sha256,
+        document.media_type,
+        document.name,
+        document.uploaded,
+    )
     content = app_ctx.document_store().get(sha)
     disposition = "attachment" if uploaded and media == "application/pdf" else "inline"
     headers = {
@@ -395,10 +362,6 @@ async def application_document(
     return Response(content, media_type=media, headers=headers)
 
 
-async def _loan_for(session: SessionDep, user: Principal, loan_id: uuid.UUID) -> Loan:
-    return _of_reader(user, await session.get(Loan, loan_id))
-
-
 async def _loan_page(
     ctx: WebContext,
     session: SessionDep,
@@ -409,16 +372,12 @@ async def _loan_page(
     done: str = "",
 ) -> Response:
     user = ctx.user
-    loan = await _loan_for(session, user, loan_id)
-    enterprise = await session.get(Enterprise, loan.enterprise_id)
-    tasks = list(
-        await session.scalars(
-            select(HumanTask)
-            .where(HumanTask.workflow_id == f"loan-{loan.id}")
-            .order_by(HumanTask.created_at.desc())
-        )
-    )
-    application = await session.get(LoanApplication, loan.application_id)
+    try:
+        case = await cases.loan(session, user, loan_id)
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
+    loan, enterprise, application = case.loan, case.enterprise, case.application
+    loan_tasks = await tasks.tasks_of_workflow(session, f"loan-{loan.id}")
     subjects = [f"loan-{loan.id}"] + ([application.workflow_id] if application else [])
     timeline = await case_timeline(session, subjects)
     return render(
@@ -427,8 +386,8 @@ async def _loan_page(
         status=status,
         loan=loan,
         enterprise=enterprise,
-        tasks=tasks,
-        open_tasks=[t for t in tasks if t.state in ("open", "claimed")],
+        tasks=loan_tasks,
+        open_tasks=[t for t in loan_tasks if t.state in OPEN_STATES],
         timeline=timeline,
         people=await people(session, [e.actor for e in timeline]),
         may_decide=user.role in (Role.OFFICER, Role.SUPERVISOR),
@@ -456,43 +415,28 @@ async def alerts(
 ) -> Response:
     """Post-loan alerts: overdue follow-up tasks and the institution's loans past due."""
     user = ctx.require(*INSTITUTION_ROLES, *PLATFORM_WIDE_READERS)
-    tasks = list(
-        await session.scalars(
-            _inbox_query(user)
-            .where(
-                HumanTask.kind == "overdue_followup",
-                HumanTask.state.in_(("open", "claimed")),
-            )
-            .order_by(HumanTask.due_at.asc().nulls_last())
-            .limit(50)
+    try:
+        alert_tasks = await tasks.inbox(
+            session, user, InboxQuery(states=OPEN_STATES, kind="overdue_followup"), limit=50
         )
-    )
-    loans_stmt = select(Loan, Enterprise.name).join(Enterprise, Enterprise.id == Loan.enterprise_id)
-    loans_stmt = loans_stmt.where(Loan.status == "active", Loan.days_past_due > 0)
-    if user.role in INSTITUTION_ROLES:
-        loans_stmt = loans_stmt.where(Loan.institution_id == user.institution_id)
-    total = await session.scalar(select(func.count()).select_from(loans_stmt.subquery())) or 0
+    except Refusal as exc:
+        raise _page_error(exc) from exc
+    total = await cases.overdue_count(session, user)
     pages = _page_count(total)
     page = min(page, pages)
-    overdue = list(
-        (
-            await session.execute(
-                loans_stmt.order_by(Loan.days_past_due.desc())
-                .limit(PAGE_SIZE)
-                .offset((page - 1) * PAGE_SIZE)
-            )
-        ).all()
+    overdue = await cases.overdue_loans(
+        session, user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     return render(
         ctx,
         "alerts.html",
-        tasks=tasks,
+        tasks=alert_tasks,
         overdue=overdue,
         page=page,
         pages=pages,
         total=total,
         now=datetime.now(UTC),
-        subjects=await task_subjects(session, [task.subject for task in tasks]),
+        subjects=await task_subjects(session, [task.subject for task in alert_tasks]),
     )
 
 
@@ -517,24 +461,11 @@ async def _demands_page(
     status: int = 200,
 ) -> Response:
     user = ctx.require(*INSTITUTION_ROLES)
-    stmt = (
-        select(DemandResponse, FinancingDemand, Enterprise)
-        .join(FinancingDemand, FinancingDemand.id == DemandResponse.demand_id)
-        .join(Enterprise, Enterprise.id == FinancingDemand.enterprise_id)
-        .where(
-            DemandResponse.institution_id == user.institution_id,
-            DemandResponse.status == "pending",
-        )
-    )
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    total = await demand_service.pending_count(session, user)
     pages = _page_count(total)
     page = min(page, pages)
-    rows = list(
-        (
-            await session.execute(
-                stmt.order_by(DemandResponse.due_at).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-            )
-        ).all()
+    rows = await demand_service.pending(
+        session, user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     return render(
         ctx,
@@ -554,24 +485,24 @@ async def _demands_page(
 async def answer_demand(
     demand_id: uuid.UUID, ctx: Web, form: Form, session: SessionDep, app_ctx: ContextDep
 ) -> Response:
-    """Answer through the API's answer_demand (the demand workflow's validated Update)."""
+    """Answer through the demands service (the demand workflow's validated Update)."""
     user = ctx.require(*INSTITUTION_ROLES)
     errors: list[dict[str, str]] = []
     interested = text(form, "interested", 5) == "yes"
     rate = _decimal(form, "rate", errors)
     amount = _decimal(form, "amount", errors)
-    refusal: ApiError | None = None
+    refusal: Refusal | None = None
     if not errors:
         try:
-            body = demands_api.AnswerIn(
+            body = AnswerIn(
                 interested=interested,
                 indicative_rate=(rate / _PERCENT).quantize(_RATE_QUANTUM) if rate else None,
                 indicative_amount=amount,
                 reason=text(form, "reason", 1000),
             )
             temporal = await app_ctx.temporal_client()
-            await demands_api.answer_demand(demand_id, body, user, session, temporal)
-        except ApiError as exc:
+            await demand_service.answer(session, temporal, user, demand_id, body)
+        except Refusal as exc:
             refusal = exc
         except ValidationError as exc:
             errors = [{"field": "form", "message": str(e.get("msg"))} for e in exc.errors()]

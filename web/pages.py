@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
-from api.deps import SessionDep, SettingsDep
-from api.errors import ApiError
-from api.routers import auth
-from api.schemas import LoginRequest
 from domain.roles import Role
+from gateway.deps import SessionDep, SettingsDep
+from services import auth
+from services.auth import LoginCommand
+from services.credentials import principal_from_token
+from services.errors import Refusal
 from web.core import (
     LANG_COOKIE,
     PREFIX,
@@ -18,7 +18,6 @@ from web.core import (
     Web,
     WebContext,
     clear_session,
-    principal_from_token,
     redirect,
     render,
     safe_next,
@@ -65,16 +64,17 @@ async def login_page(ctx: Web, next: str = "") -> Response:
 async def login(
     request: Request, ctx: Web, form: Form, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    """The API's own login (argon2id, rate limit, attempt log), tokens kept in cookies."""
+    """The platform's login (argon2id, rate limit, attempt log), tokens kept in cookies."""
     username = text(form, "username", 64)
+    password = str(form.get("password", ""))[:128]
     next_url = safe_next(text(form, "next", 500))
-    try:
-        body = LoginRequest(username=username, password=str(form.get("password", ""))[:128])
-        pair = await auth.login(body, request, session, settings)
-    except ValidationError:
+    if not username or not password or "\x00" in username + password:
         error = ctx.t("error.fields")
         return render(ctx, "login.html", 422, next=next_url, error=error, username=username)
-    except ApiError as exc:
+    client_ip = request.client.host if request.client else ""
+    try:
+        pair = await auth.login(session, settings, LoginCommand(username, password, client_ip))
+    except Refusal as exc:
         return render(
             ctx, "login.html", exc.status, next=next_url, error=ctx.refused(exc), username=username
         )
@@ -88,7 +88,7 @@ async def login(
 async def logout(ctx: Web, form: Form, session: SessionDep) -> Response:
     """Revoke every refresh token of the user (as the API's logout) and drop the cookies."""
     if ctx.principal is not None:
-        await auth.logout(ctx.principal, session)
+        await auth.logout(session, ctx.principal)
     clear_session(ctx)
     return redirect(ctx, f"{PREFIX}/login")
 

@@ -1,46 +1,39 @@
 """Regulator pages (read-only): the dashboard — lending by industry and region, NPL ratio
 trend, time to decision, APR distribution, platform effect — and the report archive.
 
-Figures come from the reporting read side (``db.reporting``: the same rows and computations
-as the archived regulatory reports); the NPL trend adds up the daily portfolio snapshots."""
+Figures come from ``services.reports`` over the reporting read side (the same rows and
+computations as the archived regulatory reports); the NPL trend adds up the daily portfolio
+snapshots."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 from itertools import pairwise
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from api.deps import ContextDep, SessionDep
-from db import reporting
-from db.models import PortfolioSnapshot
-from db.models_compliance import RegulatoryReport
 from domain.calendar import business_today
 from domain.labels import Vocabulary, label
 from domain.reports import (
-    NON_PERFORMING,
-    MetricRows,
     Period,
-    PlatformMetric,
     ReportKind,
     Volume,
     compute,
-    platform_metrics,
 )
-from domain.roles import Role
+from gateway.deps import ContextDep, SessionDep
+from services import reports
+from services.errors import Refusal
+from services.reports import READERS
+from services.subjects import people
 from web.charts import Point, bar_chart, histogram, line_chart
 from web.core import PageError, Web, render
-from web.display import people
 from web.formats import money, percent
 
 router = APIRouter(prefix="/regulator", include_in_schema=False)
 
-READERS = (Role.REGULATOR, Role.COMPLIANCE, Role.PLATFORM_ADMIN)
 TREND_DAYS = 90
 APR_BANDS = (Decimal("0.04"), Decimal("0.06"), Decimal("0.08"), Decimal("0.10"), Decimal("0.12"))
 
@@ -70,55 +63,14 @@ def apr_bands(aprs: list[Decimal]) -> list[Point]:
     return [Point(n, Decimal(c), str(c)) for n, c in zip(names, counts, strict=True)]
 
 
-async def npl_trend(session: SessionDep, until: date) -> list[Point]:
-    """The platform's NPL ratio (substandard + doubtful + loss over outstanding principal) on
-    each snapshot day of the last 90 days."""
-    rows = await session.execute(
-        select(PortfolioSnapshot.as_of, PortfolioSnapshot.figures)
-        .where(
-            PortfolioSnapshot.as_of > until - timedelta(days=TREND_DAYS),
-            PortfolioSnapshot.as_of <= until,
-        )
-        .order_by(PortfolioSnapshot.as_of)
-    )
-    principal: dict[date, Decimal] = defaultdict(Decimal)
-    npl: dict[date, Decimal] = defaultdict(Decimal)
-    for as_of, figures in rows:
-        principal[as_of] += Decimal(str(figures.get("principal", "0")))
-        by = figures.get("by_category", {})
-        npl[as_of] += sum(
-            (Decimal(str(by.get(c, {}).get("principal", "0"))) for c in NON_PERFORMING),
-            Decimal(0),
-        )
-    points = []
-    for day in sorted(principal):
-        ratio = (npl[day] / principal[day]) if principal[day] else Decimal(0)
-        ratio = ratio.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-        points.append(Point(day.strftime("%m-%d"), ratio, percent(ratio)))
-    return points
-
-
-async def platform_effect(session: SessionDep, period: Period) -> PlatformMetric | None:
-    """The whole platform's effect: the per-institution rows of the reporting read side,
-    taken together (so the median is the platform's, not an average of medians)."""
-    rows = await reporting.metric_rows(session, period.start, period.end, "institution")
-    whole = MetricRows(
-        applications=[("platform", financed) for _, financed in rows.applications],
-        decisions=[("platform", decision) for _, decision in rows.decisions],
-        loans=[("platform", principal, apr) for _, principal, apr in rows.loans],
-        ratings=[("platform", score) for _, score in rows.ratings],
-    )
-    metrics = platform_metrics(whole)
-    return metrics[0] if metrics else None
-
-
 @router.get("")
 async def dashboard(ctx: Web, session: SessionDep, kind: str = "", start: str = "") -> Response:
-    ctx.require(*READERS)
+    user = ctx.require(*READERS)
     period = _period(kind, start)
-    rows = await reporting.report_rows(session, period)
+    rows = await reports.report_rows(session, user, period)
     figures = compute(rows)
-    platform = await platform_effect(session, period)
+    platform = await reports.platform_effect(session, user, period)
+    trend = await reports.npl_trend(session, user, period.last_day, TREND_DAYS)
     lang, empty = ctx.lang, ctx.t("dashboard.no_data")
 
     def volume_points(volumes: tuple[Volume, ...], vocabulary: Vocabulary) -> list[Point]:
@@ -143,7 +95,9 @@ async def dashboard(ctx: Web, session: SessionDep, kind: str = "", start: str = 
             ctx.t("dashboard.by_region"), volume_points(figures.by_region, Vocabulary.REGION), empty
         ),
         "npl-trend": line_chart(
-            ctx.t("dashboard.npl_trend"), await npl_trend(session, period.last_day), empty
+            ctx.t("dashboard.npl_trend"),
+            [Point(day.strftime("%m-%d"), ratio, percent(ratio)) for day, ratio in trend],
+            empty,
         ),
         "time-to-decision": histogram(ctx.t("dashboard.ttd"), buckets, empty),
         "apr": histogram(ctx.t("dashboard.apr"), apr_bands(aprs), empty),
@@ -162,8 +116,7 @@ async def dashboard(ctx: Web, session: SessionDep, kind: str = "", start: str = 
 @router.get("/reports")
 async def reports_page(ctx: Web, session: SessionDep) -> Response:
     """The archive of generated regulatory reports, newest period first."""
-    ctx.require(*READERS)
-    archived = await reporting.list_reports(session, limit=200)
+    archived = await reports.archive(session, ctx.require(*READERS), limit=200)
     authors = await people(session, [r.generated_by for r in archived])
     return render(ctx, "reports.html", reports=archived, people=authors)
 
@@ -173,10 +126,13 @@ async def report_file(
     report_id: uuid.UUID, form: str, ctx: Web, session: SessionDep, app_ctx: ContextDep
 ) -> Response:
     """An archived report as issued (PDF or CSV), from the encrypted document store."""
-    ctx.require(*READERS)
-    report = await session.get(RegulatoryReport, report_id)
-    if report is None or form not in ("pdf", "csv"):
+    user = ctx.require(*READERS)
+    if form not in ("pdf", "csv"):
         raise PageError(404, "error.not_found")
+    try:
+        report = await reports.report(session, user, report_id)
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
     sha = report.pdf_sha256 if form == "pdf" else report.csv_sha256
     media = "application/pdf" if form == "pdf" else "text/csv; charset=utf-8"
     name = f"report-{report.kind}-{report.period_start.isoformat()}-v{report.version}.{form}"

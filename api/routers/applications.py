@@ -16,22 +16,9 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import (
-    ContextDep,
-    CurrentUser,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    release_connection,
-    require_roles,
-)
 from api.errors import ApiError, not_issued
-from api.fields import TWO_VISIBLE, Money
 from api.idempotency import bind_idempotency_key, mark_replayed
-from api.openapi import ServerRule, server_rules
 from api.schemas import AcceptanceOut, ApplicationOut, Schema, from_row
-from api.workflow_errors import api_error_from_workflow, run_query, run_update, settle_start
 from config.crypto import FieldCipher
 from db.models import (
     DemandResponse,
@@ -51,6 +38,18 @@ from domain.origination import Material, check_requested_terms, required_materia
 from domain.product_codec import terms_from_json
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import RepaymentMethod
+from gateway.deps import (
+    ContextDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    release_connection,
+    require_roles,
+)
+from services.inputs import TWO_VISIBLE, Money, ServerRule, server_rules
+from services.principal import Principal
+from services.workflow_errors import refusal_from_workflow, run_query, run_update, settle_start
 from workflows.contracts import (
     SEALED_ACCOUNT,
     Acceptance,
@@ -275,7 +274,7 @@ async def submit_application(
     except WorkflowAlreadyStartedError:
         await settle_start(start)  # the same key after the application closed
     except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
+        raise refusal_from_workflow(exc) from exc
     return await _named_application(session, application_id)
 
 

@@ -10,12 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
-from api.deps import ContextDep, Principal, get_current_user_or_session, require_roles
 from api.errors import ApiError
 from api.hardening import accepts_any_query_parameters
-from api.openapi import ServerRule, server_rules
 from config.codec import BASE64, EncryptionCodec, decode_payloads_json, encode_payloads_json
 from domain.roles import Role
+from gateway.deps import ContextDep, get_current_user_or_session, require_roles
+from services.inputs import ServerRule, server_rules
+from services.principal import Principal
 
 router = APIRouter(prefix="/codec", tags=["codec"])
 Auditor = Annotated[

@@ -24,18 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 
-from api.deps import (
-    ContextDep,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    release_connection,
-    require_roles,
-)
 from api.errors import ApiError
-from api.fields import NO_NUL, DayRange
-from api.openapi import ServerRule, server_rules
 from api.schemas import Schema
 from db import reporting
 from db.base import utcnow
@@ -47,6 +36,16 @@ from domain.errors import BusinessRuleError, issue
 from domain.monitoring import AlertState, advance
 from domain.reports import Period, ReportKind
 from domain.roles import Role
+from gateway.deps import (
+    ContextDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    release_connection,
+    require_roles,
+)
+from services.inputs import NO_NUL, DayRange, ServerRule, server_rules
+from services.principal import Principal
 from workflows.contracts import TaskQueue, WorkflowType
 from workflows.reporting_contracts import (
     ArchivedReport,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from api.deps import ContextDep
 from api.schemas import HealthOut
+from gateway.deps import ContextDep
+from services import health
 
 router = APIRouter(tags=["health"])
 
@@ -22,22 +21,15 @@ async def healthz() -> HealthOut:
 
 
 async def _check_database(ctx: ContextDep) -> str:
-    async with ctx.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-    return "ok"
+    return await health.database(ctx.engine)
 
 
 async def _check_temporal(ctx: ContextDep) -> str:
-    client = await ctx.temporal_client()
-    await client.service_client.check_health()
-    return "ok"
+    return await health.temporal(await ctx.temporal_client())
 
 
 async def _check_sandbox(ctx: ContextDep) -> str:
-    async with httpx.AsyncClient(timeout=2.0) as client:
-        response = await client.get(f"{ctx.settings.effective_sandbox_url}/healthz")
-        response.raise_for_status()
-    return "ok"
+    return await health.providers(ctx.settings.effective_sandbox_url)
 
 
 @router.get("/readyz", operation_id="readyz", response_model=HealthOut)

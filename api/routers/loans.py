@@ -13,22 +13,9 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import AfterValidator, Field
 from sqlalchemy import select
 
-from api.deps import (
-    ContextDep,
-    CurrentUser,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    release_connection,
-    require_roles,
-)
 from api.errors import ApiError, not_issued
-from api.fields import Day, Money, refuse
 from api.idempotency import bind_idempotency_key, mark_replayed
-from api.openapi import ServerRule, server_rules
 from api.schemas import LoanOut, PayoffQuoteOut, ScheduleOut, ScheduleRowOut, Schema, TransactionOut
-from api.workflow_errors import refusal, run_query, run_update
 from config.crypto import FieldCipher
 from db.models import (
     Enterprise,
@@ -52,6 +39,18 @@ from domain.classification import RiskCategory
 from domain.errors import BusinessRuleError
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import PrepaymentStrategy
+from gateway.deps import (
+    ContextDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    release_connection,
+    require_roles,
+)
+from services.inputs import Day, Money, ServerRule, refuse, server_rules
+from services.principal import Principal
+from services.workflow_errors import refusal, run_query, run_update
 from workflows.contracts import (
     SEALED_PAYER_ACCOUNT,
     ExtensionRequest,

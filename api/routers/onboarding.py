@@ -19,30 +19,14 @@ from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import (
-    ContextDep,
-    Principal,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    bearer_credentials,
-    current_principal,
-    release_connection,
-    require_roles,
-)
 from api.errors import ApiError
-from api.fields import INDUSTRY_CODES, REGION_CODE, TWO_VISIBLE, Day, DecimalInput
-from api.openapi import ServerRule, server_rules
 from api.schemas import (
     EnterpriseOut,
     GuidanceOut,
     ProgressOut,
     RegistrationOut,
     Schema,
-    password_rules,
 )
-from api.security import hash_password
-from api.workflow_errors import api_error_from_workflow, run_query, run_update
 from config.crypto import FieldCipher
 from config.settings import Settings
 from db.models import AppUser, DecisionLogEntry, Enterprise, UsccClaim
@@ -71,6 +55,29 @@ from domain.onboarding import check_upload as check_upload_rules
 from domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from domain.passwords import check_password_strength
 from domain.roles import Role
+from gateway.deps import (
+    ContextDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    bearer_credentials,
+    current_principal,
+    release_connection,
+    require_roles,
+)
+from services.credentials import hash_password
+from services.inputs import (
+    INDUSTRY_CODES,
+    REGION_CODE,
+    TWO_VISIBLE,
+    Day,
+    DecimalInput,
+    ServerRule,
+    password_rules,
+    server_rules,
+)
+from services.principal import Principal
+from services.workflow_errors import refusal_from_workflow, run_query, run_update
 from workflows.contracts import (
     SEALED_ID_NUMBER,
     SEALED_MOBILE,
@@ -500,7 +507,7 @@ async def register(
             "registration", start_workflow_operation=start, result_type=RegistrationAck
         )
     except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
+        raise refusal_from_workflow(exc) from exc
     return RegistrationOut(**ack.model_dump(), registration_secret=secret)
 
 
@@ -772,5 +779,5 @@ async def resubmit_registration(
         await handle.execute_update("registration", result_type=RegistrationAck)
         progress = await handle.query("progress", result_type=OnboardingProgress)
     except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
+        raise refusal_from_workflow(exc) from exc
     return _progress(progress)

@@ -2,80 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import ConfigDict, Field
-from sqlalchemy import select
 
-from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep, require_roles
-from api.fields import INDUSTRY_CODES, REGION_OR_PROVINCE, Day, DecimalInput
-from api.openapi import ServerRule, server_rules
-from api.schemas import PolicyOut, Schema
-from db.models import SupportPolicy as PolicyRow
-from domain.errors import BusinessRuleError
-from domain.policies import EnterpriseSize, SupportPolicy, validate_policy
-from domain.product_codec import policy_to_json
+from api.schemas import PolicyOut
 from domain.roles import Role
-from workflows.contracts import PolicyRef, TaskQueue, WorkflowType
+from gateway.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep, require_roles
+from services import policies
+from services.policies import PolicyIn
+from services.principal import Principal
 
 router = APIRouter(prefix="/api/v1/policies", tags=["policies"])
 PlatformAdmin = Annotated[Principal, Depends(require_roles(Role.PLATFORM_ADMIN))]
-
-
-# The policy is checked as a whole by validate_policy (every problem at once, each with its
-# own code); its schema states the same bounds.
-SubsidyRate = Annotated[
-    Decimal,
-    DecimalInput(
-        places=4,
-        whole_digits=3,
-        positive=False,
-        at_most=Decimal(1),
-        description='A share as a fraction ("0.5" is 50 %), from 0 to 1',
-        checked_by="validate_policy: policy.rate_out_of_range",
-    ),
-]
-
-
-class PolicyIn(Schema):
-    model_config = ConfigDict(
-        json_schema_extra=server_rules(
-            ServerRule(
-                "valid_until",
-                "policy.validity_inverted",
-                "not before valid_from: JSON Schema cannot compare two fields",
-            )
-        )
-    )
-
-    title: str = Field(min_length=2, max_length=200)
-    issuer: str = Field(min_length=2, max_length=200)
-    regions: list[str] = Field(
-        default_factory=list,
-        json_schema_extra={"items": {"type": "string", "pattern": REGION_OR_PROVINCE}},
-    )
-    industries: list[str] = Field(
-        default_factory=list, json_schema_extra={"items": {"enum": INDUSTRY_CODES}}
-    )
-    sizes: list[EnterpriseSize] = Field(default_factory=list)
-    interest_subsidy_rate: SubsidyRate = Decimal(0)
-    subsidy_cap_per_year: (
-        Annotated[
-            Decimal,
-            DecimalInput(
-                places=2,
-                description='Yuan a year: "1234.56" or a whole number, above zero',
-                checked_by="validate_policy: policy.cap_not_positive",
-            ),
-        ]
-        | None
-    ) = None
-    guarantee_fee_subsidy_rate: SubsidyRate = Decimal(0)
-    valid_from: Day
-    valid_until: Day | None = None
 
 
 @router.post("", operation_id="publish_policy", response_model=PolicyOut, status_code=201)
@@ -85,45 +24,13 @@ async def publish_policy(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-) -> PolicyRow:
+) -> PolicyOut:
     """Publish a policy; a workflow then pushes it to every enterprise it fits."""
-    policy_id = uuid.uuid4()
-    policy = SupportPolicy(
-        policy_id=str(policy_id),
-        title=body.title,
-        issuer=body.issuer,
-        regions=frozenset(body.regions),
-        industries=frozenset(body.industries),
-        sizes=frozenset(body.sizes),
-        interest_subsidy_rate=body.interest_subsidy_rate,
-        subsidy_cap_per_year=body.subsidy_cap_per_year,
-        guarantee_fee_subsidy_rate=body.guarantee_fee_subsidy_rate,
-        valid_from=body.valid_from,
-        valid_until=body.valid_until,
+    return PolicyOut.model_validate(
+        await policies.publish(session, temporal, settings, admin, body)
     )
-    problems = validate_policy(policy)
-    if problems:
-        raise BusinessRuleError(problems)
-    row = PolicyRow(
-        id=policy_id,
-        title=body.title,
-        issuer=body.issuer,
-        terms=policy_to_json(policy),
-        published_by=admin.user_id,
-        workflow_id=f"policy-{policy_id}",
-    )
-    session.add(row)
-    await session.commit()
-    await temporal.start_workflow(
-        WorkflowType.POLICY_PUSH,
-        PolicyRef(policy_id=policy_id),
-        id=row.workflow_id,
-        task_queue=settings.task_queue(TaskQueue.PLATFORM),
-    )
-    return row
 
 
 @router.get("", operation_id="list_policies", response_model=list[PolicyOut])
-async def list_policies(_: CurrentUser, session: SessionDep) -> list[PolicyRow]:
-    stmt = select(PolicyRow).order_by(PolicyRow.created_at.desc()).limit(200)
-    return list(await session.scalars(stmt))
+async def list_policies(_: CurrentUser, session: SessionDep) -> list[PolicyOut]:
+    return [PolicyOut.model_validate(row) for row in await policies.policies(session)]

@@ -14,8 +14,8 @@ import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
-from api.app import create_app
 from runtime.ui_proxy import create_app as create_ui_proxy
+from server import create_app
 from tests.conftest import TemporalUi
 from tests.integration.conftest import Platform
 from tests.integration.test_demand_api import STAFF_PASSWORD

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from cli.accounts import create_platform_admin
 from config.codec import data_converter_from_settings
+from services.accounts import create_platform_admin
 from tests.chaos.harness import ChaosStack
 from tests.chaos.invariants import check_invariants
 from tests.chaos.lifecycles import Api, Lifecycle, run_lifecycle, setup_lender

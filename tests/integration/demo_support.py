@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import uvicorn
 from sqlalchemy import select
 
-from api.app import create_app
 from cli.demo import seed_applications, seed_catalog, seed_demo, seed_enterprises
 from db.models import AppUser
 from runtime.processes import free_port
+from server import create_app
 from tests.support import SandboxProcess
 
 if TYPE_CHECKING:  # the conftest registers the fixture built from this module

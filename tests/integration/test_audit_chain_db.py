@@ -22,9 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.retention import RetentionActivities
 from adapters.storage.local import LocalDocumentStore
-from api.app import create_app
-from api.deps import AppContext
-from api.security import issue_token
 from config.crypto import FieldCipher, configure_field_cipher
 from config.settings import Environment, Settings
 from db.migrate import upgrade_to_head
@@ -45,6 +42,9 @@ from db.repositories import DecisionLog
 from db.session import create_engine, create_session_factory, libpq_url
 from domain.retention import ERASED_NAME
 from domain.roles import Role
+from gateway.deps import AppContext
+from server import create_app
+from services.credentials import issue_token
 from tests.support import fresh_database
 from workflows.retention_contracts import RetentionInput
 

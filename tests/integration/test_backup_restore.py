@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cli.accounts import create_platform_admin
+from services.accounts import create_platform_admin
 from tests.chaos.harness import ChaosStack
 from tests.chaos.lifecycles import (
     Api,

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from cli.accounts import create_platform_admin
 from config.settings import Settings
 from db.models import JournalEntry, LoanTransaction, PaymentInstruction
 from db.session import create_engine, create_session_factory
+from server import create_app
+from services.accounts import create_platform_admin
 from tests.integration.conftest import ADMIN_PASSWORD, Platform
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body

@@ -23,11 +23,11 @@ from activities.onboarding import OnboardingActivities
 from adapters.identity.http import HttpIdentityVerifier
 from adapters.notification.http import HttpSmsGateway
 from adapters.registry.http import HttpEnterpriseRegistry
-from api.app import create_app
 from audit.chain import verify_decision_log
 from config.crypto import FieldCipher
 from db.models import DecisionLogEntry, Enterprise
 from sandbox.registry import enterprise_record
+from server import create_app
 from tests.integration.conftest import Platform
 from tests.integration.test_audit_api import _platform_user
 from tests.integration.test_onboarding_api import (

@@ -7,8 +7,8 @@ import uuid
 
 from temporalio.testing import WorkflowEnvironment
 
-from api.deps import SESSION_COOKIE
 from config.codec import payloads_to_json
+from gateway.deps import SESSION_COOKIE
 from tests.integration.conftest import Platform
 from tests.integration.test_onboarding_api import (
     new_id_number,

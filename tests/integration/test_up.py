@@ -185,7 +185,14 @@ def test_up_serves_everything_and_ctrl_c_leaves_no_orphan(
     assert preflight.headers.get("access-control-allow-credentials") == "true"
     children = up.descendants()
     names = " ".join(" ".join(p.cmdline()) for p in children)
-    for part in ("postgres", "temporal", "runtime.ui_proxy", "sandbox.app", "worker", "api.app"):
+    for part in (
+        "postgres",
+        "temporal",
+        "runtime.ui_proxy",
+        "sandbox.app",
+        "worker",
+        "server:create_default_app",
+    ):
         assert part in names
 
     doctor = subprocess.run(

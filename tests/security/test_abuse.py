@@ -17,14 +17,14 @@ import jwt
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.hardening import MULTIPART_ALLOWANCE
-from api.security import issue_token
 from cli.main import app as cli_app
 from db.models import AppUser, LoginAttempt
 from db.models_security import AccountLockEvent
 from domain.onboarding import MAX_UPLOAD_BYTES
 from domain.roles import Role
+from server import create_app
+from services.credentials import issue_token
 from tests.integration.conftest import Platform
 from tests.integration.test_onboarding_api import (
     JPEG,

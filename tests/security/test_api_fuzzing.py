@@ -35,10 +35,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.access import ROUTE_ACCESS
-from api.app import create_app
-from api.openapi import SERVER_RULES
 from config.settings import Settings
 from domain.roles import PLATFORM_WIDE_READERS, Role
+from server import create_app
+from services.inputs import SERVER_RULES
 from tests.integration.conftest import Platform
 from tests.security.conftest import SESSION_ENDING, World
 

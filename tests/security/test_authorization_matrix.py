@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from api.access import ROUTE_ACCESS, RouteInfo, Tenancy, api_routes, policy_problems
-from api.app import create_app
 from config.settings import Settings
 from domain.roles import PLATFORM_WIDE_READERS, Role
+from server import create_app
 from tests.integration.conftest import Platform
 from tests.integration.test_application_api import ACCOUNT
 from tests.integration.test_demand_api import product_body

@@ -34,7 +34,7 @@ async def _logins_through_server(platform: Platform, trusted: str) -> list[str]:
         "FORWARDED_ALLOW_IPS": trusted,
     }
     server = await asyncio.create_subprocess_exec(
-        *uvicorn_command("api.app:create_default_app", port),
+        *uvicorn_command("server:create_default_app", port),
         *proxy_header_args(settings),
         env=env,
     )

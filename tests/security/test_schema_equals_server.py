@@ -12,11 +12,11 @@ import httpx
 import jsonschema_rs
 import pytest
 
-from api.app import create_app
-from api.openapi import SERVER_RULES
 from config.settings import Settings
 from domain.calendar import business_today
 from domain.roles import Role
+from server import create_app
+from services.inputs import SERVER_RULES
 from tests.integration.conftest import Platform
 from tests.security.conftest import World
 

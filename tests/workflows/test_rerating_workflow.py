@@ -24,8 +24,6 @@ from adapters.bureau.protocol import CreditReport
 from adapters.scoring.registry import StaticScorer
 from adapters.tax.fake import FakeTaxDataProvider
 from adapters.tax.protocol import TaxFiling, TaxGrade, TaxProfile
-from api.deps import Principal
-from api.early_warning import close_early_warning
 from api.errors import ApiError
 from config.crypto import FieldCipher, configure_field_cipher, field_cipher
 from config.settings import Settings
@@ -46,6 +44,8 @@ from domain.products import FinancingType, Pricing, ProductFamily, ProductTerms
 from domain.roles import Role
 from domain.schedule import RepaymentMethod
 from domain.scorecard import MODEL_VERSION
+from services.principal import Principal
+from services.tasks import close_early_warning
 from workflows.contracts import WorkflowType
 from workflows.rerating import CreditReratingWorkflow
 from workflows.rerating_contracts import RerateRun, RerateSummary

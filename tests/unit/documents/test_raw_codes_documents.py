@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 import domain.labels as labels
-from api.routers.audit import render_story_pdf
 from audit.service import AuditStory, WorkflowTimeline
 from audit.timeline import TimelineEntry
 from credit_model.demo_version import DEMO_VERSION
@@ -34,6 +33,7 @@ from documents.notifications import LOCALES, Locale, notification_templates, ren
 from documents.pdf import render_pdf
 from documents.reports import ReportMeta, report_pdf
 from domain.reports import compute
+from services.audit import render_story_pdf
 from tests.raw_codes import find_raw_codes, pdf_text
 from tests.support import PROJECT_ROOT
 from tests.unit.documents.test_loan_documents import (

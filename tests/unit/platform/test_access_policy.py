@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from api import access
 from api.access import Tenancy, grant, policy_problems
-from api.app import create_app
-from api.deps import CurrentUser, Principal, require_roles
 from config.settings import Settings
 from domain.roles import Role
+from gateway.deps import CurrentUser, require_roles
+from server import create_app
+from services.principal import Principal
 
 Officer = Annotated[Principal, Depends(require_roles(Role.OFFICER))]
 

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from api.errors import field_issues_from_validation
-from api.fields import Day, DayRange, DecimalInput, Money, decimal_pattern, year_pattern
+from services.inputs import Day, DayRange, DecimalInput, Money, decimal_pattern, year_pattern
 
 CONFIGS: list[dict[str, Any]] = [
     {"places": 2, "whole_digits": 3},

@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 
-from api.deps import Principal, require_roles
 from api.errors import ApiError
 from domain.labels import known
 from domain.roles import Role, role_names
+from gateway.deps import require_roles
+from services.principal import Principal
 
 
 def test_every_role_has_a_name_in_both_languages() -> None:

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql
 
-from api.deps import Principal, ensure_tenant_access
 from api.errors import ApiError
 from api.scoping import scope_to_tenant
 from db.models import AppUser, HumanTask
 from domain.roles import Role
+from services.principal import Principal, ensure_tenant_access
 
 ENT, INST = uuid.uuid4(), uuid.uuid4()
 

@@ -7,9 +7,15 @@ import uuid
 import pytest
 from pydantic import SecretStr
 
-from api.security import InvalidToken, decode_token, hash_password, issue_token, verify_password
 from config.settings import Settings
 from domain.passwords import check_password_strength
+from services.credentials import (
+    InvalidToken,
+    decode_token,
+    hash_password,
+    issue_token,
+    verify_password,
+)
 
 
 def test_argon2id_hash_verifies_only_the_right_password() -> None:

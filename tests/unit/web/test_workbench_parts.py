@@ -13,13 +13,13 @@ from starlette.datastructures import FormData
 
 from adapters.tax.protocol import TaxFiling, TaxGrade, TaxProfile
 from config.settings import Settings
+from services.case_context import spread_filings
 from web.admin import product_body
 from web.charts import Point, bar_chart, histogram, line_chart
 from web.core import TEMPLATES, csrf_token_for, safe_next
 from web.formats import money, percent
 from web.i18n import MESSAGES, translate
 from web.officer import decision_from_form
-from web.queries import spread_filings
 from web.regulator import apr_bands
 
 D = Decimal

@@ -1,5 +1,6 @@
-"""Read models of the workbench: a case's full context, its history, and the spread of an
-enterprise's filings into years with key ratios."""
+"""Read models of a case, for the staff who decide it: its full context (the provider data
+included), its history, and the spread of an enterprise's filings into years with key ratios
+(part of the cases capability, ``services.cases``, kept apart for its size)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,6 @@ from domain.identity_codes import mask_mobile
 
 log = structlog.get_logger("loanbridge.web")
 
-# Materials an institution may open; identity photos stay with the platform.
-VIEWABLE_ENTERPRISE_DOCUMENTS = frozenset({"business_licence"})
 _RATIO = Decimal("0.0001")
 
 

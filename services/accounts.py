@@ -1,4 +1,5 @@
-"""Bootstrap accounts straight in the database (the first platform admin has nobody to ask)."""
+"""Bootstrap accounts straight in the database (the first platform admin has nobody to ask): used
+by `loanbridge admin create`, the demo, the benchmark and the tests."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import uuid
 
 from sqlalchemy.exc import IntegrityError
 
-from api.security import hash_password
 from db.models import AppUser
 from db.repositories import UserRepository
 from db.session import create_engine, create_session_factory
 from domain.passwords import check_password_strength
 from domain.roles import Role
+from services.credentials import hash_password
 
 
 class AccountError(Exception):

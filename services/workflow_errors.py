@@ -1,4 +1,5 @@
-"""Calling workflows from the API: Updates and queries, with refusals turned into API errors."""
+"""Calling workflows from a service: Updates and queries, with refusals turned into service
+refusals."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdate
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import ApiError
 from domain.errors import issue
+from services.errors import Refusal
 
 T = TypeVar("T")
 
@@ -195,8 +196,8 @@ REFUSAL_FIELDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def api_error_from_workflow(exc: Exception) -> ApiError:
-    """The ApiError for a refused Update or a missing workflow; re-raise anything else."""
+def refusal_from_workflow(exc: Exception) -> Refusal:
+    """The Refusal for a refused Update or a missing workflow; re-raise anything else."""
     if isinstance(exc, WorkflowUpdateFailedError):
         cause: BaseException | None = exc.cause
         while cause is not None and not isinstance(cause, ApplicationError):
@@ -205,25 +206,25 @@ def api_error_from_workflow(exc: Exception) -> ApiError:
             status, zh, en = REFUSALS[cause.type]
             field = REFUSAL_FIELDS.get(cause.type)
             fields = [issue(field[0], cause.type, field[1], field[2])] if field else []
-            return ApiError(status, cause.type, zh, en, fields)
+            return Refusal(status, cause.type, zh, en, fields)
         if isinstance(cause, ApplicationError) and cause.type and "." in cause.type:
             # A business refusal without its own entry: its code, the workflow's message and
             # the Chinese one when the refusal carries it as its first detail.
             details = cause.details
             zh = details[0] if details and isinstance(details[0], str) else "操作被业务规则拒绝"
-            return ApiError(409, cause.type, zh, cause.message)
+            return Refusal(409, cause.type, zh, cause.message)
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
         if "completed" in exc.message.lower():
             # The record was found (and its tenant checked): its process is over, a conflict.
-            return ApiError(409, "process.finished", "该流程已结束", "The process has finished")
-        return ApiError(404, "not_found", "流程不存在或已结束", "No such running process")
+            return Refusal(409, "process.finished", "该流程已结束", "The process has finished")
+        return Refusal(404, "not_found", "流程不存在或已结束", "No such running process")
     raise exc
 
 
-def refusal(code: str) -> ApiError:
-    """The ApiError of one of the REFUSALS."""
+def refusal(code: str) -> Refusal:
+    """The Refusal of one of the REFUSALS."""
     status, zh, en = REFUSALS[code]
-    return ApiError(status, code, zh, en)
+    return Refusal(status, code, zh, en)
 
 
 async def run_update(
@@ -233,7 +234,7 @@ async def run_update(
     *args: object,
     result_type: type[T],
     update_id: str | None = None,
-    ended: ApiError | None = None,
+    ended: Refusal | None = None,
 ) -> T:
     """Execute a workflow Update; refusals come back as ApiErrors. ``ended`` is the refusal
     when the workflow has ended already (what became of its record), else ``process.finished``
@@ -244,7 +245,7 @@ async def run_update(
             name, args=list(args), id=update_id, result_type=result_type
         )
     except Exception as exc:
-        error = api_error_from_workflow(exc)
+        error = refusal_from_workflow(exc)
         raise (ended if ended is not None and error.code == "process.finished" else error) from exc
     return result
 
@@ -256,5 +257,5 @@ async def run_query(temporal: Client, workflow_id: str, name: str, result_type: 
             name, result_type=result_type
         )
     except Exception as exc:
-        raise api_error_from_workflow(exc) from exc
+        raise refusal_from_workflow(exc) from exc
     return result

@@ -1,25 +1,25 @@
-"""Request dependencies as Annotated aliases: session, Temporal client, current user, roles."""
+"""Request dependencies as Annotated aliases shared by the API and the workbench: context,
+settings, session, Temporal client, the principal from a token or the session cookie, roles."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from adapters.storage.local import LocalDocumentStore
-from api.errors import ApiError
-from api.security import InvalidToken, TokenClaims, decode_token
 from config.settings import Settings
 from config.temporal import connect_temporal
-from db.models import AppUser
-from domain.roles import PLATFORM_WIDE_READERS, Role, role_names
+from domain.roles import Role
+from services import auth
+from services.credentials import principal_from_token
+from services.errors import Refusal
+from services.principal import Principal, role_refusal
 
 
 @dataclass
@@ -73,7 +73,7 @@ async def get_temporal(ctx: ContextDep) -> Client:
     try:
         return await ctx.temporal_client()
     except RuntimeError as exc:
-        raise ApiError(
+        raise Refusal(
             503, "temporal.unavailable", "工作流服务暂不可用", "Temporal is not reachable"
         ) from exc
 
@@ -94,50 +94,8 @@ async def bearer_credentials(
     return credentials
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller, taken from a verified access token."""
-
-    user_id: uuid.UUID
-    role: Role
-    enterprise_id: uuid.UUID | None
-    institution_id: uuid.UUID | None
-    session_version: int = 0
-
-    @property
-    def actor(self) -> str:
-        return f"user:{self.user_id}"
-
-
-def principal_of(claims: TokenClaims) -> Principal:
-    """The caller a verified access token names (ValueError for an unknown role)."""
-    return Principal(
-        claims.user_id,
-        Role(claims.role),
-        claims.enterprise_id,
-        claims.institution_id,
-        claims.session_version,
-    )
-
-
-async def session_is_current(
-    session_factory: async_sessionmaker[AsyncSession], principal: Principal
-) -> bool:
-    """The token's session is still the user's: not logged out, its refresh family not
-    revoked (both raise ``session_version``), the account active. One primary-key read."""
-    async with session_factory() as session:
-        row = (
-            await session.execute(
-                select(AppUser.session_version, AppUser.is_active).where(
-                    AppUser.id == principal.user_id
-                )
-            )
-        ).first()
-    return row is not None and row.is_active and row.session_version == principal.session_version
-
-
-def _authentication_required() -> ApiError:
-    return ApiError(
+def _authentication_required() -> Refusal:
+    return Refusal(
         401,
         "auth.required",
         "请先登录",
@@ -158,18 +116,19 @@ async def get_current_user(
 async def current_principal(ctx: AppContext, token: str) -> Principal | None:
     """The caller an access token names while its session is current (not logged out or
     revoked); None for any other token."""
-    try:
-        principal = principal_of(decode_token(ctx.settings, token, "access"))
-    except (InvalidToken, ValueError):
+    principal = principal_from_token(ctx.settings, token)
+    if principal is None:
         return None
-    return principal if await session_is_current(ctx.session_factory, principal) else None
+    async with ctx.session_factory() as session:
+        current = await auth.session_is_current(session, principal)
+    return principal if current else None
 
 
 async def _principal(ctx: AppContext, token: str) -> Principal:
     """The caller a token names, while its session is current; 401 otherwise."""
     principal = await current_principal(ctx, token)
     if principal is None:
-        raise ApiError(
+        raise Refusal(
             401,
             "auth.invalid_token",
             "登录已失效，请重新登录",
@@ -205,25 +164,13 @@ async def get_current_user_or_session(
     if not token:
         raise _authentication_required()
     if not _origin_allowed(request, ctx.settings):
-        raise ApiError(
+        raise Refusal(
             403,
             "auth.origin_not_allowed",
             "不允许从该来源使用登录会话",
             "The session cookie may not be used from this origin",
         )
     return await _principal(ctx, token)
-
-
-def role_refusal(role: Role, allowed: Iterable[Role]) -> ApiError:
-    """403 naming the caller's role and the roles that may, in words, the same in both
-    languages."""
-    return ApiError(
-        403,
-        "auth.role_not_allowed",
-        f"当前角色（{role_names([role], 'zh')}）无权执行此操作，仅限：{role_names(allowed, 'zh')}",
-        f"Your role ({role_names([role], 'en')}) may not do this; it is for: "
-        f"{role_names(allowed, 'en')}",
-    )
 
 
 def require_roles(
@@ -239,27 +186,6 @@ def require_roles(
 
     checker.allowed_roles = allowed  # type: ignore[attr-defined]  # read by api/access.py
     return checker
-
-
-def ensure_tenant_access(
-    user: Principal,
-    *,
-    enterprise_id: uuid.UUID | None = None,
-    institution_id: uuid.UUID | None = None,
-) -> None:
-    """Row scoping: applicants see only their enterprise, institution staff only their institution.
-
-    Platform-wide readers (compliance, regulator, platform admin) pass; everyone else must
-    own the record through the tenant that the record names.
-    """
-    if user.role in PLATFORM_WIDE_READERS:
-        return
-    if enterprise_id is not None and user.enterprise_id == enterprise_id:
-        return
-    if institution_id is not None and user.institution_id == institution_id:
-        return
-    # 404, not 403: another tenant's record must not even be confirmed to exist.
-    raise ApiError(404, "not_found", "资源不存在", "Not found")
 
 
 async def release_connection(session: AsyncSession) -> None:

@@ -1,6 +1,10 @@
-"""Request field types whose OpenAPI schema says exactly what the server accepts: decimals
-(money, rates) as strings of a documented pattern or whole numbers, dates as YYYY-MM-DD, text
-without NUL."""
+"""Input field types every front end parses commands with, whose JSON Schema says exactly what
+the services accept: decimals (money, rates) as strings of a documented pattern or whole
+numbers, dates as YYYY-MM-DD, text without NUL; the base model of every input and the rules a
+schema cannot state (``x-server-rules``).
+
+Pydantic, not FastAPI: the API and the workbench both parse with these, so they live beside
+the services that take the commands rather than in either front end."""
 
 from __future__ import annotations
 
@@ -12,10 +16,17 @@ from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    field_validator,
+)
 from pydantic.config import JsonValue
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from domain.onboarding import INDUSTRY_SECTIONS, PROVINCE_PREFIXES
 
@@ -320,3 +331,87 @@ class DayRange:
         day = "01" if self.month_start else "[0-9]{2}"
         years = year_pattern(self.first.year, self.last.year)
         return {"type": "string", "format": "date", "pattern": f"^{years}-[0-9]{{2}}-{day}$"}
+
+
+SERVER_RULES = "x-server-rules"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRule:
+    """A rule the server checks beyond the schema because JSON Schema cannot state it: it
+    compares two fields, depends on today's date, or on records the server holds. A request
+    breaking it is refused with a field issue of this ``code`` on this ``field``."""
+
+    field: str
+    code: str
+    rule: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "rule": self.rule}
+
+
+def server_rules(*rules: ServerRule, **schema: Any) -> dict[str, Any]:
+    """The ``x-server-rules`` extension listing ``rules`` (for an operation's ``openapi_extra``
+    or a model's ``json_schema_extra``), with any further schema keywords given."""
+    return {**schema, SERVER_RULES: [rule.as_json() for rule in rules]}
+
+
+def reject_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: refuse it as bad input, not as a database error."""
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("nul_character", "NUL characters are not allowed")
+    if isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            reject_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key)
+            reject_nul(item)
+    return value
+
+
+def document_nul_refusal(schema: dict[str, Any]) -> None:
+    """Say in a request schema what ``reject_nul`` does: text without a pattern of its own
+    gets one that admits anything but NUL (in place, through unions, lists and maps)."""
+    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
+        schema["pattern"] = NO_NUL
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for branch in schema.get(key, ()):
+            document_nul_refusal(branch)
+    for key in ("items", "additionalProperties", "propertyNames"):
+        if isinstance(schema.get(key), dict):
+            document_nul_refusal(schema[key])
+
+
+class Schema(BaseModel):
+    """An input or output body: unknown fields refused, NUL refused in every text."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        return reject_nul(value)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        if handler.mode == "validation":  # what requests may carry; responses are ours
+            for field in handler.resolve_ref_schema(json_schema).get("properties", {}).values():
+                document_nul_refusal(field)
+        return json_schema
+
+
+def password_rules(field: str) -> list[ServerRule]:
+    """What ``check_password_strength`` refuses beyond the schema's length, for any form that
+    sets a password."""
+    return [
+        ServerRule(
+            field,
+            "password.too_simple",
+            "three of: lower-case, upper-case, digit, symbol (Unicode character classes)",
+        ),
+        ServerRule(field, "password.guessable", "not a common password, not holding the username"),
+    ]

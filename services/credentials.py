@@ -1,4 +1,5 @@
-"""Password hashing (argon2id) and JWT access/refresh tokens."""
+"""Credentials: password hashing (argon2id), JWT access/refresh tokens and the principal a
+token names."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from config.settings import Settings
+from domain.roles import Role
+from services.principal import Principal
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 JWT_ALGORITHM = "HS256"
@@ -120,3 +123,22 @@ def decode_token(settings: Settings, token: str, expected_type: str) -> TokenCla
         )
     except (KeyError, ValueError) as exc:
         raise InvalidToken("malformed claims") from exc
+
+
+def principal_of(claims: TokenClaims) -> Principal:
+    """The caller a verified access token names (ValueError for an unknown role)."""
+    return Principal(
+        claims.user_id,
+        Role(claims.role),
+        claims.enterprise_id,
+        claims.institution_id,
+        claims.session_version,
+    )
+
+
+def principal_from_token(settings: Settings, token: str) -> Principal | None:
+    """The caller a valid access token names; None for any other token."""
+    try:
+        return principal_of(decode_token(settings, token, "access"))
+    except (InvalidToken, ValueError):
+        return None
