@@ -5,6 +5,7 @@ compared, following, withdrawing and choosing through the demand workflow."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -193,9 +194,17 @@ async def answer(
         demand_id,
         "respond",
         answer,
-        update_id=f"answer-{demand_id}-{user.institution_id}",
+        # A repeat of the same answer (a retried request) is answered once; another answer
+        # reaches the workflow, which refuses it (demand.already_answered): one id for every
+        # answer handed a second, different answer the first one's result, as if it counted.
+        update_id=f"answer-{demand_id}-{user.institution_id}-{_digest(body)}",
     )
     return own_answers_only(user, progress)
+
+
+def _digest(body: AnswerIn) -> str:
+    """A short fingerprint of what the answer says."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:16]
 
 
 async def select_products(

@@ -70,7 +70,12 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     "review.reason_required": (422, "拒绝时必须填写原因", "A rejection needs a reason"),
     "demand.closed": (409, "该融资需求已结束", "The demand is closed"),
     "demand.not_published": (403, "该需求未推送给贵机构", "The demand was not sent to you"),
-    "demand.already_answered": (409, "贵机构已回复或已超时", "You have answered or lapsed"),
+    "demand.already_answered": (
+        409,
+        "贵机构已回复或已超时，不能再次回复；如需调整条件，请在企业申请时的审批中给出",
+        "You have answered (or the time to answer lapsed); to change your terms, set them when"
+        " you decide the enterprise's application",
+    ),
     "demand.role_not_allowed": (403, "仅机构员工可以回复", "Only institution staff answer"),
     "demand.reason_required": (422, "婉拒时必须填写原因", "A decline needs a reason"),
     "demand.bad_indicative_rate": (

@@ -211,6 +211,19 @@ async def test_demand_to_comparison(
         headers=officer,
     )
     assert answered.status_code == 200, answered.text
+    repeated = await platform.http.post(  # a retried request: the same answer, once
+        f"/api/v1/demands/{demand_id}/responses",
+        json={"interested": True, "indicative_rate": "0.0395", "indicative_amount": "800000.00"},
+        headers=officer,
+    )
+    assert repeated.status_code == 200, repeated.text
+    changed = await platform.http.post(  # another answer is refused, not taken for the first
+        f"/api/v1/demands/{demand_id}/responses",
+        json={"interested": False, "reason": "额度已满"},
+        headers=officer,
+    )
+    assert changed.status_code == 409, changed.text
+    assert changed.json()["error"]["code"] == "demand.already_answered"
 
     comparison = await platform.http.get(
         f"/api/v1/demands/{demand_id}/comparison", headers=applicant
