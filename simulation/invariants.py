@@ -152,14 +152,18 @@ async def check_ledger(session: AsyncSession) -> list[Violation]:
         .group_by(JournalEntry.loan_id)
     )
     ledger = {loan_id: balance for loan_id, balance in receivable}
-    for loan in await session.scalars(select(Loan).where(Loan.status != "pending")):
-        in_ledger = ledger.get(loan.id, 0)
-        if in_ledger != loan.outstanding_principal:
+    # The columns the check needs, not the row: the checker decrypts no account number.
+    loans = await session.execute(
+        select(Loan.id, Loan.outstanding_principal, Loan.status).where(Loan.status != "pending")
+    )
+    for loan_id, outstanding, status in loans:
+        in_ledger = ledger.get(loan_id, 0)
+        if in_ledger != outstanding:
             found.append(
                 Violation(
                     "outstanding_matches_ledger",
-                    f"loan-{loan.id}",
-                    f"loan row {loan.outstanding_principal}, ledger {in_ledger} ({loan.status})",
+                    f"loan-{loan_id}",
+                    f"loan row {outstanding}, ledger {in_ledger} ({status})",
                 )
             )
     return found

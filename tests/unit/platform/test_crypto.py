@@ -28,9 +28,10 @@ def cipher() -> FieldCipher:
 
 @pytest.fixture
 def configured(cipher: FieldCipher) -> Iterator[FieldCipher]:
+    before = crypto._field_cipher  # what the process had: later tests read sealed columns
     crypto.configure_field_cipher(cipher)
     yield cipher
-    crypto.configure_field_cipher(None)
+    crypto.configure_field_cipher(before)
 
 
 def _settings(key: str) -> Settings:
