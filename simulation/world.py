@@ -55,9 +55,9 @@ class _Side(SimplePlugin):
 
 
 ATTEMPTS = 8  # times a step's real timeout the clock may be held before it counts as stuck
-LOOK_AFTER_S = 1.0  # real seconds the clock is held before a look at what holds it
+LOOK_AFTER_S = 3.0  # real seconds the clock is held before a look at what holds it
 IDLE_POLL_S = 0.5  # real seconds between looks
-STABLE_IDLE_POLLS = 3  # looks in a row finding nothing in flight before a lock is released
+STABLE_IDLE_POLLS = 5  # looks in a row finding nothing in flight before a lock is released
 STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
 
 
