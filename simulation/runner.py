@@ -254,6 +254,8 @@ async def _step(
                 record(violation)
     await people.perform_day(day, [a for a in plan.actions if a.day == day])
     full = day % CHECKPOINT_DAYS == 0 or day == plan.days
+    if full:  # what the day's Updates set going ends first (a payoff's settlement notice)
+        await _settled(world, people)
     await _check(world, people, histories, record, full)
     return True
 
