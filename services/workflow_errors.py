@@ -241,7 +241,7 @@ async def run_update(
     update_id: str | None = None,
     ended: Refusal | None = None,
 ) -> T:
-    """Execute a workflow Update; refusals come back as ApiErrors. ``ended`` is the refusal
+    """Execute a workflow Update; refusals come back as Refusals. ``ended`` is the refusal
     when the workflow has ended already (what became of its record), else ``process.finished``
     says so."""
     handle = temporal.get_workflow_handle(workflow_id)

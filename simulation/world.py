@@ -61,10 +61,6 @@ STABLE_IDLE_POLLS = 5  # looks in a row finding nothing in flight before a lock 
 STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
 
 
-async def _never_idle() -> bool:
-    return False
-
-
 class ClockStuck(Exception):
     """The time-skipping server did not reach the moment asked for in time."""
 
@@ -249,7 +245,7 @@ class World:
         """Let the clock run ``by`` once nothing holds it (a retry's backoff timer fires); not
         waited for, and nothing when a sleep is already outstanding."""
         if self._sleeping is not None and self._sleeping.done():
-            await self._sleep_out(0.0, _never_idle, None)  # its answer, and a refusal mended
+            await self._ended_sleep()  # its answer, and a refusal mended
         if self._sleeping is None:
             self._start_sleep(by)
 
@@ -264,7 +260,7 @@ class World:
         self,
         real_timeout_s: float,
         idle: Callable[[], Awaitable[bool]],
-        moment: datetime | None,
+        moment: datetime,
     ) -> None:
         """Wait for the outstanding sleep to end, releasing a lock held with nothing in flight.
 
@@ -283,9 +279,9 @@ class World:
                     break
                 now = time.monotonic()
                 if now - started > ATTEMPTS * max(real_timeout_s, IDLE_POLL_S):
-                    target = moment.isoformat() if moment is not None else "its moment"
                     raise ClockStuck(
-                        f"the clock did not reach {target} in {ATTEMPTS} × {real_timeout_s:.0f}s"
+                        f"the clock did not reach {moment.isoformat()} "
+                        f"in {ATTEMPTS} × {real_timeout_s:.0f}s"
                     )
                 if now - held_since < LOOK_AFTER_S:
                     continue
@@ -299,7 +295,12 @@ class World:
                     stable, held_since = 0, time.monotonic()
         finally:
             self.advance_seconds += time.monotonic() - started
-        self._sleeping = None
+        await self._ended_sleep()
+
+    async def _ended_sleep(self) -> None:
+        """Take the ended sleep's answer; a refused one gives the test its lock back."""
+        assert self._sleeping is not None and self._sleeping.done()
+        sleeping, self._sleeping = self._sleeping, None
         try:
             sleeping.result()
         except RPCError:
