@@ -194,15 +194,24 @@ class ResponseOut(Schema):
 
 
 class DemandOut(Schema):
+    """A demand; to an institution the enterprise has not identified itself to (by applying or
+    consenting, ``services.demands.DemandCard``) it is ``anonymous``: ``enterprise_id``,
+    ``amount`` and ``purpose`` are null, and the industry section, region and ``amount_band``
+    (a code of the ``amount_band`` labels, e.g. ``from_1m_to_5m``, ¥100万–500万) stand for it."""
+
     id: uuid.UUID
-    enterprise_id: uuid.UUID
-    amount: Decimal
+    enterprise_id: uuid.UUID | None
+    amount: Decimal | None
     term_months: int
-    purpose: str
+    purpose: str | None
     financing_type: str
     repayment_method: str | None
     status: str
     created_at: datetime
+    anonymous: bool = False
+    industry: str | None = None
+    region: str | None = None
+    amount_band: str | None = None
 
 
 class DemandDetail(DemandOut):

@@ -33,7 +33,9 @@ from db.repositories import EnterpriseRepository
 from documents.pdf import render_pdf
 from domain.calendar import business_today
 from domain.comparison import OfferQuote, compare, quote
+from domain.disclosure import RULE_SCOPES, ConsentScope, amount_band
 from domain.errors import BusinessRuleError
+from domain.labels import Vocabulary, label
 from domain.matching import Candidate, DemandFacts, validate_demand
 from domain.product_codec import policy_from_json, terms_from_json
 from domain.products import MAX_ANNUAL_RATE, FinancingType
@@ -42,6 +44,7 @@ from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
 from services.errors import Refusal, not_found
 from services.inputs import DecimalInput, Money, Schema
 from services.principal import Principal, require_role
+from services.privacy import Scopes, consent_required, disclosure, disclosures
 from services.results import QuoteOut
 from services.workflow_errors import refusal_from_workflow, run_query, run_update, settle_start
 from workflows.contracts import (
@@ -223,11 +226,66 @@ async def select_products(
     return await _update(temporal, demand_id, "select_products", selection)
 
 
-def _pending(user: Principal) -> Select[DemandResponse, FinancingDemand, Enterprise]:
+@dataclass(frozen=True, slots=True)
+class DemandCard:
+    """A demand as the caller may read it.
+
+    Identified (the caller may read the enterprise's ``profile``: its own users, platform-wide
+    readers, an institution the enterprise applied to, authorized, or shares its profile with as
+    a matched institution; ``services.privacy.disclosures``): the whole demand and the
+    enterprise's name. Anonymous to any other institution it was published to: the industry
+    section, region, amount band and term, but no name, exact amount or purpose (free text that
+    may name the enterprise)."""
+
+    demand: FinancingDemand
+    scopes: Scopes
+    enterprise_name: str | None
+    industry: str
+    region: str
+    amount_band: str
+
+    @property
+    def identified(self) -> bool:
+        return ConsentScope.PROFILE in self.scopes
+
+    @property
+    def amount(self) -> Decimal | None:
+        return self.demand.amount if self.identified else None
+
+    @property
+    def purpose(self) -> str | None:
+        return self.demand.purpose if self.identified else None
+
+
+async def _cards(
+    session: AsyncSession, user: Principal, rows: list[FinancingDemand]
+) -> list[DemandCard]:
+    """The demands as the caller may read them (two queries and one consent check)."""
+    ids = {row.enterprise_id for row in rows}
+    scopes = await disclosures(session, user, ids)
+    enterprises = {
+        e.id: e for e in await session.scalars(select(Enterprise).where(Enterprise.id.in_(ids)))
+    }
+    cards = []
+    for row in rows:
+        enterprise, seen = enterprises[row.enterprise_id], scopes[row.enterprise_id]
+        cards.append(
+            DemandCard(
+                demand=row,
+                scopes=seen,
+                enterprise_name=enterprise.name if ConsentScope.PROFILE in seen else None,
+                industry=enterprise.industry,
+                region=enterprise.region,
+                amount_band=amount_band(row.amount),
+            )
+        )
+    return cards
+
+
+def _pending(user: Principal) -> Select[DemandResponse, FinancingDemand]:
     return (
-        select(DemandResponse, FinancingDemand, Enterprise)
+        select(DemandResponse, FinancingDemand)
         .join(FinancingDemand, FinancingDemand.id == DemandResponse.demand_id)
-        .join(Enterprise, Enterprise.id == FinancingDemand.enterprise_id)
         .where(
             DemandResponse.institution_id == user.institution_id,
             DemandResponse.status == "pending",
@@ -244,12 +302,14 @@ async def pending_count(session: AsyncSession, user: Principal) -> int:
 
 async def pending(
     session: AsyncSession, user: Principal, *, limit: int, offset: int = 0
-) -> list[tuple[DemandResponse, FinancingDemand, Enterprise]]:
+) -> list[tuple[DemandResponse, DemandCard]]:
     """The demands sent to the caller's institution and not yet answered, soonest due first,
-    each with its demand and enterprise."""
+    each as the institution may read it (anonymous before consent, ``DemandCard``)."""
     require_role(user, *INSTITUTION_ROLES)
     stmt = _pending(user).order_by(DemandResponse.due_at).limit(limit).offset(offset)
-    return [(r, d, e) for r, d, e in (await session.execute(stmt)).all()]
+    rows = (await session.execute(stmt)).all()
+    cards = await _cards(session, user, [d for _, d in rows])
+    return [(r, card) for (r, _), card in zip(rows, cards, strict=True)]
 
 
 class DemandIn(Schema):
@@ -350,9 +410,9 @@ async def submit(
 
 async def visible_demands(
     session: AsyncSession, user: Principal, *, limit: int, offset: int = 0
-) -> list[FinancingDemand]:
-    """Applicants: their demands. Staff: demands sent to their institution. Platform-wide
-    readers: all. Newest first."""
+) -> list[DemandCard]:
+    """Applicants: their demands. Staff: demands sent to their institution (anonymous before
+    consent, ``DemandCard``). Platform-wide readers: all. Newest first."""
     stmt = select(FinancingDemand).order_by(FinancingDemand.created_at.desc())
     if user.role is Role.APPLICANT:
         stmt = stmt.where(FinancingDemand.enterprise_id == user.enterprise_id)
@@ -362,7 +422,8 @@ async def visible_demands(
         )
     elif user.role not in PLATFORM_WIDE_READERS:
         raise Refusal(403, "auth.role_not_allowed", "当前角色无权查看", "Not allowed")
-    return list(await session.scalars(stmt.limit(limit).offset(offset)))
+    rows = list(await session.scalars(stmt.limit(limit).offset(offset)))
+    return await _cards(session, user, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,7 +431,7 @@ class DemandView:
     """A demand with its explained matches (product and institution names) and the
     institutions' answers, as far as the caller may see them."""
 
-    demand: FinancingDemand
+    card: DemandCard
     matches: list[tuple[DemandMatch, str, str]]
     responses: list[tuple[DemandResponse, str]]
 
@@ -390,11 +451,37 @@ async def detail(session: AsyncSession, user: Principal, demand_id: uuid.UUID) -
         .join(Institution, Institution.id == DemandResponse.institution_id)
         .where(DemandResponse.demand_id == demand_id)
     )
+    (card,) = await _cards(session, user, [demand])
     return DemandView(
-        demand,
-        [(m, p, i) for m, p, i in matches if sees_institution(user, m.institution_id)],
+        card,
+        [
+            (_withheld_reasons(m, card.scopes), p, i)
+            for m, p, i in matches
+            if sees_institution(user, m.institution_id)
+        ],
         [(r, i) for r, i in responses if sees_institution(user, r.institution_id)],
     )
+
+
+def _withheld_reasons(match: DemandMatch, scopes: Scopes) -> DemandMatch:
+    """The match, its explanation without the reasons that quote data the caller may not read
+    (the exact amount, revenue, grade: ``RULE_SCOPES``), each replaced, in both languages, by
+    the label saying consent is required (a detached copy: the stored row is left alone)."""
+    explanation = match.explanation
+    rules = [dict(r) for r in explanation.get("rules", [])]
+    hidden = [r for r in rules if RULE_SCOPES.get(r.get("rule", "")) not in (None, *scopes)]
+    if not hidden:
+        return match
+    zh, en = explanation.get("zh", ""), explanation.get("en", "")
+    withheld_zh = label(Vocabulary.CONSENT, "required", "zh")
+    withheld_en = label(Vocabulary.CONSENT, "required", "en")
+    for rule in hidden:
+        zh = zh.replace(rule["reason_zh"], withheld_zh)
+        en = en.replace(rule["reason_en"], withheld_en)
+        rule.update(reason_zh=withheld_zh, reason_en=withheld_en)
+    copy = DemandMatch(**{c.key: getattr(match, c.key) for c in DemandMatch.__table__.columns})
+    copy.explanation = {**explanation, "zh": zh, "en": en, "rules": rules}
+    return copy
 
 
 async def _quotes(
@@ -487,13 +574,25 @@ async def comparison(
     session: AsyncSession, user: Principal, demand_id: uuid.UUID
 ) -> list[QuoteOut]:
     """Every eligible product side by side: installment, interest, fees, APR, net cost."""
-    demand = await demand_for(session, user, demand_id)
+    demand = await _identified_demand(session, user, demand_id)
     return await _quotes(session, demand, user)
+
+
+async def _identified_demand(
+    session: AsyncSession, user: Principal, demand_id: uuid.UUID
+) -> FinancingDemand:
+    """The demand, for a caller who may identify its enterprise: the comparison quotes its exact
+    amount and names the enterprise, so an institution the demand is anonymous to is refused
+    (403 consent.required)."""
+    demand = await demand_for(session, user, demand_id)
+    if ConsentScope.PROFILE not in await disclosure(session, user, demand.enterprise_id):
+        raise consent_required()
+    return demand
 
 
 async def comparison_pdf(session: AsyncSession, user: Principal, demand_id: uuid.UUID) -> bytes:
     """The comparison sheet as a PDF (Chinese, embedded CJK font)."""
-    demand = await demand_for(session, user, demand_id)
+    demand = await _identified_demand(session, user, demand_id)
     quotes = await _quotes(session, demand, user)
     enterprise = await EnterpriseRepository(session).get(demand.enterprise_id)
     assert enterprise is not None

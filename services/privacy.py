@@ -1,27 +1,55 @@
 """Consent and privacy: an enterprise grants and revokes institutions' access to a scope of its
-data, sets its privacy choice and exports everything held about it; who may read an
-enterprise's profile (its own users, platform-wide roles, institutions with consent)."""
+data, sets its privacy choice and exports everything held about it; and the one check every
+reader of an enterprise's data goes through (``disclosures``: which scopes a caller may read)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import Consent, DecisionLogEntry, EnterpriseDocument, Notification
+from db.models import (
+    Consent,
+    DecisionLogEntry,
+    DemandResponse,
+    Enterprise,
+    EnterpriseDocument,
+    FinancingDemand,
+    LoanApplication,
+    Notification,
+)
 from db.repositories import EnterpriseRepository, InstitutionRepository
+from domain.disclosure import ALL_SCOPES, NO_SCOPES, ConsentScope
 from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import mask_mobile, mask_resident_id
-from domain.roles import INSTITUTION_ROLES, Role
+from domain.lifecycle import ApplicationStatus
+from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from services.errors import Refusal, not_found
 from services.inputs import Schema
-from services.principal import Principal, ensure_tenant_access, require_role
+from services.principal import Principal, require_role
 
-ConsentScope = Literal["profile", "financials", "credit_report"]
+Scopes = frozenset[ConsentScope]
+
+# An application that ended without a loan no longer authorizes reading the enterprise's
+# financials or its bureau report (the institution still knows who applied).
+_CLOSED_WITHOUT_LOAN = frozenset(
+    s.value
+    for s in (
+        ApplicationStatus.DECLINED,
+        ApplicationStatus.EXPIRED,
+        ApplicationStatus.OFFER_REFUSED,
+        ApplicationStatus.WITHDRAWN,
+        ApplicationStatus.LAPSED,
+        ApplicationStatus.DISBURSEMENT_FAILED,
+    )
+)
+_APPLYING_GRANTS: Scopes = ALL_SCOPES
+_PROFILE_ONLY: Scopes = frozenset({ConsentScope.PROFILE})
 
 
 class ConsentIn(Schema):
@@ -57,6 +85,16 @@ class ProfileOut(Schema):
     status: str
 
 
+def consent_required() -> Refusal:
+    """403 for a read the enterprise has not authorized the caller's institution to make."""
+    return Refusal(
+        403,
+        "consent.required",
+        "需企业授权：企业向本机构申请贷款或授权后方可查看",
+        "Consent required: visible once the enterprise applies to or authorizes your institution",
+    )
+
+
 def _own(user: Principal) -> uuid.UUID:
     """The caller's enterprise (403 for an account without one)."""
     if user.enterprise_id is None:
@@ -64,19 +102,77 @@ def _own(user: Principal) -> uuid.UUID:
     return user.enterprise_id
 
 
-async def has_consent(
-    session: AsyncSession, enterprise_id: uuid.UUID, institution_id: uuid.UUID, scope: str
-) -> bool:
-    """True while an unrevoked consent lets this institution read this scope."""
-    found = await session.scalar(
-        select(Consent.id).where(
-            Consent.enterprise_id == enterprise_id,
-            Consent.institution_id == institution_id,
-            Consent.scope == scope,
-            Consent.revoked_at.is_(None),
+async def disclosures(
+    session: AsyncSession, user: Principal, enterprise_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Scopes]:
+    """Which consent scopes of each enterprise's data the caller may read: the one consent check
+    of the platform (every reader of a profile, financials or a bureau report asks it).
+
+    - The enterprise's own users, and the platform-wide roles (platform admin, compliance,
+      regulator: supervision needs the whole record, MISSION.md), read every scope.
+    - Institution staff read, for their institution, the union of:
+
+      * the enterprise's unrevoked consents (``POST /enterprises/me/consents``), read on every
+        call and never cached, so a revocation holds from the next read;
+      * what applying implies: an application to the institution carries the enterprise's
+        authorization to identify it and to check its financial statements, tax figures and
+        credit report (征信查询授权) for deciding that application and, once it becomes a
+        loan, for post-loan monitoring. ``profile`` stays once the enterprise has applied
+        (the institution keeps the file of who applied to it); ``financials`` and
+        ``credit_report`` end when the application closes without a loan (declined, expired,
+        refused, withdrawn, lapsed, disbursement failed);
+      * ``share_profile_with_matched``, the enterprise's privacy setting (``PUT
+        /enterprises/me/privacy``; a flag on the enterprise, not on each demand): "show my
+        profile to the institutions my demands are matched with". It grants ``profile`` only,
+        to each institution a demand of the enterprise was published to (the institutions it
+        is matched with), and is read on every call, so switching it off holds at once.
+    - Anyone else reads nothing.
+    """
+    wanted = set(enterprise_ids)
+    if user.role in PLATFORM_WIDE_READERS:
+        return dict.fromkeys(wanted, ALL_SCOPES)
+    found: dict[uuid.UUID, set[ConsentScope]] = {e: set() for e in wanted}
+    if user.enterprise_id in found:
+        found[user.enterprise_id] |= ALL_SCOPES
+    institution = user.institution_id
+    if user.role in INSTITUTION_ROLES and institution is not None and wanted:
+        consents = await session.execute(
+            select(Consent.enterprise_id, Consent.scope).where(
+                Consent.enterprise_id.in_(wanted),
+                Consent.institution_id == institution,
+                Consent.revoked_at.is_(None),
+            )
         )
-    )
-    return found is not None
+        for enterprise_id, scope in consents:
+            found[enterprise_id].add(ConsentScope(scope))
+        applied = await session.execute(
+            select(LoanApplication.enterprise_id, LoanApplication.status).where(
+                LoanApplication.enterprise_id.in_(wanted),
+                LoanApplication.institution_id == institution,
+            )
+        )
+        for enterprise_id, status in applied:
+            live = status not in _CLOSED_WITHOUT_LOAN
+            found[enterprise_id] |= _APPLYING_GRANTS if live else _PROFILE_ONLY
+        shared = await session.scalars(
+            select(FinancingDemand.enterprise_id)
+            .join(Enterprise, Enterprise.id == FinancingDemand.enterprise_id)
+            .join(DemandResponse, DemandResponse.demand_id == FinancingDemand.id)
+            .where(
+                FinancingDemand.enterprise_id.in_(wanted),
+                Enterprise.share_profile_with_matched.is_(True),
+                DemandResponse.institution_id == institution,
+            )
+            .distinct()
+        )
+        for enterprise_id in shared:
+            found[enterprise_id] |= _PROFILE_ONLY
+    return {e: frozenset(scopes) if scopes else NO_SCOPES for e, scopes in found.items()}
+
+
+async def disclosure(session: AsyncSession, user: Principal, enterprise_id: uuid.UUID) -> Scopes:
+    """The scopes of one enterprise's data the caller may read (see ``disclosures``)."""
+    return (await disclosures(session, user, [enterprise_id]))[enterprise_id]
 
 
 async def grant(session: AsyncSession, user: Principal, body: ConsentIn) -> Consent:
@@ -212,15 +308,10 @@ def _profile(enterprise: Any) -> ProfileOut:
 
 
 async def profile(session: AsyncSession, user: Principal, enterprise_id: uuid.UUID) -> ProfileOut:
-    """An enterprise's profile: its own users, platform-wide roles, or institutions with consent
-    (404 for anyone else)."""
-    if user.role in INSTITUTION_ROLES:
-        if user.institution_id is None or not await has_consent(
-            session, enterprise_id, user.institution_id, "profile"
-        ):
-            raise not_found()
-    else:
-        ensure_tenant_access(user, enterprise_id=enterprise_id)
+    """An enterprise's profile: its own users, platform-wide roles, or institutions the
+    enterprise disclosed its profile to (``disclosures``); 404 for anyone else."""
+    if ConsentScope.PROFILE not in await disclosure(session, user, enterprise_id):
+        raise not_found()
     enterprise = await EnterpriseRepository(session).get(enterprise_id)
     if enterprise is None:
         raise not_found()

@@ -30,7 +30,7 @@ from gateway.deps import (
     require_roles,
 )
 from services import demands
-from services.demands import AnswerIn, DemandIn
+from services.demands import AnswerIn, DemandCard, DemandIn
 from services.inputs import ServerRule, server_rules
 from services.principal import Principal
 from services.results import QuoteOut
@@ -96,8 +96,24 @@ async def list_demands(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[DemandOut]:
     """Applicants: their demands. Staff: demands sent to their institution."""
-    rows = await demands.visible_demands(session, user, limit=limit, offset=offset)
-    return [DemandOut.model_validate(row) for row in rows]
+    cards = await demands.visible_demands(session, user, limit=limit, offset=offset)
+    return [_demand_out(card) for card in cards]
+
+
+def _demand_out(card: DemandCard) -> DemandOut:
+    """The demand as the caller may read it (anonymous before the enterprise's consent)."""
+    out = DemandOut.model_validate(card.demand).model_copy(
+        update={
+            "industry": card.industry,
+            "region": card.region,
+            "amount_band": card.amount_band,
+        }
+    )
+    if card.identified:
+        return out
+    return out.model_copy(
+        update={"anonymous": True, "enterprise_id": None, "amount": None, "purpose": None}
+    )
 
 
 @router.get("/{demand_id}", operation_id="get_demand", response_model=DemandDetail)
@@ -105,8 +121,8 @@ async def get_demand(demand_id: uuid.UUID, user: CurrentUser, session: SessionDe
     """The demand, its explained matches and the institutions' answers."""
     found = await demands.detail(session, user, demand_id)
     return DemandDetail(
-        **DemandOut.model_validate(found.demand).model_dump(),
-        applicable_policies=found.demand.applicable_policies,
+        **_demand_out(found.card).model_dump(),
+        applicable_policies=found.card.demand.applicable_policies,
         matches=[
             from_row(MatchOut, m, product_name=product, institution_name=institution)
             for m, product, institution in found.matches

@@ -116,6 +116,8 @@ class Vocabulary(StrEnum):
     MODEL_SAMPLE = "model_sample"  # cross-validated, out of time
     MODEL_PARAMETER = "model_parameter"  # the tuning grids' parameters
     FEATURE_SET = "feature_set"  # sme, custom
+    AMOUNT_BAND = "amount_band"  # an anonymous demand's amount (domain.disclosure)
+    CONSENT = "consent"  # the consent scopes, and what stands where a withheld value would
 
 
 def _compiled(po: Path) -> bytes:
