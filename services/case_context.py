@@ -1,12 +1,13 @@
 """Read models of a case, for the staff who decide it: its full context (the provider data
-included), its history, and the spread of an enterprise's filings into years with key ratios
-(part of the cases capability, ``services.cases``, kept apart for its size)."""
+included, as far as the enterprise disclosed it to the reader), its history, and the spread of
+an enterprise's filings into years with key ratios (part of the cases capability,
+``services.cases``, kept apart for its size)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,6 @@ from adapters.tax.http import HttpTaxDataProvider
 from adapters.tax.protocol import TaxProfile
 from config.settings import Settings
 from db.models import (
-    Consent,
     DecisionLogEntry,
     DemandMatch,
     DemandResponse,
@@ -33,7 +33,11 @@ from db.models import (
     LoanDocument,
     LoanProduct,
 )
+from domain.disclosure import ConsentScope
 from domain.identity_codes import mask_mobile
+from services.demands import withhold_reasons
+from services.principal import Principal
+from services.privacy import Scopes, disclosure
 
 log = structlog.get_logger("loanbridge.web")
 
@@ -132,12 +136,51 @@ async def case_timeline(session: AsyncSession, subjects: list[str]) -> list[Time
     return sorted(events, key=lambda e: (e.at, e.seq or 0))
 
 
+@dataclass(frozen=True, slots=True)
+class CaseEnterprise:
+    """The applicant as the reader may see it: its identity and contact (name, USCC, legal
+    representative, mobile masked) only under the ``profile`` scope, None otherwise."""
+
+    id: uuid.UUID
+    industry: str
+    region: str
+    registered_capital: Decimal
+    founding_date: date
+    status: str
+    business_scope: str | None
+    name: str | None
+    uscc: str | None
+    legal_rep_name: str | None
+    mobile_masked: str | None
+
+
+def _case_enterprise(enterprise: Enterprise, scopes: Scopes) -> CaseEnterprise:
+    identified = ConsentScope.PROFILE in scopes
+    return CaseEnterprise(
+        id=enterprise.id,
+        industry=enterprise.industry,
+        region=enterprise.region,
+        registered_capital=enterprise.registered_capital,
+        founding_date=enterprise.founding_date,
+        status=enterprise.status,
+        business_scope=enterprise.business_scope,
+        name=enterprise.name if identified else None,
+        uscc=enterprise.uscc if identified else None,
+        legal_rep_name=enterprise.legal_rep_name if identified else None,
+        mobile_masked=mask_mobile(enterprise.mobile) if identified else None,
+    )
+
+
 @dataclass
 class CaseContext:
-    """What an officer needs on one page to decide a referred application."""
+    """What an officer needs on one page to decide a referred application; what the enterprise
+    has not disclosed to the reader (``scopes``, ``services.privacy.disclosures``) is None:
+    identity without ``profile``, tax filings and their spread without ``financials``, the
+    bureau report without ``credit_report`` (neither provider is even asked)."""
 
     application: LoanApplication
-    enterprise: Enterprise
+    enterprise: CaseEnterprise
+    scopes: Scopes
     product: LoanProduct | None
     open_task: HumanTask | None
     tax: TaxProfile | None
@@ -152,30 +195,32 @@ class CaseContext:
     response: DemandResponse | None
     loan: Loan | None
     timeline: list[TimelineEvent]
-    mobile_masked: str | None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 async def _provider_data(
-    settings: Settings, uscc: str
+    settings: Settings, uscc: str, scopes: Scopes
 ) -> tuple[TaxProfile | None, str, CreditReport | None, str]:
-    """Tax filings and the bureau report, as the assessment saw them (fetched read-only)."""
+    """Tax filings and the bureau report, as the assessment saw them (fetched read-only), each
+    only when the reader may see it."""
     providers, timeout = settings.effective_sandbox_url, settings.provider_timeout_s
     tax: TaxProfile | None = None
     report: CreditReport | None = None
     tax_error = bureau_error = ""
-    async with HttpTaxDataProvider(providers, timeout) as tax_provider:
-        try:
-            tax = await tax_provider.get_filings(uscc)
-        except ProviderError as exc:
-            tax_error = type(exc).__name__
-            log.warning("tax data unavailable for review", error=tax_error)
-    async with HttpCreditBureau(providers, timeout) as bureau:
-        try:
-            report = await bureau.get_report(uscc)
-        except ProviderError as exc:
-            bureau_error = type(exc).__name__
-            log.warning("bureau report unavailable for review", error=bureau_error)
+    if ConsentScope.FINANCIALS in scopes:
+        async with HttpTaxDataProvider(providers, timeout) as tax_provider:
+            try:
+                tax = await tax_provider.get_filings(uscc)
+            except ProviderError as exc:
+                tax_error = type(exc).__name__
+                log.warning("tax data unavailable for review", error=tax_error)
+    if ConsentScope.CREDIT_REPORT in scopes:
+        async with HttpCreditBureau(providers, timeout) as bureau:
+            try:
+                report = await bureau.get_report(uscc)
+            except ProviderError as exc:
+                bureau_error = type(exc).__name__
+                log.warning("bureau report unavailable for review", error=bureau_error)
     return tax, tax_error, report, bureau_error
 
 
@@ -183,9 +228,10 @@ async def case_context(
     session: AsyncSession,
     settings: Settings,
     application: LoanApplication,
-    viewer_institution: uuid.UUID | None,
+    user: Principal,
 ) -> CaseContext:
-    """Load the whole context of one application (the caller has checked tenancy)."""
+    """Load the context of one application as ``user`` may read it (the caller has checked
+    tenancy; the enterprise's consent is checked here)."""
     enterprise = await session.get(Enterprise, application.enterprise_id)
     assert enterprise is not None
     product = await session.get(LoanProduct, application.product_id)
@@ -230,29 +276,18 @@ async def case_context(
     loan = await session.scalar(select(Loan).where(Loan.application_id == application.id))
     subjects = [application.workflow_id] + ([f"loan-{loan.id}"] if loan else [])
     timeline = await case_timeline(session, subjects)
-    # Contact details only under the enterprise's profile consent (or for platform roles).
-    shares_profile = viewer_institution is None or (
-        await session.scalar(
-            select(Consent.id).where(
-                Consent.enterprise_id == enterprise.id,
-                Consent.institution_id == viewer_institution,
-                Consent.scope == "profile",
-                Consent.revoked_at.is_(None),
-            )
-        )
-        is not None
-    )
-    mobile = mask_mobile(enterprise.mobile) if shares_profile else None
+    scopes = await disclosure(session, user, enterprise.id)
     # The slow part (two provider calls) runs without holding a database connection.
     await session.commit()
-    tax, tax_error, report, bureau_error = await _provider_data(settings, enterprise.uscc)
+    tax, tax_error, report, bureau_error = await _provider_data(settings, enterprise.uscc, scopes)
     spread = spread_filings(tax)
     debt_to_revenue = None
     if report is not None and spread and spread[-1].revenue > 0:
         debt_to_revenue = (report.outstanding_loans_amount / spread[-1].revenue).quantize(_RATIO)
     return CaseContext(
         application=application,
-        enterprise=enterprise,
+        enterprise=_case_enterprise(enterprise, scopes),
+        scopes=scopes,
         product=product,
         open_task=open_task,
         tax=tax,
@@ -263,9 +298,8 @@ async def case_context(
         debt_to_revenue=debt_to_revenue,
         enterprise_documents=enterprise_documents,
         loan_documents=loan_documents,
-        match=match,
+        match=None if match is None else withhold_reasons(match, scopes),
         response=response,
         loan=loan,
         timeline=timeline,
-        mobile_masked=mobile,
     )

@@ -455,7 +455,7 @@ async def detail(session: AsyncSession, user: Principal, demand_id: uuid.UUID) -
     return DemandView(
         card,
         [
-            (_withheld_reasons(m, card.scopes), p, i)
+            (withhold_reasons(m, card.scopes), p, i)
             for m, p, i in matches
             if sees_institution(user, m.institution_id)
         ],
@@ -463,7 +463,7 @@ async def detail(session: AsyncSession, user: Principal, demand_id: uuid.UUID) -
     )
 
 
-def _withheld_reasons(match: DemandMatch, scopes: Scopes) -> DemandMatch:
+def withhold_reasons(match: DemandMatch, scopes: Scopes) -> DemandMatch:
     """The match, its explanation without the reasons that quote data the caller may not read
     (the exact amount, revenue, grade: ``RULE_SCOPES``), each replaced, in both languages, by
     the label saying consent is required (a detached copy: the stored row is left alone)."""

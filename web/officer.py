@@ -172,12 +172,7 @@ async def _review_page(
 ) -> Response:
     row = await _application_for(session, ctx.user, application_id)
     user = ctx.user
-    case = await case_context(
-        session,
-        ctx.settings,
-        row,
-        user.institution_id if user.role in INSTITUTION_ROLES else None,
-    )
+    case = await case_context(session, ctx.settings, row, user)
     may_decide = (
         user.role in (Role.OFFICER, Role.SUPERVISOR)
         and case.open_task is not None
