@@ -75,6 +75,19 @@ async def test_a_lender_never_sees_a_competitors_answer(
     assert answered.status_code == 200, answered.text
     assert {s["institution_id"] for s in answered.json()["institutions"]} == {first_id}
 
+    # The comparison quotes the exact amount and names the enterprise: an institution the
+    # demand is still anonymous to reads it once the enterprise grants it its profile (issue 20).
+    anonymous = await platform.http.get(
+        f"/api/v1/demands/{demand_id}/comparison", headers=second_officer
+    )
+    assert anonymous.status_code == 403
+    assert anonymous.json()["error"]["code"] == "consent.required"
+    granted = await platform.http.post(
+        "/api/v1/enterprises/me/consents",
+        json={"institution_id": second_id, "scope": "profile"},
+        headers=applicant,
+    )
+    assert granted.status_code == 201, granted.text
     as_second = await platform.http.get(
         f"/api/v1/demands/{demand_id}/comparison", headers=second_officer
     )
