@@ -44,7 +44,7 @@ from domain.schedule import MAX_TERM_PERIODS, RepaymentMethod
 from services.errors import Refusal, not_found
 from services.inputs import DecimalInput, Money, Schema
 from services.principal import Principal, require_role
-from services.privacy import Scopes, consent_required, disclosure, disclosures
+from services.privacy import Scopes, consent_required, detached_copy, disclosure, disclosures
 from services.results import QuoteOut
 from services.workflow_errors import refusal_from_workflow, run_query, run_update, settle_start
 from workflows.contracts import (
@@ -479,9 +479,7 @@ def withhold_reasons(match: DemandMatch, scopes: Scopes) -> DemandMatch:
         zh = zh.replace(rule["reason_zh"], withheld_zh)
         en = en.replace(rule["reason_en"], withheld_en)
         rule.update(reason_zh=withheld_zh, reason_en=withheld_en)
-    copy = DemandMatch(**{c.key: getattr(match, c.key) for c in DemandMatch.__table__.columns})
-    copy.explanation = {**explanation, "zh": zh, "en": en, "rules": rules}
-    return copy
+    return detached_copy(match, explanation={**explanation, "zh": zh, "en": en, "rules": rules})
 
 
 async def _quotes(

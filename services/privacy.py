@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,7 @@ from services.inputs import Schema
 from services.principal import Principal, require_role
 
 Scopes = frozenset[ConsentScope]
+_Row = TypeVar("_Row")
 
 # An application that ended without a loan no longer authorizes reading the enterprise's
 # financials or its bureau report (the institution still knows who applied).
@@ -83,6 +84,14 @@ class ProfileOut(Schema):
     legal_rep_id_number: str
     mobile: str
     status: str
+
+
+def detached_copy(row: _Row, **changes: Any) -> _Row:
+    """A transient copy of a mapped row with ``changes`` (what a reader may see of it): the
+    session never writes the withheld version back over the stored one."""
+    table = row.__table__  # type: ignore[attr-defined]
+    values = {c.key: getattr(row, c.key) for c in table.columns}
+    return type(row)(**{**values, **changes})
 
 
 def consent_required() -> Refusal:

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from db.base import utcnow
-from db.models import HumanTask
+from db.models import FinancingDemand, HumanTask
 from db.repositories import DecisionLog
+from domain.disclosure import ConsentScope, amount_band
 from domain.errors import issue
 from domain.lifecycle import TASK, TaskState
 from domain.products import MAX_ANNUAL_RATE
@@ -24,6 +25,7 @@ from domain.roles import INSTITUTION_ROLES, Role
 from services.errors import Refusal, not_found
 from services.inputs import DecimalInput, Money, Schema, ServerRule, server_rules
 from services.principal import Principal, require_role
+from services.privacy import detached_copy, disclosures
 from services.workflow_errors import refusal_from_workflow, run_query
 from workflows.contracts import (
     ApplicationProgress,
@@ -138,7 +140,50 @@ async def inbox(
     """The caller's tasks, soonest due first (403 for a role without an inbox)."""
     stmt = _inbox(user, query, now or utcnow())
     stmt = stmt.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at)
-    return list(await session.scalars(stmt.limit(limit).offset(offset)))
+    return await disclosed(
+        session, user, list(await session.scalars(stmt.limit(limit).offset(offset)))
+    )
+
+
+def _demand_of(task: HumanTask) -> uuid.UUID | None:
+    """The demand an institution's answer task is about (None for any other task)."""
+    kind, _, ident = task.subject.partition("-")
+    if task.kind != "demand_response" or kind != "demand":
+        return None
+    try:
+        return uuid.UUID(ident)
+    except ValueError:
+        return None
+
+
+async def disclosed(
+    session: AsyncSession, user: Principal, rows: list[HumanTask]
+) -> list[HumanTask]:
+    """The tasks as the caller may read them: an answer task carries its demand's exact amount
+    and purpose, which stay withheld (the amount band in their place) while the demand is
+    anonymous to the caller (``services.demands.DemandCard``, ``services.privacy.disclosures``)."""
+    demands = {d for task in rows if (d := _demand_of(task))}
+    if not demands:
+        return rows
+    found = await session.execute(
+        select(FinancingDemand.id, FinancingDemand.enterprise_id).where(
+            FinancingDemand.id.in_(demands)
+        )
+    )
+    owners = {demand_id: enterprise_id for demand_id, enterprise_id in found}
+    scopes = await disclosures(session, user, set(owners.values()))
+    shown: list[HumanTask] = []
+    for task in rows:
+        demand = _demand_of(task)
+        owner = owners.get(demand) if demand is not None else None
+        if owner is None or ConsentScope.PROFILE in scopes[owner]:
+            shown.append(task)
+            continue
+        context = {k: v for k, v in task.context.items() if k not in ("amount", "purpose")}
+        if "amount" in task.context:
+            context["amount_band"] = amount_band(Decimal(str(task.context["amount"])))
+        shown.append(detached_copy(task, context=context))
+    return shown
 
 
 async def inbox_count(
@@ -157,7 +202,10 @@ async def task_for(
     task: HumanTask | None = await session.scalar(stmt.with_for_update() if for_update else stmt)
     if task is None:
         raise not_found()
-    return task
+    if for_update:  # to be changed and written back: whole (the caller answers with it read anew)
+        return task
+    (shown,) = await disclosed(session, user, [task])
+    return shown
 
 
 async def claim(session: AsyncSession, user: Principal, task_id: uuid.UUID) -> HumanTask:
@@ -171,7 +219,8 @@ async def claim(session: AsyncSession, user: Principal, task_id: uuid.UUID) -> H
         raise Refusal(409, "task.claimed_by_other", "该任务已被他人认领", "Someone else holds it")
     task.state, task.assignee_id = TASK.check(task.state, TaskState.CLAIMED), user.user_id
     await session.commit()
-    return task
+    (shown,) = await disclosed(session, user, [task])
+    return shown
 
 
 async def decide(

@@ -31,6 +31,7 @@ from db.models import (
     DemandResponse,
     Enterprise,
     FinancingDemand,
+    HumanTask,
     Institution,
     LoanApplication,
     LoanProduct,
@@ -107,6 +108,7 @@ class Borrower:
     enterprise: Enterprise
     applicant: AppUser
     demand_id: uuid.UUID
+    task_id: uuid.UUID
     application_id: uuid.UUID | None
 
     @property
@@ -216,6 +218,22 @@ async def borrower(lab: Lab, *, application: str | None = None) -> Borrower:
                 ),
             ]
         )
+        task = HumanTask(
+            kind="demand_response",
+            workflow_id=demand.workflow_id,
+            subject=f"demand-{demand.id}",
+            institution_id=lab.institution_id,
+            required_role=Role.OFFICER.value,
+            due_at=datetime.now(UTC) + timedelta(days=2),
+            context={
+                "amount": str(demand.amount),
+                "term_months": "12",
+                "financing_type": "credit",
+                "purpose": demand.purpose,
+            },
+        )
+        session.add(task)
+        await session.flush()
         application_id = None
         if application is not None:
             row = LoanApplication(
@@ -234,7 +252,7 @@ async def borrower(lab: Lab, *, application: str | None = None) -> Borrower:
             await session.flush()
             application_id = row.id
     applicant = await lab.user(Role.APPLICANT, enterprise_id=enterprise.id)
-    return Borrower(enterprise, applicant, demand.id, application_id)
+    return Borrower(enterprise, applicant, demand.id, task.id, application_id)
 
 
 async def grant(lab: Lab, who: Borrower, scope: ConsentScope) -> str:
@@ -334,6 +352,24 @@ async def api_match_explanation(lab: Lab, who: Borrower) -> bool:
     return shown
 
 
+async def api_task_inbox(lab: Lab, who: Borrower) -> bool:
+    url = "/api/v1/tasks?kind=demand_response&limit=200"
+    listed = _ok(await lab.http.get(url, headers=lab.api(lab.officer)))
+    (task,) = [t for t in listed.json() if t["id"] == str(who.task_id)]
+    shown = "purpose" in task["context"]
+    assert shown == ("amount" in task["context"]) == (who.name in listed.text)
+    assert shown != (task["context"].get("amount_band") == "from_1m_to_5m")
+    return shown
+
+
+async def web_task_page(lab: Lab, who: Borrower) -> bool:
+    page = _ok(await lab.page(lab.officer, f"/web/tasks/{who.task_id}"))
+    assert page.status_code == 200, page.text[:500]
+    shown = "2,345,678.00" in page.text
+    assert who.name not in page.text or shown
+    return shown
+
+
 def _section(html: str, section: str) -> str:
     start = html.index(f'id="{section}"')
     return html[start : html.index("</section>", start)]
@@ -369,6 +405,8 @@ MATRIX: list[tuple[ConsentScope, Reader, str | None]] = [
     (ConsentScope.PROFILE, api_comparison, None),
     (ConsentScope.PROFILE, export_comparison_pdf, None),
     (ConsentScope.PROFILE, web_demands_page, None),
+    (ConsentScope.PROFILE, api_task_inbox, None),
+    (ConsentScope.PROFILE, web_task_page, None),
     (ConsentScope.FINANCIALS, api_match_explanation, None),
     (ConsentScope.FINANCIALS, web_review_financials, "declined"),
     (ConsentScope.CREDIT_REPORT, web_review_bureau, "declined"),
