@@ -1,6 +1,7 @@
 """Compliance audit: search workflows, find the workflow of a record, read one as a business
 timeline with its descendants, export it (JSON, PDF), verify the decision log (whole, or one
-case's entries), read the monitoring alerts, and read and apply the retention rules."""
+case's entries), read the monitoring alerts, and read and apply the retention rules; a demand
+still anonymous to an institution stays out of its staff's audit reads."""
 
 from __future__ import annotations
 
@@ -38,9 +39,11 @@ from db.models_compliance import MonitoringAlert
 from db.repositories import UserRepository
 from documents.pdf import render_pdf
 from domain.decision_chain import GENESIS_HASH, entry_hash
+from domain.disclosure import ConsentScope
 from domain.roles import INSTITUTION_ROLES, Role
 from services.errors import not_found
 from services.principal import Principal, require_role
+from services.privacy import disclosures
 from workflows.contracts import TaskQueue, WorkflowType
 from workflows.retention_contracts import RETENTION_SCHEDULE_ID, RetentionInput, RetentionResult
 
@@ -72,7 +75,37 @@ async def search_workflows(
     """Workflows matching the filters (Temporal search attributes widened by our tables);
     institution staff are kept to their own institution."""
     require_role(user, *AUDIT_READERS)
-    return await search(temporal, session, _reader(user), filters)
+    hits = await search(temporal, session, _reader(user), filters)
+    hidden = await _anonymous_demands(session, user, [h.workflow_id for h in hits])
+    if not hidden:
+        return hits
+    # Searching by an enterprise's name or USCC must not confirm which anonymous demand is
+    # its: such hits are left out; otherwise they stay, without the enterprise.
+    if filters.enterprise:
+        return [h for h in hits if h.workflow_id not in hidden]
+    return [
+        h.model_copy(update={"enterprise_id": None}) if h.workflow_id in hidden else h for h in hits
+    ]
+
+
+async def _anonymous_demands(
+    session: AsyncSession, user: Principal, workflow_ids: Sequence[str]
+) -> set[str]:
+    """The demand workflows among these whose enterprise the caller may not identify: their
+    timelines name it (who posted, the exact amount), so institution staff read them only once
+    the enterprise disclosed its profile to their institution (``services.privacy``)."""
+    wanted = [w for w in workflow_ids if w.startswith("demand-")]
+    if user.role not in INSTITUTION_ROLES or not wanted:
+        return set()
+    owners = list(
+        await session.execute(
+            select(FinancingDemand.workflow_id, FinancingDemand.enterprise_id).where(
+                FinancingDemand.workflow_id.in_(wanted)
+            )
+        )
+    )
+    scopes = await disclosures(session, user, {enterprise for _, enterprise in owners})
+    return {w for w, e in owners if ConsentScope.PROFILE not in scopes[e]}
 
 
 async def timeline(
@@ -89,6 +122,8 @@ async def timeline(
     compliance role only, and each decoded read is logged. 404 for what the caller may not
     read."""
     require_role(user, *AUDIT_READERS)
+    if await _anonymous_demands(session, user, [workflow_id]):
+        raise not_found()
     codec = EncryptionCodec.from_settings(settings) if user.role is Role.COMPLIANCE else None
     if codec is not None:  # who read decoded personal data, and what: an access trail
         log.info("audit_decoded_read", workflow_id=workflow_id, actor=user.actor)
