@@ -6,10 +6,11 @@ an enterprise's filings into years with key ratios (part of the cases capability
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import or_, select
@@ -42,6 +43,7 @@ from services.privacy import Scopes, disclosure
 log = structlog.get_logger("loanbridge.web")
 
 _RATIO = Decimal("0.0001")
+_Data = TypeVar("_Data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,15 @@ class CaseContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+async def _read(what: str, fetch: Callable[[], Awaitable[_Data]]) -> tuple[_Data | None, str]:
+    """One provider's answer, or None and the kind of its failure (logged)."""
+    try:
+        return await fetch(), ""
+    except ProviderError as exc:
+        log.warning(f"{what} unavailable for review", error=type(exc).__name__)
+        return None, type(exc).__name__
+
+
 async def _provider_data(
     settings: Settings, uscc: str, scopes: Scopes
 ) -> tuple[TaxProfile | None, str, CreditReport | None, str]:
@@ -209,18 +220,10 @@ async def _provider_data(
     tax_error = bureau_error = ""
     if ConsentScope.FINANCIALS in scopes:
         async with HttpTaxDataProvider(providers, timeout) as tax_provider:
-            try:
-                tax = await tax_provider.get_filings(uscc)
-            except ProviderError as exc:
-                tax_error = type(exc).__name__
-                log.warning("tax data unavailable for review", error=tax_error)
+            tax, tax_error = await _read("tax data", lambda: tax_provider.get_filings(uscc))
     if ConsentScope.CREDIT_REPORT in scopes:
         async with HttpCreditBureau(providers, timeout) as bureau:
-            try:
-                report = await bureau.get_report(uscc)
-            except ProviderError as exc:
-                bureau_error = type(exc).__name__
-                log.warning("bureau report unavailable for review", error=bureau_error)
+            report, bureau_error = await _read("bureau report", lambda: bureau.get_report(uscc))
     return tax, tax_error, report, bureau_error
 
 

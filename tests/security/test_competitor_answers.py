@@ -35,6 +35,23 @@ async def _bank(platform: Platform, name: str) -> tuple[str, dict[str, str], dic
     return inst_id, admin, await _user(platform, "officer", inst_id)
 
 
+async def post_demand(platform: Platform, applicant: dict[str, str]) -> Any:
+    """A credit demand of ¥600,000 over 12 months, posted by ``applicant``: the demand."""
+    posted = await platform.http.post(
+        "/api/v1/demands",
+        json={
+            "amount": "600000.00",
+            "term_months": 12,
+            "purpose": "采购原材料",
+            "financing_type": "credit",
+            "repayment_method": "equal_installment",
+        },
+        headers={**applicant, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert posted.status_code == 201, posted.text
+    return posted.json()
+
+
 async def _progress(platform: Platform, demand_id: str, headers: dict[str, str]) -> Any:
     for _ in range(100):
         progress = (
@@ -53,19 +70,7 @@ async def test_a_lender_never_sees_a_competitors_answer(
     first_id, _, first_officer = await _bank(platform, f"甲银行{suffix}")
     second_id, _, second_officer = await _bank(platform, f"乙银行{suffix}")
     applicant = await _verified_applicant(platform, sandbox)
-    posted = await platform.http.post(
-        "/api/v1/demands",
-        json={
-            "amount": "600000.00",
-            "term_months": 12,
-            "purpose": "采购原材料",
-            "financing_type": "credit",
-            "repayment_method": "equal_installment",
-        },
-        headers={**applicant, "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert posted.status_code == 201, posted.text
-    demand_id = posted.json()["id"]
+    demand_id = (await post_demand(platform, applicant))["id"]
     await _progress(platform, demand_id, applicant)
     answered = await platform.http.post(
         f"/api/v1/demands/{demand_id}/responses",

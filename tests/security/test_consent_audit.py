@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.conftest import Platform
 from tests.integration.test_demand_api import _verified_applicant
-from tests.security.test_competitor_answers import _bank, _progress
+from tests.security.test_competitor_answers import _bank, _progress, post_demand
 from tests.support import SandboxProcess
 
 pytestmark = pytest.mark.integration
@@ -23,19 +23,8 @@ async def test_a_demand_timeline_is_read_only_under_the_profile_consent(
 ) -> None:
     inst_id, _, officer = await _bank(platform, f"审计授权银行{uuid.uuid4().hex[:4]}")
     applicant = await _verified_applicant(platform, sandbox)
-    posted = await platform.http.post(
-        "/api/v1/demands",
-        json={
-            "amount": "600000.00",
-            "term_months": 12,
-            "purpose": "采购原材料",
-            "financing_type": "credit",
-            "repayment_method": "equal_installment",
-        },
-        headers={**applicant, "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert posted.status_code == 201, posted.text
-    demand_id, enterprise_id = posted.json()["id"], posted.json()["enterprise_id"]
+    posted = await post_demand(platform, applicant)
+    demand_id, enterprise_id = posted["id"], posted["enterprise_id"]
     progress = await _progress(platform, demand_id, applicant)
     assert inst_id in {s["institution_id"] for s in progress["institutions"]}, progress
     base = f"/api/v1/audit/workflows/demand-{demand_id}/timeline"

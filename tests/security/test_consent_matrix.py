@@ -313,24 +313,24 @@ async def api_profile(lab: Lab, who: Borrower) -> bool:
     return got.status_code == 200
 
 
-async def api_comparison(lab: Lab, who: Borrower) -> bool:
-    url = f"/api/v1/demands/{who.demand_id}/comparison"
+async def _consent_refusal(lab: Lab, url: str) -> httpx.Response | None:
+    """The officer's read of ``url``, or None when it was refused for want of consent."""
     got = _ok(await lab.http.get(url, headers=lab.api(lab.officer)))
     if got.status_code == 403:
         assert got.json()["error"]["code"] == "consent.required"
-        return False
-    assert got.status_code == 200, got.text
-    return True
+        return None
+    assert got.status_code == 200, got.text[:300]
+    return got
+
+
+async def api_comparison(lab: Lab, who: Borrower) -> bool:
+    got = await _consent_refusal(lab, f"/api/v1/demands/{who.demand_id}/comparison")
+    return got is not None and isinstance(got.json(), list)
 
 
 async def export_comparison_pdf(lab: Lab, who: Borrower) -> bool:
-    url = f"/api/v1/demands/{who.demand_id}/comparison.pdf"
-    got = _ok(await lab.http.get(url, headers=lab.api(lab.officer)))
-    if got.status_code == 403:
-        assert got.json()["error"]["code"] == "consent.required"
-        return False
-    assert got.status_code == 200 and got.content.startswith(b"%PDF"), got.text[:200]
-    return True
+    got = await _consent_refusal(lab, f"/api/v1/demands/{who.demand_id}/comparison.pdf")
+    return got is not None and got.content.startswith(b"%PDF")
 
 
 async def web_demands_page(lab: Lab, who: Borrower) -> bool:
@@ -375,22 +375,25 @@ def _section(html: str, section: str) -> str:
     return html[start : html.index("</section>", start)]
 
 
-async def web_review_financials(lab: Lab, who: Borrower) -> bool:
+async def _review(lab: Lab, who: Borrower, section: str, marker: str) -> tuple[bool, str]:
+    """Whether the officer's case page shows ``section`` (its ``marker``, else the consent
+    label), and the whole page."""
     page = _ok(await lab.page(lab.officer, f"/web/applications/{who.application_id}"))
     assert page.status_code == 200, page.text[:500]
-    part = _section(page.text, "financials")
-    shown = 'class="grid numbers"' in part
+    part = _section(page.text, section)
+    shown = marker in part
     assert shown != (WITHHELD in part)
-    assert shown == (REVENUE_REASON in _section(page.text, "matching"))
+    return shown, page.text
+
+
+async def web_review_financials(lab: Lab, who: Borrower) -> bool:
+    shown, page = await _review(lab, who, "financials", 'class="grid numbers"')
+    assert shown == (REVENUE_REASON in _section(page, "matching"))
     return shown
 
 
 async def web_review_bureau(lab: Lab, who: Borrower) -> bool:
-    page = _ok(await lab.page(lab.officer, f"/web/applications/{who.application_id}"))
-    assert page.status_code == 200, page.text[:500]
-    part = _section(page.text, "bureau")
-    shown = 'class="facts"' in part
-    assert shown != (WITHHELD in part)
+    shown, _ = await _review(lab, who, "bureau", 'class="facts"')
     return shown
 
 
