@@ -21,6 +21,7 @@ from credit_model.pipeline import CHALLENGER_GRID, SCORECARD_GRID
 from domain.classification import RiskCategory
 from domain.credit_decision import ApprovalAuthority, Decision
 from domain.decision_chain import BreakKind
+from domain.disclosure import AMOUNT_BANDS, ConsentScope
 from domain.early_warning import Signal
 from domain.labels import Vocabulary, codes, known, label, period_label, reasons_text
 from domain.monitoring import AlertState, Severity
@@ -64,6 +65,7 @@ ENUMS: list[tuple[Vocabulary, type[StrEnum]]] = [
     (Vocabulary.VERDICT, Verdict),
     (Vocabulary.NEXT_STEP, NextStep),
     (Vocabulary.BREAK_KIND, BreakKind),
+    (Vocabulary.CONSENT, ConsentScope),
 ]
 
 
@@ -83,6 +85,8 @@ def test_codes_outside_enums_have_labels() -> None:
     assert _unlabelled(Vocabulary.REGION, sorted(PROVINCE_PREFIXES)) == []
     assert _unlabelled(Vocabulary.DECISION_BUCKET, [b for b, _ in DECISION_BUCKETS]) == []
     assert _unlabelled(Vocabulary.ENTERPRISE_SIZE, ["large"]) == []
+    assert _unlabelled(Vocabulary.AMOUNT_BAND, list(AMOUNT_BANDS)) == []
+    assert _unlabelled(Vocabulary.CONSENT, ["required", "anonymous"]) == []
     assert _unlabelled(Vocabulary.TIMELINE_EVENT, sorted(_steps_of_workflows())) == []
     assert _unlabelled(Vocabulary.MODEL_FEATURE, list(FEATURES)) == []
     parameters = {
