@@ -249,6 +249,10 @@ class DemandCard:
         return ConsentScope.PROFILE in self.scopes
 
     @property
+    def enterprise_id(self) -> uuid.UUID | None:
+        return self.demand.enterprise_id if self.identified else None
+
+    @property
     def amount(self) -> Decimal | None:
         return self.demand.amount if self.identified else None
 

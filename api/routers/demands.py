@@ -101,18 +101,17 @@ async def list_demands(
 
 
 def _demand_out(card: DemandCard) -> DemandOut:
-    """The demand as the caller may read it (anonymous before the enterprise's consent)."""
-    out = DemandOut.model_validate(card.demand).model_copy(
+    """The demand as the demands service lets the caller read it (``DemandCard``)."""
+    return DemandOut.model_validate(card.demand).model_copy(
         update={
+            "enterprise_id": card.enterprise_id,
+            "amount": card.amount,
+            "purpose": card.purpose,
+            "anonymous": not card.identified,
             "industry": card.industry,
             "region": card.region,
             "amount_band": card.amount_band,
         }
-    )
-    if card.identified:
-        return out
-    return out.model_copy(
-        update={"anonymous": True, "enterprise_id": None, "amount": None, "purpose": None}
     )
 
 
