@@ -20,6 +20,7 @@ from services import auth
 from services.credentials import principal_from_token
 from services.errors import Refusal
 from services.principal import Principal, role_refusal
+from services.sessions import release_connection as release_connection  # moved to services
 
 
 @dataclass
@@ -186,10 +187,3 @@ def require_roles(
 
     checker.allowed_roles = allowed  # type: ignore[attr-defined]  # read by api/access.py
     return checker
-
-
-async def release_connection(session: AsyncSession) -> None:
-    """End the read transaction before waiting on Temporal, so the connection goes back to the
-    pool instead of being held for the whole call (the session reconnects if used again;
-    objects stay loaded: ``expire_on_commit`` is off)."""
-    await session.commit()
