@@ -20,7 +20,6 @@ NOT_YET_MIGRATED = frozenset(
     {
         "api/routers/applications.py",
         "api/routers/compliance.py",
-        "api/routers/loans.py",
         "api/routers/onboarding.py",
     }
 )
