@@ -16,7 +16,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import BusinessRuleError, FieldIssue
 from services.errors import Refusal
-from services.errors import not_issued as not_issued  # moved to services
 
 log = structlog.get_logger("loanbridge.api")
 

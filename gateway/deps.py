@@ -20,7 +20,6 @@ from services import auth
 from services.credentials import principal_from_token
 from services.errors import Refusal
 from services.principal import Principal, role_refusal
-from services.sessions import release_connection as release_connection  # moved to services
 
 
 @dataclass
