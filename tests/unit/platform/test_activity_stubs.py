@@ -1,13 +1,15 @@
 """The workflows' typed activity table (workflows/activity_stubs.py) cannot drift from the
-activities the worker registers: the same names, each with the same argument and result
-types."""
+activities the worker registers: the same names, each with the same argument and result types,
+and no workflow schedules an activity except through it."""
 
 from __future__ import annotations
 
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,10 @@ from db.session import create_engine, create_session_factory
 from worker import build_activities, issuing
 from workflows import activity_stubs
 from workflows.activity_stubs import STUBS, Stub
+
+WORKFLOWS = Path(__file__).resolve().parents[3] / "workflows"
+# The one module that hands calls to Temporal (the retry classes of activity_options.py).
+RUNNER = "activity_options.py"
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +87,14 @@ def test_the_documents_worker_runs_the_same_document_activities(
     for fn in issuing(documents):
         name = str(activity._Definition.must_from_callable(fn).name)
         assert _signature(fn) == _signature(registered[name])
+
+
+def test_workflows_schedule_activities_only_through_the_table() -> None:
+    """A name typed into ``execute_activity`` would bypass the table's types."""
+    scheduling = re.compile(r"\bexecute_(?:local_)?activity(?:_method|_class)?\(")
+    bypassing = [
+        source.name
+        for source in sorted(WORKFLOWS.glob("*.py"))
+        if source.name != RUNNER and scheduling.search(source.read_text(encoding="utf-8"))
+    ]
+    assert bypassing == []
