@@ -133,7 +133,7 @@ class LoanApplicationWorkflow:
         self.materials: list[str] = []
         self.materials_received = 0  # provide_information calls that brought materials
         self.assessment: Assessment | None = None
-        self.task_id: Any = None
+        self.task_id: uuid.UUID | None = None
         self.approvals: list[CreditDecision] = []
         self.decline: CreditDecision | None = None
         self.info_request: CreditDecision | None = None
@@ -148,7 +148,7 @@ class LoanApplicationWorkflow:
         self.withdrawn = False
         # People's decisions not yet in the decision log: the next stage write logs them.
         self.unlogged: list[DecisionEntry] = []
-        self.loan_id: Any = None
+        self.loan_id: uuid.UUID | None = None
         self.lean = False  # lean-records-v1 (set once the assessment is back)
 
     @property
@@ -226,7 +226,7 @@ class LoanApplicationWorkflow:
         answer = await self._offer(amount, rate, term, counter=counter)
         if answer != "accepted":
             return await self._finish(answer, self.reason)
-        self.loan_id = await _db(
+        self.loan_id = loan_id = await _db(
             stub.record_acceptance(
                 RecordAcceptance(
                     application_id=application.application_id,
@@ -236,10 +236,10 @@ class LoanApplicationWorkflow:
             )
         )
         if workflow.patched(LOAN_CONTRACT):
-            await issue_document(stub.issue_contract(self.loan_id))
+            await issue_document(stub.issue_contract(loan_id))
         await self._stage("disbursing")
         try:
-            result = await DISBURSEMENT.run(stub.disburse_loan(self.loan_id))
+            result = await DISBURSEMENT.run(stub.disburse_loan(loan_id))
         except ActivityError as exc:
             return await self._disbursement_failed(exc)
         await self._stage(

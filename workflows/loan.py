@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -410,7 +411,7 @@ class LoanServicingWorkflow:
         return self.input
 
     @property
-    def _loan_id(self) -> Any:
+    def _loan_id(self) -> uuid.UUID:
         return self._input.loan_id
 
     def _set(self, **changes: Any) -> None:
