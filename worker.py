@@ -101,7 +101,7 @@ def build_activities(
         registry=HttpEnterpriseRegistry(providers, timeout),
     )
     demands = DemandActivities(session_factory, tax)
-    scoring = RegistryScorer(session_factory)  # the promoted credit model (issue 7)
+    scoring = RegistryScorer(session_factory, settings.model_refresh_s)  # the promoted model
     rerating = RerateActivities(
         session_factory,
         HttpCreditBureau(providers, timeout),

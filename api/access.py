@@ -144,6 +144,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "request_extension": grant(APPLICANT, tenancy=Tenancy.TENANT),
     "write_off": grant(Role.SUPERVISOR, tenancy=Tenancy.TENANT),
     "portfolio_snapshots": grant(STAFF, _READERS, tenancy=Tenancy.SELF),
+    "loan_credit_ratings": grant(STAFF, _READERS, tenancy=Tenancy.TENANT),
+    "enterprise_credit_ratings": grant(STAFF, _READERS, tenancy=Tenancy.TENANT),
     # the officers' inbox: auditors read it, people with a decision to make act on it
     "list_tasks": grant(STAFF, _READERS, tenancy=Tenancy.SELF),
     "decide_task": grant(_DECIDERS, tenancy=Tenancy.TENANT),

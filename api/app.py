@@ -36,6 +36,7 @@ from api.routers import (
 from api.routers import audit as audit_routes
 from api.routers import compliance as compliance_routes
 from api.routers import models as model_routes
+from api.routers import ratings as rating_routes
 from config.crypto import FieldCipher, configure_field_cipher
 from config.runtime import settle_garbage_collector
 from config.settings import Settings, get_settings
@@ -126,5 +127,6 @@ def create_api(settings: Settings | None = None, *, server_process: bool = False
     app.include_router(audit_routes.router)  # compliance audit (issue 8)
     app.include_router(compliance_routes.router)  # reports, monitoring, metrics (issue 8)
     app.include_router(model_routes.router)  # credit model registry (issue 7)
+    app.include_router(rating_routes.router)  # rating histories (issue 21)
     app.include_router(account_routes.router)  # account lock and unlock (issue 11)
     return app

@@ -15,7 +15,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import BusinessRuleError, FieldIssue
-from domain.labels import Vocabulary, label
 from services.errors import Refusal
 
 log = structlog.get_logger("loanbridge.api")
@@ -32,26 +31,6 @@ _OUTAGE_RPC_STATUSES = {
 # The API's name for a service refusal: one class, so a refusal raised by a service and one
 # raised here are answered by the same handler with the same envelope.
 ApiError = Refusal
-
-
-# When each loan document is issued: the way forward of a request made before it is.
-_ISSUED_WHEN = {
-    "offer_letter": ("审批通过后签发", "it is issued when the application is approved"),
-    "contract": ("接受要约后签发", "it is issued when the offer is accepted"),
-    "addendum": ("展期获批后签发", "it is issued when an extension is approved"),
-    "settlement_certificate": ("贷款结清后签发", "it is issued once the loan is paid off"),
-}
-
-
-def not_issued(kind: str) -> ApiError:
-    """A loan document asked for before it exists: which one, and when it comes."""
-    zh, en = _ISSUED_WHEN[kind]
-    return ApiError(
-        404,
-        "not_found",
-        f"{label(Vocabulary.DOCUMENT_KIND, kind, 'zh')}尚未签发：{zh}，请稍后再试",
-        f"{label(Vocabulary.DOCUMENT_KIND, kind, 'en')} not issued yet: {en}; try again later",
-    )
 
 
 def _body(code: str, zh: str, en: str, fields: Sequence[FieldIssue] = ()) -> dict[str, Any]:

@@ -128,6 +128,10 @@ def up(
 
             for line in seed_demo_model(state.database_url, settings.data_dir / "models"):
                 typer.echo(f"  {line}")
+            from cli.demo_ratings import seed_ratings  # issue 21: by the model just promoted
+
+            for line in seed_ratings(settings, state.temporal_address):
+                typer.echo(f"  {line}")
             platform.finish_seeding()
         typer.secho("LoanBridge is up:", fg=typer.colors.GREEN)
         for name, url in state.urls.items():

@@ -69,8 +69,11 @@ def fit_challenger(
     categorical: Sequence[str],
     params: ChallengerParams,
     seed: int = 7,
+    directions: Mapping[str, int] | None = None,
 ) -> Challenger:
-    """Fit LightGBM with fixed seeds (deterministic on one thread)."""
+    """Fit LightGBM with fixed seeds (deterministic on one thread); a numeric feature with a
+    declared risk direction gets that monotone constraint (the PD never moves against it)."""
+    declared = directions or {}
     levels = {
         name: sorted({str(v) for v in frame[name] if v is not None and v == v})
         for name in categorical
@@ -89,6 +92,10 @@ def fit_challenger(
         n_jobs=1,
         deterministic=True,
         verbose=-1,
+        monotone_constraints=[
+            0 if name in categorical else int(declared.get(name, 0)) for name in frame.columns
+        ],
+        monotone_constraints_method="intermediate",
     )
     model.fit(encoded, target, categorical_feature=list(categorical) or "auto")
     return Challenger(booster=model.booster_, categorical=tuple(categorical), levels=levels)

@@ -24,6 +24,7 @@ from credit_model.features import (
     FEATURES,
     NUMERIC_RAW,
     RAW_COLUMNS,
+    RISK_DIRECTION,
     TEXT_RAW,
     Column,
     build_features,
@@ -54,6 +55,9 @@ class Dataset:
     true_pd: npt.NDArray[np.float64] | None = None
     true_design: npt.NDArray[np.float64] | None = None
     notes: list[str] = field(default_factory=list)
+    directions: dict[str, int] = field(default_factory=dict)
+    """Declared risk direction of numeric features (+1: risk rises with the value, -1: falls);
+    both models are constrained to it. Features not named are left to the data."""
 
     @property
     def bads(self) -> int:
@@ -110,6 +114,7 @@ def _sme_dataset(
         dates=dates,
         true_pd=true_pd,
         true_design=true_design,
+        directions=dict(RISK_DIRECTION),
     )
 
 
@@ -137,6 +142,9 @@ _GERMAN_NUMERIC: Final = (
     "existing_credits",
     "dependents",
 )
+_GERMAN_DIRECTION: Final = {"duration": 1, "credit_amount": 1, "installment_rate": 1, "age": -1}
+"""German credit's evident drivers: longer, larger and heavier loans are riskier, older
+applicants less so; residence years, existing credits and dependents are left to the data."""
 
 
 def german_csv_path() -> Path:
@@ -179,6 +187,7 @@ def german_dataset() -> Dataset:
         feature_set="custom",
         fingerprint=hashlib.sha256(raw).hexdigest(),
         dates=dates,
+        directions=dict(_GERMAN_DIRECTION),
     )
 
 

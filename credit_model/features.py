@@ -90,6 +90,30 @@ FEATURES: Final = (
 )
 """The SME feature set; a model trained on exactly these can score platform applications."""
 
+RISK_DIRECTION: Final[dict[str, int]] = {
+    "age_years": -1,
+    "log_revenue": -1,
+    "log_assets": -1,
+    "log_employees": -1,
+    "net_margin": -1,
+    "margin_trend": -1,
+    "roa": -1,
+    "leverage": 1,
+    "debt_to_revenue": 1,
+    "request_to_revenue": 1,
+    "cash_flow_to_liabilities": -1,
+    "revenue_volatility": 1,
+    "tax_rate": -1,
+    "bureau_score": -1,
+    "overdue_count_24m": 1,
+    "current_overdue": 1,
+}
+"""Credit policy: how the risk of default moves when an SME feature rises (+1 up, -1 down).
+Both models are trained to respect it, so a bigger request against revenue, more debt or more
+overdues never improves a score, and more revenue, profit or years in business never worsens
+it. Revenue growth is left free on purpose: moderate growth is good, hyper-growth is a known
+warning sign, and the data decides the shape."""
+
 FEATURE_LABELS: Final[dict[str, tuple[str, str]]] = {
     "age_years": ("经营年限较短", "short operating history"),
     "log_revenue": ("营收规模较小", "small revenue"),

@@ -3,9 +3,14 @@ with a small tuning grid for both models, the champion rule, final fits and ever
 the evaluation report.
 
 Champion rule (``choose_champion``): the WOE scorecard is the champion unless the boosting
-challenger's mean cross-validated AUC beats it by at least ``CHALLENGER_MARGIN`` (0.02) *and*
-the challenger is not worse out of time. The margin is the price of explainability: every
-scorecard decision is a sum of points an officer can read, and regulators expect it.
+challenger's mean cross-validated AUC beats it by at least ``CHALLENGER_MARGIN`` (0.005) *and*
+the challenger is not worse out of time. Both serve with the same interface and labelled reason
+codes, so the margin only keeps the scorecard (a sum of points an officer can read line by line)
+where the two are within the folds' noise; it used to be 0.02, which kept a scorecard that lost
+to a plain LightGBM on the same folds.
+
+Both models respect the data set's declared risk directions (``Dataset.directions``):
+monotone bad-rate binning in the scorecard, monotone constraints in the booster.
 """
 
 from __future__ import annotations
@@ -33,13 +38,15 @@ from credit_model.scorecard import (
 )
 from domain.scorecard import RATINGS, rating_from_pd
 
-CHALLENGER_MARGIN: Final = 0.02
+CHALLENGER_MARGIN: Final = 0.005
 OOT_SHARE: Final = 0.2
 
 SCORECARD_GRID: Final = (ScorecardParams(c=1.0, max_n_bins=6), ScorecardParams(c=0.2, max_n_bins=4))
 CHALLENGER_GRID: Final = (
     ChallengerParams(num_leaves=7, learning_rate=0.05, n_estimators=300, min_child_samples=40),
     ChallengerParams(num_leaves=15, learning_rate=0.03, n_estimators=400, min_child_samples=60),
+    # LightGBM's own defaults: the tuned champion is never worse than the plain model
+    ChallengerParams(num_leaves=31, learning_rate=0.1, n_estimators=100, min_child_samples=20),
 )
 
 
@@ -78,14 +85,16 @@ def _columns(frame: pd.DataFrame) -> dict[str, Any]:
 def _scorecard_predict(
     train: pd.DataFrame, y: npt.NDArray[np.int64], test: pd.DataFrame, ds: Dataset, p: Any
 ) -> npt.NDArray[np.float64]:
-    model = compile_scorecard(fit_scorecard(train, y, ds.categorical, p), ds.feature_set)
+    model = compile_scorecard(
+        fit_scorecard(train, y, ds.categorical, p, ds.directions), ds.feature_set
+    )
     return scorecard_pd(model.score_batch(_columns(test)))
 
 
 def _challenger_predict(
     train: pd.DataFrame, y: npt.NDArray[np.int64], test: pd.DataFrame, ds: Dataset, p: Any
 ) -> npt.NDArray[np.float64]:
-    return fit_challenger(train, y, ds.categorical, p).predict(test)
+    return fit_challenger(train, y, ds.categorical, p, directions=ds.directions).predict(test)
 
 
 def _cross_validate(
@@ -205,9 +214,9 @@ def train(
     ch_params, ch_oof, ch_grid = _cross_validate(
         ds, frame, target, CHALLENGER_GRID, _challenger_predict, options
     )
-    fitted = fit_scorecard(frame, target, ds.categorical, sc_params)
+    fitted = fit_scorecard(frame, target, ds.categorical, sc_params, ds.directions)
     compiled = compile_scorecard(fitted, ds.feature_set)
-    challenger = fit_challenger(frame, target, ds.categorical, ch_params)
+    challenger = fit_challenger(frame, target, ds.categorical, ch_params, directions=ds.directions)
     train_scores = compiled.score_batch(_columns(frame))
 
     result: dict[str, Any] = {
@@ -234,6 +243,11 @@ def train(
             k: round(v, 2) for k, v in list(challenger.importance().items())[:20]
         },
         "scorecard_variables": list(compiled.names),
+        "monotone": {
+            name: "risk_up" if direction > 0 else "risk_down"
+            for name, direction in ds.directions.items()
+            if direction
+        },
     }
     plots: dict[str, dict[str, npt.NDArray[np.float64]]] = {
         "scorecard": {"y": target.astype(np.float64), "pd": sc_oof},

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
 from credit_model.compiled import CompiledScorecard, canonical_json, sha256_hex
 from db.base import utcnow
@@ -19,6 +20,7 @@ from db.models_risk import CreditModelVersion, ModelPromotion
 
 if TYPE_CHECKING:  # the training stack (sklearn, LightGBM, matplotlib) loads only to train:
     # the API and the worker read the registry and would pay seconds of start-up for it
+    from credit_model.booster import CompiledBooster
     from credit_model.pipeline import TrainingRun
     from credit_model.report import ReportFiles
 
@@ -103,6 +105,7 @@ async def register_directory(
         challenger_sha256=sha256_hex(challenger_bytes),
         artifact_dir=str(directory),
         scorecard=scorecard.document,
+        challenger_model=challenger_bytes.decode(),
         metrics={**metrics, "version": version},
         created_by=created_by,
     )
@@ -119,11 +122,15 @@ async def list_versions(session: AsyncSession) -> list[CreditModelVersion]:
     return list(rows)
 
 
-async def get_version(session: AsyncSession, version: str) -> CreditModelVersion:
-    """One model by version name, or ``model.not_found``."""
-    row = await session.scalar(
-        select(CreditModelVersion).where(CreditModelVersion.version == version)
-    )
+async def get_version(
+    session: AsyncSession, version: str, *, with_booster: bool = False
+) -> CreditModelVersion:
+    """One model by version name (with its boosting model's text when asked), or
+    ``model.not_found``."""
+    query = select(CreditModelVersion).where(CreditModelVersion.version == version)
+    if with_booster:
+        query = query.options(undefer(CreditModelVersion.challenger_model))
+    row = await session.scalar(query)
     if row is None:
         raise RegistryError(
             404, "model.not_found", f"模型版本 {version} 不存在", f"no model version {version!r}"
@@ -152,6 +159,30 @@ def load_scorecard(row: CreditModelVersion) -> CompiledScorecard:
     return CompiledScorecard(row.scorecard)
 
 
+def load_booster(row: CreditModelVersion) -> CompiledBooster:
+    """The stored boosting model, refused when it was not kept (registered before it was) or
+    its text no longer hashes to the registered SHA-256."""
+    from credit_model.booster import CompiledBooster  # LightGBM loads only where it serves
+
+    if not row.challenger_model:
+        raise RegistryError(
+            409,
+            "model.artifact_missing",
+            f"模型 {row.version} 登记时未保存梯度提升模型；请用 loanbridge model train 在同一数据上"
+            "重新训练并登记新版本后上线",
+            f"{row.version} was registered without its boosting model; train it again on the "
+            "same data (loanbridge model train) and promote the new version",
+        )
+    if sha256_hex(row.challenger_model.encode()) != row.challenger_sha256:
+        raise RegistryError(
+            409,
+            "model.artifact_tampered",
+            f"模型 {row.version} 的梯度提升模型与登记的 SHA-256 不符",
+            f"the boosting model of {row.version} does not match its registered SHA-256",
+        )
+    return CompiledBooster(row.challenger_model)
+
+
 def _check_servable(row: CreditModelVersion) -> None:
     if row.feature_set != "sme":
         raise RegistryError(
@@ -161,20 +192,15 @@ def _check_servable(row: CreditModelVersion) -> None:
             "the model was trained on custom columns the platform's applications do not have; "
             "it cannot be promoted",
         )
-    if row.champion != "scorecard":
-        raise RegistryError(
-            422,
-            "model.challenger_champion",
-            "该版本的冠军模型是梯度提升挑战者，在线评分只提供可解释的评分卡",
-            "this version's champion is the boosting challenger; online scoring serves "
-            "explainable scorecards only",
-        )
-    load_scorecard(row)
+    if row.champion == "challenger":
+        load_booster(row)
+    else:
+        load_scorecard(row)
 
 
 async def promote(session: AsyncSession, version: str, actor: str) -> CreditModelVersion:
     """Make ``version`` the scoring model; the one it replaces is retired."""
-    row = await get_version(session, version)
+    row = await get_version(session, version, with_booster=True)
     if row.status == "promoted":
         raise RegistryError(
             409, "model.already_promoted", "该版本已在使用", f"{version} is already promoted"
@@ -216,7 +242,7 @@ async def rollback(session: AsyncSession, actor: str) -> CreditModelVersion:
             "没有可回滚的上一个版本",
             "there is no previously promoted version to roll back to",
         )
-    previous = await get_version(session, last.replaced_version)
+    previous = await get_version(session, last.replaced_version, with_booster=True)
     _check_servable(previous)
     current.status = "retired"
     await session.flush()

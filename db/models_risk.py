@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, CreatedAt, UuidPrimaryKey
@@ -42,6 +42,8 @@ class CreditModelVersion(UuidPrimaryKey, CreatedAt, Base):
     challenger_sha256: Mapped[str] = mapped_column(String(64))
     artifact_dir: Mapped[str] = mapped_column(String(500))
     scorecard: Mapped[dict[str, Any]]
+    challenger_model: Mapped[str | None] = mapped_column(Text, deferred=True)
+    """The boosting model's LightGBM text (empty for versions registered before it was kept)."""
     metrics: Mapped[dict[str, Any]]
     created_by: Mapped[str] = mapped_column(String(100))
     promoted_at: Mapped[datetime | None]

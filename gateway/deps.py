@@ -186,10 +186,3 @@ def require_roles(
 
     checker.allowed_roles = allowed  # type: ignore[attr-defined]  # read by api/access.py
     return checker
-
-
-async def release_connection(session: AsyncSession) -> None:
-    """End the read transaction before waiting on Temporal, so the connection goes back to the
-    pool instead of being held for the whole call (the session reconnects if used again;
-    objects stay loaded: ``expire_on_commit`` is off)."""
-    await session.commit()

@@ -1,5 +1,6 @@
 """Cases as institution staff and platform-wide readers see them: an application or a loan of
-the caller's institution (404 for another's), its documents, and the loans past due."""
+the caller's institution (404 for another's), its documents, and the loans past due; and the
+latest loan document of a kind issued for a case (for any caller its service let see it)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import uuid
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Enterprise, EnterpriseDocument, Loan, LoanApplication, LoanDocument
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS
-from services.errors import not_found
+from services.errors import not_found, not_issued
 from services.principal import Principal, require_role
 
 # Uploaded enterprise materials an institution may open from a case (never ID photos).
@@ -89,6 +90,20 @@ async def application_document(
     ):
         raise not_found()
     return CaseDocument(material.sha256, material.content_type, material.kind, True)
+
+
+async def latest_issued(session: AsyncSession, kind: str, of: ColumnElement[bool]) -> LoanDocument:
+    """The latest document of this kind issued for the application or loan ``of`` names
+    (``LoanDocument.loan_id == …``); 404 saying when it comes while none is."""
+    found = await session.scalar(
+        select(LoanDocument)
+        .where(of, LoanDocument.kind == kind)
+        .order_by(LoanDocument.created_at.desc())
+        .limit(1)
+    )
+    if found is None:
+        raise not_issued(kind)
+    return found
 
 
 def _overdue(user: Principal) -> Select[Loan, str]:

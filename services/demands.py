@@ -16,7 +16,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from config.settings import Settings
 from db.models import (
@@ -46,7 +45,7 @@ from services.inputs import DecimalInput, Money, Schema
 from services.principal import Principal, require_role
 from services.privacy import Scopes, consent_required, detached_copy, disclosure, disclosures
 from services.results import QuoteOut
-from services.workflow_errors import refusal_from_workflow, run_query, run_update, settle_start
+from services.workflow_errors import run_query, run_update, submit_once
 from workflows.contracts import (
     DemandInput,
     DemandProgress,
@@ -397,15 +396,8 @@ async def submit(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
-    try:
-        # Answers once the demand is recorded, so it can be read right after this call.
-        await temporal.execute_update_with_start_workflow(
-            "submission", start_workflow_operation=start, result_type=DemandProgress
-        )
-    except WorkflowAlreadyStartedError:
-        await settle_start(start)  # the same key after the demand closed: it exists already
-    except Exception as exc:
-        raise refusal_from_workflow(exc) from exc
+    # Answers once the demand is recorded, so it can be read right after this call.
+    await submit_once(temporal, start, "submission", DemandProgress)
     existing = await session.get(FinancingDemand, demand_id)
     if existing is not None:
         await session.refresh(existing)

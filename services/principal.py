@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from domain.roles import PLATFORM_WIDE_READERS, Role, role_names
+from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role, role_names
 from services.errors import Refusal, not_found
 
 
@@ -64,3 +64,13 @@ def ensure_tenant_access(
         return
     # 404, not 403: another tenant's record must not even be confirmed to exist.
     raise not_found()
+
+
+def sees_case(user: Principal, enterprise_id: uuid.UUID, institution_id: uuid.UUID) -> bool:
+    """The caller may see an application or a loan of this enterprise at this institution:
+    the enterprise itself, staff of the institution, or a platform-wide reader."""
+    return (
+        user.role in PLATFORM_WIDE_READERS
+        or user.enterprise_id == enterprise_id
+        or (user.role in INSTITUTION_ROLES and user.institution_id == institution_id)
+    )

@@ -7,7 +7,7 @@ import contextlib
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import issue
@@ -264,3 +264,19 @@ async def run_query(temporal: Client, workflow_id: str, name: str, result_type: 
     except Exception as exc:
         raise refusal_from_workflow(exc) from exc
     return result
+
+
+async def submit_once(
+    temporal: Client, start: WithStartWorkflowOperation[Any, Any], update: str, result_type: type[T]
+) -> None:
+    """Start a workflow (or find it under its id) with an Update that answers once what was
+    submitted is recorded; the same id after the workflow closed finds it closed, and is let
+    be (what it recorded exists already); refusals come back as Refusals."""
+    try:
+        await temporal.execute_update_with_start_workflow(
+            update, start_workflow_operation=start, result_type=result_type
+        )
+    except WorkflowAlreadyStartedError:
+        await settle_start(start)
+    except Exception as exc:
+        raise refusal_from_workflow(exc) from exc

@@ -158,6 +158,7 @@ def test_settings(
         temporal_address=dev_env.client.service_client.config.target_host,
         sandbox_url=sandbox.base_url,
         task_queue_prefix="lbtest",
+        model_refresh_s=0,  # a model a test promotes scores that test's next application
         login_max_attempts=5,
         # Every in-process client logs in from 127.0.0.1; the per-address limit has its own
         # test (tests/security/test_abuse.py) on another address.

@@ -22,6 +22,7 @@ from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from gateway.deps import ContextDep, SessionDep
 from services import cases, tasks
 from services import demands as demand_service
+from services import ratings as rating_history
 from services.case_context import case_context, case_timeline
 from services.cases import VIEWABLE_ENTERPRISE_DOCUMENTS, Application
 from services.demands import AnswerIn
@@ -189,6 +190,7 @@ async def _review_page(
         region=label(Vocabulary.REGION, case.enterprise.region, ctx.lang),
         people=await people(session, [e.actor for e in case.timeline]),
         may_decide=may_decide,
+        ratings=await rating_history.case_ratings(session, user, row.enterprise_id),
         timeline=case.timeline,
         error=error,
         field_errors=field_errors or [],
@@ -381,6 +383,7 @@ async def _loan_page(
         status=status,
         loan=loan,
         enterprise=enterprise,
+        ratings=await rating_history.loan_ratings(session, user, loan.id),
         tasks=loan_tasks,
         open_tasks=[t for t in loan_tasks if t.state in OPEN_STATES],
         timeline=timeline,

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.documents import issue_document
@@ -22,6 +21,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import business_date
     from domain.origination import check_decided_terms, check_materials, missing_materials
     from domain.roles import Role
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import DATABASE, MONEY, PROVIDER
+    from workflows.activity_stubs import Call
     from workflows.contracts import (
         DISBURSEMENT_REFUSED,
         INSTITUTION,
@@ -37,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
         CreditAction,
         CreditDecision,
         DecisionEntry,
-        DisbursementResult,
         HoldTask,
         InformationAnswer,
         LoanServicingInput,
@@ -93,56 +94,19 @@ OPENING_ATTRIBUTES = "opening-attributes-v1"
 # A refused disbursement tells the applicant what happened and what to do next.
 DISBURSEMENT_FAILED_NOTICE = "disbursement-failed-notice-v1"
 
-DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-PROVIDER_TIMEOUT = timedelta(seconds=60)
-# The provider's final answers: retrying them changes nothing.
-FINAL_ANSWERS = ("ProviderRejected", DISBURSEMENT_REFUSED, "IdempotencyConflict")
-PROVIDER_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=6,
-    non_retryable_error_types=FINAL_ANSWERS,
-)
-# Until the bank answers: while it cannot be reached nobody knows whether money moved, and
-# giving up would end the application with the payment perhaps made. The key (disb-{loan})
-# makes every retry the same payment; only the bank's own "no" ends it.
-DISBURSEMENT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=FINAL_ANSWERS,
-)
+_T = TypeVar("_T")
+
+# A disbursement is money at the bank; only the bank's own "no" (or a provider's final answer)
+# ends its retries.
+DISBURSEMENT = MONEY.variant(refusing=(DISBURSEMENT_REFUSED,))
 
 
-async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
+async def _db(call: Call[_T]) -> _T:
     """A record written in PostgreSQL: a local activity, run by this worker within the
     workflow task (one marker in the history instead of a scheduled/started/completed
     round trip through the server); retried like any activity. Histories from before the
     change replay with the activities they recorded."""
-    execute = (
-        workflow.execute_local_activity
-        if workflow.patched(LOCAL_RECORDS)
-        else workflow.execute_activity
-    )
-    return await execute(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=60),
-        retry_policy=DB_RETRY,
-    )
-
-
-async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
-    return await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=PROVIDER_TIMEOUT,
-        retry_policy=PROVIDER_RETRY,
-    )
-
-
-_T = TypeVar("_T")
+    return await DATABASE.run(call, local=workflow.patched(LOCAL_RECORDS))
 
 
 def _present(value: _T | None, what: str) -> _T:
@@ -169,7 +133,7 @@ class LoanApplicationWorkflow:
         self.materials: list[str] = []
         self.materials_received = 0  # provide_information calls that brought materials
         self.assessment: Assessment | None = None
-        self.task_id: Any = None
+        self.task_id: uuid.UUID | None = None
         self.approvals: list[CreditDecision] = []
         self.decline: CreditDecision | None = None
         self.info_request: CreditDecision | None = None
@@ -184,7 +148,7 @@ class LoanApplicationWorkflow:
         self.withdrawn = False
         # People's decisions not yet in the decision log: the next stage write logs them.
         self.unlogged: list[DecisionEntry] = []
-        self.loan_id: Any = None
+        self.loan_id: uuid.UUID | None = None
         self.lean = False  # lean-records-v1 (set once the assessment is back)
 
     @property
@@ -206,7 +170,7 @@ class LoanApplicationWorkflow:
                     INSTITUTION.value_set(str(application.institution_id)),
                 ]
             )
-        await _db("record_application", application)
+        await _db(stub.record_application(application))
         self.recorded = True
         if self._missing():
             if not await self._collect_materials():
@@ -219,7 +183,7 @@ class LoanApplicationWorkflow:
         else:
             await self._stage("assessing")
         try:
-            self.assessment = await _external("assess_application", ref, Assessment)
+            self.assessment = await PROVIDER.run(stub.assess_application(ref))
         except ActivityError:
             self.assessment = None  # providers still failing: people decide without the model
         assessment = self.assessment
@@ -262,28 +226,20 @@ class LoanApplicationWorkflow:
         answer = await self._offer(amount, rate, term, counter=counter)
         if answer != "accepted":
             return await self._finish(answer, self.reason)
-        self.loan_id = await _db(
-            "record_acceptance",
-            RecordAcceptance(
-                application_id=application.application_id,
-                acceptance=_present(self.acceptance, "the acceptance"),
-                accepted_at=self.accepted_at,
-            ),
-            uuid.UUID,
+        self.loan_id = loan_id = await _db(
+            stub.record_acceptance(
+                RecordAcceptance(
+                    application_id=application.application_id,
+                    acceptance=_present(self.acceptance, "the acceptance"),
+                    accepted_at=self.accepted_at,
+                )
+            )
         )
         if workflow.patched(LOAN_CONTRACT):
-            await issue_document("issue_contract", self.loan_id, OfferDocument)
+            await issue_document(stub.issue_contract(loan_id))
         await self._stage("disbursing")
         try:
-            # A short timeout: if the worker dies mid-payment, another retries soon with the
-            # same key, and the bank answers with the first payment instead of a second one.
-            result: DisbursementResult = await workflow.execute_activity(
-                "disburse_loan",
-                self.loan_id,
-                result_type=DisbursementResult,
-                start_to_close_timeout=timedelta(seconds=20),
-                retry_policy=DISBURSEMENT_RETRY,
-            )
+            result = await DISBURSEMENT.run(stub.disburse_loan(loan_id))
         except ActivityError as exc:
             return await self._disbursement_failed(exc)
         await self._stage(
@@ -403,7 +359,7 @@ class LoanApplicationWorkflow:
             },
             institution_id=self._application.institution_id,
         )
-        ref: TaskRef = await _db("open_task", task, TaskRef)
+        ref = await _db(stub.open_task(task))
         self.task_id = ref.task_id
         await self._stage("in_review", reasons)
         await self._notify("application_in_review", {}, key=self._key("in-review"))
@@ -416,7 +372,7 @@ class LoanApplicationWorkflow:
             except TimeoutError:
                 # Past the SLA: the task moves up to the institution's supervisors and shows it.
                 workflow.logger.warning("credit review past its SLA; escalated to supervisors")
-                await _db("escalate_task", ref)
+                await _db(stub.escalate_task(ref))
                 if workflow.patched(ESCALATION_NOTICE):
                     await self._notify("application_escalated", {}, key=self._key("escalated"))
                 escalated = True
@@ -434,16 +390,17 @@ class LoanApplicationWorkflow:
                 outcome = "withdrawn" if self.withdrawn else "lapsed"
         closer = self.decline or (self.approvals[-1] if self.approvals else None)
         await _db(
-            "close_task",
-            CloseTask(
-                task_id=ref.task_id,
-                outcome={
-                    "approved": "approved",
-                    "counter_offer": "counter_offered",
-                    "declined": "declined",
-                }.get(outcome, "cancelled"),
-                assignee_id=closer.decider_id if closer else None,
-            ),
+            stub.close_task(
+                CloseTask(
+                    task_id=ref.task_id,
+                    outcome={
+                        "approved": "approved",
+                        "counter_offer": "counter_offered",
+                        "declined": "declined",
+                    }.get(outcome, "cancelled"),
+                    assignee_id=closer.decider_id if closer else None,
+                )
+            )
         )
         if outcome == "withdrawn":
             self.reason = "applicant.withdrew"
@@ -456,8 +413,9 @@ class LoanApplicationWorkflow:
         the same officer with a fresh SLA. False when the applicant withdrew or never answered."""
         deadline = workflow.now() + ANSWER_DEADLINE
         await _db(
-            "hold_task",
-            HoldTask(task_id=ref.task_id, state="waiting", assignee_id=request.decider_id),
+            stub.hold_task(
+                HoldTask(task_id=ref.task_id, state="waiting", assignee_id=request.decider_id)
+            )
         )
         await self._stage("info_requested", "officer.question")  # logs the officer's entry
         await self._notify(
@@ -474,13 +432,14 @@ class LoanApplicationWorkflow:
         if self.withdrawn or self.answer is None:
             return False
         await _db(
-            "hold_task",
-            HoldTask(
-                task_id=ref.task_id,
-                state="claimed",
-                assignee_id=request.decider_id,
-                due_at=workflow.now() + REVIEW_SLA,
-            ),
+            stub.hold_task(
+                HoldTask(
+                    task_id=ref.task_id,
+                    state="claimed",
+                    assignee_id=request.decider_id,
+                    due_at=workflow.now() + REVIEW_SLA,
+                )
+            )
         )
         await self._stage("in_review", "applicant.answered")  # logs the applicant's entry
         # Cleared only now: until the stage is written a second answer is refused, so it
@@ -502,11 +461,9 @@ class LoanApplicationWorkflow:
             counter_offer=counter,
         )
         if not self.lean:  # since lean-records-v1 the offer letter records its offer
-            await _db("record_offer", self.offer)
+            await _db(stub.record_offer(self.offer))
         if workflow.patched(OFFER_LETTER):
-            self.offer_document = await issue_document(
-                "issue_offer_letter", self.offer, OfferDocument
-            )
+            self.offer_document = await issue_document(stub.issue_offer_letter(self.offer))
         stage = "counter_offered" if counter else "offered"
         await self._stage(
             stage,
@@ -586,14 +543,15 @@ class LoanApplicationWorkflow:
         # this stage records (an approval → the offer, a withdrawal → withdrawn …).
         decisions = list(self.unlogged)
         await _db(
-            "set_application_stage",
-            ApplicationStage(
-                application_id=self._application.application_id,
-                stage=stage,
-                reason=reason,
-                decision=decision,
-                decisions=decisions,
-            ),
+            stub.set_application_stage(
+                ApplicationStage(
+                    application_id=self._application.application_id,
+                    stage=stage,
+                    reason=reason,
+                    decision=decision,
+                    decisions=decisions,
+                )
+            )
         )
         del self.unlogged[: len(decisions)]  # an Update may have added one meanwhile
         self._staged(stage, reason)
@@ -622,8 +580,7 @@ class LoanApplicationWorkflow:
                 context=context,
                 key=key,
             ),
-            retry_policy=PROVIDER_RETRY,
-            start_to_close_timeout=PROVIDER_TIMEOUT,
+            PROVIDER,
         )
 
     async def _finish(self, stage: str, reason: str = "") -> ApplicationProgress:

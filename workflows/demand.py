@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.roles import INSTITUTION_ROLES
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import DATABASE
     from workflows.contracts import (
         ENTERPRISE,
         STAGE,
@@ -26,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         InstitutionAnswer,
         InstitutionState,
         LapseResponse,
-        MatchSummary,
         ProductSelection,
         PublishDemand,
         RecordAnswer,
@@ -36,18 +36,6 @@ with workflow.unsafe.imports_passed_through():
 
 SELECTION_WINDOW = timedelta(days=30)
 MAX_INDICATIVE_RATE = 24  # percent: the judicial protection ceiling
-
-DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-
-
-async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
-    return await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=60),
-        retry_policy=DB_RETRY,
-    )
 
 
 class _Slot:
@@ -83,9 +71,9 @@ class FinancingDemandWorkflow:
         workflow.upsert_search_attributes(
             [STAGE.value_set("demand"), ENTERPRISE.value_set(str(demand.enterprise_id))]
         )
-        await _db("record_demand", demand)
+        await DATABASE.run(stub.record_demand(demand))
         self.recorded = True
-        summary: MatchSummary = await _db("match_demand", ref, MatchSummary)
+        summary = await DATABASE.run(stub.match_demand(ref))
         self.eligible = summary.eligible_products
         self.product_lender = {
             p: slot.institution_id for slot in summary.institutions for p in slot.product_ids
@@ -99,10 +87,11 @@ class FinancingDemandWorkflow:
             self.slots[slot.institution_id] = _Slot(
                 slot.institution_id, due, timedelta(hours=max(1, slot.sla_hours // 2))
             )
-            await _db(
-                "publish_demand",
-                PublishDemand(
-                    demand_id=demand.demand_id, institution_id=slot.institution_id, due_at=due
+            await DATABASE.run(
+                stub.publish_demand(
+                    PublishDemand(
+                        demand_id=demand.demand_id, institution_id=slot.institution_id, due_at=due
+                    )
                 ),
             )
         await self._set_stage("awaiting_responses")
@@ -127,13 +116,14 @@ class FinancingDemandWorkflow:
             return await self._finish("withdrawn", *self._withdrawal_decision())
         if self.selection is not None:
             await self._cancel_open("cancelled")
-            await _db(
-                "record_selection",
-                RecordSelection(
-                    demand_id=demand.demand_id,
-                    product_ids=self.selection.product_ids,
-                    selected_by=self.selection.selected_by,
-                    selector_role=self.selection.selector_role,
+            await DATABASE.run(
+                stub.record_selection(
+                    RecordSelection(
+                        demand_id=demand.demand_id,
+                        product_ids=self.selection.product_ids,
+                        selected_by=self.selection.selected_by,
+                        selector_role=self.selection.selector_role,
+                    )
                 ),
             )
             return await self._finish("selected")
@@ -157,37 +147,26 @@ class FinancingDemandWorkflow:
         now = workflow.now()
         for slot in self.slots.values():
             if slot.status == "pending" and now >= slot.due_at:
-                slot.status = "reminded"
                 slot.due_at = slot.due_at + slot.grace
-                await _db(
-                    "mark_response",
-                    LapseResponse(
-                        demand_id=self.demand_id,
-                        institution_id=slot.institution_id,
-                        status="reminded",
-                    ),
-                )
+                await self._mark(slot, "reminded")
             elif slot.status == "reminded" and now >= slot.due_at:
-                slot.status = "lapsed"
-                await _db(
-                    "mark_response",
-                    LapseResponse(
-                        demand_id=self.demand_id,
-                        institution_id=slot.institution_id,
-                        status="lapsed",
-                    ),
-                )
+                await self._mark(slot, "lapsed")
 
     async def _cancel_open(self, status: str) -> None:
         for slot in self.slots.values():
             if slot.status in ("pending", "reminded"):
-                slot.status = status
-                await _db(
-                    "mark_response",
-                    LapseResponse(
-                        demand_id=self.demand_id, institution_id=slot.institution_id, status=status
-                    ),
+                await self._mark(slot, status)
+
+    async def _mark(self, slot: _Slot, status: str) -> None:
+        """The institution's response becomes ``status`` here, then in the database."""
+        slot.status = status
+        await DATABASE.run(
+            stub.mark_response(
+                LapseResponse(
+                    demand_id=self.demand_id, institution_id=slot.institution_id, status=status
                 )
+            )
+        )
 
     def _withdrawal_decision(self) -> tuple[str, dict[str, str] | None]:
         """Who withdrew and what they saw (the institutions' states); logged with the stage.
@@ -206,7 +185,7 @@ class FinancingDemandWorkflow:
         self, stage: str, actor: str = "system", decision: dict[str, str] | None = None
     ) -> None:
         change = DemandStage(demand_id=self.demand_id, stage=stage, actor=actor, decision=decision)
-        await _db("set_demand_stage", change)
+        await DATABASE.run(stub.set_demand_stage(change))
         self.stage = stage
         workflow.upsert_search_attributes([STATUS.value_set(stage)])
 
@@ -232,7 +211,9 @@ class FinancingDemandWorkflow:
         # The answer counts from the moment it is accepted: a deadline passing while it is
         # being recorded must not also mark it lapsed.
         self.slots[answer.institution_id].status = "interested" if answer.interested else "declined"
-        await _db("record_answer", RecordAnswer(demand_id=self.demand_id, answer=answer))
+        await DATABASE.run(
+            stub.record_answer(RecordAnswer(demand_id=self.demand_id, answer=answer))
+        )
         return self.progress()
 
     @respond.validator

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import DATABASE
     from workflows.contracts import (
         STAGE,
         STATUS,
@@ -26,15 +25,8 @@ class InstitutionOnboardingWorkflow:
         workflow.upsert_search_attributes(
             [STAGE.value_set("onboarding"), STATUS.value_set("running")]
         )
-        record: InstitutionRecord = await workflow.execute_activity(
-            "record_institution",
-            request,
-            result_type=InstitutionRecord,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(
-                maximum_interval=timedelta(seconds=10),
-                non_retryable_error_types=["DuplicateInstitution"],
-            ),
+        record = await DATABASE.variant(refusing=("DuplicateInstitution",)).run(
+            stub.record_institution(request)
         )
         workflow.upsert_search_attributes([STATUS.value_set("active")])
         workflow.logger.info("institution onboarded", extra={"institution_id": str(record.id)})

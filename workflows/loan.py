@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.documents import issue_document
@@ -26,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import BusinessRuleError
     from domain.roles import Role
     from domain.servicing import Allocation, Due, LoanAccount, LoanStatus
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import DATABASE, MONEY, PROVIDER
     from workflows.contracts import (
         ENTERPRISE,
         INSTITUTION,
@@ -46,11 +48,9 @@ with workflow.unsafe.imports_passed_through():
         LoanServicingInput,
         LoanState,
         NotifyEnterprise,
-        OpenedLoan,
         OpenTask,
         Payment,
         Prepayment,
-        TaskRef,
         WorkflowType,
         WriteOff,
     )
@@ -86,32 +86,6 @@ RECEIPTS = {
     "payoff": "repayment_received",
     "prepayment": "prepayment_received",
 }
-
-DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-PROVIDER_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=6,
-    non_retryable_error_types=["ProviderRejected", "IdempotencyConflict"],
-)
-# A collection retries until the bank answers: giving up during an outage left the payment's
-# outcome unknown (the instruction pending for ever, the money perhaps taken) while the next
-# attempt's key could take it again. The key makes every retry the same payment.
-COLLECTION_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["ProviderRejected", "IdempotencyConflict"],
-)
-
-
-async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
-    return await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=60),
-        retry_policy=DB_RETRY,
-    )
 
 
 def _at(day: date) -> datetime:
@@ -156,9 +130,7 @@ class LoanServicingWorkflow:
             ]
         )
         if loan.state is None:
-            opened: OpenedLoan = await _db(
-                "open_loan_account", LoanRef(loan_id=loan.loan_id), OpenedLoan
-            )
+            opened = await DATABASE.run(stub.open_loan_account(LoanRef(loan_id=loan.loan_id)))
             self.state = LoanState(
                 account=opened.account,
                 secured=opened.secured,
@@ -368,18 +340,18 @@ class LoanServicingWorkflow:
                 key=f"overdue-{self._loan_id}-{episode}-{max(due_notices)}",
             )
         if dpd >= FOLLOWUP_AT and self._state.followup_task is None:
-            ref: TaskRef = await _db(
-                "open_task",
-                OpenTask(
-                    kind="overdue_followup",
-                    subject=f"loan-{self._loan_id}",
-                    required_role=Role.OFFICER.value,
-                    due_at=workflow.now() + FOLLOWUP_SLA,
-                    context={"days_past_due": str(dpd), "episode": str(episode)},
-                    institution_id=self._input.institution_id,
-                    occurrence=max(episode, 1),
-                ),
-                TaskRef,
+            ref = await DATABASE.run(
+                stub.open_task(
+                    OpenTask(
+                        kind="overdue_followup",
+                        subject=f"loan-{self._loan_id}",
+                        required_role=Role.OFFICER.value,
+                        due_at=workflow.now() + FOLLOWUP_SLA,
+                        context={"days_past_due": str(dpd), "episode": str(episode)},
+                        institution_id=self._input.institution_id,
+                        occurrence=max(episode, 1),
+                    )
+                )
             )
             self._set(followup_task=ref.task_id)
         await self._classify(today, dpd)
@@ -387,7 +359,9 @@ class LoanServicingWorkflow:
     async def _close_followup(self, outcome: str) -> None:
         task = self._state.followup_task
         if task is not None:
-            await _db("close_task", CloseTask(task_id=task, outcome=outcome, assignee_id=None))
+            await DATABASE.run(
+                stub.close_task(CloseTask(task_id=task, outcome=outcome, assignee_id=None))
+            )
             self._set(followup_task=None)
 
     async def _classify(self, today: date, dpd: int) -> None:
@@ -397,15 +371,16 @@ class LoanServicingWorkflow:
             return
         previous = self._state.category
         self._set(category=category)
-        await _db(
-            "record_classification",
-            ClassificationChange(
-                loan_id=self._loan_id,
-                as_of=today,
-                category=category,
-                previous_category=previous,
-                days_past_due=dpd,
-            ),
+        await DATABASE.run(
+            stub.record_classification(
+                ClassificationChange(
+                    loan_id=self._loan_id,
+                    as_of=today,
+                    category=category,
+                    previous_category=previous,
+                    days_past_due=dpd,
+                )
+            )
         )
         await self._post("classified", f"{today.isoformat()}-{category}", as_of=today)
         if dpd == 0 and self._state.followup_task is not None:
@@ -415,7 +390,7 @@ class LoanServicingWorkflow:
         status = self._account.status
         await self._close_followup(status.value)
         if status is LoanStatus.CLOSED:
-            await issue_document("issue_settlement_certificate", LoanRef(loan_id=self._loan_id))
+            await issue_document(stub.issue_settlement_certificate(LoanRef(loan_id=self._loan_id)))
             await self._notify("loan_settled", {}, key=f"settled-{self._loan_id}")
         workflow.upsert_search_attributes(
             [STATUS.value_set(status.value), *self._next_due_attribute(None)]
@@ -436,7 +411,7 @@ class LoanServicingWorkflow:
         return self.input
 
     @property
-    def _loan_id(self) -> Any:
+    def _loan_id(self) -> uuid.UUID:
         return self._input.loan_id
 
     def _set(self, **changes: Any) -> None:
@@ -444,14 +419,15 @@ class LoanServicingWorkflow:
 
     async def _collect(self, key: str, amount: Decimal, sealed_payer: str = "") -> CollectionResult:
         try:
-            result: CollectionResult = await workflow.execute_activity(
-                "collect_repayment",
-                Collect(
-                    loan_id=self._loan_id, key=key, amount=amount, sealed_payer_account=sealed_payer
-                ),
-                result_type=CollectionResult,
-                start_to_close_timeout=timedelta(seconds=20),
-                retry_policy=COLLECTION_RETRY,
+            result = await MONEY.run(
+                stub.collect_repayment(
+                    Collect(
+                        loan_id=self._loan_id,
+                        key=key,
+                        amount=amount,
+                        sealed_payer_account=sealed_payer,
+                    )
+                )
             )
         except ActivityError:
             return CollectionResult(succeeded=False, failure_code="provider.unavailable")
@@ -487,23 +463,24 @@ class LoanServicingWorkflow:
         else:
             accrual = Decimal("0.00")
         dpd = servicing.days_past_due(self._account, today)
-        await _db(
-            "post_loan_event",
-            LoanEvent(
-                loan_id=self._loan_id,
-                key=key,
-                kind=kind,
-                value_date=today,
-                amount=amount,
-                allocation=allocation,
-                accrual=accrual,
-                accrual_key=accrual_key,
-                written_off=written_off,
-                state=self._state,
-                days_past_due=dpd,
-                memo=memo,
-                decision=decision,
-            ),
+        await DATABASE.run(
+            stub.post_loan_event(
+                LoanEvent(
+                    loan_id=self._loan_id,
+                    key=key,
+                    kind=kind,
+                    value_date=today,
+                    amount=amount,
+                    allocation=allocation,
+                    accrual=accrual,
+                    accrual_key=accrual_key,
+                    written_off=written_off,
+                    state=self._state,
+                    days_past_due=dpd,
+                    memo=memo,
+                    decision=decision,
+                )
+            )
         )
         workflow.upsert_search_attributes(
             [
@@ -521,8 +498,7 @@ class LoanServicingWorkflow:
                 context=context,
                 key=key,
             ),
-            retry_policy=PROVIDER_RETRY,
-            start_to_close_timeout=timedelta(seconds=60),
+            PROVIDER,
         )
 
     # ---- payments ----------------------------------------------------------------------
@@ -712,22 +688,22 @@ class LoanServicingWorkflow:
             self._check_extension_request(request)
             sequence = self._state.extensions + 1
             self._set(pending_extension=request, extensions=sequence)
-            ref: TaskRef = await _db(
-                "open_task",
-                OpenTask(
-                    kind="extension_approval",
-                    subject=f"loan-{self._loan_id}",
-                    required_role=Role.OFFICER.value,
-                    due_at=workflow.now() + EXTENSION_SLA,
-                    context={
-                        "extra_months": str(request.extra_months),
-                        "restructuring": "true" if request.financial_difficulty else "false",
-                        "reason": request.reason[:200],
-                    },
-                    institution_id=self._input.institution_id,
-                    occurrence=sequence,
-                ),
-                TaskRef,
+            ref = await DATABASE.run(
+                stub.open_task(
+                    OpenTask(
+                        kind="extension_approval",
+                        subject=f"loan-{self._loan_id}",
+                        required_role=Role.OFFICER.value,
+                        due_at=workflow.now() + EXTENSION_SLA,
+                        context={
+                            "extra_months": str(request.extra_months),
+                            "restructuring": "true" if request.financial_difficulty else "false",
+                            "reason": request.reason[:200],
+                        },
+                        institution_id=self._input.institution_id,
+                        occurrence=sequence,
+                    )
+                )
             )
             self._set(extension_task=ref.task_id)
             await self._post(
@@ -785,23 +761,25 @@ class LoanServicingWorkflow:
             )
             self._set(pending_extension=None, extension_task=None)
             if task is not None:
-                await _db(
-                    "close_task",
-                    CloseTask(task_id=task, outcome=outcome, assignee_id=decision.decider_id),
+                await DATABASE.run(
+                    stub.close_task(
+                        CloseTask(task_id=task, outcome=outcome, assignee_id=decision.decider_id)
+                    )
                 )
             sequence = self._state.extensions
             if extended is not None:
                 self._set(account=extended)
                 await issue_document(
-                    "issue_extension_addendum",
-                    Addendum(
-                        loan_id=self._loan_id,
-                        sequence=sequence,
-                        original_maturity=original_maturity,
-                        extra_months=request.extra_months,
-                        guarantor_consent=request.guarantor_consent,
-                        account=extended,
-                    ),
+                    stub.issue_extension_addendum(
+                        Addendum(
+                            loan_id=self._loan_id,
+                            sequence=sequence,
+                            original_maturity=original_maturity,
+                            extra_months=request.extra_months,
+                            guarantor_consent=request.guarantor_consent,
+                            account=extended,
+                        )
+                    )
                 )
                 await self._post(
                     "extended",

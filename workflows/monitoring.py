@@ -3,13 +3,12 @@ recent disbursements and repayments and raises the alerts not raised before."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import business_date
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import BATCH
     from workflows.contracts import WorkflowType
     from workflows.reporting_contracts import MonitoringResult, MonitoringRun
 
@@ -21,13 +20,10 @@ class TransactionMonitoringWorkflow:
     @workflow.run
     async def run(self, run: MonitoringRun) -> MonitoringResult:
         as_of = run.as_of or business_date(workflow.now())
-        result: MonitoringResult = await workflow.execute_activity(
-            "run_transaction_monitoring",
-            MonitoringRun(
-                as_of=as_of, lookback_days=run.lookback_days, requested_by=run.requested_by
-            ),
-            result_type=MonitoringResult,
-            start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        return await BATCH.run(
+            stub.run_transaction_monitoring(
+                MonitoringRun(
+                    as_of=as_of, lookback_days=run.lookback_days, requested_by=run.requested_by
+                )
+            )
         )
-        return result

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.notices import notify_enterprise
@@ -22,6 +21,9 @@ with workflow.unsafe.imports_passed_through():
         verification_verdict,
     )
     from domain.roles import Role
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import DATABASE, PROVIDER
+    from workflows.activity_stubs import Call
     from workflows.contracts import (
         ENTERPRISE,
         MOBILE_REFUSED,
@@ -32,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         ConfirmOtp,
         DocumentRecord,
         EnterpriseRef,
-        IdentityCheckResult,
         NotifyEnterprise,
         OnboardingProgress,
         OpenTask,
@@ -41,14 +42,10 @@ with workflow.unsafe.imports_passed_through():
         Registrant,
         RegistrationAck,
         RegistrationInput,
-        RegistryCheckResult,
         ResendOtp,
-        ResubmissionRecorded,
         ReviewDecision,
         SendOtp,
         StageChange,
-        TaskRef,
-        UsccClaimResult,
         WorkflowType,
     )
 
@@ -72,41 +69,13 @@ SMS_REFUSAL_PATCH = "onboarding-sms-refusal-v1"
 OTP_WINDOW_PATCH = "onboarding-otp-window-v1"
 USCC_CLAIM_PATCH = "onboarding-uscc-claim-v1"
 
-# Our own database: retry for as long as it takes (a restart of PostgreSQL must not lose work).
-DB_RETRY = RetryPolicy(
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["DuplicateEnterprise", "DuplicateUsername"],
-)
-# External providers: a few tries, then a person decides.
-PROVIDER_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
-    non_retryable_error_types=["ProviderRejected"],
-)
-PROVIDER_TIMEOUT = timedelta(seconds=20)
+_R = TypeVar("_R")
 
-
-async def _db(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
-    """Run an activity that touches only our database."""
-    return await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=DB_RETRY,
-    )
-
-
-async def _external(name: str, arg: Any, result_type: type[Any] | None = None) -> Any:
-    """Run an activity that calls an external provider."""
-    return await workflow.execute_activity(
-        name,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=PROVIDER_TIMEOUT,
-        retry_policy=PROVIDER_RETRY,
-    )
+# Our own database, where a duplicate registration is a final answer.
+DB = DATABASE.variant(refusing=("DuplicateEnterprise", "DuplicateUsername"))
+# External providers (the checks and the notices): a few quick tries; then a person decides,
+# or the notice is logged undelivered.
+QUICK_PROVIDER = PROVIDER.variant(within=timedelta(seconds=20), attempts=5)
 
 
 def _named(person: Registrant | None) -> Registrant:
@@ -179,8 +148,8 @@ class EnterpriseOnboardingWorkflow:
 
         await self._set_stage(ref, "verifying")
         identity, registry = await asyncio.gather(
-            self._provider("check_identity", ref, IdentityCheckResult),
-            self._provider("check_registry", ref, RegistryCheckResult),
+            self._provider(stub.check_identity(ref)),
+            self._provider(stub.check_registry(ref)),
         )
         outcome = verification_verdict(
             identity_result=identity.result if identity else None,
@@ -254,7 +223,7 @@ class EnterpriseOnboardingWorkflow:
         """Record the form, confirm the mobile by a one-time code, then expect documents; the
         workflow's end when the registration is refused or never confirmed."""
         try:
-            await _db("record_registration", registration)
+            await DB.run(stub.record_registration(registration))
         except ActivityError as exc:
             return await self._refused(_refusal(exc, "registration failed"))
 
@@ -264,7 +233,7 @@ class EnterpriseOnboardingWorkflow:
             if not workflow.patched(SMS_REFUSAL_PATCH):
                 raise
             # Nothing is kept: the username and the USCC are free for a corrected form.
-            await _db("expire_registration", ref)
+            await DB.run(stub.expire_registration(ref))
             return await self._refused(refused)
         self.stage = "awaiting_otp"  # the row was written in this stage
         workflow.upsert_search_attributes([STATUS.value_set(self.stage)])
@@ -280,7 +249,7 @@ class EnterpriseOnboardingWorkflow:
             confirmed = await self._wait(lambda: self.otp_confirmed, REGISTRATION_WINDOW)
         if not confirmed:
             # Nothing is left behind: the username and the USCC are free again.
-            await _db("expire_registration", ref)
+            await DB.run(stub.expire_registration(ref))
             return await self._finish("expired", "otp.not_confirmed")
 
         await self._set_stage(ref, "awaiting_documents")
@@ -309,7 +278,7 @@ class EnterpriseOnboardingWorkflow:
                 return False
 
     async def _claim_uscc(self, ref: EnterpriseRef) -> bool:
-        result: UsccClaimResult = await _db("claim_uscc", ref, UsccClaimResult)
+        result = await DB.run(stub.claim_uscc(ref))
         return result.claimed
 
     async def _record_resubmission(
@@ -319,9 +288,7 @@ class EnterpriseOnboardingWorkflow:
         expect the documents asked to be uploaded again; the others on file still count. The
         workflow's end when the resubmission is refused."""
         try:
-            recorded: ResubmissionRecorded = await _db(
-                "record_resubmission", registration, ResubmissionRecorded
-            )
+            recorded = await DB.run(stub.record_resubmission(registration))
         except ActivityError as exc:
             return await self._refused(_refusal(exc, "resubmission failed"))
         self.documents = dict(recorded.documents)
@@ -369,7 +336,7 @@ class EnterpriseOnboardingWorkflow:
             actor=actor,
             decision=decision,
         )
-        await _db("set_enterprise_stage", change)
+        await DB.run(stub.set_enterprise_stage(change))
         self.stage, self.reason = stage, reason
         workflow.upsert_search_attributes([STATUS.value_set(stage)])
 
@@ -385,13 +352,13 @@ class EnterpriseOnboardingWorkflow:
                 context=context,
                 key=f"enterprise-{ref.enterprise_id}-{occasion}",
             ),
-            retry_policy=PROVIDER_RETRY,
-            start_to_close_timeout=PROVIDER_TIMEOUT,
+            QUICK_PROVIDER,
         )
 
-    async def _provider(self, name: str, ref: EnterpriseRef, result_type: type[Any]) -> Any:
+    async def _provider(self, check: Call[_R]) -> _R | None:
+        """The provider's answer to ``check``; None when it still fails after the retries."""
         try:
-            return await _external(name, ref, result_type)
+            return await QUICK_PROVIDER.run(check)
         except ActivityError:
             return None  # still failing after retries: a person decides
 
@@ -402,7 +369,7 @@ class EnterpriseOnboardingWorkflow:
             enterprise_id=self.enterprise_id, requested_by=requested_by, send=self.otp_sends + 1
         )
         try:
-            self.challenge = await _db("send_otp", send, OtpChallengeRef)
+            self.challenge = await DB.run(stub.send_otp(send))
         except ActivityError as exc:
             if isinstance(exc.cause, ApplicationError) and exc.cause.type == MOBILE_REFUSED:
                 raise ApplicationError(
@@ -436,19 +403,20 @@ class EnterpriseOnboardingWorkflow:
             context={"reason": reason, "enterprise_name": registration.enterprise_name},
             occurrence=self.round + 1,  # a resubmission's review is a task of its own
         )
-        task_ref = await _db("open_task", task, TaskRef)
+        task_ref = await DB.run(stub.open_task(task))
         self.review_task = task_ref.task_id
         await self._set_stage(ref, "in_review", reason, decision=decision)
         await self._notify(ref, "verification_in_review", {}, f"in-review-{self.round}")
         await workflow.wait_condition(lambda: self.review is not None)
         review = cast(ReviewDecision, self.review)  # the condition above holds
-        await _db(
-            "close_task",
-            CloseTask(
-                task_id=task_ref.task_id,
-                outcome="approved" if review.approve else "rejected",
-                assignee_id=review.reviewer_id,
-            ),
+        await DB.run(
+            stub.close_task(
+                CloseTask(
+                    task_id=task_ref.task_id,
+                    outcome="approved" if review.approve else "rejected",
+                    assignee_id=review.reviewer_id,
+                )
+            )
         )
         return review
 
@@ -472,14 +440,14 @@ class EnterpriseOnboardingWorkflow:
             raise ApplicationError("no code is awaited now", type="otp.not_awaited")
         self.otp_in_flight += 1
         try:
-            matched = await _db(
-                "check_otp",
-                OtpCheck(
-                    challenge_id=self.challenge.challenge_id,
-                    code=request.code,
-                    confirmed_by=request.confirmed_by,
-                ),
-                bool,
+            matched = await DB.run(
+                stub.check_otp(
+                    OtpCheck(
+                        challenge_id=self.challenge.challenge_id,
+                        code=request.code,
+                        confirmed_by=request.confirmed_by,
+                    )
+                )
             )
         finally:
             self.otp_in_flight -= 1
@@ -553,7 +521,7 @@ class EnterpriseOnboardingWorkflow:
             size_bytes=document.size_bytes,
             attached_by=document.attached_by,
         )
-        await _db("record_document", record)
+        await DB.run(stub.record_document(record))
         self.documents[document.kind] = document.sha256
         return self.progress()
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import BATCH
     from workflows.contracts import STAGE, PolicyPushResult, PolicyRef, WorkflowType
 
 
@@ -18,12 +19,5 @@ class PolicyPushWorkflow:
     @workflow.run
     async def run(self, policy: PolicyRef) -> PolicyPushResult:
         workflow.upsert_search_attributes([STAGE.value_set("policy_push")])
-        result: PolicyPushResult = await workflow.execute_activity(
-            "push_policy",
-            policy,
-            result_type=PolicyPushResult,
-            start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(minutes=1),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-        )
-        return result
+        # The activity heartbeats at every enterprise it considers.
+        return await BATCH.variant(heartbeat=timedelta(minutes=1)).run(stub.push_policy(policy))

@@ -3,14 +3,13 @@ archives a new immutable version of its period's report."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import business_date
     from domain.reports import Period, ReportKind
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import BATCH
     from workflows.contracts import WorkflowType
     from workflows.reporting_contracts import ArchivedReport, GenerateReport
 
@@ -25,14 +24,10 @@ class RegulatoryReportWorkflow:
         start = request.period_start
         if start is None:
             start = Period.previous(kind, business_date(workflow.now())).start
-        result: ArchivedReport = await workflow.execute_activity(
-            "generate_report",
-            GenerateReport(kind=kind.value, period_start=start, requested_by=request.requested_by),
-            result_type=ArchivedReport,
-            start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=RetryPolicy(
-                maximum_interval=timedelta(minutes=1),
-                non_retryable_error_types=["InvalidPeriod"],
-            ),
+        return await BATCH.variant(refusing=("InvalidPeriod",)).run(
+            stub.generate_report(
+                GenerateReport(
+                    kind=kind.value, period_start=start, requested_by=request.requested_by
+                )
+            )
         )
-        return result

@@ -8,17 +8,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import business_date
-    from workflows.contracts import TaskRef, WorkflowType
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import BATCH
+    from workflows.contracts import WorkflowType
     from workflows.rerating_contracts import (
         LoanPage,
-        LoanPageResult,
         OpenEarlyWarning,
         RerateLoans,
-        RerateResult,
         RerateRun,
         RerateSummary,
     )
@@ -27,7 +26,8 @@ RERATING_SCHEDULE_ID = "credit-rerating"
 PAGE_SIZE = 50
 ALERT_SLA = timedelta(days=3)
 HISTORY_LIMIT = 8_000  # events; past it the run continues as new with its cursor
-_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# A page to list or an alert to open is a short database step of the batch.
+STEP = BATCH.variant(within=timedelta(minutes=1))
 
 
 @workflow.defn(name=WorkflowType.CREDIT_RERATING)
@@ -40,29 +40,19 @@ class CreditReratingWorkflow:
         after, rated, task_ids = run.after, run.rated, list(run.task_ids)
         alerts = len(task_ids)
         while True:
-            page: LoanPageResult = await workflow.execute_activity(
-                "list_loans_to_rerate",
-                LoanPage(as_of=as_of, after=after, limit=PAGE_SIZE),
-                result_type=LoanPageResult,
-                start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=_RETRY,
+            page = await STEP.run(
+                stub.list_loans_to_rerate(LoanPage(as_of=as_of, after=after, limit=PAGE_SIZE))
             )
             if page.loan_ids:
-                result: RerateResult = await workflow.execute_activity(
-                    "rerate_loans",
-                    RerateLoans(as_of=as_of, loan_ids=page.loan_ids),
-                    result_type=RerateResult,
-                    start_to_close_timeout=timedelta(minutes=10),
-                    retry_policy=_RETRY,
+                result = await BATCH.run(
+                    stub.rerate_loans(RerateLoans(as_of=as_of, loan_ids=page.loan_ids))
                 )
                 rated += result.rated
                 for alert in result.alerts:
-                    ref: TaskRef = await workflow.execute_activity(
-                        "open_early_warning",
-                        OpenEarlyWarning(alert=alert, due_at=workflow.now() + ALERT_SLA),
-                        result_type=TaskRef,
-                        start_to_close_timeout=timedelta(minutes=1),
-                        retry_policy=_RETRY,
+                    ref = await STEP.run(
+                        stub.open_early_warning(
+                            OpenEarlyWarning(alert=alert, due_at=workflow.now() + ALERT_SLA)
+                        )
                     )
                     task_ids.append(ref.task_id)
                     alerts += 1

@@ -3,13 +3,12 @@ of ``domain/retention.py`` in one activity; the decision log is verified afterwa
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import business_date
+    from workflows import activity_stubs as stub
+    from workflows.activity_options import BATCH
     from workflows.contracts import WorkflowType
     from workflows.retention_contracts import RetentionInput, RetentionResult
 
@@ -22,11 +21,4 @@ class DataRetentionWorkflow:
     async def run(self, request: RetentionInput) -> RetentionResult:
         as_of = request.as_of or business_date(workflow.now())
         key = request.run_key or workflow.info().workflow_id
-        result: RetentionResult = await workflow.execute_activity(
-            "apply_retention",
-            RetentionInput(as_of=as_of, run_key=key),
-            result_type=RetentionResult,
-            start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-        )
-        return result
+        return await BATCH.run(stub.apply_retention(RetentionInput(as_of=as_of, run_key=key)))

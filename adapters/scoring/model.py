@@ -1,17 +1,22 @@
-"""In-process scoring with a compiled scorecard: ``ScoringInput`` → raw SME columns → features
-→ points → score, PD (PDO scaling), grade and the top reason codes (``model.<feature>``)."""
+"""In-process scoring with the promoted model — a compiled scorecard or a gradient-boosting
+model: ``ScoringInput`` → raw SME columns → features → score on the PDO scale, PD, grade and
+the top reason codes (``model.<feature>``)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Final
 
 import numpy as np
 
+from credit_model.booster import CompiledBooster
 from credit_model.compiled import CompiledScorecard
 from credit_model.features import (
+    CATEGORICAL_FEATURES,
     FEATURE_LABELS,
+    FEATURES,
     RAW_COLUMNS,
     TEXT_RAW,
     Column,
@@ -19,7 +24,10 @@ from credit_model.features import (
     features_one,
 )
 from domain.scorecard import (
+    BASE_ODDS,
+    BASE_SCORE,
     MAX_REASONS,
+    PDO,
     ScoreResult,
     ScoringInput,
     grade_from_pd,
@@ -99,13 +107,11 @@ def reason_text(code: str) -> tuple[str, str]:
     return FEATURE_LABELS.get(feature, (feature, feature))
 
 
-class ModelScorer:
-    """A ``Scorer`` over one compiled scorecard version (thread-safe, no I/O)."""
+class _Scaled:
+    """What every served model shares: its version and a score's PD and grade (the PD a score
+    stands for on the PDO scale, so one score always reads as one PD whichever model gave it)."""
 
-    def __init__(self, scorecard: CompiledScorecard, version: str) -> None:
-        if scorecard.feature_set != "sme":
-            raise ValueError("only an SME-feature scorecard can score platform applications")
-        self.scorecard = scorecard
+    def __init__(self, version: str) -> None:
         self.version = version
         self._pd_cache: dict[int, Decimal] = {}
 
@@ -115,23 +121,32 @@ class ModelScorer:
             pd = self._pd_cache.setdefault(points, pd_from_score(points))
         return pd
 
-    def _result(self, total: float, parts: Sequence[float]) -> ScoreResult:
-        points = round(total)
+    def _result(self, points: int, reasons: Sequence[str]) -> ScoreResult:
         pd = self._pd(points)
-        reasons = tuple(f"model.{name}" for name in self.scorecard.reasons(parts, MAX_REASONS))
         return ScoreResult(
             score=points,
             pd=pd,
             grade=grade_from_pd(pd),
-            reason_codes=reasons,
+            reason_codes=tuple(reasons),
             model_version=self.version,
         )
+
+
+class ModelScorer(_Scaled):
+    """A ``Scorer`` over one compiled scorecard version (thread-safe, no I/O)."""
+
+    def __init__(self, scorecard: CompiledScorecard, version: str) -> None:
+        if scorecard.feature_set != "sme":
+            raise ValueError("only an SME-feature scorecard can score platform applications")
+        super().__init__(version)
+        self.scorecard = scorecard
 
     def __call__(self, inp: ScoringInput) -> ScoreResult:
         features = features_one(raw_row(inp))
         one = {name: _scalar(value) for name, value in features.items()}
         total, parts = self.scorecard.score_one(one)
-        return self._result(total, parts)
+        reasons = (f"model.{name}" for name in self.scorecard.reasons(parts, MAX_REASONS))
+        return self._result(round(total), tuple(reasons))
 
     def score_many(self, inputs: Sequence[ScoringInput]) -> list[ScoreResult]:
         """Score a batch in one vectorised pass (the same results as one call each)."""
@@ -145,19 +160,54 @@ class ModelScorer:
         order = np.argsort(-loss, axis=1, kind="stable")[:, :MAX_REASONS]
         kept = np.take_along_axis(loss, order, axis=1) > 0
         names = [f"model.{name}" for name in self.scorecard.names]
-        results = []
-        for total, top, keep in zip(totals.tolist(), order.tolist(), kept.tolist(), strict=True):
-            pd = self._pd(total)
-            results.append(
-                ScoreResult(
-                    score=total,
-                    pd=pd,
-                    grade=grade_from_pd(pd),
-                    reason_codes=tuple(names[j] for j, k in zip(top, keep, strict=True) if k),
-                    model_version=self.version,
-                )
-            )
-        return results
+        return [
+            self._result(total, [names[j] for j, k in zip(top, keep, strict=True) if k])
+            for total, top, keep in zip(totals.tolist(), order.tolist(), kept.tolist(), strict=True)
+        ]
+
+
+_POINTS_PER_LOG_ODDS: Final = PDO / math.log(2)
+_OFFSET: Final = BASE_SCORE - _POINTS_PER_LOG_ODDS * math.log(BASE_ODDS)
+
+
+class BoosterScorer(_Scaled):
+    """A ``Scorer`` over a gradient-boosting model trained on the SME features (thread-safe, no
+    I/O): its log-odds of default become points on the scorecard's PDO scale (600 at 50:1,
+    PDO 20), and its reason codes are the features that raised this enterprise's log-odds the
+    most (``credit_model.booster``), in the scorecard's labelled wording."""
+
+    def __init__(self, booster: CompiledBooster, version: str) -> None:
+        if set(booster.names) - set(FEATURES):
+            raise ValueError("only a model on the SME features can score platform applications")
+        super().__init__(version)
+        self.booster = booster
+        self._names = [f"model.{name}" for name in booster.names]
+
+    def _scored(self, features: Mapping[str, Column]) -> list[ScoreResult]:
+        x = self.booster.matrix(features)
+        contributions = self.booster.contributions(x)
+        log_odds = self.booster.base_value + contributions.sum(axis=1)
+        points = np.rint(_OFFSET - _POINTS_PER_LOG_ODDS * log_odds).astype(np.int64)
+        order = np.argsort(-contributions, axis=1, kind="stable")[:, :MAX_REASONS]
+        pushed = np.take_along_axis(contributions, order, axis=1) > 0
+        return [
+            self._result(total, [self._names[j] for j, k in zip(top, up, strict=True) if k])
+            for total, top, up in zip(points.tolist(), order.tolist(), pushed.tolist(), strict=True)
+        ]
+
+    def __call__(self, inp: ScoringInput) -> ScoreResult:
+        features = features_one(raw_row(inp))
+        columns = {
+            name: np.asarray([value], dtype=object if name in CATEGORICAL_FEATURES else np.float64)
+            for name, value in features.items()
+        }
+        return self._scored(columns)[0]
+
+    def score_many(self, inputs: Sequence[ScoringInput]) -> list[ScoreResult]:
+        """Score a batch in one pass (the same results as one call each)."""
+        if not inputs:
+            return []
+        return self._scored(build_features(raw_columns(inputs)))
 
 
 def _scalar(value: object) -> object:

@@ -39,7 +39,11 @@ async def get_model(version: VersionPath, user: Reader, session: SessionDep) -> 
     # Whether a version can serve depends on how it was trained (a record the server holds).
     openapi_extra=server_rules(
         ServerRule("version", "model.not_servable", "trained on the platform's own features"),
-        ServerRule("version", "model.challenger_champion", "its champion is the scorecard"),
+        ServerRule(
+            "version",
+            "model.artifact_missing",
+            "a boosting champion registered before the registry kept its model cannot serve",
+        ),
     ),
 )
 async def promote_model(

@@ -8,17 +8,29 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.stats import rankdata
 from sqlalchemy import update
 
+from adapters.scoring.model import reason_text
 from adapters.scoring.registry import RegistryScorer
 from cli.model import train_and_write
 from credit_model.compiled import sha256_hex
 from credit_model.data import Dataset, csv_dataset, synthetic_dataset
+from credit_model.features import FEATURES, TEXT_RAW
 from credit_model.registry import register
+from credit_model.synthetic import generate
 from db.models_risk import CreditModelVersion
+from domain.labels import known, label
 from domain.scorecard import MODEL_VERSION, ScoringInput
 from tests.integration.conftest import Platform
+from tests.integration.test_application_api import (
+    _credit_task,
+    _progress_until,
+    _reviewed_product,
+)
+from tests.support import SandboxProcess
 
 pytestmark = pytest.mark.integration
 
@@ -143,3 +155,81 @@ async def test_the_demo_model_is_registered_once_and_promoted(
             .where(CreditModelVersion.version == DEMO_VERSION)
             .values(status="retired")
         )
+
+
+def _weakest_link_csv(path: Path, n: int = 3000) -> Path:
+    """SME raw columns whose risk lies in the weaker of two factors (leverage against cash flow,
+    leverage against the bureau score): ``min`` of two ranks, which no sum of points per
+    variable ranks right and trees do — the kind of data on which the booster should win."""
+    sample = generate(n, seed=31)
+    columns = sample.columns
+    number = {k: np.asarray(columns[k], dtype=np.float64) for k in columns if k not in TEXT_RAW}
+    leverage = np.nan_to_num(number["total_liabilities"] / number["total_assets"], nan=0.5)
+    cash_flow = np.nan_to_num(number["operating_cash_flow"], nan=0.0)
+    bureau = np.nan_to_num(number["bureau_score"], nan=650.0)
+    rank = [rankdata(v) / n for v in (leverage, -cash_flow, -bureau)]
+    log_odds = -5.5 + 6.0 * np.minimum(rank[0], rank[1]) + 4.0 * np.minimum(rank[0], rank[2])
+    bad = np.random.default_rng(5).random(n) < 1 / (1 + np.exp(-log_odds))
+    names = list(columns)
+    lines = [",".join([*names, "bad"])]
+    for i in range(n):
+        cells = ["" if v is None or v != v else str(v) for v in (columns[k][i] for k in names)]
+        lines.append(",".join([*cells, str(int(bad[i]))]))
+    path.write_text("\n".join(lines))
+    return path
+
+
+async def test_a_boosting_champion_is_promoted_and_scores_applications(
+    platform: Platform, sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    data = csv_dataset(_weakest_link_csv(tmp_path / "weakest.csv"), "bad")
+    directory = await _train(platform, data, tmp_path, "cm-gbm-1")
+    metrics = json.loads((directory / "metrics.json").read_text())
+    assert metrics["champion"]["kind"] == "challenger", (
+        metrics["scorecard"]["cv"]["auc"],
+        metrics["challenger"]["cv"]["auc"],
+    )
+    headers = await platform.admin_headers()
+    promoted = await platform.http.post("/api/v1/models/cm-gbm-1/promote", headers=headers)
+    assert promoted.status_code == 200, promoted.text
+    try:
+        supervisor, product, applicant = await _reviewed_product(platform, sandbox, "GBM-1")
+        body = {
+            "product_id": product.json()["id"],
+            "amount": "200000.00",
+            "term_months": 12,
+            "repayment_method": "equal_installment",
+        }
+        submitted = await platform.http.post("/api/v1/applications", json=body, headers=applicant)
+        assert submitted.status_code == 201, submitted.text
+        app_id = submitted.json()["id"]
+        progress = await _progress_until(platform, app_id, applicant, {"in_review", "declined"})
+        assessment = progress["assessment"]
+        assert assessment["model_version"] == "cm-gbm-1", assessment
+        assert assessment["grade"] in "ABCDE" and 300 <= assessment["score"] <= 900
+        reasons = assessment["reason_codes"]
+        assert reasons and all(code.removeprefix("model.") in FEATURES for code in reasons)
+        # people read them in words, as a scorecard's: the same labelled reasons
+        assert all(known("reason", code) for code in reasons)
+        assert reason_text(reasons[0])[0] == label("reason", reasons[0])
+        assert (await _credit_task(platform, app_id, supervisor))["subject"].endswith(app_id)
+    finally:
+        async with platform.sessions() as session, session.begin():  # the rules serve again
+            await session.execute(
+                update(CreditModelVersion)
+                .where(CreditModelVersion.version == "cm-gbm-1")
+                .values(status="retired")
+            )
+
+
+def test_a_booster_without_its_text_or_with_other_bytes_is_refused() -> None:
+    from credit_model.registry import RegistryError, load_booster
+
+    row = CreditModelVersion(version="cm-x", challenger_model=None, challenger_sha256="0" * 64)
+    with pytest.raises(RegistryError) as missing:
+        load_booster(row)
+    assert missing.value.code == "model.artifact_missing"
+    row.challenger_model = "tree\n"
+    with pytest.raises(RegistryError) as tampered:
+        load_booster(row)
+    assert tampered.value.code == "model.artifact_tampered"

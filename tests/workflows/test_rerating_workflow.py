@@ -44,6 +44,8 @@ from domain.products import FinancingType, Pricing, ProductFamily, ProductTerms
 from domain.roles import Role
 from domain.schedule import RepaymentMethod
 from domain.scorecard import MODEL_VERSION
+from services import ratings as rating_history
+from services.errors import Refusal
 from services.principal import Principal
 from services.tasks import close_early_warning
 from workflows.contracts import WorkflowType
@@ -259,6 +261,30 @@ async def test_rerating_raises_an_alert_that_becomes_a_post_loan_task(
         user_id=officer_id, role=Role.OFFICER, enterprise_id=None,
         institution_id=loan.institution_id,
     )  # fmt: skip
+
+    # The rating history reads in words, newest first, the downgrade linked to its task.
+    async with sessions() as session:
+        rated = await rating_history.loan_ratings(session, officer, loan.id)
+        whole = await rating_history.enterprise_ratings(session, officer, loan.enterprise_id)
+    assert (
+        [r.as_of for r in rated] == [as_of + timedelta(days=31), as_of] == [r.as_of for r in whole]
+    )
+    downgrade = rated[1]
+    assert downgrade.previous_rating == "AAA" and downgrade.downgrade_notches >= 2
+    assert downgrade.early_warning is not None
+    assert downgrade.early_warning.task_id == alert.task_id
+    assert any(s.startswith("信用等级下调 ") for s in downgrade.early_warning.signals)
+    assert rated[0].early_warning is None
+    assert all(r.label and r.label != r.code for r in downgrade.reasons)
+    stranger = Principal(
+        user_id=officer_id, role=Role.OFFICER, enterprise_id=None, institution_id=uuid.uuid4()
+    )
+    async with sessions() as session:
+        for read in (rating_history.loan_ratings, rating_history.enterprise_ratings):
+            with pytest.raises(Refusal) as hidden:
+                subject = loan.id if read is rating_history.loan_ratings else loan.enterprise_id
+                await read(session, stranger, subject)
+            assert hidden.value.status == 404
     async with sessions() as session:
         with pytest.raises(ApiError) as caught:
             await close_early_warning(session, task, officer, True, "  ")

@@ -1,0 +1,457 @@
+"""Loan applications as the parties see them: who may read one, submitting one within the
+product's current terms (verified enterprises), following it, and accepting, refusing,
+withdrawing and answering for information through the application workflow's Updates."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from config.crypto import FieldCipher
+from config.settings import Settings
+from db.models import (
+    DemandResponse,
+    Enterprise,
+    Institution,
+    Loan,
+    LoanApplication,
+    LoanDocument,
+    LoanProduct,
+)
+from db.repositories import EnterpriseRepository, latest_lpr, product_version
+from domain.calendar import business_today
+from domain.errors import BusinessRuleError, issue
+from domain.identity_codes import mask_bank_account
+from domain.labels import Vocabulary, label
+from domain.origination import (
+    Material,
+    TermBounds,
+    check_requested_terms,
+    required_materials,
+    term_bounds,
+)
+from domain.product_codec import terms_from_json
+from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
+from domain.schedule import RepaymentMethod
+from services.cases import latest_issued
+from services.errors import Refusal, not_found
+from services.inputs import TWO_VISIBLE, Money, Schema
+from services.principal import Principal, require_role, sees_case
+from services.sessions import release_connection
+from services.workflow_errors import run_query, run_update, submit_once
+from workflows.contracts import (
+    SEALED_ACCOUNT,
+    Acceptance,
+    ApplicationInput,
+    ApplicationProgress,
+    InformationAnswer,
+    OfferRefusal,
+    TaskQueue,
+    Withdrawal,
+    WorkflowType,
+    application_workflow_id,
+    opening_search_attributes,
+)
+
+
+class ApplicationIn(Schema):
+    product_id: uuid.UUID
+    amount: Money
+    term_months: int = Field(ge=1, le=600)
+    repayment_method: RepaymentMethod
+    demand_id: uuid.UUID | None = None
+    materials: list[Material] = Field(default_factory=list, max_length=10)
+    """Kinds of documents already provided (financial statements, bank statements …)."""
+
+
+class InformationIn(Schema):
+    """Missing materials, or the answer to the credit officer's question."""
+
+    answer: str = Field(default="", max_length=2000)
+    materials: list[Material] = Field(default_factory=list, max_length=10)
+
+
+class RefusalIn(Schema):
+    reason: str = Field(default="", max_length=500)
+
+
+class AcceptanceIn(Schema):
+    typed_name: str = Field(
+        min_length=2,
+        max_length=100,
+        json_schema_extra={"pattern": TWO_VISIBLE},
+        description="The signer's name, at least two characters (checked by the application "
+        "workflow: offer.name_required)",
+    )
+    account: str = Field(min_length=8, max_length=34, pattern=r"^[0-9]+$", repr=False)
+    document_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 of the offer letter read; omitted, the letter issued last is the one accepted."""
+
+
+# An application with the names people know it by: enterprise, institution, product.
+NamedApplication = tuple[LoanApplication, str, str, str]
+
+
+async def application_for(
+    session: AsyncSession, user: Principal, application_id: uuid.UUID
+) -> LoanApplication:
+    """The application if the caller may see it (404 otherwise); the connection is released,
+    as a workflow call usually follows."""
+    row = await session.get(LoanApplication, application_id)
+    if row is None or not sees_case(user, row.enterprise_id, row.institution_id):
+        raise not_found()
+    await release_connection(session)
+    return row
+
+
+def _named() -> Select[LoanApplication, str, str, str]:
+    """Applications with the names people know them by: enterprise, institution, product."""
+    return (
+        select(LoanApplication, Enterprise.name, Institution.name, LoanProduct.name)
+        .join(Enterprise, Enterprise.id == LoanApplication.enterprise_id)
+        .join(Institution, Institution.id == LoanApplication.institution_id)
+        .join(LoanProduct, LoanProduct.id == LoanApplication.product_id)
+    )
+
+
+async def _named_rows(
+    session: AsyncSession, stmt: Select[LoanApplication, str, str, str]
+) -> list[NamedApplication]:
+    return [(row, e, i, p) for row, e, i, p in await session.execute(stmt)]
+
+
+async def visible_applications(
+    session: AsyncSession, user: Principal, *, limit: int, offset: int = 0
+) -> list[NamedApplication]:
+    """Applicants: their applications. Staff: their institution's. Platform-wide readers:
+    all. Newest first, named."""
+    stmt = _named().order_by(LoanApplication.created_at.desc())
+    if user.role is Role.APPLICANT:
+        stmt = stmt.where(LoanApplication.enterprise_id == user.enterprise_id)
+    elif user.role in INSTITUTION_ROLES:
+        stmt = stmt.where(LoanApplication.institution_id == user.institution_id)
+    elif user.role not in PLATFORM_WIDE_READERS:
+        raise Refusal(403, "auth.role_not_allowed", "当前角色无权查看", "Not allowed")
+    return await _named_rows(session, stmt.limit(limit).offset(offset))
+
+
+async def _named_application(session: AsyncSession, application_id: uuid.UUID) -> NamedApplication:
+    found = await _named_rows(session, _named().where(LoanApplication.id == application_id))
+    if not found:
+        raise not_found()
+    return found[0]
+
+
+async def named_application(
+    session: AsyncSession, user: Principal, application_id: uuid.UUID
+) -> NamedApplication:
+    """One application the caller may see, named (404 otherwise)."""
+    found = await _named_application(session, application_id)
+    if not sees_case(user, found[0].enterprise_id, found[0].institution_id):
+        raise not_found()
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Submittable:
+    """What an application is checked against before it is submitted: the verified
+    enterprise, the active product at its current version, the bounds its terms allow today,
+    the materials required and the lender's staff member who answered the demand (if any)."""
+
+    enterprise_id: uuid.UUID
+    product: LoanProduct
+    bounds: TermBounds
+    required_materials: list[str]
+    maker_id: uuid.UUID | None
+
+
+async def submittable(session: AsyncSession, user: Principal, body: ApplicationIn) -> Submittable:
+    """The caller's enterprise, once it is verified and the application keeps within what the
+    product's current version offers."""
+    require_role(user, Role.APPLICANT)
+    assert user.enterprise_id is not None
+    enterprise = await EnterpriseRepository(session).get(user.enterprise_id)
+    if enterprise is None or enterprise.status != "verified":
+        raise Refusal(
+            409,
+            "enterprise.not_verified",
+            "企业认证通过后才能申请贷款",
+            "Only verified enterprises can apply",
+        )
+    product = await session.get(LoanProduct, body.product_id)
+    if product is None or product.status != "active":
+        raise BusinessRuleError(
+            [
+                issue(
+                    "product_id",
+                    "product.unavailable",
+                    "产品不存在或已下架",
+                    "No such active product",
+                )
+            ]
+        )
+    version = await product_version(session, product.id, product.current_version)
+    assert version is not None
+    terms = terms_from_json(version.terms)
+    try:
+        bounds = term_bounds(terms, await latest_lpr(session, business_today()))
+    except LookupError as exc:
+        raise Refusal(503, "lpr.missing", "尚未发布 LPR", "No LPR has been published") from exc
+    issues = check_requested_terms(
+        bounds, body.amount, body.term_months, body.repayment_method.value
+    )
+    if issues:
+        raise Refusal(
+            422, "validation_failed", "申请条件超出产品范围", "Outside the product", issues
+        )
+    maker_id = None
+    if body.demand_id is not None:
+        maker_id = await session.scalar(
+            select(DemandResponse.responded_by).where(
+                DemandResponse.demand_id == body.demand_id,
+                DemandResponse.institution_id == product.institution_id,
+            )
+        )
+    return Submittable(
+        enterprise.id,
+        product,
+        bounds,
+        [m.value for m in required_materials(terms, body.amount)],
+        maker_id,
+    )
+
+
+async def exists(session: AsyncSession, application_id: uuid.UUID) -> bool:
+    """Whether an application with this id is recorded."""
+    stmt = select(LoanApplication.id).where(LoanApplication.id == application_id)
+    return await session.scalar(stmt) is not None
+
+
+async def submit(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    user: Principal,
+    checked: Submittable,
+    application_id: uuid.UUID,
+    body: ApplicationIn,
+) -> NamedApplication:
+    """Start the application workflow (once per id: the same id again finds the first),
+    naming ``user`` as its submitter; the application as recorded, named."""
+    require_role(user, Role.APPLICANT)
+    product = checked.product
+    application = ApplicationInput(
+        application_id=application_id,
+        enterprise_id=checked.enterprise_id,
+        product_id=product.id,
+        product_version=product.current_version,
+        institution_id=product.institution_id,
+        amount=body.amount,
+        term_months=body.term_months,
+        repayment_method=body.repayment_method.value,
+        demand_id=body.demand_id,
+        bounds=checked.bounds,
+        required_materials=checked.required_materials,
+        materials=[m.value for m in body.materials],
+        maker_id=checked.maker_id,
+        submitted_by=user.user_id,
+        submitter_role=user.role.value,
+    )
+    await release_connection(session)
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        WorkflowType.LOAN_APPLICATION,
+        application,
+        id=application_workflow_id(application_id),
+        task_queue=settings.task_queue(TaskQueue.PLATFORM),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(opening_search_attributes(application)),
+    )
+    await submit_once(temporal, start, "submission", ApplicationProgress)
+    return await _named_application(session, application_id)
+
+
+async def _update(
+    temporal: Client,
+    row: LoanApplication,
+    name: str,
+    *args: object,
+    update_id: str | None = None,
+) -> ApplicationProgress:
+    """Run one of the application workflow's Updates; an application whose process has ended
+    says where it ended."""
+    zh, en = (label(Vocabulary.APPLICATION_STAGE, row.status, lang) for lang in ("zh", "en"))
+    return await run_update(
+        temporal,
+        application_workflow_id(row.id),
+        name,
+        *args,
+        result_type=ApplicationProgress,
+        update_id=update_id,
+        ended=Refusal(
+            409,
+            "process.finished",
+            f"该申请已结束（{zh}），不能再办理此操作",
+            f"The application is over ({en}): nothing more can be done on it",
+        ),
+    )
+
+
+async def progress(
+    session: AsyncSession, temporal: Client, user: Principal, application_id: uuid.UUID
+) -> ApplicationProgress:
+    """The application workflow's live state."""
+    await application_for(session, user, application_id)
+    return await run_query(
+        temporal, application_workflow_id(application_id), "progress", ApplicationProgress
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An accepted offer: the application's stage, the loan made, the account paid into
+    (masked) and whether this answers an acceptance made before."""
+
+    stage: str
+    loan_id: uuid.UUID | None
+    account: str
+    replayed: bool = False
+
+
+async def accept_offer(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    user: Principal,
+    application_id: uuid.UUID,
+    body: AcceptanceIn,
+) -> Accepted:
+    """Accept the offer (typed name) and name the account to pay into; disbursement follows.
+    Accepting again with the same letter and account answers the first acceptance; with
+    another letter or account it is refused."""
+    require_role(user, Role.APPLICANT)
+    row = await application_for(session, user, application_id)
+    accepted = await session.scalar(select(Loan).where(Loan.application_id == application_id))
+    if accepted is not None:
+        return _accepted_before(accepted, row, body)
+    sealed = FieldCipher.from_settings(settings).encrypt(body.account, context=SEALED_ACCOUNT)
+    document = body.document_sha256 or str(row.offer.get("document_sha256", ""))
+    progress = await _update(
+        temporal,
+        row,
+        "accept_offer",
+        Acceptance(
+            accepted_by=user.user_id,
+            typed_name=body.typed_name,
+            sealed_account=sealed,
+            document_sha256=document,
+            role=user.role.value,
+        ),
+        update_id=f"accept-{application_id}",
+    )
+    return Accepted(progress.stage, progress.loan_id, mask_bank_account(body.account))
+
+
+def _accepted_before(loan: Loan, row: LoanApplication, body: AcceptanceIn) -> Accepted:
+    """The answer to an acceptance repeated after the loan was made: the first one's."""
+    same_letter = body.document_sha256 in (None, loan.offer_sha256)
+    if not same_letter or "".join(body.account.split()) != "".join(loan.account.split()):
+        masked = mask_bank_account(loan.account)
+        raise Refusal(
+            409,
+            "offer.already_accepted",
+            f"该要约已被接受（收款账号 {masked}），不能再以其他要约函或账号接受",
+            f"This offer was already accepted (paying into {masked}); it cannot be accepted "
+            "again with another letter or account",
+        )
+    return Accepted(row.status, loan.id, mask_bank_account(loan.account), replayed=True)
+
+
+async def _applicant_update(
+    session: AsyncSession,
+    temporal: Client,
+    user: Principal,
+    application_id: uuid.UUID,
+    name: str,
+    arg: object,
+    update_id: str | None = None,
+) -> ApplicationProgress:
+    """Run one of the Updates an applicant makes on an application of their enterprise."""
+    require_role(user, Role.APPLICANT)
+    row = await application_for(session, user, application_id)
+    return await _update(temporal, row, name, arg, update_id=update_id)
+
+
+async def withdraw(
+    session: AsyncSession, temporal: Client, user: Principal, application_id: uuid.UUID
+) -> ApplicationProgress:
+    """Withdraw before the money moves; open tasks are cancelled. The decision log names who."""
+    withdrawal = Withdrawal(withdrawn_by=user.user_id, role=user.role.value)
+    return await _applicant_update(
+        session,
+        temporal,
+        user,
+        application_id,
+        "withdraw",
+        withdrawal,
+        update_id=f"withdraw-{application_id}",
+    )
+
+
+async def provide_information(
+    session: AsyncSession,
+    temporal: Client,
+    user: Principal,
+    application_id: uuid.UUID,
+    body: InformationIn,
+) -> ApplicationProgress:
+    """Provide the materials asked for, or answer the credit officer's question."""
+    answer = InformationAnswer(
+        answered_by=user.user_id,
+        role=user.role.value,
+        answer=body.answer,
+        materials=[m.value for m in body.materials],
+    )
+    return await _applicant_update(
+        session, temporal, user, application_id, "provide_information", answer
+    )
+
+
+async def refuse_offer(
+    session: AsyncSession,
+    temporal: Client,
+    user: Principal,
+    application_id: uuid.UUID,
+    body: RefusalIn,
+) -> ApplicationProgress:
+    """Turn the offer or counter-offer down; the application ends."""
+    refusal = OfferRefusal(refused_by=user.user_id, reason=body.reason, role=user.role.value)
+    return await _applicant_update(
+        session,
+        temporal,
+        user,
+        application_id,
+        "refuse_offer",
+        refusal,
+        update_id=f"refuse-{application_id}",
+    )
+
+
+async def document(
+    session: AsyncSession, user: Principal, application_id: uuid.UUID, kind: str
+) -> LoanDocument:
+    """The latest offer letter or the contract as issued; 404 saying when it comes while it
+    is not issued."""
+    await application_for(session, user, application_id)
+    return await latest_issued(session, kind, LoanDocument.application_id == application_id)

@@ -1,0 +1,391 @@
+"""Loans after disbursement as the parties see them: who may read a loan, its account as
+serviced today, its transactions, classifications, documents and statement, the portfolio
+snapshots, and paying, prepaying, paying off, extending and writing off through the loan
+workflow's validated Updates."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
+
+from pydantic import Field
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from config.crypto import FieldCipher
+from config.settings import Settings
+from db.models import (
+    Enterprise,
+    Institution,
+    Loan,
+    LoanClassification,
+    LoanDocument,
+    LoanTransaction,
+    PortfolioSnapshot,
+)
+from documents.loan_documents import (
+    StatementLine,
+    StatementTransaction,
+    StatementView,
+    loan_reference,
+    render_loan_statement,
+)
+from domain import servicing
+from domain.calendar import business_today
+from domain.classification import RiskCategory
+from domain.errors import BusinessRuleError
+from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
+from domain.schedule import PrepaymentStrategy
+from services.cases import latest_issued
+from services.errors import Refusal, not_found
+from services.inputs import Money, Schema
+from services.principal import Principal, require_role, sees_case
+from services.sessions import release_connection
+from services.workflow_errors import refusal, run_query, run_update
+from workflows.contracts import (
+    SEALED_PAYER_ACCOUNT,
+    ExtensionRequest,
+    LoanProgress,
+    LoanState,
+    Payment,
+    Prepayment,
+    WriteOff,
+    loan_workflow_id,
+)
+
+_Row = TypeVar("_Row")
+
+
+class PaymentIn(Schema):
+    amount: Money
+    # Paying from another account than the loan's (a third party): kept sealed, monitored.
+    payer_account: str | None = Field(
+        default=None, min_length=8, max_length=34, pattern=r"^[0-9]+$", repr=False
+    )
+
+
+class PrepaymentIn(Schema):
+    amount: Money
+    strategy: PrepaymentStrategy
+
+
+class ExtensionIn(Schema):
+    extra_months: int = Field(ge=1, le=120)
+    reason: str = Field(min_length=2, max_length=500)
+    financial_difficulty: bool = False
+    guarantor_consent: str = Field(default="", max_length=100)
+    """Reference of the guarantor's or mortgagor's written consent (secured loans)."""
+
+
+class WriteOffIn(Schema):
+    reason: str = Field(min_length=2, max_length=500)
+
+
+def _not_allowed() -> Refusal:
+    return Refusal(403, "auth.role_not_allowed", "当前角色无权查看", "Not allowed")
+
+
+async def loan_for(session: AsyncSession, user: Principal, loan_id: uuid.UUID) -> Loan:
+    """The loan if the caller may see it: its enterprise, staff of its institution, or a
+    platform-wide reader (404 otherwise); the connection is released, as a workflow call
+    usually follows."""
+    loan = await session.get(Loan, loan_id)
+    if loan is None or not sees_case(user, loan.enterprise_id, loan.institution_id):
+        raise not_found()
+    await release_connection(session)
+    return loan
+
+
+async def visible_loans(
+    session: AsyncSession, user: Principal, status: str | None, *, limit: int, offset: int = 0
+) -> list[Loan]:
+    """Applicants: their loans. Staff: their institution's. Platform-wide readers: all.
+    Newest first, of one status if given."""
+    stmt = select(Loan).order_by(Loan.created_at.desc())
+    if user.role is Role.APPLICANT:
+        stmt = stmt.where(Loan.enterprise_id == user.enterprise_id)
+    elif user.role in INSTITUTION_ROLES:
+        stmt = stmt.where(Loan.institution_id == user.institution_id)
+    elif user.role not in PLATFORM_WIDE_READERS:
+        raise _not_allowed()
+    if status:
+        stmt = stmt.where(Loan.status == status)
+    return list(await session.scalars(stmt.limit(limit).offset(offset)))
+
+
+async def _state(temporal: Client, loan: Loan) -> LoanState:
+    """The live account from the workflow; the last posted one once the workflow is closed."""
+    if loan.status == "active":
+        progress = await run_query(temporal, loan_workflow_id(loan.id), "progress", LoanProgress)
+        if progress.state is not None:
+            return progress.state
+    if not loan.account_state:
+        raise Refusal(409, "loan.not_serviced", "贷款尚未开始还款管理", "Not yet serviced")
+    return LoanState.model_validate(loan.account_state)
+
+
+@dataclass(frozen=True, slots=True)
+class ServicedLoan:
+    """A loan's account as serviced on a business day: its state, days past due and every
+    installment with its status that day."""
+
+    loan: Loan
+    state: LoanState
+    as_of: date
+    days_past_due: int
+    rows: tuple[servicing.StatementRow, ...]
+
+
+async def serviced(
+    session: AsyncSession, temporal: Client, user: Principal, loan_id: uuid.UUID
+) -> ServicedLoan:
+    """The schedule as serviced today: paid, due, overdue and upcoming installments."""
+    loan = await loan_for(session, user, loan_id)
+    state = await _state(temporal, loan)
+    today = business_today()
+    return ServicedLoan(
+        loan,
+        state,
+        today,
+        servicing.days_past_due(state.account, today),
+        servicing.statement(state.account, today),
+    )
+
+
+async def _loan_rows(
+    session: AsyncSession, user: Principal, loan_id: uuid.UUID, stmt: Select[_Row]
+) -> list[_Row]:
+    """The rows ``stmt`` reads of a loan the caller may see."""
+    await loan_for(session, user, loan_id)
+    return list(await session.scalars(stmt))
+
+
+async def transactions(
+    session: AsyncSession, user: Principal, loan_id: uuid.UUID
+) -> list[LoanTransaction]:
+    """The loan's transactions, oldest first."""
+    of_loan = LoanTransaction.loan_id == loan_id
+    stmt = select(LoanTransaction).where(of_loan).order_by(LoanTransaction.created_at)
+    return await _loan_rows(session, user, loan_id, stmt)
+
+
+async def classifications(
+    session: AsyncSession, user: Principal, loan_id: uuid.UUID
+) -> list[LoanClassification]:
+    """The five-category history (五级分类): every change, when, and the days past due."""
+    order = (LoanClassification.as_of, LoanClassification.created_at)
+    stmt = select(LoanClassification).where(LoanClassification.loan_id == loan_id).order_by(*order)
+    return await _loan_rows(session, user, loan_id, stmt)
+
+
+async def portfolio(
+    session: AsyncSession, user: Principal, as_of: date | None, *, limit: int
+) -> list[PortfolioSnapshot]:
+    """Daily snapshots by institution, newest first: staff see their institution's,
+    platform-wide readers every institution's."""
+    stmt = select(PortfolioSnapshot).order_by(PortfolioSnapshot.as_of.desc())
+    if user.role in INSTITUTION_ROLES:
+        stmt = stmt.where(PortfolioSnapshot.institution_id == user.institution_id)
+    elif user.role not in PLATFORM_WIDE_READERS:
+        raise _not_allowed()
+    if as_of is not None:
+        stmt = stmt.where(PortfolioSnapshot.as_of == as_of)
+    return list(await session.scalars(stmt.limit(limit)))
+
+
+async def statement_pdf(
+    session: AsyncSession, temporal: Client, user: Principal, loan_id: uuid.UUID
+) -> bytes:
+    """The loan account statement (贷款对账单) as a PDF, rendered now."""
+    found = await serviced(session, temporal, user, loan_id)
+    loan, account = found.loan, found.state.account
+    enterprise = await session.get(Enterprise, loan.enterprise_id)
+    institution = await session.get(Institution, loan.institution_id)
+    assert enterprise is not None and institution is not None
+    paid = await session.scalars(
+        select(LoanTransaction)
+        .where(LoanTransaction.loan_id == loan.id, LoanTransaction.amount > 0)
+        .order_by(LoanTransaction.created_at)
+    )
+    view = StatementView(
+        reference=loan_reference(loan.application_id),
+        borrower_name=enterprise.name,
+        masked_uscc=enterprise.uscc,
+        institution_name=institution.name,
+        as_of=found.as_of,
+        outstanding_principal=account.principal_outstanding,
+        days_past_due=found.days_past_due,
+        classification=RiskCategory(found.state.category),
+        credit_balance=account.credit,
+        lines=tuple(
+            StatementLine(
+                row.number,
+                row.due_date,
+                row.principal,
+                row.interest,
+                row.penalty,
+                row.paid,
+                row.status,
+            )
+            for row in found.rows
+        ),
+        transactions=tuple(
+            StatementTransaction(t.value_date, t.kind, t.amount, t.memo) for t in paid
+        ),
+    )
+    return await asyncio.to_thread(render_loan_statement, view)  # off the event loop
+
+
+async def document(
+    session: AsyncSession, user: Principal, loan_id: uuid.UUID, kind: str
+) -> LoanDocument:
+    """The loan's latest document of this kind (contract, addendum, settlement certificate);
+    404 saying when it comes while it is not issued."""
+    await loan_for(session, user, loan_id)
+    return await latest_issued(session, kind, LoanDocument.loan_id == loan_id)
+
+
+async def payoff_quote(
+    session: AsyncSession,
+    temporal: Client,
+    user: Principal,
+    loan_id: uuid.UUID,
+    valid_until: date | None,
+) -> servicing.PayoffQuote:
+    """What settles the loan on ``valid_until`` (default today), interest to that day."""
+    loan = await loan_for(session, user, loan_id)
+    state = await _state(temporal, loan)
+    today = business_today()
+    try:
+        return servicing.payoff_quote(state.account, today, valid_until or today)
+    except BusinessRuleError as exc:
+        raise Refusal(422, "validation_failed", "无法报价", "No quote", exc.issues) from exc
+
+
+async def payment_posted(session: AsyncSession, key: str) -> bool:
+    """Whether the payment under this business key was posted already."""
+    stmt = select(LoanTransaction.id).where(LoanTransaction.key == key)
+    return await session.scalar(stmt) is not None
+
+
+async def progress(temporal: Client, loan_id: uuid.UUID) -> LoanProgress:
+    """The loan as it stands now, from its workflow."""
+    return await run_query(temporal, loan_workflow_id(loan_id), "progress", LoanProgress)
+
+
+async def _update(
+    temporal: Client,
+    loan_id: uuid.UUID,
+    name: str,
+    arg: object,
+    update_id: str | None = None,
+) -> LoanProgress:
+    """Run one of the loan workflow's Updates; a loan whose process has ended is closed
+    (paid off, written off or never disbursed)."""
+    return await run_update(
+        temporal,
+        loan_workflow_id(loan_id),
+        name,
+        arg,
+        result_type=LoanProgress,
+        update_id=update_id,
+        ended=refusal("loan.not_active"),
+    )
+
+
+def _payment(key: str, body: PaymentIn, user: Principal, settings: Settings) -> Payment:
+    """The payment as the workflow takes it: another payer's account travels sealed."""
+    sealed = (
+        FieldCipher.from_settings(settings).encrypt(
+            body.payer_account, context=SEALED_PAYER_ACCOUNT
+        )
+        if body.payer_account
+        else ""
+    )
+    return Payment(key=key, amount=body.amount, paid_by=user.user_id, sealed_payer_account=sealed)
+
+
+async def _act(
+    session: AsyncSession,
+    temporal: Client,
+    user: Principal,
+    role: Role,
+    loan_id: uuid.UUID,
+    name: str,
+    arg: object,
+    update_id: str | None = None,
+) -> LoanProgress:
+    """Run an Update the caller makes in ``role`` on a loan the caller may see."""
+    require_role(user, role)
+    await loan_for(session, user, loan_id)
+    return await _update(temporal, loan_id, name, arg, update_id)
+
+
+async def pay(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    user: Principal,
+    loan_id: uuid.UUID,
+    key: str,
+    body: PaymentIn,
+    *,
+    whole: bool = False,
+) -> LoanProgress:
+    """Pay now under the business key ``key``: past-due penalty, interest, principal, the
+    rest kept as credit for the next installment; or, ``whole``, settle the whole loan today
+    with at least the payoff quote's total."""
+    payment = _payment(key, body, user, settings)
+    name = "pay_off" if whole else "make_payment"
+    return await _act(session, temporal, user, Role.APPLICANT, loan_id, name, payment, key)
+
+
+async def prepay(
+    session: AsyncSession,
+    temporal: Client,
+    user: Principal,
+    loan_id: uuid.UUID,
+    key: str,
+    body: PrepaymentIn,
+) -> LoanProgress:
+    """Repay part of the principal early: fewer installments or a lower installment."""
+    prepayment = Prepayment(
+        key=key, amount=body.amount, strategy=body.strategy, paid_by=user.user_id
+    )
+    return await _act(session, temporal, user, Role.APPLICANT, loan_id, "prepay", prepayment, key)
+
+
+async def request_extension(
+    session: AsyncSession, temporal: Client, user: Principal, loan_id: uuid.UUID, body: ExtensionIn
+) -> LoanProgress:
+    """Ask for an extension (展期) before maturity; an officer decides in the task inbox."""
+    request = ExtensionRequest(
+        requested_by=user.user_id,
+        extra_months=body.extra_months,
+        reason=body.reason,
+        financial_difficulty=body.financial_difficulty,
+        guarantor_consent=body.guarantor_consent,
+    )
+    return await _act(
+        session, temporal, user, Role.APPLICANT, loan_id, "request_extension", request
+    )
+
+
+async def write_off(
+    session: AsyncSession, temporal: Client, user: Principal, loan_id: uuid.UUID, body: WriteOffIn
+) -> LoanProgress:
+    """Write off a doubtful or loss loan (核销); a supervisor's decision, logged."""
+    decision = WriteOff(
+        decider_id=user.user_id,
+        decider_role=user.role.value,
+        decider_institution_id=user.institution_id,
+        reason=body.reason,
+    )
+    update_id = f"write-off-{loan_id}"
+    return await _act(
+        session, temporal, user, Role.SUPERVISOR, loan_id, "write_off", decision, update_id
+    )
