@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from typing import Annotated
 
 import typer
@@ -31,9 +32,10 @@ def simulate(
     verbose: Annotated[bool, typer.Option(help="Print every action and its outcome.")] = False,
 ) -> None:
     """Drive seeded borrowers, officers and faults through years on the time-skipping server
-    with the real workers, PostgreSQL and the sandbox; exit 1 on any violation."""
+    with the real workers, PostgreSQL and the sandbox; exit 1 on any violation (``kill -USR1``
+    prints where every task of the run waits)."""
     from config.logging import configure_logging
-    from simulation.runner import run_seed
+    from simulation.runner import SeedResult, print_tasks, run_seed
 
     server = postgres or database_url or os.environ.get("DATABASE_URL")
     if not server:
@@ -41,18 +43,21 @@ def simulate(
         raise typer.Exit(2)
     configure_logging("WARNING")
     failed = False
-    for n in range(seed, seed + count):
-        result = asyncio.run(
-            run_seed(
-                n,
-                loans,
-                years,
-                server,
-                database_url,
-                shrink_budget_s=shrink_seconds,
-                shrink_invariant=shrink_invariant,
-            )
+
+    async def one(n: int) -> SeedResult:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, print_tasks)
+        return await run_seed(
+            n,
+            loans,
+            years,
+            server,
+            database_url,
+            shrink_budget_s=shrink_seconds,
+            shrink_invariant=shrink_invariant,
         )
+
+    for n in range(seed, seed + count):
+        result = asyncio.run(one(n))
         for line in result.report():
             typer.echo(line)
         if verbose:

@@ -220,8 +220,15 @@ def _print_tasks(seed: int, day: int) -> None:
     """A step ran past its deadline (a cancellation swallowed on the way): print where each
     task of the run waits, to stderr, so the stuck await can be found and bounded."""
     print(f"simulation seed {seed} day {day}: step past its deadline; tasks:", file=sys.stderr)
+    print_tasks()
+
+
+def print_tasks() -> None:
+    """Where each task of the running loop waits, to stderr (also on ``kill -USR1`` of a
+    ``loanbridge simulate`` process: a run that seems stuck shows where)."""
     for task in asyncio.all_tasks():
         task.print_stack(limit=12, file=sys.stderr)
+    sys.stderr.flush()
 
 
 async def _step(
