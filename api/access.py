@@ -138,6 +138,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "loan_statement_pdf": _PARTIES,
     "loan_document": _PARTIES,
     "make_payment": grant(APPLICANT, tenancy=Tenancy.TENANT),
+    "payment_status": _PARTIES,
     "prepay": grant(APPLICANT, tenancy=Tenancy.TENANT),
     "payoff_quote": _PARTIES,
     "pay_off": grant(APPLICANT, tenancy=Tenancy.TENANT),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ class LoanBridgeClient:
     access_token: str | None = None
     refresh_token: str | None = None
     timeout_s: float = 30.0
+    payment_follow_s: float = 120.0  # how long a payment the bank has not answered is followed
     transport: httpx.BaseTransport | None = None
     # Registration secrets by enterprise id, kept from register() and sent by themselves on
     # that registration's calls (the API shows a secret only once).
@@ -511,16 +513,51 @@ class LoanBridgeClient:
         """contract, addendum or settlement_certificate (PDF) with the SHA-256 of its bytes."""
         return self._document(f"/api/v1/loans/{loan_id}/documents/{kind}")
 
+    def _paying(
+        self, path: str, body: dict[str, str], idempotency_key: str | None
+    ) -> Outcome[LoanProgress]:
+        """A payment, prepayment or payoff: its answer; when the API answers 202 (the bank has
+        not answered yet), its status is followed for up to ``payment_follow_s`` seconds, and a
+        payment still waiting then is a ``payment.processing`` error naming where to look."""
+        response = self._send("POST", path, json=body, headers=_idempotency(idempotency_key))
+        if response.status_code != 202:
+            return Outcome(
+                LoanProgress.model_validate(response.json()),
+                already_done=response.headers.get(REPLAYED_HEADER, "").lower() == "true",
+            )
+        status_url = str(response.json()["status_url"])
+        deadline = time.monotonic() + self.payment_follow_s
+        while time.monotonic() < deadline:
+            time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
+            state = self._request("GET", status_url)
+            if state["status"] == "posted":
+                return Outcome(LoanProgress.model_validate(state["progress"]))
+            if state["status"] == "refused":
+                raise LoanBridgeError(
+                    409, state["refusal_code"], state["message_zh"], state["message_en"], []
+                )
+        raise LoanBridgeError(
+            202,
+            "payment.processing",
+            f"银行暂未答复，付款仍在处理中，请稍后在 {status_url} 查询，无需重复付款",
+            f"The bank has not answered yet; the payment is still being processed. Check "
+            f"{status_url} later; do not pay again",
+            [],
+        )
+
+    def payment_status(self, loan_id: str | uuid.UUID, payment_key: str) -> dict[str, Any]:
+        """How a payment under its key stands: posted, processing or refused."""
+        answer: dict[str, Any] = self._request(
+            "GET", f"/api/v1/loans/{loan_id}/payments/{payment_key}"
+        )
+        return answer
+
     def make_payment(
         self, loan_id: str | uuid.UUID, amount: Decimal, idempotency_key: str | None = None
     ) -> Outcome[LoanProgress]:
         """Pay now; a repeated idempotency key pays once (``already_done``)."""
-        return self._outcome(
-            LoanProgress,
-            "POST",
-            f"/api/v1/loans/{loan_id}/payments",
-            json={"amount": str(amount)},
-            headers=_idempotency(idempotency_key),
+        return self._paying(
+            f"/api/v1/loans/{loan_id}/payments", {"amount": str(amount)}, idempotency_key
         )
 
     def prepay(
@@ -531,12 +568,10 @@ class LoanBridgeClient:
         idempotency_key: str | None = None,
     ) -> Outcome[LoanProgress]:
         """Repay principal early: reduce_installment_count or reduce_installment_amount."""
-        return self._outcome(
-            LoanProgress,
-            "POST",
+        return self._paying(
             f"/api/v1/loans/{loan_id}/prepayments",
-            json={"amount": str(amount), "strategy": strategy},
-            headers=_idempotency(idempotency_key),
+            {"amount": str(amount), "strategy": strategy},
+            idempotency_key,
         )
 
     def payoff_quote(
@@ -551,12 +586,8 @@ class LoanBridgeClient:
         self, loan_id: str | uuid.UUID, amount: Decimal, idempotency_key: str | None = None
     ) -> Outcome[LoanProgress]:
         """Settle the whole loan today with at least the payoff quote's total."""
-        return self._outcome(
-            LoanProgress,
-            "POST",
-            f"/api/v1/loans/{loan_id}/payoff",
-            json={"amount": str(amount)},
-            headers=_idempotency(idempotency_key),
+        return self._paying(
+            f"/api/v1/loans/{loan_id}/payoff", {"amount": str(amount)}, idempotency_key
         )
 
     def request_extension(

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     reminder_days_before: int = Field(default=3, ge=0, le=30)
     # Credit re-rating (issue 7): a downgrade of this many master-scale notches raises an alert.
     rerating_downgrade_notches: int = Field(default=2, ge=1, le=8)
+    # How long a payment request waits for the bank before answering 202 "processing".
+    payment_answer_wait_s: float = Field(default=10.0, ge=0.5, le=120)
     # How often a process looks for a newly promoted credit model (0: at every score).
     model_refresh_s: float = Field(default=30.0, ge=0, le=3600)
     # Risk-based pricing and limits by grade (issue 7; domain.credit_decision.RiskPolicy).

@@ -9,7 +9,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import Field
 from sqlalchemy import Select, select
@@ -45,7 +45,13 @@ from services.errors import Refusal, not_found
 from services.inputs import Money, Schema
 from services.principal import Principal, require_role, sees_case
 from services.sessions import release_connection
-from services.workflow_errors import refusal, run_query, run_update
+from services.workflow_errors import (
+    refusal,
+    run_query,
+    run_update,
+    run_update_within,
+    update_outcome,
+)
 from workflows.contracts import (
     SEALED_PAYER_ACCOUNT,
     ExtensionRequest,
@@ -71,6 +77,32 @@ class PaymentIn(Schema):
 class PrepaymentIn(Schema):
     amount: Money
     strategy: PrepaymentStrategy
+
+
+class PaymentProcessing(Schema):
+    """A payment the loan accepted that the bank has not answered yet (an outage): it goes on
+    by itself under its business key; ``status_url`` tells how it ended."""
+
+    status: Literal["processing"] = "processing"
+    payment_key: str
+    status_url: str
+    message_zh: str = "银行暂未答复，付款处理中；请稍后查询结果，无需重复付款"
+    message_en: str = (
+        "The bank has not answered yet; the payment is being processed. Check its status "
+        "later; do not pay again"
+    )
+
+
+class PaymentStatusOut(Schema):
+    """How a payment under a business key stands: posted (with the loan as it is now),
+    processing (the bank has not answered) or refused (with the reason)."""
+
+    payment_key: str
+    status: Literal["posted", "processing", "refused"]
+    progress: LoanProgress | None = None
+    refusal_code: str | None = None
+    message_zh: str | None = None
+    message_en: str | None = None
 
 
 class ExtensionIn(Schema):
@@ -325,6 +357,36 @@ async def _act(
     return await _update(temporal, loan_id, name, arg, update_id)
 
 
+async def _move_money(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    user: Principal,
+    loan_id: uuid.UUID,
+    name: str,
+    arg: Payment | Prepayment,
+) -> LoanProgress | PaymentProcessing:
+    """Run a paying Update; when the bank has not answered within the configured wait, the
+    payment goes on by itself and the answer says where to find how it ended."""
+    require_role(user, Role.APPLICANT)
+    await loan_for(session, user, loan_id)
+    done = await run_update_within(
+        temporal,
+        loan_workflow_id(loan_id),
+        name,
+        arg,
+        result_type=LoanProgress,
+        update_id=arg.key,
+        wait_s=settings.payment_answer_wait_s,
+        ended=refusal("loan.not_active"),
+    )
+    if done is not None:
+        return done
+    return PaymentProcessing(
+        payment_key=arg.key, status_url=f"/api/v1/loans/{loan_id}/payments/{arg.key}"
+    )
+
+
 async def pay(
     session: AsyncSession,
     temporal: Client,
@@ -335,28 +397,60 @@ async def pay(
     body: PaymentIn,
     *,
     whole: bool = False,
-) -> LoanProgress:
+) -> LoanProgress | PaymentProcessing:
     """Pay now under the business key ``key``: past-due penalty, interest, principal, the
     rest kept as credit for the next installment; or, ``whole``, settle the whole loan today
     with at least the payoff quote's total."""
     payment = _payment(key, body, user, settings)
     name = "pay_off" if whole else "make_payment"
-    return await _act(session, temporal, user, Role.APPLICANT, loan_id, name, payment, key)
+    return await _move_money(session, temporal, settings, user, loan_id, name, payment)
 
 
 async def prepay(
     session: AsyncSession,
     temporal: Client,
+    settings: Settings,
     user: Principal,
     loan_id: uuid.UUID,
     key: str,
     body: PrepaymentIn,
-) -> LoanProgress:
+) -> LoanProgress | PaymentProcessing:
     """Repay part of the principal early: fewer installments or a lower installment."""
     prepayment = Prepayment(
         key=key, amount=body.amount, strategy=body.strategy, paid_by=user.user_id
     )
-    return await _act(session, temporal, user, Role.APPLICANT, loan_id, "prepay", prepayment, key)
+    return await _move_money(session, temporal, settings, user, loan_id, "prepay", prepayment)
+
+
+async def payment_status(
+    session: AsyncSession, temporal: Client, user: Principal, loan_id: uuid.UUID, key: str
+) -> PaymentStatusOut:
+    """How the payment under ``key`` on a loan the caller may see stands (404 for a key that
+    is not one of this loan's payments)."""
+    await loan_for(session, user, loan_id)
+    if not key.startswith(f"pay-{loan_id}-"):
+        raise not_found()
+    if await payment_posted(session, key):
+        return PaymentStatusOut(
+            payment_key=key, status="posted", progress=await progress(temporal, loan_id)
+        )
+    try:
+        done = await update_outcome(
+            temporal, loan_workflow_id(loan_id), key, LoanProgress, wait_s=1.0
+        )
+    except Refusal as refused:
+        if refused.status == 404:
+            raise
+        return PaymentStatusOut(
+            payment_key=key,
+            status="refused",
+            refusal_code=refused.code,
+            message_zh=refused.zh,
+            message_en=refused.en,
+        )
+    if done is None:
+        return PaymentStatusOut(payment_key=key, status="processing")
+    return PaymentStatusOut(payment_key=key, status="posted", progress=done)
 
 
 async def request_extension(

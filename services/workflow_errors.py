@@ -3,10 +3,17 @@ refusals."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
+    WorkflowUpdateStage,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -252,6 +259,63 @@ async def run_update(
     except Exception as exc:
         error = refusal_from_workflow(exc)
         raise (ended if ended is not None and error.code == "process.finished" else error) from exc
+    return result
+
+
+async def run_update_within(
+    temporal: Client,
+    workflow_id: str,
+    name: str,
+    arg: object,
+    *,
+    result_type: type[T],
+    update_id: str,
+    wait_s: float,
+    ended: Refusal | None = None,
+) -> T | None:
+    """Execute a workflow Update, waiting at most ``wait_s`` real seconds for its outcome once
+    the workflow has accepted it: the outcome, a Refusal (the validator's or the handler's),
+    or None while it is still running (a payment waiting for a bank that cannot be reached).
+    The Update goes on; ``update_outcome`` reads it later by ``update_id``."""
+    handle = temporal.get_workflow_handle(workflow_id)
+    try:
+        update = await handle.start_update(
+            name,
+            arg,
+            id=update_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=result_type,
+        )
+    except Exception as exc:
+        error = refusal_from_workflow(exc)
+        raise (ended if ended is not None and error.code == "process.finished" else error) from exc
+    return await _outcome_within(update, wait_s)
+
+
+async def update_outcome(
+    temporal: Client, workflow_id: str, update_id: str, result_type: type[T], wait_s: float
+) -> T | None:
+    """The outcome of an Update started before (``run_update_within``): its result, its
+    Refusal, None while it runs; 404 when the workflow's current run has no such Update."""
+    update = temporal.get_workflow_handle(workflow_id).get_update_handle(
+        update_id, result_type=result_type
+    )
+    return await _outcome_within(update, wait_s)
+
+
+async def _outcome_within(update: WorkflowUpdateHandle[T], wait_s: float) -> T | None:
+    # The poll runs as a task the deadline leaves behind (cancelled, its error dropped): a
+    # cancelled Temporal call turns into the client's own error, which must not escape here.
+    polling = asyncio.ensure_future(update.result())
+    done, _ = await asyncio.wait({polling}, timeout=wait_s)
+    if not done:
+        polling.cancel()
+        polling.add_done_callback(lambda task: task.cancelled() or task.exception())
+        return None
+    try:
+        result: T = polling.result()
+    except Exception as exc:
+        raise refusal_from_workflow(exc) from exc
     return result
 
 

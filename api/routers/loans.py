@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
 from api.idempotency import bind_idempotency_key, mark_replayed
@@ -25,7 +26,14 @@ from gateway.deps import (
 )
 from services import loans
 from services.inputs import Day, ServerRule, refuse, server_rules
-from services.loans import ExtensionIn, PaymentIn, PrepaymentIn, WriteOffIn
+from services.loans import (
+    ExtensionIn,
+    PaymentIn,
+    PaymentProcessing,
+    PaymentStatusOut,
+    PrepaymentIn,
+    WriteOffIn,
+)
 from services.principal import Principal
 from workflows.contracts import LoanProgress
 
@@ -226,7 +234,32 @@ async def _paid_before(
 IdempotencyKey = Annotated[str | None, Header(max_length=100)]
 
 
-@router.post("/{loan_id}/payments", operation_id="make_payment", response_model=LoanProgress)
+_PROCESSING: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": PaymentProcessing,
+        "description": "The bank has not answered yet (an outage): the payment goes on under "
+        "its key; ``status_url`` (also in ``Location``) tells how it ended. Do not pay again.",
+    }
+}
+
+
+def _answer(result: LoanProgress | PaymentProcessing) -> LoanProgress | JSONResponse:
+    """The loan as it is now, or 202 for a payment still waiting for the bank."""
+    if isinstance(result, PaymentProcessing):
+        return JSONResponse(
+            result.model_dump(mode="json"),
+            status_code=202,
+            headers={"Location": result.status_url, "Retry-After": "5"},
+        )
+    return result
+
+
+@router.post(
+    "/{loan_id}/payments",
+    operation_id="make_payment",
+    response_model=LoanProgress,
+    responses=_PROCESSING,
+)
 async def make_payment(
     loan_id: uuid.UUID,
     body: PaymentIn,
@@ -237,7 +270,7 @@ async def make_payment(
     settings: SettingsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> LoanProgress:
+) -> LoanProgress | JSONResponse:
     """Pay now from the loan's account: past-due penalty, interest, principal; the rest is
     kept as credit for the next installment. A repeated Idempotency-Key pays once (its answer
     marked ``Idempotent-Replayed: true``)."""
@@ -245,10 +278,32 @@ async def make_payment(
     key, repeated = await _payment_key(ctx, loan_id, "m", idempotency_key, body)
     if repeated:
         return await _paid_before(temporal, loan_id, response)
-    return await loans.pay(session, temporal, settings, user, loan_id, key, body)
+    return _answer(await loans.pay(session, temporal, settings, user, loan_id, key, body))
 
 
-@router.post("/{loan_id}/prepayments", operation_id="prepay", response_model=LoanProgress)
+@router.get(
+    "/{loan_id}/payments/{payment_key}",
+    operation_id="payment_status",
+    response_model=PaymentStatusOut,
+)
+async def payment_status(
+    loan_id: uuid.UUID,
+    payment_key: Annotated[str, Path(min_length=1, max_length=200)],
+    user: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> PaymentStatusOut:
+    """How a payment, prepayment or payoff under its key stands: posted, still waiting for the
+    bank, or refused (with the reason)."""
+    return await loans.payment_status(session, temporal, user, loan_id, payment_key)
+
+
+@router.post(
+    "/{loan_id}/prepayments",
+    operation_id="prepay",
+    response_model=LoanProgress,
+    responses=_PROCESSING,
+)
 async def prepay(
     loan_id: uuid.UUID,
     body: PrepaymentIn,
@@ -256,15 +311,16 @@ async def prepay(
     session: SessionDep,
     temporal: TemporalDep,
     ctx: ContextDep,
+    settings: SettingsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> LoanProgress:
+) -> LoanProgress | JSONResponse:
     """Repay part of the principal early: fewer installments or a lower installment."""
     await loans.loan_for(session, user, loan_id)
     key, repeated = await _payment_key(ctx, loan_id, "p", idempotency_key, body)
     if repeated:
         return await _paid_before(temporal, loan_id, response)
-    return await loans.prepay(session, temporal, user, loan_id, key, body)
+    return _answer(await loans.prepay(session, temporal, settings, user, loan_id, key, body))
 
 
 @router.get(
@@ -301,7 +357,9 @@ async def payoff_quote(
     )
 
 
-@router.post("/{loan_id}/payoff", operation_id="pay_off", response_model=LoanProgress)
+@router.post(
+    "/{loan_id}/payoff", operation_id="pay_off", response_model=LoanProgress, responses=_PROCESSING
+)
 async def pay_off(
     loan_id: uuid.UUID,
     body: PaymentIn,
@@ -312,14 +370,16 @@ async def pay_off(
     settings: SettingsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> LoanProgress:
+) -> LoanProgress | JSONResponse:
     """Settle the whole loan today with at least the payoff quote's total (from another
     payer's account when ``payer_account`` is given, as for a payment)."""
     await loans.loan_for(session, user, loan_id)
     key, repeated = await _payment_key(ctx, loan_id, "o", idempotency_key, body)
     if repeated:
         return await _paid_before(temporal, loan_id, response)
-    return await loans.pay(session, temporal, settings, user, loan_id, key, body, whole=True)
+    return _answer(
+        await loans.pay(session, temporal, settings, user, loan_id, key, body, whole=True)
+    )
 
 
 @router.post("/{loan_id}/extensions", operation_id="request_extension", response_model=LoanProgress)

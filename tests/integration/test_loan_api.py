@@ -10,6 +10,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
@@ -153,10 +154,47 @@ async def test_application_with_a_question_to_a_settled_loan(
     assert Decimal(again.json()["credit"]) == Decimal("1000.00")  # the same key pays once
     assert again.headers["Idempotent-Replayed"] == "true"  # and the client can say so
 
+    # The bank cannot be reached: the payment is taken and answered 202 "processing" with where
+    # to follow it (not held until the bank answers); it is posted once the bank answers, once.
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as bank:
+        armed = await bank.post(
+            "/sandbox/v1/faults", json={"provider": "bank", "mode": "error", "count": 4}
+        )
+        assert armed.status_code < 300, armed.text
+        try:
+            outage = {**applicant, "Idempotency-Key": "pay-outage"}
+            waiting = await platform.http.post(
+                f"/api/v1/loans/{loan_id}/payments", json={"amount": "500.00"}, headers=outage
+            )
+            assert waiting.status_code == 202, waiting.text
+            status_url = waiting.json()["status_url"]
+            assert waiting.headers["Location"] == status_url
+            assert waiting.json()["payment_key"] == f"pay-{loan_id}-m-pay-outage"
+            assert "无需重复付款" in waiting.json()["message_zh"]
+            state: dict[str, Any] = {}
+            for _ in range(120):
+                state = (await platform.http.get(status_url, headers=applicant)).json()
+                if state["status"] != "processing":
+                    break
+                await asyncio.sleep(0.5)
+            assert state["status"] == "posted", state
+            assert Decimal(state["progress"]["credit"]) == Decimal("1500.00")
+        finally:
+            await bank.delete("/sandbox/v1/faults")
+    repeated = await platform.http.post(
+        f"/api/v1/loans/{loan_id}/payments", json={"amount": "500.00"}, headers=outage
+    )
+    assert repeated.status_code == 200 and repeated.headers["Idempotent-Replayed"] == "true"
+    assert Decimal(repeated.json()["credit"]) == Decimal("1500.00")  # paid once
+    unknown = await platform.http.get(
+        f"/api/v1/loans/{loan_id}/payments/pay-{loan_id}-m-never", headers=applicant
+    )
+    assert unknown.status_code == 404, unknown.text
+
     quote = await platform.http.get(f"/api/v1/loans/{loan_id}/payoff-quote", headers=applicant)
     assert quote.status_code == 200, quote.text
     total = Decimal(quote.json()["total"])
-    assert total == Decimal("300000.00") - Decimal("1000.00")  # same day: no interest yet
+    assert total == Decimal("300000.00") - Decimal("1500.00")  # same day: no interest yet
     short = await platform.http.post(
         f"/api/v1/loans/{loan_id}/payoff", json={"amount": str(total - 1)}, headers=applicant
     )
@@ -201,7 +239,9 @@ async def test_application_with_a_question_to_a_settled_loan(
                 )
             )
         )
-        assert sorted(p.amount for p in collections) == sorted([Decimal("1000.00"), total])
+        assert sorted(p.amount for p in collections) == sorted(
+            [Decimal("1000.00"), Decimal("500.00"), total]
+        )
         entries = list(
             await session.scalars(select(JournalEntry).where(JournalEntry.loan_id == loan_id))
         )

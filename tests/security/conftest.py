@@ -199,6 +199,17 @@ async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, indust
     done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})
     assert done["stage"] == "disbursed", done
     tenant.ids["loan_id"] = str(done["loan_id"])
+    for _ in range(100):  # a payment whose status its parties may follow, once servicing runs
+        paid = await platform.http.post(
+            f"/api/v1/loans/{done['loan_id']}/payments",
+            json={"amount": "100.00"},
+            headers={**applicant, "Idempotency-Key": "matrix-pay"},
+        )
+        if paid.status_code not in (404, 409):  # not started, or not yet servicing
+            break
+        await asyncio.sleep(0.1)
+    assert paid.status_code == 200, paid.text
+    tenant.ids["payment_key"] = f"pay-{done['loan_id']}-m-matrix-pay"
     tenant.ids["workflow_id"] = f"application-{app_id}"  # the audit timeline's subject
     await _progress_until(platform, pending_id, applicant, {"in_review"})
     tenant.ids["task_id"] = await _credit_task(platform, supervisor, pending_id)
