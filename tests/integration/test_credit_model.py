@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.stats import rankdata
 from sqlalchemy import update
 
 from adapters.scoring.model import reason_text
@@ -167,7 +166,7 @@ def _weakest_link_csv(path: Path, n: int = 3000) -> Path:
     leverage = np.nan_to_num(number["total_liabilities"] / number["total_assets"], nan=0.5)
     cash_flow = np.nan_to_num(number["operating_cash_flow"], nan=0.0)
     bureau = np.nan_to_num(number["bureau_score"], nan=650.0)
-    rank = [rankdata(v) / n for v in (leverage, -cash_flow, -bureau)]
+    rank = [(np.argsort(np.argsort(v)) + 1) / n for v in (leverage, -cash_flow, -bureau)]
     log_odds = -5.5 + 6.0 * np.minimum(rank[0], rank[1]) + 4.0 * np.minimum(rank[0], rank[2])
     bad = np.random.default_rng(5).random(n) < 1 / (1 + np.exp(-log_odds))
     names = list(columns)
