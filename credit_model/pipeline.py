@@ -41,7 +41,12 @@ from domain.scorecard import RATINGS, rating_from_pd
 CHALLENGER_MARGIN: Final = 0.005
 OOT_SHARE: Final = 0.2
 
-SCORECARD_GRID: Final = (ScorecardParams(c=1.0, max_n_bins=6), ScorecardParams(c=0.2, max_n_bins=4))
+SCORECARD_GRID: Final = (
+    ScorecardParams(c=1.0, max_n_bins=6),
+    ScorecardParams(c=0.2, max_n_bins=4),
+    # optbinning's own bin count: the tuned champion is never worse than the plain scorecard
+    ScorecardParams(c=1.0, max_n_bins=None),
+)
 CHALLENGER_GRID: Final = (
     ChallengerParams(num_leaves=7, learning_rate=0.05, n_estimators=300, min_child_samples=40),
     ChallengerParams(num_leaves=15, learning_rate=0.03, n_estimators=400, min_child_samples=60),

@@ -28,7 +28,7 @@ class ScorecardParams:
     largest number of bins per variable."""
 
     c: float = 1.0
-    max_n_bins: int = 6
+    max_n_bins: int | None = 6  # None: as many as the binning finds worth keeping
 
 
 TREND: Final = {1: "ascending", -1: "descending"}
