@@ -82,6 +82,31 @@ class HealthOut(Schema):
 # ---- response bodies of the resource routers (the Python client reads them too) --------------
 
 
+class InstitutionShareOut(Schema):
+    institution_id: uuid.UUID
+    institution_name: str
+    outstanding_principal: Decimal
+    undrawn_accepted: Decimal
+    open_offers: Decimal
+    total: Decimal
+    in_flight: int
+    recent_applications: int
+
+
+class ExposureOut(Schema):
+    """The enterprise's platform exposure apart from this application (``domain.exposure``):
+    amounts in yuan; ``institutions`` only with the enterprise's ``credit_report`` consent."""
+
+    outstanding_principal: Decimal
+    undrawn_accepted: Decimal
+    open_offers: Decimal
+    platform_total: Decimal
+    in_flight: int
+    recent_applications: int
+    window_days: int
+    institutions: list[InstitutionShareOut] | None
+
+
 class ApplicationOut(Schema):
     id: uuid.UUID
     enterprise_id: uuid.UUID
@@ -99,6 +124,8 @@ class ApplicationOut(Schema):
     assessment: dict[str, Any]
     offer: dict[str, Any]
     created_at: datetime
+    exposure: ExposureOut | None = None
+    """The enterprise's platform exposure, in the detail (``GET /applications/{id}``) only."""
 
 
 class AcceptanceOut(Schema):
