@@ -69,7 +69,7 @@ async def application_exposure(
         rows = await session.execute(
             select(Institution.id, Institution.name).where(Institution.id.in_(ids))
         )
-        names = dict(rows.tuples().all())
+        names = {institution: name for institution, name in rows}
         shares = [
             InstitutionShare(
                 institution_id=i.institution_id,
