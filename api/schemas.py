@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from domain.roles import Role
+from services.exposure import ExposureOut as ExposureOut  # what the exposure service answers
 from services.inputs import Schema as Schema  # every API body's base, re-exported
 from services.results import ProductOut as ProductOut  # what the catalog service answers
 from services.results import QuoteOut as QuoteOut  # what the demands service answers
@@ -80,31 +81,6 @@ class HealthOut(Schema):
 
 
 # ---- response bodies of the resource routers (the Python client reads them too) --------------
-
-
-class InstitutionShareOut(Schema):
-    institution_id: uuid.UUID
-    institution_name: str
-    outstanding_principal: Decimal
-    undrawn_accepted: Decimal
-    open_offers: Decimal
-    total: Decimal
-    in_flight: int
-    recent_applications: int
-
-
-class ExposureOut(Schema):
-    """The enterprise's platform exposure apart from this application (``domain.exposure``):
-    amounts in yuan; ``institutions`` only with the enterprise's ``credit_report`` consent."""
-
-    outstanding_principal: Decimal
-    undrawn_accepted: Decimal
-    open_offers: Decimal
-    platform_total: Decimal
-    in_flight: int
-    recent_applications: int
-    window_days: int
-    institutions: list[InstitutionShareOut] | None
 
 
 class ApplicationOut(Schema):

@@ -37,7 +37,7 @@ from db.models import (
 from domain.disclosure import ConsentScope
 from domain.identity_codes import mask_mobile
 from services.demands import withhold_reasons
-from services.exposure import ExposureView, application_exposure
+from services.exposure import ExposureOut, application_exposure
 from services.principal import Principal
 from services.privacy import Scopes, disclosure
 
@@ -194,7 +194,7 @@ class CaseContext:
     bureau: CreditReport | None
     bureau_error: str
     spread: list[YearSpread]
-    exposure: ExposureView
+    exposure: ExposureOut
     debt_to_revenue: Decimal | None
     enterprise_documents: list[EnterpriseDocument]
     loan_documents: list[LoanDocument]

@@ -5,7 +5,6 @@ the case, each institution's share only with the enterprise's ``credit_report`` 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -15,12 +14,12 @@ from db.models import Institution, LoanApplication
 from db.repositories import enterprise_exposure
 from domain.disclosure import ConsentScope
 from domain.exposure import PlatformExposure
+from services.inputs import Schema
 from services.principal import Principal
 from services.privacy import Scopes, disclosure
 
 
-@dataclass(frozen=True, slots=True)
-class InstitutionShare:
+class InstitutionShareOut(Schema):
     """One institution's part of the exposure, by name."""
 
     institution_id: uuid.UUID
@@ -33,8 +32,7 @@ class InstitutionShare:
     recent_applications: int
 
 
-@dataclass(frozen=True, slots=True)
-class ExposureView:
+class ExposureOut(Schema):
     """The enterprise's exposure on the platform apart from this application, in yuan:
     outstanding principal, undrawn accepted offers, open offers, their total, the number of
     other applications in flight and of other applications in the last ``window_days``;
@@ -47,12 +45,12 @@ class ExposureView:
     in_flight: int
     recent_applications: int
     window_days: int
-    institutions: list[InstitutionShare] | None
+    institutions: list[InstitutionShareOut] | None
 
 
 async def application_exposure(
     session: AsyncSession, application: LoanApplication, scopes: Scopes, window_days: int
-) -> tuple[PlatformExposure, ExposureView]:
+) -> tuple[PlatformExposure, ExposureOut]:
     """The exposure the application's enterprise has elsewhere on the platform (the application
     and its loan left out), and its view for a reader with ``scopes`` (the caller has checked
     the reader may see the application)."""
@@ -63,7 +61,7 @@ async def application_exposure(
         window_days=window_days,
         applying_at=application.institution_id,
     )
-    shares: list[InstitutionShare] | None = None
+    shares: list[InstitutionShareOut] | None = None
     if ConsentScope.CREDIT_REPORT in scopes:
         ids = [i.institution_id for i in exposure.institutions]
         rows = await session.execute(
@@ -71,7 +69,7 @@ async def application_exposure(
         )
         names = {institution: name for institution, name in rows}
         shares = [
-            InstitutionShare(
+            InstitutionShareOut(
                 institution_id=i.institution_id,
                 institution_name=names.get(i.institution_id, ""),
                 outstanding_principal=i.outstanding_principal,
@@ -83,7 +81,7 @@ async def application_exposure(
             )
             for i in exposure.institutions
         ]
-    view = ExposureView(
+    view = ExposureOut(
         outstanding_principal=exposure.outstanding_principal,
         undrawn_accepted=exposure.undrawn_accepted,
         open_offers=exposure.open_offers,
@@ -98,7 +96,7 @@ async def application_exposure(
 
 async def exposure_for_reader(
     session: AsyncSession, user: Principal, application: LoanApplication, window_days: int
-) -> ExposureView:
+) -> ExposureOut:
     """The view of ``application_exposure`` for ``user`` (who may see the application)."""
     scopes = await disclosure(session, user, application.enterprise_id)
     return (await application_exposure(session, application, scopes, window_days))[1]

@@ -115,8 +115,8 @@ async def get_application(
 ) -> ApplicationOut:
     """One application, with its enterprise's exposure elsewhere on the platform."""
     named = await applications.named_application(session, user, application_id)
-    view = await exposure_for_reader(session, user, named[0], settings.exposure_window_days)
-    return _out(named, ExposureOut.model_validate(view, from_attributes=True))
+    exposure = await exposure_for_reader(session, user, named[0], settings.exposure_window_days)
+    return _out(named, exposure)
 
 
 @router.get(

@@ -6,6 +6,7 @@ allows (they are decided one after the other under the enterprise's lock)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,22 +14,27 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+import httpx
+
 from adapters.bureau.http import HttpCreditBureau
 from adapters.bureau.protocol import CreditReport
 from adapters.tax.http import HttpTaxDataProvider
 from adapters.tax.protocol import TaxProfile
+from db.models import LoanApplication
 from db.repositories import latest_lpr, product_version
 from domain.calendar import business_today
 from domain.credit_decision import Decision, DecisionInput, decide
 from domain.exposure import ABOVE_CAP, MULTIPLE_BORROWING
+from domain.formats import money
 from domain.product_codec import terms_from_json
 from domain.products import CreditGrade
-from domain.scorecard import score
+from domain.scorecard import ScoreResult, score
 from domain.scoring_input import scoring_input
 from sandbox.registry import enterprise_record
+from services.exposure import application_exposure
 from tests.integration.conftest import Platform
 from tests.integration.test_application_api import ACCOUNT, _progress_until
-from tests.integration.test_demand_api import _lender, product_body
+from tests.integration.test_demand_api import STAFF_PASSWORD, _lender, product_body
 from tests.integration.test_onboarding_api import (
     new_id_number,
     new_mobile,
@@ -60,8 +66,8 @@ class Candidate:
         """That share of its revenue, in whole yuan."""
         return (self.revenue * Decimal(ratio)).quantize(Decimal(1), rounding=ROUND_DOWN)
 
-    def grade(self, amount: Decimal, platform: Decimal = Decimal(0)) -> CreditGrade:
-        """The grade the rule-based scorecard gives ``amount`` on top of ``platform``."""
+    def scored(self, amount: Decimal, platform: Decimal = Decimal(0)) -> ScoreResult:
+        """What the rule-based scorecard gives ``amount`` on top of ``platform``."""
         facts = scoring_input(
             founded=FOUNDED,
             as_of=business_today(),
@@ -72,7 +78,10 @@ class Candidate:
             region=REGION,
             platform_exposure=platform,
         )
-        return score(facts).grade
+        return score(facts)
+
+    def grade(self, amount: Decimal, platform: Decimal = Decimal(0)) -> CreditGrade:
+        return self.scored(amount, platform).grade
 
 
 async def _candidate(sandbox: SandboxProcess, fits: Callable[[Candidate], bool]) -> Candidate:
@@ -200,17 +209,7 @@ async def test_exposure_at_two_banks_turns_an_approval_at_a_third_into_a_referra
             amount=at_c,
             term_months=12,
             product=terms_from_json(version.terms),
-            score=score(
-                scoring_input(
-                    founded=FOUNDED,
-                    as_of=business_today(),
-                    industry=INDUSTRY,
-                    requested_amount=at_c,
-                    report=firm.report,
-                    tax=firm.tax,
-                    region=REGION,
-                )
-            ),
+            score=firm.scored(at_c),
             registry_status="ACTIVE",
             bureau_current_overdue=False,
             sanctions_hit=False,
@@ -230,6 +229,50 @@ async def test_exposure_at_two_banks_turns_an_approval_at_a_third_into_a_referra
     assert exposure["recent_applications"] == 2
     shares = {s["institution_id"]: Decimal(s["total"]) for s in exposure["institutions"]}
     assert shares == {banks[0][0]: at_a, banks[1][0]: at_b}
+    # Bank C's officer reads it too (applying authorises the credit check, 征信查询授权);
+    # a reader without the credit_report scope gets the amounts but not the banks.
+    officer_c = banks[2][2]
+    seen = (await platform.http.get(f"/api/v1/applications/{third}", headers=officer_c)).json()
+    assert seen["exposure"] == exposure
+    async with platform.sessions() as session:
+        row = await session.get(LoanApplication, uuid.UUID(third))
+        assert row is not None
+        _, aggregated = await application_exposure(session, row, frozenset(), 30)
+    assert aggregated.institutions is None and aggregated.platform_total == at_a + at_b
+    # The officer's case page shows it, by bank, in ¥ — not "0".
+    page = await _case_page(platform, banks[2][0], third)
+    assert 'id="exposure-institutions"' in page and money(at_a + at_b) in page
+
+
+async def _case_page(platform: Platform, institution_id: str, app_id: str) -> str:
+    """The case page of an application as a new officer of the institution sees it."""
+    username = f"offcr{uuid.uuid4().hex[:6]}"
+    created = await platform.http.post(
+        "/api/v1/users",
+        json={
+            "username": username,
+            "password": STAFF_PASSWORD,
+            "role": "officer",
+            "institution_id": institution_id,
+        },
+        headers=await platform.admin_headers(),
+    )
+    assert created.status_code == 201, created.text
+    async with httpx.AsyncClient(
+        transport=platform.http._transport, base_url=platform.http.base_url
+    ) as browser:
+        form = await browser.get("/web/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        login = await browser.post(
+            "/web/login",
+            data={"username": username, "password": STAFF_PASSWORD, "csrf_token": token[1]},
+            headers={"Origin": str(browser.base_url).rstrip("/")},
+        )
+        assert login.status_code == 303, login.text
+        page = await browser.get(f"/web/applications/{app_id}")
+        assert page.status_code == 200, page.text
+        return page.text
 
 
 async def test_five_simultaneous_applications_respect_the_cap(
