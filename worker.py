@@ -118,6 +118,7 @@ def build_activities(
         payments=HttpPaymentGateway(providers, timeout),
         scoring=scoring,
         risk_policy=settings.risk_policy,
+        exposure_policy=settings.exposure_policy,
     )
     documents = documents or document_activities(settings, session_factory)
     loans = LoanActivities(

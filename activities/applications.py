@@ -36,7 +36,9 @@ from db.models import (
 from db.repositories import (
     DecisionLog,
     EnterpriseRepository,
+    enterprise_exposure,
     latest_lpr,
+    lock_enterprise_exposure,
     open_payment_instruction,
     post_journal,
     product_version,
@@ -50,6 +52,7 @@ from domain.credit_decision import (
     approval_authority_required,
     decide,
 )
+from domain.exposure import DEFAULT_EXPOSURE_POLICY, ExposurePolicy
 from domain.ledger import disbursement_journal
 from domain.lifecycle import APPLICATION, LOAN, ApplicationStatus, LoanRecordStatus
 from domain.origination import missing_materials
@@ -102,6 +105,7 @@ class ApplicationActivities:
         payments: PaymentGateway,
         scoring: CreditScorer | None = None,
         risk_policy: RiskPolicy = DEFAULT_RISK_POLICY,
+        exposure_policy: ExposurePolicy = DEFAULT_EXPOSURE_POLICY,
     ) -> None:
         self.session_factory = session_factory
         self.cipher = cipher
@@ -112,6 +116,7 @@ class ApplicationActivities:
         # The promoted credit model (issue 7); the rule-based scorecard when none is given.
         self.scoring: CreditScorer = scoring or StaticScorer()
         self.risk_policy = risk_policy  # price spread and limit by grade, from configuration
+        self.exposure_policy = exposure_policy  # the aggregate cap and 多头借贷 window
 
     @activity.defn(name="record_application")
     async def record_application(self, application: ApplicationInput) -> None:
@@ -161,7 +166,10 @@ class ApplicationActivities:
 
     @activity.defn(name="assess_application")
     async def assess_application(self, ref: ApplicationRef) -> Assessment:
-        """Pull bureau, tax and registry data, score, and apply the decision rules."""
+        """Pull bureau, tax and registry data, then — in one transaction under the enterprise's
+        exposure lock — read its platform exposure, score, apply the decision rules and record
+        the assessment: concurrent applications of one enterprise are decided one after the
+        other, each seeing the offers the ones before it made (``domain.exposure``)."""
         async with self.session_factory() as session:
             application = await session.get(LoanApplication, ref.application_id)
             assert application is not None
@@ -173,76 +181,94 @@ class ApplicationActivities:
             assert version is not None
             lpr = await latest_lpr(session, business_today())
         terms = terms_from_json(version.terms)
-        # The three providers answer independently: ask them at once.
+        # The three providers answer independently: ask them at once, holding no lock.
         report, tax, record = await asyncio.gather(
             self.bureau.get_report(enterprise.uscc),
             self.tax.get_filings(enterprise.uscc),
             self.registry.get_enterprise(enterprise.uscc),
         )
         scorer = await self.scoring.current()
-        facts = scoring_input(
-            founded=enterprise.founding_date,
-            as_of=business_today(),
-            industry=enterprise.industry,
-            requested_amount=application.amount,
-            report=report,
-            tax=tax,
-            region=enterprise.region,  # scored as the re-rating scores it (a model may use it)
-        )
-        result = scorer(facts)
-        outcome = decide(
-            DecisionInput(
-                amount=application.amount,
-                term_months=application.term_months,
-                product=terms,
-                score=result,
-                registry_status=record.status.value if record else "CANCELLED",
-                bureau_current_overdue=report.current_overdue if report else False,
-                sanctions_hit=report.sanctions_hit if report else False,
-                annual_revenue=facts.annual_revenue or None,
-                policy=self.risk_policy,
-            ),
-            lpr,
-        )
-        assessment = Assessment(
-            decision=outcome.decision.value,
-            reasons=list(outcome.reasons),
-            score=result.score,
-            pd=result.pd,
-            grade=result.grade.value,
-            reason_codes=list(result.reason_codes),
-            model_version=result.model_version,
-            proposed_amount=outcome.proposed_amount,
-            proposed_rate=outcome.proposed_rate,
-            proposed_term_months=outcome.proposed_term_months,
-            authority=approval_authority_required(application.amount).value,
-        )
-        recorded = assessment.model_dump(mode="json")
-        change = assessment.automatic_stage(ref.application_id, application.amount)
         async with self.session_factory() as session, session.begin():
+            await lock_enterprise_exposure(session, application.enterprise_id)
             # A retry after commit finds the assessment there and keeps the first, logged one
-            # (a concurrent attempt waits for the row and then finds it too).
+            # (a concurrent attempt waits for the lock and then finds it too).
             row = await session.get(LoanApplication, ref.application_id, with_for_update=True)
             assert row is not None, f"application {ref.application_id} is not recorded"
             if row.assessment:
                 assessment = Assessment.model_validate(row.assessment)
-            else:
-                workflow_id = row.workflow_id
-                row.assessment = recorded
-                if change is not None:
-                    # An automatic decision is recorded with the assessment it follows from.
-                    row.status = APPLICATION.check(row.status, change.stage)
-                    row.status_reason = change.reason
-                chain = DecisionLog(session)
-                await chain.append(
-                    actor=f"model:{result.model_version}",
-                    kind="credit.assessed",
-                    subject=workflow_id,
-                    payload=recorded,
-                )
-                if change is not None:
-                    await _log_stage(chain, change, workflow_id)
-        log.info("application assessed", decision=assessment.decision, grade=assessment.grade)
+                log.info("application already assessed", decision=assessment.decision)
+                return assessment
+            exposure = await enterprise_exposure(
+                session,
+                row.enterprise_id,
+                excluding=row.id,
+                bureau_debt=report.outstanding_loans_amount if report else Decimal(0),
+                window_days=self.exposure_policy.window_days,
+                applying_at=row.institution_id,
+            )
+            facts = scoring_input(
+                founded=enterprise.founding_date,
+                as_of=business_today(),
+                industry=enterprise.industry,
+                requested_amount=application.amount,
+                report=report,
+                tax=tax,
+                region=enterprise.region,  # scored as the re-rating scores it
+                platform_exposure=exposure.platform_total,
+            )
+            result = scorer(facts)
+            outcome = decide(
+                DecisionInput(
+                    amount=application.amount,
+                    term_months=application.term_months,
+                    product=terms,
+                    score=result,
+                    registry_status=record.status.value if record else "CANCELLED",
+                    bureau_current_overdue=report.current_overdue if report else False,
+                    sanctions_hit=report.sanctions_hit if report else False,
+                    annual_revenue=facts.annual_revenue or None,
+                    policy=self.risk_policy,
+                    exposure=exposure,
+                    exposure_policy=self.exposure_policy,
+                ),
+                lpr,
+            )
+            assessment = Assessment(
+                decision=outcome.decision.value,
+                reasons=list(outcome.reasons),
+                score=result.score,
+                pd=result.pd,
+                grade=result.grade.value,
+                reason_codes=list(result.reason_codes),
+                model_version=result.model_version,
+                proposed_amount=outcome.proposed_amount,
+                proposed_rate=outcome.proposed_rate,
+                proposed_term_months=outcome.proposed_term_months,
+                authority=approval_authority_required(application.amount).value,
+            )
+            recorded = assessment.model_dump(mode="json")
+            change = assessment.automatic_stage(ref.application_id, application.amount)
+            workflow_id = row.workflow_id
+            row.assessment = recorded
+            if change is not None:
+                # An automatic decision is recorded with the assessment it follows from.
+                row.status = APPLICATION.check(row.status, change.stage)
+                row.status_reason = change.reason
+            chain = DecisionLog(session)
+            await chain.append(
+                actor=f"model:{result.model_version}",
+                kind="credit.assessed",
+                subject=workflow_id,
+                payload=recorded,
+            )
+            if change is not None:
+                await _log_stage(chain, change, workflow_id)
+        log.info(
+            "application assessed",
+            decision=assessment.decision,
+            grade=assessment.grade,
+            platform_exposure=str(exposure.platform_total),
+        )
         return assessment
 
     @activity.defn(name="set_application_stage")

@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from domain.roles import Role
+from services.exposure import ExposureOut as ExposureOut  # what the exposure service answers
 from services.inputs import Schema as Schema  # every API body's base, re-exported
 from services.results import ProductOut as ProductOut  # what the catalog service answers
 from services.results import QuoteOut as QuoteOut  # what the demands service answers
@@ -99,6 +100,8 @@ class ApplicationOut(Schema):
     assessment: dict[str, Any]
     offer: dict[str, Any]
     created_at: datetime
+    exposure: ExposureOut | None = None
+    """The enterprise's platform exposure, in the detail (``GET /applications/{id}``) only."""
 
 
 class AcceptanceOut(Schema):

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.install_secrets import DATA_ENCRYPTION_KEY, JWT_SECRET, install_secrets
 from domain.credit_decision import RiskPolicy
+from domain.exposure import ExposurePolicy
 
 
 class Environment(StrEnum):
@@ -105,6 +106,18 @@ class Settings(BaseSettings):
         default="A:0.30,B:0.30,C:0.30,D:0.30,E:0.30",
         description="largest amount as a fraction of annual revenue, by grade",
     )
+    # Platform exposure (issue 21; domain.exposure.ExposurePolicy): an application that would
+    # take the enterprise's platform exposure (lent, committed and offered by every institution)
+    # above this share of its annual revenue is referred with the proposal cut to the headroom;
+    # applications at this many institutions within the window are referred (多头借贷).
+    exposure_cap_ratio: Decimal = Field(
+        default=Decimal("0.50"),
+        gt=0,
+        le=10,
+        description="largest platform exposure (incl. the request) as a fraction of revenue",
+    )
+    exposure_concurrent_institutions: int = Field(default=3, ge=2, le=100)
+    exposure_window_days: int = Field(default=30, ge=1, le=365)
     # Transaction monitoring (issue 8): thresholds of the rules in domain/monitoring.py.
     monitoring_cycling_days: int = Field(default=7, ge=1, le=90)
     monitoring_cycling_share: Decimal = Field(default=Decimal("0.50"), gt=0, le=1)
@@ -197,6 +210,15 @@ class Settings(BaseSettings):
     def risk_policy(self) -> RiskPolicy:
         """The risk-based price and limit rules by grade (``domain.credit_decision``)."""
         return RiskPolicy.parse(self.risk_price_positions, self.risk_revenue_caps)
+
+    @property
+    def exposure_policy(self) -> ExposurePolicy:
+        """The aggregate exposure cap and the multiple-borrowing rule (``domain.exposure``)."""
+        return ExposurePolicy(
+            cap_ratio=self.exposure_cap_ratio,
+            concurrent_institutions=self.exposure_concurrent_institutions,
+            window_days=self.exposure_window_days,
+        )
 
     @property
     def uses_embedded_postgres(self) -> bool:

@@ -21,6 +21,8 @@ from db.models import (
     Institution,
     JournalEntry,
     JournalLineRow,
+    Loan,
+    LoanApplication,
     LoanProduct,
     LoanProductVersion,
     LoginAttempt,
@@ -29,6 +31,13 @@ from db.models import (
     RefreshToken,
 )
 from domain.decision_chain import GENESIS_HASH, ChainEntry, canonical_payload, entry_hash
+from domain.exposure import (
+    DEFAULT_EXPOSURE_POLICY,
+    ApplicationFact,
+    LoanFact,
+    PlatformExposure,
+    platform_exposure,
+)
 from domain.ledger import Journal
 from domain.lifecycle import INSTRUCTION, InstructionStatus
 from domain.matching import Candidate
@@ -37,6 +46,9 @@ from domain.products import LprQuote
 
 # One advisory lock number serialises appends so the chain never forks.
 _DECISION_LOG_LOCK = 0x4C42_444C
+# The first half of the two-key advisory locks taken per enterprise while its exposure is read
+# and an application decided on it (two 32-bit keys: a space apart from the one-key locks).
+_EXPOSURE_LOCK_CLASS = 0x4C42_4558
 
 
 class UserRepository:
@@ -345,6 +357,80 @@ async def latest_lpr(session: AsyncSession, on: date) -> LprQuote:
         five_year=rates["5Y"][0],
         effective_date=max(rates["1Y"][1], rates["5Y"][1]),
     )
+
+
+# ---- platform exposure -------------------------------------------------------------------
+
+
+async def lock_enterprise_exposure(session: AsyncSession, enterprise_id: uuid.UUID) -> None:
+    """Take the enterprise's exposure lock until the transaction ends: the applications of one
+    enterprise are decided one after the other, each on the exposure the ones before it left
+    (two enterprises hashing alike merely wait for each other)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:c, hashtext(:e))"),
+        {"c": _EXPOSURE_LOCK_CLASS, "e": str(enterprise_id)},
+    )
+
+
+async def enterprise_exposure(
+    session: AsyncSession,
+    enterprise_id: uuid.UUID,
+    *,
+    excluding: uuid.UUID | None = None,
+    bureau_debt: Decimal = Decimal(0),
+    window_days: int = DEFAULT_EXPOSURE_POLICY.window_days,
+    applying_at: uuid.UUID | None = None,
+) -> PlatformExposure:
+    """The enterprise's platform exposure now (``domain.exposure``), the application
+    ``excluding`` (the one being decided or read) and its loan left out."""
+    loan_query = select(
+        Loan.institution_id,
+        Loan.status,
+        Loan.principal,
+        Loan.outstanding_principal,
+        Loan.account_state,
+    ).where(Loan.enterprise_id == enterprise_id)
+    if excluding is not None:
+        loan_query = loan_query.where(Loan.application_id != excluding)
+    loans = await session.execute(loan_query)
+    query = select(
+        LoanApplication.institution_id,
+        LoanApplication.status,
+        LoanApplication.amount,
+        LoanApplication.offer,
+        LoanApplication.assessment,
+        LoanApplication.created_at,
+    ).where(LoanApplication.enterprise_id == enterprise_id)
+    if excluding is not None:
+        query = query.where(LoanApplication.id != excluding)
+    applications = await session.execute(query)
+    return platform_exposure(
+        (
+            # The servicing read model writes the outstanding principal with the account's
+            # state; until then the loan owes what was disbursed.
+            LoanFact(institution, status, principal, outstanding if state else None)
+            for institution, status, principal, outstanding, state in loans
+        ),
+        (
+            ApplicationFact(institution, status, _amount_at_stake(amount, offer, assessment), at)
+            for institution, status, amount, offer, assessment, at in applications
+        ),
+        bureau_debt=bureau_debt,
+        as_of=utcnow(),
+        window_days=window_days,
+        applying_at=applying_at,
+    )
+
+
+def _amount_at_stake(
+    amount: Decimal, offer: Mapping[str, Any], assessment: Mapping[str, Any]
+) -> Decimal:
+    """The offered amount, else the proposed one, else the amount asked for."""
+    if offer.get("amount"):
+        return Decimal(str(offer["amount"]))
+    if assessment.get("proposed_amount"):
+        return Decimal(str(assessment["proposed_amount"]))
+    return amount
 
 
 async def active_candidates(session: AsyncSession) -> list[Candidate]:

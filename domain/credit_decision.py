@@ -4,7 +4,8 @@ Public API:
 
 - ``Decision``: AUTO_DECLINE (自动拒绝) / AUTO_APPROVE (自动通过) / REFER (转人工审批).
 - ``DecisionInput``: the amount, term, product version, score, registry status (工商登记状态),
-  bureau current overdue (征信当前逾期), sanctions hit (制裁名单) and the rate asked for.
+  bureau current overdue (征信当前逾期), sanctions hit (制裁名单), the rate asked for and the
+  enterprise's platform exposure (``domain.exposure``; none by default).
 - ``DecisionOutcome(decision, reasons, proposed_amount, proposed_rate, proposed_term_months)``.
 - ``decide(inp, lpr)``: the decision.
 - ``risk_based_rate(product, grade, lpr)``: the offer rate for a grade.
@@ -24,8 +25,11 @@ Rules, in order:
 3. Everything else → REFER with every reason found: ``amount.above_auto_limit``,
    ``grade.needs_review`` (grade C–E), ``amount.below_product_minimum``,
    ``amount.above_product_maximum``, ``amount.above_revenue_cap``, ``term.outside_product``,
-   ``rate.below_risk_based_price``. The proposal is the officer's starting point: the amount
-   limit, the risk-based rate and the term clamped to the product's range.
+   ``rate.below_risk_based_price``, and the exposure rules' ``exposure.above_aggregate_cap``,
+   ``exposure.revenue_unknown``, ``exposure.multiple_borrowing`` (``domain.exposure``; none
+   applies without platform exposure or recent applications elsewhere). The proposal is the
+   officer's starting point: the amount limit (cut to the headroom under the exposure cap when
+   it is exceeded), the risk-based rate and the term clamped to the product's range.
 
 Risk-based rate (风险定价): the product's range (LPR + spread, or fixed) for this LPR fixing,
 interpolated by grade — A at the bottom, B a quarter up, C half way, D three quarters,
@@ -50,6 +54,13 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Final, Literal
 
+from domain.exposure import (
+    DEFAULT_EXPOSURE_POLICY,
+    NO_EXPOSURE,
+    ExposurePolicy,
+    PlatformExposure,
+    exposure_referrals,
+)
 from domain.money import FEN
 from domain.products import BP, CreditGrade, LprQuote, ProductTerms, grade_at_least
 from domain.scorecard import ScoreResult
@@ -147,6 +158,8 @@ class DecisionInput:
     requested_rate: Decimal | None = None
     annual_revenue: Decimal | None = None
     policy: RiskPolicy = DEFAULT_RISK_POLICY
+    exposure: PlatformExposure = NO_EXPOSURE
+    exposure_policy: ExposurePolicy = DEFAULT_EXPOSURE_POLICY
 
     def __post_init__(self) -> None:
         if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
@@ -239,6 +252,10 @@ def decide(inp: DecisionInput, lpr: LprQuote) -> DecisionOutcome:
         refer.append("term.outside_product")
     if inp.requested_rate is not None and inp.requested_rate < rate:
         refer.append("rate.below_risk_based_price")
+    exposure = exposure_referrals(inp.exposure, inp.amount, inp.annual_revenue, inp.exposure_policy)
+    refer.extend(exposure.reasons)
+    if exposure.reasons and exposure.amount_limit is not None:
+        limit = min(limit, exposure.amount_limit)  # the proposal fits under the cap
     term = min(max(inp.term_months, product.term_min_months), product.term_max_months)
     if refer:
         return DecisionOutcome(Decision.REFER, tuple(refer), limit, rate, term)

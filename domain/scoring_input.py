@@ -77,6 +77,7 @@ def scoring_input(
     report: BureauFacts | None,
     tax: TaxFacts | None,
     region: str | None = None,
+    platform_exposure: Decimal = Decimal(0),
 ) -> ScoringInput:
     """The facts the scorecard scores, as of the business date ``as_of``
     (``domain.calendar.business_date``).
@@ -86,6 +87,9 @@ def scoring_input(
     of which the province (first two digits) is scored, ``None`` to leave it out. Without a tax
     profile (or without filings) revenue is 0 and growth, margin, grade and histories are
     unknown; without a credit report the bureau score is unknown, with no overdue and no debt.
+    ``platform_exposure`` (``domain.exposure.PlatformExposure.platform_total``: what other
+    institutions on the platform have lent, committed or offered) is added to the bureau's debt,
+    so debt-service and debt-to-revenue see it; 0 on re-rating and in the benchmark.
     """
     filings = tuple(tax.filings) if tax is not None else ()
     revenues = tuple(f.revenue for f in filings)
@@ -99,7 +103,8 @@ def scoring_input(
         bureau_score=report.score if report is not None else None,
         overdue_count_24m=report.overdue_count_24m if report is not None else 0,
         current_overdue=report.current_overdue if report is not None else False,
-        outstanding_debt=report.outstanding_loans_amount if report is not None else Decimal(0),
+        outstanding_debt=(report.outstanding_loans_amount if report is not None else Decimal(0))
+        + platform_exposure,
         requested_amount=requested_amount,
         industry=industry,
         revenue_history=revenues,

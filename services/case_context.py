@@ -37,6 +37,7 @@ from db.models import (
 from domain.disclosure import ConsentScope
 from domain.identity_codes import mask_mobile
 from services.demands import withhold_reasons
+from services.exposure import ExposureOut, application_exposure
 from services.principal import Principal
 from services.privacy import Scopes, disclosure
 
@@ -178,7 +179,10 @@ class CaseContext:
     """What an officer needs on one page to decide a referred application; what the enterprise
     has not disclosed to the reader (``scopes``, ``services.privacy.disclosures``) is None:
     identity without ``profile``, tax filings and their spread without ``financials``, the
-    bureau report without ``credit_report`` (neither provider is even asked)."""
+    bureau report without ``credit_report`` (neither provider is even asked). The platform
+    exposure is always shown aggregated, by institution only with ``credit_report``; the
+    debt-to-revenue ratio is the bureau's debt plus the platform exposure over the latest
+    revenue."""
 
     application: LoanApplication
     enterprise: CaseEnterprise
@@ -190,6 +194,7 @@ class CaseContext:
     bureau: CreditReport | None
     bureau_error: str
     spread: list[YearSpread]
+    exposure: ExposureOut
     debt_to_revenue: Decimal | None
     enterprise_documents: list[EnterpriseDocument]
     loan_documents: list[LoanDocument]
@@ -280,13 +285,17 @@ async def case_context(
     subjects = [application.workflow_id] + ([f"loan-{loan.id}"] if loan else [])
     timeline = await case_timeline(session, subjects)
     scopes = await disclosure(session, user, enterprise.id)
+    platform, exposure = await application_exposure(
+        session, application, scopes, settings.exposure_window_days
+    )
     # The slow part (two provider calls) runs without holding a database connection.
     await session.commit()
     tax, tax_error, report, bureau_error = await _provider_data(settings, enterprise.uscc, scopes)
     spread = spread_filings(tax)
     debt_to_revenue = None
     if report is not None and spread and spread[-1].revenue > 0:
-        debt_to_revenue = (report.outstanding_loans_amount / spread[-1].revenue).quantize(_RATIO)
+        debt = report.outstanding_loans_amount + platform.platform_total
+        debt_to_revenue = (debt / spread[-1].revenue).quantize(_RATIO)
     return CaseContext(
         application=application,
         enterprise=_case_enterprise(enterprise, scopes),
@@ -298,6 +307,7 @@ async def case_context(
         bureau=report,
         bureau_error=bureau_error,
         spread=spread,
+        exposure=exposure,
         debt_to_revenue=debt_to_revenue,
         enterprise_documents=enterprise_documents,
         loan_documents=loan_documents,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from api.idempotency import bind_idempotency_key, mark_replayed
-from api.schemas import AcceptanceOut, ApplicationOut, from_row
+from api.schemas import AcceptanceOut, ApplicationOut, ExposureOut, from_row
 from domain.roles import Role
 from gateway.deps import (
     ContextDep,
@@ -26,6 +26,7 @@ from services.applications import (
     NamedApplication,
     RefusalIn,
 )
+from services.exposure import exposure_for_reader
 from services.inputs import ServerRule, server_rules
 from services.principal import Principal
 from workflows.contracts import ApplicationProgress
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 
 
-def _out(named: NamedApplication) -> ApplicationOut:
+def _out(named: NamedApplication, exposure: ExposureOut | None = None) -> ApplicationOut:
     row, enterprise, institution, product = named
     return from_row(
         ApplicationOut,
@@ -42,6 +43,7 @@ def _out(named: NamedApplication) -> ApplicationOut:
         enterprise_name=enterprise,
         institution_name=institution,
         product_name=product,
+        exposure=exposure,
     )
 
 
@@ -109,9 +111,12 @@ async def list_applications(
 
 @router.get("/{application_id}", operation_id="get_application", response_model=ApplicationOut)
 async def get_application(
-    application_id: uuid.UUID, user: CurrentUser, session: SessionDep
+    application_id: uuid.UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> ApplicationOut:
-    return _out(await applications.named_application(session, user, application_id))
+    """One application, with its enterprise's exposure elsewhere on the platform."""
+    named = await applications.named_application(session, user, application_id)
+    exposure = await exposure_for_reader(session, user, named[0], settings.exposure_window_days)
+    return _out(named, exposure)
 
 
 @router.get(
