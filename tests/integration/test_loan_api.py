@@ -163,14 +163,14 @@ async def test_application_with_a_question_to_a_settled_loan(
         assert armed.status_code < 300, armed.text
         try:
             outage = {**applicant, "Idempotency-Key": "pay-outage"}
-            waiting = await platform.http.post(
+            accepted_202 = await platform.http.post(
                 f"/api/v1/loans/{loan_id}/payments", json={"amount": "500.00"}, headers=outage
             )
-            assert waiting.status_code == 202, waiting.text
-            status_url = waiting.json()["status_url"]
-            assert waiting.headers["Location"] == status_url
-            assert waiting.json()["payment_key"] == f"pay-{loan_id}-m-pay-outage"
-            assert "无需重复付款" in waiting.json()["message_zh"]
+            assert accepted_202.status_code == 202, accepted_202.text
+            status_url = accepted_202.json()["status_url"]
+            assert accepted_202.headers["Location"] == status_url
+            assert accepted_202.json()["payment_key"] == f"pay-{loan_id}-m-pay-outage"
+            assert "无需重复付款" in accepted_202.json()["message_zh"]
             state: dict[str, Any] = {}
             for _ in range(120):
                 state = (await platform.http.get(status_url, headers=applicant)).json()
