@@ -13,8 +13,8 @@ from pydantic import (
 )
 
 from domain.roles import Role
-from services.exposure import ExposureOut as ExposureOut  # what the exposure service answers
 from services.inputs import Schema as Schema  # every API body's base, re-exported
+from services.results import ExposureOut as ExposureOut  # what the exposure service answers
 from services.results import ProductOut as ProductOut  # what the catalog service answers
 from services.results import QuoteOut as QuoteOut  # what the demands service answers
 

@@ -37,9 +37,10 @@ from db.models import (
 from domain.disclosure import ConsentScope
 from domain.identity_codes import mask_mobile
 from services.demands import withhold_reasons
-from services.exposure import ExposureOut, application_exposure
+from services.exposure import application_exposure
 from services.principal import Principal
 from services.privacy import Scopes, disclosure
+from services.results import ExposureOut
 
 log = structlog.get_logger("loanbridge.web")
 

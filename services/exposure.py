@@ -4,9 +4,6 @@ the case, each institution's share only with the enterprise's ``credit_report`` 
 
 from __future__ import annotations
 
-import uuid
-from decimal import Decimal
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,38 +11,9 @@ from db.models import Institution, LoanApplication
 from db.repositories import enterprise_exposure
 from domain.disclosure import ConsentScope
 from domain.exposure import PlatformExposure
-from services.inputs import Schema
 from services.principal import Principal
 from services.privacy import Scopes, disclosure
-
-
-class InstitutionShareOut(Schema):
-    """One institution's part of the exposure, by name."""
-
-    institution_id: uuid.UUID
-    institution_name: str
-    outstanding_principal: Decimal
-    undrawn_accepted: Decimal
-    open_offers: Decimal
-    total: Decimal
-    in_flight: int
-    recent_applications: int
-
-
-class ExposureOut(Schema):
-    """The enterprise's exposure on the platform apart from this application, in yuan:
-    outstanding principal, undrawn accepted offers, open offers, their total, the number of
-    other applications in flight and of other applications in the last ``window_days``;
-    ``institutions`` is None when the reader lacks ``credit_report``."""
-
-    outstanding_principal: Decimal
-    undrawn_accepted: Decimal
-    open_offers: Decimal
-    platform_total: Decimal
-    in_flight: int
-    recent_applications: int
-    window_days: int
-    institutions: list[InstitutionShareOut] | None
+from services.results import ExposureOut, InstitutionShareOut
 
 
 async def application_exposure(

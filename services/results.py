@@ -60,3 +60,32 @@ class QuoteOut(Schema):
     subsidy: Decimal
     net_cost: Decimal
     response_sla_hours: int
+
+
+class InstitutionShareOut(Schema):
+    """One institution's part of the exposure, by name."""
+
+    institution_id: uuid.UUID
+    institution_name: str
+    outstanding_principal: Decimal
+    undrawn_accepted: Decimal
+    open_offers: Decimal
+    total: Decimal
+    in_flight: int
+    recent_applications: int
+
+
+class ExposureOut(Schema):
+    """The enterprise's exposure on the platform apart from this application, in yuan:
+    outstanding principal, undrawn accepted offers, open offers, their total, the number of
+    other applications in flight and of other applications in the last ``window_days``;
+    ``institutions`` is None when the reader lacks ``credit_report``."""
+
+    outstanding_principal: Decimal
+    undrawn_accepted: Decimal
+    open_offers: Decimal
+    platform_total: Decimal
+    in_flight: int
+    recent_applications: int
+    window_days: int
+    institutions: list[InstitutionShareOut] | None
