@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from audit.chain import verify_decision_log
 from db.models import DecisionLogEntry, LoanApplication
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.integration.test_record_histories import _save
@@ -136,11 +137,7 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     await _decide(platform, big, first, {**terms, "reason": "现金流充足"})
     await _decide(platform, big, second, terms)
     offer = await _progress_until(platform, big, applicant, {"offered"})
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{big}/acceptance",
-        json={"typed_name": "张三", "account": ACCOUNT},
-        headers=applicant,
-    )
+    accepted = await sign_and_accept(platform, sandbox, big, applicant, ACCOUNT)
     assert accepted.status_code == 200, accepted.text
 
     # B: a counter-offer by the officer, refused by the applicant.

@@ -13,6 +13,7 @@ import pytest
 from domain.roles import Role
 from tests.integration.compliance_support import seed_compliance_records
 from tests.integration.conftest import ADMIN_PASSWORD, Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _progress_until
 from tests.integration.test_demand_api import STAFF_PASSWORD, product_body
 from tests.integration.test_onboarding_api import (
@@ -190,11 +191,7 @@ async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, indust
     )
     assert approved.status_code == 200, approved.text
     await _progress_until(platform, app_id, applicant, {"offered"})
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "张三", "account": ACCOUNT},
-        headers=applicant,
-    )
+    accepted = await sign_and_accept(platform, sandbox, app_id, applicant, ACCOUNT)
     assert accepted.status_code == 200, accepted.text
     done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})
     assert done["stage"] == "disbursed", done
