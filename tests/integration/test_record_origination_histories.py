@@ -32,7 +32,7 @@ async def test_record_the_refused_disbursement_and_the_named_withdrawal(
     product_id = product.json()["id"]
     applicant = await _verified_applicant(platform, sandbox)
 
-    refused = await _submit(platform, applicant, product_id, "200000.00")
+    refused = await _submit(platform, applicant, product_id, "200000.00", "采购原材料")
     await _progress_until(platform, refused, applicant, {"in_review"})
     await _decide(platform, refused, officer, {"approve": True, "rate": "0.045"})
     await _progress_until(platform, refused, applicant, {"offered"})
@@ -40,7 +40,7 @@ async def test_record_the_refused_disbursement_and_the_named_withdrawal(
     await _progress_until(platform, refused, applicant, {"disbursement_failed"})
     await _save(dev_env, f"application-{refused}", "loan_application_disbursement_failed")
 
-    withdrawn = await _submit(platform, applicant, product_id, "200000.00")
+    withdrawn = await _submit(platform, applicant, product_id, "200000.00", "购置设备")
     await _progress_until(platform, withdrawn, applicant, {"in_review"})
     await _decide(platform, withdrawn, officer, {"action": "request_info", "question": "用途？"})
     await _progress_until(platform, withdrawn, applicant, {"info_requested"})

@@ -166,12 +166,14 @@ async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, indust
     assert demand.status_code == 201, demand.text
     tenant.ids["demand_id"] = str(demand.json()["id"])
 
-    async def submit(key: str) -> str:
+    async def submit(key: str, purpose: str) -> str:
+        # Two open at once: one application per product and purpose (issue 21).
         body = {
             "product_id": product_id,
             "amount": "200000.00",
             "term_months": 12,
             "repayment_method": "equal_installment",
+            "purpose": purpose,
         }
         submitted = await platform.http.post(
             "/api/v1/applications", json=body, headers={**applicant, "Idempotency-Key": key}
@@ -179,8 +181,10 @@ async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, indust
         assert submitted.status_code == 201, submitted.text
         return str(submitted.json()["id"])
 
-    app_id = tenant.ids["application_id"] = await submit(f"{name}-disbursed")
-    pending_id = tenant.ids["pending_application_id"] = await submit(f"{name}-pending")
+    app_id = tenant.ids["application_id"] = await submit(f"{name}-disbursed", "采购原材料")
+    pending_id = tenant.ids["pending_application_id"] = await submit(
+        f"{name}-pending", "支付员工工资"
+    )
     supervisor = tenant.headers[Role.SUPERVISOR]
     await _progress_until(platform, app_id, applicant, {"in_review"})
     task_id = await _credit_task(platform, supervisor, app_id)
