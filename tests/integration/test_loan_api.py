@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.models import JournalEntry, JournalLineRow, Loan, LoanDocument, PaymentInstruction
 from tests.integration.conftest import Platform
-from tests.integration.signing_support import sign_and_accept
+from tests.integration.signing_support import sign_and_accept, signer_of
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.support import SandboxProcess
@@ -185,7 +185,8 @@ async def test_application_with_a_question_to_a_settled_loan(
 
     async with platform.sessions() as session:
         loan = await session.get(Loan, loan_id)
-        assert loan is not None and loan.signed_name == "李四" and loan.offer_sha256 == sha
+        signer, _ = await signer_of(platform, app_id)  # the legal representative signs
+        assert loan is not None and loan.signed_name == signer and loan.offer_sha256 == sha
         kinds = set(
             await session.scalars(select(LoanDocument.kind).where(LoanDocument.loan_id == loan_id))
         )
