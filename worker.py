@@ -38,6 +38,7 @@ from activities.policies import PolicyActivities
 from activities.reports import ReportActivities
 from activities.rerating import RerateActivities
 from activities.retention import RetentionActivities
+from activities.signing import SigningActivities
 from activities.tasks import TaskActivities
 from adapters.bureau.http import HttpCreditBureau
 from adapters.identity.http import HttpIdentityVerifier
@@ -129,6 +130,7 @@ def build_activities(
         ),
     )
     portfolio = PortfolioActivities(session_factory)
+    signing = SigningActivities(session_factory, cipher, sms)
     return [
         applications.record_application,
         applications.assess_application,
@@ -136,6 +138,8 @@ def build_activities(
         applications.record_offer,
         applications.record_acceptance,
         applications.disburse_loan,
+        signing.send_acceptance_code,
+        signing.verify_signer,
         # Also here for runs from before the documents queue, which still ask on this one.
         *issuing(documents),
         loans.open_loan_account,

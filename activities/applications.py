@@ -39,6 +39,7 @@ from db.repositories import (
     enterprise_exposure,
     latest_lpr,
     lock_enterprise_exposure,
+    open_application,
     open_payment_instruction,
     post_journal,
     product_version,
@@ -59,6 +60,7 @@ from domain.origination import missing_materials
 from domain.product_codec import terms_from_json
 from domain.scoring_input import scoring_input
 from workflows.contracts import (
+    APPLICATION_ALREADY_OPEN,
     DISBURSEMENT_REFUSED,
     SEALED_ACCOUNT,
     ApplicationInput,
@@ -120,8 +122,12 @@ class ApplicationActivities:
 
     @activity.defn(name="record_application")
     async def record_application(self, application: ApplicationInput) -> None:
-        """The application row and, naming who applied, its decision-log entry, at once."""
-        # One statement: a retry finds the row there and inserts nothing (and logs nothing).
+        """The application row and, naming who applied, its decision-log entry, at once.
+        Another open application of the enterprise for the product and purpose refuses it
+        (``application.already_open``, its id as the detail): the unique index decides, so
+        two concurrent submissions cannot both be recorded."""
+        # One statement: a retry finds the row there and inserts nothing (and logs nothing);
+        # the open application's row makes it insert nothing too.
         async with self.session_factory() as session, session.begin():
             inserted = await session.scalar(
                 insert(LoanApplication)
@@ -135,6 +141,7 @@ class ApplicationActivities:
                     amount=application.amount,
                     term_months=application.term_months,
                     repayment_method=application.repayment_method,
+                    purpose=application.purpose,
                     workflow_id=activity.info().workflow_id,
                     # Complete from the start: the workflow goes straight to the assessment.
                     status=ApplicationStatus.SUBMITTED
@@ -143,9 +150,14 @@ class ApplicationActivities:
                     )
                     else ApplicationStatus.ASSESSING,
                 )
-                .on_conflict_do_nothing(index_elements=["id"])
+                .on_conflict_do_nothing()
                 .returning(LoanApplication.id)
             )
+            if (
+                inserted is None
+                and await session.get(LoanApplication, application.application_id) is None
+            ):
+                await self._refuse_duplicate(session, application)
             if inserted is not None and application.submitted_by is not None:
                 await DecisionLog(session).append(
                     actor=f"user:{application.submitted_by}",
@@ -163,6 +175,25 @@ class ApplicationActivities:
                         "materials": ",".join(application.materials),
                     },
                 )
+
+    @staticmethod
+    async def _refuse_duplicate(session: AsyncSession, application: ApplicationInput) -> None:
+        """Refuse an application whose enterprise has another open for the product and purpose."""
+        open_id = await open_application(
+            session,
+            application.enterprise_id,
+            application.product_id,
+            application.purpose,
+            besides=application.application_id,
+        )
+        if open_id is None:  # it closed meanwhile: the retry records this one
+            raise ApplicationError("the open application just closed", type="application.retry")
+        raise ApplicationError(
+            "another application for this product and purpose is open",
+            str(open_id),
+            type=APPLICATION_ALREADY_OPEN,
+            non_retryable=True,
+        )
 
     @activity.defn(name="assess_application")
     async def assess_application(self, ref: ApplicationRef) -> Assessment:

@@ -125,6 +125,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "get_application": _PARTIES,
     "application_progress": _PARTIES,
     "accept_offer": grant(APPLICANT, tenancy=Tenancy.TENANT),
+    "request_acceptance_code": grant(APPLICANT, tenancy=Tenancy.TENANT),
     "withdraw_application": grant(APPLICANT, tenancy=Tenancy.TENANT),
     "provide_information": grant(APPLICANT, tenancy=Tenancy.TENANT),
     "refuse_offer": grant(APPLICANT, tenancy=Tenancy.TENANT),

@@ -33,8 +33,14 @@ _OUTAGE_RPC_STATUSES = {
 ApiError = Refusal
 
 
-def _body(code: str, zh: str, en: str, fields: Sequence[FieldIssue] = ()) -> dict[str, Any]:
-    return {
+def _body(
+    code: str,
+    zh: str,
+    en: str,
+    fields: Sequence[FieldIssue] = (),
+    details: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "error": {
             "code": code,
             "message_zh": zh,
@@ -50,6 +56,9 @@ def _body(code: str, zh: str, en: str, fields: Sequence[FieldIssue] = ()) -> dic
             ],
         }
     }
+    if details:
+        body["error"] |= {"details": details}
+    return body
 
 
 # Pydantic error types → our machine codes and Chinese wording.
@@ -106,7 +115,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refusal)
     async def _api_error(_: Request, exc: Refusal) -> JSONResponse:
         return JSONResponse(
-            _body(exc.code, exc.zh, exc.en, exc.fields), status_code=exc.status, headers=exc.headers
+            _body(exc.code, exc.zh, exc.en, exc.fields, exc.details),
+            status_code=exc.status,
+            headers=exc.headers,
         )
 
     @app.exception_handler(BusinessRuleError)

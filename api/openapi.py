@@ -31,6 +31,12 @@ ERROR_ENVELOPE_SCHEMA: dict[str, Any] = {
                 "message_zh": _TEXT,
                 "message_en": _TEXT,
                 "fields": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorField"}},
+                "details": {
+                    "type": "object",
+                    "description": "Facts to act on, e.g. the open application's id "
+                    "(application.already_open)",
+                    "additionalProperties": {"type": "string"},
+                },
             },
         }
     },

@@ -162,14 +162,15 @@ def _registration(demo: DemoEnterprise) -> dict[str, Any]:
     }
 
 
-def latest_code(providers_url: str, mobile: str) -> str:
-    """The one-time code last texted to ``mobile``, read from the sandbox's SMS outbox."""
+def latest_code(providers_url: str, mobile: str, template: str = "otp_code") -> str:
+    """The one-time code last texted to ``mobile`` (by ``template``: ``otp_code`` for the
+    registration, ``signing_code`` for an acceptance), read from the sandbox's SMS outbox."""
     for _ in range(100):
         reply = httpx.get(f"{providers_url}/sms/v1/messages", params={"limit": 1000}, timeout=10)
         texts = [
             m["text"]
             for m in reply.json()["messages"]
-            if m["to"] == mobile and m.get("template") == "otp_code"
+            if m["to"] == mobile and m.get("template") == template
         ]
         if texts:
             found = re.search(r"\d{6}", texts[-1])
@@ -339,18 +340,20 @@ class DemoCase:
     key: str
     amount: str
     stop: str  # the stage the demo leaves it at (see seed_applications)
+    purpose: str  # one open application per product and purpose: each case has its own
     materials: tuple[str, ...] = ()
 
 
+FS = ("financial_statements",)
 DEMO_CASES = (
-    DemoCase("demo-app-1", "200000.00", "active_loan"),
-    DemoCase("demo-app-2", "150000.00", "offered"),
-    DemoCase("demo-app-3", "400000.00", "materials_requested"),
-    DemoCase("demo-app-4", "350000.00", "info_requested", ("financial_statements",)),
-    DemoCase("demo-app-5", "320000.00", "counter_offered", ("financial_statements",)),
-    DemoCase("demo-app-6", "600000.00", "in_review", ("financial_statements",)),
-    DemoCase("demo-app-7", "100000.00", "settled_loan"),
-    DemoCase("demo-app-8", "180000.00", "extension_requested"),
+    DemoCase("demo-app-1", "200000.00", "active_loan", "采购原材料 Raw materials"),
+    DemoCase("demo-app-2", "150000.00", "offered", "支付员工工资 Payroll"),
+    DemoCase("demo-app-3", "400000.00", "materials_requested", "新开门店 A new shop"),
+    DemoCase("demo-app-4", "350000.00", "info_requested", "购置生产设备 Equipment", FS),
+    DemoCase("demo-app-5", "320000.00", "counter_offered", "支付供应商货款 Suppliers", FS),
+    DemoCase("demo-app-6", "600000.00", "in_review", "旺季备货 Seasonal stock", FS),
+    DemoCase("demo-app-7", "100000.00", "settled_loan", "支付厂房租金 Factory rent"),
+    DemoCase("demo-app-8", "180000.00", "extension_requested", "研发投入 Research"),
 )
 DEMO_ACCOUNT = "6222020200112233445"
 # Stages an application rests in until someone acts: a re-run after an interrupted seed finds
@@ -407,8 +410,10 @@ def _advance(
     progress: ApplicationProgress,
     client: LoanBridgeClient,
     officer: LoanBridgeClient,
+    accept: Callable[[uuid.UUID], object],
 ) -> str:
-    """Drive one application to the stage its case stops at; returns a line for the log."""
+    """Drive one application to the stage its case stops at (``accept`` signs and accepts its
+    offer); returns a line for the log."""
     stage = progress.stage
     if stage == "in_review" and case.stop == "info_requested":
         task = _credit_task(officer, app_id)
@@ -431,7 +436,7 @@ def _advance(
         )
         stage = _wait_stage(client, app_id, {"counter_offered"}).stage
     elif stage == "offered" and case.stop in ("active_loan", "settled_loan", "extension_requested"):
-        client.accept_offer(app_id, "徐明娜", DEMO_ACCOUNT)
+        accept(app_id)
         progress = _wait_stage(client, app_id, {"disbursed", "disbursement_failed"})
         stage = progress.stage
         loan_id = progress.loan_id
@@ -453,10 +458,13 @@ def _service(case: DemoCase, loan_id: uuid.UUID, client: LoanBridgeClient) -> st
     return f"loan {loan_id}: 6-month extension waiting in icbc-sz-officer's inbox"
 
 
-def seed_applications(api_url: str) -> Iterator[str]:
+def seed_applications(api_url: str, providers_url: str) -> Iterator[str]:
     """demo-verified applies to ICBC-SZ eight times; the cases stop at every stage: offer
     waiting, materials asked, a question asked, a counter-offer, in review, and three loans —
-    active with credit, paid off with its certificate, with an extension awaiting an officer."""
+    active with credit, paid off with its certificate, with an extension awaiting an officer.
+    Offers are signed by its legal representative with the code texted to their mobile."""
+    verified = DEMO_ENTERPRISES[0]
+    signer = enterprise_record(with_uscc_check_char(verified.first17)).legal_representative
     with (
         LoanBridgeClient(api_url, timeout_s=60) as client,
         LoanBridgeClient(api_url, timeout_s=60) as officer,
@@ -464,6 +472,12 @@ def seed_applications(api_url: str) -> Iterator[str]:
         client.login("demo-verified", DEMO_PASSWORD)
         officer.login("icbc-sz-officer", DEMO_PASSWORD)
         product = next(p for p in client.list_products() if p.code == "ICBC-JYD")
+
+        def accept(app_id: uuid.UUID) -> object:
+            client.request_acceptance_code(app_id)
+            code = latest_code(providers_url, verified.mobile, template="signing_code")
+            return client.accept_offer(app_id, signer, code, DEMO_ACCOUNT)
+
         for case in DEMO_CASES:
             app = client.submit_application(
                 {
@@ -472,12 +486,13 @@ def seed_applications(api_url: str) -> Iterator[str]:
                     "term_months": 12,
                     "repayment_method": "equal_installment",
                     "materials": list(case.materials),
+                    "purpose": case.purpose,
                 },
                 idempotency_key=case.key,
             ).result
             progress = _wait_stage(client, app.id, SETTLED)
             try:
-                yield _advance(case, app.id, progress, client, officer)
+                yield _advance(case, app.id, progress, client, officer, accept)
             except LoanBridgeError as exc:  # seeded before: the case has moved on already
                 yield f"application {app.id}: {progress.stage} ({exc.code})"
     yield from seed_audit(api_url)  # the compliance auditor's view of these cases

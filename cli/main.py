@@ -52,7 +52,12 @@ from domain.origination import Material
 from domain.passwords import PASSWORD_RULES
 from domain.products import FinancingType
 from domain.schedule import PrepaymentStrategy, RepaymentMethod
-from workflows.contracts import ApplicationProgress, CreditAction, LoanProgress
+from workflows.contracts import (
+    AcceptanceCodeSent,
+    ApplicationProgress,
+    CreditAction,
+    LoanProgress,
+)
 
 app = typer.Typer(help="LoanBridge — SME financing platform on Temporal.", no_args_is_help=True)
 admin_app = typer.Typer(help="Platform administration.", no_args_is_help=True)
@@ -122,7 +127,7 @@ def up(
                 typer.echo(f"  {line}")
             for line in seed_catalog(state.urls["api"]):
                 typer.echo(f"  {line}")
-            for line in seed_applications(state.urls["api"]):
+            for line in seed_applications(state.urls["api"], state.urls["providers"]):
                 typer.echo(f"  {line}")
             from credit_model.demo import seed_demo_model  # issue 7: after the demo cases
 
@@ -968,6 +973,7 @@ _APPLY_OPTIONS = {
     "repayment_method": "--method",
     "demand_id": "--demand",
     "materials": "--material",
+    "purpose": "--purpose",
 }
 
 
@@ -1014,8 +1020,17 @@ def apply(
             "and today's date, so running the same command twice applies once."
         ),
     ] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(
+            "--purpose",
+            help="The financing purpose (融资用途); one application per product and purpose "
+            "is open at a time. Omitted: the demand's purpose, else the product's general use.",
+        ),
+    ] = None,
 ) -> None:
-    """Apply for a product (at its current version); a retry applies once."""
+    """Apply for a product (at its current version); a retry applies once, and while an
+    application for the same product and purpose is open it is named instead."""
     if product and product_id and product != product_id:
         _fail(f"两个不同的产品 / two products given: {product_id} and {product}")
     chosen = product or product_id
@@ -1037,12 +1052,20 @@ def apply(
             inputs.choice(m, "--material", Material, "material").value for m in material or []
         ],
     }
+    if purpose:
+        body["purpose"] = purpose
     _checked(inputs)
     with session.client(session.settings()) as client:
         try:
             idempotency_key = key or apply_key(client.me().enterprise_id, body, business_today())
             submitted = client.submit_application(body, idempotency_key)
         except LoanBridgeError as exc:
+            if exc.details.get("application_id"):
+                typer.echo(
+                    f"open application 办理中的申请: {exc.details['application_id']} "
+                    f"(`loanbridge application status {exc.details['application_id']}`)",
+                    err=True,
+                )
             _explain(exc, _APPLY_OPTIONS)
     application = submitted.result
     if submitted.already_done:
@@ -1193,11 +1216,37 @@ def application_offer(
         typer.echo(f"written to 已保存 {_saved(save, letter)}")
 
 
+@application_app.command("acceptance-code")
+def application_acceptance_code(application_id: str) -> None:
+    """Have a signing code texted to the legal representative's registered mobile."""
+    with session.client(session.settings()) as client:
+        try:
+            sent = client.request_acceptance_code(application_id)
+        except LoanBridgeError as exc:
+            _explain(exc, {})
+    _code_sent(sent)
+
+
+def _code_sent(sent: AcceptanceCodeSent) -> None:
+    typer.echo(
+        f"signing code sent to 签约验证码已发送至 {sent.masked_mobile} "
+        f"(valid until 有效期至 {beijing(sent.expires_at)} 北京时间, "
+        f"{sent.attempts} attempts 次尝试)"
+    )
+
+
 @application_app.command("accept")
 def application_accept(
     application_id: str,
     typed_name: Annotated[
-        str, typer.Option("--name", "--typed-name", prompt="姓名 Your name", help="Your name.")
+        str,
+        typer.Option(
+            "--name",
+            "--signer-name",
+            "--typed-name",
+            prompt="法定代表人姓名 Legal representative's name",
+            help="The legal representative's name as registered (the signer).",
+        ),
     ],
     account: Annotated[
         str,
@@ -1211,8 +1260,17 @@ def application_accept(
             "now and the hash of those bytes is what you accept.",
         ),
     ] = None,
+    code: Annotated[
+        str | None,
+        typer.Option(
+            "--code",
+            help="The signing code texted to the legal representative (`application "
+            "acceptance-code`); omitted, a code is sent now and asked for.",
+        ),
+    ] = None,
 ) -> None:
-    """Accept the offer letter; the loan is paid into the account (exactly once)."""
+    """Accept the offer letter, signed by the legal representative (name and the code texted
+    to their mobile); the loan is paid into the account (exactly once)."""
     if sha256 is not None:
         sha256 = sha256.strip().lower()
         if not _SHA256.fullmatch(sha256):
@@ -1222,10 +1280,20 @@ def application_accept(
             if sha256 is None:
                 sha256 = client.application_document(application_id, "offer_letter").sha256
                 typer.echo(f"offer letter 要约函 downloaded 已下载, SHA-256 {sha256}")
-            accepted = client.accept_offer(application_id, typed_name, account, sha256)
+            if code is None:
+                _code_sent(client.request_acceptance_code(application_id))
+                code = typer.prompt("短信验证码 Code").strip()
+            accepted = client.accept_offer(application_id, typed_name, code, account, sha256)
         except LoanBridgeError as exc:
             _explain(
-                exc, {"typed_name": "--name", "account": "--account", "document_sha256": "--sha256"}
+                exc,
+                {
+                    "typed_name": "--name",
+                    "signer_name": "--name",
+                    "code": "--code",
+                    "account": "--account",
+                    "document_sha256": "--sha256",
+                },
             )
     if accepted.already_done:
         typer.echo(ALREADY_DONE)

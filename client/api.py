@@ -35,7 +35,12 @@ from api.schemas import (
     TransactionOut,
     UserOut,
 )
-from workflows.contracts import ApplicationProgress, DemandProgress, LoanProgress
+from workflows.contracts import (
+    AcceptanceCodeSent,
+    ApplicationProgress,
+    DemandProgress,
+    LoanProgress,
+)
 
 REGISTRATION_SECRET_HEADER = "X-Registration-Secret"
 REPLAYED_HEADER = "Idempotent-Replayed"  # the API's mark on the answer to a repeat
@@ -67,12 +72,20 @@ class LoanBridgeError(Exception):
     """The API refused a request; carries its machine code, bilingual message and field issues."""
 
     def __init__(
-        self, status: int, code: str, message_zh: str, message_en: str, fields: list[FieldError]
+        self,
+        status: int,
+        code: str,
+        message_zh: str,
+        message_en: str,
+        fields: list[FieldError],
+        details: dict[str, str] | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message_en}")
         self.status, self.code = status, code
         self.message_zh, self.message_en = message_zh, message_en
         self.fields = fields
+        # Facts to act on, e.g. ``application_id`` of the open application a duplicate names.
+        self.details = details or {}
 
 
 @dataclass
@@ -455,17 +468,28 @@ class LoanBridgeClient:
         """The latest offer letter or the contract (PDF) with the SHA-256 of its bytes."""
         return self._document(f"/api/v1/applications/{application_id}/documents/{kind}")
 
+    def request_acceptance_code(self, application_id: str | uuid.UUID) -> AcceptanceCodeSent:
+        """Have a one-time code texted to the legal representative's registered mobile to sign
+        the offer letter issued last (the one before is void): where it went, masked."""
+        return self._model(
+            AcceptanceCodeSent,
+            "POST",
+            f"/api/v1/applications/{application_id}/acceptance-code",
+        )
+
     def accept_offer(
         self,
         application_id: str | uuid.UUID,
-        typed_name: str,
+        signer_name: str,
+        code: str,
         account: str,
         document_sha256: str | None = None,
     ) -> Outcome[AcceptanceOut]:
-        """Accept the offer; ``document_sha256`` names the offer letter read and accepted.
-        Accepting again with the same letter and account answers the first acceptance
-        (``already_done``)."""
-        body = {"typed_name": typed_name, "account": account}
+        """Accept the offer, signed by the legal representative (``signer_name`` as registered
+        and the ``code`` texted by ``request_acceptance_code``); ``document_sha256`` names the
+        offer letter read and accepted. Accepting again with the same letter and account
+        answers the first acceptance (``already_done``)."""
+        body = {"signer_name": signer_name, "code": code, "account": account}
         if document_sha256 is not None:
             body["document_sha256"] = document_sha256
         return self._outcome(
@@ -627,7 +651,12 @@ def _error_from(response: httpx.Response) -> LoanBridgeError:
         err = response.json()["error"]
         fields = [FieldError(**f) for f in err.get("fields", [])]
         return LoanBridgeError(
-            response.status_code, err["code"], err["message_zh"], err["message_en"], fields
+            response.status_code,
+            err["code"],
+            err["message_zh"],
+            err["message_en"],
+            fields,
+            {str(k): str(v) for k, v in (err.get("details") or {}).items()},
         )
     except (ValueError, KeyError, TypeError):
         return LoanBridgeError(

@@ -29,6 +29,7 @@ from domain.lifecycle import (
     ENTERPRISE,
     INSTRUCTION,
     LOAN,
+    OPEN_APPLICATION,
     RESPONSE,
     TASK,
     ApplicationStatus,
@@ -45,6 +46,12 @@ from domain.lifecycle import (
 def _allowed(lifecycle: Lifecycle[Any]) -> CheckConstraint:
     """The column holds one of its lifecycle's statuses (``ck_<table>_<column>``)."""
     return CheckConstraint(lifecycle.check_sql, name=lifecycle.column.split(".")[1])
+
+
+OPEN_APPLICATION_SQL = "purpose IS NOT NULL AND status IN ({})".format(
+    ", ".join(f"'{status.value}'" for status in sorted(OPEN_APPLICATION))
+)
+"""The rows ``uq_loan_application_open`` covers: open applications with a recorded purpose."""
 
 
 class Institution(UuidPrimaryKey, CreatedAt, Base):
@@ -208,6 +215,25 @@ class OtpChallenge(UuidPrimaryKey, CreatedAt, Base):
     consumed_at: Mapped[datetime | None]
 
 
+class SigningChallenge(UuidPrimaryKey, CreatedAt, Base):
+    """A one-time code texted to the legal representative to confirm the acceptance of one
+    offer letter; only its keyed hash is kept, with its expiry and wrong attempts. Asking for
+    another voids it; the right code is consumed once."""
+
+    __tablename__ = "signing_challenge"
+
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("loan_application.id", ondelete="CASCADE"), index=True
+    )
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    consumed_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    requested_by: Mapped[uuid.UUID | None]  # the user who asked for it (no key: kept for audit)
+
+
 class EnterpriseDocument(UuidPrimaryKey, CreatedAt, Base):
     """An uploaded material; the bytes live encrypted in the document store under their sha256."""
 
@@ -364,7 +390,19 @@ class LoanApplication(UuidPrimaryKey, CreatedAt, Base):
     """An application for one product version (贷款申请), decided by rules or officers."""
 
     __tablename__ = "loan_application"
-    __table_args__ = (_allowed(APPLICATION),)
+    __table_args__ = (
+        _allowed(APPLICATION),
+        # One open application per enterprise, product and purpose (issue 21): a second
+        # submission, however concurrent, cannot be recorded while the first is open.
+        Index(
+            "uq_loan_application_open",
+            "enterprise_id",
+            "product_id",
+            "purpose",
+            unique=True,
+            postgresql_where=OPEN_APPLICATION_SQL,
+        ),
+    )
 
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"), index=True)
     institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institution.id"), index=True)
@@ -374,6 +412,9 @@ class LoanApplication(UuidPrimaryKey, CreatedAt, Base):
     amount: Mapped[Decimal]
     term_months: Mapped[int]
     repayment_method: Mapped[str] = mapped_column(String(32))
+    # The financing purpose as compared (``domain.origination.purpose_key``): the one stated,
+    # else the answered demand's, else empty. NULL only on duplicates recorded before 0019.
+    purpose: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(32), default=ApplicationStatus.SUBMITTED.value)
     status_reason: Mapped[str] = mapped_column(String(200), default="")
     assessment: Mapped[dict[str, Any]] = mapped_column(default=dict)

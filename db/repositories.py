@@ -39,7 +39,7 @@ from domain.exposure import (
     platform_exposure,
 )
 from domain.ledger import Journal
-from domain.lifecycle import INSTRUCTION, InstructionStatus
+from domain.lifecycle import INSTRUCTION, OPEN_APPLICATION, InstructionStatus
 from domain.matching import Candidate
 from domain.product_codec import terms_from_json
 from domain.products import LprQuote
@@ -277,6 +277,33 @@ async def product_version(
             LoanProductVersion.product_id == product_id, LoanProductVersion.version == version
         )
     )
+    return found
+
+
+async def open_application(
+    session: AsyncSession,
+    enterprise_id: uuid.UUID,
+    product_id: uuid.UUID,
+    purpose: str,
+    *,
+    besides: uuid.UUID | None = None,
+) -> uuid.UUID | None:
+    """The enterprise's open application for this product and purpose (the oldest; rows from
+    before purposes were recorded count as the empty purpose), other than ``besides``."""
+    stmt = (
+        select(LoanApplication.id)
+        .where(
+            LoanApplication.enterprise_id == enterprise_id,
+            LoanApplication.product_id == product_id,
+            func.coalesce(LoanApplication.purpose, "") == purpose,
+            LoanApplication.status.in_([s.value for s in OPEN_APPLICATION]),
+        )
+        .order_by(LoanApplication.created_at, LoanApplication.id)
+        .limit(1)
+    )
+    if besides is not None:
+        stmt = stmt.where(LoanApplication.id != besides)
+    found: uuid.UUID | None = await session.scalar(stmt)
     return found
 
 

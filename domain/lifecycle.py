@@ -119,6 +119,11 @@ class Lifecycle(Generic[S]):
         return tuple(self.steps)
 
     @property
+    def open_statuses(self) -> frozenset[S]:
+        """The statuses a row can still leave (not final)."""
+        return frozenset(s for s, onward in self.steps.items() if onward)
+
+    @property
     def check_sql(self) -> str:
         """The CHECK constraint's condition: the column holds one of the statuses."""
         listed = ", ".join(f"'{status.value}'" for status in self.statuses)
@@ -178,6 +183,9 @@ APPLICATION = _lifecycle(
         A.DISBURSING: {A.DISBURSED, A.DISBURSEMENT_FAILED},
     },
 )
+OPEN_APPLICATION = APPLICATION.open_statuses
+"""An application in one of these is still open (not final): one per enterprise, product and
+purpose at a time."""
 
 L = LoanRecordStatus
 LOAN = _lifecycle(

@@ -3,6 +3,7 @@ counter-offer, and the materials checklist an application must complete."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -18,6 +19,18 @@ BANK_STATEMENTS_FROM = Decimal("1000000")
 LOAN_NOT_DISBURSED = LoanRecordStatus.NOT_DISBURSED
 """Status of a loan whose disbursement the bank refused (放款失败): terminal, never active,
 nothing owed. A loan row is ``pending`` until the money moves, then ``active`` or this."""
+
+
+PURPOSE_KEY_LENGTH = 200
+"""How much of a normalised purpose tells two applications' purposes apart."""
+
+
+def purpose_key(purpose: str) -> str:
+    """The financing purpose (融资用途) as one application per enterprise, product and purpose
+    compares it: full-width folded to half-width (NFKC), spaces collapsed, case folded, the
+    first 200 characters. Empty: no purpose stated (the product's general use)."""
+    folded = unicodedata.normalize("NFKC", purpose)
+    return " ".join(folded.split()).casefold()[:PURPOSE_KEY_LENGTH]
 
 
 class Material(StrEnum):

@@ -23,13 +23,19 @@ from config.settings import Settings
 from db.models import (
     DemandResponse,
     Enterprise,
+    FinancingDemand,
     Institution,
     Loan,
     LoanApplication,
     LoanDocument,
     LoanProduct,
 )
-from db.repositories import EnterpriseRepository, latest_lpr, product_version
+from db.repositories import (
+    EnterpriseRepository,
+    latest_lpr,
+    open_application,
+    product_version,
+)
 from domain.calendar import business_today
 from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import mask_bank_account
@@ -38,6 +44,7 @@ from domain.origination import (
     Material,
     TermBounds,
     check_requested_terms,
+    purpose_key,
     required_materials,
     term_bounds,
 )
@@ -49,10 +56,13 @@ from services.errors import Refusal, not_found
 from services.inputs import TWO_VISIBLE, Money, Schema
 from services.principal import Principal, require_role, sees_case
 from services.sessions import release_connection
-from services.workflow_errors import run_query, run_update, submit_once
+from services.workflow_errors import refusal, run_query, run_update, submit_once
 from workflows.contracts import (
+    APPLICATION_ALREADY_OPEN,
     SEALED_ACCOUNT,
     Acceptance,
+    AcceptanceCodeRequest,
+    AcceptanceCodeSent,
     ApplicationInput,
     ApplicationProgress,
     InformationAnswer,
@@ -73,6 +83,13 @@ class ApplicationIn(Schema):
     demand_id: uuid.UUID | None = None
     materials: list[Material] = Field(default_factory=list, max_length=10)
     """Kinds of documents already provided (financial statements, bank statements …)."""
+    purpose: str = Field(
+        default="",
+        max_length=200,
+        description="The financing purpose (融资用途); omitted, the answered demand's purpose. "
+        "One application per enterprise, product and purpose is open at a time "
+        "(application.already_open)",
+    )
 
 
 class InformationIn(Schema):
@@ -87,12 +104,22 @@ class RefusalIn(Schema):
 
 
 class AcceptanceIn(Schema):
-    typed_name: str = Field(
+    """The signature of an offer: the legal representative's name as typed, the code texted
+    to their registered mobile (``POST .../acceptance-code``), the letter read and the account
+    to pay into."""
+
+    signer_name: str = Field(
         min_length=2,
         max_length=100,
         json_schema_extra={"pattern": TWO_VISIBLE},
-        description="The signer's name, at least two characters (checked by the application "
-        "workflow: offer.name_required)",
+        description="The legal representative's name as registered (spaces and full-width "
+        "characters do not matter; checked: signer.name_mismatch)",
+    )
+    code: str = Field(
+        pattern=r"^[0-9]{6}$",
+        description="The 6-digit code texted to the legal representative's registered mobile "
+        "(signer.code_wrong, signer.code_expired, signer.code_void)",
+        repr=False,
     )
     account: str = Field(min_length=8, max_length=34, pattern=r"^[0-9]+$", repr=False)
     document_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
@@ -174,6 +201,8 @@ class Submittable:
     bounds: TermBounds
     required_materials: list[str]
     maker_id: uuid.UUID | None
+    purpose: str = ""
+    """The financing purpose as compared (``domain.origination.purpose_key``)."""
 
 
 async def submittable(session: AsyncSession, user: Principal, body: ApplicationIn) -> Submittable:
@@ -229,7 +258,25 @@ async def submittable(session: AsyncSession, user: Principal, body: ApplicationI
         bounds,
         [m.value for m in required_materials(terms, body.amount)],
         maker_id,
+        await _purpose(session, enterprise.id, body),
     )
+
+
+async def _purpose(session: AsyncSession, enterprise_id: uuid.UUID, body: ApplicationIn) -> str:
+    """The purpose the application is for: the one stated, else that of the enterprise's
+    demand it answers, else none (the product's general use); normalised for comparison."""
+    stated = body.purpose
+    if not stated.strip() and body.demand_id is not None:
+        stated = (
+            await session.scalar(
+                select(FinancingDemand.purpose).where(
+                    FinancingDemand.id == body.demand_id,
+                    FinancingDemand.enterprise_id == enterprise_id,
+                )
+            )
+            or ""
+        )
+    return purpose_key(stated)
 
 
 async def exists(session: AsyncSession, application_id: uuid.UUID) -> bool:
@@ -248,9 +295,20 @@ async def submit(
     body: ApplicationIn,
 ) -> NamedApplication:
     """Start the application workflow (once per id: the same id again finds the first),
-    naming ``user`` as its submitter; the application as recorded, named."""
+    naming ``user`` as its submitter; the application as recorded, named. Another open
+    application of the enterprise for the product and purpose refuses it: 409
+    ``application.already_open`` with that one's id in the details."""
     require_role(user, Role.APPLICANT)
     product = checked.product
+    # One open application per enterprise, product and purpose: checked here for a quick
+    # answer, enforced by record_application's unique index for concurrent submissions. A
+    # repeat of a recorded submission (same idempotency key) is answered as before.
+    if not await exists(session, application_id):
+        open_id = await open_application(
+            session, checked.enterprise_id, product.id, checked.purpose, besides=application_id
+        )
+        if open_id is not None:
+            raise refusal(APPLICATION_ALREADY_OPEN, open_id)
     application = ApplicationInput(
         application_id=application_id,
         enterprise_id=checked.enterprise_id,
@@ -267,6 +325,7 @@ async def submit(
         maker_id=checked.maker_id,
         submitted_by=user.user_id,
         submitter_role=user.role.value,
+        purpose=checked.purpose,
     )
     await release_connection(session)
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
@@ -278,7 +337,10 @@ async def submit(
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=TypedSearchAttributes(opening_search_attributes(application)),
     )
-    await submit_once(temporal, start, "submission", ApplicationProgress)
+    submitted = await submit_once(temporal, start, "submission", ApplicationProgress)
+    if submitted is not None and submitted.open_application_id is not None:
+        # Recorded meanwhile by a concurrent submission: the unique index refused this one.
+        raise refusal(APPLICATION_ALREADY_OPEN, submitted.open_application_id)
     return await _named_application(session, application_id)
 
 
@@ -291,7 +353,6 @@ async def _update(
 ) -> ApplicationProgress:
     """Run one of the application workflow's Updates; an application whose process has ended
     says where it ended."""
-    zh, en = (label(Vocabulary.APPLICATION_STAGE, row.status, lang) for lang in ("zh", "en"))
     return await run_update(
         temporal,
         application_workflow_id(row.id),
@@ -299,12 +360,18 @@ async def _update(
         *args,
         result_type=ApplicationProgress,
         update_id=update_id,
-        ended=Refusal(
-            409,
-            "process.finished",
-            f"该申请已结束（{zh}），不能再办理此操作",
-            f"The application is over ({en}): nothing more can be done on it",
-        ),
+        ended=_ended(row),
+    )
+
+
+def _ended(row: LoanApplication) -> Refusal:
+    """The refusal of an Update on an application whose process has ended: where it ended."""
+    zh, en = (label(Vocabulary.APPLICATION_STAGE, row.status, lang) for lang in ("zh", "en"))
+    return Refusal(
+        409,
+        "process.finished",
+        f"该申请已结束（{zh}），不能再办理此操作",
+        f"The application is over ({en}): nothing more can be done on it",
     )
 
 
@@ -329,6 +396,23 @@ class Accepted:
     replayed: bool = False
 
 
+async def request_acceptance_code(
+    session: AsyncSession, temporal: Client, user: Principal, application_id: uuid.UUID
+) -> AcceptanceCodeSent:
+    """Text a one-time code to the legal representative's registered mobile to sign the offer
+    letter issued last (any code before is void); where it went (masked) and until when."""
+    require_role(user, Role.APPLICANT)
+    row = await application_for(session, user, application_id)
+    return await run_update(
+        temporal,
+        application_workflow_id(row.id),
+        "request_acceptance_code",
+        AcceptanceCodeRequest(requested_by=user.user_id, role=user.role.value),
+        result_type=AcceptanceCodeSent,
+        ended=_ended(row),
+    )
+
+
 async def accept_offer(
     session: AsyncSession,
     temporal: Client,
@@ -337,28 +421,36 @@ async def accept_offer(
     application_id: uuid.UUID,
     body: AcceptanceIn,
 ) -> Accepted:
-    """Accept the offer (typed name) and name the account to pay into; disbursement follows.
-    Accepting again with the same letter and account answers the first acceptance; with
-    another letter or account it is refused."""
+    """Accept the offer, signed by the legal representative (typed name and the code texted
+    to them), and name the account to pay into; disbursement follows. A wrong name or code is
+    refused on its field and nothing is paid. Accepting again with the same letter and account
+    answers the first acceptance; with another letter or account it is refused."""
     require_role(user, Role.APPLICANT)
     row = await application_for(session, user, application_id)
     accepted = await session.scalar(select(Loan).where(Loan.application_id == application_id))
     if accepted is not None:
         return _accepted_before(accepted, row, body)
-    sealed = FieldCipher.from_settings(settings).encrypt(body.account, context=SEALED_ACCOUNT)
+    cipher = FieldCipher.from_settings(settings)
+    sealed = cipher.encrypt(body.account, context=SEALED_ACCOUNT)
     document = body.document_sha256 or str(row.offer.get("document_sha256", ""))
+    # One Update id per signature: the same one repeated is answered once, another (a
+    # corrected name or code after a refusal) is a new attempt.
+    signature = cipher.lookup_hash(
+        f"{document}:{body.signer_name}:{body.code}:{body.account}", purpose="acceptance"
+    )
     progress = await _update(
         temporal,
         row,
         "accept_offer",
         Acceptance(
             accepted_by=user.user_id,
-            typed_name=body.typed_name,
+            typed_name=body.signer_name,
             sealed_account=sealed,
             document_sha256=document,
             role=user.role.value,
+            code=body.code,
         ),
-        update_id=f"accept-{application_id}",
+        update_id=f"accept-{application_id}-{signature[:16]}",
     )
     return Accepted(progress.stage, progress.loan_id, mask_bank_account(body.account))
 

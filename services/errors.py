@@ -14,7 +14,8 @@ class Refusal(Exception):
 
     ``status`` is the HTTP-style status the caller's front end shows (the API answers with it,
     the workbench renders its error page with it); ``headers`` are hints for an HTTP answer
-    (``Retry-After``, ``WWW-Authenticate``) that other front ends ignore."""
+    (``Retry-After``, ``WWW-Authenticate``) that other front ends ignore; ``details`` are the
+    facts a client acts on (the id of the open application a duplicate refers to)."""
 
     def __init__(
         self,
@@ -24,11 +25,13 @@ class Refusal(Exception):
         en: str,
         fields: Sequence[FieldIssue] = (),
         headers: dict[str, str] | None = None,
+        details: dict[str, str] | None = None,
     ) -> None:
         super().__init__(code)
         self.status, self.code, self.zh, self.en = status, code, zh, en
         self.fields = list(fields)
         self.headers = headers
+        self.details = details
 
 
 def not_found() -> Refusal:

@@ -183,6 +183,50 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
         "The offer letter you accept is not the one issued; download it again",
     ),
     "offer.reason_too_long": (422, "原因不超过 500 字", "At most 500 characters"),
+    "signer.name_mismatch": (
+        422,
+        "签署人姓名与登记的法定代表人不一致，须由法定代表人本人签署",
+        "The signer's name is not the registered legal representative's: the legal "
+        "representative signs",
+    ),
+    "signer.code_missing": (
+        422,
+        "请先获取签约验证码，并填写法定代表人手机收到的 6 位验证码",
+        "Ask for a signing code first and enter the 6 digits texted to the legal "
+        "representative's mobile",
+    ),
+    "signer.code_wrong": (422, "签约验证码错误", "The signing code is wrong"),
+    "signer.code_expired": (
+        410,
+        "签约验证码已过期，请重新获取",
+        "The signing code has expired; ask for a new one",
+    ),
+    "signer.code_void": (
+        429,
+        "签约验证码错误次数过多已作废，请重新获取",
+        "Too many wrong codes: this one is void; ask for a new one",
+    ),
+    "signer.document_changed": (
+        409,
+        "验证码所签署的要约函已更新，请重新获取验证码",
+        "The offer letter changed since the code was sent; ask for a new code",
+    ),
+    "signer.too_many_codes": (
+        429,
+        "该要约获取签约验证码的次数已达上限",
+        "No more signing codes can be sent for this offer",
+    ),
+    "signer.code_not_sent": (
+        503,
+        "签约验证码暂时无法发送，请稍后重试",
+        "The signing code could not be sent; try again later",
+    ),
+    "application.already_open": (
+        409,
+        "该企业已有同一产品、同一用途的申请正在办理，请跟进该申请（见 details.application_id）",
+        "An application of this enterprise for the same product and purpose is open: follow "
+        "that one (details.application_id)",
+    ),
     "demand.empty_selection": (422, "请至少选择一个产品", "Choose at least one product"),
     "demand.product_not_matched": (
         422,
@@ -205,6 +249,28 @@ REFUSAL_FIELDS: dict[str, tuple[str, str, str]] = {
         "This USCC is already registered",
     ),
     "DuplicateUsername": ("account.username", "用户名已被使用", "The username is taken"),
+    "signer.name_mismatch": (
+        "signer_name",
+        "与登记的法定代表人姓名不一致",
+        "Not the registered legal representative's name",
+    ),
+    "signer.code_missing": ("code", "请填写短信验证码", "Enter the code texted"),
+    "signer.code_wrong": ("code", "验证码错误", "The code is wrong"),
+    "signer.code_expired": ("code", "验证码已过期", "The code has expired"),
+    "signer.code_void": ("code", "验证码已作废，请重新获取", "The code is void; ask again"),
+    "signer.document_changed": (
+        "code",
+        "验证码对应的要约函已更新",
+        "The code was sent for another letter",
+    ),
+}
+
+
+# Refusals whose first detail names a record the caller acts on: the key it goes under in the
+# envelope's ``details``.
+REFUSAL_DETAILS: dict[str, str] = {
+    "application.already_open": "application_id",
+    "signer.code_wrong": "attempts_left",
 }
 
 
@@ -218,7 +284,9 @@ def refusal_from_workflow(exc: Exception) -> Refusal:
             status, zh, en = REFUSALS[cause.type]
             field = REFUSAL_FIELDS.get(cause.type)
             fields = [issue(field[0], cause.type, field[1], field[2])] if field else []
-            return Refusal(status, cause.type, zh, en, fields)
+            name = REFUSAL_DETAILS.get(cause.type)
+            facts = {name: str(cause.details[0])} if name and cause.details else None
+            return Refusal(status, cause.type, zh, en, fields, details=facts)
         if isinstance(cause, ApplicationError) and cause.type and "." in cause.type:
             # A business refusal without its own entry: its code, the workflow's message and
             # the Chinese one when the refusal carries it as its first detail.
@@ -233,10 +301,12 @@ def refusal_from_workflow(exc: Exception) -> Refusal:
     raise exc
 
 
-def refusal(code: str) -> Refusal:
-    """The Refusal of one of the REFUSALS."""
+def refusal(code: str, detail: object = None) -> Refusal:
+    """The Refusal of one of the REFUSALS (``detail``: the record it names, REFUSAL_DETAILS)."""
     status, zh, en = REFUSALS[code]
-    return Refusal(status, code, zh, en)
+    name = REFUSAL_DETAILS.get(code)
+    details = {name: str(detail)} if name and detail is not None else None
+    return Refusal(status, code, zh, en, details=details)
 
 
 async def run_update(
@@ -332,15 +402,18 @@ async def run_query(temporal: Client, workflow_id: str, name: str, result_type: 
 
 async def submit_once(
     temporal: Client, start: WithStartWorkflowOperation[Any, Any], update: str, result_type: type[T]
-) -> None:
+) -> T | None:
     """Start a workflow (or find it under its id) with an Update that answers once what was
     submitted is recorded; the same id after the workflow closed finds it closed, and is let
-    be (what it recorded exists already); refusals come back as Refusals."""
+    be (what it recorded exists already); refusals come back as Refusals. The Update's answer,
+    or None for a workflow found closed."""
     try:
-        await temporal.execute_update_with_start_workflow(
+        result: T = await temporal.execute_update_with_start_workflow(
             update, start_workflow_operation=start, result_type=result_type
         )
     except WorkflowAlreadyStartedError:
         await settle_start(start)
+        return None
     except Exception as exc:
         raise refusal_from_workflow(exc) from exc
+    return result

@@ -28,6 +28,10 @@ class Staff:
     role: Role
 
 
+LEGAL_REPRESENTATIVE = "王五"
+"""Every simulated borrower's legal representative: who signs its offers."""
+
+
 @dataclass(frozen=True)
 class Borrower:
     """A verified enterprise and the applicant who acts for it."""
@@ -126,7 +130,7 @@ async def _borrower(
         founding_date=date(2015, 3, 1),
         industry="C",
         region="310101",
-        legal_rep_name="王五",
+        legal_rep_name=LEGAL_REPRESENTATIVE,
         legal_rep_id_number=id_number,
         legal_rep_id_hash=cipher.lookup_hash(id_number, purpose="id_number"),
         mobile=spec.mobile,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 import uuid
 from collections import Counter
@@ -34,7 +35,7 @@ from domain.errors import BusinessRuleError
 from domain.origination import required_materials, term_bounds
 from domain.schedule import PrepaymentStrategy
 from domain.servicing import LoanAccount
-from simulation.cast import Cast, Staff
+from simulation.cast import LEGAL_REPRESENTATIVE, Cast, Staff
 from simulation.invariants import (
     QUERY_RPC_TIMEOUT,
     HistoryChecker,
@@ -51,6 +52,8 @@ from workflows.contracts import (
     SEALED_ACCOUNT,
     SEALED_PAYER_ACCOUNT,
     Acceptance,
+    AcceptanceCodeRequest,
+    AcceptanceCodeSent,
     ApplicationInput,
     ApplicationProgress,
     CreditDecision,
@@ -450,17 +453,32 @@ class People:
         return f"withdraw {outcome}"
 
     async def _accept(self, spec: LoanSpec, workflow_id: str) -> str:
-        """Accept the offer letter issued last, named by its SHA-256, as the API does."""
+        """Accept the offer letter issued last, named by its SHA-256, as the API does: signed
+        by the legal representative with the code texted to their mobile (read from the
+        sandbox's SMS outbox, as the demo reads it)."""
         application_id = self.tracked[spec.index].application_id
         async with self.world.sessions() as session:
             row = await session.get(LoanApplication, application_id)
             document = str(row.offer.get("document_sha256", "")) if row else ""
         applicant = self.cast.borrowers[spec.index].applicant_id
+        asked, _ = await self._update(
+            workflow_id,
+            "request_acceptance_code",
+            AcceptanceCodeRequest(requested_by=applicant),
+            update_id=None,
+            result_type=AcceptanceCodeSent,
+        )
+        if asked != "ok":
+            return f"code {asked}"
+        code = await self._texted_code(spec.mobile)
+        if code is None:
+            return "code never texted"
         acceptance = Acceptance(
             accepted_by=applicant,
-            typed_name="王五",
+            typed_name=LEGAL_REPRESENTATIVE,
             sealed_account=self.world.cipher.encrypt(spec.account, context=SEALED_ACCOUNT),
             document_sha256=document,
+            code=code,
         )
         outcome, _ = await self._update(
             workflow_id,
@@ -472,6 +490,21 @@ class People:
         if outcome == "ok":
             self.decisions.append(HumanDecision(workflow_id, applicant, "offer acceptance"))
         return outcome
+
+    async def _texted_code(self, mobile: str) -> str | None:
+        """The signing code last texted to ``mobile``, from the sandbox's SMS outbox."""
+        for _ in range(50):
+            reply = await self.world.providers.get(
+                "/sms/v1/messages", params={"to": mobile, "limit": 1000}
+            )
+            texts = [
+                m["text"] for m in reply.json()["messages"] if m.get("template") == "signing_code"
+            ]
+            found = re.search(r"\d{6}", texts[-1]) if texts else None
+            if found:
+                return found.group(0)
+            await asyncio.sleep(0.1)
+        return None
 
     async def _open_task(self, workflow_id: str, kind: str) -> HumanTask | None:
         """The open task of this kind in the inbox, as an officer sees it."""

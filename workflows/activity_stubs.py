@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from workflows.contracts import (
+    AcceptanceCodeSent,
     Addendum,
     ApplicationInput,
     ApplicationRef,
@@ -50,10 +51,13 @@ from workflows.contracts import (
     RegistrationInput,
     RegistryCheckResult,
     ResubmissionRecorded,
+    SendAcceptanceCode,
     SendOtp,
+    SignerCheck,
     StageChange,
     TaskRef,
     UsccClaimResult,
+    VerifySigner,
 )
 from workflows.reporting_contracts import (
     ArchivedReport,
@@ -114,6 +118,8 @@ assess_application = stub("assess_application", ApplicationRef, Assessment)
 set_application_stage = stub("set_application_stage", ApplicationStage)
 record_offer = stub("record_offer", OfferTerms)
 record_acceptance = stub("record_acceptance", RecordAcceptance, uuid.UUID)
+send_acceptance_code = stub("send_acceptance_code", SendAcceptanceCode, AcceptanceCodeSent)
+verify_signer = stub("verify_signer", VerifySigner, SignerCheck)
 disburse_loan = stub("disburse_loan", uuid.UUID, DisbursementResult)
 
 # ---- documents (activities/loan_documents.py) -----------------------------------------

@@ -5,6 +5,7 @@ once → the loan's servicing workflow (business id ``application-{id}``)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,15 +22,19 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import business_date
     from domain.origination import check_decided_terms, check_materials, missing_materials
     from domain.roles import Role
+    from domain.signing import CODE_MISSING, SIGNING_CODES_PER_OFFER, TOO_MANY_CODES
     from workflows import activity_stubs as stub
     from workflows.activity_options import DATABASE, MONEY, PROVIDER
     from workflows.activity_stubs import Call
     from workflows.contracts import (
+        APPLICATION_ALREADY_OPEN,
         DISBURSEMENT_REFUSED,
         INSTITUTION,
         STAGE,
         STATUS,
         Acceptance,
+        AcceptanceCodeRequest,
+        AcceptanceCodeSent,
         ApplicationInput,
         ApplicationProgress,
         ApplicationRef,
@@ -48,7 +53,10 @@ with workflow.unsafe.imports_passed_through():
         OfferTerms,
         OpenTask,
         RecordAcceptance,
+        SendAcceptanceCode,
+        SignerCheck,
         TaskRef,
+        VerifySigner,
         Withdrawal,
         WorkflowType,
         loan_workflow_id,
@@ -60,6 +68,8 @@ OFFER_VALIDITY = timedelta(days=7)
 ANSWER_DEADLINE = timedelta(days=14)
 """How long the applicant has to provide missing materials or answer a question."""
 MAX_QUESTIONS = 3
+DUPLICATE_SETTLE = timedelta(seconds=30)
+"""How long a run refused as a duplicate waits for its ``submission`` Update to answer it."""
 MAX_RATE = Decimal("0.24")
 # Who may decide a referred case, by the authority its amount needs.
 DECIDERS = {
@@ -93,6 +103,9 @@ LEAN_RECORDS = "lean-records-v1"
 OPENING_ATTRIBUTES = "opening-attributes-v1"
 # A refused disbursement tells the applicant what happened and what to do next.
 DISBURSEMENT_FAILED_NOTICE = "disbursement-failed-notice-v1"
+# An acceptance is signed by the legal representative: typed name and a one-time code texted
+# to the registered mobile, checked (and logged) before the offer counts as accepted.
+VERIFIED_SIGNER = "verified-signer-v1"
 
 _T = TypeVar("_T")
 
@@ -145,10 +158,16 @@ class LoanApplicationWorkflow:
         self.acceptance: Acceptance | None = None
         self.accepted_at: datetime | None = None
         self.refusal: OfferRefusal | None = None
+        self.codes_sent = 0  # signing codes this offer asked for (verified-signer-v1)
+        self.signing = 0  # acceptances whose signer is being verified
         self.withdrawn = False
         # People's decisions not yet in the decision log: the next stage write logs them.
         self.unlogged: list[DecisionEntry] = []
         self.loan_id: uuid.UUID | None = None
+        # The enterprise's open application for the same product and purpose, when that
+        # refused recording this one (issue 21): nothing recorded, the run ends.
+        self.duplicate_of: uuid.UUID | None = None
+        self.submission_asked = False
         self.lean = False  # lean-records-v1 (set once the assessment is back)
 
     @property
@@ -170,7 +189,15 @@ class LoanApplicationWorkflow:
                     INSTITUTION.value_set(str(application.institution_id)),
                 ]
             )
-        await _db(stub.record_application(application))
+        try:
+            await _db(stub.record_application(application))
+        except (ActivityError, ApplicationError) as exc:
+            # A local activity's failure comes as its ApplicationError, a scheduled one's as
+            # the ActivityError it caused.
+            cause = exc.cause if isinstance(exc, ActivityError) else exc
+            if not isinstance(cause, ApplicationError) or cause.type != APPLICATION_ALREADY_OPEN:
+                raise
+            return await self._refused_as_duplicate(uuid.UUID(str(cause.details[0])))
         self.recorded = True
         if self._missing():
             if not await self._collect_materials():
@@ -266,6 +293,22 @@ class LoanApplicationWorkflow:
         return await self._finish("disbursed")
 
     # ---- steps -------------------------------------------------------------------------
+    async def _refused_as_duplicate(self, open_id: uuid.UUID) -> ApplicationProgress:
+        """Another application of the enterprise for the product and purpose is open: nothing
+        was recorded; the ``submission`` Update answers with the open one and the run ends."""
+        self.duplicate_of = open_id
+        self.stage, self.reason = "duplicate", APPLICATION_ALREADY_OPEN
+        self._staged_in_visibility("duplicate")
+        # The update-with-start's ``submission`` is what answers the submitter: the run waits
+        # for it (a while: a start without it ends anyway) and for it to have answered.
+        if not self.submission_asked:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self.submission_asked, timeout=DUPLICATE_SETTLE
+                )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.progress()
+
     def _open_search_attributes(self, application: ApplicationInput) -> None:
         """The API starts the workflow with its opening search attributes (one visibility
         write with the start); upsert only those a start without them lacks."""
@@ -564,6 +607,9 @@ class LoanApplicationWorkflow:
 
     def _staged(self, stage: str, reason: str = "") -> None:
         self.stage, self.reason = stage, reason
+        self._staged_in_visibility(stage)
+
+    def _staged_in_visibility(self, stage: str) -> None:
         workflow.upsert_search_attributes([STATUS.value_set(stage)])
 
     def _key(self, what: str) -> str:
@@ -698,8 +744,11 @@ class LoanApplicationWorkflow:
     # with the validator's ApplicationError; any other exception would fail the task).
     @workflow.update
     async def submission(self) -> ApplicationProgress:
-        """Used with update-with-start: answers once the application is recorded."""
-        await workflow.wait_condition(lambda: self.recorded)
+        """Used with update-with-start: answers once the application is recorded, or (stage
+        ``duplicate``, ``open_application_id``) once another application of the enterprise for
+        the product and purpose, open, refused recording it."""
+        self.submission_asked = True
+        await workflow.wait_condition(lambda: self.recorded or self.duplicate_of is not None)
         return self.progress()
 
     @workflow.update
@@ -862,15 +911,82 @@ class LoanApplicationWorkflow:
             raise _refuse("an answer has at most 2000 characters", "information.too_long")
 
     @workflow.update
+    async def request_acceptance_code(self, request: AcceptanceCodeRequest) -> AcceptanceCodeSent:
+        """Text a one-time code to the legal representative to sign the offer letter issued
+        last (the code before is void); at most SIGNING_CODES_PER_OFFER per offer."""
+        self._validate_code_request(request)
+        self.codes_sent += 1
+        send = SendAcceptanceCode(
+            application_id=self._application.application_id,
+            document_sha256=self.offer_document.sha256 if self.offer_document else "",
+            requested_by=request.requested_by,
+            role=request.role,
+            send=self.codes_sent,
+        )
+        try:
+            return await PROVIDER.run(stub.send_acceptance_code(send))
+        except ActivityError as exc:
+            cause = exc.cause
+            code = cause.type if isinstance(cause, ApplicationError) else None
+            raise _refuse("the code could not be sent", code or "signer.code_not_sent") from exc
+
+    @request_acceptance_code.validator
+    def _validate_code_request(self, request: AcceptanceCodeRequest) -> None:
+        self._offer_pending()
+        if self.codes_sent >= SIGNING_CODES_PER_OFFER:
+            raise _refuse(f"at most {SIGNING_CODES_PER_OFFER} codes per offer", TOO_MANY_CODES)
+
+    @workflow.update
     async def accept_offer(self, acceptance: Acceptance) -> ApplicationProgress:
-        # Logged by record_acceptance with the loan it creates.
+        # Logged by record_acceptance with the loan it creates; the signature by verify_signer.
         self._validate_accept(acceptance)
+        if workflow.patched(VERIFIED_SIGNER):
+            self.signing += 1  # a withdrawal or refusal meanwhile waits for the outcome
+            try:
+                check = await self._verify_signer(acceptance)
+            finally:
+                self.signing -= 1
+            if check.refusal:
+                raise ApplicationError(
+                    f"the signature is refused ({check.attempts_left} attempts left)",
+                    check.attempts_left,
+                    type=check.refusal,
+                )
+            self._validate_accept(acceptance)  # under the lock: another Update may have won
         self.acceptance = acceptance
         self.accepted_at = workflow.now()
         await workflow.wait_condition(lambda: self.stage not in OFFER_STAGES)
         return self.progress()
 
+    async def _verify_signer(self, acceptance: Acceptance) -> SignerCheck:
+        """verify_signer: the typed name is the legal representative's and the code is the
+        live one for this letter (each outcome logged)."""
+        return await _db(
+            stub.verify_signer(
+                VerifySigner(
+                    application_id=self._application.application_id,
+                    document_sha256=acceptance.document_sha256,
+                    signer_name=acceptance.typed_name,
+                    code=acceptance.code,
+                    accepted_by=acceptance.accepted_by,
+                    role=acceptance.role,
+                )
+            )
+        )
+
+    async def _signature_settled(self) -> None:
+        """An acceptance being signed is decided first: a withdrawal or refusal validated
+        meanwhile then finds the offer accepted (refused) or still pending (goes ahead)."""
+        if self.signing:
+            await workflow.wait_condition(lambda: self.signing == 0)
+
     @accept_offer.validator
+    def _validate_signed_accept(self, acceptance: Acceptance) -> None:
+        """An acceptance carries the code texted to the legal representative."""
+        self._validate_accept(acceptance)
+        if not (len(acceptance.code) == 6 and acceptance.code.isdigit()):
+            raise _refuse("the 6-digit code texted to the signer is required", CODE_MISSING)
+
     def _validate_accept(self, acceptance: Acceptance) -> None:
         self._offer_pending()
         if len(acceptance.typed_name.strip()) < 2:
@@ -885,6 +1001,7 @@ class LoanApplicationWorkflow:
 
     @workflow.update
     async def refuse_offer(self, refusal: OfferRefusal) -> ApplicationProgress:
+        await self._signature_settled()
         self._validate_refuse(refusal)
         self.unlogged.append(
             self._applicant_entry(
@@ -923,6 +1040,7 @@ class LoanApplicationWorkflow:
     @workflow.update
     async def withdraw(self, request: Withdrawal | None = None) -> ApplicationProgress:
         """The applicant withdraws; ``request`` names them (callers from before it send none)."""
+        await self._signature_settled()
         self._validate_withdraw(request)
         self.unlogged.append(
             self._applicant_entry(
@@ -961,4 +1079,5 @@ class LoanApplicationWorkflow:
             question=question,
             missing_materials=list(self._missing()) if self.application else [],
             offer_document=self.offer_document,
+            open_application_id=self.duplicate_of,
         )

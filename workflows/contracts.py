@@ -470,6 +470,9 @@ class ApplicationInput(Contract):
     # None only in histories and from callers before it.
     submitted_by: uuid.UUID | None = None
     submitter_role: str = ""
+    # The financing purpose as compared (``domain.origination.purpose_key``): one open
+    # application per enterprise, product and purpose. Empty in histories from before.
+    purpose: str = ""
 
 
 def opening_search_attributes(application: ApplicationInput) -> list[SearchAttributePair[str]]:
@@ -604,13 +607,64 @@ class OfferDocument(Contract):
 
 
 class Acceptance(Contract):
-    """The applicant accepts the offer: typed name, and the account to pay into (sealed)."""
+    """The applicant accepts the offer: the signer's typed name, the one-time code texted to
+    the legal representative, and the account to pay into (sealed)."""
 
     accepted_by: uuid.UUID
     typed_name: str
     sealed_account: str
     document_sha256: str = ""  # the hash of the offer letter the applicant read and accepts
     role: str = "applicant"
+    # The code of ``request_acceptance_code`` (verified-signer-v1); empty in histories before.
+    code: str = ""
+
+
+class AcceptanceCodeRequest(Contract):
+    """The applicant asks for a one-time code to sign the offer letter issued last."""
+
+    requested_by: uuid.UUID
+    role: str = "applicant"
+
+
+class AcceptanceCodeSent(Contract):
+    """Where the code went (masked) and until when it is valid."""
+
+    masked_mobile: str
+    expires_at: datetime
+    attempts: int
+    document_sha256: str
+
+
+class SendAcceptanceCode(Contract):
+    """Text a new code for this offer letter to the legal representative (voiding any other);
+    ``send`` counts the codes the offer asked for (the decision log's key)."""
+
+    application_id: uuid.UUID
+    document_sha256: str
+    requested_by: uuid.UUID
+    role: str
+    send: int
+
+
+class VerifySigner(Contract):
+    """Check an acceptance's signer: the typed name against the legal representative's, and
+    the code against the live one for this letter (a wrong one counted, the right consumed)."""
+
+    application_id: uuid.UUID
+    document_sha256: str
+    signer_name: str
+    code: str
+    accepted_by: uuid.UUID
+    role: str
+
+
+class SignerCheck(Contract):
+    """The verdict: ``refusal`` empty when the signer is confirmed, else its code
+    (``domain.signing``); the signer's name masked; wrong attempts the code has left."""
+
+    refusal: str = ""
+    signer: str = ""
+    attempts_left: int = 0
 
 
 class RecordAcceptance(Contract):
@@ -622,6 +676,10 @@ class RecordAcceptance(Contract):
 # disburse_loan's error type when the bank refuses the payment for good (frozen or closed
 # account …): nothing was paid; not retried, and the application ends disbursement_failed.
 DISBURSEMENT_REFUSED = "DisbursementRefused"
+# record_application's error type when the enterprise has another application open for the
+# product and purpose (its id the first detail): not retried, nothing recorded, the workflow
+# ends and its ``submission`` Update is refused with the same type.
+APPLICATION_ALREADY_OPEN = "application.already_open"
 
 
 class DisbursementResult(Contract):
@@ -664,6 +722,9 @@ class ApplicationProgress(Contract):
     question: str = ""
     missing_materials: list[str] = Field(default_factory=list)
     offer_document: OfferDocument | None = None
+    # Stage ``duplicate``: the enterprise's open application for the same product and purpose
+    # that refused recording this one (nothing of this one is recorded).
+    open_application_id: uuid.UUID | None = None
 
 
 # ---- loan servicing -------------------------------------------------------------------------

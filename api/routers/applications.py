@@ -29,7 +29,7 @@ from services.applications import (
 from services.exposure import exposure_for_reader
 from services.inputs import ServerRule, server_rules
 from services.principal import Principal
-from workflows.contracts import ApplicationProgress
+from workflows.contracts import AcceptanceCodeSent, ApplicationProgress
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
@@ -131,7 +131,13 @@ async def application_progress(
 
 
 @router.post(
-    "/{application_id}/acceptance", operation_id="accept_offer", response_model=AcceptanceOut
+    "/{application_id}/acceptance",
+    operation_id="accept_offer",
+    response_model=AcceptanceOut,
+    openapi_extra=server_rules(
+        ServerRule("signer_name", "signer.name_mismatch", "the registered legal representative"),
+        ServerRule("code", "signer.code_wrong", "the live code texted by acceptance-code"),
+    ),
 )
 async def accept_offer(
     application_id: uuid.UUID,
@@ -142,15 +148,31 @@ async def accept_offer(
     settings: SettingsDep,
     response: Response,
 ) -> AcceptanceOut:
-    """Accept the offer (typed name) and name the account to pay into; disbursement follows.
-    Accepting again with the same letter and account answers the first acceptance, marked
-    ``Idempotent-Replayed: true``; with another letter or account it is refused."""
+    """Accept the offer, signed by the legal representative: their name as registered and the
+    code texted by ``acceptance-code``; name the account to pay into; disbursement follows. A
+    wrong name or code is refused on its field (nothing is paid). Accepting again with the
+    same letter and account answers the first acceptance, marked ``Idempotent-Replayed:
+    true``; with another letter or account it is refused."""
     accepted = await applications.accept_offer(
         session, temporal, settings, user, application_id, body
     )
     if accepted.replayed:
         mark_replayed(response)
     return AcceptanceOut(stage=accepted.stage, loan_id=accepted.loan_id, account=accepted.account)
+
+
+@router.post(
+    "/{application_id}/acceptance-code",
+    operation_id="request_acceptance_code",
+    response_model=AcceptanceCodeSent,
+)
+async def request_acceptance_code(
+    application_id: uuid.UUID, user: Applicant, session: SessionDep, temporal: TemporalDep
+) -> AcceptanceCodeSent:
+    """Text a one-time code to the legal representative's registered mobile to sign the offer
+    letter issued last (the code before is void); the number masked, the code's expiry and
+    the wrong attempts it allows."""
+    return await applications.request_acceptance_code(session, temporal, user, application_id)
 
 
 @router.post(

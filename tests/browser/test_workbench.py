@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.models import DemandResponse, HumanTask, Loan, PortfolioSnapshot
 from tests.browser.conftest import Workbench
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _progress_until
 from tests.integration.test_demand_api import STAFF_PASSWORD, product_body
 from tests.integration.test_onboarding_api import (
@@ -203,7 +204,9 @@ async def test_compliance_reads_the_case_timeline(workbench: Workbench, case: Ca
 
 
 @pytest.fixture(scope="module")
-async def loan_id(workbench: Workbench, dev_env: WorkflowEnvironment, case: Case) -> str:
+async def loan_id(
+    workbench: Workbench, dev_env: WorkflowEnvironment, case: Case, sandbox: SandboxProcess
+) -> str:
     """The approved case is accepted and paid out; the daily sweep snapshots the portfolio."""
     platform = workbench.platform
     headers = case.applicant_headers
@@ -219,10 +222,8 @@ async def loan_id(workbench: Workbench, dev_env: WorkflowEnvironment, case: Case
         )
         assert decided.status_code == 200, decided.text
         await _progress_until(platform, case.small_id, headers, {"offered"})
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{case.small_id}/acceptance",
-        json={"typed_name": "赵明军", "account": ACCOUNT},
-        headers=case.applicant_headers,
+    accepted = await sign_and_accept(
+        platform, sandbox, case.small_id, case.applicant_headers, ACCOUNT
     )
     assert accepted.status_code == 200, accepted.text
     done = await _progress_until(platform, case.small_id, case.applicant_headers, {"disbursed"})

@@ -45,6 +45,8 @@ class Lifecycle:
     index: int
     officer_path: bool
     uscc: str = ""
+    mobile: str = ""  # the legal representative's, who signs the offer
+    signer: str = ""  # the legal representative's name as registered
     username: str = ""  # the applicant's login, once registered
     enterprise_id: str = ""
     application_id: str = ""
@@ -195,14 +197,24 @@ async def setup_lender(api: Api, admin: tuple[str, str], tag: str) -> Lender:
     return Lender(inst_id, products["AUTO"], products["REVIEW"], users["officer"])
 
 
-async def _latest_code(api: Api, mobile: str, after: int = 0) -> tuple[str, int]:
-    """The newest one-time code texted to mobile, and how many were sent so far."""
+async def _codes_sent(api: Api, mobile: str, template: str) -> int:
+    """How many codes of ``template`` were texted to mobile so far."""
+    reply = await api.call("GET", "/sms/v1/messages?limit=1000", client=api.providers)
+    return sum(
+        1 for m in reply.json()["messages"] if m["to"] == mobile and m.get("template") == template
+    )
+
+
+async def _latest_code(
+    api: Api, mobile: str, after: int = 0, template: str = "otp_code"
+) -> tuple[str, int]:
+    """The newest one-time code (of ``template``) texted to mobile, and how many were sent."""
     for _ in range(300):
         reply = await api.call("GET", "/sms/v1/messages?limit=1000", client=api.providers)
         codes = [
             m
             for m in reply.json()["messages"]
-            if m["to"] == mobile and m.get("template") == "otp_code"
+            if m["to"] == mobile and m.get("template") == template
         ]
         if len(codes) > after or (codes and after == 0):
             found = re.search(r"\d{6}", codes[-1]["text"])
@@ -286,10 +298,18 @@ async def accept_until_disbursed(api: Api, life: Lifecycle, applicant: dict[str,
 
     async def accept(body: dict[str, Any]) -> None:
         if body["stage"] == "offered":
+            # Signed by the legal representative: a code texted to them, read from the outbox.
+            before = await _codes_sent(api, life.mobile, "signing_code")
+            sent = await api.call(
+                "POST", f"/api/v1/applications/{app_id}/acceptance-code", headers=applicant
+            )
+            if sent.status_code != 200:
+                return
+            code, _ = await _latest_code(api, life.mobile, before, template="signing_code")
             await api.call(
                 "POST",
                 f"/api/v1/applications/{app_id}/acceptance",
-                json={"typed_name": "王五", "account": ACCOUNT},
+                json={"signer_name": life.signer, "code": code, "account": ACCOUNT},
                 headers=applicant,
             )
 
@@ -313,6 +333,7 @@ async def onboard_and_apply(
     uscc, mobile, id_number = new_uscc(), new_mobile(), new_id_number()
     life.uscc = uscc
     body = registration_body(uscc, id_number, mobile)
+    life.mobile, life.signer = mobile, body["legal_representative"]["name"]
     username = body["account"]["username"]
     life.stage = "registering"
     # Registration ids are random and only the answer carries the registration's secret: a

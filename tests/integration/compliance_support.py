@@ -10,6 +10,7 @@ from typing import Any
 from db.base import utcnow
 from db.models_compliance import MonitoringAlert
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, product_body
 from tests.support import SandboxProcess
@@ -28,10 +29,11 @@ class ApprovedLoan:
 
 
 async def officer_approved_loan(
-    platform: Platform, sandbox: SandboxProcess, *, product: str, mobile_tail: str, signer: str
+    platform: Platform, sandbox: SandboxProcess, *, product: str, mobile_tail: str
 ) -> ApprovedLoan:
     """A new lender and applicant; ¥200,000 over 12 months referred (auto-approval limit 0),
-    approved by the officer at 4.20 %, accepted by ``signer`` and disbursed."""
+    approved by the officer at 4.20 %, signed by its legal representative (the code texted to
+    them) and disbursed."""
     inst_id, admin, officer = await _lender(platform)
     created = await platform.http.post(
         "/api/v1/products", json=product_body(product, auto_approval_limit="0"), headers=admin
@@ -60,11 +62,7 @@ async def officer_approved_loan(
     )
     assert decided.status_code == 200, decided.text
     await _progress_until(platform, app_id, applicant, {"offered"})
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": signer, "account": ACCOUNT},
-        headers=applicant,
-    )
+    accepted = await sign_and_accept(platform, sandbox, app_id, applicant, ACCOUNT)
     assert accepted.status_code == 200, accepted.text
     done = await _progress_until(platform, app_id, applicant, {"disbursed"})
     return ApprovedLoan(inst_id, admin, officer, applicant, app_id, done)

@@ -45,7 +45,7 @@ async def served_demo(platform: Platform, sandbox: SandboxProcess) -> AsyncItera
             seed_demo(url, database_url),
             seed_enterprises(url, sandbox.base_url),
             seed_catalog(url),
-            seed_applications(url),
+            seed_applications(url, sandbox.base_url),
         ):
             for _ in step:
                 pass

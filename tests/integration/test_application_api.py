@@ -30,6 +30,7 @@ from db.models import (
 )
 from domain.retention import CLOSED_LOAN_STATUSES
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.integration.test_onboarding_api import (
     new_id_number,
@@ -95,6 +96,36 @@ async def _credit_task(
     return task
 
 
+async def offered_by_a_supervisor(
+    platform: Platform, sandbox: SandboxProcess, code: str, suffix: str
+) -> tuple[str, dict[str, str]]:
+    """¥200,000 over 12 months referred and approved at 4.20 % by a supervisor: the offered
+    application's id and the applicant's headers."""
+    supervisor, product, applicant = await _reviewed_product(platform, sandbox, code, suffix)
+    submitted = await platform.http.post(
+        "/api/v1/applications",
+        json={
+            "product_id": product.json()["id"],
+            "amount": "200000.00",
+            "term_months": 12,
+            "repayment_method": "equal_installment",
+        },
+        headers=applicant,
+    )
+    assert submitted.status_code == 201, submitted.text
+    app_id = submitted.json()["id"]
+    await _progress_until(platform, app_id, applicant, {"in_review"})
+    task = await _credit_task(platform, app_id, supervisor)
+    approved = await platform.http.post(
+        f"/api/v1/tasks/{task['id']}/decision",
+        json={"approve": True, "rate": "0.0420"},
+        headers=supervisor,
+    )
+    assert approved.status_code == 200, approved.text
+    await _progress_until(platform, app_id, applicant, {"offered"})
+    return app_id, applicant
+
+
 async def test_application_to_disbursement_exactly_once(
     platform: Platform, sandbox: SandboxProcess
 ) -> None:
@@ -151,11 +182,7 @@ async def test_application_to_disbursement_exactly_once(
 
     offered = await _progress_until(platform, app_id, applicant, {"offered"})
     assert Decimal(offered["offer"]["rate"]) == Decimal("0.0420")
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "张三", "account": ACCOUNT},
-        headers=applicant,
-    )
+    accepted = await sign_and_accept(platform, sandbox, app_id, applicant, ACCOUNT)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["account"].endswith("3445") and ACCOUNT not in accepted.text
     assert "Idempotent-Replayed" not in accepted.headers
@@ -166,7 +193,7 @@ async def test_application_to_disbursement_exactly_once(
     # repeat; another account is refused rather than silently ignored.
     repeated = await platform.http.post(
         f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "张三", "account": ACCOUNT},
+        json={"signer_name": "张三", "code": "000000", "account": ACCOUNT},
         headers=applicant,
     )
     assert repeated.status_code == 200, repeated.text
@@ -178,7 +205,7 @@ async def test_application_to_disbursement_exactly_once(
     }
     elsewhere = await platform.http.post(
         f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "张三", "account": "6222020200199998888"},
+        json={"signer_name": "张三", "code": "000000", "account": "6222020200199998888"},
         headers=applicant,
     )
     assert elsewhere.status_code == 409
@@ -311,35 +338,8 @@ async def _notices_until(platform: Platform, app_id: str, template: str) -> list
 async def test_refused_disbursement_is_recorded_failed_and_the_application_ends_with_a_notice(
     platform: Platform, sandbox: SandboxProcess
 ) -> None:
-    supervisor, product, applicant = await _reviewed_product(
-        platform, sandbox, "ORIG-3", suffix="345"
-    )
-    submitted = await platform.http.post(
-        "/api/v1/applications",
-        json={
-            "product_id": product.json()["id"],
-            "amount": "200000.00",
-            "term_months": 12,
-            "repayment_method": "equal_installment",
-        },
-        headers=applicant,
-    )
-    assert submitted.status_code == 201, submitted.text
-    app_id = submitted.json()["id"]
-    await _progress_until(platform, app_id, applicant, {"in_review"})
-    task = await _credit_task(platform, app_id, supervisor)
-    approved = await platform.http.post(
-        f"/api/v1/tasks/{task['id']}/decision",
-        json={"approve": True, "rate": "0.0420"},
-        headers=supervisor,
-    )
-    assert approved.status_code == 200, approved.text
-    await _progress_until(platform, app_id, applicant, {"offered"})
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "张三", "account": FROZEN_ACCOUNT},
-        headers=applicant,
-    )
+    app_id, applicant = await offered_by_a_supervisor(platform, sandbox, "ORIG-3", suffix="345")
+    accepted = await sign_and_accept(platform, sandbox, app_id, applicant, FROZEN_ACCOUNT)
     assert accepted.status_code == 200, accepted.text
 
     done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from audit.chain import verify_decision_log
 from db.models import DecisionLogEntry, LoanApplication
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.integration.test_record_histories import _save
@@ -34,8 +35,10 @@ async def _submit(
     applicant: dict[str, str],
     product_id: str,
     amount: str,
+    purpose: str,
     materials: list[str] | None = None,
 ) -> str:
+    """Submit an application; ``purpose`` tells apart the ones open at once (issue 21)."""
     submitted = await platform.http.post(
         "/api/v1/applications",
         json={
@@ -44,6 +47,7 @@ async def _submit(
             "term_months": 12,
             "repayment_method": "equal_installment",
             "materials": materials or [],
+            "purpose": purpose,
         },
         headers=applicant,
     )
@@ -113,7 +117,7 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
 
     # A: ¥6,000,000 (four eyes) — materials provided, a question answered, two approvals,
     # the offer accepted.
-    big = await _submit(platform, applicant, product_id, "6000000.00")
+    big = await _submit(platform, applicant, product_id, "6000000.00", "购置生产设备")
     await _progress_until(platform, big, applicant, {"materials_requested"})
     provided = await platform.http.post(
         f"/api/v1/applications/{big}/information",
@@ -136,15 +140,11 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     await _decide(platform, big, first, {**terms, "reason": "现金流充足"})
     await _decide(platform, big, second, terms)
     offer = await _progress_until(platform, big, applicant, {"offered"})
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{big}/acceptance",
-        json={"typed_name": "张三", "account": ACCOUNT},
-        headers=applicant,
-    )
+    accepted = await sign_and_accept(platform, sandbox, big, applicant, ACCOUNT)
     assert accepted.status_code == 200, accepted.text
 
     # B: a counter-offer by the officer, refused by the applicant.
-    countered = await _submit(platform, applicant, product_id, "200000.00")
+    countered = await _submit(platform, applicant, product_id, "200000.00", "采购原材料")
     await _progress_until(platform, countered, applicant, {"in_review"})
     await _decide(
         platform,
@@ -161,10 +161,10 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     assert refused.status_code == 200, refused.text
 
     # C: declined by the officer. D: withdrawn by the applicant while in review.
-    declined = await _submit(platform, applicant, product_id, "200000.00")
+    declined = await _submit(platform, applicant, product_id, "200000.00", "支付员工工资")
     await _progress_until(platform, declined, applicant, {"in_review"})
     await _decide(platform, declined, officer, {"approve": False, "reason": "负债率过高"})
-    withdrawn = await _submit(platform, applicant, product_id, "200000.00")
+    withdrawn = await _submit(platform, applicant, product_id, "200000.00", "旺季备货")
     await _progress_until(platform, withdrawn, applicant, {"in_review"})
     gone = await platform.http.post(f"/api/v1/applications/{withdrawn}/withdraw", headers=applicant)
     assert gone.status_code == 200, gone.text

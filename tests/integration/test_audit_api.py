@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.models import HumanTask, LoanApplication
 from tests.integration.compliance_support import officer_approved_loan
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import signer_of
 from tests.integration.test_application_api import ACCOUNT
 from tests.integration.test_demand_api import STAFF_PASSWORD, _lender
 from tests.support import SandboxProcess
@@ -29,7 +30,6 @@ from workflows.contracts import WorkflowType
 from workflows.retention_contracts import RETENTION_SCHEDULE_ID, RetentionResult
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-TYPED_NAME = "审计甲"
 
 
 async def _platform_user(platform: Platform, role: str) -> dict[str, str]:
@@ -46,9 +46,7 @@ async def _platform_user(platform: Platform, role: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 async def case(platform: Platform, sandbox: SandboxProcess) -> dict[str, Any]:
     """One enterprise with an application decided by an officer, accepted and disbursed."""
-    loan = await officer_approved_loan(
-        platform, sandbox, product="AUDIT-1", mobile_tail="321", signer=TYPED_NAME
-    )
+    loan = await officer_approved_loan(platform, sandbox, product="AUDIT-1", mobile_tail="321")
     inst_id, admin, officer, applicant = (
         loan.institution_id,
         loan.admin,
@@ -61,6 +59,7 @@ async def case(platform: Platform, sandbox: SandboxProcess) -> dict[str, Any]:
     code = (await platform.http.get(f"/api/v1/institutions/{inst_id}", headers=admin)).json()
     return {
         "enterprise": enterprise,
+        "typed_name": (await signer_of(platform, app_id))[0],  # the legal representative
         "application": f"application-{app_id}",
         "loan": f"loan-{done['loan_id']}",
         "institution_id": inst_id,
@@ -114,7 +113,7 @@ async def test_compliance_walks_the_whole_story_with_decoded_payloads(
     decision = next(e for e in application if e["name"] == "decide_credit")
     assert decision["actor"].endswith("(officer)") and decision["inputs"]["approve"] is True
     accepted = next(e for e in application if e["name"] == "accept_offer")
-    assert accepted["inputs"]["typed_name"] == TYPED_NAME
+    assert accepted["inputs"]["typed_name"] == case["typed_name"]
     assert ACCOUNT not in json.dumps(story)  # sealed even in the decoded payloads
     sources = {e["source"] for e in application}
     assert {"temporal", "decision_log", "human_task"} <= sources
@@ -130,7 +129,7 @@ async def test_an_officer_reads_own_cases_withheld_and_never_another_institution
     story = await _story(platform, case["application"], case["officer"])
     assert story["revealed"] is False
     text = json.dumps(story, ensure_ascii=False)
-    assert TYPED_NAME not in text and case["enterprise"]["name"] not in text
+    assert case["typed_name"] not in text and case["enterprise"]["name"] not in text
     for workflow in story["workflows"]:
         for entry in workflow["entries"]:
             if entry["source"] == "temporal":
@@ -156,7 +155,9 @@ async def test_a_regulator_reads_but_changes_nothing(
     platform: Platform, case: dict[str, Any]
 ) -> None:
     story = await _story(platform, case["application"], case["regulator"])
-    assert story["revealed"] is False and TYPED_NAME not in json.dumps(story, ensure_ascii=False)
+    assert story["revealed"] is False and case["typed_name"] not in json.dumps(
+        story, ensure_ascii=False
+    )
     verified = await platform.http.get(
         "/api/v1/audit/decision-log/verify", headers=case["regulator"]
     )
@@ -219,7 +220,7 @@ async def test_exports_as_json_with_its_digest_and_as_pdf_with_embedded_cjk_font
         line for line in fonts.splitlines()[2:] if "CJK" in line and line.split()[-5] == "yes"
     ]
     assert embedded, fonts
-    assert "审计时间线" in text and TYPED_NAME not in text
+    assert "审计时间线" in text and case["typed_name"] not in text
 
 
 async def test_the_retention_workflow_leaves_the_decision_log_verifiable(

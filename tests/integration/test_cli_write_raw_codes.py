@@ -332,8 +332,11 @@ async def _demand(t: Terminal, platform: Platform, me: str) -> None:
     await t.refused(me, "demand", "withdraw", demand)
 
 
-async def _loan(t: Terminal, platform: Platform, new: Newcomer, product: str) -> tuple[str, str]:
-    """An application accepted and its loan serviced: paid, prepaid, extended (an officer
+async def _loan(
+    t: Terminal, platform: Platform, sms: str, new: Newcomer, product: str
+) -> tuple[str, str]:
+    """An application accepted (signed by the legal representative with the code texted to
+    them, typed at the prompt) and its loan serviced: paid, prepaid, extended (an officer
     grants it), paid off; the application's and the loan's ids."""
     me = new.username
     apply = ("apply", "--product", product, "--term", "12", "--amount")
@@ -346,8 +349,10 @@ async def _loan(t: Terminal, platform: Platform, new: Newcomer, product: str) ->
     await _application(platform, application, {"offered"})
     accept = ("application", "accept", application, "--name", new.legal_rep, "--account", ACCOUNT)
     await t.refused(me, *accept, "--sha256", "abc")
-    await t.do(me, *accept)
-    await t.do(me, *accept)  # already done: said so
+    await t.refused(me, *accept, "--name", "冒名者", "--code", "000000")  # no code asked for
+    signed = Typed([lambda: latest_code(sms, new.mobile, "signing_code")])
+    await t.do(me, *accept, typed=signed)
+    await t.do(me, *accept, "--code", "000000")  # already done: said so
     await t.refused(me, "application", "refuse", application)
     loan = await _until(platform, _active_loan(application), f"the loan of {application}")
     await t.refused(me, "loan", "pay", loan, "-5")
@@ -477,7 +482,7 @@ async def test_no_write_command_nor_refusal_prints_a_raw_code(
     await _demand(t, platform, new.username)
     async with platform.sessions() as session:
         product = await session.scalar(select(LoanProduct.id).where(LoanProduct.code == "ICBC-JYD"))
-    application, loan = await _loan(t, platform, new, str(product))
+    application, loan = await _loan(t, platform, sandbox.base_url, new, str(product))
     await _applications(t, platform, new, str(product))
     await t.do(new.username, "application", "list")
     await t.do(new.username, "loan", "list")

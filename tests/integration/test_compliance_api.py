@@ -39,9 +39,7 @@ THIRD_PARTY_ACCOUNT = "6217000010012345678"
 @pytest.fixture(scope="module")
 async def case(platform: Platform, sandbox: SandboxProcess) -> dict[str, Any]:
     """A disbursed loan, most of it repaid at once from a third party's account."""
-    loan = await officer_approved_loan(
-        platform, sandbox, product="REPORT-1", mobile_tail="322", signer="报表甲"
-    )
+    loan = await officer_approved_loan(platform, sandbox, product="REPORT-1", mobile_tail="322")
     inst_id, officer, applicant = loan.institution_id, loan.officer, loan.applicant
     app_id, done = loan.application_id, loan.progress
     loan_id = done["loan_id"]

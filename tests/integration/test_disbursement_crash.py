@@ -24,6 +24,7 @@ from db.session import create_engine, create_session_factory
 from server import create_app
 from services.accounts import create_platform_admin
 from tests.integration.conftest import ADMIN_PASSWORD, Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.support import PROJECT_ROOT, SandboxProcess
@@ -113,11 +114,7 @@ async def test_killed_worker_mid_disbursement_pays_exactly_once(
                 "/sandbox/v1/faults", json={"provider": "bank", "mode": "slow", "count": 1}
             )
             assert armed.status_code in (200, 201)
-        accepted = await platform.http.post(
-            f"/api/v1/applications/{app_id}/acceptance",
-            json={"typed_name": "王五", "account": ACCOUNT},
-            headers=applicant,
-        )
+        accepted = await sign_and_accept(platform, sandbox, app_id, applicant, ACCOUNT)
         assert accepted.status_code == 200, accepted.text
         loan_id = uuid.UUID(accepted.json()["loan_id"])
         for _ in range(200):
@@ -193,11 +190,7 @@ async def test_killed_worker_mid_collection_takes_the_payment_exactly_once(
         ).json()["id"]
         offered = await _progress_until(platform, app_id, applicant, {"offered", "in_review"})
         assert offered["stage"] == "offered", offered
-        await platform.http.post(
-            f"/api/v1/applications/{app_id}/acceptance",
-            json={"typed_name": "赵六", "account": ACCOUNT},
-            headers=applicant,
-        )
+        await sign_and_accept(platform, sandbox, app_id, applicant, ACCOUNT)
         done = await _progress_until(platform, app_id, applicant, {"disbursed"})
         loan_id = uuid.UUID(done["loan_id"])
         for _ in range(200):

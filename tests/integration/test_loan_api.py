@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.models import JournalEntry, JournalLineRow, Loan, LoanDocument, PaymentInstruction
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import sign_and_accept, signer_of
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.support import SandboxProcess
@@ -115,16 +116,12 @@ async def test_application_with_a_question_to_a_settled_loan(
     assert letter.status_code == 200 and letter.content.startswith(b"%PDF")
     sha = hashlib.sha256(letter.content).hexdigest()
     assert letter.headers["X-Document-SHA256"] == sha == offered["offer_document"]["sha256"]
-    wrong = await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "李四", "account": ACCOUNT, "document_sha256": "0" * 64},
-        headers=applicant,
+    wrong = await sign_and_accept(
+        platform, sandbox, app_id, applicant, ACCOUNT, document_sha256="0" * 64
     )
     assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "offer.document_mismatch"
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "李四", "account": ACCOUNT, "document_sha256": sha},
-        headers=applicant,
+    accepted = await sign_and_accept(
+        platform, sandbox, app_id, applicant, ACCOUNT, document_sha256=sha
     )
     assert accepted.status_code == 200, accepted.text
     done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})
@@ -226,7 +223,8 @@ async def test_application_with_a_question_to_a_settled_loan(
 
     async with platform.sessions() as session:
         loan = await session.get(Loan, loan_id)
-        assert loan is not None and loan.signed_name == "李四" and loan.offer_sha256 == sha
+        signer, _ = await signer_of(platform, app_id)  # the legal representative signs
+        assert loan is not None and loan.signed_name == signer and loan.offer_sha256 == sha
         kinds = set(
             await session.scalars(select(LoanDocument.kind).where(LoanDocument.loan_id == loan_id))
         )
@@ -285,11 +283,7 @@ async def test_daily_sweep_snapshots_the_portfolio_by_category(
     assert (await _progress_until(platform, app_id, applicant, {"offered", "in_review"}))[
         "stage"
     ] == "offered"
-    await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "周七", "account": ACCOUNT},
-        headers=applicant,
-    )
+    await sign_and_accept(platform, sandbox, app_id, applicant, ACCOUNT)
     loan_id = (await _progress_until(platform, app_id, applicant, {"disbursed"}))["loan_id"]
     await _schedule(platform, loan_id, applicant)  # the loan workflow has opened the account
     for _ in range(100):  # … and posted it to the read model the sweep reads

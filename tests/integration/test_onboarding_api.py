@@ -83,13 +83,13 @@ def registration_body(uscc: str, id_number: str, mobile: str, **overrides: Any) 
     return body
 
 
-async def latest_code(sandbox: SandboxProcess, mobile: str) -> str:
+async def latest_code(sandbox: SandboxProcess, mobile: str, template: str = "otp_code") -> str:
     async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
         for _ in range(100):
             # No phone number in a (logged) URL: read the whole outbox and filter here.
             reply = await client.get("/sms/v1/messages", params={"limit": 1000})
             messages = [m for m in reply.json()["messages"] if m["to"] == mobile]
-            codes = [m for m in messages if m.get("template") == "otp_code"]
+            codes = [m for m in messages if m.get("template") == template]
             if codes:
                 match = re.search(r"\d{6}", codes[-1]["text"])
                 assert match

@@ -30,9 +30,9 @@ from domain.product_codec import terms_from_json
 from domain.products import CreditGrade
 from domain.scorecard import ScoreResult, score
 from domain.scoring_input import scoring_input
-from sandbox.registry import enterprise_record
 from services.exposure import application_exposure
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _progress_until
 from tests.integration.test_demand_api import STAFF_PASSWORD, _lender, product_body
 from tests.integration.test_onboarding_api import (
@@ -176,11 +176,7 @@ async def test_exposure_at_two_banks_turns_an_approval_at_a_third_into_a_referra
     # A loan at bank A: approved automatically, accepted, disbursed.
     loan_app = await _apply(platform, applicant, products[0], at_a)
     assert (await _assessed(platform, loan_app, applicant))["decision"] == "auto_approve"
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{loan_app}/acceptance",
-        json={"typed_name": enterprise_record(firm.uscc).legal_representative, "account": ACCOUNT},
-        headers=applicant,
-    )
+    accepted = await sign_and_accept(platform, sandbox, loan_app, applicant, ACCOUNT)
     assert accepted.status_code == 200, accepted.text
     done = await _progress_until(
         platform, loan_app, applicant, {"disbursed", "disbursement_failed"}

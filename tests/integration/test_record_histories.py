@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from sandbox.registry import enterprise_record
 from sandbox.sms import BLOCKED_SUFFIX
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import _progress_until
 from tests.integration.test_demand_api import _lender, _user, _verified_applicant, product_body
 from tests.integration.test_onboarding_api import (
@@ -121,11 +122,7 @@ async def test_record_one_history_per_workflow_type(
         headers=supervisor,
     )
     await _progress_until(platform, app_id, applicant, {"offered"})
-    await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "李四", "account": "6222020200998877665"},
-        headers=applicant,
-    )
+    await sign_and_accept(platform, sandbox, app_id, applicant, "6222020200998877665")
     done = await _progress_until(platform, app_id, applicant, {"disbursed"})
     await _save(dev_env, f"application-{app_id}", "loan_application_disbursed")
 

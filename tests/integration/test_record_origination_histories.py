@@ -10,6 +10,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.integration.conftest import Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import FROZEN_ACCOUNT, _progress_until
 from tests.integration.test_application_decision_log import _decide, _submit
 from tests.integration.test_demand_api import _lender, _verified_applicant, product_body
@@ -31,19 +32,15 @@ async def test_record_the_refused_disbursement_and_the_named_withdrawal(
     product_id = product.json()["id"]
     applicant = await _verified_applicant(platform, sandbox)
 
-    refused = await _submit(platform, applicant, product_id, "200000.00")
+    refused = await _submit(platform, applicant, product_id, "200000.00", "采购原材料")
     await _progress_until(platform, refused, applicant, {"in_review"})
     await _decide(platform, refused, officer, {"approve": True, "rate": "0.045"})
     await _progress_until(platform, refused, applicant, {"offered"})
-    await platform.http.post(
-        f"/api/v1/applications/{refused}/acceptance",
-        json={"typed_name": "李四", "account": FROZEN_ACCOUNT},
-        headers=applicant,
-    )
+    await sign_and_accept(platform, sandbox, refused, applicant, FROZEN_ACCOUNT)
     await _progress_until(platform, refused, applicant, {"disbursement_failed"})
     await _save(dev_env, f"application-{refused}", "loan_application_disbursement_failed")
 
-    withdrawn = await _submit(platform, applicant, product_id, "200000.00")
+    withdrawn = await _submit(platform, applicant, product_id, "200000.00", "购置设备")
     await _progress_until(platform, withdrawn, applicant, {"in_review"})
     await _decide(platform, withdrawn, officer, {"action": "request_info", "question": "用途？"})
     await _progress_until(platform, withdrawn, applicant, {"info_requested"})

@@ -13,6 +13,7 @@ import pytest
 from domain.roles import Role
 from tests.integration.compliance_support import seed_compliance_records
 from tests.integration.conftest import ADMIN_PASSWORD, Platform
+from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _progress_until
 from tests.integration.test_demand_api import STAFF_PASSWORD, product_body
 from tests.integration.test_onboarding_api import (
@@ -165,12 +166,14 @@ async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, indust
     assert demand.status_code == 201, demand.text
     tenant.ids["demand_id"] = str(demand.json()["id"])
 
-    async def submit(key: str) -> str:
+    async def submit(key: str, purpose: str) -> str:
+        # Two open at once: one application per product and purpose (issue 21).
         body = {
             "product_id": product_id,
             "amount": "200000.00",
             "term_months": 12,
             "repayment_method": "equal_installment",
+            "purpose": purpose,
         }
         submitted = await platform.http.post(
             "/api/v1/applications", json=body, headers={**applicant, "Idempotency-Key": key}
@@ -178,8 +181,10 @@ async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, indust
         assert submitted.status_code == 201, submitted.text
         return str(submitted.json()["id"])
 
-    app_id = tenant.ids["application_id"] = await submit(f"{name}-disbursed")
-    pending_id = tenant.ids["pending_application_id"] = await submit(f"{name}-pending")
+    app_id = tenant.ids["application_id"] = await submit(f"{name}-disbursed", "采购原材料")
+    pending_id = tenant.ids["pending_application_id"] = await submit(
+        f"{name}-pending", "支付员工工资"
+    )
     supervisor = tenant.headers[Role.SUPERVISOR]
     await _progress_until(platform, app_id, applicant, {"in_review"})
     task_id = await _credit_task(platform, supervisor, app_id)
@@ -190,11 +195,7 @@ async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, indust
     )
     assert approved.status_code == 200, approved.text
     await _progress_until(platform, app_id, applicant, {"offered"})
-    accepted = await platform.http.post(
-        f"/api/v1/applications/{app_id}/acceptance",
-        json={"typed_name": "张三", "account": ACCOUNT},
-        headers=applicant,
-    )
+    accepted = await sign_and_accept(platform, sandbox, app_id, applicant, ACCOUNT)
     assert accepted.status_code == 200, accepted.text
     done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})
     assert done["stage"] == "disbursed", done

@@ -29,7 +29,7 @@ ROUTES = list(api_routes(APP))
 # Bodies that pass validation, so a request reaches the handler's tenant check. A route that
 # names a tenant's record in its path and takes a body needs one here.
 BODIES: dict[str, dict[str, Any]] = {
-    "accept_offer": {"typed_name": "张三", "account": ACCOUNT},
+    "accept_offer": {"signer_name": "张三", "code": "000000", "account": ACCOUNT},
     "provide_information": {"answer": "第三季度营收已恢复"},
     "refuse_offer": {"reason": "利率偏高"},
     "make_payment": {"amount": "1.00"},

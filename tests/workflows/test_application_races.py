@@ -227,6 +227,7 @@ async def test_withdrawal_racing_an_acceptance_is_refused_once_the_offer_is_acce
             typed_name="Li Wei",
             sealed_account="sealed:account",
             document_sha256=LETTER_SHA,
+            code="123456",
         )
         outcomes = await _at_once(
             stack,

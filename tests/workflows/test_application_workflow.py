@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WithStartWorkflowOperation, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -25,7 +26,10 @@ from tests.workflows.test_demand_workflow import _eventually, _refused_or_closed
 from tests.workflows.test_onboarding_workflow import _refusal
 from workflows.application import LoanApplicationWorkflow
 from workflows.contracts import (
+    APPLICATION_ALREADY_OPEN,
     Acceptance,
+    AcceptanceCodeRequest,
+    AcceptanceCodeSent,
     ApplicationInput,
     ApplicationProgress,
     ApplicationRef,
@@ -41,7 +45,10 @@ from workflows.contracts import (
     OfferTerms,
     OpenTask,
     RecordAcceptance,
+    SendAcceptanceCode,
+    SignerCheck,
     TaskRef,
+    VerifySigner,
     WorkflowType,
     application_workflow_id,
     documents_queue,
@@ -122,6 +129,10 @@ class FakeApplicationActivities:
     acceptances: list[RecordAcceptance] = field(default_factory=list)
     disbursements: list[uuid.UUID] = field(default_factory=list)
     notifications: list[NotifyEnterprise] = field(default_factory=list)
+    duplicate_of: uuid.UUID | None = None  # another open application refuses recording this one
+    signer_refusal: str = ""  # verify_signer's verdict ("" = the signer is confirmed)
+    codes: list[SendAcceptanceCode] = field(default_factory=list)
+    signatures: list[VerifySigner] = field(default_factory=list)
 
     async def _pass(self, key: str) -> None:
         gate = self.gates.get(key)
@@ -130,6 +141,10 @@ class FakeApplicationActivities:
 
     @activity.defn(name="record_application")
     async def record_application(self, application: ApplicationInput) -> None:
+        if self.duplicate_of is not None:
+            raise ApplicationError(
+                "open", str(self.duplicate_of), type=APPLICATION_ALREADY_OPEN, non_retryable=True
+            )
         self.applications.append(application)
         if not missing_materials(
             tuple(application.required_materials), tuple(application.materials)
@@ -195,6 +210,21 @@ class FakeApplicationActivities:
         await self._pass("record_acceptance")
         return self.loan_id
 
+    @activity.defn(name="send_acceptance_code")
+    async def send_acceptance_code(self, send: SendAcceptanceCode) -> AcceptanceCodeSent:
+        self.codes.append(send)
+        return AcceptanceCodeSent(
+            masked_mobile="138****0000",
+            expires_at=activity.info().started_time + timedelta(minutes=10),
+            attempts=5,
+            document_sha256=send.document_sha256,
+        )
+
+    @activity.defn(name="verify_signer")
+    async def verify_signer(self, check: VerifySigner) -> SignerCheck:
+        self.signatures.append(check)
+        return SignerCheck(refusal=self.signer_refusal, signer="L*", attempts_left=4)
+
     @activity.defn(name="disburse_loan")
     async def disburse_loan(self, loan_id: uuid.UUID) -> DisbursementResult:
         self.disbursements.append(loan_id)
@@ -229,6 +259,8 @@ class FakeApplicationActivities:
             self.record_acceptance,
             self.disburse_loan,
             self.notify_enterprise,
+            self.send_acceptance_code,
+            self.verify_signer,
         ]
 
     def stage_names(self) -> list[str]:
@@ -283,13 +315,14 @@ class Application:
         return await self.update("decide_credit", decision)
 
     async def accept(
-        self, typed_name: str = "Li Wei", document_sha256: str = LETTER_SHA
+        self, typed_name: str = "Li Wei", document_sha256: str = LETTER_SHA, code: str = "123456"
     ) -> ApplicationProgress:
         acceptance = Acceptance(
             accepted_by=APPLICANT,
             typed_name=typed_name,
             sealed_account="sealed:account",
             document_sha256=document_sha256,
+            code=code,
         )
         return await self.update("accept_offer", acceptance)
 
@@ -693,6 +726,82 @@ async def test_acceptance_without_a_typed_name_is_refused(
     assert initial.type == "offer.name_required"
     assert progress.stage == "offered"
     assert case.fake.acceptances == []
+
+
+async def test_a_refused_signer_accepts_nothing_and_a_confirmed_one_is_paid(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """verified-signer-v1: the code goes to the signer on request; an acceptance without a
+    code is refused by the validator, one verify_signer refuses changes nothing (refused with
+    its code), and the confirmed signer's acceptance is disbursed."""
+    fake = FakeApplicationActivities(
+        assessment=_assessment("auto_approve"), signer_refusal="signer.name_mismatch"
+    )
+    async with offered(time_skipping_env, fake) as case:
+        sent: AcceptanceCodeSent = await case.handle.execute_update(
+            "request_acceptance_code",
+            AcceptanceCodeRequest(requested_by=APPLICANT),
+            result_type=AcceptanceCodeSent,
+        )
+        missing = await _refusal(case.accept(code=""))
+        wrong = await _refusal(case.accept("Zhang San"))
+        refused_stage = (await case.progress()).stage
+        fake.signer_refusal = ""
+        await case.accept()
+        result = await case.result()
+    assert sent.masked_mobile == "138****0000" and sent.document_sha256 == LETTER_SHA
+    assert [c.document_sha256 for c in fake.codes] == [LETTER_SHA]
+    assert missing.type == "signer.code_missing"
+    assert wrong.type == "signer.name_mismatch"
+    assert refused_stage == "offered"
+    assert [v.signer_name for v in fake.signatures] == ["Zhang San", "Li Wei"]
+    assert len(fake.acceptances) == 1 and fake.acceptances[0].acceptance.code == "123456"
+    assert result.stage == "disbursed" and len(fake.disbursements) == 1
+
+
+async def test_a_submission_refused_as_a_duplicate_names_the_open_application(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """record_application finds another open application for the product and purpose: the
+    update-with-start's Update answers with its id, nothing more happens and the run ends."""
+    open_id = uuid.uuid4()
+    fake = FakeApplicationActivities(assessment=_assessment("auto_approve"), duplicate_of=open_id)
+    queue = f"tq-{uuid.uuid4()}"
+    submitted = ApplicationInput(
+        application_id=uuid.uuid4(),
+        enterprise_id=uuid.uuid4(),
+        product_id=uuid.uuid4(),
+        product_version=1,
+        institution_id=INSTITUTION_ID,
+        amount=REQUESTED,
+        term_months=TERM,
+        repayment_method="equal_installments",
+    )
+    workflow_id = application_workflow_id(submitted.application_id)
+    async with Worker(
+        time_skipping_env.client,
+        task_queue=queue,
+        workflows=[LoanApplicationWorkflow],
+        activities=fake.all(),
+    ):
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            WorkflowType.LOAN_APPLICATION,
+            submitted,
+            id=workflow_id,
+            task_queue=queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        answer = await time_skipping_env.client.execute_update_with_start_workflow(
+            "submission", start_workflow_operation=start, result_type=ApplicationProgress
+        )
+        handle = time_skipping_env.client.get_workflow_handle(
+            workflow_id, result_type=ApplicationProgress
+        )
+        result = await handle.result()
+    assert (answer.stage, answer.open_application_id) == ("duplicate", open_id)
+    assert (result.stage, result.reason) == ("duplicate", APPLICATION_ALREADY_OPEN)
+    assert fake.assessed == [] and fake.stages == []
 
 
 async def test_acceptance_before_any_offer_is_refused_as_not_pending(

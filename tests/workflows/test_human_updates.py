@@ -83,6 +83,9 @@ NOT_DECISIONS: dict[tuple[str, str], str] = {
     ("LoanServicingWorkflow", "prepay"): "money: as a payment, with the strategy in the "
     "transaction's memo",
     ("LoanServicingWorkflow", "pay_off"): "money: as a payment; the loan closes",
+    ("LoanApplicationWorkflow", "request_acceptance_code"): "a code texted to the legal "
+    "representative: signing_challenge keeps its hash, expiry and attempts; the signature's "
+    "outcome is logged by accept_offer's verify_signer (offer.signed, offer.signature_refused)",
 }
 
 

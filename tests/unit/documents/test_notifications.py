@@ -20,6 +20,7 @@ from domain.onboarding import rejection_guidance
 
 SAMPLE_CONTEXTS: dict[str, dict[str, object]] = {
     "otp_code": {"code": "482913", "minutes": 5},
+    "signing_code": {"code": "482913", "minutes": 10, "document_tail": "9f3a1c"},
     "registration_received": {"enterprise_name": "杭州云桥科技有限公司"},
     "application_in_review": {"enterprise_name": "杭州云桥科技有限公司"},
     "application_declined": {"enterprise_name": "杭州云桥科技有限公司", "reason": "征信逾期"},

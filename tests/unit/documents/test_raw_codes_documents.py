@@ -331,6 +331,7 @@ def test_a_pdf_shows_no_raw_code(template: str, tmp_path: Path) -> None:
 # Contexts as the workflows pass them: codes, ISO dates, amounts formatted '12,345.00'.
 PRODUCTION_CONTEXTS: dict[str, dict[str, object]] = {
     "otp_code": {"code": "482913", "minutes": 5},
+    "signing_code": {"code": "482913", "minutes": 10, "document_tail": "9f3a1c"},
     "registration_received": {},
     "verification_in_review": {},
     "verification_approved": {},

@@ -274,7 +274,7 @@ def test_a_repeated_acceptance_says_already_done(api: FakeApi) -> None:
     )
     result = run(
         "application", "accept", APP, "--name", "张三", "--account", "62220202001",
-        "--sha256", PDF_SHA,
+        "--sha256", PDF_SHA, "--code", "482913",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("already done 已办理过")

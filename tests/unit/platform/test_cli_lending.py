@@ -229,6 +229,34 @@ def test_apply_still_takes_the_product_as_an_argument(api: FakeApi) -> None:
     assert body["repayment_method"] == "equal_installment"
 
 
+def test_apply_while_one_is_open_names_the_open_application(api: FakeApi) -> None:
+    """One open application per product and purpose: the refusal names the open one."""
+    open_id = "0b3c5d6e-0000-4000-8000-00000000aaaa"
+    api.on(
+        "POST",
+        "/api/v1/applications",
+        httpx.Response(
+            409,
+            json={
+                "error": {
+                    "code": "application.already_open",
+                    "message_zh": "该企业已有同一产品、同一用途的申请正在办理",
+                    "message_en": "An application for the same product and purpose is open",
+                    "fields": [],
+                    "details": {"application_id": open_id},
+                }
+            },
+        ),
+    )
+    result = run(
+        "apply", PRODUCT, "--amount", "200000", "--term", "6", "--purpose", "采购原材料",
+        "--key", "k-2",
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert api.body()["purpose"] == "采购原材料"
+    assert open_id in result.stderr and "application.already_open" not in result.stdout
+
+
 @pytest.mark.parametrize(
     "amount", ["abc", "3e5", "1.234", "0", "0.00", "300,000", "nan", " ", "-5", "-0.01"]
 )
@@ -340,14 +368,18 @@ def test_accept_uses_the_hash_of_the_letter_it_downloaded(api: FakeApi) -> None:
         f"/api/v1/applications/{APP}/acceptance",
         {"stage": "disbursed", "loan_id": LOAN, "account": "6222 **** **** 3445"},
     )
-    result = run("application", "accept", APP, "--name", "张三", "--account", "6222020200112233445")
+    result = run(
+        "application", "accept", APP, "--name", "张三", "--account", "6222020200112233445",
+        "--code", "482913",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert api.calls == [
         ("GET", f"/api/v1/applications/{APP}/documents/offer_letter"),
         ("POST", f"/api/v1/applications/{APP}/acceptance"),
     ]
     assert api.body() == {
-        "typed_name": "张三",
+        "signer_name": "张三",
+        "code": "482913",
         "account": "6222020200112233445",
         "document_sha256": PDF_SHA,
     }
@@ -366,7 +398,10 @@ def test_accept_hashes_the_bytes_not_the_header_claim(api: FakeApi) -> None:
         f"/api/v1/applications/{APP}/acceptance",
         {"stage": "accepted", "loan_id": None, "account": "6222****"},
     )
-    result = run("application", "accept", APP, "--name", "张三", "--account", "62220202001")
+    result = run(
+        "application", "accept", APP, "--name", "张三", "--account", "62220202001",
+        "--code", "482913",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert api.body()["document_sha256"] == hashlib.sha256(other).hexdigest()
 
@@ -399,10 +434,76 @@ def test_accept_with_a_given_hash_does_not_download(api: FakeApi) -> None:
         "62220202001",
         "--sha256",
         PDF_SHA.upper(),
+        "--code",
+        "482913",
     )
     assert result.exit_code == 0, result.output
     assert api.calls == [("POST", f"/api/v1/applications/{APP}/acceptance")]
     assert api.body()["document_sha256"] == PDF_SHA
+
+
+def test_accept_without_a_code_has_one_texted_and_asks_for_it(api: FakeApi) -> None:
+    """The signer's code: sent to the legal representative's mobile (shown masked), typed in."""
+    api.on(
+        "POST",
+        f"/api/v1/applications/{APP}/acceptance-code",
+        {
+            "masked_mobile": "138****5678",
+            "expires_at": "2030-01-01T00:10:00Z",
+            "attempts": 5,
+            "document_sha256": PDF_SHA,
+        },
+    )
+    api.on(
+        "POST",
+        f"/api/v1/applications/{APP}/acceptance",
+        {"stage": "accepted", "loan_id": None, "account": "6222****"},
+    )
+    result = CliRunner().invoke(
+        cli_main.app,
+        ["application", "accept", APP, "--name", "张三", "--account", "62220202001",
+         "--sha256", PDF_SHA],
+        input="482913\n",
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert api.calls == [
+        ("POST", f"/api/v1/applications/{APP}/acceptance-code"),
+        ("POST", f"/api/v1/applications/{APP}/acceptance"),
+    ]
+    assert "138****5678" in result.stdout
+    assert api.body()["code"] == "482913"
+
+
+def test_a_wrong_signer_name_points_at_the_name_option(api: FakeApi) -> None:
+    api.on(
+        "POST",
+        f"/api/v1/applications/{APP}/acceptance",
+        httpx.Response(
+            422,
+            json={
+                "error": {
+                    "code": "signer.name_mismatch",
+                    "message_zh": "签署人姓名与登记的法定代表人不一致",
+                    "message_en": "The signer's name is not the legal representative's",
+                    "fields": [
+                        {
+                            "field": "signer_name",
+                            "code": "signer.name_mismatch",
+                            "message_zh": "与登记的法定代表人姓名不一致",
+                            "message_en": "Not the registered legal representative's name",
+                        }
+                    ],
+                }
+            },
+        ),
+    )
+    result = run(
+        "application", "accept", APP, "--name", "张三", "--account", "62220202001",
+        "--sha256", PDF_SHA, "--code", "482913",
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "--name" in result.stderr
 
 
 def test_accept_rejects_a_malformed_hash(api: FakeApi) -> None:
@@ -457,6 +558,8 @@ def test_an_api_refusal_exits_non_zero_with_the_bilingual_message(api: FakeApi) 
         "62220202001",
         "--sha256",
         PDF_SHA,
+        "--code",
+        "482913",
     )
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
