@@ -62,6 +62,8 @@ async def _submit(
             "term_months": 12,
             "repayment_method": "equal_installment",
             "materials": materials,
+            # two open applications of one product need purposes of their own (issue 21)
+            "purpose": f"经营周转（¥{amount}）",
         },
         headers=headers,
     )
