@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -227,7 +228,16 @@ def print_tasks() -> None:
     """Where each task of the running loop waits, to stderr (also on ``kill -USR1`` of a
     ``loanbridge simulate`` process: a run that seems stuck shows where)."""
     for task in asyncio.all_tasks():
-        task.print_stack(limit=12, file=sys.stderr)
+        print(f"task {task.get_name()}:", file=sys.stderr)
+        awaited: Any = task.get_coro()
+        while awaited is not None:  # the whole chain of awaits, not just the task's own frame
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is not None:
+                print(
+                    f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}",
+                    file=sys.stderr,
+                )
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
     sys.stderr.flush()
 
 

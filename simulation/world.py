@@ -57,6 +57,7 @@ class _Side(SimplePlugin):
 ATTEMPTS = 8  # times a step's real timeout the clock may be held before it counts as stuck
 LOOK_AFTER_S = 3.0  # real seconds the clock is held before a look at what holds it
 IDLE_POLL_S = 0.5  # real seconds between looks
+ABANDON_SLEEP_S = 5.0  # real seconds a run's teardown waits for a sleep it gives up
 STABLE_IDLE_POLLS = 5  # looks in a row finding nothing in flight before a lock is released
 STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
 
@@ -308,10 +309,14 @@ class World:
             self.relocks += 1
 
     async def _abandon_sleep(self) -> None:
+        """Give up the outstanding sleep. A sleep the server never ends (its clock held) is
+        not waited for beyond a few seconds: the server is shut down next anyway, and a run
+        must end with its report, never hang in its teardown."""
         if self._sleeping is not None:
             self._sleeping.cancel()
-            with contextlib.suppress(BaseException):
-                await self._sleeping
+            # its outcome is taken whenever it comes: a refused sleep is no error here
+            self._sleeping.add_done_callback(lambda sleep: sleep.cancelled() or sleep.exception())
+            await asyncio.wait({self._sleeping}, timeout=ABANDON_SLEEP_S)
             self._sleeping = None
 
     # ---- sandbox faults ------------------------------------------------------------------
