@@ -1,6 +1,7 @@
 """Demo data for post-loan credit ratings (issue 21): one re-rating run over the demo's active
-loans, scored by the promoted demo model, so the officer's loan and case pages show a rating
-history and any early warning it raised."""
+loans (scored by the model the worker serves then: it reads a new promotion within
+``MODEL_REFRESH_S``), so the officer's loan and case pages show a rating history and any early
+warning it raised."""
 
 from __future__ import annotations
 
