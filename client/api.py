@@ -58,6 +58,14 @@ class Outcome(Generic[T]):
     already_done: bool = False
 
 
+def _answered(model: type[M], response: httpx.Response) -> Outcome[M]:
+    """A once-only command's answer, and whether the API says it was a repeat."""
+    return Outcome(
+        model.model_validate(response.json()),
+        already_done=response.headers.get(REPLAYED_HEADER, "").lower() == "true",
+    )
+
+
 @dataclass
 class FieldError:
     """One field-level problem reported by the API."""
@@ -161,11 +169,7 @@ class LoanBridgeClient:
 
     def _outcome(self, model: type[M], method: str, path: str, **kwargs: Any) -> Outcome[M]:
         """A command that happens once: its answer, and whether the API says it was a repeat."""
-        response = self._send(method, path, **kwargs)
-        return Outcome(
-            model.model_validate(response.json()),
-            already_done=response.headers.get(REPLAYED_HEADER, "").lower() == "true",
-        )
+        return _answered(model, self._send(method, path, **kwargs))
 
     def _document(self, path: str) -> Document:
         """Download a PDF; its SHA-256 is computed from the bytes received and, when the API
@@ -545,10 +549,7 @@ class LoanBridgeClient:
         payment still waiting then is a ``payment.processing`` error naming where to look."""
         response = self._send("POST", path, json=body, headers=_idempotency(idempotency_key))
         if response.status_code != 202:
-            return Outcome(
-                LoanProgress.model_validate(response.json()),
-                already_done=response.headers.get(REPLAYED_HEADER, "").lower() == "true",
-            )
+            return _answered(LoanProgress, response)
         status_url = str(response.json()["status_url"])
         deadline = time.monotonic() + self.payment_follow_s
         while time.monotonic() < deadline:

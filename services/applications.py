@@ -55,7 +55,7 @@ from services.cases import latest_issued
 from services.errors import Refusal, not_found
 from services.inputs import TWO_VISIBLE, Money, Schema
 from services.principal import Principal, require_role, sees_case
-from services.sessions import release_connection
+from services.sessions import has_row, release_connection
 from services.workflow_errors import refusal, run_query, run_update, submit_once
 from workflows.contracts import (
     APPLICATION_ALREADY_OPEN,
@@ -281,8 +281,7 @@ async def _purpose(session: AsyncSession, enterprise_id: uuid.UUID, body: Applic
 
 async def exists(session: AsyncSession, application_id: uuid.UUID) -> bool:
     """Whether an application with this id is recorded."""
-    stmt = select(LoanApplication.id).where(LoanApplication.id == application_id)
-    return await session.scalar(stmt) is not None
+    return await has_row(session, LoanApplication.id, application_id)
 
 
 async def submit(

@@ -45,6 +45,7 @@ from services.inputs import DecimalInput, Money, Schema
 from services.principal import Principal, require_role
 from services.privacy import Scopes, consent_required, detached_copy, disclosure, disclosures
 from services.results import QuoteOut
+from services.sessions import has_row
 from services.workflow_errors import run_query, run_update, submit_once
 from workflows.contracts import (
     DemandInput,
@@ -361,8 +362,7 @@ async def postable(session: AsyncSession, user: Principal, body: DemandIn) -> uu
 
 async def exists(session: AsyncSession, demand_id: uuid.UUID) -> bool:
     """Whether a demand with this id is recorded."""
-    stmt = select(FinancingDemand.id).where(FinancingDemand.id == demand_id)
-    return await session.scalar(stmt) is not None
+    return await has_row(session, FinancingDemand.id, demand_id)
 
 
 async def submit(

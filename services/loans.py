@@ -352,9 +352,15 @@ async def _act(
     update_id: str | None = None,
 ) -> LoanProgress:
     """Run an Update the caller makes in ``role`` on a loan the caller may see."""
+    await _acting(session, user, role, loan_id)
+    return await _update(temporal, loan_id, name, arg, update_id)
+
+
+async def _acting(session: AsyncSession, user: Principal, role: Role, loan_id: uuid.UUID) -> None:
+    """The caller acts in ``role`` on a loan it may see (403 for another role, 404 for a loan
+    it may not see)."""
     require_role(user, role)
     await loan_for(session, user, loan_id)
-    return await _update(temporal, loan_id, name, arg, update_id)
 
 
 async def _move_money(
@@ -368,8 +374,7 @@ async def _move_money(
 ) -> LoanProgress | PaymentProcessing:
     """Run a paying Update; when the bank has not answered within the configured wait, the
     payment goes on by itself and the answer says where to find how it ended."""
-    require_role(user, Role.APPLICANT)
-    await loan_for(session, user, loan_id)
+    await _acting(session, user, Role.APPLICANT, loan_id)
     done = await run_update_within(
         temporal,
         loan_workflow_id(loan_id),

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Loan
 from db.models_risk import CreditAlert, CreditRating
+from domain.early_warning import notches_down
 from domain.labels import Vocabulary, bilingual
-from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS
+from domain.roles import INSTITUTION_ROLES
 from domain.scorecard import RATINGS
 from services.cases import CASE_READERS, loan
 from services.errors import not_found
@@ -55,11 +56,11 @@ class RatingEntry(Schema):
     early_warning: EarlyWarning | None
 
 
-def notches(previous: str | None, rating: str) -> int:
-    """How many master-scale notches ``rating`` lies below ``previous`` (negative: upgrade)."""
+def _notches(previous: str | None, rating: str) -> int:
+    """``notches_down`` where both ratings are on the master scale (0 for a first rating)."""
     if previous not in RATINGS or rating not in RATINGS:
         return 0
-    return RATINGS.index(rating) - RATINGS.index(previous)
+    return notches_down(previous, rating)
 
 
 async def _entries(session: AsyncSession, loan_ids: list[uuid.UUID]) -> list[RatingEntry]:
@@ -89,7 +90,7 @@ async def _entries(session: AsyncSession, loan_ids: list[uuid.UUID]) -> list[Rat
                 grade=row.grade,
                 rating=row.rating,
                 previous_rating=row.previous_rating,
-                downgrade_notches=notches(row.previous_rating, row.rating),
+                downgrade_notches=_notches(row.previous_rating, row.rating),
                 model_version=row.model_version,
                 reasons=[Reason(code=c, label=bilingual(Vocabulary.REASON, c)) for c in codes],
                 early_warning=None
@@ -121,10 +122,8 @@ async def _readable_loans(
 ) -> list[uuid.UUID]:
     require_role(user, *CASE_READERS)
     query = select(Loan.id).where(Loan.enterprise_id == enterprise_id)
-    if user.role in INSTITUTION_ROLES:
+    if user.role in INSTITUTION_ROLES:  # platform-wide readers, the only others, read all
         query = query.where(Loan.institution_id == user.institution_id)
-    elif user.role not in PLATFORM_WIDE_READERS:
-        raise not_found()
     return list((await session.scalars(query)).all())
 
 

@@ -327,9 +327,14 @@ async def run_update(
             name, args=list(args), id=update_id, result_type=result_type
         )
     except Exception as exc:
-        error = refusal_from_workflow(exc)
-        raise (ended if ended is not None and error.code == "process.finished" else error) from exc
+        raise _refused(exc, ended) from exc
     return result
+
+
+def _refused(exc: Exception, ended: Refusal | None) -> Refusal:
+    """An Update's refusal; ``ended`` in place of ``process.finished`` when given."""
+    error = refusal_from_workflow(exc)
+    return ended if ended is not None and error.code == "process.finished" else error
 
 
 async def run_update_within(
@@ -357,8 +362,7 @@ async def run_update_within(
             result_type=result_type,
         )
     except Exception as exc:
-        error = refusal_from_workflow(exc)
-        raise (ended if ended is not None and error.code == "process.finished" else error) from exc
+        raise _refused(exc, ended) from exc
     return await _outcome_within(update, wait_s)
 
 
