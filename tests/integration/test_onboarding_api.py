@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import re
+import secrets
 from typing import Any
 
 import httpx
@@ -44,16 +44,18 @@ async def register(http: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Respo
 
 def new_uscc(suffix: str = "123") -> str:
     """A valid USCC the sandbox registry knows (suffix selects its scenario)."""
-    body = "".join(random.choice("0123456789") for _ in range(8))
+    body = "".join(secrets.choice("0123456789") for _ in range(8))
     return with_uscc_check_char(f"913101{body}{suffix}")
 
 
 def new_id_number() -> str:
-    return with_id_check_digit(f"310101198{random.randint(0, 9)}0101{random.randint(100, 998):03d}")
+    return with_id_check_digit(
+        f"310101198{secrets.randbelow(10)}0101{100 + secrets.randbelow(899):03d}"
+    )
 
 
 def new_mobile() -> str:
-    return f"139{random.randint(10_000_000, 99_999_999)}"
+    return f"139{10_000_000 + secrets.randbelow(90_000_000)}"
 
 
 def registration_body(uscc: str, id_number: str, mobile: str, **overrides: Any) -> dict[str, Any]:

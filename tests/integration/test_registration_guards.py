@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import random
+import secrets
 import uuid
 from typing import Any
 
@@ -36,7 +36,7 @@ async def test_a_mobile_the_sms_gateway_refuses_ends_the_registration_at_once(
     platform: Platform, sandbox: SandboxProcess
 ) -> None:
     uscc, id_number = new_uscc(), new_id_number()
-    blocked = f"139{random.randint(1000, 9999)}{BLOCKED_SUFFIX}"
+    blocked = f"139{1000 + secrets.randbelow(9000)}{BLOCKED_SUFFIX}"
     body = registration_body(uscc, id_number, blocked)
     # Before issue 28/4 the code was sent again and again and the request got no answer.
     refused = await asyncio.wait_for(platform.http.post("/api/v1/registrations", json=body), 30)

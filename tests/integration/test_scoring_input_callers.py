@@ -5,7 +5,7 @@ included (the trained model scores it): each differs only in the exposure it sco
 from __future__ import annotations
 
 import dataclasses
-import random
+import secrets
 
 import pytest
 from sqlalchemy import update
@@ -50,7 +50,7 @@ async def test_the_three_callers_score_the_same_input_for_the_same_enterprise(
     # as the sandbox registers this USCC, so the benchmark's screening (straight from the
     # sandbox) sees the same enterprise as the activities (through the providers' ports).
     loan, _, _ = await rerating_test._borrower(db_sessions)
-    uscc = with_uscc_check_char(f"91310101{random.randrange(10**6):06d}123")
+    uscc = with_uscc_check_char(f"91310101{secrets.randbelow(10**6):06d}123")
     record, report, tax = enterprise_record(uscc), credit_report(uscc), tax_profile(uscc)
     async with db_sessions() as session, session.begin():
         await session.execute(

@@ -5,7 +5,7 @@ PostgreSQL, fake providers); a second run a month later does not raise the same 
 from __future__ import annotations
 
 import os
-import random
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -65,7 +65,7 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 
 
 def _uscc() -> str:
-    return "9144" + "".join(random.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(14))
+    return "9144" + "".join(secrets.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(14))
 
 
 async def _borrower(sessions: async_sessionmaker[AsyncSession]) -> tuple[Loan, str, uuid.UUID]:
