@@ -534,6 +534,53 @@ async def describe(
     return WorkflowExecutionStatus(raw.workflow_execution_info.status), raw
 
 
+# The test server holds its clock for a workflow task from the moment it is scheduled until
+# it is answered, but never reports one in a description (``pending_workflow_task`` stays
+# empty): only the history shows it, as a task scheduled or started and not yet answered, or
+# a child started and not yet acknowledged.
+_TASK_OPEN = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
+
+
+async def work_pending(client: Client, workflow_id: str) -> str:
+    """What the current run's history shows in flight that a description does not: a
+    workflow task not yet answered, a child or an external signal not yet acknowledged."""
+    events = [e async for e in client.get_workflow_handle(workflow_id).fetch_history_events()]
+    if events and events[-1].event_type in _TASK_OPEN:
+        return "workflow task"
+    initiated = {
+        e.event_id
+        for e in events
+        if e.event_type
+        in (
+            EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+            EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        )
+    }
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+            initiated.discard(
+                e.child_workflow_execution_started_event_attributes.initiated_event_id
+            )
+        elif e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
+            initiated.discard(
+                e.start_child_workflow_execution_failed_event_attributes.initiated_event_id
+            )
+        elif e.event_type == EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
+            initiated.discard(
+                e.external_workflow_execution_signaled_event_attributes.initiated_event_id
+            )
+        elif e.event_type == EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+            initiated.discard(
+                e.signal_external_workflow_execution_failed_event_attributes.initiated_event_id
+            )
+    return "child or signal unacknowledged" if initiated else ""
+
+
 def _continued_from(events: list[HistoryEvent]) -> str:
     if not events or events[0].event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
         return ""

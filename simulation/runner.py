@@ -14,6 +14,7 @@ from datetime import time as clock_time
 from typing import Any
 
 from sqlalchemy import func, select
+from temporalio.client import WorkflowExecutionStatus
 
 from db.models import Loan, LoanTransaction
 from domain.origination import LOAN_NOT_DISBURSED
@@ -27,6 +28,7 @@ from simulation.invariants import (
     check_ledger,
     check_notices,
     describe,
+    work_pending,
 )
 from simulation.people import People
 from simulation.plan import Action, Plan, generate_plan
@@ -326,9 +328,11 @@ async def _in_flight(world: World, people: People) -> str:
                 f"{a.activity_type.name}#{a.attempt} {a.last_failure.message[:60]}"
                 for a in raw.pending_activities
             ]
-            if pending or raw.HasField("pending_workflow_task"):
-                task = " workflow task" if raw.HasField("pending_workflow_task") else ""
-                busy.append(f"{workflow_id} {status.name}: {pending}{task}")
+            task = ""
+            if status == WorkflowExecutionStatus.RUNNING and not pending:
+                task = await work_pending(world.client, workflow_id)
+            if pending or task:
+                busy.append(f"{workflow_id} {status.name}: {pending} {task}".rstrip())
     return "in flight: " + ("; ".join(busy) if busy else "nothing")
 
 

@@ -9,14 +9,13 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.testservice.v1 import (
-    LockTimeSkippingRequest,
     SleepRequest,
     UnlockTimeSkippingRequest,
 )
@@ -58,6 +57,7 @@ ATTEMPTS = 8  # times a step's real timeout the clock may be held before it coun
 LOOK_AFTER_S = 3.0  # real seconds the clock is held before a look at what holds it
 IDLE_POLL_S = 0.5  # real seconds between looks
 ABANDON_SLEEP_S = 5.0  # real seconds a run's teardown waits for a sleep it gives up
+REFUSED_SLEEP_S = 60.0  # real seconds a refused sleep's timer may take to fire
 STABLE_IDLE_POLLS = 5  # looks in a row finding nothing in flight before a lock is released
 STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
 
@@ -91,6 +91,7 @@ class World:
         self.relocks = 0  # sleeps refused because the test's own lock had been released
         self.abandoned_workers = 0  # worker runs that did not end when stopped
         self._sleeping: asyncio.Task[object] | None = None  # the one outstanding sleep
+        self._sleep_until = datetime.min.replace(tzinfo=UTC)  # the moment it sleeps to
 
     @property
     def client(self) -> Client:
@@ -239,7 +240,7 @@ class World:
         gap = moment - await self.now()
         if gap <= timedelta(0):
             return
-        self._start_sleep(gap)
+        await self._start_sleep(gap)
         await self._sleep_out(real_timeout_s, idle, moment)
 
     async def nudge(self, by: timedelta) -> None:
@@ -248,9 +249,10 @@ class World:
         if self._sleeping is not None and self._sleeping.done():
             await self._ended_sleep()  # its answer, and a refusal mended
         if self._sleeping is None:
-            self._start_sleep(by)
+            await self._start_sleep(by)
 
-    def _start_sleep(self, by: timedelta) -> None:
+    async def _start_sleep(self, by: timedelta) -> None:
+        self._sleep_until = await self.now() + by
         request = SleepRequest()
         request.duration.FromTimedelta(by)
         self._sleeping = asyncio.create_task(
@@ -299,14 +301,21 @@ class World:
         await self._ended_sleep()
 
     async def _ended_sleep(self) -> None:
-        """Take the ended sleep's answer; a refused one gives the test its lock back."""
+        """Take the ended sleep's answer. A refused sleep (the count was already zero) has
+        still set its timer, whose firing takes the test's lock back: the clock runs free to
+        that moment, which is waited for (a lock taken here as well would hold the clock for
+        good, and the run would crawl at wall-clock speed)."""
         assert self._sleeping is not None and self._sleeping.done()
         sleeping, self._sleeping = self._sleeping, None
         try:
             sleeping.result()
         except RPCError:
-            await self.client.test_service.lock_time_skipping(LockTimeSkippingRequest())
             self.relocks += 1
+            deadline = time.monotonic() + REFUSED_SLEEP_S
+            while time.monotonic() < deadline:
+                if await self.now() >= self._sleep_until:
+                    break
+                await asyncio.sleep(IDLE_POLL_S)
 
     async def _abandon_sleep(self) -> None:
         """Give up the outstanding sleep. A sleep the server never ends (its clock held) is

@@ -25,6 +25,8 @@ from simulation.invariants import (
     Tracked,
     check_decisions,
     check_ledger,
+    describe,
+    work_pending,
 )
 from simulation.plan import generate_plan
 from simulation.runner import run_seed
@@ -132,6 +134,32 @@ async def test_a_failed_workflow_task_is_reported(
         await handle.terminate()
     assert failed >= 1
     assert "no_failed_workflow_task" in {v.invariant for v in found}
+
+
+async def test_a_workflow_task_nobody_answers_is_in_flight(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    """The test server holds its clock for a scheduled workflow task but never reports one in
+    a description: the simulator reads it from the history, or it would take the held clock
+    for a leaked lock and release it with the task in flight."""
+    client = time_skipping_env.client
+    queue = f"nobody-{uuid.uuid4().hex[:6]}"
+    workflow_id = f"loan-{uuid.uuid4()}"
+    handle = await client.start_workflow(ProbeWorkflow.run, id=workflow_id, task_queue=queue)
+    _status, raw = await describe(client, workflow_id)
+    assert not raw.pending_activities
+    assert await work_pending(client, workflow_id) == "workflow task"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[ProbeWorkflow],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        deadline = time.monotonic() + 20
+        while await work_pending(client, workflow_id):
+            assert time.monotonic() < deadline, "the answered task still shows in flight"
+            await asyncio.sleep(0.2)
+    await handle.terminate()
 
 
 async def test_seeds_run_without_violations(postgres_server_url: str) -> None:
