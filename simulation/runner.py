@@ -88,7 +88,8 @@ class SeedResult:
         return (
             f"seed={self.seed} loans={self.loans} loan-years={self.loan_years:.1f} "
             f"steps={self.steps} actions={self.actions} violations={len(self.found)} "
-            f"failed-tasks={self.failed_tasks} verdict={self.verdict} wall={self.wall_s:.1f}s"
+            f"failed-tasks={self.failed_tasks} locks-released={self.leaked_locks} "
+            f"verdict={self.verdict} wall={self.wall_s:.1f}s"
         )
 
     def details(self) -> list[str]:
