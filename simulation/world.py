@@ -224,24 +224,27 @@ class World:
         return await self.env.get_current_time()
 
     async def advance_to(
-        self, moment: datetime, real_timeout_s: float, idle: Callable[[], Awaitable[bool]]
+        self,
+        moment: datetime,
+        real_timeout_s: float,
+        leaks_when_idle: Callable[[], Awaitable[int | None]],
     ) -> None:
         """Let the server's clock run to ``moment``: every timer on the way fires and the
         workflows do their work on the real activities.
 
         The server holds the clock while anything is in flight: a slow moment is waited out
         (up to ``ATTEMPTS`` times ``real_timeout_s``). When it holds it with nothing in flight
-        for ``STABLE_IDLE_POLLS`` looks in a row (``idle``: it keeps a lock when a workflow
-        completes in the task that completes an Update, as a payoff does, or after a worker
-        stopped mid-activity), that lock is released, and the next looks wait
-        ``LOOK_AFTER_S`` again.
+        for ``STABLE_IDLE_POLLS`` looks in a row and ``leaks_when_idle`` (None while work is in
+        flight) counts more locks the server leaked than were released, one is released, and
+        the next looks wait ``LOOK_AFTER_S`` again. A held clock nothing explains is waited
+        out: releasing a lock that work in flight holds lets the clock run over that work.
         """
-        await self._sleep_out(real_timeout_s, idle, moment)  # a nudge still outstanding
+        await self._sleep_out(real_timeout_s, leaks_when_idle, moment)  # a nudge outstanding
         gap = moment - await self.now()
         if gap <= timedelta(0):
             return
         await self._start_sleep(gap)
-        await self._sleep_out(real_timeout_s, idle, moment)
+        await self._sleep_out(real_timeout_s, leaks_when_idle, moment)
 
     async def nudge(self, by: timedelta) -> None:
         """Let the clock run ``by`` once nothing holds it (a retry's backoff timer fires); not
@@ -262,7 +265,7 @@ class World:
     async def _sleep_out(
         self,
         real_timeout_s: float,
-        idle: Callable[[], Awaitable[bool]],
+        leaks_when_idle: Callable[[], Awaitable[int | None]],
         moment: datetime,
     ) -> None:
         """Wait for the outstanding sleep to end, releasing a lock held with nothing in flight.
@@ -288,7 +291,8 @@ class World:
                     )
                 if now - held_since < LOOK_AFTER_S:
                     continue
-                stable = stable + 1 if await idle() else 0
+                leaked = await leaks_when_idle()
+                stable = stable + 1 if leaked is not None and leaked > self.leaked_locks else 0
                 if stable >= STABLE_IDLE_POLLS:
                     with contextlib.suppress(RPCError):  # nothing was held after all
                         await self.client.test_service.unlock_time_skipping(
