@@ -388,7 +388,13 @@ class HistoryChecker:
 
     async def failed_tasks_now(self, workflow_id: str) -> list[str]:
         """Failed workflow tasks of the current run (a handler blew up: Updates hang)."""
-        return self._failures(await self._events(workflow_id, None))
+        return (await self.progress_now(workflow_id))[0]
+
+    async def progress_now(self, workflow_id: str) -> tuple[list[str], int]:
+        """The current run's failed workflow tasks and its history's length (it grows while
+        the workflow makes progress)."""
+        events = await self._events(workflow_id, None)
+        return self._failures(events), len(events)
 
     async def check(
         self, session: AsyncSession, tracked: list[Tracked]

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
@@ -71,7 +72,8 @@ from workflows.contracts import (
     opening_search_attributes,
 )
 
-UPDATE_TIMEOUT_S = 30.0  # real seconds an Update may take before it counts as hung
+UPDATE_TIMEOUT_S = 30.0  # real seconds an Update may go without progress before it is hung
+UPDATE_LIMIT_S = 180.0  # real seconds an Update may take at most, its workflow busy or not
 # During a bank outage an Update that moves money waits for the bank (its collection retries
 # until the bank answers) and the clock does not run while the simulator waits on it: after
 # this long it is left waiting, and its answer is awaited once the clock has run on.
@@ -225,7 +227,9 @@ class People:
     ) -> tuple[str, Any]:
         """The Update's outcome once ``call`` answers; with ``wait``, ("waiting", …) when it
         does not answer in ``timeout_s`` (the bank is down), else ("hung", …)."""
-        deadline = time.monotonic() + timeout_s
+        started = moved = time.monotonic()  # moved: when the workflow's history last grew
+        deadline = started + timeout_s
+        seen = 0
         while True:
             done, _ = await asyncio.wait({call}, timeout=min(1.0, timeout_s))
             if done:
@@ -238,15 +242,29 @@ class People:
                     return "failed", f"{type(cause).__name__}"
                 except RPCError as exc:
                     return "rejected", exc.message[:80]
-            failures = await self.histories.failed_tasks_now(workflow_id)
-            if not failures and wait and time.monotonic() > deadline:
+            failures, length = await self.histories.progress_now(workflow_id)
+            now = time.monotonic()
+            if not failures and wait and now > deadline:
                 return "waiting", "for the bank"
-            if failures or time.monotonic() > deadline:
+            if length > seen or (not wait and await self._working(workflow_id)):
+                seen, moved = length, now
+            # A loaded machine is slow, not hung: without ``wait`` the Update may take longer
+            # while its workflow works (its history grows, an activity runs), to a limit.
+            stalled = now > deadline if wait else now - moved > timeout_s
+            if failures or stalled or now - started > UPDATE_LIMIT_S:
                 call.cancel()
-                why = failures[0] if failures else f"no answer in {timeout_s:.0f}s"
+                why = failures[0] if failures else f"no answer in {now - started:.0f}s"
                 self.report(Violation("update_completes", workflow_id, f"{name} hung: {why}"))
                 await self._terminate(workflow_id)
                 return "hung", why
+
+    async def _working(self, workflow_id: str) -> bool:
+        """An activity of the workflow is running (not waiting to retry)."""
+        _status, raw = await describe(self.world.client, workflow_id)
+        return any(
+            a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+            for a in raw.pending_activities
+        )
 
     async def _answered_since(self) -> None:
         """The Updates left waiting during an outage have their answer once the clock ran on

@@ -209,7 +209,8 @@ async def run_plan(
                 Violation(
                     "clock_held_while_in_flight",
                     "time-skipping",
-                    f"a released lock was not leaked ({world.relocks} sleeps refused after it)",
+                    f"{world.relocks} sleeps refused (the test's lock was gone: a released "
+                    f"lock was not leaked, or the server lost one): {'; '.join(world.refusals)}",
                 )
             )
     result.outcomes, result.log = people.outcomes, people.log

@@ -89,6 +89,7 @@ class World:
         self.advance_seconds = 0.0  # real time spent letting the clock run
         self.leaked_locks = 0  # time-skipping locks the server kept with nothing in flight
         self.relocks = 0  # sleeps refused because the test's own lock had been released
+        self.refusals: list[str] = []  # each refused sleep: the clock then, and the answer
         self.abandoned_workers = 0  # worker runs that did not end when stopped
         self._sleeping: asyncio.Task[object] | None = None  # the one outstanding sleep
         self._sleep_until = datetime.min.replace(tzinfo=UTC)  # the moment it sleeps to
@@ -313,8 +314,9 @@ class World:
         sleeping, self._sleeping = self._sleeping, None
         try:
             sleeping.result()
-        except RPCError:
+        except RPCError as exc:
             self.relocks += 1
+            self.refusals.append(f"at {self._sleep_until:%Y-%m-%d %H:%M}: {exc.status.name} {exc}")
             deadline = time.monotonic() + REFUSED_SLEEP_S
             while time.monotonic() < deadline:
                 if await self.now() >= self._sleep_until:
