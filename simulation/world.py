@@ -21,7 +21,7 @@ from temporalio.api.testservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.plugin import SimplePlugin
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkerConfig
 
@@ -58,6 +58,7 @@ LOOK_AFTER_S = 3.0  # real seconds the clock is held before a look at what holds
 IDLE_POLL_S = 0.5  # real seconds between looks
 ABANDON_SLEEP_S = 5.0  # real seconds a run's teardown waits for a sleep it gives up
 REFUSED_SLEEP_S = 60.0  # real seconds a refused sleep's timer may take to fire
+SLEEP_RPC_TIMEOUT = timedelta(hours=1)  # a sleep's call waits this long for its moment
 STABLE_IDLE_POLLS = 5  # looks in a row finding nothing in flight before a lock is released
 STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
 
@@ -260,7 +261,11 @@ class World:
         request = SleepRequest()
         request.duration.FromTimedelta(by)
         self._sleeping = asyncio.create_task(
-            self.client.test_service.unlock_time_skipping_with_sleep(request)
+            # Without a deadline of its own the call ends with "Timeout expired" while the
+            # server still sleeps: its timer takes the lock back when it fires all the same.
+            self.client.test_service.unlock_time_skipping_with_sleep(
+                request, timeout=SLEEP_RPC_TIMEOUT
+            )
         )
 
     async def _sleep_out(
@@ -306,17 +311,20 @@ class World:
         await self._ended_sleep()
 
     async def _ended_sleep(self) -> None:
-        """Take the ended sleep's answer. A refused sleep (the count was already zero) has
-        still set its timer, whose firing takes the test's lock back: the clock runs free to
-        that moment, which is waited for (a lock taken here as well would hold the clock for
-        good, and the run would crawl at wall-clock speed)."""
+        """Take the ended sleep's answer. A refused sleep (the count was already zero), like
+        one whose call timed out, has still set its timer, whose firing takes the test's lock
+        back: that moment is waited for (a lock taken here as well would hold the clock for
+        good, and the run would crawl at wall-clock speed). Only a refusal is reported."""
         assert self._sleeping is not None and self._sleeping.done()
         sleeping, self._sleeping = self._sleeping, None
         try:
             sleeping.result()
         except RPCError as exc:
-            self.relocks += 1
-            self.refusals.append(f"at {self._sleep_until:%Y-%m-%d %H:%M}: {exc.status.name} {exc}")
+            if exc.status not in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+                self.relocks += 1  # refused: the count was already zero
+                self.refusals.append(
+                    f"at {self._sleep_until:%Y-%m-%d %H:%M}: {exc.status.name} {exc}"
+                )
             deadline = time.monotonic() + REFUSED_SLEEP_S
             while time.monotonic() < deadline:
                 if await self.now() >= self._sleep_until:

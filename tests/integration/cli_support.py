@@ -16,6 +16,7 @@ import pytest
 import structlog
 import typer.testing
 from sqlalchemy import select
+from temporalio.client import Client
 from typer.testing import CliRunner, Result
 
 import cli.main as cli_main
@@ -126,12 +127,17 @@ async def record_ids(platform: Platform) -> frozenset[str]:
             MonitoringAlert.id,
         ):
             records |= {str(i) for i in await session.scalars(select(column))}
+        # a task names its case by the case's workflow (``demand-<id>``), which audit takes
+        subjects = await session.scalars(select(HumanTask.workflow_id))
+        records |= {subject.partition("-")[2] for subject in subjects}
     return frozenset(records)
 
 
-async def workflow_ids(platform: Platform) -> frozenset[str]:
-    """The workflow ids the audit commands take (``application-<id>`` …)."""
-    workflows: set[str] = set()
+async def workflow_ids(platform: Platform, temporal: Client) -> frozenset[str]:
+    """The workflow ids the audit commands take (``application-<id>`` …): every workflow the
+    server knows (a refused duplicate application leaves a workflow and no row), and those
+    of the records."""
+    workflows: set[str] = {execution.id async for execution in temporal.list_workflows()}
     async with platform.sessions() as session:
         for kind, key in (
             ("enterprise", Enterprise.id),

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 import cli.model as cli_model
@@ -471,6 +472,7 @@ async def _compliance(
 async def test_no_write_command_nor_refusal_prints_a_raw_code(
     cli: CliRunner,
     platform: Platform,
+    dev_env: WorkflowEnvironment,
     sandbox: SandboxProcess,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -494,7 +496,7 @@ async def test_no_write_command_nor_refusal_prints_a_raw_code(
 
     async with platform.sessions() as session:
         institutions = frozenset(str(i) for i in await session.scalars(select(Institution.id)))
-    taken = {"audit": await workflow_ids(platform), "institutions": institutions}
+    taken = {"audit": await workflow_ids(platform, dev_env.client), "institutions": institutions}
     _check(t.ran, await people_names(platform), await record_ids(platform), taken)
 
 

@@ -142,8 +142,8 @@ def test_any_text_round_trips(plaintext: str, context: str) -> None:
     assert cipher.decrypt(cipher.encrypt(plaintext, context=context), context=context) == plaintext
 
 
-def test_encrypted_text_before_configuration_raises() -> None:
-    crypto.configure_field_cipher(None)
+def test_encrypted_text_before_configuration_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crypto, "_field_cipher", None)  # put back after: later tests seal columns
     with pytest.raises(RuntimeError, match="configure_field_cipher"):
         EncryptedText(CONTEXT).process_bind_param(ID_NUMBER, create_engine("sqlite://").dialect)
 
