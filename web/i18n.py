@@ -476,8 +476,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Why it did not pass",
     ),
     "portal.next_step": (
-        "下一步",
-        "Next step",
+        "下一步：{step}",
+        "Next step: {step}",
     ),
     "portal.documents": (
         "认证材料",
@@ -674,8 +674,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Your data",
     ),
     "portal.share_profile": (
-        "向匹配机构展示企业概况",
-        "Show the profile to matched institutions",
+        "向匹配机构展示企业概况：{answer}",
+        "Show the profile to matched institutions: {answer}",
     ),
     "portal.export.explain": (
         "下载平台保存的贵企业全部数据（个人信息已脱敏）。",
