@@ -2,13 +2,15 @@
 registers (a field refused as they type, then corrected), enters the SMS code, logs in, uploads
 the four verification documents, sees the verification pass, reads the message centre and
 grants and revokes a consent on the privacy page. Each step is saved as
-tests/browser/artifacts/portal-<viewport>-<step>.png."""
+tests/browser/artifacts/portal-<viewport>-<step>.png and checked by axe-core (no serious or
+critical violation)."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Workbench
@@ -39,6 +41,16 @@ async def _portal_page(workbench: Workbench, viewport: str) -> Page:
     return await context.new_page()
 
 
+async def _serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page (rule, and where)."""
+    results = await Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 async def _fits(page: Page) -> None:
     """Nothing wider than the screen: no sideways scrolling on a phone."""
     overflow = await page.evaluate(
@@ -63,9 +75,13 @@ async def test_an_owner_goes_from_registration_to_privacy_in_the_browser(
     assert made.status_code == 201, made.text
     page = await _portal_page(workbench, viewport)
 
+    found: dict[str, list[str]] = {}
+
     async def shot(step: str) -> None:
         await workbench.shot(page, f"portal-{viewport}-{step}")
         await _fits(page)
+        if problems := await _serious_violations(page):
+            found[step] = problems
 
     await page.goto("/portal/")
     await expect(page).to_have_url(f"{workbench.base_url}/portal/login")
@@ -147,3 +163,4 @@ async def test_an_owner_goes_from_registration_to_privacy_in_the_browser(
     await expect(page.get_by_role("heading", name="Privacy and consent")).to_be_visible()
     await shot("11-privacy-english")
     await page.context.close()
+    assert found == {}, found  # axe-core: no serious or critical violation on any step
