@@ -265,6 +265,11 @@ def clear_session(ctx: WebContext) -> None:
     ctx.cookies[REFRESH_COOKIE] = ("", 0)
 
 
+def client_ip(request: Request) -> str:
+    """The caller's address, for the login's and the registration's rate limits."""
+    return request.client.host if request.client else ""
+
+
 def language_of(request: Request) -> str:
     lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANGUAGE)
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
@@ -340,3 +345,11 @@ def parse_uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+def record_id(value: str) -> uuid.UUID:
+    """A record's id from a path; anything else is a page not found."""
+    ident = parse_uuid(value)
+    if ident is None:
+        raise PageError(404, "error.not_found")
+    return ident

@@ -20,6 +20,7 @@ from web.core import (
     Web,
     WebContext,
     clear_session,
+    client_ip,
     redirect,
     render,
     safe_next,
@@ -87,9 +88,10 @@ async def login(
     if not username or not password or "\x00" in username + password:
         error = ctx.t("error.fields")
         return render(ctx, "login.html", 422, next=next_url, error=error, username=username)
-    client_ip = request.client.host if request.client else ""
     try:
-        pair = await auth.login(session, settings, LoginCommand(username, password, client_ip))
+        pair = await auth.login(
+            session, settings, LoginCommand(username, password, client_ip(request))
+        )
     except Refusal as exc:
         return render(
             ctx, "login.html", exc.status, next=next_url, error=ctx.refused(exc), username=username

@@ -36,7 +36,9 @@ from web.core import (
     Web,
     WebContext,
     answer_json,
+    client_ip,
     parse_uuid,
+    record_id,
     redirect,
     render,
     text,
@@ -182,10 +184,9 @@ async def register(
     if problems:
         errors = _messages(ctx, problems)
         return _register_page(ctx, 422, values, errors=errors, error=ctx.t("error.fields"))
-    client_ip = request.client.host if request.client else ""
     try:
         ack, secret = await onboarding.register(
-            session, temporal, settings, client_ip, RegistrationIn.model_validate(body)
+            session, temporal, settings, client_ip(request), RegistrationIn.model_validate(body)
         )
     except Refusal as exc:
         errors = _messages(ctx, exc.fields)
@@ -242,10 +243,9 @@ async def resend_code(
     settings: SettingsDep,
 ) -> Response:
     enterprise_id, secret = _registration(ctx)
-    client_ip = request.client.host if request.client else ""
     try:
         progress = await onboarding.resend_code(
-            session, temporal, settings, None, enterprise_id, secret, client_ip
+            session, temporal, settings, None, enterprise_id, secret, client_ip(request)
         )
     except Refusal as exc:
         progress = await onboarding.progress(session, temporal, None, enterprise_id, secret)
@@ -377,10 +377,7 @@ async def read_all(ctx: Web, form: Form, session: SessionDep) -> Response:
 @router.post("/messages/{notice_id}/read")
 async def read_one(notice_id: str, ctx: Web, form: Form, session: SessionDep) -> Response:
     """Mark a notice read, then open its case when asked to (``open=1``)."""
-    ident = parse_uuid(notice_id)
-    if ident is None:
-        raise PageError(404, "error.not_found")
-    notice = await notifications.mark_read(session, _applicant(ctx), ident)
+    notice = await notifications.mark_read(session, _applicant(ctx), record_id(notice_id))
     if text(form, "open", 1) == "1" and notice.case is not None:
         return redirect(ctx, case_url(notice.case.kind.value, notice.case.id))
     return redirect(ctx, f"{PORTAL.prefix}/messages")
@@ -440,10 +437,7 @@ async def grant_consent(ctx: Web, form: Form, session: SessionDep) -> Response:
 
 @router.post("/privacy/consents/{consent_id}/revoke")
 async def revoke_consent(consent_id: str, ctx: Web, form: Form, session: SessionDep) -> Response:
-    ident = parse_uuid(consent_id)
-    if ident is None:
-        raise PageError(404, "error.not_found")
-    await privacy.revoke(session, _applicant(ctx), ident)
+    await privacy.revoke(session, _applicant(ctx), record_id(consent_id))
     return redirect(ctx, f"{PORTAL.prefix}/privacy?done=revoked")
 
 

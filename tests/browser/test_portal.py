@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, ViewportSize, expect
 
 from tests.browser.conftest import Workbench
 from tests.integration.test_onboarding_api import (
@@ -28,7 +28,10 @@ from tests.support import SandboxProcess
 
 pytestmark = pytest.mark.integration
 
-VIEWPORTS = {"mobile": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
+VIEWPORTS: dict[str, ViewportSize] = {
+    "mobile": {"width": 390, "height": 844},
+    "desktop": {"width": 1280, "height": 900},
+}
 DOCUMENTS = ("id_front", "id_back", "id_handheld", "business_licence")
 
 
@@ -36,7 +39,7 @@ async def _portal_page(workbench: Workbench, viewport: str) -> Page:
     context = await workbench.browser.new_context(
         base_url=workbench.base_url,
         viewport=VIEWPORTS[viewport],
-        locale="zh-CN",  # type: ignore[arg-type]
+        locale="zh-CN",
     )
     return await context.new_page()
 
@@ -128,9 +131,8 @@ async def test_an_owner_goes_from_registration_to_privacy_in_the_browser(
         name = f"{kind}.pdf" if kind == "business_licence" else f"{kind}.jpg"
         content = PDF if kind == "business_licence" else JPEG + kind.encode()
         mime = "application/pdf" if kind == "business_licence" else "image/jpeg"
-        await page.set_input_files(
-            f"#file-{kind}", files=[{"name": name, "mimeType": mime, "buffer": content}]
-        )
+        upload: FilePayload = {"name": name, "mimeType": mime, "buffer": content}
+        await page.set_input_files(f"#file-{kind}", files=[upload])
         async with page.expect_navigation():  # the script uploads, then opens the answer
             await page.locator(f"form:has(#file-{kind}) button").click()
         await expect(page.get_by_role("status")).to_contain_text("材料已上传")
