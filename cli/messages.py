@@ -16,15 +16,19 @@ from client.api import LoanBridgeError
 messages_app = typer.Typer(help="Your enterprise's messages (applicants).", no_args_is_help=True)
 
 
+def _case(notice: NotificationOut) -> str:
+    """The case a notice is about, with the id the case's commands take (verification: none)."""
+    if notice.case_kind is None:
+        return ""
+    kind = label("notice_case", notice.case_kind)
+    return f"  ({kind})" if notice.case_kind == "verification" else f"  ({kind} {notice.case_id})"
+
+
 def _line(notice: NotificationOut) -> str:
     mark = "●" if notice.read_at is None else " "
-    case = (
-        f"  ({label('notice_case', notice.case_kind)} {notice.case_id})" if notice.case_kind else ""
-    )
     title = label("notice", notice.template)
-    return (
-        f"{mark} {beijing(notice.created_at)}  {title}{case}\n    {notice.body}\n    id {notice.id}"
-    )
+    when = beijing(notice.created_at)
+    return f"{mark} {when}  {title}{_case(notice)}\n    {notice.body}\n    id {notice.id}"
 
 
 @messages_app.command("list")

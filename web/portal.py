@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from domain.disclosure import ConsentScope
@@ -26,11 +27,13 @@ from domain.roles import Role
 from gateway.deps import ContextDep, SessionDep, SettingsDep, TemporalDep
 from services import applications, demands, institutions, loans, notifications, onboarding, privacy
 from services.errors import Refusal
+from services.inputs import field_issues
 from services.onboarding import RegistrationIn, ResubmissionIn
 from services.principal import Principal
 from services.privacy import ConsentIn
 from web.core import (
     PORTAL,
+    WORKBENCH,
     Form,
     PageError,
     Web,
@@ -90,7 +93,7 @@ async def root(ctx: Web) -> Response:
     if ctx.principal is None:
         return redirect(ctx, f"{PORTAL.prefix}/login")
     if ctx.principal.role is not Role.APPLICANT:
-        return redirect(ctx, "/web/")
+        return redirect(ctx, f"{WORKBENCH.prefix}/")
     return redirect(ctx, f"{PORTAL.prefix}/home")
 
 
@@ -336,8 +339,8 @@ async def resubmit(
     try:
         body = ResubmissionIn.model_validate({**corrections, "reupload_documents": reupload})
         await onboarding.resubmit(session, temporal, settings, user, body)
-    except (BusinessRuleError, ValueError) as exc:
-        issues = exc.issues if isinstance(exc, BusinessRuleError) else []
+    except (BusinessRuleError, ValidationError) as exc:
+        issues = exc.issues if isinstance(exc, BusinessRuleError) else field_issues(exc.errors())
         errors = _messages(ctx, issues)
         return await _verification_page(ctx, session, temporal, 422, ctx.t("error.fields"), errors)
     except Refusal as exc:

@@ -3,7 +3,7 @@ registers (a field refused as they type, then corrected), enters the SMS code, l
 the four verification documents, sees the verification pass, reads the message centre and
 grants and revokes a consent on the privacy page. Each step is saved as
 tests/browser/artifacts/portal-<viewport>-<step>.png and checked by axe-core (no serious or
-critical violation)."""
+critical violation). A rejected owner reads why in words and resubmits the corrected name."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import FilePayload, Page, ViewportSize, expect
 
+from sandbox.registry import enterprise_record
 from tests.browser.conftest import Workbench
 from tests.integration.test_onboarding_api import (
     JPEG,
@@ -24,6 +25,7 @@ from tests.integration.test_onboarding_api import (
     new_uscc,
     registration_body,
 )
+from tests.integration.test_onboarding_resubmission import rejected_for_a_typo
 from tests.support import SandboxProcess
 
 pytestmark = pytest.mark.integration
@@ -166,3 +168,25 @@ async def test_an_owner_goes_from_registration_to_privacy_in_the_browser(
     await shot("11-privacy-english")
     await page.context.close()
     assert found == {}, found  # axe-core: no serious or critical violation on any step
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+async def test_a_rejected_owner_reads_why_and_resubmits_in_the_browser(
+    workbench: Workbench, sandbox: SandboxProcess, viewport: str
+) -> None:
+    _, uscc, _, body = await rejected_for_a_typo(workbench.platform, sandbox)
+    page = await _portal_page(workbench, viewport)
+    await page.goto("/portal/login")
+    await page.fill("#username", body["account"]["username"])
+    await page.fill("#password", PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.get_by_role("link", name="企业认证").first.click()
+    await expect(page.get_by_text("法定代表人姓名与身份证号码不一致")).to_be_visible()
+    await workbench.shot(page, f"portal-{viewport}-rejected")
+    await _fits(page)
+    assert await _serious_violations(page) == []
+    await page.fill("#rep-name", enterprise_record(uscc).legal_representative)
+    await page.get_by_role("button", name="重新提交认证").click()
+    await expect(page.get_by_role("status")).to_contain_text("已重新提交")
+    await workbench.shot(page, f"portal-{viewport}-resubmitted")
+    await page.context.close()

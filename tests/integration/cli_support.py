@@ -30,6 +30,7 @@ from db.models import (
     Loan,
     LoanApplication,
     LoanProduct,
+    Notification,
     SupportPolicy,
 )
 from db.models_compliance import MonitoringAlert, RegulatoryReport
@@ -124,6 +125,7 @@ async def record_ids(platform: Platform) -> frozenset[str]:
             HumanTask.id,
             RegulatoryReport.id,
             MonitoringAlert.id,
+            Notification.id,  # `messages read` takes it
         ):
             records |= {str(i) for i in await session.scalars(select(column))}
     return frozenset(records)
