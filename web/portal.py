@@ -116,7 +116,7 @@ async def home(ctx: Web, session: SessionDep) -> Response:
 # ---- registration -------------------------------------------------------------------------
 
 
-def _nested(form: FormData) -> dict[str, Any]:
+def registration_body(form: FormData) -> dict[str, Any]:
     """The registration form's dotted fields as the API's nested body (empty ones left out,
     so they are named as missing)."""
     body: dict[str, Any] = {}
@@ -167,7 +167,7 @@ async def check_registration(ctx: Web, form: Form) -> Response:
     """The problems the registration would be refused for, as the owner types (the page
     shows those of the fields already touched)."""
     return answer_json(
-        ctx, {"fields": _messages(ctx, onboarding.check_registration_form(_nested(form)))}
+        ctx, {"fields": _messages(ctx, onboarding.check_registration_form(registration_body(form)))}
     )
 
 
@@ -182,7 +182,7 @@ async def register(
 ) -> Response:
     """Register through the onboarding service; the code step follows."""
     values = {name: text(form, name) for name in REGISTRATION_FIELDS if name not in _SECRET_FIELDS}
-    body = _nested(form)
+    body = registration_body(form)
     problems = onboarding.check_registration_form(body)
     if problems:
         errors = _messages(ctx, problems)
