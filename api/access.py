@@ -98,6 +98,10 @@ ROUTE_ACCESS: dict[str, Access] = {
     "get_privacy": grant(APPLICANT, tenancy=Tenancy.SELF),
     "set_privacy": grant(APPLICANT, tenancy=Tenancy.SELF),
     "export_my_data": grant(APPLICANT, tenancy=Tenancy.SELF),
+    # message centre
+    "list_notifications": grant(APPLICANT, tenancy=Tenancy.SELF),
+    "mark_notification_read": grant(APPLICANT, tenancy=Tenancy.TENANT),
+    "mark_all_notifications_read": grant(APPLICANT, tenancy=Tenancy.SELF),
     "get_enterprise_profile": _PARTIES,
     # catalog
     "publish_product": grant(Role.INSTITUTION_ADMIN, tenancy=Tenancy.SELF),

@@ -27,6 +27,7 @@ from api.routers import (
     health,
     institutions,
     loans,
+    notifications,
     onboarding,
     policies,
     privacy,
@@ -120,7 +121,7 @@ def create_api(settings: Settings | None = None, *, server_process: bool = False
     install_error_documentation(app)
     install_documentation(app)
     routers = [health, auth, users, institutions, onboarding, privacy, catalog, demands]
-    routers += [policies, applications, loans, tasks]
+    routers += [policies, applications, loans, tasks, notifications]
     for module in (*routers, codec):
         app.include_router(module.router)
     app.include_router(loans.portfolio_router)

@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import BusinessRuleError, FieldIssue
 from services.errors import Refusal
+from services.inputs import field_issues
 
 log = structlog.get_logger("loanbridge.api")
 
@@ -61,52 +62,9 @@ def _body(
     return body
 
 
-# Pydantic error types → our machine codes and Chinese wording.
-_PYDANTIC_CODES: dict[str, tuple[str, str]] = {
-    "missing": ("field.required", "此字段为必填项"),
-    "string_too_short": ("field.too_short", "内容过短"),
-    "string_too_long": ("field.too_long", "内容过长"),
-    "string_pattern_mismatch": ("field.bad_format", "格式不正确"),
-    "greater_than": ("field.too_small", "数值过小"),
-    "greater_than_equal": ("field.too_small", "数值过小"),
-    "less_than": ("field.too_large", "数值过大"),
-    "less_than_equal": ("field.too_large", "数值过大"),
-    "enum": ("field.not_allowed", "取值不在允许范围内"),
-    "literal_error": ("field.not_allowed", "取值不在允许范围内"),
-    "extra_forbidden": ("field.unknown", "不认识的字段"),
-    "json_invalid": ("body.invalid_json", "请求体不是合法的 JSON"),
-    "nul_character": ("field.nul_character", "不允许包含空字符 (NUL)"),
-    "decimal_parsing": ("field.decimal_parsing", "请输入数字，如 1234.56"),
-    "decimal_type": ("field.decimal_type", '数字请写成字符串（如 "1234.56"）或整数'),
-    "decimal_max_places": ("field.decimal_max_places", "小数位数过多"),
-    "decimal_whole_digits": ("field.decimal_whole_digits", "整数位数过多"),
-    "date_from_datetime_parsing": ("field.date_from_datetime_parsing", "日期格式应为 YYYY-MM-DD"),
-    "date_type": ("field.date_type", "日期格式应为 YYYY-MM-DD"),
-}
-
-
 def field_issues_from_validation(exc: RequestValidationError) -> list[FieldIssue]:
     """Translate FastAPI/pydantic validation errors into field issues."""
-    issues = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        etype = str(err.get("type", "invalid"))
-        code, zh = _PYDANTIC_CODES.get(etype, (f"field.{etype}", "输入不合法"))
-        ctx = err.get("ctx") or {}
-        if etype == "value_error" and isinstance(ctx.get("error"), BusinessRuleError):
-            issues.extend(ctx["error"].issues)
-            continue
-        if "message_zh" in ctx:  # a domain rule checked in the model (services.inputs.refuse)
-            code, zh = etype, str(ctx["message_zh"])
-        issues.append(
-            FieldIssue(
-                field=".".join(loc) or "body",
-                code=code,
-                message_zh=zh,
-                message_en=str(err.get("msg")),
-            )
-        )
-    return issues
+    return field_issues(exc.errors())
 
 
 def install_error_handlers(app: FastAPI) -> None:

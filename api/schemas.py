@@ -294,3 +294,25 @@ class PolicyOut(Schema):
     terms: dict[str, Any]
     workflow_id: str
     created_at: datetime
+
+
+class NotificationOut(Schema):
+    id: uuid.UUID
+    template: str
+    subject: str
+    body: str
+    channels: list[str]
+    created_at: datetime
+    read_at: datetime | None
+    case_kind: str | None  # verification, application or loan; None for a policy push
+    case_id: uuid.UUID | None
+
+
+class NotificationPageOut(Schema):
+    items: list[NotificationOut]
+    total: int
+    unread: int
+
+
+class ReadAllOut(Schema):
+    marked_read: int

@@ -41,6 +41,7 @@ from cli.display import (
     to_type,
 )
 from cli.inputs import Inputs
+from cli.messages import messages_app
 from cli.model import model_app
 from cli.preflight import ConfigurationError, check_database, check_temporal
 from cli.refusals import explain
@@ -85,6 +86,7 @@ loan_app = typer.Typer(
 app.add_typer(loan_app, name="loan")
 app.add_typer(model_app, name="model")  # credit model commands (issue 7)
 app.add_typer(audit_app, name="audit")
+app.add_typer(messages_app, name="messages")  # the message centre (issue 22)
 backup_commands.register(app)  # backup / restore (issue 11)
 report_commands.register(app)  # reports and alerts (issue 8)
 security_commands.register(admin_app)  # admin unlock (issue 11)

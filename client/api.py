@@ -23,11 +23,14 @@ from api.schemas import (
     HealthOut,
     InstitutionOut,
     LoanOut,
+    NotificationOut,
+    NotificationPageOut,
     PayoffQuoteOut,
     PolicyOut,
     ProductOut,
     ProgressOut,
     QuoteOut,
+    ReadAllOut,
     RegistrationOut,
     ScheduleOut,
     TaskOut,
@@ -442,6 +445,18 @@ class LoanBridgeClient:
         """Your applications (staff: your institution's), newest first, with names."""
         params = {"limit": limit, "offset": offset}
         return self._models(ApplicationOut, "GET", "/api/v1/applications", params=params)
+
+    def list_notifications(self, limit: int = 20, offset: int = 0) -> NotificationPageOut:
+        """Your enterprise's notices, newest first, with the unread count."""
+        params = {"limit": limit, "offset": offset}
+        return self._model(NotificationPageOut, "GET", "/api/v1/notifications", params=params)
+
+    def mark_notification_read(self, notification_id: str | uuid.UUID) -> NotificationOut:
+        path = f"/api/v1/notifications/{notification_id}/read"
+        return self._model(NotificationOut, "POST", path)
+
+    def mark_all_notifications_read(self) -> ReadAllOut:
+        return self._model(ReadAllOut, "POST", "/api/v1/notifications/read-all")
 
     def application(self, application_id: str | uuid.UUID) -> ApplicationOut:
         return self._model(ApplicationOut, "GET", f"/api/v1/applications/{application_id}")

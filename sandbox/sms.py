@@ -83,7 +83,7 @@ def sms_router(store: StateStore) -> APIRouter:
     @router.get("/messages", operation_id="sms_outbox", response_model=SmsListOut)
     async def list_messages(
         to: Annotated[str | None, Query(max_length=20)] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        limit: Annotated[int, Query(ge=1, le=1000, description="the latest this many")] = 100,
     ) -> SmsListOut:
         records = await asyncio.to_thread(store.list_sms, to, limit)
         return SmsListOut(messages=[_out(r) for r in records])

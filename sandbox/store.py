@@ -211,11 +211,12 @@ class StateStore:
         return SmsRecord(message_id, recipient, text, template, created_at)
 
     def list_sms(self, recipient: str | None, limit: int) -> list[SmsRecord]:
-        """The SMS outbox, oldest first, optionally for one recipient."""
+        """The latest ``limit`` messages of the SMS outbox, oldest first, optionally for one
+        recipient (the latest: a code just sent is there however long the sandbox has run)."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, recipient, text, template, created_at FROM sms_messages"
-                " WHERE (?1 IS NULL OR recipient = ?1) ORDER BY id LIMIT ?2",
+                "SELECT * FROM (SELECT id, recipient, text, template, created_at FROM sms_messages"
+                " WHERE (?1 IS NULL OR recipient = ?1) ORDER BY id DESC LIMIT ?2) ORDER BY id",
                 (recipient, limit),
             ).fetchall()
         return [SmsRecord(*r) for r in rows]

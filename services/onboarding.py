@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation
@@ -28,12 +28,14 @@ from db.models import AppUser, DecisionLogEntry, Enterprise, UsccClaim
 from db.repositories import EnterpriseRepository, UserRepository
 from db.security import RegistrationGuardRepository
 from domain.calendar import business_today
-from domain.errors import BusinessRuleError, issue
+from domain.errors import BusinessRuleError, FieldIssue, issue
 from domain.identity_codes import (
     mask_mobile,
     mask_resident_id,
     normalize_resident_id,
+    validate_mainland_mobile,
     validate_resident_id,
+    validate_uscc,
 )
 from domain.labels import Vocabulary, label
 from domain.onboarding import (
@@ -57,6 +59,7 @@ from services.inputs import (
     DecimalInput,
     Schema,
     ServerRule,
+    field_issues,
     password_rules,
     server_rules,
 )
@@ -310,6 +313,83 @@ class ResubmissionIn(Schema):
     reupload_documents: list[DocumentKind] = Field(default_factory=list, max_length=4)
 
 
+def _registration_problems(body: RegistrationIn) -> tuple[list[FieldIssue], RegistrationFacts]:
+    """Every rule problem of a well-formed registration (check characters, dates, region,
+    password strength and confirmation) and the facts it states."""
+    ent, rep, account = body.enterprise, body.legal_representative, body.account
+    facts = RegistrationFacts(
+        enterprise_name=ent.name.strip(),
+        uscc=ent.uscc,
+        registered_capital=ent.registered_capital,
+        founding_date=ent.founding_date,
+        industry=ent.industry,
+        region=ent.region,
+        legal_rep_name=rep.name.strip(),
+        legal_rep_id_number=normalize_resident_id(rep.id_number),
+        mobile=rep.mobile,
+    )
+    problems = check_registration(facts, business_today())
+    problems += check_password_strength(account.password, account.username, "account.password")
+    problems += _confirmation_problems(account.password, account.password_confirmation)
+    return problems, facts
+
+
+def _confirmation_problems(password: str, confirmation: str) -> list[FieldIssue]:
+    if password == confirmation:
+        return []
+    return [
+        issue(
+            "account.password_confirmation",
+            "password.confirmation_mismatch",
+            "两次输入的密码不一致",
+            "The passwords do not match",
+        )
+    ]
+
+
+def check_registration_form(form: dict[str, Any]) -> list[FieldIssue]:
+    """The problems :func:`register` would name in a registration form, without registering
+    (the portal shows them as the owner types): its format problems, and once it is well
+    formed, its rule problems. Whether the USCC or the username is free is told on submission
+    only, so the check cannot be used to probe who registered."""
+    try:
+        body = RegistrationIn.model_validate(form)
+    except ValidationError as exc:
+        problems = field_issues(exc.errors())
+        flagged = {problem.field for problem in problems}
+        return problems + [p for p in _code_problems(form) if p.field not in flagged]
+    return _registration_problems(body)[0]
+
+
+def _part(form: dict[str, Any], name: str) -> dict[str, Any]:
+    part = form.get(name)
+    return part if isinstance(part, dict) else {}
+
+
+def _code_problems(form: dict[str, Any]) -> list[FieldIssue]:
+    """The check characters and the password rules of a form not yet complete: each field
+    typed so far checked on its own, as :func:`_registration_problems` checks it."""
+    ent, rep, account = (
+        _part(form, name) for name in ("enterprise", "legal_representative", "account")
+    )
+    today = business_today()
+    problems: list[FieldIssue] = []
+    if uscc := str(ent.get("uscc") or ""):
+        problems += validate_uscc(uscc, "enterprise.uscc")
+    if id_number := str(rep.get("id_number") or ""):
+        field = "legal_representative.id_number"
+        problems += validate_resident_id(normalize_resident_id(id_number), today, field_name=field)
+    if mobile := str(rep.get("mobile") or ""):
+        problems += validate_mainland_mobile(mobile, "legal_representative.mobile")
+    if password := str(account.get("password") or ""):
+        username = str(account.get("username") or "")
+        problems += check_password_strength(password, username, "account.password")
+        problems += _confirmation_problems(
+            password, str(account.get("password_confirmation") or "")
+        )
+    return problems
+
+
 async def register(
     session: AsyncSession,
     temporal: Client,
@@ -320,29 +400,7 @@ async def register(
     """Register an enterprise and its applicant account; a one-time code goes to the mobile.
     The acknowledgement, and the registration secret that later anonymous calls present."""
     ent, rep, account = body.enterprise, body.legal_representative, body.account
-    id_number = normalize_resident_id(rep.id_number)
-    facts = RegistrationFacts(
-        enterprise_name=ent.name.strip(),
-        uscc=ent.uscc,
-        registered_capital=ent.registered_capital,
-        founding_date=ent.founding_date,
-        industry=ent.industry,
-        region=ent.region,
-        legal_rep_name=rep.name.strip(),
-        legal_rep_id_number=id_number,
-        mobile=rep.mobile,
-    )
-    problems = check_registration(facts, business_today())
-    problems += check_password_strength(account.password, account.username, "account.password")
-    if account.password != account.password_confirmation:
-        problems.append(
-            issue(
-                "account.password_confirmation",
-                "password.confirmation_mismatch",
-                "两次输入的密码不一致",
-                "The passwords do not match",
-            )
-        )
+    problems, facts = _registration_problems(body)
     if problems:
         raise BusinessRuleError(problems)
     await _free_to_register(session, ent.uscc, account.username)
@@ -369,7 +427,7 @@ async def register(
         industry=ent.industry,
         region=ent.region,
         legal_rep_name=facts.legal_rep_name,
-        sealed_id_number=cipher.encrypt(id_number, context=SEALED_ID_NUMBER),
+        sealed_id_number=cipher.encrypt(facts.legal_rep_id_number, context=SEALED_ID_NUMBER),
         sealed_mobile=cipher.encrypt(rep.mobile, context=SEALED_MOBILE),
         email=body.email,
         secret_hash=registration_secret_digest(secret),

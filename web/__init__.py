@@ -1,5 +1,6 @@
-"""The web workbench: server-rendered pages for officers, institution admins, compliance and
-regulators, a sub-application mounted on the API app under ``/web``.
+"""The browser fronts, sub-applications mounted on the API app: the workbench under ``/web``
+(server-rendered pages for officers, institution admins, compliance and regulators) and the
+applicant portal under ``/portal`` (the SME owner's pages).
 
 Mounted rather than included: the pages are not API operations (no OpenAPI entry, no place in
 the API's authorization matrix); they call the same services as the API (never the API itself)
@@ -8,68 +9,88 @@ and share its state (engine, Temporal client, settings) and middleware. The comp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from config.settings import Settings
 from services.errors import Refusal
-from web import admin, compliance, officer, pages, regulator
-from web.core import PREFIX, LoginRequired, PageError, WebContext, language_of, redirect, render
+from web import admin, compliance, officer, pages, portal, regulator
+from web.core import (
+    PORTAL,
+    WORKBENCH,
+    LoginRequired,
+    PageError,
+    Site,
+    WebContext,
+    bare_context,
+    redirect,
+    render,
+)
 
 log = structlog.get_logger("loanbridge.web")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def create_workbench() -> FastAPI:
-    """The workbench app: pages, static files, and pages for redirects and errors."""
-    workbench = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    for module in (pages, officer, admin, compliance, regulator):
-        workbench.include_router(module.router)
-    workbench.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+def _site_app(site: Site, routers: Sequence[APIRouter]) -> FastAPI:
+    """One front: its pages, the static files, and its pages for redirects and errors."""
+    front = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    for router in routers:
+        front.include_router(router)
+    front.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    def bare_context(request: Request) -> WebContext:
-        settings: Settings = request.app.state.ctx.settings
-        return WebContext(request=request, settings=settings, lang=language_of(request))
+    def context(request: Request) -> WebContext:
+        return bare_context(request, request.app.state.ctx.settings)
 
-    @workbench.exception_handler(LoginRequired)
+    @front.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:
         query = f"?{request.url.query}" if request.url.query else ""
         back = quote(request.url.path + query, safe="") if request.method == "GET" else ""
-        return redirect(bare_context(request), f"{PREFIX}/login?next={back}")
+        return redirect(context(request), f"{site.prefix}/login?next={back}")
 
-    @workbench.exception_handler(PageError)
+    @front.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError) -> Response:
-        ctx = bare_context(request)
+        ctx = context(request)
         return render(ctx, "error.html", exc.status, message=ctx.t(exc.key))
 
-    @workbench.exception_handler(Refusal)
+    @front.exception_handler(Refusal)
     async def _api_error(request: Request, exc: Refusal) -> Response:
-        ctx = bare_context(request)
+        ctx = context(request)
         return render(ctx, "error.html", exc.status, message=ctx.refused(exc))
 
-    @workbench.exception_handler(StarletteHTTPException)
+    @front.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        ctx = bare_context(request)
+        ctx = context(request)
         key = "error.not_found" if exc.status_code == 404 else "error.title"
         return render(ctx, "error.html", exc.status_code, message=ctx.t(key))
 
-    @workbench.exception_handler(Exception)
+    @front.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.error("workbench page failed", error_type=type(exc).__name__, exc_info=exc)
-        ctx = bare_context(request)
+        log.error("page failed", site=site.prefix, error_type=type(exc).__name__, exc_info=exc)
+        ctx = context(request)
         return render(ctx, "error.html", 500, message=ctx.t("error.title"))
 
-    return workbench
+    return front
+
+
+def create_workbench() -> FastAPI:
+    """The staff workbench."""
+    routers = (pages.router, pages.session_router, officer.router, admin.router)
+    return _site_app(WORKBENCH, (*routers, compliance.router, regulator.router))
+
+
+def create_portal() -> FastAPI:
+    """The applicant portal (login, logout and language as on the workbench)."""
+    return _site_app(PORTAL, (pages.session_router, portal.router))
 
 
 def install(app: FastAPI) -> None:
-    """Mount the workbench on the API app; it shares the app's state (set by its lifespan)."""
-    workbench = create_workbench()
-    workbench.state = app.state
-    app.mount(PREFIX, workbench, name="web")
+    """Mount both fronts on the API app; they share the app's state (set by its lifespan)."""
+    for site, front in ((WORKBENCH, create_workbench()), (PORTAL, create_portal())):
+        front.state = app.state
+        app.mount(site.prefix, front, name=site.templates)

@@ -1,5 +1,6 @@
-"""The workbench's session (the API's JWTs in HttpOnly cookies), CSRF tokens, language and
-page rendering with security headers."""
+"""What the browser fronts share — the staff workbench (``/web``) and the applicant portal
+(``/portal``): the session (the API's JWTs in HttpOnly cookies), CSRF tokens, language and page
+rendering with security headers."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from urllib.parse import urlsplit
 
 import jinja2
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from audit.details import event_details
@@ -31,7 +33,19 @@ from web import display
 from web.formats import money, percent, when
 from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
-PREFIX = "/web"
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One browser front: where it is mounted and its folder of templates."""
+
+    prefix: str
+    templates: str
+
+
+WORKBENCH = Site("/web", "web")
+PORTAL = Site("/portal", "portal")
+SITES = (WORKBENCH, PORTAL)
+PREFIX = WORKBENCH.prefix
 ACCESS_COOKIE = SESSION_COOKIE  # the codec endpoint reads it too (gateway/deps.py)
 REFRESH_COOKIE = "lb_refresh"
 CSRF_COOKIE = "lb_csrf"
@@ -100,6 +114,7 @@ class WebContext:
     request: Request
     settings: Settings
     lang: str
+    site: Site = WORKBENCH
     principal: Principal | None = None
     display_name: str = ""
     cookies: dict[str, tuple[str, int | None]] = field(default_factory=dict)
@@ -185,8 +200,9 @@ def _apply(ctx: WebContext, response: Response) -> Response:
 
 
 def render(ctx: WebContext, template: str, status: int = 200, **data: Any) -> HTMLResponse:
-    """A page from ``templates/web/`` with the session's cookies and the security headers."""
-    page = TEMPLATES.get_template(f"web/{template}").render(
+    """A page of the site's templates (``templates/web/``, ``templates/portal/``) with the
+    session's cookies and the security headers."""
+    page = TEMPLATES.get_template(f"{ctx.site.templates}/{template}").render(
         ctx=ctx,
         t=ctx.t,
         lbl=ctx.lbl,
@@ -200,27 +216,43 @@ def render(ctx: WebContext, template: str, status: int = 200, **data: Any) -> HT
         actor_text=lambda actor: display.actor_text(actor, data.get("people", {}), ctx.lang),
         lang=ctx.lang,
         user=ctx.principal,
-        prefix=PREFIX,
+        prefix=ctx.site.prefix,
         csrf_field=CSRF_FIELD,
         **data,
     )
     return _apply(ctx, HTMLResponse(page, status_code=status))  # type: ignore[return-value]
 
 
+def answer_json(ctx: WebContext, data: Any, status: int = 200) -> Response:
+    """JSON for a page's script (or a download), with the session's cookies and the headers."""
+    return _apply(ctx, JSONResponse(jsonable_encoder(data), status_code=status))
+
+
 def redirect(ctx: WebContext, url: str) -> Response:
     """See-other to a page of ours (POST → redirect → GET)."""
-    return _apply(ctx, RedirectResponse(safe_next(url), status_code=303))
+    return _apply(ctx, RedirectResponse(safe_next(url, ctx.site), status_code=303))
 
 
-def safe_next(url: str | None) -> str:
-    """Only our own workbench paths are followed after login (no open redirect)."""
-    home = f"{PREFIX}/"
+def site_of_path(path: str) -> Site | None:
+    """The site a path of ours belongs to."""
+    return next((s for s in SITES if path == s.prefix or path.startswith(f"{s.prefix}/")), None)
+
+
+def safe_next(url: str | None, site: Site = WORKBENCH) -> str:
+    """Only our own pages (workbench or portal) are followed after login (no open redirect);
+    anything else goes to ``site``'s home."""
+    home = f"{site.prefix}/"
     if not url:
         return home
     parts = urlsplit(url)
-    if parts.scheme or parts.netloc or not parts.path.startswith(PREFIX) or "\\" in url:
+    if parts.scheme or parts.netloc or site_of_path(parts.path) is None or "\\" in url:
         return home
     return url
+
+
+def site_of(request: Request) -> Site:
+    """The site serving a request (by where its app is mounted)."""
+    return site_of_path(str(request.scope.get("root_path", ""))) or WORKBENCH
 
 
 def set_session(ctx: WebContext, pair: Tokens) -> None:
@@ -233,9 +265,21 @@ def clear_session(ctx: WebContext) -> None:
     ctx.cookies[REFRESH_COOKIE] = ("", 0)
 
 
+def client_ip(request: Request) -> str:
+    """The caller's address, for the login's and the registration's rate limits."""
+    return request.client.host if request.client else ""
+
+
 def language_of(request: Request) -> str:
     lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANGUAGE)
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def bare_context(request: Request, settings: Settings) -> WebContext:
+    """A page request before its session is read (error pages, redirects to login)."""
+    return WebContext(
+        request=request, settings=settings, lang=language_of(request), site=site_of(request)
+    )
 
 
 async def get_web_context(
@@ -243,7 +287,7 @@ async def get_web_context(
 ) -> WebContext:
     """Who is asking: the access token from the cookie, renewed through the refresh rotation
     when it has expired (a replayed refresh token revokes the family)."""
-    ctx = WebContext(request=request, settings=settings, lang=language_of(request))
+    ctx = bare_context(request, settings)
     access = request.cookies.get(ACCESS_COOKIE)
     principal = principal_from_token(settings, access) if access else None
     refresh_token = request.cookies.get(REFRESH_COOKIE)
@@ -301,3 +345,11 @@ def parse_uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+def record_id(value: str) -> uuid.UUID:
+    """A record's id from a path; anything else is a page not found."""
+    ident = parse_uuid(value)
+    if ident is None:
+        raise PageError(404, "error.not_found")
+    return ident

@@ -1,4 +1,5 @@
-"""The workbench's words in Chinese and English, looked up by key (Chinese is the default)."""
+"""The words of the workbench and the portal in Chinese and English, looked up by key (Chinese
+is the default)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Log in"),
     "login.staff_only": (
-        "工作台供机构员工、合规与监管人员使用；企业用户请使用命令行或 API。",
-        "The workbench serves institution staff, compliance and regulators; "
-        "applicants use the CLI or the API.",
+        "工作台供机构员工、合规与监管人员使用；企业用户请登录",
+        "The workbench serves institution staff, compliance and regulators; applicants log in at",
     ),
     "error.title": ("出错了", "Something went wrong"),
     "error.not_found": ("资源不存在", "Not found"),
@@ -279,9 +279,411 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reports.kind": ("报告", "Report"),
     "reports.generated": ("生成时间", "Generated"),
     "reports.empty": ("尚无报告", "No report yet"),
-    "home.applicant": (
-        "企业用户请通过命令行或 API 办理业务。",
-        "Applicants use the CLI or the API.",
+    "portal.title": (
+        "LoanBridge 企业服务",
+        "LoanBridge for business",
+    ),
+    "portal.skip": (
+        "跳到正文",
+        "Skip to content",
+    ),
+    "portal.nav": (
+        "企业服务导航",
+        "Business navigation",
+    ),
+    "portal.nav.home": (
+        "首页",
+        "Home",
+    ),
+    "portal.nav.verification": (
+        "企业认证",
+        "Verification",
+    ),
+    "portal.nav.messages": (
+        "消息中心",
+        "Messages",
+    ),
+    "portal.nav.privacy": (
+        "隐私与授权",
+        "Privacy",
+    ),
+    "portal.login": (
+        "企业用户登录",
+        "Business login",
+    ),
+    "portal.registered": (
+        "注册已确认。请登录后上传认证材料。",
+        "Registration confirmed. Log in to upload your verification documents.",
+    ),
+    "portal.no_account": (
+        "还没有账号？",
+        "No account yet?",
+    ),
+    "portal.have_account": (
+        "已有账号？",
+        "Already registered?",
+    ),
+    "portal.register": (
+        "注册企业",
+        "Register your business",
+    ),
+    "portal.staff_elsewhere": (
+        "机构员工、合规与监管人员请使用",
+        "Institution staff, compliance and regulators use the",
+    ),
+    "portal.no_registration": (
+        "没有进行中的注册，请重新填写注册信息",
+        "No registration in progress; fill in the registration form again",
+    ),
+    "portal.register.title": (
+        "注册企业账号",
+        "Register your business",
+    ),
+    "portal.steps": (
+        "注册步骤",
+        "Registration steps",
+    ),
+    "portal.step.form": (
+        "填写信息",
+        "Details",
+    ),
+    "portal.step.code": (
+        "短信验证",
+        "SMS code",
+    ),
+    "portal.step.documents": (
+        "上传认证材料",
+        "Documents",
+    ),
+    "portal.register.enterprise": (
+        "企业信息",
+        "The enterprise",
+    ),
+    "portal.register.account": (
+        "登录账号",
+        "Your login",
+    ),
+    "portal.register.submit": (
+        "提交注册并发送验证码",
+        "Register and send the code",
+    ),
+    "portal.capital_yuan": (
+        "注册资本（元）",
+        "Registered capital (yuan)",
+    ),
+    "portal.choose": (
+        "请选择",
+        "Choose",
+    ),
+    "portal.hint.uscc": (
+        "18 位，见营业执照",
+        "18 characters, on the business licence",
+    ),
+    "portal.hint.region": (
+        "6 位行政区划代码，如 440305（深圳市南山区）",
+        "6-digit division code, e.g. 440305 (Nanshan, Shenzhen)",
+    ),
+    "portal.hint.id_number": (
+        "18 位居民身份证号码",
+        "18-character resident ID number",
+    ),
+    "portal.hint.mobile": (
+        "验证码将发送到此手机",
+        "The code is texted to this number",
+    ),
+    "portal.hint.username": (
+        "3–64 位字母、数字或 _ . -",
+        "3–64 letters, digits or _ . -",
+    ),
+    "portal.rep_name": (
+        "法定代表人姓名",
+        "Legal representative's name",
+    ),
+    "portal.id_number": (
+        "身份证号码",
+        "ID number",
+    ),
+    "portal.mobile": (
+        "手机号码",
+        "Mobile number",
+    ),
+    "portal.email": (
+        "电子邮箱（选填）",
+        "E-mail (optional)",
+    ),
+    "portal.password_again": (
+        "再次输入密码",
+        "Password again",
+    ),
+    "portal.code.title": (
+        "输入短信验证码",
+        "Enter the SMS code",
+    ),
+    "portal.code.explain": (
+        "我们已向法定代表人手机发送 6 位验证码。",
+        "We texted a six-digit code to the legal representative's mobile.",
+    ),
+    "portal.code.expires": (
+        "验证码在 {at} 前有效。",
+        "It works until {at}.",
+    ),
+    "portal.code.label": (
+        "验证码",
+        "Code",
+    ),
+    "portal.code.submit": (
+        "确认",
+        "Confirm",
+    ),
+    "portal.code.resend": (
+        "重新发送验证码",
+        "Send a new code",
+    ),
+    "portal.code.resent": (
+        "新的验证码已发送，之前的验证码已失效。",
+        "A new code was sent; the previous one no longer works.",
+    ),
+    "portal.verification": (
+        "企业认证",
+        "Verification",
+    ),
+    "portal.verification.open": (
+        "查看认证进度",
+        "See the verification",
+    ),
+    "portal.stage": (
+        "当前状态",
+        "Where it stands",
+    ),
+    "portal.stage.awaiting_documents": (
+        "请上传下列认证材料，材料齐全后自动开始核验。",
+        "Upload the documents below; checks start once all are in.",
+    ),
+    "portal.stage.verifying": (
+        "正在核验身份与企业登记信息，通常几分钟内完成。",
+        "Identity and registry checks are running; this usually takes minutes.",
+    ),
+    "portal.stage.in_review": (
+        "平台工作人员正在人工审核，结果将通过消息通知您。",
+        "A platform reviewer is checking; you will get a message with the outcome.",
+    ),
+    "portal.stage.verified": (
+        "认证已通过，现可发布融资需求。",
+        "Verified: you can now post a financing demand.",
+    ),
+    "portal.why": (
+        "未通过原因",
+        "Why it did not pass",
+    ),
+    "portal.next_step": (
+        "下一步：{step}",
+        "Next step: {step}",
+    ),
+    "portal.documents": (
+        "认证材料",
+        "Verification documents",
+    ),
+    "portal.documents.rules": (
+        "PDF、JPEG 或 PNG，每个文件不超过 {mb} MB。",
+        "PDF, JPEG or PNG, at most {mb} MB each.",
+    ),
+    "portal.doc.missing": (
+        "待上传",
+        "To upload",
+    ),
+    "portal.doc.on_file": (
+        "已上传",
+        "On file",
+    ),
+    "portal.upload": (
+        "上传",
+        "Upload",
+    ),
+    "portal.upload_progress": (
+        "上传进度",
+        "Upload progress",
+    ),
+    "portal.uploaded": (
+        "材料已上传。",
+        "The document was uploaded.",
+    ),
+    "portal.choose_file": (
+        "请选择要上传的文件",
+        "Choose a file to upload",
+    ),
+    "portal.resubmit.title": (
+        "更正并重新提交",
+        "Correct and resubmit",
+    ),
+    "portal.resubmit.explain": (
+        "只需修改有误的信息；已上传的材料继续有效，除非勾选重新上传。",
+        "Change only what was wrong; documents on file still count unless you tick them "
+        "for re-upload.",
+    ),
+    "portal.resubmit.submit": (
+        "重新提交认证",
+        "Resubmit for verification",
+    ),
+    "portal.resubmitted": (
+        "已重新提交，核验重新开始。",
+        "Resubmitted: the checks start again.",
+    ),
+    "portal.on_file": (
+        "当前",
+        "on file",
+    ),
+    "portal.unchanged": (
+        "不修改请留空",
+        "Leave empty to keep it",
+    ),
+    "portal.reupload": (
+        "需重新上传的材料",
+        "Documents to upload again",
+    ),
+    "portal.demands": (
+        "融资需求",
+        "Financing demands",
+    ),
+    "portal.applications": (
+        "贷款申请",
+        "Loan applications",
+    ),
+    "portal.loans": (
+        "贷款",
+        "Loans",
+    ),
+    "portal.none_yet": (
+        "暂无",
+        "None yet",
+    ),
+    "portal.outstanding": (
+        "未还本金",
+        "Outstanding",
+    ),
+    "portal.rate": (
+        "年利率",
+        "Annual rate",
+    ),
+    "portal.next_due": (
+        "下次还款日",
+        "Next due",
+    ),
+    "portal.messages": (
+        "消息中心",
+        "Messages",
+    ),
+    "portal.unread_count": (
+        "{n} 条未读",
+        "{n} unread",
+    ),
+    "portal.total_count": (
+        "共 {n} 条",
+        "{n} in all",
+    ),
+    "portal.read_all": (
+        "全部标为已读",
+        "Mark all read",
+    ),
+    "portal.unread": (
+        "未读：",
+        "Unread: ",
+    ),
+    "portal.mark_read": (
+        "标为已读",
+        "Mark read",
+    ),
+    "portal.read_at": (
+        "已读于 {at}",
+        "Read {at}",
+    ),
+    "portal.open_case": (
+        "查看{case}",
+        "Open the {case}",
+    ),
+    "portal.no_messages": (
+        "暂无消息",
+        "No messages yet",
+    ),
+    "portal.channel.in_app": (
+        "站内消息",
+        "in-app",
+    ),
+    "portal.channel.sms": (
+        "短信",
+        "SMS",
+    ),
+    "portal.channel.email": (
+        "电子邮件",
+        "e-mail",
+    ),
+    "portal.privacy": (
+        "隐私与数据授权",
+        "Privacy and consent",
+    ),
+    "portal.consents": (
+        "数据授权",
+        "Consents",
+    ),
+    "portal.consents.explain": (
+        "您授权的机构可查看对应范围的企业数据，撤回后立即失效。",
+        "An institution you authorize may read that scope of your data; revoking takes "
+        "effect at once.",
+    ),
+    "portal.consent.none": (
+        "尚未授权任何机构",
+        "No institution authorized",
+    ),
+    "portal.consent.since": (
+        "授权于 {at}",
+        "Granted {at}",
+    ),
+    "portal.consent.revoked_at": (
+        "已于 {at} 撤回",
+        "Revoked {at}",
+    ),
+    "portal.consent.revoke": (
+        "撤回授权",
+        "Revoke",
+    ),
+    "portal.consent.grant": (
+        "新增授权",
+        "Authorize an institution",
+    ),
+    "portal.consent.grant_submit": (
+        "授权",
+        "Authorize",
+    ),
+    "portal.consent.granted": (
+        "已授权。",
+        "Consent granted.",
+    ),
+    "portal.consent.revoked": (
+        "授权已撤回。",
+        "Consent revoked.",
+    ),
+    "portal.institution": (
+        "机构",
+        "Institution",
+    ),
+    "portal.scope": (
+        "数据范围",
+        "Scope",
+    ),
+    "portal.export": (
+        "我的数据",
+        "Your data",
+    ),
+    "portal.share_profile": (
+        "向匹配机构展示企业概况：{answer}",
+        "Show the profile to matched institutions: {answer}",
+    ),
+    "portal.export.explain": (
+        "下载平台保存的贵企业全部数据（个人信息已脱敏）。",
+        "Download everything the platform holds about your enterprise (personal data masked).",
+    ),
+    "portal.export.download": (
+        "下载数据副本",
+        "Download a copy",
     ),
 }
 

@@ -118,6 +118,8 @@ class Vocabulary(StrEnum):
     FEATURE_SET = "feature_set"  # sme, custom
     AMOUNT_BAND = "amount_band"  # an anonymous demand's amount (domain.disclosure)
     CONSENT = "consent"  # the consent scopes, and what stands where a withheld value would
+    NOTICE = "notice"  # the notices sent to an enterprise (templates/notify), by template
+    NOTICE_CASE = "notice_case"  # the case a notice is about (domain.notices.CaseKind)
 
 
 def _compiled(po: Path) -> bytes:

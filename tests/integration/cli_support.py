@@ -31,6 +31,7 @@ from db.models import (
     Loan,
     LoanApplication,
     LoanProduct,
+    Notification,
     SupportPolicy,
 )
 from db.models_compliance import MonitoringAlert, RegulatoryReport
@@ -125,6 +126,7 @@ async def record_ids(platform: Platform) -> frozenset[str]:
             HumanTask.id,
             RegulatoryReport.id,
             MonitoringAlert.id,
+            Notification.id,  # `messages read` takes it
         ):
             records |= {str(i) for i in await session.scalars(select(column))}
         # a task names its case by the case's workflow (``demand-<id>``), which audit takes

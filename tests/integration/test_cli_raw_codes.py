@@ -92,6 +92,7 @@ def _commands(username: str, demo: Demo) -> list[Command]:
     if username == APPLICANT:
         return [
             ("onboarding", "status"),
+            ("messages", "list"),
             ("products", "list"),
             ("application", "list"),
             *[("application", "status", a) for a in applications],
@@ -106,7 +107,7 @@ def _commands(username: str, demo: Demo) -> list[Command]:
             ("loan", "document", loans[0], "contract", "--save", "contract.pdf"),
         ]
     if username in ("demo-review", "demo-rejected", "demo-documents"):
-        return [("onboarding", "status")]
+        return [("onboarding", "status"), ("messages", "list")]
     if username == "icbc-sz-officer":
         return [
             ("tasks", "list"),

@@ -59,7 +59,7 @@ from workflows.contracts import (
 )
 
 
-async def _rejected_for_a_typo(
+async def rejected_for_a_typo(
     platform: Platform, sandbox: SandboxProcess
 ) -> tuple[str, str, dict[str, str], dict[str, Any]]:
     """Register with a legal representative's name the identity bureau does not match
@@ -87,7 +87,7 @@ async def _rejected_for_a_typo(
 async def test_rejected_registration_is_corrected_resubmitted_and_verified(
     platform: Platform, sandbox: SandboxProcess
 ) -> None:
-    enterprise_id, uscc, headers, body = await _rejected_for_a_typo(platform, sandbox)
+    enterprise_id, uscc, headers, body = await rejected_for_a_typo(platform, sandbox)
 
     # The rejection says what to correct, in both languages, with a machine code.
     rejected = (
@@ -352,7 +352,7 @@ async def test_one_run_per_resubmission_round_and_its_retry_changes_nothing(
 ) -> None:
     """Two resubmissions that counted the same round (two browser tabs) do not both apply:
     the second run is refused, while a retry of the first run's activity is harmless."""
-    enterprise_id, uscc, _, body = await _rejected_for_a_typo(platform, sandbox)
+    enterprise_id, uscc, _, body = await rejected_for_a_typo(platform, sandbox)
     settings = platform.settings
     cipher = FieldCipher.from_settings(settings)
     sms = HttpSmsGateway(sandbox.base_url, 2.0)

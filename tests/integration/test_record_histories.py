@@ -24,7 +24,7 @@ from tests.integration.test_onboarding_api import (
     upload_all,
     wait_for_stage,
 )
-from tests.integration.test_onboarding_resubmission import _rejected_for_a_typo
+from tests.integration.test_onboarding_resubmission import rejected_for_a_typo
 from tests.integration.test_registration_guards import _confirmed
 from tests.support import SandboxProcess
 from workflows.contracts import PortfolioSweep, TaskQueue, WorkflowType
@@ -159,7 +159,7 @@ async def test_record_resubmitted_onboarding_and_withdrawn_demand(
 ) -> None:
     """The paths of issue 18/8 and the decision log (run alone with ``-k resubmitted``):
     a resubmission's run (``onboarding-resubmission-v1``) and a withdrawal naming its person."""
-    enterprise_id, uscc, headers, _ = await _rejected_for_a_typo(platform, sandbox)
+    enterprise_id, uscc, headers, _ = await rejected_for_a_typo(platform, sandbox)
     resubmitted = await platform.http.post(
         "/api/v1/enterprises/me/resubmission",
         json={"legal_representative": {"name": enterprise_record(uscc).legal_representative}},

@@ -1,7 +1,8 @@
-"""No raw machine code on any workbench page: the demo data is seeded through the real API and
-workflows (as ``loanbridge up --demo`` does), then every page each demo role can reach by its
-links is rendered in Chinese and in English and its visible text searched for snake_case and
-dotted codes, UUIDs and UTC timestamps (tests/raw_codes.py, whose own test plants each)."""
+"""No raw machine code on any workbench or applicant portal page: the demo data is seeded
+through the real API and workflows (as ``loanbridge up --demo`` does), then every page each demo
+role (and each demo applicant, on the portal) can reach by its links is rendered in Chinese and in
+English and its visible text searched for snake_case and dotted codes, UUIDs and UTC timestamps
+(tests/raw_codes.py, whose own test plants each)."""
 
 from __future__ import annotations
 
@@ -27,11 +28,19 @@ ROLES = {
     "compliance": ("/web/compliance?workflow_type=LoanApplicationWorkflow",),
     "regulator": ("/web/regulator", "/web/regulator/reports"),
     "admin": ("/web/inbox",),
+    # applicants log in at the workbench and are sent to the portal
+    "demo-verified": ("/portal/home", "/portal/messages", "/portal/privacy"),
+    "demo-rejected": ("/portal/home", "/portal/verification"),
+    "demo-documents": ("/portal/verification",),
+    "demo-review": ("/portal/verification",),
 }
 MAX_PAGES = 120  # per role and language; the demo has fewer
 _TASK_GONE = re.compile(r"/web/tasks/[0-9a-f-]{36}$")
-_LINK = re.compile(r'href="(/web/[^"#]*)"')
-_NOT_PAGES = re.compile(r"/web/(logout|lang/|static/)|/documents/|\.pdf|/reports/[^/]+/(pdf|csv)")
+_LINK = re.compile(r'href="(/(?:web|portal)/[^"#]*)"')
+_NOT_PAGES = re.compile(
+    r"/(web|portal)/(logout|lang/|static/)|/documents/|\.pdf|/reports/[^/]+/(pdf|csv)"
+    r"|/portal/(register|privacy/export)"
+)
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

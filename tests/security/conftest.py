@@ -44,7 +44,8 @@ class Tenant:
     def foreign_ids(self) -> set[str]:
         """Identifiers of this tenant's private records (the catalog is shared, so not those)."""
         private = ("enterprise_id", "application_id", "pending_application_id", "loan_id")
-        return {self.ids[k] for k in (*private, "task_id", "consent_id", "demand_id", "user_id")}
+        others = ("task_id", "consent_id", "demand_id", "user_id", "notification_id")
+        return {self.ids[k] for k in (*private, *others)}
 
 
 @dataclass
@@ -123,6 +124,16 @@ async def _credit_task(platform: Platform, officer: Headers, app_id: str) -> str
     raise AssertionError(f"no credit task for application {app_id}")
 
 
+async def _first_notice(platform: Platform, applicant: Headers) -> str:
+    """A notice of the enterprise (its registration's, written by the notify activity)."""
+    for _ in range(100):
+        page = await platform.http.get("/api/v1/notifications", headers=applicant)
+        if page.status_code == 200 and page.json()["items"]:
+            return str(page.json()["items"][-1]["id"])
+        await asyncio.sleep(0.1)
+    raise AssertionError("the enterprise has no notice")
+
+
 async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, industry: str) -> Tenant:
     """An institution with its staff and product, and an enterprise with a demand, a disbursed
     loan, an application waiting for an officer and a profile consent to the institution."""
@@ -152,6 +163,7 @@ async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, indust
     assert (await wait_for_stage(platform, enterprise_id, {"verified"}))["stage"] == "verified"
     tenant.ids["enterprise_id"] = enterprise_id
     tenant.headers[Role.APPLICANT] = applicant
+    tenant.ids["notification_id"] = await _first_notice(platform, applicant)
 
     demand = await platform.http.post(
         "/api/v1/demands",

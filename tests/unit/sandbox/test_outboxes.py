@@ -135,3 +135,13 @@ async def test_mail_outbox_lists_received_mail_filtered_by_recipient(tmp_path: P
         ("放款通知", ["boss@example.com"])
     ]
     assert len(everyone["messages"]) == 2
+
+
+async def test_the_outbox_answers_the_latest_messages_oldest_first(
+    client: httpx.AsyncClient,
+) -> None:
+    for n in range(5):
+        await client.post("/sms/v1/messages", json={"to": "13800138000", "text": f"第 {n} 条"})
+    latest = (await client.get("/sms/v1/messages", params={"limit": 2})).json()["messages"]
+    # However long the sandbox has run, the code just sent is among what a reader asks for.
+    assert [m["text"] for m in latest] == ["第 3 条", "第 4 条"]

@@ -16,7 +16,7 @@ from config.settings import Settings
 from services.case_context import spread_filings
 from web.admin import product_body
 from web.charts import Point, bar_chart, histogram, line_chart
-from web.core import TEMPLATES, csrf_token_for, safe_next
+from web.core import PORTAL, TEMPLATES, csrf_token_for, safe_next
 from web.formats import money, percent
 from web.i18n import MESSAGES, translate
 from web.officer import decision_from_form
@@ -124,6 +124,20 @@ def test_bad_decision_fields_are_named(fields: dict[str, str], field: str) -> No
 )
 def test_only_workbench_pages_are_followed_after_login(url: str, expected: str) -> None:
     assert safe_next(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/portal/messages?page=2", "/portal/messages?page=2"),
+        ("/web/inbox", "/web/inbox"),  # the portal's login sends staff to their workbench
+        ("/portalx/evil", "/portal/"),
+        ("https://evil.example/portal/", "/portal/"),
+        ("", "/portal/"),
+    ],
+)
+def test_the_portal_follows_only_our_pages_after_login(url: str, expected: str) -> None:
+    assert safe_next(url, PORTAL) == expected
 
 
 def test_csrf_tokens_depend_on_the_nonce_and_the_secret() -> None:
