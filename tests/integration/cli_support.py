@@ -129,9 +129,10 @@ async def record_ids(platform: Platform) -> frozenset[str]:
             Notification.id,  # `messages read` takes it
         ):
             records |= {str(i) for i in await session.scalars(select(column))}
-        # a task names its case by the case's workflow (``demand-<id>``), which audit takes
-        subjects = await session.scalars(select(HumanTask.workflow_id))
-        records |= {subject.partition("-")[2] for subject in subjects}
+        # a task names its case (``demand-<id>``: its subject, its workflow), which the next
+        # command takes
+        for column in (HumanTask.workflow_id, HumanTask.subject):
+            records |= {case.partition("-")[2] for case in await session.scalars(select(column))}
     return frozenset(records)
 
 
