@@ -59,6 +59,9 @@ IDLE_POLL_S = 0.5  # real seconds between looks
 ABANDON_SLEEP_S = 5.0  # real seconds a run's teardown waits for a sleep it gives up
 REFUSED_SLEEP_S = 60.0  # real seconds a refused sleep's timer may take to fire
 SLEEP_RPC_TIMEOUT = timedelta(hours=1)  # a sleep's call waits this long for its moment
+# real seconds after a restart the clock may be held: an activity cut off mid-flight holds it
+# until its start-to-close timeout (60 s for database and money activities) has passed
+AFTER_RESTART_S = 90.0
 STABLE_IDLE_POLLS = 5  # looks in a row finding nothing in flight before a lock is released
 STOP_TIMEOUT_S = 30.0  # real seconds a worker may take to shut down
 
@@ -94,6 +97,7 @@ class World:
         self.abandoned_workers = 0  # worker runs that did not end when stopped
         self._sleeping: asyncio.Task[object] | None = None  # the one outstanding sleep
         self._sleep_until = datetime.min.replace(tzinfo=UTC)  # the moment it sleeps to
+        self._restarted = -AFTER_RESTART_S  # when the workers were last restarted (monotonic)
 
     @property
     def client(self) -> Client:
@@ -214,6 +218,7 @@ class World:
         await self.stop_workers()
         self.start_workers()
         self.worker_restarts += 1
+        self._restarted = time.monotonic()
 
     # ---- the clock -----------------------------------------------------------------------
     # The server keeps a count of locks: the test's own (taken as it starts) and one per piece
@@ -290,7 +295,13 @@ class World:
                 if sleeping.done():
                     break
                 now = time.monotonic()
-                if now - started > ATTEMPTS * max(real_timeout_s, IDLE_POLL_S):
+                # An activity a restart cut off holds the clock until its start-to-close
+                # timeout has passed in real time (the server never heard it end).
+                bound = max(
+                    ATTEMPTS * max(real_timeout_s, IDLE_POLL_S),
+                    self._restarted + AFTER_RESTART_S - started,
+                )
+                if now - started > bound:
                     raise ClockStuck(
                         f"the clock did not reach {moment.isoformat()} "
                         f"in {ATTEMPTS} × {real_timeout_s:.0f}s"
