@@ -284,6 +284,18 @@ async def pay(api: Api, life: Lifecycle, applicant: dict[str, str], key: str) ->
         headers={**applicant, "Idempotency-Key": key},
         timeout=120,
     )
+    if paid.status_code == 202:  # the bank has not answered in time: the status tells the end
+        status = await api.poll(
+            paid.json()["status_url"],
+            applicant,
+            lambda state: state["status"] != "processing",
+            timeout_s=120,
+        )
+        if status["status"] != "posted":
+            raise LifecycleError(f"payment {key}: {status}")
+        life.payment_keys.append(key)
+        progress: dict[str, Any] = status["progress"]
+        return progress
     if paid.status_code != 200:
         raise LifecycleError(f"payment {key}: {paid.status_code} {paid.text}")
     life.payment_keys.append(key)
