@@ -131,8 +131,9 @@ async def record_ids(platform: Platform) -> frozenset[str]:
             records |= {str(i) for i in await session.scalars(select(column))}
         # a task names its case (``demand-<id>``: its subject, its workflow), which the next
         # command takes
-        for column in (HumanTask.workflow_id, HumanTask.subject):
-            records |= {case.partition("-")[2] for case in await session.scalars(select(column))}
+        for case_column in (HumanTask.workflow_id, HumanTask.subject):
+            cases = await session.scalars(select(case_column))
+            records |= {case.partition("-")[2] for case in cases}
     return frozenset(records)
 
 
