@@ -16,7 +16,7 @@ from db.models import Notification
 from domain.notices import NoticeCase, notice_case
 from domain.roles import Role
 from services.errors import not_found
-from services.principal import Principal, require_role
+from services.principal import Principal, own_enterprise_id, require_role
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +43,7 @@ class NoticePage:
 
 
 def _enterprise(user: Principal) -> uuid.UUID:
-    require_role(user, Role.APPLICANT)
-    assert user.enterprise_id is not None  # every applicant account belongs to an enterprise
-    return user.enterprise_id
+    return own_enterprise_id(require_role(user, Role.APPLICANT))
 
 
 def _notice(row: Notification) -> Notice:
@@ -61,12 +59,21 @@ def _notice(row: Notification) -> Notice:
     )
 
 
+async def _counts(session: AsyncSession, enterprise_id: uuid.UUID) -> tuple[int, int]:
+    """How many notices the enterprise has, and how many of them are unread: one query."""
+    row = (
+        await session.execute(
+            select(func.count(), func.count().filter(Notification.read_at.is_(None))).where(
+                Notification.enterprise_id == enterprise_id
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 async def unread_count(session: AsyncSession, user: Principal) -> int:
     """How many of the enterprise's notices are unread (the badge)."""
-    stmt = select(func.count()).where(
-        Notification.enterprise_id == _enterprise(user), Notification.read_at.is_(None)
-    )
-    return int(await session.scalar(stmt) or 0)
+    return (await _counts(session, _enterprise(user)))[1]
 
 
 async def notices(
@@ -74,9 +81,7 @@ async def notices(
 ) -> NoticePage:
     """The enterprise's notices, newest first, a page at a time."""
     enterprise_id = _enterprise(user)
-    total = await session.scalar(
-        select(func.count()).where(Notification.enterprise_id == enterprise_id)
-    )
+    total, unread = await _counts(session, enterprise_id)
     rows = await session.scalars(
         select(Notification)
         .where(Notification.enterprise_id == enterprise_id)
@@ -84,11 +89,7 @@ async def notices(
         .limit(limit)
         .offset(offset)
     )
-    return NoticePage(
-        items=[_notice(row) for row in rows],
-        total=int(total or 0),
-        unread=await unread_count(session, user),
-    )
+    return NoticePage(items=[_notice(row) for row in rows], total=total, unread=unread)
 
 
 async def mark_read(session: AsyncSession, user: Principal, notice_id: uuid.UUID) -> Notice:

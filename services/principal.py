@@ -45,6 +45,13 @@ def require_role(user: Principal, *roles: Role) -> Principal:
     return user
 
 
+def own_enterprise_id(user: Principal) -> uuid.UUID:
+    """The caller's enterprise (403 for an account without one)."""
+    if user.enterprise_id is None:
+        raise Refusal(403, "auth.no_enterprise", "账号未关联企业", "No enterprise on this account")
+    return user.enterprise_id
+
+
 def ensure_tenant_access(
     user: Principal,
     *,

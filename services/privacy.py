@@ -31,7 +31,7 @@ from domain.lifecycle import ApplicationStatus
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from services.errors import Refusal, not_found
 from services.inputs import Schema
-from services.principal import Principal, require_role
+from services.principal import Principal, own_enterprise_id, require_role
 
 Scopes = frozenset[ConsentScope]
 _Row = TypeVar("_Row")
@@ -102,13 +102,6 @@ def consent_required() -> Refusal:
         "需企业授权：企业向本机构申请贷款或授权后方可查看",
         "Consent required: visible once the enterprise applies to or authorizes your institution",
     )
-
-
-def _own(user: Principal) -> uuid.UUID:
-    """The caller's enterprise (403 for an account without one)."""
-    if user.enterprise_id is None:
-        raise Refusal(403, "auth.no_enterprise", "账号未关联企业", "No enterprise on this account")
-    return user.enterprise_id
 
 
 async def disclosures(
@@ -188,7 +181,7 @@ async def grant(session: AsyncSession, user: Principal, body: ConsentIn) -> Cons
     """Let an institution see one scope of the enterprise's data (until revoked); granting
     what is already granted answers with the standing consent."""
     require_role(user, Role.APPLICANT)
-    enterprise_id = _own(user)
+    enterprise_id = own_enterprise_id(user)
     if await InstitutionRepository(session).get(body.institution_id) is None:
         raise BusinessRuleError(
             [issue("institution_id", "institution.unknown", "机构不存在", "No such institution")]
@@ -217,7 +210,11 @@ async def grant(session: AsyncSession, user: Principal, body: ConsentIn) -> Cons
 async def consents(session: AsyncSession, user: Principal) -> list[Consent]:
     """The enterprise's consents, oldest first (revoked ones included)."""
     require_role(user, Role.APPLICANT)
-    stmt = select(Consent).where(Consent.enterprise_id == _own(user)).order_by(Consent.created_at)
+    stmt = (
+        select(Consent)
+        .where(Consent.enterprise_id == own_enterprise_id(user))
+        .order_by(Consent.created_at)
+    )
     return list(await session.scalars(stmt))
 
 
@@ -225,7 +222,7 @@ async def revoke(session: AsyncSession, user: Principal, consent_id: uuid.UUID) 
     """Withdraw a consent of the enterprise (revoking it again changes nothing)."""
     require_role(user, Role.APPLICANT)
     consent = await session.get(Consent, consent_id)
-    if consent is None or consent.enterprise_id != _own(user):
+    if consent is None or consent.enterprise_id != own_enterprise_id(user):
         raise not_found()
     if consent.revoked_at is None:
         consent.revoked_at = utcnow()
@@ -236,7 +233,7 @@ async def revoke(session: AsyncSession, user: Principal, consent_id: uuid.UUID) 
 async def privacy(session: AsyncSession, user: Principal) -> PrivacySettings:
     """The enterprise's privacy choice."""
     require_role(user, Role.APPLICANT)
-    enterprise = await EnterpriseRepository(session).get(_own(user))
+    enterprise = await EnterpriseRepository(session).get(own_enterprise_id(user))
     assert enterprise is not None
     return PrivacySettings(share_profile_with_matched=enterprise.share_profile_with_matched)
 
@@ -246,7 +243,7 @@ async def set_privacy(
 ) -> PrivacySettings:
     """Change the enterprise's privacy choice."""
     require_role(user, Role.APPLICANT)
-    enterprise = await EnterpriseRepository(session).get(_own(user), for_update=True)
+    enterprise = await EnterpriseRepository(session).get(own_enterprise_id(user), for_update=True)
     assert enterprise is not None
     enterprise.share_profile_with_matched = body.share_profile_with_matched
     await session.commit()
@@ -256,7 +253,7 @@ async def set_privacy(
 async def export(session: AsyncSession, user: Principal) -> dict[str, Any]:
     """Everything the platform holds about the caller's enterprise (personal data masked)."""
     require_role(user, Role.APPLICANT)
-    enterprise_id = _own(user)
+    enterprise_id = own_enterprise_id(user)
     enterprise = await EnterpriseRepository(session).get(enterprise_id)
     assert enterprise is not None
     docs = await session.scalars(
