@@ -46,13 +46,13 @@ class EnterpriseNotifier:
             if template == "loan_disbursed":
                 full |= await _disbursed(session, context)
             zh = render_notification(template, "zh", full)
+            en = render_notification(template, "en", full)
             channels = ["in_app"]
             await self.sms.send_sms(
                 OutgoingSms(to=enterprise.mobile, text=zh.text, template=template)
             )
             channels.append("sms")
             if self.email is not None and enterprise.email:
-                en = render_notification(template, "en", full)
                 await self.email.send_email(
                     OutgoingEmail(
                         to=(enterprise.email,),
@@ -67,6 +67,8 @@ class EnterpriseNotifier:
                     template=template,
                     subject=zh.subject,
                     body=zh.text,
+                    subject_en=en.subject,
+                    body_en=en.text,
                     channels=",".join(channels),
                     delivery_key=key,
                 )

@@ -301,6 +301,8 @@ class NotificationOut(Schema):
     template: str
     subject: str
     body: str
+    subject_en: str | None  # the English text; None on notices sent before it was kept
+    body_en: str | None
     channels: list[str]
     created_at: datetime
     read_at: datetime | None

@@ -28,7 +28,8 @@ def _line(notice: NotificationOut) -> str:
     mark = "●" if notice.read_at is None else " "
     title = label("notice", notice.template)
     when = beijing(notice.created_at)
-    return f"{mark} {when}  {title}{_case(notice)}\n    {notice.body}\n    id {notice.id}"
+    english = f"\n    {notice.body_en}" if notice.body_en else ""
+    return f"{mark} {when}  {title}{_case(notice)}\n    {notice.body}{english}\n    id {notice.id}"
 
 
 @messages_app.command("list")

@@ -265,7 +265,8 @@ class Consent(UuidPrimaryKey, CreatedAt, Base):
 
 
 class Notification(UuidPrimaryKey, CreatedAt, Base):
-    """An in-app message to an enterprise (the same text also goes by SMS / e-mail)."""
+    """An in-app message to an enterprise (the same text also goes by SMS / e-mail), in Chinese
+    and in English (the English is NULL on notices sent before both were kept)."""
 
     __tablename__ = "notification"
 
@@ -275,6 +276,8 @@ class Notification(UuidPrimaryKey, CreatedAt, Base):
     template: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    subject_en: Mapped[str | None] = mapped_column(String(200))
+    body_en: Mapped[str | None] = mapped_column(Text)
     channels: Mapped[str] = mapped_column(String(64))
     delivery_key: Mapped[str] = mapped_column(String(300), unique=True)  # one per activity
     read_at: Mapped[datetime | None]

@@ -27,10 +27,16 @@ class Notice:
     template: str
     subject: str
     body: str
+    subject_en: str | None  # None: sent before the English text was kept
+    body_en: str | None
     channels: tuple[str, ...]
     created_at: datetime
     read_at: datetime | None
     case: NoticeCase | None
+
+    def body_in(self, lang: str) -> str:
+        """The text in the reader's language (Chinese when no English was kept)."""
+        return self.body_en if lang == "en" and self.body_en else self.body
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,8 @@ def _notice(row: Notification) -> Notice:
         template=row.template,
         subject=row.subject,
         body=row.body,
+        subject_en=row.subject_en,
+        body_en=row.body_en,
         channels=tuple(c for c in row.channels.split(",") if c),
         created_at=row.created_at,
         read_at=row.read_at,

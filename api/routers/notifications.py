@@ -24,6 +24,8 @@ def _out(notice: Notice) -> NotificationOut:
         template=notice.template,
         subject=notice.subject,
         body=notice.body,
+        subject_en=notice.subject_en,
+        body_en=notice.body_en,
         channels=list(notice.channels),
         created_at=notice.created_at,
         read_at=notice.read_at,

@@ -53,6 +53,10 @@ async def test_an_enterprise_reads_its_own_notices_and_no_other(
     assert newest["case_kind"] == "verification" and newest["case_id"] == verified_id
     assert "sms" in newest["channels"] and "in_app" in newest["channels"]
     assert newest["read_at"] is None
+    # Both languages kept: the Chinese text and its English rendering, neither the other's.
+    assert newest["subject_en"] and newest["body_en"]
+    assert newest["body_en"] != newest["body"]
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in newest["subject_en"])
 
     others = await _notices(platform, other, 1)
     assert {n["id"] for n in others["items"]}.isdisjoint(n["id"] for n in page["items"])

@@ -163,7 +163,10 @@ async def test_an_owner_registers_is_rejected_corrects_and_is_verified_in_the_po
 
         english = await owner.get("/portal/lang/en?next=/portal/messages")
         assert english.headers["location"] == "/portal/messages"
-        assert "Verification approved" in (await owner.get("/portal/messages")).text
+        in_english = (await owner.get("/portal/messages")).text
+        assert "Verification approved" in in_english
+        assert "has been verified. You can now publish financing demands." in in_english
+        assert "已通过" not in in_english  # the body too, not only the labels
         await owner.get("/portal/lang/zh?next=/portal/privacy")
 
 
