@@ -49,7 +49,6 @@ log = logging.getLogger("loanbridge.labels")
 LANGUAGES = ("zh", "en")
 CATALOGUE_DIR = Path(__file__).resolve().parent
 _CATALOGUES = ("labels", "regions")
-_CACHE_DIR = CATALOGUE_DIR / ".compiled"
 
 # A machine code as our vocabularies write them: snake_case, optionally dotted.
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
@@ -122,11 +121,11 @@ class Vocabulary(StrEnum):
     NOTICE_CASE = "notice_case"  # the case a notice is about (domain.notices.CaseKind)
 
 
-def _compiled(po: Path) -> bytes:
+def _compiled(po: Path, cache_dir: Path) -> bytes:
     """The ``.mo`` bytes of one ``.po`` catalogue, from the cache when it is current."""
     source = po.read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:16]
-    cached = _CACHE_DIR / f"{po.stem}.{digest}.mo"
+    cached = cache_dir / f"{po.stem}.{digest}.mo"
     try:
         return cached.read_bytes()
     except OSError:
@@ -135,16 +134,27 @@ def _compiled(po: Path) -> bytes:
     write_mo(buffer, read_po(io.BytesIO(source)))
     compiled = buffer.getvalue()
     try:
-        _CACHE_DIR.mkdir(exist_ok=True)
-        for stale in _CACHE_DIR.glob(f"{po.stem}.*.mo"):
+        cache_dir.mkdir(exist_ok=True)
+        for stale in cache_dir.glob(f"{po.stem}.*.mo"):
             stale.unlink(missing_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=_CACHE_DIR, suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
         with os.fdopen(handle, "wb") as out:
             out.write(compiled)
         os.replace(temporary, cached)  # atomic: a concurrent reader sees all or nothing
     except OSError as exc:  # a read-only installation: compiled in memory each start
-        log.info("label catalogue not cached: %s", exc)
+        log.info("catalogue %s not cached: %s", po.name, exc)
     return compiled
+
+
+def read_catalogue(po: Path) -> dict[tuple[str | None, str], str]:
+    """Every (context, message id) → text of a gettext catalogue, compiled on first use and
+    cached in ``.compiled/`` beside it (the labels' catalogues here, the pages' words in
+    ``web/locale``)."""
+    table: dict[tuple[str | None, str], str] = {}
+    for message in read_mo(io.BytesIO(_compiled(po, po.parent / ".compiled"))):
+        if message.id and isinstance(message.id, str):
+            table[(message.context, message.id)] = str(message.string)
+    return table
 
 
 @functools.cache
@@ -152,10 +162,9 @@ def _table(lang: str) -> dict[tuple[str, str], str]:
     """Every (vocabulary, code) → label of one language."""
     table: dict[tuple[str, str], str] = {}
     for name in _CATALOGUES:
-        catalogue = read_mo(io.BytesIO(_compiled(CATALOGUE_DIR / f"{name}.{lang}.po")))
-        for message in catalogue:
-            if message.id and message.context and isinstance(message.id, str):
-                table[(message.context, message.id)] = str(message.string)
+        for (context, code), text in read_catalogue(CATALOGUE_DIR / f"{name}.{lang}.po").items():
+            if context:
+                table[(context, code)] = text
     return table
 
 

@@ -205,7 +205,6 @@ def test_an_edited_catalogue_is_compiled_again(
         for lang in ("zh", "en"):
             shutil.copy(labels.CATALOGUE_DIR / f"{name}.{lang}.po", tmp_path / f"{name}.{lang}.po")
     monkeypatch.setattr(labels, "CATALOGUE_DIR", tmp_path)
-    monkeypatch.setattr(labels, "_CACHE_DIR", tmp_path / ".compiled")
     labels._table.cache_clear()
     try:
         assert labels._table("zh")[("role", "officer")] == "信贷审批员"
