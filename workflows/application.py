@@ -5,6 +5,7 @@ once → the loan's servicing workflow (business id ``application-{id}``)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
@@ -106,6 +107,10 @@ DISBURSEMENT_FAILED_NOTICE = "disbursement-failed-notice-v1"
 # An acceptance is signed by the legal representative: typed name and a one-time code texted
 # to the registered mobile, checked (and logged) before the offer counts as accepted.
 VERIFIED_SIGNER = "verified-signer-v1"
+# The offer is readable and acceptable with the decision: its canonical terms and their digest
+# (what the acceptance binds to) come from a database step, the letter printing that digest is
+# rendered afterwards without holding the offer up (before: the letter first, its bytes' hash).
+OFFER_TERMS = "offer-terms-v1"
 
 _T = TypeVar("_T")
 
@@ -155,6 +160,7 @@ class LoanApplicationWorkflow:
         self.review_round = 0
         self.offer: OfferTerms | None = None
         self.offer_document: OfferDocument | None = None
+        self._letter: asyncio.Task[None] | None = None  # offer-terms-v1: the letter rendering
         self.acceptance: Acceptance | None = None
         self.accepted_at: datetime | None = None
         self.refusal: OfferRefusal | None = None
@@ -505,7 +511,10 @@ class LoanApplicationWorkflow:
         )
         if not self.lean:  # since lean-records-v1 the offer letter records its offer
             await _db(stub.record_offer(self.offer))
-        if workflow.patched(OFFER_LETTER):
+        if workflow.patched(OFFER_TERMS):
+            self.offer_document = await _db(stub.prepare_offer(self.offer))
+            self._letter = asyncio.create_task(self._render_letter(self.offer))
+        elif workflow.patched(OFFER_LETTER):
             self.offer_document = await issue_document(stub.issue_offer_letter(self.offer))
         stage = "counter_offered" if counter else "offered"
         await self._stage(
@@ -547,6 +556,15 @@ class LoanApplicationWorkflow:
             self.reason = "applicant.withdrew"
             return "withdrawn"
         return "accepted"
+
+    @staticmethod
+    async def _render_letter(offer: OfferTerms) -> None:
+        """The offer letter (PDF) of the recorded terms, in the background of the offer: the
+        applicant downloads it when it is there; the acceptance binds to the terms' digest."""
+        try:
+            await issue_document(stub.issue_offer_pdf(offer))
+        except ActivityError as exc:  # retried until then: only a final refusal lands here
+            workflow.logger.warning("offer letter not issued: %s", exc.cause or exc)
 
     async def _disbursement_failed(self, exc: ActivityError) -> ApplicationProgress:
         """The bank refused the payment (the activity recorded the instruction failed and the

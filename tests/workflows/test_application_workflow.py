@@ -199,6 +199,20 @@ class FakeApplicationActivities:
         self.offers.append(offer)  # as the real activity: the letter records its offer
         return OfferDocument(sha256=LETTER_SHA, apr=offer.rate + Decimal("0.004"), document_id="d1")
 
+    @activity.defn(name="prepare_offer")
+    async def prepare_offer(self, offer: OfferTerms) -> OfferDocument:
+        self.offers.append(offer)  # as the real activity: the terms are recorded with the offer
+        return OfferDocument(
+            sha256=LETTER_SHA, apr=offer.rate + Decimal("0.004"), document_id="", bound_to="terms"
+        )
+
+    @activity.defn(name="issue_offer_pdf")
+    async def issue_offer_pdf(self, offer: OfferTerms) -> OfferDocument:
+        self.letters.append(offer)
+        return OfferDocument(
+            sha256=LETTER_SHA, apr=offer.rate + Decimal("0.004"), document_id="d1", bound_to="terms"
+        )
+
     @activity.defn(name="issue_contract")
     async def issue_contract(self, loan_id: uuid.UUID) -> OfferDocument:
         self.contracts.append(loan_id)
@@ -255,6 +269,8 @@ class FakeApplicationActivities:
             self.hold_task,
             self.record_offer,
             self.issue_offer_letter,
+            self.prepare_offer,
+            self.issue_offer_pdf,
             self.issue_contract,
             self.record_acceptance,
             self.disburse_loan,
