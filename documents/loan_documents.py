@@ -336,6 +336,7 @@ def offer_terms(
         "expires_on": terms.expires_on.isoformat() if terms.expires_on else None,
         "upfront_fee": str(terms.upfront_fee),
         "penalty_multiplier": str(terms.penalty_multiplier),
+        "schedule_start": terms.schedule.request.start_date.isoformat(),
         "schedule": [
             [
                 row.number,
@@ -368,7 +369,7 @@ def terms_from_offer(offer: dict[str, object]) -> LoanTermsView:
             annual_rate=rate,
             term_periods=term_months,
             method=RepaymentMethod(str(offer["method"])),
-            start_date=issued_on,
+            start_date=date.fromisoformat(str(offer["schedule_start"])),
         )
     )
     expires = offer.get("expires_on")
