@@ -237,3 +237,47 @@ async def test_record_registration_guard_histories(
                 return
         await asyncio.sleep(0.2)
     raise AssertionError("the refused registration's workflow was not found")
+
+
+async def test_record_an_offer_accepted_by_its_terms(
+    platform: Platform, sandbox: SandboxProcess, dev_env: WorkflowEnvironment
+) -> None:
+    """offer-terms-v1: the offer acceptable with the decision, its letter rendered beside it."""
+    HISTORIES.mkdir(exist_ok=True)
+    _, admin, _ = await _lender(platform)
+    product = await platform.http.post(
+        "/api/v1/products", json=product_body("REPLAY-T"), headers=admin
+    )
+    applicant = await _verified_applicant(platform, sandbox)
+    submitted = await platform.http.post(
+        "/api/v1/applications",
+        json={
+            "product_id": product.json()["id"],
+            "amount": "100000.00",
+            "term_months": 12,
+            "repayment_method": "equal_installment",
+            "materials": ["financial_statements"],
+        },
+        headers=applicant,
+    )
+    app_id = submitted.json()["id"]
+    offered = await _progress_until(platform, app_id, applicant, {"offered"})
+    assert offered["offer_document"]["bound_to"] == "terms"
+    for _ in range(240):  # the letter rendered in the background is in the history too
+        letter = await platform.http.get(
+            f"/api/v1/applications/{app_id}/documents/offer_letter", headers=applicant
+        )
+        if letter.is_success:
+            break
+        await asyncio.sleep(0.5)
+    accepted = await sign_and_accept(
+        platform,
+        sandbox,
+        app_id,
+        applicant,
+        "6222020200998877665",
+        document_sha256=offered["offer_document"]["sha256"],
+    )
+    assert accepted.is_success, accepted.text
+    await _progress_until(platform, app_id, applicant, {"disbursed"})
+    await _save(dev_env, f"application-{app_id}", "loan_application_offer_terms_disbursed")
