@@ -208,6 +208,7 @@ class FakeApplicationActivities:
 
     @activity.defn(name="issue_offer_pdf")
     async def issue_offer_pdf(self, offer: OfferTerms) -> OfferDocument:
+        await self._pass("issue_offer_pdf")
         self.letters.append(offer)
         return OfferDocument(
             sha256=LETTER_SHA, apr=offer.rate + Decimal("0.004"), document_id="d1", bound_to="terms"
@@ -533,6 +534,31 @@ async def test_auto_approved_offer_accepted_is_disbursed_once_with_stages_in_ord
 
 
 # ---- credit review ------------------------------------------------------------------------
+
+
+async def test_the_offer_is_acceptable_by_its_terms_before_its_letter_is_rendered(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeApplicationActivities(
+        assessment=_assessment("auto_approve"), gates={"issue_offer_pdf": asyncio.Event()}
+    )
+    try:
+        async with offered(time_skipping_env, fake) as case:
+            shown = await case.progress()
+            stale = await _refusal(case.accept(document_sha256="b" * 64))
+            accepted = await case.accept()  # the letter still rendering
+            assert fake.letters == []
+            fake.release()
+            result = await case.result()
+    finally:
+        fake.release()
+    assert shown.stage == "offered" and shown.offer_document is not None
+    assert shown.offer_document.bound_to == "terms"
+    assert shown.offer_document.sha256 == LETTER_SHA
+    assert stale.type == "offer.document_mismatch"
+    assert accepted.stage == "disbursing" and result.stage == "disbursed"
+    assert fake.offers == [shown.offer]
+    assert [a.acceptance.document_sha256 for a in fake.acceptances] == [LETTER_SHA]
 
 
 async def test_referred_case_approved_by_an_officer_with_a_rate_is_offered_on_that_rate(
