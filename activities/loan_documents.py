@@ -114,6 +114,21 @@ async def terms_view(
     )
 
 
+async def _offer_view(
+    session: AsyncSession, application: LoanApplication, offer: OfferTerms
+) -> LoanTermsView:
+    """The terms of an offer made today, as its letter shows them."""
+    return await terms_view(
+        session,
+        application,
+        amount=offer.amount,
+        rate=offer.rate,
+        term_months=offer.term_months,
+        start=datetime.now(UTC).date(),
+        expires_on=business_date(offer.expires_at),
+    )
+
+
 HEARTBEAT_EVERY_S = 5.0
 
 
@@ -227,15 +242,7 @@ class LoanDocumentActivities:
         async with self.session_factory() as session:
             application = await session.get(LoanApplication, offer.application_id)
             assert application is not None
-            view = await terms_view(
-                session,
-                application,
-                amount=offer.amount,
-                rate=offer.rate,
-                term_months=offer.term_months,
-                start=datetime.now(UTC).date(),
-                expires_on=business_date(offer.expires_at),
-            )
+            view = await _offer_view(session, application, offer)
             existing = await self._recorded(session, application.id, "offer_letter", reference)
         if existing is None:
 
@@ -263,15 +270,7 @@ class LoanDocumentActivities:
             recorded = application.offer or {}
             canonical: dict[str, Any] | None = recorded.get("terms")
             if not _terms_of(offer, recorded) or not isinstance(canonical, dict):
-                view = await terms_view(
-                    session,
-                    application,
-                    amount=offer.amount,
-                    rate=offer.rate,
-                    term_months=offer.term_months,
-                    start=datetime.now(UTC).date(),
-                    expires_on=business_date(offer.expires_at),
-                )
+                view = await _offer_view(session, application, offer)
                 canonical = offer_terms(
                     view,
                     method=RepaymentMethod(application.repayment_method),

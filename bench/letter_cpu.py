@@ -15,7 +15,7 @@ import cProfile
 import hashlib
 import pstats
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from documents import pdf
@@ -24,16 +24,21 @@ from domain.apr import apr_for_schedule
 from domain.schedule import RepaymentMethod, ScheduleRequest, build_schedule
 
 
-def sample_terms() -> LoanTermsView:
-    """A 36-month offer with an upfront fee (¥500,000 at 4.35 %)."""
-    amount, rate, fee = Decimal("500000.00"), Decimal("0.0435"), Decimal("1000.00")
+def sample_terms(
+    amount: Decimal = Decimal("500000.00"),
+    rate: Decimal = Decimal("0.0435"),
+    term_months: int = 36,
+    fee: Decimal = Decimal("1000.00"),
+    issued_on: date = date(2026, 12, 8),
+) -> LoanTermsView:
+    """An offer with an upfront fee, by default over 36 months (¥500,000 at 4.35 %)."""
     schedule = build_schedule(
         ScheduleRequest(
             principal=amount,
             annual_rate=rate,
-            term_periods=36,
+            term_periods=term_months,
             method=RepaymentMethod.EQUAL_INSTALLMENT,
-            start_date=date(2026, 12, 8),
+            start_date=issued_on,
         )
     )
     return LoanTermsView(
@@ -45,10 +50,10 @@ def sample_terms() -> LoanTermsView:
         amount=amount,
         annual_rate=rate,
         apr=apr_for_schedule(amount, schedule, fee),
-        term_months=36,
+        term_months=term_months,
         method_label="等额本息 Equal installment",
-        issued_on=date(2026, 12, 8),
-        expires_on=date(2026, 12, 15),
+        issued_on=issued_on,
+        expires_on=issued_on + timedelta(days=7),
         schedule=schedule,
         upfront_fee=fee,
     )

@@ -15,6 +15,7 @@ from sandbox.sms import BLOCKED_SUFFIX
 from tests.integration.conftest import Platform
 from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import _progress_until
+from tests.integration.test_application_decision_log import _submit
 from tests.integration.test_demand_api import _lender, _user, _verified_applicant, product_body
 from tests.integration.test_onboarding_api import (
     new_id_number,
@@ -99,18 +100,9 @@ async def test_record_one_history_per_workflow_type(
     manual = await platform.http.post(
         "/api/v1/products", json=product_body("REPLAY-2", auto_approval_limit="0"), headers=admin
     )
-    submitted = await platform.http.post(
-        "/api/v1/applications",
-        json={
-            "product_id": manual.json()["id"],
-            "amount": "300000.00",
-            "term_months": 12,
-            "repayment_method": "equal_installment",
-            "materials": ["financial_statements"],
-        },
-        headers=applicant,
+    app_id = await _submit(
+        platform, applicant, manual.json()["id"], "300000.00", "replay", ["financial_statements"]
     )
-    app_id = submitted.json()["id"]
     await _progress_until(platform, app_id, applicant, {"in_review"})
     inbox = (
         await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
@@ -249,18 +241,9 @@ async def test_record_an_offer_accepted_by_its_terms(
         "/api/v1/products", json=product_body("REPLAY-T"), headers=admin
     )
     applicant = await _verified_applicant(platform, sandbox)
-    submitted = await platform.http.post(
-        "/api/v1/applications",
-        json={
-            "product_id": product.json()["id"],
-            "amount": "100000.00",
-            "term_months": 12,
-            "repayment_method": "equal_installment",
-            "materials": ["financial_statements"],
-        },
-        headers=applicant,
+    app_id = await _submit(
+        platform, applicant, product.json()["id"], "100000.00", "terms", ["financial_statements"]
     )
-    app_id = submitted.json()["id"]
     offered = await _progress_until(platform, app_id, applicant, {"offered"})
     assert offered["offer_document"]["bound_to"] == "terms"
     for _ in range(240):  # the letter rendered in the background is in the history too

@@ -342,17 +342,24 @@ def test_answer_needs_text_or_materials(api: FakeApi) -> None:
     assert api.requests == []
 
 
-def test_offer_downloads_the_letter_and_prints_its_hash_and_apr(
-    api: FakeApi, tmp_path: Path
-) -> None:
+def _offer_saved(
+    api: FakeApi, document: dict[str, Any], letter: httpx.Response, target: Path
+) -> Any:
+    """``application offer --save``: the status (with ``document``), then the letter."""
     api.on(
         "GET",
         f"/api/v1/applications/{APP}/progress",
-        progress(offer=OFFER, offer_document=OFFER_DOCUMENT),
+        progress(offer=OFFER, offer_document=document),
     )
-    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", pdf_reply())
+    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", letter)
+    return run("application", "offer", APP, "--save", str(target))
+
+
+def test_offer_downloads_the_letter_and_prints_its_hash_and_apr(
+    api: FakeApi, tmp_path: Path
+) -> None:
     target = tmp_path / "offer.pdf"
-    result = run("application", "offer", APP, "--save", str(target))
+    result = _offer_saved(api, OFFER_DOCUMENT, pdf_reply(), target)
     assert result.exit_code == 0, result.output
     assert ("GET", f"/api/v1/applications/{APP}/documents/offer_letter") in api.calls
     assert f"SHA-256: {PDF_SHA}" in result.stdout
@@ -384,13 +391,7 @@ def terms_letter() -> httpx.Response:
 def test_offer_bound_to_its_terms_prints_the_digest_the_acceptance_takes(
     api: FakeApi, tmp_path: Path
 ) -> None:
-    api.on(
-        "GET",
-        f"/api/v1/applications/{APP}/progress",
-        progress(offer=OFFER, offer_document=TERMS_DOCUMENT),
-    )
-    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", terms_letter())
-    result = run("application", "offer", APP, "--save", str(tmp_path / "offer.pdf"))
+    result = _offer_saved(api, TERMS_DOCUMENT, terms_letter(), tmp_path / "offer.pdf")
     assert result.exit_code == 0, result.output
     assert f"offer terms 要约条款 SHA-256 (accept --sha256): {TERMS_SHA}" in result.stdout
     assert f"file SHA-256: {PDF_SHA}" in result.stdout
@@ -398,32 +399,28 @@ def test_offer_bound_to_its_terms_prints_the_digest_the_acceptance_takes(
     assert (tmp_path / "offer.pdf").read_bytes() == PDF
 
 
-def test_accept_without_a_hash_takes_the_terms_digest_the_letter_prints(api: FakeApi) -> None:
-    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", terms_letter())
+def _accept_without_a_hash(api: FakeApi, letter: httpx.Response) -> Any:
+    """``application accept`` without ``--sha256``: it downloads the letter first."""
+    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", letter)
     api.on(
         "POST",
         f"/api/v1/applications/{APP}/acceptance",
         {"stage": "disbursed", "loan_id": LOAN, "account": "6222 **** **** 3445"},
     )
-    result = run(
+    return run(
         "application", "accept", APP, "--name", "张三", "--account", "6222020200112233445",
         "--code", "482913",
     )  # fmt: skip
+
+
+def test_accept_without_a_hash_takes_the_terms_digest_the_letter_prints(api: FakeApi) -> None:
+    result = _accept_without_a_hash(api, terms_letter())
     assert result.exit_code == 0, result.output
     assert api.body()["document_sha256"] == TERMS_SHA
 
 
 def test_accept_uses_the_hash_of_the_letter_it_downloaded(api: FakeApi) -> None:
-    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", pdf_reply())
-    api.on(
-        "POST",
-        f"/api/v1/applications/{APP}/acceptance",
-        {"stage": "disbursed", "loan_id": LOAN, "account": "6222 **** **** 3445"},
-    )
-    result = run(
-        "application", "accept", APP, "--name", "张三", "--account", "6222020200112233445",
-        "--code", "482913",
-    )  # fmt: skip
+    result = _accept_without_a_hash(api, pdf_reply())
     assert result.exit_code == 0, result.output
     assert api.calls == [
         ("GET", f"/api/v1/applications/{APP}/documents/offer_letter"),
