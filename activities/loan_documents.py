@@ -331,6 +331,7 @@ class LoanDocumentActivities:
                 accepted_at=loan.accepted_at or datetime.now(UTC),
                 offer_sha256=loan.offer_sha256,
                 masked_account=mask_bank_account(loan.account),
+                binds_terms=(application.offer or {}).get("bound_to") == "terms",
             )
             existing = await self._recorded(session, application.id, "contract", str(loan.id))
         if existing is None:

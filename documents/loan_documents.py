@@ -117,6 +117,7 @@ class AcceptanceView:
     accepted_at: datetime
     offer_sha256: str
     masked_account: str
+    binds_terms: bool = False  # the digest of the offer's terms (offer-terms-v1), not a file's
 
     def __post_init__(self) -> None:
         if not _SHA256_HEX.fullmatch(self.offer_sha256):

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,9 +16,11 @@ import pytest
 
 from documents.loan_documents import (
     OFFER_LETTER_VERSION,
+    AcceptanceView,
     document_sha256,
     offer_terms,
     offer_terms_sha256,
+    render_loan_contract,
     render_offer,
     terms_from_offer,
 )
@@ -94,3 +97,23 @@ def test_the_letter_prints_the_digest_the_acceptance_binds_to(tmp_path: Path) ->
     compact = "".join(text.split())
     assert offer_terms_sha256(offer) in compact
     assert "要约条款摘要OffertermsSHA-256" in compact
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_the_contract_says_the_acceptance_bound_the_terms_digest(tmp_path: Path) -> None:
+    digest = offer_terms_sha256(_offer())
+    acceptance = AcceptanceView(
+        typed_name="张三",
+        accepted_at=datetime(2026, 12, 8, 10, 0, tzinfo=UTC),
+        offer_sha256=digest,
+        masked_account="6222 **** 1234",
+        binds_terms=True,
+    )
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(render_loan_contract(TERMS_12, acceptance))
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    compact = "".join(text.split())
+    assert digest in compact
+    assert "即要约函所载的要约条款摘要" in compact
