@@ -15,7 +15,6 @@ from sandbox.sms import BLOCKED_SUFFIX
 from tests.integration.conftest import Platform
 from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import _progress_until
-from tests.integration.test_application_decision_log import _submit
 from tests.integration.test_demand_api import _lender, _user, _verified_applicant, product_body
 from tests.integration.test_onboarding_api import (
     new_id_number,
@@ -100,9 +99,18 @@ async def test_record_one_history_per_workflow_type(
     manual = await platform.http.post(
         "/api/v1/products", json=product_body("REPLAY-2", auto_approval_limit="0"), headers=admin
     )
-    app_id = await _submit(
-        platform, applicant, manual.json()["id"], "300000.00", "replay", ["financial_statements"]
+    submitted = await platform.http.post(
+        "/api/v1/applications",
+        json={
+            "product_id": manual.json()["id"],
+            "amount": "300000.00",
+            "term_months": 12,
+            "repayment_method": "equal_installment",
+            "materials": ["financial_statements"],
+        },
+        headers=applicant,
     )
+    app_id = submitted.json()["id"]
     await _progress_until(platform, app_id, applicant, {"in_review"})
     inbox = (
         await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
@@ -229,38 +237,3 @@ async def test_record_registration_guard_histories(
                 return
         await asyncio.sleep(0.2)
     raise AssertionError("the refused registration's workflow was not found")
-
-
-async def test_record_an_offer_accepted_by_its_terms(
-    platform: Platform, sandbox: SandboxProcess, dev_env: WorkflowEnvironment
-) -> None:
-    """offer-terms-v1: the offer acceptable with the decision, its letter rendered beside it."""
-    HISTORIES.mkdir(exist_ok=True)
-    _, admin, _ = await _lender(platform)
-    product = await platform.http.post(
-        "/api/v1/products", json=product_body("REPLAY-T"), headers=admin
-    )
-    applicant = await _verified_applicant(platform, sandbox)
-    app_id = await _submit(
-        platform, applicant, product.json()["id"], "100000.00", "terms", ["financial_statements"]
-    )
-    offered = await _progress_until(platform, app_id, applicant, {"offered"})
-    assert offered["offer_document"]["bound_to"] == "terms"
-    for _ in range(240):  # the letter rendered in the background is in the history too
-        letter = await platform.http.get(
-            f"/api/v1/applications/{app_id}/documents/offer_letter", headers=applicant
-        )
-        if letter.is_success:
-            break
-        await asyncio.sleep(0.5)
-    accepted = await sign_and_accept(
-        platform,
-        sandbox,
-        app_id,
-        applicant,
-        "6222020200998877665",
-        document_sha256=offered["offer_document"]["sha256"],
-    )
-    assert accepted.is_success, accepted.text
-    await _progress_until(platform, app_id, applicant, {"disbursed"})
-    await _save(dev_env, f"application-{app_id}", "loan_application_offer_terms_disbursed")
