@@ -73,6 +73,20 @@ class ActivityOptions:
             )
         return cast(R, result)
 
+    def start(self, call: Call[R], *, task_queue: str | None = None) -> workflow.ActivityHandle[R]:
+        """Schedule ``call`` now (the command is in this very activation, whatever the
+        workflow does next) and return its handle, for a step the workflow does not wait on."""
+        handle = workflow.start_activity(
+            call.name,
+            call.arg,
+            result_type=call.result_type,
+            task_queue=task_queue,
+            start_to_close_timeout=self.start_to_close_timeout,
+            heartbeat_timeout=self.heartbeat_timeout,
+            retry_policy=self.retry_policy,
+        )
+        return cast("workflow.ActivityHandle[R]", handle)
+
 
 # Our own database: retry for as long as it takes (a restart of PostgreSQL must not lose work).
 DATABASE = ActivityOptions(

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.documents import issue_document
+from workflows.documents import issue_document, start_document
 from workflows.notices import notify_enterprise
 
 with workflow.unsafe.imports_passed_through():
@@ -135,6 +135,13 @@ def _present(value: _T | None, what: str) -> _T:
     return value
 
 
+def _letter_issued(letter: asyncio.Future[OfferDocument]) -> None:
+    """The offer letter's activity ended (offer-terms-v1): the applicant downloads it now; a
+    final failure (retried until then) is logged, the offer stands on its terms."""
+    if not letter.cancelled() and letter.exception() is not None:
+        workflow.logger.warning("offer letter not issued: %s", letter.exception())
+
+
 def _refuse(message: str, code: str) -> ApplicationError:
     return ApplicationError(message, type=code)
 
@@ -160,7 +167,8 @@ class LoanApplicationWorkflow:
         self.review_round = 0
         self.offer: OfferTerms | None = None
         self.offer_document: OfferDocument | None = None
-        self._letter: asyncio.Task[None] | None = None  # offer-terms-v1: the letter rendering
+        # offer-terms-v1: the letter rendering beside the offer
+        self._letter: workflow.ActivityHandle[OfferDocument] | None = None
         self.acceptance: Acceptance | None = None
         self.accepted_at: datetime | None = None
         self.refusal: OfferRefusal | None = None
@@ -513,7 +521,9 @@ class LoanApplicationWorkflow:
             await _db(stub.record_offer(self.offer))
         if workflow.patched(OFFER_TERMS):
             self.offer_document = await _db(stub.prepare_offer(self.offer))
-            self._letter = asyncio.create_task(self._render_letter(self.offer))
+            # The letter is rendered beside the offer, which does not wait for it.
+            self._letter = start_document(stub.issue_offer_pdf(self.offer))
+            self._letter.add_done_callback(_letter_issued)
         elif workflow.patched(OFFER_LETTER):
             self.offer_document = await issue_document(stub.issue_offer_letter(self.offer))
         stage = "counter_offered" if counter else "offered"
@@ -556,15 +566,6 @@ class LoanApplicationWorkflow:
             self.reason = "applicant.withdrew"
             return "withdrawn"
         return "accepted"
-
-    @staticmethod
-    async def _render_letter(offer: OfferTerms) -> None:
-        """The offer letter (PDF) of the recorded terms, in the background of the offer: the
-        applicant downloads it when it is there; the acceptance binds to the terms' digest."""
-        try:
-            await issue_document(stub.issue_offer_pdf(offer))
-        except ActivityError as exc:  # retried until then: only a final refusal lands here
-            workflow.logger.warning("offer letter not issued: %s", exc.cause or exc)
 
     async def _disbursement_failed(self, exc: ActivityError) -> ApplicationProgress:
         """The bank refused the payment (the activity recorded the instruction failed and the
