@@ -116,8 +116,13 @@ class LoanBridgeClient:
     _http: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # Idle connections are dropped after 2 s, before the server's 5 s keep-alive closes
+        # them under a request ("Server disconnected without sending a response").
         self._http = httpx.Client(
-            base_url=self.base_url.rstrip("/"), timeout=self.timeout_s, transport=self.transport
+            base_url=self.base_url.rstrip("/"),
+            timeout=self.timeout_s,
+            transport=self.transport,
+            limits=httpx.Limits(keepalive_expiry=2.0),
         )
 
     def __repr__(self) -> str:
