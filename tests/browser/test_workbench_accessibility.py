@@ -66,7 +66,7 @@ EXCUSED = {
 # The error page: a case that is not there (a page of its own, reached by no link).
 NOT_FOUND = f"{PREFIX}/applications/{uuid.UUID(int=0)}"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-")
-MAX_TRIES_PER_ROUTE = 12  # a task link may open its case (a redirect); try a few for a task page
+MAX_TRIES_PER_ROUTE = 4  # a task link may open its case (a redirect): a few tries for a task page
 
 
 def _routes() -> dict[str, re.Pattern[str]]:
