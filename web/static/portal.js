@@ -1,4 +1,4 @@
-// LoanBridge applicant portal: registration fields checked as the owner types (by the server's
+// LoanBridge applicant portal: form fields (registration, demand) checked as the owner types (by the server's
 // own rules) and document uploads with a progress bar. Without scripts the forms still work.
 (function () {
   "use strict";
@@ -67,8 +67,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var registration = document.getElementById("registration");
-    if (registration) { checkAsYouType(registration); }
+    document.querySelectorAll("form[data-check]").forEach(checkAsYouType);
     document.querySelectorAll("form[data-upload]").forEach(uploadWithProgress);
   });
 })();

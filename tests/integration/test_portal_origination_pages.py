@@ -1,0 +1,220 @@
+"""The applicant portal's origination pages over HTTP (an httpx "browser" on the API app with the
+real workflows): a demand posted with its fields checked as the owner types and refused inline,
+its matches and the lender's answer in words, the offers compared and the sheet downloaded, an
+application from a matched product with its materials, the officer's question answered, the
+offer letter read and accepted with the signer's code, the disbursement shown masked; and each
+refusal (a wrong field, a code missing, a closed case) shown on its page, never a 500."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from tests.integration.conftest import Platform
+from tests.integration.origination_support import (
+    answer_demand,
+    approve,
+    ask,
+    lender_and_applicant,
+)
+from tests.integration.test_application_api import ACCOUNT
+from tests.integration.test_onboarding_api import PASSWORD, latest_code
+from tests.integration.test_portal_pages import _until, browser
+from tests.support import SandboxProcess
+from web.portal_cases import timeline
+
+pytestmark = pytest.mark.integration
+
+_UUID = r"[0-9a-f-]{36}"
+
+
+async def test_an_owner_posts_compares_applies_answers_accepts_and_sees_the_money(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    case = await lender_and_applicant(platform, sandbox)
+    async with browser(platform) as owner:
+        await owner.login(case.username, PASSWORD)
+        home = await owner.get("/portal/home")
+        assert 'href="/portal/demands/new"' in home.text and "我的申请" in home.text
+
+        form = await owner.get("/portal/demands/new")
+        assert form.status_code == 200 and 'data-check="/portal/demands/check"' in form.text
+        typing = await owner.post("/portal/demands/check", {"amount": "-5", "term_months": "x"})
+        assert set(typing.json()["fields"]) >= {"amount", "term_months"}
+        refused = await owner.post("/portal/demands", {"amount": "0", "term_months": "700"})
+        assert refused.status_code == 422
+        assert 'aria-invalid="true"' in refused.text and "此字段为必填项" in refused.text
+
+        nonce = str(uuid.uuid4())
+        demand = {
+            "amount": "400,000",
+            "term_months": "12",
+            "purpose": "采购原材料",
+            "financing_type": "credit",
+            "repayment_method": "equal_installment",
+            "nonce": nonce,
+        }
+        posted = await owner.post("/portal/demands", demand)
+        assert posted.status_code == 303, posted.text
+        demand_url = posted.headers["location"].partition("?")[0]
+        again = await owner.post("/portal/demands", demand)  # a double submit makes one demand
+        assert again.headers["location"].partition("?")[0] == demand_url
+        demand_id = demand_url.rsplit("/", 1)[1]
+
+        page = await _until(owner, demand_url, case.product_name)
+        assert "符合条件" in page and "测试银行" in page and "¥400,000.00" in page
+        await answer_demand(platform, case, demand_id)
+        page = await _until(owner, demand_url, "有意向：参考年利率 3.95%")
+        assert demand_id not in re.sub(r'(href|action)="[^"]*"', "", page)
+
+        comparison = await owner.get(f"{demand_url}/comparison")
+        assert comparison.status_code == 200
+        assert "补贴后净成本" in comparison.text and case.product_name in comparison.text
+        assert "年化利率（APR）" in comparison.text and "机构有意向" in comparison.text
+        sheet = await owner.get(f"{demand_url}/comparison.pdf")
+        assert (
+            sheet.content.startswith(b"%PDF")
+            and "attachment" in sheet.headers["content-disposition"]
+        )
+
+        apply_url = f"{demand_url}/apply?product={case.product_id}"
+        apply_page = await owner.get(apply_url)
+        assert apply_page.status_code == 200 and "最近一期财务报表" in apply_page.text
+        assert "必需" in apply_page.text  # from ¥300,000 the financial statements are required
+        assert (await owner.get(f"{demand_url}/apply?product={uuid.uuid4()}")).status_code == 404
+        base = {"product": case.product_id, "term_months": "12", "purpose": "采购原材料"}
+        outside = await owner.post(
+            f"{demand_url}/apply",
+            {**base, "amount": "5000000", "repayment_method": "equal_installment"},
+        )
+        assert outside.status_code == 422 and "金额须在" in outside.text
+        applied = await owner.post(
+            f"{demand_url}/apply",
+            {
+                **base,
+                "amount": "400000",
+                "repayment_method": "equal_installment",
+                "materials": "financial_statements",
+                "nonce": str(uuid.uuid4()),
+            },
+        )
+        assert applied.status_code == 303, applied.text
+        app_url = applied.headers["location"].partition("?")[0]
+        assert re.fullmatch(rf"/portal/applications/{_UUID}", app_url)
+        app_id = app_url.rsplit("/", 1)[1]
+        page = await _until(owner, app_url, "人工审批中")
+        assert 'aria-current="step"' in page and "撤回申请" in page
+
+        await ask(platform, case, app_id, "请说明第三季度营收下降的原因")
+        page = await _until(owner, app_url, "请说明第三季度营收下降的原因")
+        empty = await owner.post(f"{app_url}/information", {"answer": ""})
+        assert empty.status_code == 422 and "请填写回复或上传材料" in empty.text
+        answered = await owner.post(f"{app_url}/information", {"answer": "原材料涨价，已签新合同"})
+        assert answered.headers["location"] == f"{app_url}?done=answered"
+
+        await approve(platform, case, app_id)
+        page = await _until(owner, app_url, "获取签约验证码")
+        assert f'src="{app_url}/offer-letter.pdf"' in page and "4.20%" in page
+        letter = await owner.get(f"{app_url}/offer-letter.pdf")
+        assert (
+            letter.content.startswith(b"%PDF") and "inline" in letter.headers["content-disposition"]
+        )
+        assert letter.headers["x-frame-options"] == "SAMEORIGIN"
+        download = await owner.get(f"{app_url}/offer-letter.pdf?download=1")
+        assert "attachment" in download.headers["content-disposition"]
+
+        signer = {"signer_name": case.legal_rep_name, "account": ACCOUNT}
+        no_code = await owner.post(f"{app_url}/acceptance", {**signer, "code": ""})
+        assert no_code.status_code == 422 and 'id="code-error"' in no_code.text
+        sent = await owner.post(f"{app_url}/acceptance-code")
+        assert sent.status_code == 200
+        assert f"验证码已发送至 {case.mobile[:3]}****{case.mobile[-4:]}" in sent.text
+        code = await latest_code(sandbox, case.mobile, template="signing_code")
+        wrong = await owner.post(
+            f"{app_url}/acceptance", {**signer, "signer_name": "王五六", "code": code}
+        )
+        assert wrong.status_code == 422 and "alert error" in wrong.text
+        assert ACCOUNT not in wrong.text  # the account is never echoed back
+        accepted = await owner.post(f"{app_url}/acceptance", {**signer, "code": code})
+        assert accepted.headers["location"] == f"{app_url}?done=accepted", accepted.text
+
+        page = await _until(owner, app_url, "放款时间")
+        assert "*" * 15 + ACCOUNT[-4:] in page and ACCOUNT not in page
+        assert "¥400,000.00" in page and "已放款" in page
+
+        # Refusals on their pages: the offer is no longer pending, the case is closed.
+        late = await owner.post(f"{app_url}/refusal", {"reason": ""})
+        assert late.status_code == 409 and "alert error" in late.text
+        closed = await owner.post(f"{app_url}/withdraw")
+        assert closed.status_code == 409 and "alert error" in closed.text
+        listed = await owner.get("/portal/applications")
+        assert case.product_name in listed.text and f'href="{app_url}"' in listed.text
+
+        withdrawn = await owner.post(f"{demand_url}/withdraw")
+        assert withdrawn.headers["location"] == f"{demand_url}?done=withdrawn"
+        await _until(owner, demand_url, "该需求已撤回")
+        twice = await owner.post(f"{demand_url}/withdraw")
+        assert twice.status_code == 409 and "该融资需求已结束" in twice.text
+        assert demand_url in (await owner.get("/portal/demands")).text
+
+        english = await owner.get(f"/portal/lang/en?next={app_url}")
+        assert english.headers["location"] == app_url
+        assert "Disbursement" in (await owner.get(app_url)).text
+
+
+async def test_another_enterprises_demand_is_not_found_on_any_page(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    case = await lender_and_applicant(platform, sandbox)
+    posted = await platform.http.post(
+        "/api/v1/demands",
+        json={
+            "amount": "300000.00",
+            "term_months": 12,
+            "purpose": "购置设备",
+            "financing_type": "credit",
+        },
+        headers=case.applicant,
+    )
+    assert posted.status_code == 201, posted.text
+    others_demand = posted.json()["id"]
+    stranger_case = await lender_and_applicant(platform, sandbox)
+    async with browser(platform) as other:
+        await other.login(stranger_case.username, PASSWORD)
+        for url in (
+            f"/portal/demands/{others_demand}",
+            f"/portal/demands/{others_demand}/comparison",
+            f"/portal/demands/{others_demand}/comparison.pdf",
+            f"/portal/demands/{others_demand}/apply?product={case.product_id}",
+            f"/portal/applications/{uuid.uuid4()}",
+            "/portal/demands/not-an-id",
+        ):
+            answer = await other.get(url)
+            assert answer.status_code == 404, url
+            assert "购置设备" not in answer.text
+        await other.get("/portal/demands")
+        withdraw = await other.post(f"/portal/demands/{others_demand}/withdraw")
+        assert withdraw.status_code == 404
+
+
+def test_the_timeline_marks_where_the_application_stands_and_where_it_ended() -> None:
+    known = {"submitted": None}
+    waiting = timeline("in_review", False, known)
+    assert [(s.stage, s.state) for s in waiting] == [
+        ("submitted", "done"),
+        ("in_review", "current"),
+        ("offered", "todo"),
+        ("accepted", "todo"),
+        ("disbursed", "todo"),
+    ]
+    paid = timeline("disbursed", True, known)
+    assert [s.state for s in paid] == ["done"] * 5
+    refused = timeline("offer_refused", True, known)
+    assert [(s.stage, s.state) for s in refused][-2:] == [
+        ("offered", "done"),
+        ("offer_refused", "ended"),
+    ]
+    withdrawn = timeline("withdrawn", True, known)
+    assert withdrawn[-1].stage == "withdrawn" and len(withdrawn) == 4
