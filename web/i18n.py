@@ -923,6 +923,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The lender changed what you asked for ({amount} over {months} months): check before "
         "you accept.",
     ),
+    "portal.schedule": ("还款计划预览", "Repayment schedule preview"),
+    "portal.schedule.explain": (
+        "按今日放款估算；实际以放款日为准，完整计划见借款合同。",
+        "Worked out as if paid out today; the contract has the schedule from the payout day.",
+    ),
+    "portal.schedule.number": ("期数", "No."),
+    "portal.schedule.due": ("到期日", "Due"),
+    "portal.schedule.payment": ("应还金额", "Payment"),
+    "portal.schedule.interest": ("其中利息", "Of which interest"),
+    "portal.schedule.omitted": ("…… 省略 {n} 期 ……", "… {n} installments omitted …"),
     "portal.offer.expires": ("有效期至", "Valid until"),
     "portal.offer_letter": ("要约函", "Offer letter"),
     "portal.offer_letter.explain": (

@@ -19,12 +19,13 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from domain.calendar import business_today
 from domain.errors import BusinessRuleError, FieldIssue
 from domain.identity_codes import mask_bank_account
 from domain.origination import Material, required_materials
 from domain.product_codec import terms_from_json
 from domain.products import FinancingType
-from domain.schedule import RepaymentMethod
+from domain.schedule import Installment, RepaymentMethod, ScheduleRequest, build_schedule
 from gateway.deps import ContextDep, SessionDep, SettingsDep, TemporalDep
 from services import applications, catalog, demands, loans
 from services.applications import AcceptanceIn, ApplicationIn, InformationIn, RefusalIn
@@ -47,7 +48,7 @@ from web.core import (
     text,
 )
 from web.portal_common import PAGE_SIZE, applicant, field_messages, page_number, unread_notices
-from workflows.contracts import AcceptanceCodeSent, ApplicationProgress
+from workflows.contracts import AcceptanceCodeSent, ApplicationProgress, OfferTerms
 
 router = APIRouter(include_in_schema=False)
 
@@ -524,6 +525,37 @@ def timeline(stage: str, offered: bool, known: dict[str, datetime | None]) -> li
 
 
 @dataclass(frozen=True, slots=True)
+class SchedulePreview:
+    """The offer's first installments and its last, were it paid out today (the letter and the
+    contract have the schedule itself)."""
+
+    rows: tuple[Installment, ...]
+    omitted: int
+
+
+PREVIEW_HEAD = 3
+
+
+def schedule_preview(offer: OfferTerms | None) -> SchedulePreview | None:
+    """The schedule of the offer's terms from today: the first installments, then the last."""
+    if offer is None:
+        return None
+    schedule = build_schedule(
+        ScheduleRequest(
+            principal=offer.amount,
+            annual_rate=offer.rate,
+            term_periods=offer.term_months,
+            method=RepaymentMethod(offer.repayment_method),
+            start_date=business_today(),
+        )
+    )
+    rows = schedule.installments
+    if len(rows) <= PREVIEW_HEAD + 1:
+        return SchedulePreview(rows, 0)
+    return SchedulePreview((*rows[:PREVIEW_HEAD], rows[-1]), len(rows) - PREVIEW_HEAD - 1)
+
+
+@dataclass(frozen=True, slots=True)
 class Disbursement:
     """The money paid out: how much, into which account (masked) and when."""
 
@@ -589,6 +621,7 @@ async def _application_page(
         ),
         loan=loan,
         paid=paid,
+        preview=schedule_preview(progress.offer) if stage in OFFER_STAGES else None,
         checklist=materials_checklist(asked, posted, only=asked),
         offer_pending=stage in OFFER_STAGES,
         may_withdraw=stage in WITHDRAWABLE,

@@ -117,6 +117,7 @@ async def test_an_owner_posts_compares_applies_answers_accepts_and_sees_the_mone
         await approve(platform, case, app_id)
         page = await _until(owner, app_url, "获取签约验证码")
         assert f'src="{app_url}/offer-letter.pdf"' in page and "4.20%" in page
+        assert "还款计划预览" in page and "其中利息" in page
         letter = await owner.get(f"{app_url}/offer-letter.pdf")
         assert (
             letter.content.startswith(b"%PDF") and "inline" in letter.headers["content-disposition"]
