@@ -8,7 +8,7 @@ withdrawing) — each through the same services as the API."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -149,23 +149,36 @@ def posted_materials(form: FormData) -> list[str]:
 # ---- demands ------------------------------------------------------------------------------
 
 
-@router.get("/demands")
-async def demand_list(ctx: Web, session: SessionDep, page: str = "1") -> Response:
-    """The enterprise's demands, newest first."""
-    user = applicant(ctx)
+async def _list_page(
+    ctx: WebContext,
+    session: SessionDep,
+    page: str,
+    template: str,
+    fetch: Callable[[Principal, int, int], Awaitable[Sequence[Any]]],
+) -> Response:
+    """A page of one of the enterprise's lists (``fetch`` given the applicant, a limit and an
+    offset), with whether another page follows."""
     number = page_number(page)
-    cards = await demands.visible_demands(
-        session, user, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE
-    )
+    found = await fetch(applicant(ctx), PAGE_SIZE + 1, (number - 1) * PAGE_SIZE)
     return render(
         ctx,
-        "demands.html",
-        cards=cards[:PAGE_SIZE],
+        template,
+        rows=found[:PAGE_SIZE],
         page=number,
-        more=len(cards) > PAGE_SIZE,
+        more=len(found) > PAGE_SIZE,
         unread=await unread_notices(ctx, session),
         done=ctx.request.query_params.get("done", ""),
     )
+
+
+@router.get("/demands")
+async def demand_list(ctx: Web, session: SessionDep, page: str = "1") -> Response:
+    """The enterprise's demands, newest first."""
+
+    async def fetch(user: Principal, limit: int, offset: int) -> Sequence[Any]:
+        return await demands.visible_demands(session, user, limit=limit, offset=offset)
+
+    return await _list_page(ctx, session, page, "demands.html", fetch)
 
 
 def _demand_form(
@@ -480,19 +493,11 @@ async def apply(
 @router.get("/applications")
 async def application_list(ctx: Web, session: SessionDep, page: str = "1") -> Response:
     """The enterprise's applications, newest first, with their lender and product."""
-    user = applicant(ctx)
-    number = page_number(page)
-    rows = await applications.visible_applications(
-        session, user, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE
-    )
-    return render(
-        ctx,
-        "applications.html",
-        rows=rows[:PAGE_SIZE],
-        page=number,
-        more=len(rows) > PAGE_SIZE,
-        unread=await unread_notices(ctx, session),
-    )
+
+    async def fetch(user: Principal, limit: int, offset: int) -> Sequence[Any]:
+        return await applications.visible_applications(session, user, limit=limit, offset=offset)
+
+    return await _list_page(ctx, session, page, "applications.html", fetch)
 
 
 @dataclass(frozen=True, slots=True)
