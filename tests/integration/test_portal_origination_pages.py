@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 
 import pytest
 
@@ -201,7 +202,7 @@ async def test_another_enterprises_demand_is_not_found_on_any_page(
 
 
 def test_the_timeline_marks_where_the_application_stands_and_where_it_ended() -> None:
-    known = {"submitted": None}
+    known: dict[str, datetime | None] = {"submitted": None}
     waiting = timeline("in_review", False, known)
     assert [(s.stage, s.state) for s in waiting] == [
         ("submitted", "done"),
