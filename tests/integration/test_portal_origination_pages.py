@@ -18,6 +18,7 @@ from tests.integration.origination_support import (
     answer_demand,
     approve,
     ask,
+    decide,
     lender_and_applicant,
 )
 from tests.integration.test_application_api import ACCOUNT
@@ -220,3 +221,77 @@ def test_the_timeline_marks_where_the_application_stands_and_where_it_ended() ->
     ]
     withdrawn = timeline("withdrawn", True, known)
     assert withdrawn[-1].stage == "withdrawn" and len(withdrawn) == 4
+
+
+async def test_an_owner_turns_a_counter_offer_down_and_withdraws_another_application(
+    platform: Platform, sandbox: SandboxProcess
+) -> None:
+    case = await lender_and_applicant(platform, sandbox)
+    async with browser(platform) as owner:
+        await owner.login(case.username, PASSWORD)
+        await owner.get("/portal/demands/new")
+        posted = await owner.post(
+            "/portal/demands",
+            {
+                "amount": "200000",
+                "term_months": "12",
+                "purpose": "购置设备",
+                "financing_type": "credit",
+            },
+        )
+        demand_url = posted.headers["location"].partition("?")[0]
+        await _until(owner, demand_url, case.product_name)
+
+        async def apply(purpose: str) -> str:
+            await owner.get(f"{demand_url}/apply?product={case.product_id}")
+            applied = await owner.post(
+                f"{demand_url}/apply",
+                {
+                    "product": case.product_id,
+                    "amount": "200000",
+                    "term_months": "12",
+                    "repayment_method": "equal_installment",
+                    "purpose": purpose,
+                },
+            )
+            assert applied.status_code == 303, applied.text
+            return applied.headers["location"].partition("?")[0]
+
+        countered, withdrawn = await apply("购置设备"), await apply("支付货款")
+        same = await owner.post(
+            f"{demand_url}/apply",
+            {
+                "product": case.product_id,
+                "amount": "200000",
+                "term_months": "12",
+                "repayment_method": "equal_installment",
+                "purpose": "购置设备",
+            },
+        )
+        assert same.status_code == 409  # one open application per product and purpose
+        assert f'href="{countered}"' in same.text
+
+        await _until(owner, countered, "人工审批中")
+        await decide(
+            platform,
+            case,
+            countered.rsplit("/", 1)[1],
+            action="counter_offer",
+            reason="额度按营收核定",
+            amount="150000.00",
+            term_months=12,
+        )
+        page = await _until(owner, countered, "调整后的要约")
+        assert "¥150,000.00" in page and "原申请 ¥200,000.00" in page
+        too_long = await owner.post(f"{countered}/refusal", {"reason": "太" * 600})
+        assert too_long.status_code == 422 and 'id="refusal-reason-error"' in too_long.text
+        refused = await owner.post(f"{countered}/refusal", {"reason": "额度不够"})
+        assert refused.headers["location"] == f"{countered}?done=refused"
+        page = await _until(owner, countered, "申请人拒绝要约")
+        assert "已结束：" in page and "获取签约验证码" not in page
+
+        await _until(owner, withdrawn, "人工审批中")
+        gone = await owner.post(f"{withdrawn}/withdraw")
+        assert gone.headers["location"] == f"{withdrawn}?done=withdrawn"
+        page = await _until(owner, withdrawn, "申请人已撤回")
+        assert "撤回申请</button>" not in page
