@@ -941,6 +941,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "要约函载明贷款条件、年化利率与还款计划，签署即接受此版本。",
         "The letter states the terms, the APR and the schedule; signing accepts this version.",
     ),
+    "portal.offer_letter.open": ("打开要约函", "Open the offer letter"),
     "portal.offer_letter.download": ("下载要约函（PDF）", "Download the offer letter (PDF)"),
     "portal.sign": ("签署接受", "Sign and accept"),
     "portal.sign.explain": (

@@ -66,7 +66,18 @@
     });
   }
 
+  // "Done" notes come once, after the form that did it: a reload (the page following a case
+  // as it moves on) must not say it again.
+  function forgetDone() {
+    var url = new URL(window.location.href);
+    if (url.searchParams.has("done") && window.history.replaceState) {
+      url.searchParams.delete("done");
+      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    forgetDone();
     document.querySelectorAll("form[data-check]").forEach(checkAsYouType);
     document.querySelectorAll("form[data-upload]").forEach(uploadWithProgress);
   });
