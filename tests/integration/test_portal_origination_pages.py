@@ -148,6 +148,8 @@ async def test_an_owner_posts_compares_applies_answers_accepts_and_sees_the_mone
         assert "¥400,000.00" in page and "已放款" in page
 
         # Refusals on their pages: the offer is no longer pending, the case is closed.
+        no_offer = await owner.post(f"{app_url}/acceptance-code")
+        assert no_offer.status_code == 409 and "alert error" in no_offer.text
         late = await owner.post(f"{app_url}/refusal", {"reason": ""})
         assert late.status_code == 409 and "alert error" in late.text
         closed = await owner.post(f"{app_url}/withdraw")
@@ -223,7 +225,7 @@ def test_the_timeline_marks_where_the_application_stands_and_where_it_ended() ->
     assert withdrawn[-1].stage == "withdrawn" and len(withdrawn) == 4
 
 
-async def test_an_owner_turns_a_counter_offer_down_and_withdraws_another_application(
+async def test_an_owner_turns_a_counter_offer_down_provides_materials_and_withdraws(
     platform: Platform, sandbox: SandboxProcess
 ) -> None:
     case = await lender_and_applicant(platform, sandbox)
@@ -242,13 +244,13 @@ async def test_an_owner_turns_a_counter_offer_down_and_withdraws_another_applica
         demand_url = posted.headers["location"].partition("?")[0]
         await _until(owner, demand_url, case.product_name)
 
-        async def apply(purpose: str) -> str:
+        async def apply(purpose: str, amount: str = "200000") -> str:
             await owner.get(f"{demand_url}/apply?product={case.product_id}")
             applied = await owner.post(
                 f"{demand_url}/apply",
                 {
                     "product": case.product_id,
-                    "amount": "200000",
+                    "amount": amount,
                     "term_months": "12",
                     "repayment_method": "equal_installment",
                     "purpose": purpose,
@@ -257,7 +259,8 @@ async def test_an_owner_turns_a_counter_offer_down_and_withdraws_another_applica
             assert applied.status_code == 303, applied.text
             return applied.headers["location"].partition("?")[0]
 
-        countered, withdrawn = await apply("购置设备"), await apply("支付货款")
+        # The second asks ¥400,000 without the financial statements it then requires.
+        countered, withdrawn = await apply("购置设备"), await apply("支付货款", "400000")
         same = await owner.post(
             f"{demand_url}/apply",
             {
@@ -290,6 +293,13 @@ async def test_an_owner_turns_a_counter_offer_down_and_withdraws_another_applica
         page = await _until(owner, countered, "申请人拒绝要约")
         assert "已结束：" in page and "获取签约验证码" not in page
 
+        page = await _until(owner, withdrawn, "待补材料：最近一期财务报表")
+        nothing = await owner.post(f"{withdrawn}/information")
+        assert nothing.status_code == 422 and "请提交所缺材料" in nothing.text
+        provided = await owner.post(
+            f"{withdrawn}/information", {"materials": "financial_statements"}
+        )
+        assert provided.headers["location"] == f"{withdrawn}?done=answered"
         await _until(owner, withdrawn, "人工审批中")
         gone = await owner.post(f"{withdrawn}/withdraw")
         assert gone.headers["location"] == f"{withdrawn}?done=withdrawn"
