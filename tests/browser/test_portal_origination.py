@@ -2,8 +2,8 @@
 desktop (1280×900): an owner posts a financing demand (a field refused as they type, then
 corrected), sees the lender's product matched with its reasons and the lender's answer, compares
 the offers, applies for the product with its materials, answers the credit officer's question,
-reads the offer letter in the page, accepts it with the signing code texted to the legal
-representative and sees the disbursement. The lender's side is driven through the API. Each
+reads the offer letter in the page, accepts it — by keyboard alone — with the signing code texted
+to the legal representative and sees the disbursement. The lender's side is driven through the API. Each
 step is saved as tests/browser/artifacts/origination-<viewport>-<step>.png and checked by
 axe-core (no serious or critical violation) and for sideways scrolling."""
 
@@ -113,14 +113,16 @@ async def test_an_owner_goes_from_a_demand_to_the_money_in_the_browser(
     await expect(page.get_by_text("4.20%").first).to_be_visible()
     await shot("8-offer-letter")
 
-    await page.get_by_role("button", name="获取签约验证码").click()
+    # Signing by keyboard alone: the button by focus and Enter, the form by Enter in its field.
+    await page.get_by_role("button", name="获取签约验证码").focus()
+    await page.keyboard.press("Enter")
     await expect(page.get_by_role("status")).to_contain_text("验证码已发送至")
     code = await latest_code(sandbox, case.mobile, template="signing_code")
     await page.fill("#signer_name", case.legal_rep_name)
     await page.fill("#code", code)
     await page.fill("#account", ACCOUNT)
     await shot("9-sign")
-    await page.get_by_role("button", name="签署并接受要约").click()
+    await page.locator("#account").press("Enter")
     await expect(page.get_by_role("status")).to_contain_text("已签署接受要约")
 
     await _reload_until(page, "放款时间")
