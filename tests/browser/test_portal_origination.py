@@ -2,10 +2,10 @@
 desktop (1280×900): an owner posts a financing demand (a field refused as they type, then
 corrected), sees the lender's product matched with its reasons and the lender's answer, compares
 the offers, applies for the product with its materials, answers the credit officer's question,
-reads the offer letter in the page, accepts it — by keyboard alone — with the signing code texted
-to the legal representative and sees the disbursement. The lender's side is driven through the API. Each
-step is saved as tests/browser/artifacts/origination-<viewport>-<step>.png and checked by
-axe-core (no serious or critical violation) and for sideways scrolling."""
+reads the offer letter in the page, accepts it — by keyboard alone — with the signing code
+texted to the legal representative and sees the disbursement. The lender's side is driven
+through the API. Each step is saved as tests/browser/artifacts/origination-<viewport>-<step>.png
+and checked by axe-core (no serious or critical violation) and for sideways scrolling."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
 
 import pytest
 
@@ -25,7 +24,6 @@ from tests.integration.test_application_api import ACCOUNT
 from tests.integration.test_onboarding_api import PASSWORD, latest_code
 from tests.integration.test_portal_pages import _until, browser
 from tests.support import SandboxProcess
-from web.portal_cases import timeline
 
 pytestmark = pytest.mark.integration
 
@@ -202,27 +200,6 @@ async def test_another_enterprises_demand_is_not_found_on_any_page(
         await other.get("/portal/demands")
         withdraw = await other.post(f"/portal/demands/{others_demand}/withdraw")
         assert withdraw.status_code == 404
-
-
-def test_the_timeline_marks_where_the_application_stands_and_where_it_ended() -> None:
-    known: dict[str, datetime | None] = {"submitted": None}
-    waiting = timeline("in_review", False, known)
-    assert [(s.stage, s.state) for s in waiting] == [
-        ("submitted", "done"),
-        ("in_review", "current"),
-        ("offered", "todo"),
-        ("accepted", "todo"),
-        ("disbursed", "todo"),
-    ]
-    paid = timeline("disbursed", True, known)
-    assert [s.state for s in paid] == ["done"] * 5
-    refused = timeline("offer_refused", True, known)
-    assert [(s.stage, s.state) for s in refused][-2:] == [
-        ("offered", "done"),
-        ("offer_refused", "ended"),
-    ]
-    withdrawn = timeline("withdrawn", True, known)
-    assert withdrawn[-1].stage == "withdrawn" and len(withdrawn) == 4
 
 
 async def test_an_owner_turns_a_counter_offer_down_provides_materials_and_withdraws(
