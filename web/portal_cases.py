@@ -655,35 +655,51 @@ async def _own_application(ctx: WebContext, session: SessionDep, application_id:
     return ident
 
 
+async def _act(
+    ctx: WebContext,
+    session: SessionDep,
+    temporal: TemporalDep,
+    application_id: str,
+    done: str,
+    action: Callable[[uuid.UUID], Awaitable[object]],
+    kept: dict[str, str] | None = None,
+    posted: Sequence[str] = (),
+) -> Response:
+    """One of the owner's actions on an application of their enterprise (checked before its
+    form is used): back to the application's page saying it is ``done``, or the page again
+    with the refusal and each field's problem beside it (``kept``: the values typed that are
+    shown again — never a code or an account)."""
+    ident = await _own_application(ctx, session, application_id)
+    try:
+        await action(ident)
+    except ValidationError as exc:
+        errors = field_messages(ctx, field_issues(exc.errors()))
+        message, status = ctx.t("error.fields"), 422
+    except Refusal as exc:
+        errors = field_messages(ctx, exc.fields)
+        message, status = ctx.refused(exc), exc.status
+    else:
+        return redirect(ctx, f"{PORTAL.prefix}/applications/{ident}?done={done}")
+    return await _application_page(
+        ctx, session, temporal, ident, status, message, errors, kept, posted=posted
+    )
+
+
 @router.post("/applications/{application_id}/information")
 async def provide_information(
     application_id: str, ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep
 ) -> Response:
     """Answer the officer's question and/or provide the materials asked for."""
-    ident = await _own_application(ctx, session, application_id)
     answer, posted = text(form, "answer", 4000), posted_materials(form)
-    try:
+
+    async def provide(ident: uuid.UUID) -> object:
         body = InformationIn.model_validate({"answer": answer, "materials": posted})
-        await applications.provide_information(session, temporal, applicant(ctx), ident, body)
-    except ValidationError as exc:
-        errors = field_messages(ctx, field_issues(exc.errors()))
-        return await _application_page(
-            ctx, session, temporal, ident, 422, ctx.t("error.fields"), errors, {"answer": answer}
+        return await applications.provide_information(
+            session, temporal, applicant(ctx), ident, body
         )
-    except Refusal as exc:
-        errors = field_messages(ctx, exc.fields)
-        return await _application_page(
-            ctx,
-            session,
-            temporal,
-            ident,
-            exc.status,
-            ctx.refused(exc),
-            errors,
-            {"answer": answer},
-            posted=posted,
-        )
-    return redirect(ctx, f"{PORTAL.prefix}/applications/{ident}?done=answered")
+
+    kept = {"answer": answer}
+    return await _act(ctx, session, temporal, application_id, "answered", provide, kept, posted)
 
 
 @router.post("/applications/{application_id}/acceptance-code")
@@ -709,7 +725,6 @@ async def accept_offer(
     settings: SettingsDep,
 ) -> Response:
     """Accept the offer letter shown, signed with the legal representative's name and code."""
-    ident = await _own_application(ctx, session, application_id)
     values = _form_values(form, ACCEPT_FIELDS)
     body = {
         "signer_name": values["signer_name"],
@@ -717,21 +732,15 @@ async def accept_offer(
         "account": "".join(values["account"].split()),
         "document_sha256": text(form, "document_sha256", 64) or None,
     }
-    kept = {"signer_name": values["signer_name"]}  # never the account or the code
-    try:
+
+    async def accept(ident: uuid.UUID) -> object:
         parsed = AcceptanceIn.model_validate(body)
-        await applications.accept_offer(session, temporal, settings, applicant(ctx), ident, parsed)
-    except ValidationError as exc:
-        errors = field_messages(ctx, field_issues(exc.errors()))
-        return await _application_page(
-            ctx, session, temporal, ident, 422, ctx.t("error.fields"), errors, kept
+        return await applications.accept_offer(
+            session, temporal, settings, applicant(ctx), ident, parsed
         )
-    except Refusal as exc:
-        errors = field_messages(ctx, exc.fields)
-        return await _application_page(
-            ctx, session, temporal, ident, exc.status, ctx.refused(exc), errors, kept
-        )
-    return redirect(ctx, f"{PORTAL.prefix}/applications/{ident}?done=accepted")
+
+    kept = {"signer_name": values["signer_name"]}
+    return await _act(ctx, session, temporal, application_id, "accepted", accept, kept)
 
 
 @router.post("/applications/{application_id}/refusal")
@@ -739,19 +748,14 @@ async def refuse_offer(
     application_id: str, ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep
 ) -> Response:
     """Turn the offer or counter-offer down; the application ends."""
-    ident = await _own_application(ctx, session, application_id)
     reason = text(form, "reason", 1000)
-    try:
+
+    async def refuse(ident: uuid.UUID) -> object:
         body = RefusalIn.model_validate({"reason": reason})
-        await applications.refuse_offer(session, temporal, applicant(ctx), ident, body)
-    except ValidationError as exc:
-        errors = field_messages(ctx, field_issues(exc.errors()))
-        return await _application_page(
-            ctx, session, temporal, ident, 422, ctx.t("error.fields"), errors, {"reason": reason}
-        )
-    except Refusal as exc:
-        return await _application_page(ctx, session, temporal, ident, exc.status, ctx.refused(exc))
-    return redirect(ctx, f"{PORTAL.prefix}/applications/{ident}?done=refused")
+        return await applications.refuse_offer(session, temporal, applicant(ctx), ident, body)
+
+    kept = {"reason": reason}
+    return await _act(ctx, session, temporal, application_id, "refused", refuse, kept)
 
 
 @router.post("/applications/{application_id}/withdraw")
@@ -759,12 +763,11 @@ async def withdraw_application(
     application_id: str, ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep
 ) -> Response:
     """Withdraw the application before the money moves."""
-    ident = await _own_application(ctx, session, application_id)
-    try:
-        await applications.withdraw(session, temporal, applicant(ctx), ident)
-    except Refusal as exc:
-        return await _application_page(ctx, session, temporal, ident, exc.status, ctx.refused(exc))
-    return redirect(ctx, f"{PORTAL.prefix}/applications/{ident}?done=withdrawn")
+
+    async def withdraw(ident: uuid.UUID) -> object:
+        return await applications.withdraw(session, temporal, applicant(ctx), ident)
+
+    return await _act(ctx, session, temporal, application_id, "withdrawn", withdraw)
 
 
 @router.get("/applications/{application_id}/offer-letter.pdf")
