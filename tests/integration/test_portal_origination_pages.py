@@ -149,7 +149,8 @@ async def test_an_owner_posts_compares_applies_answers_accepts_and_sees_the_mone
         no_offer = await owner.post(f"{app_url}/acceptance-code")
         assert no_offer.status_code == 409 and "alert error" in no_offer.text
         late = await owner.post(f"{app_url}/refusal", {"reason": ""})
-        assert late.status_code == 409 and "alert error" in late.text
+        # The process may be closing meanwhile (its loan just opened): refused either way.
+        assert late.status_code in (404, 409) and "alert error" in late.text, late.status_code
         closed = await owner.post(f"{app_url}/withdraw")
         assert closed.status_code == 409 and "alert error" in closed.text
         listed = await owner.get("/portal/applications")
