@@ -29,7 +29,14 @@ ROLES = {
     "regulator": ("/web/regulator", "/web/regulator/reports"),
     "admin": ("/web/inbox",),
     # applicants log in at the workbench and are sent to the portal
-    "demo-verified": ("/portal/home", "/portal/messages", "/portal/privacy"),
+    "demo-verified": (
+        "/portal/home",
+        "/portal/demands",
+        "/portal/demands/new",
+        "/portal/applications",
+        "/portal/messages",
+        "/portal/privacy",
+    ),
     "demo-rejected": ("/portal/home", "/portal/verification"),
     "demo-documents": ("/portal/verification",),
     "demo-review": ("/portal/verification",),

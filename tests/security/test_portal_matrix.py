@@ -29,7 +29,12 @@ ROUTES = sorted((route.method, route.path) for route in api_routes(create_portal
 PUBLIC = {"/login", "/logout", "/register", "/register/check", "/lang/{code}", "/"}
 NEEDS_REGISTRATION = {"/register/code", "/register/code/resend"}
 # Path parameters naming another enterprise's record, by the tenant id that fills them.
-RECORDS = {"notice_id": "notification_id", "consent_id": "consent_id"}
+RECORDS = {
+    "notice_id": "notification_id",
+    "consent_id": "consent_id",
+    "demand_id": "demand_id",
+    "application_id": "application_id",
+}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

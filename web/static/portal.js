@@ -1,4 +1,4 @@
-// LoanBridge applicant portal: registration fields checked as the owner types (by the server's
+// LoanBridge applicant portal: form fields (registration, demand) checked as the owner types (by the server's
 // own rules) and document uploads with a progress bar. Without scripts the forms still work.
 (function () {
   "use strict";
@@ -66,9 +66,19 @@
     });
   }
 
+  // "Done" notes come once, after the form that did it: a reload (the page following a case
+  // as it moves on) must not say it again.
+  function forgetDone() {
+    var url = new URL(window.location.href);
+    if (url.searchParams.has("done") && window.history.replaceState) {
+      url.searchParams.delete("done");
+      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    var registration = document.getElementById("registration");
-    if (registration) { checkAsYouType(registration); }
+    forgetDone();
+    document.querySelectorAll("form[data-check]").forEach(checkAsYouType);
     document.querySelectorAll("form[data-upload]").forEach(uploadWithProgress);
   });
 })();
