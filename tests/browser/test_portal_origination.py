@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Workbench
-from tests.browser.test_portal import VIEWPORTS, _fits, _portal_page, _serious_violations
+from tests.browser.conftest import Workbench, serious_violations
+from tests.browser.test_portal import VIEWPORTS, _fits, _portal_page
 from tests.integration.origination_support import (
     answer_demand,
     approve,
@@ -51,7 +51,7 @@ async def test_an_owner_goes_from_a_demand_to_the_money_in_the_browser(
     async def shot(step: str) -> None:
         await workbench.shot(page, f"origination-{viewport}-{step}")
         await _fits(page)
-        if problems := await _serious_violations(page):
+        if problems := await serious_violations(page):
             found[step] = problems
 
     await page.goto("/portal/login")
