@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from domain.disclosure import ConsentScope
-from domain.errors import BusinessRuleError, FieldIssue
+from domain.errors import BusinessRuleError
 from domain.onboarding import (
     INDUSTRY_SECTIONS,
     MAX_UPLOAD_BYTES,
@@ -29,7 +29,6 @@ from services import applications, demands, institutions, loans, notifications, 
 from services.errors import Refusal
 from services.inputs import field_issues
 from services.onboarding import RegistrationIn, ResubmissionIn
-from services.principal import Principal
 from services.privacy import ConsentIn
 from web.core import (
     PORTAL,
@@ -46,6 +45,9 @@ from web.core import (
     render,
     text,
 )
+from web.portal_common import applicant as _applicant
+from web.portal_common import field_messages as _messages
+from web.portal_common import unread as _unread
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,17 +73,8 @@ REGISTRATION_FIELDS = (
 _SECRET_FIELDS = frozenset({"account.password", "account.password_confirmation"})
 
 
-def _applicant(ctx: WebContext) -> Principal:
-    """The logged-in applicant (staff have the workbench: 403 here)."""
-    return ctx.require(Role.APPLICANT)
-
-
 def _page(value: str) -> int:
     return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
-
-
-async def _unread(ctx: WebContext, session: SessionDep) -> int:
-    return await notifications.unread_count(session, _applicant(ctx))
 
 
 # ---- home ---------------------------------------------------------------------------------
@@ -130,15 +123,6 @@ def registration_body(form: FormData) -> dict[str, Any]:
         part, _, field = name.rpartition(".")
         (body.setdefault(part, {}) if part else body)[field] = value[:2000]
     return body
-
-
-def _messages(ctx: WebContext, issues: list[FieldIssue]) -> dict[str, str]:
-    """Each field's first problem in the page's language."""
-    found: dict[str, str] = {}
-    for problem in issues:
-        message = problem.message_zh if ctx.lang == "zh" else problem.message_en
-        found.setdefault(problem.field, message)
-    return found
 
 
 def _register_page(
@@ -387,9 +371,11 @@ async def read_one(notice_id: str, ctx: Web, form: Form, session: SessionDep) ->
 
 
 def case_url(kind: str, ident: uuid.UUID) -> str:
-    """The portal page of a notice's case (applications and loans are listed on the home)."""
+    """The portal page of a notice's case (applications are listed on the home)."""
     if kind == "verification":
         return f"{PORTAL.prefix}/verification"
+    if kind == "loan":
+        return f"{PORTAL.prefix}/loans/{ident}"
     return f"{PORTAL.prefix}/home#{kind}-{ident}"
 
 
