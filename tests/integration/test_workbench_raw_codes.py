@@ -29,7 +29,7 @@ ROLES = {
     "regulator": ("/web/regulator", "/web/regulator/reports"),
     "admin": ("/web/inbox",),
     # applicants log in at the workbench and are sent to the portal
-    "demo-verified": ("/portal/home", "/portal/messages", "/portal/privacy"),
+    "demo-verified": ("/portal/home", "/portal/loans", "/portal/messages", "/portal/privacy"),
     "demo-rejected": ("/portal/home", "/portal/verification"),
     "demo-documents": ("/portal/verification",),
     "demo-review": ("/portal/verification",),
