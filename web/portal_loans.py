@@ -420,12 +420,12 @@ async def _execute(
     the payment already made and shows its status instead of paying twice."""
     user = applicant(ctx)
     ident = record_id(loan_id)
+    await loans.loan_for(session, user, ident)
     client_key = text(form, "key", 64)
     if not _CLIENT_KEY.fullmatch(client_key):
         raise PageError(400, "error.csrf")
     key = loans.payment_key(ident, _KINDS[action], client_key)
     status_page = _loan_url(ident, f"/payments/{key}")
-    await loans.loan_for(session, user, ident)
     if await loans.payment_posted(session, key):
         return redirect(ctx, status_page)
     values = _form_values(form)
