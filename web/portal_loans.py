@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from db.models import Loan, LoanTransaction
 from documents.loan_documents import loan_reference
 from domain import servicing
 from domain.calendar import business_today
@@ -41,6 +40,7 @@ from services.loans import (
 )
 from web.core import PORTAL, Form, PageError, Web, WebContext, record_id, redirect, render, text
 from web.portal_common import applicant, field_messages, unread
+from workflows.contracts import LoanState
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,6 +62,7 @@ _KINDS: dict[Action, PaymentKind] = {"pay": "m", "prepay": "p", "payoff": "o"}
 
 
 def _loan_url(loan_id: uuid.UUID, tail: str = "") -> str:
+    """A page of one loan."""
     return f"{PORTAL.prefix}/loans/{loan_id}{tail}"
 
 
@@ -109,6 +110,15 @@ def grouped(key: str) -> str:
 # ---- what the loan page shows ---------------------------------------------------------------
 
 
+class LoanEvent(Protocol):
+    """A loan transaction as the extension history reads it (``services.loans.transactions``)."""
+
+    kind: str
+    key: str
+    memo: str
+    value_date: date
+
+
 @dataclass(frozen=True, slots=True)
 class Extension:
     """One extension request as the owner follows it: asked, then approved or refused."""
@@ -125,12 +135,12 @@ _MONTHS = re.compile(r"\+(\d+) months")
 
 
 def extensions(
-    rows: list[LoanTransaction], pending: bool, pending_months: int | None
+    rows: Sequence[LoanEvent], pending: bool, pending_months: int | None
 ) -> list[Extension]:
     """The loan's extension requests, newest first, from the events the workflow posted
     (``extension_requested-…-n``, then ``extended-…-n`` or ``extension_declined-…-n``)."""
-    asked: dict[int, LoanTransaction] = {}
-    decided: dict[int, LoanTransaction] = {}
+    asked: dict[int, LoanEvent] = {}
+    decided: dict[int, LoanEvent] = {}
     for row in rows:
         if row.kind not in ("extension_requested", "extended", "extension_declined"):
             continue
@@ -169,7 +179,7 @@ class Account:
     next_row: servicing.StatementRow | None
 
     @property
-    def state(self) -> Any:
+    def state(self) -> LoanState:
         return self.serviced.state
 
     @property
@@ -185,6 +195,7 @@ class Account:
 
 
 def account_of(found: ServicedLoan) -> Account:
+    """The page's figures of a serviced loan."""
     owed = sum((r.outstanding for r in found.rows if r.status in _OWED_NOW), Decimal("0.00"))
     upcoming = (r for r in found.rows if r.status not in _SETTLED)
     return Account(found, owed, next(upcoming, None))
@@ -250,7 +261,8 @@ async def _loan_page(
     pending = account.state.pending_extension if account else None
     given = await compliance.ratings(session, user, application.id)
     apr = application.offer.get("apr") if isinstance(application.offer, dict) else None
-    issued = {kind: kind in await _issued(session, ctx, loan) for kind in DOCUMENT_KINDS}
+    present = await _issued(session, ctx, loan.id)
+    issued = {kind: kind in present for kind in DOCUMENT_KINDS}
     return render(
         ctx,
         "loan.html",
@@ -282,12 +294,12 @@ async def _loan_page(
 _EXTENSION_EVENTS = frozenset({"extension_requested", "extended", "extension_declined"})
 
 
-async def _issued(session: SessionDep, ctx: WebContext, loan: Loan) -> set[str]:
+async def _issued(session: SessionDep, ctx: WebContext, loan_id: uuid.UUID) -> set[str]:
     """The kinds of loan document issued so far."""
     kinds = set()
     for kind in DOCUMENT_KINDS:
         try:
-            await loans.document(session, applicant(ctx), loan.id, kind)
+            await loans.document(session, applicant(ctx), loan_id, kind)
         except Refusal:
             continue
         kinds.add(kind)
