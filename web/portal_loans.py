@@ -390,12 +390,6 @@ def _form_values(form: Any) -> dict[str, str]:
     return {name: text(form, name, 40) for name in ("amount", "strategy")}
 
 
-async def _show_form(
-    action: Action, loan_id: str, ctx: WebContext, session: SessionDep, temporal: TemporalDep
-) -> Response:
-    return await _payment_form(ctx, session, temporal, record_id(loan_id), action)
-
-
 async def _confirm(
     action: Action,
     loan_id: str,
@@ -468,58 +462,6 @@ async def _execute(
     return redirect(ctx, status_page)
 
 
-@router.get("/loans/{loan_id}/pay")
-async def pay_page(loan_id: str, ctx: Web, session: SessionDep, temporal: TemporalDep) -> Response:
-    """Pay the installment due (or the next one ahead of time): the amount, then confirm."""
-    return await _show_form("pay", loan_id, ctx, session, temporal)
-
-
-@router.post("/loans/{loan_id}/pay/confirm")
-async def confirm_payment(
-    loan_id: str, ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep
-) -> Response:
-    return await _confirm("pay", loan_id, ctx, form, session, temporal)
-
-
-@router.post("/loans/{loan_id}/pay")
-async def pay(
-    loan_id: str,
-    ctx: Web,
-    form: Form,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-) -> Response:
-    return await _execute("pay", loan_id, ctx, form, session, temporal, settings)
-
-
-@router.get("/loans/{loan_id}/prepay")
-async def prepay_page(
-    loan_id: str, ctx: Web, session: SessionDep, temporal: TemporalDep
-) -> Response:
-    """Repay part of the principal early: fewer installments or a lower installment."""
-    return await _show_form("prepay", loan_id, ctx, session, temporal)
-
-
-@router.post("/loans/{loan_id}/prepay/confirm")
-async def confirm_prepayment(
-    loan_id: str, ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep
-) -> Response:
-    return await _confirm("prepay", loan_id, ctx, form, session, temporal)
-
-
-@router.post("/loans/{loan_id}/prepay")
-async def prepay(
-    loan_id: str,
-    ctx: Web,
-    form: Form,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-) -> Response:
-    return await _execute("prepay", loan_id, ctx, form, session, temporal, settings)
-
-
 @router.get("/loans/{loan_id}/payoff")
 async def payoff_page(
     loan_id: str,
@@ -554,23 +496,39 @@ async def payoff_page(
     )
 
 
-@router.post("/loans/{loan_id}/payoff/confirm")
-async def confirm_payoff(
-    loan_id: str, ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep
-) -> Response:
-    return await _confirm("payoff", loan_id, ctx, form, session, temporal)
+def _payment_routes(action: Action) -> None:
+    """The routes of one way to pay: its confirmation and its execution, and (pay, prepay)
+    its form; the payoff's form is the quote page above."""
+
+    async def form_page(
+        loan_id: str, ctx: Web, session: SessionDep, temporal: TemporalDep
+    ) -> Response:
+        return await _payment_form(ctx, session, temporal, record_id(loan_id), action)
+
+    async def confirm(
+        loan_id: str, ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep
+    ) -> Response:
+        return await _confirm(action, loan_id, ctx, form, session, temporal)
+
+    async def execute(
+        loan_id: str,
+        ctx: Web,
+        form: Form,
+        session: SessionDep,
+        temporal: TemporalDep,
+        settings: SettingsDep,
+    ) -> Response:
+        return await _execute(action, loan_id, ctx, form, session, temporal, settings)
+
+    path = f"/loans/{{loan_id}}/{action}"
+    if action != "payoff":
+        router.add_api_route(path, form_page, methods=["GET"], name=f"{action}_page")
+    router.add_api_route(f"{path}/confirm", confirm, methods=["POST"], name=f"confirm_{action}")
+    router.add_api_route(path, execute, methods=["POST"], name=action)
 
 
-@router.post("/loans/{loan_id}/payoff")
-async def pay_off(
-    loan_id: str,
-    ctx: Web,
-    form: Form,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-) -> Response:
-    return await _execute("payoff", loan_id, ctx, form, session, temporal, settings)
+for _action in _KINDS:
+    _payment_routes(_action)
 
 
 @router.get("/loans/{loan_id}/payments/{payment_key}")

@@ -48,7 +48,7 @@ async def test_an_owner_services_a_loan_from_payment_to_rating_in_the_browser(
     await shot("1-loans")
     await page.locator(f"#loan-{loan.loan_id} a").click()
     await expect(page.get_by_role("heading", name="还款计划")).to_be_visible()
-    await expect(page.locator("table.schedule tbody tr")).to_have_count(6)
+    await expect(page.locator("table.schedule tbody tr")).to_have_count(12)
     await shot("2-loan")
     # The schedule scrolls inside its own box (reachable by keyboard), never the page.
     assert await page.locator(".table-wrap").first.get_attribute("tabindex") == "0"

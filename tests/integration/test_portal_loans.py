@@ -20,8 +20,12 @@ from domain.calendar import business_today
 from gateway.deps import SESSION_COOKIE
 from tests.integration.conftest import Platform
 from tests.integration.signing_support import sign_and_accept
-from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
-from tests.integration.test_demand_api import _lender, _user, product_body
+from tests.integration.test_application_api import (
+    ACCOUNT,
+    _progress_until,
+    offered_by_a_supervisor,
+)
+from tests.integration.test_demand_api import _user
 from tests.integration.test_portal_pages import Browser, browser
 from tests.raw_codes import find_raw_codes, visible_text
 from tests.support import SandboxProcess
@@ -40,53 +44,11 @@ class ServicedLoan:
     officer: dict[str, str]
 
 
-async def disbursed_loan(
-    platform: Platform, sandbox: SandboxProcess, code: str, amount: str = "300000.00"
-) -> ServicedLoan:
-    """A verified applicant's loan of ``amount`` over 6 months, approved by a supervisor,
-    accepted, disbursed and serviced (as tests/integration/test_loan_api.py gets one)."""
-    inst_id, admin, officer = await _lender(platform)
-    supervisor = await _user(platform, "supervisor", inst_id)
-    product = await platform.http.post(
-        "/api/v1/products", json=product_body(code, auto_approval_limit="0"), headers=admin
-    )
-    assert product.status_code == 201, product.text
-    applicant = await _applicant(platform, sandbox, suffix="789")
-    body = {
-        "product_id": product.json()["id"],
-        "amount": amount,
-        "term_months": 6,
-        "repayment_method": "equal_installment",
-    }
-    submitted = await platform.http.post("/api/v1/applications", json=body, headers=applicant)
-    assert submitted.status_code == 201, submitted.text
-    app_id = submitted.json()["id"]
-    progress = await _progress_until(
-        platform, app_id, applicant, {"in_review", "materials_requested"}
-    )
-    if progress["stage"] == "materials_requested":
-        provided = await platform.http.post(
-            f"/api/v1/applications/{app_id}/information",
-            json={"materials": progress["missing_materials"]},
-            headers=applicant,
-        )
-        assert provided.status_code == 200, provided.text
-        await _progress_until(platform, app_id, applicant, {"in_review"})
-    task: dict[str, Any] | None = None
-    for _ in range(100):
-        inbox = await platform.http.get("/api/v1/tasks?kind=credit_approval", headers=supervisor)
-        task = next((t for t in inbox.json() if t["subject"] == f"application-{app_id}"), None)
-        if task:
-            break
-        await asyncio.sleep(0.1)
-    assert task is not None
-    decided = await platform.http.post(
-        f"/api/v1/tasks/{task['id']}/decision",
-        json={"approve": True, "reason": "经营稳定"},
-        headers=supervisor,
-    )
-    assert decided.status_code == 200, decided.text
-    await _progress_until(platform, app_id, applicant, {"offered"})
+async def disbursed_loan(platform: Platform, sandbox: SandboxProcess, code: str) -> ServicedLoan:
+    """¥200,000 over 12 months approved by a supervisor, accepted, disbursed and serviced on
+    the real workflow (as tests/integration/test_loan_api.py gets a loan), and an officer of
+    the lender."""
+    app_id, applicant = await offered_by_a_supervisor(platform, sandbox, code, "789")
     accepted = await sign_and_accept(platform, sandbox, app_id, applicant, ACCOUNT)
     assert accepted.status_code == 200, accepted.text
     done = await _progress_until(platform, app_id, applicant, {"disbursed", "disbursement_failed"})
@@ -98,6 +60,8 @@ async def disbursed_loan(
             break
         await asyncio.sleep(0.1)
     assert schedule.status_code == 200, schedule.text
+    loan = await platform.http.get(f"/api/v1/loans/{loan_id}", headers=applicant)
+    officer = await _user(platform, "officer", loan.json()["institution_id"])
     return ServicedLoan(loan_id, applicant, officer)
 
 
@@ -164,12 +128,12 @@ async def test_an_owner_pays_prepays_extends_pays_off_downloads_and_rates_in_the
         _log_in(owner, loan.applicant)
 
         listed = await _page(owner, "/portal/loans")
-        assert "¥300,000.00" in listed and "还款中" in listed
+        assert "¥200,000.00" in listed and "还款中" in listed
         home = await owner.get("/portal/home")
         assert f'href="{base}"' in home.text  # the home links each loan
         page = await _page(owner, base)
-        assert "还款计划" in page and "未逾期" in page and "¥300,000.00" in page
-        assert page.count("未到期") == 6  # six upcoming installments
+        assert "还款计划" in page and "未逾期" in page and "¥200,000.00" in page
+        assert page.count("未到期") == 12  # twelve upcoming installments
         owner.client.cookies.set("lb_lang", "en")
         english = await owner.client.get(base)
         owner.client.cookies.delete("lb_lang")
@@ -210,7 +174,7 @@ async def test_an_owner_pays_prepays_extends_pays_off_downloads_and_rates_in_the
         assert prepaid.status_code == 303, visible_text(prepaid.text)[:500]
         assert "付款成功" in await _page(owner, prepaid.headers["location"].split("?")[0])
         schedule = await _progress(platform, loan)
-        assert Decimal(schedule["principal_outstanding"]) == Decimal("290000.00")
+        assert Decimal(schedule["principal_outstanding"]) == Decimal("190000.00")
 
         # Extension: the reason is required; sent, it is pending; a second one is refused.
         await _page(owner, f"{base}/extension")
@@ -291,7 +255,7 @@ async def test_an_owner_pays_prepays_extends_pays_off_downloads_and_rates_in_the
 async def test_a_payment_the_bank_has_not_answered_is_shown_processing_then_posted(
     platform: Platform, sandbox: SandboxProcess
 ) -> None:
-    loan = await disbursed_loan(platform, sandbox, "PORTAL-OUTAGE", amount="200000.00")
+    loan = await disbursed_loan(platform, sandbox, "PORTAL-OUTAGE")
     base = f"/portal/loans/{loan.loan_id}"
     async with browser(platform) as owner:
         _log_in(owner, loan.applicant)
