@@ -15,8 +15,8 @@ from playwright.async_api import Page, expect
 
 from domain.calendar import business_today
 from gateway.deps import SESSION_COOKIE
-from tests.browser.conftest import Workbench
-from tests.browser.test_portal import VIEWPORTS, _fits, _serious_violations
+from tests.browser.conftest import Workbench, serious_violations
+from tests.browser.test_portal import VIEWPORTS, _fits
 from tests.integration.test_portal_loans import _decide_extension, disbursed_loan
 from tests.support import SandboxProcess
 
@@ -39,7 +39,7 @@ async def test_an_owner_services_a_loan_from_payment_to_rating_in_the_browser(
     async def shot(step: str) -> None:
         await workbench.shot(page, f"portal-loans-{viewport}-{step}")
         await _fits(page)
-        if problems := await _serious_violations(page):
+        if problems := await serious_violations(page):
             found[step] = problems
 
     await page.goto("/portal/home")
