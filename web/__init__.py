@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import Refusal
-from web import admin, compliance, officer, pages, portal, portal_cases, regulator
+from web import admin, compliance, officer, pages, portal, portal_cases, portal_loans, regulator
 from web.core import (
     PORTAL,
     WORKBENCH,
@@ -91,7 +91,9 @@ def create_workbench() -> FastAPI:
 
 def create_portal() -> FastAPI:
     """The applicant portal (login, logout and language as on the workbench)."""
-    return _site_app(PORTAL, (pages.session_router, portal.router, portal_cases.router))
+    return _site_app(
+        PORTAL, (pages.session_router, portal.router, portal_cases.router, portal_loans.router)
+    )
 
 
 def install(app: FastAPI) -> None:

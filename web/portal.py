@@ -369,11 +369,13 @@ async def read_one(notice_id: str, ctx: Web, form: Form, session: SessionDep) ->
 
 
 def case_url(kind: str, ident: uuid.UUID) -> str:
-    """The portal page of a notice's case (loans are listed on the home)."""
+    """The portal page of a notice's case."""
     if kind == "verification":
         return f"{PORTAL.prefix}/verification"
     if kind == "application":
         return f"{PORTAL.prefix}/applications/{ident}"
+    if kind == "loan":
+        return f"{PORTAL.prefix}/loans/{ident}"
     return f"{PORTAL.prefix}/home#{kind}-{ident}"
 
 

@@ -3,6 +3,8 @@ the page number of a list and a form's field problems in the page's language."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from domain.errors import FieldIssue
 from domain.roles import Role
 from gateway.deps import SessionDep
@@ -28,7 +30,7 @@ async def unread_notices(ctx: WebContext, session: SessionDep) -> int:
     return await notifications.unread_count(session, applicant(ctx))
 
 
-def field_messages(ctx: WebContext, issues: list[FieldIssue]) -> dict[str, str]:
+def field_messages(ctx: WebContext, issues: Iterable[FieldIssue]) -> dict[str, str]:
     """Each field's first problem in the page's language."""
     found: dict[str, str] = {}
     for problem in issues:

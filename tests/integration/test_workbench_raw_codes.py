@@ -34,6 +34,7 @@ ROLES = {
         "/portal/demands",
         "/portal/demands/new",
         "/portal/applications",
+        "/portal/loans",
         "/portal/messages",
         "/portal/privacy",
     ),

@@ -34,15 +34,19 @@ RECORDS = {
     "consent_id": "consent_id",
     "demand_id": "demand_id",
     "application_id": "application_id",
+    "loan_id": "loan_id",
+    "payment_key": "payment_key",
 }
+# Path parameters that name a kind rather than a record.
+KINDS = {"code": "en", "kind": "contract"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _url(path: str, world: World) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name == "code":
-            return "en"
+        if name in KINDS:
+            return KINDS[name]
         if name not in RECORDS:
             pytest.fail(f"{path}: no value for '{name}': add it to RECORDS in this file")
         return world.b.ids[RECORDS[name]]  # always the other tenant's
