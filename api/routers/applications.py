@@ -193,8 +193,8 @@ async def withdraw_application(
     response_model=ApplicationProgress,
     # What is asked depends on the case: the materials missing, or the officer's question.
     openapi_extra=server_rules(
-        ServerRule("materials", "information.still_missing", "one of the materials asked for"),
-        ServerRule("answer", "information.answer_required", "an answer or materials"),
+        ServerRule("material_ids", "information.still_missing", "files of the materials asked for"),
+        ServerRule("answer", "information.answer_required", "an answer or material files"),
     ),
 )
 async def provide_information(

@@ -1,0 +1,211 @@
+"""Material files (申请材料): uploaded ahead, to an application or to a demand; listed; opened
+by their enterprise and by the credit officers of the institution their case is with."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import Response
+
+from api.schemas import MaterialOut, StatementOut, StatementProblemOut
+from db.models import CaseMaterial
+from domain.materials import MAX_MATERIAL_BYTES, PREVIEWABLE
+from domain.roles import Role
+from gateway.deps import ContextDep, CurrentUser, SessionDep, require_roles
+from services import demands, materials
+from services.inputs import ServerRule, server_rules
+from services.principal import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["materials"])
+Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
+Kind = Annotated[
+    str,
+    Form(
+        max_length=64,
+        description="financial_statements, bank_statements, collateral_documents, "
+        "guarantee_letter, business_plan or purpose_statement (material.unknown_kind)",
+    ),
+]
+Upload = Annotated[UploadFile, File(description="PDF, JPEG, PNG, XLSX or CSV, at most 20 MB")]
+_UPLOAD_RULES = server_rules(
+    ServerRule("kind", "material.unknown_kind", "a kind of the checklist"),
+    ServerRule("file", "upload.empty", "not empty"),
+    ServerRule("file", "upload.too_large", "at most 20 MB (413)"),
+    ServerRule(
+        "file",
+        "upload.unsupported_type",
+        "a PDF, JPEG, PNG, XLSX or CSV (UTF-8 or GBK text) by its content, whatever its name "
+        "or declared type (415)",
+    ),
+)
+
+
+def material_out(row: CaseMaterial) -> MaterialOut:
+    """The material as the API answers it, with what was read from a statement."""
+    reading = materials.statement_of(row)
+    statement = None
+    if reading is not None:
+        statement = StatementOut(
+            parsed=reading.parsed,
+            unit=reading.unit,
+            year=reading.year,
+            figures=reading.figures,
+            problems=[StatementProblemOut(**vars_of(p)) for p in reading.problems],
+        )
+    return MaterialOut(
+        id=row.id,
+        kind=row.kind,
+        filename=row.filename,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        created_at=row.created_at,
+        application_id=row.application_id,
+        demand_id=row.demand_id,
+        statement=statement,
+    )
+
+
+def vars_of(problem: object) -> dict[str, str]:
+    return {
+        name: str(getattr(problem, name)) for name in ("field", "code", "message_zh", "message_en")
+    }
+
+
+async def _read(file: UploadFile) -> bytes:
+    return await file.read(MAX_MATERIAL_BYTES + 1)  # one byte more tells "too large"
+
+
+@router.post(
+    "/materials",
+    operation_id="upload_material",
+    response_model=MaterialOut,
+    status_code=201,
+    openapi_extra=_UPLOAD_RULES,
+)
+async def upload_material(
+    user: Applicant, session: SessionDep, ctx: ContextDep, kind: Kind, file: Upload
+) -> MaterialOut:
+    """Upload a material ahead of the application it goes with; name its id in the
+    application's ``material_ids``."""
+    row = await materials.upload(
+        session, ctx.document_store(), user, kind, file.filename or "", await _read(file)
+    )
+    return material_out(row)
+
+
+@router.get("/materials", operation_id="list_staged_materials", response_model=list[MaterialOut])
+async def list_staged_materials(user: Applicant, session: SessionDep) -> list[MaterialOut]:
+    """Your materials uploaded ahead and not yet attached to an application or demand."""
+    return [material_out(row) for row in await materials.staged(session, user)]
+
+
+@router.get(
+    "/materials/{material_id}",
+    operation_id="download_material",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def download_material(
+    material_id: uuid.UUID, user: CurrentUser, session: SessionDep, ctx: ContextDep
+) -> Response:
+    """The file as uploaded: for its enterprise and the credit officers of the institution
+    its case is with (404 for anyone else)."""
+    row = await materials.readable(session, user, material_id)
+    content = ctx.document_store().get(row.sha256)
+    disposition = "inline" if row.content_type in PREVIEWABLE else "attachment"
+    return Response(
+        content,
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{row.filename}"',
+            "X-Document-SHA256": row.sha256,
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post(
+    "/applications/{application_id}/materials",
+    operation_id="upload_application_material",
+    response_model=MaterialOut,
+    status_code=201,
+    openapi_extra=_UPLOAD_RULES,
+)
+async def upload_application_material(
+    application_id: uuid.UUID,
+    user: Applicant,
+    session: SessionDep,
+    ctx: ContextDep,
+    kind: Kind,
+    file: Upload,
+) -> MaterialOut:
+    """Attach a material file to your application; to provide it for a materials request,
+    name its id in ``POST .../information`` (``material_ids``)."""
+    row = await materials.upload(
+        session,
+        ctx.document_store(),
+        user,
+        kind,
+        file.filename or "",
+        await _read(file),
+        application_id=application_id,
+    )
+    return material_out(row)
+
+
+@router.get(
+    "/applications/{application_id}/materials",
+    operation_id="list_application_materials",
+    response_model=list[MaterialOut],
+)
+async def list_application_materials(
+    application_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> list[MaterialOut]:
+    """The files of an application and of the demand it answers, oldest first."""
+    rows = await materials.application_materials(session, user, application_id)
+    return [material_out(row) for row in rows]
+
+
+@router.post(
+    "/demands/{demand_id}/materials",
+    operation_id="upload_demand_material",
+    response_model=MaterialOut,
+    status_code=201,
+    openapi_extra=_UPLOAD_RULES,
+)
+async def upload_demand_material(
+    demand_id: uuid.UUID,
+    user: Applicant,
+    session: SessionDep,
+    ctx: ContextDep,
+    kind: Kind,
+    file: Upload,
+) -> MaterialOut:
+    """Attach a material file to your financing demand: the institutions it is sent to may
+    open it, and an application answering the demand counts it on its checklist."""
+    row = await materials.upload(
+        session,
+        ctx.document_store(),
+        user,
+        kind,
+        file.filename or "",
+        await _read(file),
+        demand_id=demand_id,
+    )
+    return material_out(row)
+
+
+@router.get(
+    "/demands/{demand_id}/materials",
+    operation_id="list_demand_materials",
+    response_model=list[MaterialOut],
+)
+async def list_demand_materials(
+    demand_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> list[MaterialOut]:
+    """The files of a demand the caller may see, oldest first."""
+    demand = await demands.demand_for(session, user, demand_id)
+    return [material_out(row) for row in await materials.demand_materials(session, demand)]
