@@ -54,6 +54,7 @@ UNITS = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000)}
 # Header cells over the column of the current period's figures (the first one wins).
 _CURRENT = ("期末余额", "期末数", "本年累计金额", "本年累计数", "本期金额", "本期数", "本年金额")
 _LINE_NUMBER = "行次"
+_FEN = Decimal("0.01")
 _TOLERANCE = Decimal("0.01")  # in the statement's own unit: one fen of a statement in yuan
 _UNIT = re.compile(r"(?:单位|金额单位)\s*[:：]?\s*(人民币)?\s*(万元|千元|元)")
 _YEAR = re.compile(r"(20\d\d)\s*年")
@@ -230,7 +231,7 @@ def read_statement(rows: Sequence[Sequence[Any]]) -> StatementReading:
                 "(such as 资产总计 total assets or 净利润 net profit)",
             )
         ]
-    figures = {key: value * scale for key, value in raw.items()}
+    figures = {key: (value * scale).quantize(_FEN) for key, value in raw.items()}
     return StatementReading(unit, detect_year(rows), figures, problems)
 
 

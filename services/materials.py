@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import quote
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from documents.spreadsheets import read_statement_file
 from domain.errors import FieldIssue, issue
 from domain.lifecycle import OPEN_APPLICATION
 from domain.materials import (
+    EXTENSIONS,
     SPREADSHEETS,
     check_material,
     material_content_type,
@@ -304,6 +306,10 @@ class StatementView:
     def flagged(self) -> bool:
         return any(d.flagged for d in self.compared)
 
+    def on(self, line: str) -> Disagreement | None:
+        """The comparison of one line with the tax filing, if it is compared."""
+        return next((d for d in self.compared if d.line == line), None)
+
 
 @dataclass(frozen=True, slots=True)
 class CaseMaterials:
@@ -334,3 +340,12 @@ def case_materials(
         compared = compare_with_tax(reading.figures, tax, tolerance) if reading.parsed else []
         statements.append(StatementView(row, reading, year if tax else None, compared))
     return CaseMaterials(files, may_open, statements, tolerance)
+
+
+def content_disposition(row: CaseMaterial, inline: bool) -> str:
+    """The download header of a file: an ASCII name for old clients, the real one (RFC 5987)."""
+    fallback = f"{row.kind}.{EXTENSIONS.get(row.content_type, 'bin')}"
+    return (
+        f'{"inline" if inline else "attachment"}; filename="{fallback}"; '
+        f"filename*=UTF-8''{quote(row.filename)}"
+    )

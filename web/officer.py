@@ -393,7 +393,7 @@ async def application_material(
         raise PageError(404, "error.not_found")
     inline = row.content_type in PREVIEWABLE
     headers = {
-        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{row.filename}"',
+        "Content-Disposition": materials.content_disposition(row, inline),
         "X-Document-SHA256": row.sha256,
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",

@@ -115,12 +115,13 @@ async def download_material(
     its case is with (404 for anyone else)."""
     row = await materials.readable(session, user, material_id)
     content = ctx.document_store().get(row.sha256)
-    disposition = "inline" if row.content_type in PREVIEWABLE else "attachment"
     return Response(
         content,
         media_type=row.content_type,
         headers={
-            "Content-Disposition": f'{disposition}; filename="{row.filename}"',
+            "Content-Disposition": materials.content_disposition(
+                row, inline=row.content_type in PREVIEWABLE
+            ),
             "X-Document-SHA256": row.sha256,
             "Cache-Control": "no-store",
         },
