@@ -220,7 +220,7 @@ def read_statement(rows: Sequence[Sequence[Any]]) -> StatementReading:
             value = _value_right_of(row, col, current, numbering)
             if value is not None:
                 raw[key] = value
-    problems = _missing(raw) + _unbalanced(raw)
+    problems = _missing(raw) + _unbalanced(raw, unit)
     if not raw:
         problems = [
             issue(
@@ -260,12 +260,13 @@ def _missing(raw: dict[str, Decimal]) -> list[FieldIssue]:
     return problems
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value:,.2f}"
+def _unbalanced(raw: dict[str, Decimal], unit: str) -> list[FieldIssue]:
+    """Assets against liabilities and equity, and every total against its parts (amounts
+    named in the statement's own unit)."""
 
+    def _amount(value: Decimal) -> str:
+        return f"{value:,.2f} {unit}"
 
-def _unbalanced(raw: dict[str, Decimal]) -> list[FieldIssue]:
-    """Assets against liabilities and equity, and every total against its parts."""
     problems: list[FieldIssue] = []
     assets, both = raw.get("total_assets"), raw.get("liabilities_and_equity")
     if assets is not None and both is not None and abs(assets - both) > _TOLERANCE:

@@ -307,7 +307,8 @@ async def submit(
     # One open application per enterprise, product and purpose: checked here for a quick
     # answer, enforced by record_application's unique index for concurrent submissions. A
     # repeat of a recorded submission (same idempotency key) is answered as before.
-    if not await exists(session, application_id):
+    repeated = await exists(session, application_id)
+    if not repeated:
         open_id = await open_application(
             session, checked.enterprise_id, product.id, checked.purpose, besides=application_id
         )
@@ -350,7 +351,8 @@ async def submit(
     if submitted is not None and submitted.open_application_id is not None:
         # Recorded meanwhile by a concurrent submission: the unique index refused this one.
         raise refusal(APPLICATION_ALREADY_OPEN, submitted.open_application_id)
-    await materials.attach(session, files, application_id)
+    if not repeated:  # a repeat's files (the same, uploaded again) stay unattached
+        await materials.attach(session, files, application_id)
     return await _named_application(session, application_id)
 
 

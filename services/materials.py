@@ -349,3 +349,24 @@ def content_disposition(row: CaseMaterial, inline: bool) -> str:
         f'{"inline" if inline else "attachment"}; filename="{fallback}"; '
         f"filename*=UTF-8''{quote(row.filename)}"
     )
+
+
+async def fingerprint(
+    session: AsyncSession, user: Principal, material_ids: Sequence[uuid.UUID]
+) -> list[str]:
+    """What the named files are, by kind and content (``kind:sha256``), for telling a repeated
+    request from another: the same files uploaded again are the same request."""
+    wanted = list(dict.fromkeys(material_ids))
+    if not wanted:
+        return []
+    rows = {
+        row.id: row
+        for row in await session.scalars(
+            select(CaseMaterial).where(
+                CaseMaterial.id.in_(wanted), CaseMaterial.enterprise_id == user.enterprise_id
+            )
+        )
+    }
+    return sorted(
+        f"{rows[m].kind}:{rows[m].sha256}" if m in rows else f"unknown:{m}" for m in wanted
+    )

@@ -18,7 +18,7 @@ from gateway.deps import (
     TemporalDep,
     require_roles,
 )
-from services import applications
+from services import applications, materials
 from services.applications import (
     AcceptanceIn,
     ApplicationIn,
@@ -78,11 +78,14 @@ async def submit_application(
     answered with the first application, marked ``Idempotent-Replayed: true``)."""
     checked = await applications.submittable(session, user, body)
     enterprise_id = checked.enterprise_id
+    # Files are compared by kind and content: uploading the same files again (new ids) and
+    # repeating the request is the same application.
+    files = await materials.fingerprint(session, user, body.material_ids)
     await bind_idempotency_key(
         ctx.session_factory,
         scope=f"enterprise:{enterprise_id}:application",
         key=idempotency_key,
-        request=body,
+        request={**body.model_dump(mode="json", exclude={"material_ids"}), "materials": files},
     )
     application_id = (
         uuid.uuid5(enterprise_id, f"application:{idempotency_key}")

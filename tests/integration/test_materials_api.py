@@ -124,6 +124,16 @@ async def test_materials_as_files_end_to_end(platform: Platform, sandbox: Sandbo
     )
     assert submitted.status_code == 201, submitted.text
     app_id = submitted.json()["id"]
+    # The same command run again uploads the same file again (a new id): the same application.
+    again = await _upload(platform, applicant, "business_plan", "计划.pdf", PDF)
+    repeated = await platform.http.post(
+        "/api/v1/applications",
+        json={**body, "material_ids": [again.json()["id"]]},
+        headers={**applicant, "Idempotency-Key": "mat-1"},
+    )
+    assert repeated.status_code == 201, repeated.text
+    assert repeated.json()["id"] == app_id
+    assert repeated.headers["Idempotent-Replayed"] == "true"
     asked = await _progress_until(platform, app_id, applicant, {"materials_requested"})
     assert asked["missing_materials"] == ["financial_statements"]
     # Another enterprise's file cannot be named; the stranger cannot upload to this case.
