@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import or_, select
@@ -78,19 +79,14 @@ def statement_reading(kind: str, content_type: str, data: bytes) -> StatementRea
     )
 
 
-async def _own_application(
-    session: AsyncSession, enterprise_id: uuid.UUID, application_id: uuid.UUID
-) -> LoanApplication:
-    row = await session.get(LoanApplication, application_id)
-    if row is None or row.enterprise_id != enterprise_id:
-        raise not_found()
-    return row
+_Case = TypeVar("_Case", LoanApplication, FinancingDemand)
 
 
-async def _own_demand(
-    session: AsyncSession, enterprise_id: uuid.UUID, demand_id: uuid.UUID
-) -> FinancingDemand:
-    row = await session.get(FinancingDemand, demand_id)
+async def _own(
+    session: AsyncSession, model: type[_Case], enterprise_id: uuid.UUID, case_id: uuid.UUID
+) -> _Case:
+    """The enterprise's own application or demand (404 for anyone else's)."""
+    row = await session.get(model, case_id)
     if row is None or row.enterprise_id != enterprise_id:
         raise not_found()
     return row
@@ -114,7 +110,7 @@ async def upload(
     require_role(user, Role.APPLICANT)
     enterprise_id = own_enterprise_id(user)
     if application_id is not None:
-        application = await _own_application(session, enterprise_id, application_id)
+        application = await _own(session, LoanApplication, enterprise_id, application_id)
         if application.status not in OPEN_APPLICATION:
             raise Refusal(
                 409,
@@ -123,7 +119,7 @@ async def upload(
                 "The application is over: no more materials can be attached to it",
             )
     if demand_id is not None:
-        await _own_demand(session, enterprise_id, demand_id)
+        await _own(session, FinancingDemand, enterprise_id, demand_id)
     problems = unknown_kind(kind) + check_material(len(data), data)
     if problems:
         raise refused_upload(problems)

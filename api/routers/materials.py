@@ -74,8 +74,20 @@ def vars_of(problem: object) -> dict[str, str]:
     }
 
 
-async def _read(file: UploadFile) -> bytes:
-    return await file.read(MAX_MATERIAL_BYTES + 1)  # one byte more tells "too large"
+async def _stored(
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Principal,
+    kind: str,
+    file: UploadFile,
+    **case: uuid.UUID,
+) -> MaterialOut:
+    """Store the upload (one byte past the limit is read: it tells "too large")."""
+    data = await file.read(MAX_MATERIAL_BYTES + 1)
+    store = ctx.document_store()
+    return material_out(
+        await materials.upload(session, store, user, kind, file.filename or "", data, **case)
+    )
 
 
 @router.post(
@@ -90,10 +102,7 @@ async def upload_material(
 ) -> MaterialOut:
     """Upload a material ahead of the application it goes with; name its id in the
     application's ``material_ids``."""
-    row = await materials.upload(
-        session, ctx.document_store(), user, kind, file.filename or "", await _read(file)
-    )
-    return material_out(row)
+    return await _stored(session, ctx, user, kind, file)
 
 
 @router.get("/materials", operation_id="list_staged_materials", response_model=list[MaterialOut])
@@ -145,16 +154,7 @@ async def upload_application_material(
 ) -> MaterialOut:
     """Attach a material file to your application; to provide it for a materials request,
     name its id in ``POST .../information`` (``material_ids``)."""
-    row = await materials.upload(
-        session,
-        ctx.document_store(),
-        user,
-        kind,
-        file.filename or "",
-        await _read(file),
-        application_id=application_id,
-    )
-    return material_out(row)
+    return await _stored(session, ctx, user, kind, file, application_id=application_id)
 
 
 @router.get(
@@ -187,16 +187,7 @@ async def upload_demand_material(
 ) -> MaterialOut:
     """Attach a material file to your financing demand: the institutions it is sent to may
     open it, and an application answering the demand counts it on its checklist."""
-    row = await materials.upload(
-        session,
-        ctx.document_store(),
-        user,
-        kind,
-        file.filename or "",
-        await _read(file),
-        demand_id=demand_id,
-    )
-    return material_out(row)
+    return await _stored(session, ctx, user, kind, file, demand_id=demand_id)
 
 
 @router.get(

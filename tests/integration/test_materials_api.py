@@ -6,7 +6,6 @@ officer's case page lists them, previews them and shows the statement read."""
 from __future__ import annotations
 
 import re
-import uuid
 
 import httpx
 from sqlalchemy import func, select
@@ -15,7 +14,12 @@ from db.models import CaseMaterial
 from domain.materials import MAX_MATERIAL_BYTES
 from tests.integration.conftest import Platform
 from tests.integration.test_application_api import _applicant, _progress_until
-from tests.integration.test_demand_api import STAFF_PASSWORD, _lender, product_body
+from tests.integration.test_demand_api import (
+    STAFF_PASSWORD,
+    _lender,
+    product_body,
+    staff_account,
+)
 from tests.materials_support import (
     EXE,
     JPEG,
@@ -48,26 +52,9 @@ async def _count(platform: Platform) -> int:
         return await session.scalar(select(func.count()).select_from(CaseMaterial)) or 0
 
 
-async def _staff(platform: Platform, role: str, institution_id: str) -> tuple[str, Headers]:
-    username = f"m{role[:4]}{uuid.uuid4().hex[:6]}"
-    created = await platform.http.post(
-        "/api/v1/users",
-        json={
-            "username": username,
-            "password": STAFF_PASSWORD,
-            "role": role,
-            "institution_id": institution_id,
-        },
-        headers=await platform.admin_headers(),
-    )
-    assert created.status_code == 201, created.text
-    token = await platform.token(username, STAFF_PASSWORD)
-    return username, {"Authorization": f"Bearer {token}"}
-
-
 async def test_materials_as_files_end_to_end(platform: Platform, sandbox: SandboxProcess) -> None:
     inst_id, admin, _ = await _lender(platform)
-    officer_name, officer = await _staff(platform, "officer", inst_id)
+    officer_name, officer = await staff_account(platform, "officer", inst_id)
     other_inst, _admin, other_officer = await _lender(platform)
     product = await platform.http.post(
         "/api/v1/products", json=product_body("MAT-1", auto_approval_limit="0"), headers=admin

@@ -39,6 +39,7 @@ def test_units_in_wan_yuan_are_multiplied_out() -> None:
     rows[4][2], rows[4][6] = "40.00", "10.00"
     rows[5][6] = "40.00"
     reading = read_statement(rows)
+    assert reading.figures["total_equity"] == Decimal("600000.00")
     assert reading.unit == "万元"
     assert reading.figures["total_assets"] == Decimal("1000000.00")
     assert reading.problems == []
