@@ -7,7 +7,7 @@ import io
 import zipfile
 
 from domain.errors import FieldIssue, issue
-from domain.onboarding import sniff_content_type
+from domain.onboarding import check_file, sniff_content_type
 from domain.origination import Material
 
 MAX_MATERIAL_BYTES = 20 * 1024 * 1024
@@ -84,22 +84,16 @@ def unknown_kind(kind: str, field: str = "kind") -> list[FieldIssue]:
 
 def check_material(size: int, data: bytes, field: str = "file") -> list[FieldIssue]:
     """Not empty, at most 20 MB, and a PDF/JPEG/PNG/XLSX/CSV by its content."""
-    if size == 0:
-        return [issue(field, "upload.empty", "文件为空", "The file is empty")]
-    if size > MAX_MATERIAL_BYTES:
-        return [
-            issue(field, "upload.too_large", "文件不能超过 20 MB", "The file may be at most 20 MB")
-        ]
-    if material_content_type(data) is None:
-        return [
-            issue(
-                field,
-                "upload.unsupported_type",
-                "仅支持 PDF、JPEG、PNG、XLSX、CSV 文件（按文件内容判断）",
-                "Only PDF, JPEG, PNG, XLSX and CSV files are accepted (judged by their content)",
-            )
-        ]
-    return []
+    return check_file(
+        size,
+        size <= MAX_MATERIAL_BYTES and material_content_type(data) is not None,
+        limit=MAX_MATERIAL_BYTES,
+        accepted=(
+            "PDF、JPEG、PNG、XLSX、CSV（按文件内容判断）",
+            "PDF, JPEG, PNG, XLSX and CSV (judged by their content)",
+        ),
+        field=field,
+    )
 
 
 def upload_status(problems: list[FieldIssue]) -> int:

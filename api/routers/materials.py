@@ -4,7 +4,9 @@ by their enterprise and by the credit officers of the institution their case is 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
@@ -19,6 +21,7 @@ from services.inputs import ServerRule, server_rules
 from services.principal import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["materials"])
+_Route = TypeVar("_Route", bound=Callable[..., Awaitable[Any]])
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Kind = Annotated[
     str,
@@ -52,7 +55,7 @@ def material_out(row: CaseMaterial) -> MaterialOut:
             unit=reading.unit,
             year=reading.year,
             figures=reading.figures,
-            problems=[StatementProblemOut(**vars_of(p)) for p in reading.problems],
+            problems=[StatementProblemOut(**asdict(p)) for p in reading.problems],
         )
     return MaterialOut(
         id=row.id,
@@ -66,12 +69,6 @@ def material_out(row: CaseMaterial) -> MaterialOut:
         demand_id=row.demand_id,
         statement=statement,
     )
-
-
-def vars_of(problem: object) -> dict[str, str]:
-    return {
-        name: str(getattr(problem, name)) for name in ("field", "code", "message_zh", "message_en")
-    }
 
 
 async def _stored(
@@ -90,13 +87,18 @@ async def _stored(
     )
 
 
-@router.post(
-    "/materials",
-    operation_id="upload_material",
-    response_model=MaterialOut,
-    status_code=201,
-    openapi_extra=_UPLOAD_RULES,
-)
+def _upload_route(path: str, operation_id: str) -> Callable[[_Route], _Route]:
+    """A multipart upload route answering the material stored (201)."""
+    return router.post(
+        path,
+        operation_id=operation_id,
+        response_model=MaterialOut,
+        status_code=201,
+        openapi_extra=_UPLOAD_RULES,
+    )
+
+
+@_upload_route("/materials", "upload_material")
 async def upload_material(
     user: Applicant, session: SessionDep, ctx: ContextDep, kind: Kind, file: Upload
 ) -> MaterialOut:
@@ -137,13 +139,7 @@ async def download_material(
     )
 
 
-@router.post(
-    "/applications/{application_id}/materials",
-    operation_id="upload_application_material",
-    response_model=MaterialOut,
-    status_code=201,
-    openapi_extra=_UPLOAD_RULES,
-)
+@_upload_route("/applications/{application_id}/materials", "upload_application_material")
 async def upload_application_material(
     application_id: uuid.UUID,
     user: Applicant,
@@ -170,13 +166,7 @@ async def list_application_materials(
     return [material_out(row) for row in rows]
 
 
-@router.post(
-    "/demands/{demand_id}/materials",
-    operation_id="upload_demand_material",
-    response_model=MaterialOut,
-    status_code=201,
-    openapi_extra=_UPLOAD_RULES,
-)
+@_upload_route("/demands/{demand_id}/materials", "upload_demand_material")
 async def upload_demand_material(
     demand_id: uuid.UUID,
     user: Applicant,
