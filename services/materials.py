@@ -37,6 +37,9 @@ from domain.statements import Disagreement, StatementReading, compare_with_tax
 from services.errors import Refusal, not_found
 from services.principal import Principal, own_enterprise_id, require_role, sees_case
 
+# Materials are answered with their rows (front ends read, never write, them).
+MaterialFile = CaseMaterial
+
 FILE_READERS = frozenset({Role.OFFICER, Role.SUPERVISOR})
 """Institution staff who may open an enterprise's materials: the credit officers."""
 MAX_MATERIALS = 20  # per application or answer: a checklist is a handful of files

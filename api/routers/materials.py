@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 
 from api.schemas import MaterialOut, StatementOut, StatementProblemOut
-from db.models import CaseMaterial
 from domain.materials import MAX_MATERIAL_BYTES, PREVIEWABLE
 from domain.roles import Role
 from gateway.deps import ContextDep, CurrentUser, SessionDep, require_roles
 from services import demands, materials
 from services.inputs import ServerRule, server_rules
+from services.materials import MaterialFile
 from services.principal import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["materials"])
@@ -45,7 +45,7 @@ _UPLOAD_RULES = server_rules(
 )
 
 
-def material_out(row: CaseMaterial) -> MaterialOut:
+def material_out(row: MaterialFile) -> MaterialOut:
     """The material as the API answers it, with what was read from a statement."""
     reading = materials.statement_of(row)
     statement = None
