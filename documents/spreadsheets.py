@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import zipfile
 from typing import Any
 
@@ -24,7 +25,8 @@ def sheet_rows(data: bytes, content_type: str) -> list[list[Any]]:
         text = decode_text(data)
         if text is None:
             raise ValueError("not text")
-        return [row[:MAX_COLUMNS] for row in list(csv.reader(io.StringIO(text)))[:MAX_ROWS]]
+        lines = itertools.islice(csv.reader(io.StringIO(text)), MAX_ROWS)
+        return [list(line[:MAX_COLUMNS]) for line in lines]
     if content_type != XLSX:
         raise ValueError(content_type)
     from openpyxl import load_workbook  # imported when needed: the API starts without it

@@ -7,6 +7,7 @@ the institution its case is with."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Sequence
@@ -128,7 +129,8 @@ async def upload(
         raise refused_upload(problems)
     content_type = material_content_type(data)
     assert content_type is not None  # check_material refused anything else
-    reading = statement_reading(kind, content_type, data)
+    # Reading a workbook is CPU work: off the event loop, as every other request goes on.
+    reading = await asyncio.to_thread(statement_reading, kind, content_type, data)
     sha256 = store.put(data)  # the bytes first: a row never names a file not stored
     row = CaseMaterial(
         enterprise_id=enterprise_id,
