@@ -3,8 +3,8 @@ enterprise uploaded (financial statements, bank statements, business plan …) w
 name, type judged on its bytes, size and SHA-256 (the bytes encrypted in the document store),
 attached to one of its demands or applications, and what was read from a financial statement.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-08 03:00:00
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0020"
-down_revision: str | None = "0019"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
