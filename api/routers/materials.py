@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 
 from api.schemas import MaterialOut, StatementOut, StatementProblemOut
-from domain.materials import MAX_MATERIAL_BYTES, PREVIEWABLE
+from domain.materials import EXTENSIONS, MAX_MATERIAL_BYTES, PREVIEWABLE
+from domain.origination import Material
 from domain.roles import Role
 from gateway.deps import ContextDep, CurrentUser, SessionDep, require_roles
 from services import demands, materials
@@ -26,9 +27,10 @@ Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Kind = Annotated[
     str,
     Form(
+        min_length=1,
         max_length=64,
-        description="financial_statements, bank_statements, collateral_documents, "
-        "guarantee_letter, business_plan or purpose_statement (material.unknown_kind)",
+        description="The checklist's kind of material (material.unknown_kind otherwise)",
+        json_schema_extra={"enum": sorted(m.value for m in Material)},
     ),
 ]
 Upload = Annotated[UploadFile, File(description="PDF, JPEG, PNG, XLSX or CSV, at most 20 MB")]
@@ -117,7 +119,7 @@ async def list_staged_materials(user: Applicant, session: SessionDep) -> list[Ma
     "/materials/{material_id}",
     operation_id="download_material",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={200: {"content": {media: {} for media in EXTENSIONS}}},
 )
 async def download_material(
     material_id: uuid.UUID, user: CurrentUser, session: SessionDep, ctx: ContextDep
