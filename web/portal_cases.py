@@ -17,22 +17,25 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
+from adapters.storage.protocol import DocumentStore
 from domain.calendar import business_today
 from domain.errors import BusinessRuleError, FieldIssue
 from domain.identity_codes import mask_bank_account
+from domain.materials import MAX_MATERIAL_BYTES
 from domain.origination import Material, required_materials
 from domain.product_codec import terms_from_json
 from domain.products import FinancingType
 from domain.schedule import Installment, RepaymentMethod, ScheduleRequest, build_schedule
 from gateway.deps import ContextDep, SessionDep, SettingsDep, TemporalDep
-from services import applications, catalog, demands, loans
+from services import applications, catalog, demands, loans, materials
 from services.applications import AcceptanceIn, ApplicationIn, InformationIn, RefusalIn
 from services.cases import Application
 from services.demands import DemandIn, DemandView
 from services.errors import Refusal
 from services.inputs import field_issues
+from services.materials import MaterialFile
 from services.principal import Principal
 from web.core import (
     PORTAL,
@@ -116,34 +119,89 @@ def _nonce(form: FormData) -> uuid.UUID:
     return parse_uuid(text(form, "nonce", 36)) or uuid.uuid4()
 
 
-# ---- materials (one place: files will replace the check boxes) ----------------------------
+# ---- materials: files chosen in the apply and answer forms ---------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class MaterialItem:
     """One line of a materials checklist: the material, whether it is required or asked for,
-    and whether the owner ticked it."""
+    and the files of that kind already provided."""
 
     kind: str
     required: bool
-    checked: bool
+    files: tuple[MaterialFile, ...]
 
 
 def materials_checklist(
-    required: Sequence[str], posted: Sequence[str] = (), only: Sequence[str] = ()
+    required: Sequence[str], provided: Sequence[MaterialFile] = (), only: Sequence[str] = ()
 ) -> list[MaterialItem]:
     """The checklist the forms show (``templates/portal/_materials.html``): every material, or
-    ``only`` those, the required ones first."""
+    ``only`` those, the required ones first, each with its files."""
     kinds = list(only) or [m.value for m in Material]
     kinds.sort(key=lambda kind: kind not in required)
-    return [MaterialItem(kind, kind in required, kind in posted) for kind in kinds]
+    return [
+        MaterialItem(kind, kind in required, tuple(f for f in provided if f.kind == kind))
+        for kind in kinds
+    ]
 
 
-def posted_materials(form: FormData) -> list[str]:
-    """The materials the owner ticked, known kinds only, each once."""
-    known = {m.value for m in Material}
-    ticked = [v for v in form.getlist("materials") if isinstance(v, str) and v in known]
-    return list(dict.fromkeys(ticked))
+@dataclass(frozen=True, slots=True)
+class PostedMaterials:
+    """The files a form carried (kept from an earlier try and chosen now) and each refused
+    file's problem on its field (``material.<kind>``)."""
+
+    files: list[MaterialFile]
+    errors: dict[str, str]
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(row.id) for row in self.files]
+
+
+async def posted_materials(
+    ctx: WebContext,
+    session: SessionDep,
+    store: DocumentStore,
+    form: FormData,
+    application_id: uuid.UUID | None = None,
+) -> PostedMaterials:
+    """The files of the form: those uploaded by an earlier try of it that was refused (hidden
+    ``material_id`` fields; only the enterprise's own files not yet attached count) and each
+    file chosen now under ``material.<kind>``, stored through the materials service (checked
+    on its bytes) — attached to ``application_id`` when given. A refused file is named on its
+    field; the others are kept."""
+    user = applicant(ctx)
+    wanted = {parse_uuid(v) for v in form.getlist("material_id") if isinstance(v, str)}
+    files = [row for row in await materials.staged(session, user) if row.id in wanted]
+    errors: dict[str, str] = {}
+    for kind in (m.value for m in Material):
+        for upload in form.getlist(f"material.{kind}"):
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                continue  # a file input left empty
+            data = await upload.read(MAX_MATERIAL_BYTES + 1)
+            try:
+                row = await materials.upload(
+                    session,
+                    store,
+                    user,
+                    kind,
+                    upload.filename,
+                    data,
+                    application_id=application_id,
+                )
+            except Refusal as exc:
+                errors.setdefault(f"material.{kind}", ctx.refused(exc))
+            else:
+                files.append(row)
+    return PostedMaterials(files, errors)
+
+
+def _material_errors(errors: dict[str, str]) -> dict[str, str]:
+    """The service names the materials as a whole ``material_ids``; the form calls them
+    ``materials``."""
+    if "material_ids" in errors:
+        errors.setdefault("materials", errors.pop("material_ids"))
+    return errors
 
 
 # ---- demands ------------------------------------------------------------------------------
@@ -405,7 +463,7 @@ def _apply_page(
     view: DemandView,
     choice: Choice,
     values: dict[str, str],
-    posted: Sequence[str],
+    provided: Sequence[MaterialFile],
     status: int = 200,
     errors: dict[str, str] | None = None,
     error: str = "",
@@ -418,7 +476,8 @@ def _apply_page(
         demand=view.card.demand,
         choice=choice,
         values=values,
-        checklist=materials_checklist(choice.required, posted),
+        checklist=materials_checklist(choice.required, provided),
+        max_material_mb=MAX_MATERIAL_BYTES // (1024 * 1024),
         errors=errors or {},
         error=error,
         open_application=open_application,
@@ -440,7 +499,7 @@ async def apply_page(demand_id: str, ctx: Web, session: SessionDep, product: str
         "repayment_method": method if method in choice.methods else choice.methods[0],
         "purpose": demand.purpose[:200],
     }
-    return _apply_page(ctx, view, choice, values, ())
+    return _apply_page(ctx, view, choice, values, await materials.demand_materials(session, demand))
 
 
 @router.post("/demands/{demand_id}/apply")
@@ -451,25 +510,32 @@ async def apply(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    app: ContextDep,
 ) -> Response:
-    """Submit the application through the applications service; its page follows."""
+    """Submit the application (its files first, through the materials service) through the
+    applications service; its page follows."""
     user = applicant(ctx)
     view = await demands.detail(session, user, record_id(demand_id))
     demand = view.card.demand
     choice = await _choice(session, view, parse_uuid(text(form, "product", 36)), demand.amount)
     values = _form_values(form, APPLY_FIELDS)
-    posted = posted_materials(form)
+    posted = await posted_materials(ctx, session, app.document_store(), form)
+    provided = [*await materials.demand_materials(session, demand), *posted.files]
     body = {
         **_present(values),
         "product_id": str(choice.product_id),
         "demand_id": str(demand.id),
-        "materials": posted,
+        "material_ids": posted.ids,
     }
 
-    def refused(status: int, issues: list[FieldIssue], message: str, open_id: str = "") -> Response:
-        errors = field_messages(ctx, issues)
-        return _apply_page(ctx, view, choice, values, posted, status, errors, message, open_id)
+    def refused(
+        status: int, issues: Sequence[FieldIssue], message: str, open_id: str = ""
+    ) -> Response:
+        errors = _material_errors(field_messages(ctx, issues)) | posted.errors
+        return _apply_page(ctx, view, choice, values, provided, status, errors, message, open_id)
 
+    if posted.errors:
+        return refused(422, [], ctx.t("error.fields"))
     try:
         parsed = ApplicationIn.model_validate(body)
         checked = await applications.submittable(session, user, parsed)
@@ -591,7 +657,6 @@ async def _application_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     code_sent: AcceptanceCodeSent | None = None,
-    posted: Sequence[str] = (),
 ) -> Response:
     user = applicant(ctx)
     row, _, institution, product = await applications.named_application(
@@ -627,7 +692,9 @@ async def _application_page(
         loan=loan,
         paid=paid,
         preview=schedule_preview(progress.offer) if stage in OFFER_STAGES else None,
-        checklist=materials_checklist(asked, posted, only=asked),
+        files=(files := await materials.application_materials(session, user, application_id)),
+        checklist=materials_checklist(asked, files, only=asked),
+        max_material_mb=MAX_MATERIAL_BYTES // (1024 * 1024),
         offer_pending=stage in OFFER_STAGES,
         may_withdraw=stage in WITHDRAWABLE,
         code_sent=code_sent,
@@ -663,43 +730,55 @@ async def _act(
     done: str,
     action: Callable[[uuid.UUID], Awaitable[object]],
     kept: dict[str, str] | None = None,
-    posted: Sequence[str] = (),
+    refused_files: dict[str, str] | None = None,
 ) -> Response:
     """One of the owner's actions on an application of their enterprise (checked before its
     form is used): back to the application's page saying it is ``done``, or the page again
     with the refusal and each field's problem beside it (``kept``: the values typed that are
-    shown again — never a code or an account)."""
+    shown again — never a code or an account; ``refused_files``: the files refused on upload,
+    which stop the action)."""
     ident = await _own_application(ctx, session, application_id)
-    try:
-        await action(ident)
-    except ValidationError as exc:
-        errors = field_messages(ctx, field_issues(exc.errors()))
-        message, status = ctx.t("error.fields"), 422
-    except Refusal as exc:
-        errors = field_messages(ctx, exc.fields)
-        message, status = ctx.refused(exc), exc.status
-    else:
-        return redirect(ctx, f"{PORTAL.prefix}/applications/{ident}?done={done}")
+    errors, message, status = dict(refused_files or {}), ctx.t("error.fields"), 422
+    if not errors:
+        try:
+            await action(ident)
+        except ValidationError as exc:
+            errors = field_messages(ctx, field_issues(exc.errors()))
+        except Refusal as exc:
+            errors = field_messages(ctx, exc.fields)
+            message, status = ctx.refused(exc), exc.status
+        else:
+            return redirect(ctx, f"{PORTAL.prefix}/applications/{ident}?done={done}")
     return await _application_page(
-        ctx, session, temporal, ident, status, message, errors, kept, posted=posted
+        ctx, session, temporal, ident, status, message, _material_errors(errors), kept
     )
 
 
 @router.post("/applications/{application_id}/information")
 async def provide_information(
-    application_id: str, ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep
+    application_id: str,
+    ctx: Web,
+    form: Form,
+    session: SessionDep,
+    temporal: TemporalDep,
+    app: ContextDep,
 ) -> Response:
-    """Answer the officer's question and/or provide the materials asked for."""
-    answer, posted = text(form, "answer", 4000), posted_materials(form)
+    """Answer the officer's question and/or provide the materials asked for (the files stored
+    on the application first, then named in the answer)."""
+    ident = await _own_application(ctx, session, application_id)
+    answer = text(form, "answer", 4000)
+    posted = await posted_materials(ctx, session, app.document_store(), form, ident)
 
     async def provide(ident: uuid.UUID) -> object:
-        body = InformationIn.model_validate({"answer": answer, "materials": posted})
+        body = InformationIn.model_validate({"answer": answer, "material_ids": posted.ids})
         return await applications.provide_information(
             session, temporal, applicant(ctx), ident, body
         )
 
     kept = {"answer": answer}
-    return await _act(ctx, session, temporal, application_id, "answered", provide, kept, posted)
+    return await _act(
+        ctx, session, temporal, application_id, "answered", provide, kept, posted.errors
+    )
 
 
 @router.post("/applications/{application_id}/acceptance-code")
@@ -768,6 +847,28 @@ async def withdraw_application(
         return await applications.withdraw(session, temporal, applicant(ctx), ident)
 
     return await _act(ctx, session, temporal, application_id, "withdrawn", withdraw)
+
+
+@router.get("/materials/{material_id}")
+async def material_file(
+    material_id: str, ctx: Web, session: SessionDep, app: ContextDep
+) -> Response:
+    """One of the enterprise's material files, downloaded as it was uploaded (another's: 404).
+    Never shown inline here: the file is the owner's own upload, kept away from our pages."""
+    try:
+        row = await materials.readable(session, applicant(ctx), record_id(material_id))
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
+    return Response(
+        app.document_store().get(row.sha256),
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": materials.content_disposition(row, inline=False),
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/applications/{application_id}/offer-letter.pdf")

@@ -1,19 +1,21 @@
 """The applicant portal's origination journey in headless Chromium, on a phone (390×844) and on a
 desktop (1280×900): an owner posts a financing demand (a field refused as they type, then
 corrected), sees the lender's product matched with its reasons and the lender's answer, compares
-the offers, applies for the product with its materials, answers the credit officer's question,
-reads the offer letter in the page, accepts it — by keyboard alone — with the signing code
-texted to the legal representative and sees the disbursement. The lender's side is driven
-through the API. Each step is saved as tests/browser/artifacts/origination-<viewport>-<step>.png
+the offers, applies for the product with its statements as a file, answers the credit
+officer's question with a file, reads the offer letter in the page, accepts it — by keyboard
+alone — with the signing code texted to the legal representative and sees the disbursement.
+The lender's side is driven through the API. Each step is saved as
+tests/browser/artifacts/origination-<viewport>-<step>.png
 and checked by axe-core (no serious or critical violation) and for sideways scrolling."""
 
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 from tests.browser.conftest import Workbench, serious_violations
 from tests.browser.test_portal import VIEWPORTS, _fits, _portal_page
+from tests.integration.material_files import STATEMENTS
 from tests.integration.origination_support import (
     answer_demand,
     approve,
@@ -22,7 +24,10 @@ from tests.integration.origination_support import (
 )
 from tests.integration.test_application_api import ACCOUNT
 from tests.integration.test_onboarding_api import PASSWORD, latest_code
+from tests.materials_support import PDF
 from tests.support import SandboxProcess
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +94,9 @@ async def test_an_owner_goes_from_a_demand_to_the_money_in_the_browser(
 
     await page.get_by_role("link", name=f"申请「{case.product_name}」").click()
     await expect(page.get_by_text("必需").first).to_be_visible()
-    await page.get_by_label("最近一期财务报表").check()
+    await page.locator("#material-financial_statements").set_input_files(
+        files=[FilePayload(name="2025年报表.xlsx", mimeType=XLSX, buffer=STATEMENTS)]
+    )
     await shot("5-apply")
     await page.get_by_role("button", name="提交申请").click()
     await expect(page.get_by_role("status")).to_contain_text("申请已提交")
@@ -100,9 +107,14 @@ async def test_an_owner_goes_from_a_demand_to_the_money_in_the_browser(
     await ask(platform, case, app_id, QUESTION)
     await _reload_until(page, QUESTION)
     await page.fill("#answer-text", "原材料涨价，已签新合同")
+    # The answer carries a file: the purpose statement with the new purchase contract.
+    await page.locator("#material-purpose_statement").set_input_files(
+        files=[FilePayload(name="新采购合同说明.pdf", mimeType="application/pdf", buffer=PDF)]
+    )
     await shot("7-question")
     await page.get_by_role("button", name="提交", exact=True).click()
     await expect(page.get_by_role("status")).to_contain_text("已提交给审批人员")
+    await expect(page.locator("#materials")).to_contain_text("新采购合同说明.pdf")
 
     await approve(platform, case, app_id)
     await _reload_until(page, "获取签约验证码")

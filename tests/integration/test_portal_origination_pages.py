@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from tests.integration.conftest import Platform
+from tests.integration.material_files import STATEMENTS
 from tests.integration.origination_support import (
     answer_demand,
     approve,
@@ -90,16 +91,30 @@ async def test_an_owner_posts_compares_applies_answers_accepts_and_sees_the_mone
             {**base, "amount": "5000000", "repayment_method": "equal_installment"},
         )
         assert outside.status_code == 422 and "金额须在" in outside.text
-        applied = await owner.post(
+        apply_body = {
+            **base,
+            "amount": "400000",
+            "repayment_method": "equal_installment",
+            "nonce": str(uuid.uuid4()),
+        }
+        # A file that is not what it says is refused on its own field, the form kept.
+        fake = await owner.post(
             f"{demand_url}/apply",
-            {
-                **base,
-                "amount": "400000",
-                "repayment_method": "equal_installment",
-                "materials": "financial_statements",
-                "nonce": str(uuid.uuid4()),
-            },
+            apply_body,
+            files={"material.financial_statements": ("报表.xlsx", b"MZ\x90\x00 not a workbook")},
         )
+        assert fake.status_code == 422 and 'id="material-financial_statements-error"' in fake.text
+        assert "仅支持" in fake.text  # which types are, in words
+        # A refused amount keeps the file already uploaded: it need not be chosen again.
+        kept = await owner.post(
+            f"{demand_url}/apply",
+            {**apply_body, "amount": "5000000"},
+            files={"material.financial_statements": ("报表.xlsx", STATEMENTS)},
+        )
+        assert kept.status_code == 422 and "报表.xlsx" in kept.text
+        kept_ids = re.findall(r'name="material_id" value="([0-9a-f-]{36})"', kept.text)
+        assert len(kept_ids) == 1
+        applied = await owner.post(f"{demand_url}/apply", {**apply_body, "material_id": kept_ids})
         assert applied.status_code == 303, applied.text
         app_url = applied.headers["location"].partition("?")[0]
         assert re.fullmatch(rf"/portal/applications/{_UUID}", app_url)
@@ -275,9 +290,17 @@ async def test_an_owner_turns_a_counter_offer_down_provides_materials_and_withdr
         nothing = await owner.post(f"{withdrawn}/information")
         assert nothing.status_code == 422 and "请提交所缺材料" in nothing.text
         provided = await owner.post(
-            f"{withdrawn}/information", {"materials": "financial_statements"}
+            f"{withdrawn}/information",
+            files={"material.financial_statements": ("2025年报表.xlsx", STATEMENTS)},
         )
         assert provided.headers["location"] == f"{withdrawn}?done=answered"
+        listed = await owner.get(withdrawn)
+        [file_id] = re.findall(
+            r'href="/portal/materials/([0-9a-f-]{36})">2025年报表.xlsx', listed.text
+        )
+        downloaded = await owner.get(f"/portal/materials/{file_id}")
+        assert downloaded.content == STATEMENTS
+        assert "attachment" in downloaded.headers["content-disposition"]
         await _until(owner, withdrawn, "人工审批中")
         gone = await owner.post(f"{withdrawn}/withdraw")
         assert gone.headers["location"] == f"{withdrawn}?done=withdrawn"

@@ -36,6 +36,7 @@ RECORDS = {
     "application_id": "application_id",
     "loan_id": "loan_id",
     "payment_key": "payment_key",
+    "material_id": "material_id",
 }
 # Path parameters that name a kind rather than a record.
 KINDS = {"code": "en", "kind": "contract"}

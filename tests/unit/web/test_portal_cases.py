@@ -8,9 +8,9 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from starlette.datastructures import FormData
-
-from web.portal_cases import materials_checklist, posted_materials, schedule_preview, timeline
+from db.models import CaseMaterial
+from domain.origination import Material
+from web.portal_cases import materials_checklist, schedule_preview, timeline
 from workflows.contracts import OfferTerms
 
 KNOWN: dict[str, datetime | None] = {"submitted": datetime(2026, 12, 8, 2, 0, tzinfo=UTC)}
@@ -45,25 +45,14 @@ def test_the_timeline_ends_where_the_application_ended() -> None:
     assert timeline("declined", False, KNOWN)[-1].state == "ended"
 
 
-def test_the_checklist_lists_the_required_materials_first_and_keeps_what_was_ticked() -> None:
-    items = materials_checklist(["bank_statements"], ["guarantee_letter"])
+def test_the_checklist_lists_the_required_materials_first_with_the_files_provided() -> None:
+    letter = CaseMaterial(kind="guarantee_letter", filename="担保函.pdf", size_bytes=1)
+    items = materials_checklist(["bank_statements"], [letter])
     assert items[0].kind == "bank_statements" and items[0].required
-    assert len(items) == 4 and sum(i.required for i in items) == 1
-    assert [i.kind for i in items if i.checked] == ["guarantee_letter"]
-    asked = materials_checklist(["financial_statements"], (), only=["financial_statements"])
-    assert [(i.kind, i.required) for i in asked] == [("financial_statements", True)]
-
-
-def test_a_posted_form_provides_known_materials_once() -> None:
-    form = FormData(
-        [
-            ("materials", "financial_statements"),
-            ("materials", "financial_statements"),
-            ("materials", "passport_photo"),
-            ("materials", "bank_statements"),
-        ]
-    )
-    assert posted_materials(form) == ["financial_statements", "bank_statements"]
+    assert len(items) == len(Material) and sum(i.required for i in items) == 1
+    assert [(i.kind, i.files) for i in items if i.files] == [("guarantee_letter", (letter,))]
+    asked = materials_checklist(["financial_statements"], [letter], only=["financial_statements"])
+    assert [(i.kind, i.required, i.files) for i in asked] == [("financial_statements", True, ())]
 
 
 def test_the_schedule_preview_shows_the_first_installments_and_the_last() -> None:
