@@ -20,6 +20,14 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # 408 and 429 are 4xx but say "not now" rather than "no".
 _RETRYABLE_4XX = frozenset({408, 425, 429})
 
+# An idle pooled connection is dropped after this long. Servers close idle connections too —
+# uvicorn (our sandbox and API) after 5 s —, and a client that keeps one exactly as long
+# (httpx's default is also 5 s) sometimes sends a request on a connection the server is
+# closing: "Server disconnected without sending a response". Dropping it well before the
+# server does removes that race.
+KEEPALIVE_EXPIRY_S = 2.0
+POOL_LIMITS = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
+
 
 class HttpAdapter:
     """Base of the HTTP adapters: owns (or borrows) an httpx client and maps failures.
@@ -44,7 +52,7 @@ class HttpAdapter:
         self._timeout_s = timeout_s
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s), transport=transport
+            timeout=httpx.Timeout(timeout_s), transport=transport, limits=POOL_LIMITS
         )
 
     async def aclose(self) -> None:

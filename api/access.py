@@ -134,6 +134,15 @@ ROUTE_ACCESS: dict[str, Access] = {
     "provide_information": grant(APPLICANT, tenancy=Tenancy.TENANT),
     "refuse_offer": grant(APPLICANT, tenancy=Tenancy.TENANT),
     "application_document": _PARTIES,
+    # material files (issue 22): opened only by their enterprise and the credit officers of
+    # the institution their case is with
+    "upload_material": grant(APPLICANT, tenancy=Tenancy.SELF),
+    "list_staged_materials": grant(APPLICANT, tenancy=Tenancy.SELF),
+    "download_material": grant(APPLICANT, Role.OFFICER, Role.SUPERVISOR, tenancy=Tenancy.TENANT),
+    "upload_application_material": grant(APPLICANT, tenancy=Tenancy.TENANT),
+    "list_application_materials": _PARTIES,
+    "upload_demand_material": grant(APPLICANT, tenancy=Tenancy.TENANT),
+    "list_demand_materials": _PARTIES,
     # servicing
     "list_loans": _EVERYONE_SCOPED,
     "get_loan": _PARTIES,

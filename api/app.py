@@ -27,6 +27,7 @@ from api.routers import (
     health,
     institutions,
     loans,
+    materials,
     notifications,
     onboarding,
     policies,
@@ -121,7 +122,7 @@ def create_api(settings: Settings | None = None, *, server_process: bool = False
     install_error_documentation(app)
     install_documentation(app)
     routers = [health, auth, users, institutions, onboarding, privacy, catalog, demands]
-    routers += [policies, applications, loans, tasks, notifications]
+    routers += [policies, applications, materials, loans, tasks, notifications]
     for module in (*routers, codec):
         app.include_router(module.router)
     app.include_router(loans.portfolio_router)

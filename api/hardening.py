@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError
 from domain.errors import issue
+from domain.materials import MAX_MATERIAL_BYTES
 from domain.onboarding import MAX_UPLOAD_BYTES
 
 # The API answers JSON and PDFs: nothing in it may load, run or frame anything.
@@ -35,9 +36,10 @@ BASE_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-# A multipart upload carries one file of at most MAX_UPLOAD_BYTES plus its form framing; past
-# this the request is refused before it is read (the upload route's own check names the field).
-MULTIPART_ALLOWANCE = MAX_UPLOAD_BYTES + 256 * 1024
+# A multipart upload carries one file of at most the larger upload limit (verification
+# documents, materials) plus its form framing; past this the request is refused before it is
+# read (the upload route's own check names the field).
+MULTIPART_ALLOWANCE = max(MAX_UPLOAD_BYTES, MAX_MATERIAL_BYTES) + 256 * 1024
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -318,3 +318,39 @@ class NotificationPageOut(Schema):
 
 class ReadAllOut(Schema):
     marked_read: int
+
+
+class StatementProblemOut(Schema):
+    """One problem of a statement, naming its line (``statement.total_assets``)."""
+
+    field: str
+    code: str
+    message_zh: str
+    message_en: str
+
+
+class StatementOut(Schema):
+    """What was read from a financial statement: the unit stated, the period's year, the
+    figures in yuan by line (``total_assets``, ``revenue`` …) and every problem."""
+
+    parsed: bool
+    unit: str
+    year: int | None
+    figures: dict[str, Decimal]
+    problems: list[StatementProblemOut]
+
+
+class MaterialOut(Schema):
+    """A material file: its kind, name, type (judged on its bytes), size, SHA-256, when it was
+    uploaded, the case it is attached to, and for a financial statement what was read."""
+
+    id: uuid.UUID
+    kind: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+    application_id: uuid.UUID | None
+    demand_id: uuid.UUID | None
+    statement: StatementOut | None = None

@@ -20,6 +20,7 @@ import psycopg
 
 from api.schemas import TaskOut
 from cli.demo_audit import seed_audit
+from cli.demo_materials import BUSINESS_PLAN_PDF, statements_xlsx
 from cli.demo_reports import seed_reports
 from client.api import LoanBridgeClient, LoanBridgeError
 from credit_model.demo_version import DEMO_VERSION
@@ -342,15 +343,17 @@ class DemoCase:
     stop: str  # the stage the demo leaves it at (see seed_applications)
     purpose: str  # one open application per product and purpose: each case has its own
     materials: tuple[str, ...] = ()
+    balanced: bool = True  # the statements uploaded balance (or are 20 万元 short)
 
 
-FS = ("financial_statements",)
+FS = ("financial_statements", "business_plan")
+PLAN = ("business_plan",)  # no statements: the checklist asks for them
 DEMO_CASES = (
     DemoCase("demo-app-1", "200000.00", "active_loan", "采购原材料 Raw materials"),
     DemoCase("demo-app-2", "150000.00", "offered", "支付员工工资 Payroll"),
-    DemoCase("demo-app-3", "400000.00", "materials_requested", "新开门店 A new shop"),
+    DemoCase("demo-app-3", "400000.00", "materials_requested", "新开门店 A new shop", PLAN),
     DemoCase("demo-app-4", "350000.00", "info_requested", "购置生产设备 Equipment", FS),
-    DemoCase("demo-app-5", "320000.00", "counter_offered", "支付供应商货款 Suppliers", FS),
+    DemoCase("demo-app-5", "320000.00", "counter_offered", "支付供应商货款 Suppliers", FS, False),
     DemoCase("demo-app-6", "600000.00", "in_review", "旺季备货 Seasonal stock", FS),
     DemoCase("demo-app-7", "100000.00", "settled_loan", "支付厂房租金 Factory rent"),
     DemoCase("demo-app-8", "180000.00", "extension_requested", "研发投入 Research"),
@@ -479,13 +482,23 @@ def seed_applications(api_url: str, providers_url: str) -> Iterator[str]:
             return client.accept_offer(app_id, signer, code, DEMO_ACCOUNT)
 
         for case in DEMO_CASES:
+            files = {
+                "financial_statements": (
+                    "2025年财务报表.xlsx",
+                    statements_xlsx(2025, Decimal("1280.00"), balanced=case.balanced),
+                ),
+                "business_plan": ("经营计划书.pdf", BUSINESS_PLAN_PDF),
+            }
+            material_ids = [
+                str(client.upload_material(kind, *files[kind]).id) for kind in case.materials
+            ]
             app = client.submit_application(
                 {
                     "product_id": str(product.id),
                     "amount": case.amount,
                     "term_months": 12,
                     "repayment_method": "equal_installment",
-                    "materials": list(case.materials),
+                    "material_ids": material_ids,
                     "purpose": case.purpose,
                 },
                 idempotency_key=case.key,

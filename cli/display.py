@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from api.schemas import MaterialOut
 from domain import formats
 from domain.formats import money as money
 from domain.labels import Vocabulary, bilingual, first_known, period_label, reasons_text
+from domain.statements import LINES
 
 
 def label(vocabulary: str, code: str) -> str:
@@ -90,3 +92,22 @@ def cell(text: str, columns: int) -> str:
     """``text`` padded with spaces to ``columns`` terminal columns (never cut), so tables with
     Chinese words line up."""
     return text + " " * max(0, columns - width(text))
+
+
+def statement_lines(material: MaterialOut) -> list[str]:
+    """What was read from a financial statement file: its key figures in yuan and each
+    problem naming its line, or why it was not read."""
+    statement = material.statement
+    if statement is None:
+        return []
+    lines: list[str] = []
+    if statement.parsed:
+        unit = f"unit 单位 {statement.unit}" + (f", {statement.year}" if statement.year else "")
+        shown = [
+            f"{LINES[key][0]} {money(value)}"
+            for key, value in statement.figures.items()
+            if key in LINES
+        ]
+        lines.append(f"statement read 报表已读取 ({unit}): " + "; ".join(shown))
+    lines += [f"! {p.message_zh} / {p.message_en} [{p.code}]" for p in statement.problems]
+    return lines

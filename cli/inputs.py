@@ -3,8 +3,10 @@ reported at once, each with its option's name, in Chinese and English."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -12,8 +14,23 @@ from pathlib import Path
 from typing import TypeVar
 
 from cli.display import to_type
+from domain.origination import Material
 
 E = TypeVar("E", bound=StrEnum)
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialFile:
+    """A material file named on the command line: its checklist kind, name and bytes."""
+
+    kind: str
+    name: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
 
 _MONEY = re.compile(r"\d{1,16}(\.\d{1,2})?")
 _SIGNED = re.compile(r"[-+]?\d{1,16}(\.\d+)?")
@@ -117,6 +134,23 @@ class Inputs:
             reason = exc.strerror or str(exc)
             self._problem(option, f"无法读取 {path}（{reason}）", f"cannot read {path} ({reason})")
         return b""
+
+    def material_files(self, values: list[str] | None, option: str) -> list[MaterialFile]:
+        """``KIND=PATH`` pairs: each a kind of the checklist with the file's name and bytes."""
+        files: list[MaterialFile] = []
+        for value in values or []:
+            kind, sep, path = value.partition("=")
+            if not sep or not path.strip():
+                self._problem(
+                    option,
+                    f"{value!r} 应为 材料类型=文件路径，如 financial_statements=报表.xlsx",
+                    f"{value!r} should be KIND=PATH, e.g. financial_statements=statements.xlsx",
+                )
+                continue
+            chosen = self.choice(kind, option, Material, "material")
+            where = Path(path.strip()).expanduser()
+            files.append(MaterialFile(chosen.value, where.name, self.file(where, option)))
+        return files
 
     def report(self) -> str | None:
         """None when every value was good; else one line for one problem, or a heading and a

@@ -38,9 +38,10 @@ from cli.display import (
     percent,
     reasons,
     stage_reason,
+    statement_lines,
     to_type,
 )
-from cli.inputs import Inputs
+from cli.inputs import Inputs, MaterialFile
 from cli.messages import messages_app
 from cli.model import model_app
 from cli.preflight import ConfigurationError, check_database, check_temporal
@@ -49,7 +50,6 @@ from cli.refusals import fail as _fail
 from client.api import Document, LoanBridgeClient, LoanBridgeError
 from domain.calendar import business_today
 from domain.onboarding import DocumentKind
-from domain.origination import Material
 from domain.passwords import PASSWORD_RULES
 from domain.products import FinancingType
 from domain.schedule import PrepaymentStrategy, RepaymentMethod
@@ -974,9 +974,28 @@ _APPLY_OPTIONS = {
     "term_months": "--term",
     "repayment_method": "--method",
     "demand_id": "--demand",
-    "materials": "--material",
+    "material_ids": "--material",
+    "kind": "--material",
+    "file": "--material",
     "purpose": "--purpose",
 }
+
+
+def _upload_all(
+    client: LoanBridgeClient, files: list[MaterialFile], application_id: str | None = None
+) -> list[str]:
+    """Upload each file (to the application, or ahead of one); their ids, echoed with what
+    was read from a statement."""
+    ids: list[str] = []
+    for f in files:
+        uploaded = client.upload_material(f.kind, f.name, f.content, application_id=application_id)
+        ids.append(str(uploaded.id))
+        typer.echo(
+            f"uploaded 已上传 {label('material', f.kind)}: {f.name} ({uploaded.size_bytes} bytes)"
+        )
+        for line in statement_lines(uploaded):
+            typer.echo(f"  {line}")
+    return ids
 
 
 def apply_key(enterprise_id: uuid.UUID | None, body: dict[str, Any], day: date) -> str:
@@ -1010,7 +1029,11 @@ def apply(
     ] = RepaymentMethod.EQUAL_INSTALLMENT.value,
     material: Annotated[
         list[str] | None,
-        typer.Option("--material", help="A material already provided (repeatable)."),
+        typer.Option(
+            "--material",
+            help="A material file: KIND=PATH, e.g. financial_statements=报表.xlsx (repeatable; "
+            "PDF, JPEG, PNG, XLSX or CSV, at most 20 MB). The checklist counts files only.",
+        ),
     ] = None,
     demand: Annotated[
         str | None, typer.Option("--demand", help="The financing demand this answers.")
@@ -1050,16 +1073,17 @@ def apply(
             method, "--method", RepaymentMethod, "repayment_method"
         ).value,
         "demand_id": demand,
-        "materials": [
-            inputs.choice(m, "--material", Material, "material").value for m in material or []
-        ],
     }
+    files = inputs.material_files(material, "--material")
     if purpose:
         body["purpose"] = purpose
     _checked(inputs)
+    # The same files (by content) are the same application: the key names their digests.
+    facts = {**body, "materials": sorted(f"{f.kind}:{f.sha256}" for f in files)}
     with session.client(session.settings()) as client:
         try:
-            idempotency_key = key or apply_key(client.me().enterprise_id, body, business_today())
+            idempotency_key = key or apply_key(client.me().enterprise_id, facts, business_today())
+            body["material_ids"] = _upload_all(client, files)
             submitted = client.submit_application(body, idempotency_key)
         except LoanBridgeError as exc:
             if exc.details.get("application_id"):
@@ -1170,33 +1194,62 @@ def application_status(application_id: str) -> None:
         typer.echo(f"loan 贷款: {progress.loan_id}  `loanbridge loan schedule {progress.loan_id}`")
 
 
+@app.command("provide")
 @application_app.command("answer")
 def application_answer(
     application_id: str,
     text: Annotated[
         str, typer.Option("--text", help="Your answer to the officer's question.")
     ] = "",
-    material: Annotated[
+    file: Annotated[
         list[str] | None,
-        typer.Option("--material", help="A material now provided (repeatable)."),
+        typer.Option(
+            "--file",
+            help="A material file now provided: KIND=PATH, e.g. bank_statements=流水.pdf "
+            "(repeatable; PDF, JPEG, PNG, XLSX or CSV, at most 20 MB).",
+        ),
     ] = None,
 ) -> None:
-    """Answer the credit officer's question and/or provide missing materials."""
-    if not text.strip() and not material:
-        _fail("请填写 --text 或 --material / give --text or --material")
+    """Answer the credit officer's question and/or provide missing materials as files."""
+    if not text.strip() and not file:
+        _fail("请填写 --text 或 --file / give --text or --file")
     inputs = Inputs()
-    materials = [inputs.choice(m, "--material", Material, "material").value for m in material or []]
+    files = inputs.material_files(file, "--file")
     _checked(inputs)
     with session.client(session.settings()) as client:
         try:
-            progress = client.provide_information(application_id, text, materials)
+            ids = _upload_all(client, files, application_id)
+            progress = client.provide_information(application_id, text, ids)
         except LoanBridgeError as exc:
-            _explain(exc, {"answer": "--text", "materials": "--material"})
+            _explain(
+                exc,
+                {"answer": "--text", "material_ids": "--file", "kind": "--file", "file": "--file"},
+            )
     typer.echo(
         f"stage 阶段: {label('application_stage', progress.stage)}"
         + (f"  {stage_reason(progress.stage, progress.reason)}" if progress.reason else "")
     )
     typer.echo(f"missing materials 待补材料: {labels('material', progress.missing_materials)}")
+
+
+@application_app.command("materials")
+def application_materials(application_id: str) -> None:
+    """The material files of an application (and of the demand it answers): kind, name,
+    size, upload time, and what was read from a financial statement."""
+    with session.client(session.settings()) as client:
+        try:
+            files = client.application_materials(application_id)
+        except LoanBridgeError as exc:
+            _explain(exc)
+    for m in files:
+        typer.echo(
+            f"{m.id}  {label('material', m.kind)}: {m.filename}  "
+            f"{m.size_bytes} bytes  uploaded 上传于 {beijing(m.created_at)} (北京时间)"
+        )
+        for line in statement_lines(m):
+            typer.echo(f"    {line}")
+    if not files:
+        typer.echo("no material files 暂无材料文件")
 
 
 @application_app.command("offer")

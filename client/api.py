@@ -23,6 +23,7 @@ from api.schemas import (
     HealthOut,
     InstitutionOut,
     LoanOut,
+    MaterialOut,
     NotificationOut,
     NotificationPageOut,
     PayoffQuoteOut,
@@ -116,8 +117,13 @@ class LoanBridgeClient:
     _http: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # Idle connections are dropped after 2 s, before the server's 5 s keep-alive closes
+        # them under a request ("Server disconnected without sending a response").
         self._http = httpx.Client(
-            base_url=self.base_url.rstrip("/"), timeout=self.timeout_s, transport=self.transport
+            base_url=self.base_url.rstrip("/"),
+            timeout=self.timeout_s,
+            transport=self.transport,
+            limits=httpx.Limits(keepalive_expiry=2.0),
         )
 
     def __repr__(self) -> str:
@@ -469,14 +475,53 @@ class LoanBridgeClient:
             ApplicationProgress, "GET", f"/api/v1/applications/{application_id}/progress"
         )
 
+    # ---- material files --------------------------------------------------------------
+    def upload_material(
+        self,
+        kind: str,
+        filename: str,
+        content: bytes,
+        *,
+        application_id: str | uuid.UUID | None = None,
+        demand_id: str | uuid.UUID | None = None,
+    ) -> MaterialOut:
+        """Upload a material file (PDF/JPEG/PNG/XLSX/CSV): to an application, to a demand, or
+        (neither) ahead of the application it goes with, whose ``material_ids`` then name it."""
+        if application_id is not None and demand_id is not None:
+            raise ValueError("attach a material to an application or a demand, not both")
+        path = "/api/v1/materials"
+        if application_id is not None:
+            path = f"/api/v1/applications/{application_id}/materials"
+        elif demand_id is not None:
+            path = f"/api/v1/demands/{demand_id}/materials"
+        return self._model(
+            MaterialOut, "POST", path, data={"kind": kind}, files={"file": (filename, content)}
+        )
+
+    def staged_materials(self) -> list[MaterialOut]:
+        """Your materials uploaded ahead and not yet attached."""
+        return self._models(MaterialOut, "GET", "/api/v1/materials")
+
+    def application_materials(self, application_id: str | uuid.UUID) -> list[MaterialOut]:
+        """The files of an application (and of the demand it answers)."""
+        return self._models(MaterialOut, "GET", f"/api/v1/applications/{application_id}/materials")
+
+    def demand_materials(self, demand_id: str | uuid.UUID) -> list[MaterialOut]:
+        return self._models(MaterialOut, "GET", f"/api/v1/demands/{demand_id}/materials")
+
+    def download_material(self, material_id: str | uuid.UUID) -> Document:
+        """A material file as uploaded, its SHA-256 checked against the declared one."""
+        return self._document(f"/api/v1/materials/{material_id}")
+
     def provide_information(
         self,
         application_id: str | uuid.UUID,
         answer: str = "",
-        materials: list[str] | None = None,
+        material_ids: Sequence[str | uuid.UUID] = (),
     ) -> ApplicationProgress:
-        """Provide the materials asked for, or answer the credit officer's question."""
-        body = {"answer": answer, "materials": list(materials or [])}
+        """Provide the materials asked for (files uploaded with :meth:`upload_material`), or
+        answer the credit officer's question."""
+        body = {"answer": answer, "material_ids": [str(m) for m in material_ids]}
         return self._model(
             ApplicationProgress,
             "POST",

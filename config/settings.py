@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     )
     exposure_concurrent_institutions: int = Field(default=3, ge=2, le=100)
     exposure_window_days: int = Field(default=30, ge=1, le=365)
+    # Materials (issue 22): an uploaded statement's revenue or profit differing from the tax
+    # filing of its year by more than this share of the tax figure is flagged to the officer.
+    statement_tax_tolerance: Decimal = Field(default=Decimal("0.10"), ge=0, le=10)
     # Transaction monitoring (issue 8): thresholds of the rules in domain/monitoring.py.
     monitoring_cycling_days: int = Field(default=7, ge=1, le=90)
     monitoring_cycling_share: Decimal = Field(default=Decimal("0.50"), gt=0, le=1)

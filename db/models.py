@@ -249,6 +249,33 @@ class EnterpriseDocument(UuidPrimaryKey, CreatedAt, Base):
     sha256: Mapped[str] = mapped_column(String(64))
 
 
+class CaseMaterial(UuidPrimaryKey, CreatedAt, Base):
+    """A material of the checklist uploaded as a file (财务报表, 银行流水 …): the enterprise's,
+    attached to one of its demands or applications (neither yet: uploaded before the
+    application it goes with is submitted). The bytes live encrypted in the document store
+    under their sha256; a financial statement keeps what was read from it."""
+
+    __tablename__ = "case_material"
+
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
+    application_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("loan_application.id", ondelete="CASCADE"), index=True
+    )
+    demand_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("financing_demand.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # domain.statements.StatementReading.as_json(): figures in yuan and problems (statements)
+    statement: Mapped[dict[str, Any] | None]
+
+
 class Consent(UuidPrimaryKey, CreatedAt, Base):
     """Which institution may see which data of an enterprise; revocable by the applicant."""
 

@@ -123,24 +123,45 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
-def check_upload(size: int, head: bytes, field: str = "file") -> list[FieldIssue]:
-    """Size ≤ 10 MB, not empty, and a PDF/JPEG/PNG by its magic number."""
+def check_file(
+    size: int, recognised: bool, *, limit: int, accepted: tuple[str, str], field: str = "file"
+) -> list[FieldIssue]:
+    """An upload's first problem: empty, larger than ``limit`` bytes, or not of a type
+    ``accepted`` names (zh, en) judged by its content (``recognised``)."""
     if size == 0:
         return [issue(field, "upload.empty", "文件为空", "The file is empty")]
-    if size > MAX_UPLOAD_BYTES:
+    megabytes = limit // (1024 * 1024)
+    if size > limit:
         return [
-            issue(field, "upload.too_large", "文件不能超过 10 MB", "The file may be at most 10 MB")
+            issue(
+                field,
+                "upload.too_large",
+                f"文件不能超过 {megabytes} MB",
+                f"The file may be at most {megabytes} MB",
+            )
         ]
-    if sniff_content_type(head) is None:
+    if not recognised:
+        zh, en = accepted
         return [
             issue(
                 field,
                 "upload.unsupported_type",
-                "仅支持 PDF、JPEG、PNG 文件",
-                "Only PDF, JPEG and PNG files are accepted",
+                f"仅支持 {zh} 文件",
+                f"Only {en} files are accepted",
             )
         ]
     return []
+
+
+def check_upload(size: int, head: bytes, field: str = "file") -> list[FieldIssue]:
+    """Size ≤ 10 MB, not empty, and a PDF/JPEG/PNG by its magic number."""
+    return check_file(
+        size,
+        sniff_content_type(head) is not None,
+        limit=MAX_UPLOAD_BYTES,
+        accepted=("PDF、JPEG、PNG", "PDF, JPEG and PNG"),
+        field=field,
+    )
 
 
 class Verdict(StrEnum):

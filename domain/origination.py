@@ -40,6 +40,8 @@ class Material(StrEnum):
     BANK_STATEMENTS = "bank_statements"
     COLLATERAL_DOCUMENTS = "collateral_documents"
     GUARANTEE_LETTER = "guarantee_letter"
+    BUSINESS_PLAN = "business_plan"
+    PURPOSE_STATEMENT = "purpose_statement"
 
 
 MATERIAL_LABELS: dict[Material, tuple[str, str]] = {
@@ -47,6 +49,8 @@ MATERIAL_LABELS: dict[Material, tuple[str, str]] = {
     Material.BANK_STATEMENTS: ("近六个月银行流水", "six months of bank statements"),
     Material.COLLATERAL_DOCUMENTS: ("抵押物权属证明", "collateral ownership documents"),
     Material.GUARANTEE_LETTER: ("担保函", "guarantee letter"),
+    Material.BUSINESS_PLAN: ("经营计划书", "business plan"),
+    Material.PURPOSE_STATEMENT: ("资金用途说明", "statement of the loan's purpose"),
 }
 
 

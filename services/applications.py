@@ -21,6 +21,7 @@ from temporalio.common import (
 from config.crypto import FieldCipher
 from config.settings import Settings
 from db.models import (
+    CaseMaterial,
     DemandResponse,
     Enterprise,
     FinancingDemand,
@@ -41,7 +42,6 @@ from domain.errors import BusinessRuleError, issue
 from domain.identity_codes import mask_bank_account
 from domain.labels import Vocabulary, label
 from domain.origination import (
-    Material,
     TermBounds,
     check_requested_terms,
     purpose_key,
@@ -51,9 +51,11 @@ from domain.origination import (
 from domain.product_codec import terms_from_json
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import RepaymentMethod
+from services import materials
 from services.cases import latest_issued
 from services.errors import Refusal, not_found
 from services.inputs import TWO_VISIBLE, Money, Schema
+from services.materials import MAX_MATERIALS
 from services.principal import Principal, require_role, sees_case
 from services.sessions import has_row, release_connection
 from services.workflow_errors import refusal, run_query, run_update, submit_once
@@ -81,8 +83,9 @@ class ApplicationIn(Schema):
     term_months: int = Field(ge=1, le=600)
     repayment_method: RepaymentMethod
     demand_id: uuid.UUID | None = None
-    materials: list[Material] = Field(default_factory=list, max_length=10)
-    """Kinds of documents already provided (financial statements, bank statements …)."""
+    material_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_MATERIALS)
+    """Material files uploaded ahead (``POST /api/v1/materials``): the checklist counts their
+    kinds, and those of the files on the answered demand."""
     purpose: str = Field(
         default="",
         max_length=200,
@@ -96,7 +99,9 @@ class InformationIn(Schema):
     """Missing materials, or the answer to the credit officer's question."""
 
     answer: str = Field(default="", max_length=2000)
-    materials: list[Material] = Field(default_factory=list, max_length=10)
+    material_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_MATERIALS)
+    """Files uploaded to the application (``POST .../materials``) or ahead: the materials
+    provided are their kinds."""
 
 
 class RefusalIn(Schema):
@@ -302,12 +307,17 @@ async def submit(
     # One open application per enterprise, product and purpose: checked here for a quick
     # answer, enforced by record_application's unique index for concurrent submissions. A
     # repeat of a recorded submission (same idempotency key) is answered as before.
-    if not await exists(session, application_id):
+    repeated = await exists(session, application_id)
+    if not repeated:
         open_id = await open_application(
             session, checked.enterprise_id, product.id, checked.purpose, besides=application_id
         )
         if open_id is not None:
             raise refusal(APPLICATION_ALREADY_OPEN, open_id)
+    files = await materials.to_attach(
+        session, user, body.material_ids, application_id=application_id
+    )
+    demand_files = await _demand_files(session, checked.enterprise_id, body.demand_id)
     application = ApplicationInput(
         application_id=application_id,
         enterprise_id=checked.enterprise_id,
@@ -320,7 +330,8 @@ async def submit(
         demand_id=body.demand_id,
         bounds=checked.bounds,
         required_materials=checked.required_materials,
-        materials=[m.value for m in body.materials],
+        # The checklist counts files only: the kinds of those attached.
+        materials=materials.kinds([*demand_files, *files]),
         maker_id=checked.maker_id,
         submitted_by=user.user_id,
         submitter_role=user.role.value,
@@ -340,7 +351,21 @@ async def submit(
     if submitted is not None and submitted.open_application_id is not None:
         # Recorded meanwhile by a concurrent submission: the unique index refused this one.
         raise refusal(APPLICATION_ALREADY_OPEN, submitted.open_application_id)
+    if not repeated:  # a repeat's files (the same, uploaded again) stay unattached
+        await materials.attach(session, files, application_id)
     return await _named_application(session, application_id)
+
+
+async def _demand_files(
+    session: AsyncSession, enterprise_id: uuid.UUID, demand_id: uuid.UUID | None
+) -> list[CaseMaterial]:
+    """The files on the enterprise's demand an application answers (none without one)."""
+    if demand_id is None:
+        return []
+    demand = await session.get(FinancingDemand, demand_id)
+    if demand is None or demand.enterprise_id != enterprise_id:
+        return []
+    return await materials.demand_materials(session, demand)
 
 
 async def _update(
@@ -507,16 +532,21 @@ async def provide_information(
     application_id: uuid.UUID,
     body: InformationIn,
 ) -> ApplicationProgress:
-    """Provide the materials asked for, or answer the credit officer's question."""
+    """Provide the materials asked for (files uploaded to the application or ahead: the
+    workflow is told their kinds), or answer the credit officer's question."""
+    require_role(user, Role.APPLICANT)
+    row = await application_for(session, user, application_id)
+    files = await materials.to_attach(session, user, body.material_ids, application_id=row.id)
+    await release_connection(session)
     answer = InformationAnswer(
         answered_by=user.user_id,
         role=user.role.value,
         answer=body.answer,
-        materials=[m.value for m in body.materials],
+        materials=materials.kinds(files),
     )
-    return await _applicant_update(
-        session, temporal, user, application_id, "provide_information", answer
-    )
+    progress = await _update(temporal, row, "provide_information", answer)
+    await materials.attach(session, files, row.id)
+    return progress
 
 
 async def refuse_offer(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,7 @@ from domain.monitoring import AlertState, advance
 from domain.reports import Period, PlatformMetric, ReportKind
 from domain.roles import Role
 from services.errors import Refusal, not_found
+from services.inputs import PLAIN_TEXT, Schema
 from services.principal import Principal, require_role
 from services.reports import READERS
 from services.sessions import release_connection
@@ -340,10 +342,18 @@ async def _own_application(
     return application
 
 
+# An applicant's rating of an outcome: 1 (poor) to 5 (excellent), with a comment (the API's
+# body and the portal's form; no docstring, which would change the published schema).
+class RatingIn(Schema):
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=1000, pattern=PLAIN_TEXT)
+
+
 async def rate_outcome(
-    session: AsyncSession, user: Principal, application_id: uuid.UUID, score: int, comment: str
+    session: AsyncSession, user: Principal, application_id: uuid.UUID, body: RatingIn
 ) -> OutcomeRating:
     """Rate the outcome of one's application 1–5 with a comment; once per outcome."""
+    score, comment = body.score, body.comment
     application = await _own_application(session, user, application_id)
     if application.status not in RATEABLE:
         raise Refusal(

@@ -39,6 +39,9 @@ refuses it in bodies, paths and queries alike)."""
 TWO_VISIBLE = r"\S[\s\S]*\S"
 """Text of at least two characters once the spaces around it are trimmed."""
 
+PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""Text a person writes: no control characters but tab and line breaks."""
+
 # What a decimal string looks like before its bounds are checked: no sign but "-", no
 # exponent, no leading zeros, no spaces, no digit separators, ASCII digits only.
 _SYNTAX = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.([0-9]+))?")

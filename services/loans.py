@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import date
-from typing import Literal, TypeVar
+from datetime import date, timedelta
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -42,7 +42,7 @@ from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
 from domain.schedule import PrepaymentStrategy
 from services.cases import latest_issued
 from services.errors import Refusal, not_found
-from services.inputs import Money, Schema
+from services.inputs import Day, Money, Schema, refuse
 from services.principal import Principal, require_role, sees_case
 from services.sessions import release_connection
 from services.workflow_errors import (
@@ -103,6 +103,32 @@ class PaymentStatusOut(Schema):
     refusal_code: str | None = None
     message_zh: str | None = None
     message_en: str | None = None
+
+
+PAYOFF_QUOTE_DAYS = 30  # a quote may be asked for up to this many days ahead
+
+
+def within_quote_window(valid_until: date) -> date:
+    """A quote's day lies between today's business date and PAYOFF_QUOTE_DAYS after it."""
+    today = business_today()
+    if not today <= valid_until <= today + timedelta(days=PAYOFF_QUOTE_DAYS):
+        raise refuse(
+            "payoff.bad_valid_until",
+            f"有效期须在今天至 {PAYOFF_QUOTE_DAYS} 天内",
+            f"the quote must be valid until a day from today to {PAYOFF_QUOTE_DAYS} days ahead",
+        )
+    return valid_until
+
+
+QuoteWindowDay = Annotated[Day, AfterValidator(within_quote_window)]
+"""The day a payoff quote settles the loan on: today's business date up to
+PAYOFF_QUOTE_DAYS after it."""
+
+
+class PayoffQuoteIn(Schema):
+    """A payoff quote asked for (the portal's form; the API takes the day as a query)."""
+
+    valid_until: QuoteWindowDay | None = None
 
 
 class ExtensionIn(Schema):
@@ -296,6 +322,15 @@ async def payoff_quote(
         return servicing.payoff_quote(state.account, today, valid_until or today)
     except BusinessRuleError as exc:
         raise Refusal(422, "validation_failed", "无法报价", "No quote", exc.issues) from exc
+
+
+PaymentKind = Literal["m", "p", "o"]  # a payment, a prepayment, a payoff
+
+
+def payment_key(loan_id: uuid.UUID, kind: PaymentKind, client_key: str) -> str:
+    """The business key of a payment the caller keys with ``client_key`` (an Idempotency-Key,
+    or the portal's confirmation): the same key pays once."""
+    return f"pay-{loan_id}-{kind}-{client_key}"
 
 
 async def payment_posted(session: AsyncSession, key: str) -> bool:

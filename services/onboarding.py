@@ -5,6 +5,7 @@ enterprise's own profile (personal data masked) and resubmitting a rejected regi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -17,9 +18,15 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from adapters.storage.protocol import DocumentStore
 from config.crypto import FieldCipher
@@ -614,6 +621,52 @@ async def own_enterprise(session: AsyncSession, user: Principal) -> OwnEnterpris
     )
 
 
+# The stage reads "rejected" as soon as the rejection is recorded; the run then still sends its
+# notice and closes. A resubmission in that moment waits this long for the run to close.
+RUN_CLOSING_S = 15.0
+
+
+def _in_progress() -> Refusal:
+    return Refusal(
+        409,
+        "onboarding.in_progress",
+        "认证正在进行中，请等待结果",
+        "The verification is in progress; wait for its outcome",
+    )
+
+
+async def _start_resubmission(
+    temporal: Client, settings: Settings, registration: RegistrationInput, workflow_id: str
+) -> WorkflowHandle[Any, Any]:
+    """A new run of ``enterprise-{id}`` after a closed one (rejected, lapsed); an open run is
+    refused — unless it is the rejected run closing, which is waited for first."""
+
+    async def start() -> WorkflowHandle[Any, Any]:
+        return await temporal.start_workflow(
+            WorkflowType.ENTERPRISE_ONBOARDING,
+            registration,
+            id=workflow_id,
+            task_queue=settings.task_queue(TaskQueue.PLATFORM),
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+
+    try:
+        return await start()
+    except WorkflowAlreadyStartedError as exc:
+        try:
+            async with asyncio.timeout(RUN_CLOSING_S):
+                await temporal.get_workflow_handle(workflow_id).result()
+        except TimeoutError:
+            raise _in_progress() from exc
+        except (WorkflowFailureError, RPCError):
+            pass  # closed, however it ended: start the new run
+    try:
+        return await start()
+    except WorkflowAlreadyStartedError as exc:
+        raise _in_progress() from exc
+
+
 async def resubmit(
     session: AsyncSession,
     temporal: Client,
@@ -713,23 +766,7 @@ async def resubmit(
         ),
     )
     await release_connection(session)
-    try:
-        # A closed run (rejected, lapsed) may be followed by a new one; an open one is refused.
-        handle = await temporal.start_workflow(
-            WorkflowType.ENTERPRISE_ONBOARDING,
-            registration,
-            id=workflow_id,
-            task_queue=settings.task_queue(TaskQueue.PLATFORM),
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError as exc:
-        raise Refusal(
-            409,
-            "onboarding.in_progress",
-            "认证正在进行中，请等待结果",
-            "The verification is in progress; wait for its outcome",
-        ) from exc
+    handle = await _start_resubmission(temporal, settings, registration, workflow_id)
     try:
         await handle.execute_update("registration", result_type=RegistrationAck)
         progress: OnboardingProgress = await handle.query(

@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkerConfig
 
+from adapters._http import POOL_LIMITS
 from config.codec import data_converter_from_settings
 from config.crypto import FieldCipher, configure_field_cipher
 from config.settings import Environment, Settings
@@ -150,7 +151,9 @@ class World:
         self.engine = create_engine(self.database_url)
         self._stack.push_async_callback(self.engine.dispose)
         self.sessions = create_session_factory(self.engine)
-        self.providers = httpx.AsyncClient(base_url=self.sandbox.base_url, timeout=30)
+        self.providers = httpx.AsyncClient(
+            base_url=self.sandbox.base_url, timeout=30, limits=POOL_LIMITS
+        )
         self._stack.push_async_callback(self.providers.aclose)
         # The platform worker's two sides. Workers register per connection, task queue and
         # kind of task: the workflow side (built once; its documents worker never runs) has a

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import Refusal
-from web import admin, compliance, officer, pages, portal, regulator
+from web import admin, compliance, officer, pages, portal, portal_cases, portal_loans, regulator
 from web.core import (
     PORTAL,
     WORKBENCH,
@@ -78,15 +78,22 @@ def _site_app(site: Site, routers: Sequence[APIRouter]) -> FastAPI:
     return front
 
 
+def workbench_routers() -> tuple[APIRouter, ...]:
+    """The staff workbench's pages (its accessibility test walks their GET routes)."""
+    pages_routers = (pages.router, pages.session_router, officer.router, admin.router)
+    return (*pages_routers, compliance.router, regulator.router)
+
+
 def create_workbench() -> FastAPI:
     """The staff workbench."""
-    routers = (pages.router, pages.session_router, officer.router, admin.router)
-    return _site_app(WORKBENCH, (*routers, compliance.router, regulator.router))
+    return _site_app(WORKBENCH, workbench_routers())
 
 
 def create_portal() -> FastAPI:
     """The applicant portal (login, logout and language as on the workbench)."""
-    return _site_app(PORTAL, (pages.session_router, portal.router))
+    return _site_app(
+        PORTAL, (pages.session_router, portal.router, portal_cases.router, portal_loans.router)
+    )
 
 
 def install(app: FastAPI) -> None:

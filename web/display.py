@@ -50,6 +50,14 @@ def event_title(kind: str, lang: str) -> str:
     return label(Vocabulary.DECISION_KIND, kind, lang)
 
 
+_FILE_KINDS = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
+    "text/csv": "CSV",
+}
+
+
 def file_kind(content_type: str) -> str:
-    """An upload's type as people name it: PDF, JPEG, PNG."""
+    """An upload's type as people name it: PDF, JPEG, PNG, XLSX, CSV."""
+    if content_type in _FILE_KINDS:
+        return _FILE_KINDS[content_type]
     return content_type.rsplit("/", 1)[-1].upper() if content_type else "—"

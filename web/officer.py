@@ -18,9 +18,11 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from domain.labels import Vocabulary, label
+from domain.materials import PREVIEWABLE
 from domain.roles import INSTITUTION_ROLES, PLATFORM_WIDE_READERS, Role
+from domain.statements import LINES
 from gateway.deps import ContextDep, SessionDep
-from services import cases, tasks
+from services import cases, materials, tasks
 from services import demands as demand_service
 from services import ratings as rating_history
 from services.case_context import case_context, case_timeline
@@ -179,9 +181,19 @@ async def _review_page(
         and case.open_task is not None
         and user.institution_id == row.institution_id
     )
+    case_files = materials.case_materials(
+        user,
+        row,
+        await materials.of_application(session, row),
+        {y.year: {"revenue": y.revenue, "profit": y.profit} for y in case.spread},
+        ctx.settings.statement_tax_tolerance,
+    )
     return render(
         ctx,
         "review.html",
+        case_files=case_files,
+        previewable=PREVIEWABLE,
+        statement_lines=LINES,
         status=status,
         case=case,
         app=row,
@@ -357,6 +369,45 @@ async def application_document(
     if uploaded:
         headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
     return Response(content, media_type=media, headers=headers)
+
+
+@router.get("/applications/{application_id}/materials/{material_id}")
+async def application_material(
+    application_id: uuid.UUID,
+    material_id: uuid.UUID,
+    ctx: Web,
+    session: SessionDep,
+    app_ctx: ContextDep,
+) -> Response:
+    """A material file of the application for a credit officer of its institution: a PDF or
+    picture inline (the case page's preview frame), a spreadsheet as a download. The file is
+    confined: nothing it holds may run script in our origin or load anything else."""
+    try:
+        row = await materials.readable(session, ctx.user, material_id)
+        application = await cases.application(session, ctx.user, application_id)
+    except Refusal as exc:
+        raise PageError(404, "error.not_found") from exc
+    if row.application_id != application.id and (
+        row.demand_id is None or row.demand_id != application.demand_id
+    ):
+        raise PageError(404, "error.not_found")
+    inline = row.content_type in PREVIEWABLE
+    headers = {
+        "Content-Disposition": materials.content_disposition(row, inline),
+        "X-Document-SHA256": row.sha256,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "SAMEORIGIN",
+        # Images are sandboxed outright; a PDF is shown by the browser's own viewer, which a
+        # sandboxed frame would block, so it gets no script, form or connection of ours.
+        "Content-Security-Policy": (
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+            "frame-ancestors 'self'"
+            + ("" if row.content_type == "application/pdf" else "; sandbox")
+        ),
+    }
+    content = app_ctx.document_store().get(row.sha256)
+    return Response(content, media_type=row.content_type, headers=headers)
 
 
 async def _loan_page(

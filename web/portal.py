@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from domain.disclosure import ConsentScope
-from domain.errors import BusinessRuleError, FieldIssue
+from domain.errors import BusinessRuleError
 from domain.onboarding import (
     INDUSTRY_SECTIONS,
     MAX_UPLOAD_BYTES,
@@ -29,7 +29,6 @@ from services import applications, demands, institutions, loans, notifications, 
 from services.errors import Refusal
 from services.inputs import field_issues
 from services.onboarding import RegistrationIn, ResubmissionIn
-from services.principal import Principal
 from services.privacy import ConsentIn
 from web.core import (
     PORTAL,
@@ -46,12 +45,12 @@ from web.core import (
     render,
     text,
 )
+from web.portal_common import PAGE_SIZE, applicant, field_messages, page_number, unread_notices
 
 router = APIRouter(include_in_schema=False)
 
 REGISTRATION_COOKIE = "lb_registration"  # the registration's id and secret, until confirmed
 REGISTRATION_TTL_S = 3600
-PAGE_SIZE = 20
 REGISTRATION_FIELDS = (
     "enterprise.name",
     "enterprise.uscc",
@@ -71,19 +70,6 @@ REGISTRATION_FIELDS = (
 _SECRET_FIELDS = frozenset({"account.password", "account.password_confirmation"})
 
 
-def _applicant(ctx: WebContext) -> Principal:
-    """The logged-in applicant (staff have the workbench: 403 here)."""
-    return ctx.require(Role.APPLICANT)
-
-
-def _page(value: str) -> int:
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
-
-
-async def _unread(ctx: WebContext, session: SessionDep) -> int:
-    return await notifications.unread_count(session, _applicant(ctx))
-
-
 # ---- home ---------------------------------------------------------------------------------
 
 
@@ -100,7 +86,7 @@ async def root(ctx: Web) -> Response:
 @router.get("/home")
 async def home(ctx: Web, session: SessionDep) -> Response:
     """Verification status in words, the enterprise's demands, applications and loans."""
-    user = _applicant(ctx)
+    user = applicant(ctx)
     own = await onboarding.own_enterprise(session, user)
     return render(
         ctx,
@@ -109,7 +95,7 @@ async def home(ctx: Web, session: SessionDep) -> Response:
         demands=await demands.visible_demands(session, user, limit=PAGE_SIZE),
         applications=await applications.visible_applications(session, user, limit=PAGE_SIZE),
         loans=await loans.visible_loans(session, user, None, limit=PAGE_SIZE),
-        unread=await _unread(ctx, session),
+        unread=await unread_notices(ctx, session),
     )
 
 
@@ -130,15 +116,6 @@ def registration_body(form: FormData) -> dict[str, Any]:
         part, _, field = name.rpartition(".")
         (body.setdefault(part, {}) if part else body)[field] = value[:2000]
     return body
-
-
-def _messages(ctx: WebContext, issues: list[FieldIssue]) -> dict[str, str]:
-    """Each field's first problem in the page's language."""
-    found: dict[str, str] = {}
-    for problem in issues:
-        message = problem.message_zh if ctx.lang == "zh" else problem.message_en
-        found.setdefault(problem.field, message)
-    return found
 
 
 def _register_page(
@@ -167,7 +144,12 @@ async def check_registration(ctx: Web, form: Form) -> Response:
     """The problems the registration would be refused for, as the owner types (the page
     shows those of the fields already touched)."""
     return answer_json(
-        ctx, {"fields": _messages(ctx, onboarding.check_registration_form(registration_body(form)))}
+        ctx,
+        {
+            "fields": field_messages(
+                ctx, onboarding.check_registration_form(registration_body(form))
+            )
+        },
     )
 
 
@@ -185,17 +167,17 @@ async def register(
     body = registration_body(form)
     problems = onboarding.check_registration_form(body)
     if problems:
-        errors = _messages(ctx, problems)
+        errors = field_messages(ctx, problems)
         return _register_page(ctx, 422, values, errors=errors, error=ctx.t("error.fields"))
     try:
         ack, secret = await onboarding.register(
             session, temporal, settings, client_ip(request), RegistrationIn.model_validate(body)
         )
     except Refusal as exc:
-        errors = _messages(ctx, exc.fields)
+        errors = field_messages(ctx, exc.fields)
         return _register_page(ctx, exc.status, values, errors=errors, error=ctx.refused(exc))
     except BusinessRuleError as exc:
-        errors = _messages(ctx, exc.issues)
+        errors = field_messages(ctx, exc.issues)
         return _register_page(ctx, 422, values, errors=errors, error=ctx.t("error.fields"))
     ctx.cookies[REGISTRATION_COOKIE] = (f"{ack.enterprise_id}:{secret}", REGISTRATION_TTL_S)
     return redirect(ctx, f"{PORTAL.prefix}/register/code")
@@ -269,7 +251,7 @@ async def _verification_page(
     error: str = "",
     errors: dict[str, str] | None = None,
 ) -> Response:
-    user = _applicant(ctx)
+    user = applicant(ctx)
     own = await onboarding.own_enterprise(session, user)
     enterprise = own.enterprise
     progress = await onboarding.progress(session, temporal, user, enterprise.id, None)
@@ -286,7 +268,7 @@ async def _verification_page(
         guidance=guidance,
         can_resubmit=guidance is not None and guidance.next_step is not NextStep.CONTACT_SUPPORT,
         max_upload_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
-        unread=await _unread(ctx, session),
+        unread=await unread_notices(ctx, session),
         error=error,
         errors=errors or {},
         done=ctx.request.query_params.get("done", ""),
@@ -304,7 +286,7 @@ async def upload_document(
     ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep, app: ContextDep
 ) -> Response:
     """One verification material (PDF/JPEG/PNG by content, at most 10 MB)."""
-    user = _applicant(ctx)
+    user = applicant(ctx)
     kind = text(form, "kind", 32)
     upload = form.get("file")
     if kind not in set(DocumentKind) or not isinstance(upload, UploadFile):
@@ -328,7 +310,7 @@ async def resubmit(
     ctx: Web, form: Form, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
 ) -> Response:
     """Correct what the rejection named and verify again (a new run of the onboarding)."""
-    user = _applicant(ctx)
+    user = applicant(ctx)
     corrections: dict[str, dict[str, str]] = {"enterprise": {}, "legal_representative": {}}
     for name in ("enterprise.name", "legal_representative.name", "legal_representative.id_number"):
         value = text(form, name, 200)
@@ -341,7 +323,7 @@ async def resubmit(
         await onboarding.resubmit(session, temporal, settings, user, body)
     except (BusinessRuleError, ValidationError) as exc:
         issues = exc.issues if isinstance(exc, BusinessRuleError) else field_issues(exc.errors())
-        errors = _messages(ctx, issues)
+        errors = field_messages(ctx, issues)
         return await _verification_page(ctx, session, temporal, 422, ctx.t("error.fields"), errors)
     except Refusal as exc:
         return await _verification_page(ctx, session, temporal, exc.status, ctx.refused(exc))
@@ -354,8 +336,8 @@ async def resubmit(
 @router.get("/messages")
 async def messages(ctx: Web, session: SessionDep, page: str = "1") -> Response:
     """The enterprise's notices, newest first, unread marked, each linked to its case."""
-    user = _applicant(ctx)
-    number = _page(page)
+    user = applicant(ctx)
+    number = page_number(page)
     found = await notifications.notices(
         session, user, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
     )
@@ -373,23 +355,27 @@ async def messages(ctx: Web, session: SessionDep, page: str = "1") -> Response:
 
 @router.post("/messages/read-all")
 async def read_all(ctx: Web, form: Form, session: SessionDep) -> Response:
-    await notifications.mark_all_read(session, _applicant(ctx))
+    await notifications.mark_all_read(session, applicant(ctx))
     return redirect(ctx, f"{PORTAL.prefix}/messages")
 
 
 @router.post("/messages/{notice_id}/read")
 async def read_one(notice_id: str, ctx: Web, form: Form, session: SessionDep) -> Response:
     """Mark a notice read, then open its case when asked to (``open=1``)."""
-    notice = await notifications.mark_read(session, _applicant(ctx), record_id(notice_id))
+    notice = await notifications.mark_read(session, applicant(ctx), record_id(notice_id))
     if text(form, "open", 1) == "1" and notice.case is not None:
         return redirect(ctx, case_url(notice.case.kind.value, notice.case.id))
     return redirect(ctx, f"{PORTAL.prefix}/messages")
 
 
 def case_url(kind: str, ident: uuid.UUID) -> str:
-    """The portal page of a notice's case (applications and loans are listed on the home)."""
+    """The portal page of a notice's case."""
     if kind == "verification":
         return f"{PORTAL.prefix}/verification"
+    if kind == "application":
+        return f"{PORTAL.prefix}/applications/{ident}"
+    if kind == "loan":
+        return f"{PORTAL.prefix}/loans/{ident}"
     return f"{PORTAL.prefix}/home#{kind}-{ident}"
 
 
@@ -399,7 +385,7 @@ def case_url(kind: str, ident: uuid.UUID) -> str:
 async def _privacy_page(
     ctx: WebContext, session: SessionDep, status: int = 200, error: str = ""
 ) -> Response:
-    user = _applicant(ctx)
+    user = applicant(ctx)
     directory = await institutions.directory(session, limit=500)
     return render(
         ctx,
@@ -410,7 +396,7 @@ async def _privacy_page(
         names={i.id: i.name for i in directory},
         scopes=list(ConsentScope),
         settings_=await privacy.privacy(session, user),
-        unread=await _unread(ctx, session),
+        unread=await unread_notices(ctx, session),
         error=error,
         done=ctx.request.query_params.get("done", ""),
     )
@@ -424,7 +410,7 @@ async def privacy_page(ctx: Web, session: SessionDep) -> Response:
 
 @router.post("/privacy/consents")
 async def grant_consent(ctx: Web, form: Form, session: SessionDep) -> Response:
-    user = _applicant(ctx)
+    user = applicant(ctx)
     try:
         body = ConsentIn.model_validate(
             {"institution_id": text(form, "institution_id", 64), "scope": text(form, "scope", 32)}
@@ -440,14 +426,14 @@ async def grant_consent(ctx: Web, form: Form, session: SessionDep) -> Response:
 
 @router.post("/privacy/consents/{consent_id}/revoke")
 async def revoke_consent(consent_id: str, ctx: Web, form: Form, session: SessionDep) -> Response:
-    await privacy.revoke(session, _applicant(ctx), record_id(consent_id))
+    await privacy.revoke(session, applicant(ctx), record_id(consent_id))
     return redirect(ctx, f"{PORTAL.prefix}/privacy?done=revoked")
 
 
 @router.get("/privacy/export")
 async def export(ctx: Web, session: SessionDep) -> Response:
     """Everything the platform holds about the enterprise (personal data masked), as a file."""
-    data = await privacy.export(session, _applicant(ctx))
+    data = await privacy.export(session, applicant(ctx))
     response = answer_json(ctx, data)
     response.headers["Content-Disposition"] = 'attachment; filename="loanbridge-export.json"'
     return response

@@ -18,7 +18,7 @@ from gateway.deps import (
     TemporalDep,
     require_roles,
 )
-from services import applications
+from services import applications, materials
 from services.applications import (
     AcceptanceIn,
     ApplicationIn,
@@ -78,11 +78,14 @@ async def submit_application(
     answered with the first application, marked ``Idempotent-Replayed: true``)."""
     checked = await applications.submittable(session, user, body)
     enterprise_id = checked.enterprise_id
+    # Files are compared by kind and content: uploading the same files again (new ids) and
+    # repeating the request is the same application.
+    files = await materials.fingerprint(session, user, body.material_ids)
     await bind_idempotency_key(
         ctx.session_factory,
         scope=f"enterprise:{enterprise_id}:application",
         key=idempotency_key,
-        request=body,
+        request={**body.model_dump(mode="json", exclude={"material_ids"}), "materials": files},
     )
     application_id = (
         uuid.uuid5(enterprise_id, f"application:{idempotency_key}")
@@ -193,8 +196,8 @@ async def withdraw_application(
     response_model=ApplicationProgress,
     # What is asked depends on the case: the materials missing, or the officer's question.
     openapi_extra=server_rules(
-        ServerRule("materials", "information.still_missing", "one of the materials asked for"),
-        ServerRule("answer", "information.answer_required", "an answer or materials"),
+        ServerRule("material_ids", "information.still_missing", "files of the materials asked for"),
+        ServerRule("answer", "information.answer_required", "an answer or material files"),
     ),
 )
 async def provide_information(

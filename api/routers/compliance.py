@@ -29,8 +29,14 @@ from gateway.deps import (
     require_roles,
 )
 from services import compliance
-from services.compliance import MAX_METRICS_DAYS, METRICS_RANGE, ArchivedEntry, NamedAlert
-from services.inputs import NO_NUL, DayRange, ServerRule, server_rules
+from services.compliance import (
+    MAX_METRICS_DAYS,
+    METRICS_RANGE,
+    ArchivedEntry,
+    NamedAlert,
+    RatingIn,
+)
+from services.inputs import NO_NUL, PLAIN_TEXT, DayRange, ServerRule, server_rules
 from services.principal import Principal
 from workflows.reporting_contracts import MonitoringResult
 
@@ -44,7 +50,6 @@ Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 # Dates the platform reports on; outside, a request is refused with a field-level error.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 # Free text goes to PostgreSQL and the hashed decision log: no control characters.
-PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 _OUT_OF_RANGE = ("报表期间须在2000年至2100年之间", "the period must lie between 2000 and 2100")
 # A period starts on the first of a month (of a quarter's first month: checked with the kind).
 PeriodStart = Annotated[
@@ -161,11 +166,6 @@ class MetricOut(Schema):
     average_apr: Decimal
     ratings: int
     average_score: Decimal
-
-
-class RatingIn(Schema):
-    score: int = Field(ge=1, le=5)
-    comment: str = Field(default="", max_length=1000, pattern=PLAIN_TEXT)
 
 
 class RatingOut(Schema):
@@ -416,7 +416,7 @@ async def rate_outcome(
     application_id: uuid.UUID, body: RatingIn, user: Applicant, session: SessionDep
 ) -> RatingOut:
     """Rate the outcome of one's application 1–5 with a comment; once per outcome."""
-    rating = await compliance.rate_outcome(session, user, application_id, body.score, body.comment)
+    rating = await compliance.rate_outcome(session, user, application_id, body)
     return RatingOut.model_validate(rating, from_attributes=True)
 
 

@@ -5,16 +5,14 @@ workflow's validated Updates."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator
 
 from api.idempotency import bind_idempotency_key, mark_replayed
 from api.schemas import LoanOut, PayoffQuoteOut, ScheduleOut, ScheduleRowOut, Schema, TransactionOut
-from domain.calendar import business_today
 from domain.roles import Role
 from gateway.deps import (
     ContextDep,
@@ -25,13 +23,16 @@ from gateway.deps import (
     require_roles,
 )
 from services import loans
-from services.inputs import Day, ServerRule, refuse, server_rules
+from services.inputs import Day, ServerRule, server_rules
 from services.loans import (
+    PAYOFF_QUOTE_DAYS,
     ExtensionIn,
     PaymentIn,
+    PaymentKind,
     PaymentProcessing,
     PaymentStatusOut,
     PrepaymentIn,
+    QuoteWindowDay,
     WriteOffIn,
 )
 from services.principal import Principal
@@ -40,23 +41,8 @@ from workflows.contracts import LoanProgress
 router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
-PAYOFF_QUOTE_DAYS = 30  # a quote may be asked for up to this many days ahead
-
-
-def _within_quote_window(valid_until: date) -> date:
-    """A quote's day lies between today's business date and PAYOFF_QUOTE_DAYS after it."""
-    today = business_today()
-    if not today <= valid_until <= today + timedelta(days=PAYOFF_QUOTE_DAYS):
-        raise refuse(
-            "payoff.bad_valid_until",
-            f"有效期须在今天至 {PAYOFF_QUOTE_DAYS} 天内",
-            f"the quote must be valid until a day from today to {PAYOFF_QUOTE_DAYS} days ahead",
-        )
-    return valid_until
-
-
 QuoteDay = Annotated[
-    Annotated[Day, AfterValidator(_within_quote_window)] | None,
+    QuoteWindowDay | None,
     Query(
         description=f"The day the quote settles the loan on: today's business date (Asia/"
         f"Shanghai, the default) up to {PAYOFF_QUOTE_DAYS} days after it"
@@ -208,7 +194,11 @@ async def loan_document(
 
 
 async def _payment_key(
-    ctx: ContextDep, loan_id: uuid.UUID, kind: str, idempotency_key: str | None, body: Schema
+    ctx: ContextDep,
+    loan_id: uuid.UUID,
+    kind: PaymentKind,
+    idempotency_key: str | None,
+    body: Schema,
 ) -> tuple[str, bool]:
     """The payment's business key: the client's Idempotency-Key, bound to this body (the same
     key with another amount or payer is refused), or a fresh one; and whether the payment
@@ -217,8 +207,8 @@ async def _payment_key(
         ctx.session_factory, scope=f"loan:{loan_id}:{kind}", key=idempotency_key, request=body
     )
     if not idempotency_key:
-        return f"pay-{loan_id}-{kind}-{uuid.uuid4().hex}", False
-    key = f"pay-{loan_id}-{kind}-{idempotency_key}"
+        return loans.payment_key(loan_id, kind, uuid.uuid4().hex), False
+    key = loans.payment_key(loan_id, kind, idempotency_key)
     async with ctx.session_factory() as session:
         return key, await loans.payment_posted(session, key)
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import FilePayload, Page, ViewportSize, expect
 
 from sandbox.registry import enterprise_record
-from tests.browser.conftest import Workbench
+from tests.browser.conftest import Workbench, serious_violations
 from tests.integration.test_onboarding_api import (
     JPEG,
     PASSWORD,
@@ -46,16 +45,6 @@ async def _portal_page(workbench: Workbench, viewport: str) -> Page:
     return await context.new_page()
 
 
-async def _serious_violations(page: Page) -> list[str]:
-    """axe-core's serious and critical findings on the page (rule, and where)."""
-    results = await Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 async def _fits(page: Page) -> None:
     """Nothing wider than the screen: no sideways scrolling on a phone."""
     overflow = await page.evaluate(
@@ -85,7 +74,7 @@ async def test_an_owner_goes_from_registration_to_privacy_in_the_browser(
     async def shot(step: str) -> None:
         await workbench.shot(page, f"portal-{viewport}-{step}")
         await _fits(page)
-        if problems := await _serious_violations(page):
+        if problems := await serious_violations(page):
             found[step] = problems
 
     await page.goto("/portal/")
@@ -184,7 +173,7 @@ async def test_a_rejected_owner_reads_why_and_resubmits_in_the_browser(
     await expect(page.get_by_text("法定代表人姓名与身份证号码不一致")).to_be_visible()
     await workbench.shot(page, f"portal-{viewport}-rejected")
     await _fits(page)
-    assert await _serious_violations(page) == []
+    assert await serious_violations(page) == []
     await page.fill("#rep-name", enterprise_record(uscc).legal_representative)
     await page.get_by_role("button", name="重新提交认证").click()
     await expect(page.get_by_role("status")).to_contain_text("已重新提交")

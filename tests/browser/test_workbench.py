@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.models import DemandResponse, HumanTask, Loan, PortfolioSnapshot
 from tests.browser.conftest import Workbench
 from tests.integration.conftest import Platform
+from tests.integration.material_files import uploaded
 from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _progress_until
 from tests.integration.test_demand_api import STAFF_PASSWORD, product_body
@@ -61,7 +62,7 @@ async def _submit(
             "amount": amount,
             "term_months": 12,
             "repayment_method": "equal_installment",
-            "materials": materials,
+            "material_ids": await uploaded(platform, headers, *materials),
             # two open applications of one product need purposes of their own (issue 21)
             "purpose": f"经营周转（¥{amount}）",
         },

@@ -38,6 +38,17 @@ async def served_demo(platform: Platform, sandbox: SandboxProcess) -> AsyncItera
             break
         await asyncio.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
+    try:
+        await seed_served(url, platform, sandbox)
+        yield url
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def seed_served(url: str, platform: Platform, sandbox: SandboxProcess) -> None:
+    """Seed the demo through the API served at ``url`` (each step skips what is there already,
+    so a second seed in one session is harmless)."""
     database_url = platform.settings.database_url or ""
 
     def seed() -> None:
@@ -50,13 +61,8 @@ async def served_demo(platform: Platform, sandbox: SandboxProcess) -> AsyncItera
             for _ in step:
                 pass
 
-    try:
-        # The seed is synchronous HTTP: off the loop, which serves the API meanwhile.
-        await asyncio.to_thread(seed)
-        yield url
-    finally:
-        server.should_exit = True
-        await serving
+    # The seed is synchronous HTTP: off the loop, which serves the API meanwhile.
+    await asyncio.to_thread(seed)
 
 
 async def people_names(platform: Platform) -> frozenset[str]:

@@ -30,6 +30,7 @@ from db.models import (
 )
 from domain.retention import CLOSED_LOAN_STATUSES
 from tests.integration.conftest import Platform
+from tests.integration.material_files import uploaded
 from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_demand_api import _lender, _user, product_body
 from tests.integration.test_onboarding_api import (
@@ -136,7 +137,8 @@ async def test_application_to_disbursement_exactly_once(
         "amount": "400000.00",
         "term_months": 12,
         "repayment_method": "equal_installment",
-        "materials": ["financial_statements"],  # required from ¥300,000
+        # required from ¥300,000: a file of the kind, uploaded ahead
+        "material_ids": await uploaded(platform, applicant, "financial_statements"),
     }
     submitted = await platform.http.post(
         "/api/v1/applications", json=body, headers={**applicant, "Idempotency-Key": "app-1"}

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from audit.chain import verify_decision_log
 from db.models import DecisionLogEntry, LoanApplication
 from tests.integration.conftest import Platform
+from tests.integration.material_files import uploaded
 from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body
@@ -46,7 +47,7 @@ async def _submit(
             "amount": amount,
             "term_months": 12,
             "repayment_method": "equal_installment",
-            "materials": materials or [],
+            "material_ids": await uploaded(platform, applicant, *(materials or [])),
             "purpose": purpose,
         },
         headers=applicant,
@@ -121,7 +122,11 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     await _progress_until(platform, big, applicant, {"materials_requested"})
     provided = await platform.http.post(
         f"/api/v1/applications/{big}/information",
-        json={"materials": ["financial_statements", "bank_statements"]},
+        json={
+            "material_ids": await uploaded(
+                platform, applicant, "financial_statements", "bank_statements", application_id=big
+            )
+        },
         headers=applicant,
     )
     assert provided.status_code == 200, provided.text
@@ -132,7 +137,7 @@ async def test_every_human_decision_on_an_application_is_in_the_verified_chain_n
     await _progress_until(platform, big, applicant, {"info_requested"})
     answered = await platform.http.post(
         f"/api/v1/applications/{big}/information",
-        json={"answer": "合同已上传", "materials": []},
+        json={"answer": "合同已上传", "material_ids": []},
         headers=applicant,
     )
     assert answered.status_code == 200, answered.text

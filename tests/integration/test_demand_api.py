@@ -48,7 +48,10 @@ def product_body(code: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def _user(platform: Platform, role: str, institution_id: str) -> dict[str, str]:
+async def staff_account(
+    platform: Platform, role: str, institution_id: str
+) -> tuple[str, dict[str, str]]:
+    """A new staff account of the institution: its username and bearer headers."""
     username = f"{role[:5]}{uuid.uuid4().hex[:6]}"
     created = await platform.http.post(
         "/api/v1/users",
@@ -61,7 +64,11 @@ async def _user(platform: Platform, role: str, institution_id: str) -> dict[str,
         headers=await platform.admin_headers(),
     )
     assert created.status_code == 201, created.text
-    return {"Authorization": f"Bearer {await platform.token(username, STAFF_PASSWORD)}"}
+    return username, {"Authorization": f"Bearer {await platform.token(username, STAFF_PASSWORD)}"}
+
+
+async def _user(platform: Platform, role: str, institution_id: str) -> dict[str, str]:
+    return (await staff_account(platform, role, institution_id))[1]
 
 
 async def _lender(platform: Platform) -> tuple[str, dict[str, str], dict[str, str]]:

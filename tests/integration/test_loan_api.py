@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.models import JournalEntry, JournalLineRow, Loan, LoanDocument, PaymentInstruction
 from tests.integration.conftest import Platform
+from tests.integration.material_files import uploaded
 from tests.integration.signing_support import sign_and_accept, signer_of
 from tests.integration.test_application_api import ACCOUNT, _applicant, _progress_until
 from tests.integration.test_demand_api import _lender, _user, product_body
@@ -77,7 +78,11 @@ async def test_application_with_a_question_to_a_settled_loan(
     assert asked["missing_materials"] == ["financial_statements"]
     provided = await platform.http.post(
         f"/api/v1/applications/{app_id}/information",
-        json={"materials": ["financial_statements"]},
+        json={
+            "material_ids": await uploaded(
+                platform, applicant, "financial_statements", application_id=app_id
+            )
+        },
         headers=applicant,
     )
     assert provided.status_code == 200, provided.text

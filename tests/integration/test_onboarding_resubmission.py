@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
-from temporalio.client import WithStartWorkflowOperation
+from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
@@ -25,9 +26,12 @@ from adapters.notification.http import HttpSmsGateway
 from adapters.registry.http import HttpEnterpriseRegistry
 from audit.chain import verify_decision_log
 from config.crypto import FieldCipher
+from config.settings import Settings
 from db.models import DecisionLogEntry, Enterprise
 from sandbox.registry import enterprise_record
 from server import create_app
+from services import onboarding
+from services.errors import Refusal
 from tests.integration.conftest import Platform
 from tests.integration.test_audit_api import _platform_user
 from tests.integration.test_onboarding_api import (
@@ -421,3 +425,63 @@ async def test_one_run_per_resubmission_round_and_its_retry_changes_nothing(
         row = await session.get(Enterprise, uuid.UUID(enterprise_id))
     assert [e.payload["run_id"] for e in entries] == ["run-a"]
     assert row is not None and row.status == "awaiting_documents"
+
+
+async def test_a_resubmission_waits_for_the_rejected_run_to_close(
+    dev_env: WorkflowEnvironment, test_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage reads "rejected" as soon as the rejection is recorded, a moment before the run
+    closes: a resubmission in that moment waits for it and starts the new run; a run that stays
+    open is refused with ``onboarding.in_progress`` once the wait is over. (No worker polls
+    this test's queue, so the runs stay open until the test ends them.)"""
+    client = dev_env.client
+    settings = test_settings.model_copy(update={"task_queue_prefix": f"idle-{uuid.uuid4().hex}"})
+    registration = RegistrationInput(
+        enterprise_id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        username="closing-run",
+        password_hash="",
+        enterprise_name="关闭中企业",
+        uscc="91310115MA1K4A1230",
+        registered_capital=Decimal("1000000"),
+        founding_date=date(2020, 1, 1),
+        business_scope="",
+        industry="I",
+        region="310101",
+        legal_rep_name="张三",
+        sealed_id_number="sealed",
+        sealed_mobile="sealed",
+        resubmission=Resubmission(round=1, requested_by=uuid.uuid4(), requested_role="applicant"),
+    )
+
+    async def open_run() -> WorkflowHandle[Any, Any]:
+        return await client.start_workflow(
+            WorkflowType.ENTERPRISE_ONBOARDING,
+            registration,
+            id=f"enterprise-{uuid.uuid4()}",
+            task_queue=settings.task_queue(TaskQueue.PLATFORM),
+        )
+
+    first_run = await open_run()
+
+    async def close_soon() -> None:
+        await asyncio.sleep(0.5)
+        await first_run.terminate("the rejected run closes")
+
+    closer = asyncio.create_task(close_soon())
+    started = await onboarding._start_resubmission(client, settings, registration, first_run.id)
+    await closer
+    assert started.id == first_run.id
+    assert started.result_run_id and started.result_run_id != first_run.result_run_id
+    await started.terminate("test over")
+
+    still_open = await open_run()
+    monkeypatch.setattr(onboarding, "RUN_CLOSING_S", 0.5)
+    try:
+        await onboarding._start_resubmission(client, settings, registration, still_open.id)
+    except Refusal as refused:
+        assert (refused.status, refused.code) == (409, "onboarding.in_progress")
+    else:
+        raise AssertionError("a second run started beside an open one")
+    finally:
+        await still_open.terminate("test over")

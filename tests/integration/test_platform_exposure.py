@@ -32,6 +32,7 @@ from domain.scorecard import ScoreResult, score
 from domain.scoring_input import scoring_input
 from services.exposure import application_exposure
 from tests.integration.conftest import Platform
+from tests.integration.material_files import uploaded
 from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _progress_until
 from tests.integration.test_demand_api import STAFF_PASSWORD, _lender, product_body
@@ -134,7 +135,9 @@ async def _apply(
         "amount": f"{amount}.00",
         "term_months": 12,
         "repayment_method": "equal_installment",
-        "materials": ["financial_statements", "bank_statements"],
+        "material_ids": await uploaded(
+            platform, applicant, "financial_statements", "bank_statements"
+        ),
     }
     submitted = await platform.http.post("/api/v1/applications", json=body, headers=applicant)
     assert submitted.status_code == 201, submitted.text

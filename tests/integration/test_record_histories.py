@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from sandbox.registry import enterprise_record
 from sandbox.sms import BLOCKED_SUFFIX
 from tests.integration.conftest import Platform
+from tests.integration.material_files import uploaded
 from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import _progress_until
 from tests.integration.test_demand_api import _lender, _user, _verified_applicant, product_body
@@ -106,7 +107,7 @@ async def test_record_one_history_per_workflow_type(
             "amount": "300000.00",
             "term_months": 12,
             "repayment_method": "equal_installment",
-            "materials": ["financial_statements"],
+            "material_ids": await uploaded(platform, applicant, "financial_statements"),
         },
         headers=applicant,
     )

@@ -29,7 +29,15 @@ ROLES = {
     "regulator": ("/web/regulator", "/web/regulator/reports"),
     "admin": ("/web/inbox",),
     # applicants log in at the workbench and are sent to the portal
-    "demo-verified": ("/portal/home", "/portal/messages", "/portal/privacy"),
+    "demo-verified": (
+        "/portal/home",
+        "/portal/demands",
+        "/portal/demands/new",
+        "/portal/applications",
+        "/portal/loans",
+        "/portal/messages",
+        "/portal/privacy",
+    ),
     "demo-rejected": ("/portal/home", "/portal/verification"),
     "demo-documents": ("/portal/verification",),
     "demo-review": ("/portal/verification",),
@@ -38,7 +46,7 @@ MAX_PAGES = 120  # per role and language; the demo has fewer
 _TASK_GONE = re.compile(r"/web/tasks/[0-9a-f-]{36}$")
 _LINK = re.compile(r'href="(/(?:web|portal)/[^"#]*)"')
 _NOT_PAGES = re.compile(
-    r"/(web|portal)/(logout|lang/|static/)|/documents/|\.pdf|/reports/[^/]+/(pdf|csv)"
+    r"/(web|portal)/(logout|lang/|static/)|/documents/|/materials/|\.pdf|/reports/[^/]+/(pdf|csv)"
     r"|/portal/(register|privacy/export)"
 )
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -13,6 +13,7 @@ import pytest
 from domain.roles import Role
 from tests.integration.compliance_support import seed_compliance_records
 from tests.integration.conftest import ADMIN_PASSWORD, Platform
+from tests.integration.material_files import uploaded
 from tests.integration.signing_support import sign_and_accept
 from tests.integration.test_application_api import ACCOUNT, _progress_until
 from tests.integration.test_demand_api import STAFF_PASSWORD, product_body
@@ -44,7 +45,7 @@ class Tenant:
     def foreign_ids(self) -> set[str]:
         """Identifiers of this tenant's private records (the catalog is shared, so not those)."""
         private = ("enterprise_id", "application_id", "pending_application_id", "loan_id")
-        others = ("task_id", "consent_id", "demand_id", "user_id", "notification_id")
+        others = ("task_id", "consent_id", "demand_id", "user_id", "notification_id", "material_id")
         return {self.ids[k] for k in (*private, *others)}
 
 
@@ -196,6 +197,10 @@ async def _tenant(platform: Platform, sandbox: SandboxProcess, name: str, indust
     app_id = tenant.ids["application_id"] = await submit(f"{name}-disbursed", "采购原材料")
     pending_id = tenant.ids["pending_application_id"] = await submit(
         f"{name}-pending", "支付员工工资"
+    )
+    # A material file on the application: its enterprise and its officers may open it.
+    [tenant.ids["material_id"]] = await uploaded(
+        platform, applicant, "business_plan", application_id=app_id
     )
     supervisor = tenant.headers[Role.SUPERVISOR]
     await _progress_until(platform, app_id, applicant, {"in_review"})

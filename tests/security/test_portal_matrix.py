@@ -29,15 +29,25 @@ ROUTES = sorted((route.method, route.path) for route in api_routes(create_portal
 PUBLIC = {"/login", "/logout", "/register", "/register/check", "/lang/{code}", "/"}
 NEEDS_REGISTRATION = {"/register/code", "/register/code/resend"}
 # Path parameters naming another enterprise's record, by the tenant id that fills them.
-RECORDS = {"notice_id": "notification_id", "consent_id": "consent_id"}
+RECORDS = {
+    "notice_id": "notification_id",
+    "consent_id": "consent_id",
+    "demand_id": "demand_id",
+    "application_id": "application_id",
+    "loan_id": "loan_id",
+    "payment_key": "payment_key",
+    "material_id": "material_id",
+}
+# Path parameters that name a kind rather than a record.
+KINDS = {"code": "en", "kind": "contract"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _url(path: str, world: World) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name == "code":
-            return "en"
+        if name in KINDS:
+            return KINDS[name]
         if name not in RECORDS:
             pytest.fail(f"{path}: no value for '{name}': add it to RECORDS in this file")
         return world.b.ids[RECORDS[name]]  # always the other tenant's

@@ -1,5 +1,6 @@
-// LoanBridge applicant portal: registration fields checked as the owner types (by the server's
-// own rules) and document uploads with a progress bar. Without scripts the forms still work.
+// LoanBridge applicant portal: form fields (registration, demand) checked as the owner types (by
+// the server's own rules), document uploads with a progress bar, forms sent once and payment
+// statuses that look again by themselves. Without scripts the forms still work.
 (function () {
   "use strict";
 
@@ -66,9 +67,36 @@
     });
   }
 
+  // "Done" notes come once, after the form that did it: a reload (the page following a case
+  // as it moves on) must not say it again.
+  function forgetDone() {
+    var url = new URL(window.location.href);
+    if (url.searchParams.has("done") && window.history.replaceState) {
+      url.searchParams.delete("done");
+      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+    }
+  }
+
+  // A confirmed payment, an extension or a rating is sent once: the button is disabled after
+  // the first submission (the server's key makes a second one harmless anyway).
+  function submitOnce(form) {
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("button[type=submit]");
+      if (button) { window.setTimeout(function () { button.disabled = true; }, 0); }
+    });
+  }
+
+  // A payment the bank has not answered yet: look again after a few seconds.
+  function refreshLater(element) {
+    var seconds = parseInt(element.getAttribute("data-refresh"), 10) || 5;
+    window.setTimeout(function () { window.location.reload(); }, seconds * 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    var registration = document.getElementById("registration");
-    if (registration) { checkAsYouType(registration); }
+    forgetDone();
+    document.querySelectorAll("form[data-check]").forEach(checkAsYouType);
+    document.querySelectorAll("form[data-once]").forEach(submitOnce);
+    document.querySelectorAll("[data-refresh]").forEach(refreshLater);
     document.querySelectorAll("form[data-upload]").forEach(uploadWithProgress);
   });
 })();

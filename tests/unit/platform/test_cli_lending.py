@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -178,8 +179,35 @@ def pdf_reply(sha: str | None = PDF_SHA, content: bytes = PDF) -> httpx.Response
 # ---- apply ---------------------------------------------------------------------------------
 
 
-def test_apply_posts_the_application_with_its_idempotency_key(api: FakeApi) -> None:
+MATERIAL_IDS = iter(f"0b3c5d6e-0000-4000-8000-{n:012d}" for n in range(1, 10_000))
+
+
+def material_reply(request: httpx.Request) -> httpx.Response:
+    """A material file stored: its kind as the multipart form named it, a fresh id."""
+    kind = re.search(rb'name="kind"\r\n\r\n([a-z_]+)', request.content)
+    assert kind is not None
+    return httpx.Response(
+        201,
+        json={
+            "id": next(MATERIAL_IDS),
+            "kind": kind.group(1).decode(),
+            "filename": "f",
+            "content_type": "application/pdf",
+            "size_bytes": 9,
+            "sha256": "0" * 64,
+            "created_at": "2026-12-08T01:00:00Z",
+            "application_id": None,
+            "demand_id": None,
+            "statement": None,
+        },
+    )
+
+
+def test_apply_posts_the_application_with_its_idempotency_key(api: FakeApi, tmp_path: Path) -> None:
     api.on("POST", "/api/v1/applications", httpx.Response(201, json=application()))
+    api.on("POST", "/api/v1/materials", material_reply)
+    (tmp_path / "报表.pdf").write_bytes(b"%PDF-1.4 statements")
+    (tmp_path / "流水.pdf").write_bytes(b"%PDF-1.4 bank")
     result = run(
         "apply",
         "--product",
@@ -191,27 +219,30 @@ def test_apply_posts_the_application_with_its_idempotency_key(api: FakeApi) -> N
         "--method",
         "equal_principal",
         "--material",
-        "financial_statements",
+        f"financial_statements={tmp_path / '报表.pdf'}",
         "--material",
-        "bank_statements",
+        f"bank_statements={tmp_path / '流水.pdf'}",
         "--demand",
         DEMAND,
         "--key",
         "first-try",
     )
     assert result.exit_code == 0, result.output
-    assert api.calls == [("POST", "/api/v1/applications")]
-    request = api.requests[0]
+    assert api.calls == [("POST", "/api/v1/materials")] * 2 + [("POST", "/api/v1/applications")]
+    request = api.requests[-1]
     assert request.headers["Idempotency-Key"] == "first-try"
     assert request.headers["Authorization"] == "Bearer tok-123"
-    assert api.body() == {
+    body = api.body()
+    assert len(body.pop("material_ids")) == 2  # the two files, uploaded first
+    assert body == {
         "product_id": PRODUCT,
         "amount": "300000.00",
         "term_months": 12,
         "repayment_method": "equal_principal",
         "demand_id": DEMAND,
-        "materials": ["financial_statements", "bank_statements"],
     }
+    assert b"financial_statements" in api.requests[0].content
+    assert "报表.pdf".encode() in api.requests[0].content
     assert APP in result.stdout
     assert "经营快贷 · 工商银行深圳分行  ¥300,000.00  12 个月" in result.stdout
     assert label("application_stage", "submitted") in result.stdout
@@ -314,24 +345,35 @@ def test_status_shows_offer_apr_question_materials_and_loan(api: FakeApi) -> Non
         assert code not in out
 
 
-def test_answer_posts_the_text_and_materials(api: FakeApi) -> None:
+def test_answer_uploads_the_files_and_posts_the_text_and_their_ids(
+    api: FakeApi, tmp_path: Path
+) -> None:
     api.on(
         "POST",
         f"/api/v1/applications/{APP}/information",
         progress(stage="in_review", missing_materials=[]),
     )
+    api.on("POST", f"/api/v1/applications/{APP}/materials", material_reply)
+    statements = tmp_path / "流水.csv"
+    statements.write_text("日期,金额\n2025-01-02,100\n", encoding="utf-8")
     result = run(
         "application",
         "answer",
         APP,
         "--text",
         "季节性因素 seasonal",
-        "--material",
-        "bank_statements",
+        "--file",
+        f"bank_statements={statements}",
     )
     assert result.exit_code == 0, result.output
-    assert api.calls == [("POST", f"/api/v1/applications/{APP}/information")]
-    assert api.body() == {"answer": "季节性因素 seasonal", "materials": ["bank_statements"]}
+    assert api.calls == [
+        ("POST", f"/api/v1/applications/{APP}/materials"),
+        ("POST", f"/api/v1/applications/{APP}/information"),
+    ]
+    uploaded = api.requests[0].content
+    assert b'name="kind"' in uploaded and b"bank_statements" in uploaded
+    body = api.body()
+    assert body["answer"] == "季节性因素 seasonal" and len(body["material_ids"]) == 1
     assert f"stage 阶段: {label('application_stage', 'in_review')}" in result.stdout
     assert "待补材料: 无 none" in result.stdout
 
@@ -339,6 +381,17 @@ def test_answer_posts_the_text_and_materials(api: FakeApi) -> None:
 def test_answer_needs_text_or_materials(api: FakeApi) -> None:
     result = run("application", "answer", APP)
     assert result.exit_code != 0
+    assert api.requests == []
+
+
+def test_a_material_without_its_file_is_refused_before_any_request(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    result = run(
+        "provide", APP, "--file", "bank_statements", "--file", f"tax_returns={tmp_path}/x.pdf"
+    )
+    assert result.exit_code != 0
+    assert "KIND=PATH" in result.output and "tax_returns" in result.output
     assert api.requests == []
 
 
