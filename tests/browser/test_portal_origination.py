@@ -118,6 +118,7 @@ async def test_an_owner_goes_from_a_demand_to_the_money_in_the_browser(
 
     await approve(platform, case, app_id)
     await _reload_until(page, "获取签约验证码")
+    await _reload_until(page, "下载要约函")  # the letter's PDF follows the offer
     if viewport == "desktop":  # the letter in the page; a phone opens it on its own
         await expect(page.locator("iframe.letter")).to_be_visible()
     else:
