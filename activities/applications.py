@@ -384,7 +384,9 @@ class ApplicationActivities:
                     ).hexdigest(),
                     "document_sha256": record.acceptance.document_sha256,
                     "accepted_at": (record.accepted_at or utcnow()).isoformat(),
-                    "offer": row.offer,
+                    # its figures and the digest that binds its terms: the canonical terms
+                    # themselves (the parties' names among them) stay on the application
+                    "offer": {k: v for k, v in row.offer.items() if k != "terms"},
                 },
             )
             return loan.id

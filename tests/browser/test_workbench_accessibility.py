@@ -60,6 +60,9 @@ EXCUSED = {
     "/lang/{code}": "sets the language and redirects back",
     "/extensions": "redirects to the inbox's extension approvals",
     "/applications/{application_id}/documents/{document_id}": "a document download, not a page",
+    "/applications/{application_id}/materials/{material_id}": (
+        "an applicant's file (the case page frames it; a spreadsheet downloads), not a page"
+    ),
     "/compliance/timeline.pdf": "the timeline as a PDF download",
     "/regulator/reports/{report_id}/{form}": "a report as a PDF or CSV download",
 }
