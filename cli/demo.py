@@ -188,7 +188,13 @@ def seed_enterprises(api_url: str, providers_url: str) -> Iterator[str]:
             try:
                 ack = client.register(_registration(demo))
             except LoanBridgeError as exc:
-                if exc.code in ("enterprise.duplicate", "user.username_taken"):
+                # seeded before: registered (or registered and rejected, which answers
+                # "resubmit instead")
+                if exc.code in (
+                    "enterprise.duplicate",
+                    "enterprise.resubmit_instead",
+                    "user.username_taken",
+                ):
                     yield f"enterprise {demo.username}: already there"
                     continue
                 raise

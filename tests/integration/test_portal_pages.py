@@ -151,6 +151,8 @@ async def test_an_owner_registers_is_rejected_corrects_and_is_verified_in_the_po
         assert resubmitted.status_code == 303, resubmitted.text
         await _until(owner, "/portal/verification", "认证已通过")
 
+        # the verified notice follows the stage (the notify activity runs after it)
+        await _until(owner, "/portal/messages", "企业认证已通过")
         messages = await owner.get("/portal/messages")
         assert "企业认证已通过" in messages.text and "未读" in messages.text
         notice_ids = re.findall(r"/portal/messages/([0-9a-f-]{36})/read", messages.text)
