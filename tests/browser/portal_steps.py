@@ -14,6 +14,7 @@ from playwright.async_api import FilePayload, Page, ViewportSize, expect
 
 from domain.calendar import business_today
 from tests.browser.conftest import Workbench, serious_violations
+from tests.integration import test_onboarding_api as onboarding
 from tests.integration.material_files import STATEMENTS
 from tests.integration.origination_support import Lender, answer_demand, approve, ask
 from tests.integration.test_application_api import ACCOUNT
@@ -87,6 +88,13 @@ async def log_in(page: Page, username: str) -> None:
     await page.fill("#username", username)
     await page.fill("#password", PASSWORD)
     await page.get_by_role("button", name="登录").click()
+
+
+def new_registration() -> dict[str, Any]:
+    """A registration of a new enterprise (USCC, legal representative, mobile, account)."""
+    return onboarding.registration_body(
+        onboarding.new_uscc(), onboarding.new_id_number(), onboarding.new_mobile()
+    )
 
 
 async def register(page: Page, shot: Shots, sandbox: SandboxProcess, body: dict[str, Any]) -> None:

@@ -19,16 +19,11 @@ from tests.browser.portal_steps import (
     Shots,
     correct_and_resubmit,
     log_in,
+    new_registration,
     portal_page,
     register,
     see_verified,
     upload_documents,
-)
-from tests.integration.test_onboarding_api import (
-    new_id_number,
-    new_mobile,
-    new_uscc,
-    registration_body,
 )
 from tests.integration.test_onboarding_resubmission import rejected_for_a_typo
 from tests.support import SandboxProcess
@@ -40,8 +35,7 @@ pytestmark = pytest.mark.integration
 async def test_an_owner_goes_from_registration_to_privacy_in_the_browser(
     workbench: Workbench, sandbox: SandboxProcess, viewport: str
 ) -> None:
-    uscc, mobile, id_number = new_uscc(), new_mobile(), new_id_number()
-    body = registration_body(uscc, id_number, mobile)
+    body = new_registration()
     platform = workbench.platform
     institution = f"门户测试银行{uuid.uuid4().hex[:4]}"
     made = await platform.http.post(
