@@ -136,6 +136,7 @@ def build_activities(
         applications.assess_application,
         applications.set_application_stage,
         applications.record_offer,
+        documents.prepare_offer,  # a local activity of the application workflow
         applications.record_acceptance,
         applications.disburse_loan,
         signing.send_acceptance_code,
@@ -204,6 +205,7 @@ def document_activities(
 def issuing(documents: LoanDocumentActivities) -> list[Callable[..., Any]]:
     return [
         documents.issue_offer_letter,
+        documents.issue_offer_pdf,
         documents.issue_contract,
         documents.issue_extension_addendum,
         documents.issue_settlement_certificate,

@@ -10,11 +10,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from adapters.storage.protocol import DocumentStore
 from db.models import (
@@ -33,8 +35,11 @@ from documents.loan_documents import (
     LoanTermsView,
     SettlementView,
     loan_reference,
+    offer_terms,
+    offer_terms_sha256,
     render_contract_addendum,
     render_loan_contract,
+    render_offer,
     render_offer_letter,
     render_settlement_certificate,
 )
@@ -109,6 +114,21 @@ async def terms_view(
     )
 
 
+async def _offer_view(
+    session: AsyncSession, application: LoanApplication, offer: OfferTerms
+) -> LoanTermsView:
+    """The terms of an offer made today, as its letter shows them."""
+    return await terms_view(
+        session,
+        application,
+        amount=offer.amount,
+        rate=offer.rate,
+        term_months=offer.term_months,
+        start=datetime.now(UTC).date(),
+        expires_on=business_date(offer.expires_at),
+    )
+
+
 HEARTBEAT_EVERY_S = 5.0
 
 
@@ -122,6 +142,32 @@ async def _heartbeating(rendering: Awaitable[bytes]) -> bytes:
             return task.result()
         if activity.in_activity():
             activity.heartbeat()
+
+
+def _terms_of(offer: OfferTerms, recorded: dict[str, Any]) -> bool:
+    """Whether the offer recorded on the application is ``offer`` (same expiry, same terms)."""
+    return bool(recorded) and all(
+        recorded.get(name) == value for name, value in offer.model_dump(mode="json").items()
+    )
+
+
+def _terms_document(canonical: dict[str, Any]) -> OfferDocument:
+    """The offer as the status shows it: the terms' digest, the APR, the schedule's summary."""
+    schedule = canonical["schedule"]  # [number, due date, principal, interest, payment, balance]
+    first, last = schedule[0], schedule[-1]
+    return OfferDocument(
+        sha256=offer_terms_sha256(canonical),
+        apr=Decimal(canonical["apr"]),
+        document_id="",
+        bound_to="terms",
+        total_interest=sum((Decimal(row[3]) for row in schedule), Decimal("0.00")),
+        total_repayment=sum((Decimal(row[4]) for row in schedule), Decimal("0.00")),
+        upfront_fee=Decimal(canonical["upfront_fee"]),
+        first_payment=Decimal(first[4]),
+        first_due_date=date.fromisoformat(first[1]),
+        maturity_date=date.fromisoformat(last[1]),
+        installments=len(schedule),
+    )
 
 
 class LoanDocumentActivities:
@@ -196,15 +242,7 @@ class LoanDocumentActivities:
         async with self.session_factory() as session:
             application = await session.get(LoanApplication, offer.application_id)
             assert application is not None
-            view = await terms_view(
-                session,
-                application,
-                amount=offer.amount,
-                rate=offer.rate,
-                term_months=offer.term_months,
-                start=datetime.now(UTC).date(),
-                expires_on=business_date(offer.expires_at),
-            )
+            view = await _offer_view(session, application, offer)
             existing = await self._recorded(session, application.id, "offer_letter", reference)
         if existing is None:
 
@@ -217,6 +255,59 @@ class LoanDocumentActivities:
             key = DocumentKey(offer.application_id, None, "offer_letter", reference)
             existing = await self._issue(key, render_offer_letter, view, after=remember)
         return OfferDocument(sha256=existing.sha256, apr=view.apr, document_id=str(existing.id))
+
+    @activity.defn(name="prepare_offer")
+    async def prepare_offer(self, offer: OfferTerms) -> OfferDocument:
+        """The offer with the decision, no rendering (offer-terms-v1): its canonical terms
+        (schedule, APR, fees, product version, letter version), their SHA-256 — what the
+        acceptance binds to and the letter will print — recorded on the application with the
+        offer; a retry finds the terms recorded and answers them again."""
+        async with self.session_factory() as session, session.begin():
+            application = await session.get(
+                LoanApplication, offer.application_id, with_for_update=True
+            )
+            assert application is not None
+            recorded = application.offer or {}
+            canonical: dict[str, Any] | None = recorded.get("terms")
+            if not _terms_of(offer, recorded) or not isinstance(canonical, dict):
+                view = await _offer_view(session, application, offer)
+                canonical = offer_terms(
+                    view,
+                    method=RepaymentMethod(application.repayment_method),
+                    product_id=application.product_id,
+                    product_version=application.product_version,
+                )
+                application.offer = {
+                    **offer.model_dump(mode="json"),
+                    "document_sha256": offer_terms_sha256(canonical),
+                    "apr": canonical["apr"],
+                    "bound_to": "terms",
+                    "terms": canonical,
+                }
+        return _terms_document(canonical)
+
+    @activity.defn(name="issue_offer_pdf")
+    async def issue_offer_pdf(self, offer: OfferTerms) -> OfferDocument:
+        """The offer letter (PDF) of the terms ``prepare_offer`` recorded, rendered from them
+        alone (the same terms, the same bytes), stored and recorded once; the acceptance does
+        not wait for it (offer-terms-v1)."""
+        reference = offer.expires_at.isoformat()
+        async with self.session_factory() as session:
+            application = await session.get(LoanApplication, offer.application_id)
+            assert application is not None
+            recorded = application.offer or {}
+            canonical = recorded.get("terms")
+            if not _terms_of(offer, recorded) or not isinstance(canonical, dict):
+                raise ApplicationError(
+                    "no terms recorded for this offer",
+                    type="offer.not_prepared",
+                    non_retryable=True,
+                )
+            existing = await self._recorded(session, application.id, "offer_letter", reference)
+        if existing is None:
+            key = DocumentKey(offer.application_id, None, "offer_letter", reference)
+            existing = await self._issue(key, render_offer, canonical)
+        return _terms_document(canonical).model_copy(update={"document_id": str(existing.id)})
 
     @activity.defn(name="issue_contract")
     async def issue_contract(self, loan_id: uuid.UUID) -> OfferDocument:
@@ -240,6 +331,7 @@ class LoanDocumentActivities:
                 accepted_at=loan.accepted_at or datetime.now(UTC),
                 offer_sha256=loan.offer_sha256,
                 masked_account=mask_bank_account(loan.account),
+                binds_terms=(application.offer or {}).get("bound_to") == "terms",
             )
             existing = await self._recorded(session, application.id, "contract", str(loan.id))
         if existing is None:

@@ -61,7 +61,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -702,36 +702,10 @@ def offer_letter_render_ms(runs: int = 5) -> float:
     idle (``issue_offer_letter`` renders it inline, on the worker's event loop)."""
     import time
 
-    from documents.loan_documents import LoanTermsView, render_offer_letter
-    from domain.apr import apr_for_schedule
-    from domain.schedule import RepaymentMethod, ScheduleRequest, build_schedule
+    from bench.letter_cpu import sample_terms
+    from documents.loan_documents import render_offer_letter
 
-    schedule = build_schedule(
-        ScheduleRequest(
-            principal=AMOUNT,
-            annual_rate=Decimal("0.0360"),
-            term_periods=TERM_MONTHS,
-            method=RepaymentMethod.EQUAL_INSTALLMENT,
-            start_date=date.today(),
-        )
-    )
-    fee = Decimal("750.00")
-    view = LoanTermsView(
-        reference="APP-BENCH",
-        borrower_name="上海恒信科技有限公司",
-        masked_uscc="9131********1234",
-        institution_name="基准测试银行",
-        product_name="小微经营贷 基准",
-        amount=AMOUNT,
-        annual_rate=Decimal("0.0360"),
-        apr=apr_for_schedule(AMOUNT, schedule, fee),
-        term_months=TERM_MONTHS,
-        method_label="等额本息 equal installment",
-        issued_on=date.today(),
-        expires_on=date.today() + timedelta(days=7),
-        schedule=schedule,
-        upfront_fee=fee,
-    )
+    view = sample_terms(AMOUNT, Decimal("0.0360"), TERM_MONTHS, Decimal("750.00"), date.today())
     render_offer_letter(view)  # fonts and templates loaded once
     timings = []
     for _ in range(runs):

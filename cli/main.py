@@ -1145,7 +1145,16 @@ def _offer_lines(progress: ApplicationProgress) -> list[str]:
         f"{label('repayment_method', offer.repayment_method)}"
     )
     lines.append(f"  accept before 请于 {beijing(offer.expires_at)} (北京时间) 前接受")
-    if document:
+    if document and document.bound_to == "terms":
+        if document.total_repayment is not None and document.first_payment is not None:
+            lines.append(
+                f"  {document.installments} 期 installments, "
+                f"first 首期 {money(document.first_payment)} on {document.first_due_date}, "
+                f"total 还款总额 {money(document.total_repayment)}"
+                f", maturity 到期 {document.maturity_date}"
+            )
+        lines.append(f"  offer terms 要约条款 SHA-256 {document.sha256} (accept --sha256)")
+    elif document:
         lines.append(f"  offer letter 要约函 SHA-256 {document.sha256}")
     return lines
 
@@ -1255,12 +1264,16 @@ def application_offer(
             letter = client.application_document(application_id, "offer_letter")
         except LoanBridgeError as exc:
             _explain(exc)
-    typer.echo(f"offer letter 要约函 SHA-256: {letter.sha256}")
     document = progress.offer_document
+    if letter.accepts != letter.sha256:  # the acceptance binds to the terms the letter prints
+        typer.echo(f"offer terms 要约条款 SHA-256 (accept --sha256): {letter.accepts}")
+        typer.echo(f"offer letter 要约函 file SHA-256: {letter.sha256}")
+    else:
+        typer.echo(f"offer letter 要约函 SHA-256: {letter.sha256}")
     typer.echo(f"APR 年化利率: {percent(document.apr) if document else '—'}")
     for line in _offer_lines(progress)[:1]:
         typer.echo(line)
-    if document and document.sha256 != letter.sha256:
+    if document and document.sha256 != letter.accepts:
         typer.secho(
             "warning: 该要约函不是待接受的版本 / this is not the letter awaiting acceptance "
             f"({document.sha256})",
@@ -1333,7 +1346,7 @@ def application_accept(
     with session.client(session.settings()) as client:
         try:
             if sha256 is None:
-                sha256 = client.application_document(application_id, "offer_letter").sha256
+                sha256 = client.application_document(application_id, "offer_letter").accepts
                 typer.echo(f"offer letter 要约函 downloaded 已下载, SHA-256 {sha256}")
             if code is None:
                 _code_sent(client.request_acceptance_code(application_id))

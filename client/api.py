@@ -196,7 +196,10 @@ class LoanBridgeClient:
                 "download it again",
                 [],
             )
-        return Document(content=content, sha256=digest, declared_sha256=declared)
+        offer = (response.headers.get("X-Offer-SHA256") or "").strip().lower() or None
+        return Document(
+            content=content, sha256=digest, declared_sha256=declared, offer_sha256=offer
+        )
 
     # ---- health --------------------------------------------------------------------
     def healthz(self) -> HealthOut:
@@ -696,11 +699,19 @@ class LoanBridgeClient:
 
 @dataclass(frozen=True)
 class Document:
-    """A downloaded PDF: its bytes, the SHA-256 of those bytes, the hash the API declared."""
+    """A downloaded PDF: its bytes, the SHA-256 of those bytes, the hash the API declared
+    and, for an offer letter, the hash its acceptance takes (:attr:`accepts`)."""
 
     content: bytes
     sha256: str
     declared_sha256: str | None = None
+    offer_sha256: str | None = None
+
+    @property
+    def accepts(self) -> str:
+        """What accepting this offer letter binds to: the digest of the offer's terms the
+        letter prints, or (letters from before, or another document) the bytes' SHA-256."""
+        return self.offer_sha256 or self.sha256
 
 
 def _idempotency(key: str | None) -> dict[str, str]:

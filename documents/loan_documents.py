@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -14,7 +15,13 @@ from documents.pdf import render_pdf
 from domain.classification import RiskCategory
 from domain.extension import max_cumulative_extension_months
 from domain.labels import Vocabulary, known, label
-from domain.schedule import Installment, Schedule
+from domain.schedule import (
+    Installment,
+    RepaymentMethod,
+    Schedule,
+    ScheduleRequest,
+    build_schedule,
+)
 from domain.servicing import InstallmentStatus
 
 PREVIEW_HEAD_ROWS = 6
@@ -110,6 +117,7 @@ class AcceptanceView:
     accepted_at: datetime
     offer_sha256: str
     masked_account: str
+    binds_terms: bool = False  # the digest of the offer's terms (offer-terms-v1), not a file's
 
     def __post_init__(self) -> None:
         if not _SHA256_HEX.fullmatch(self.offer_sha256):
@@ -294,9 +302,122 @@ def document_sha256(pdf: bytes) -> str:
     return hashlib.sha256(pdf).hexdigest()
 
 
-def render_offer_letter(terms: LoanTermsView) -> bytes:
-    """贷款要约 / Loan offer: APR first, the terms, a schedule preview, how to accept."""
-    return render_pdf("offer_letter", {"terms": terms, "preview": schedule_preview(terms.schedule)})
+# ---- the offer's terms, bound by the acceptance ------------------------------------------------
+
+OFFER_LETTER_VERSION = "offer-letter-2026-12"
+"""The version of templates/pdf/offer_letter.html (and its stylesheet) in the offer's terms:
+change it with any change to what the letter prints, so a letter re-rendered later for the
+same terms has the same bytes or another terms digest."""
+
+
+def offer_terms(
+    terms: LoanTermsView, *, method: RepaymentMethod, product_id: uuid.UUID, product_version: int
+) -> dict[str, object]:
+    """The canonical offer (JSON-ready, strings for money and dates): everything the offer
+    letter prints — amount, rate, APR, term, method, fees, the whole schedule, the parties,
+    the product and its version, the letter template's version. Its SHA-256
+    (:func:`offer_terms_sha256`) is what an acceptance binds to; :func:`terms_from_offer`
+    rebuilds the letter's view from it alone, so the letter is a function of these terms."""
+    return {
+        "letter": OFFER_LETTER_VERSION,
+        "reference": terms.reference,
+        "borrower_name": terms.borrower_name,
+        "masked_uscc": terms.masked_uscc,
+        "institution_name": terms.institution_name,
+        "product_id": str(product_id),
+        "product_version": product_version,
+        "product_name": terms.product_name,
+        "amount": str(terms.amount),
+        "annual_rate": str(terms.annual_rate),
+        "apr": str(terms.apr),
+        "term_months": terms.term_months,
+        "method": method.value,
+        "method_label": terms.method_label,
+        "issued_on": terms.issued_on.isoformat(),
+        "expires_on": terms.expires_on.isoformat() if terms.expires_on else None,
+        "upfront_fee": str(terms.upfront_fee),
+        "penalty_multiplier": str(terms.penalty_multiplier),
+        "schedule_start": terms.schedule.request.start_date.isoformat(),
+        "schedule": [
+            [
+                row.number,
+                row.due_date.isoformat(),
+                str(row.principal),
+                str(row.interest),
+                str(row.payment),
+                str(row.closing_balance),
+            ]
+            for row in terms.schedule.installments
+        ],
+    }
+
+
+def offer_terms_sha256(offer: dict[str, object]) -> str:
+    """SHA-256 of the canonical JSON of ``offer`` (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(offer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def terms_from_offer(offer: dict[str, object]) -> LoanTermsView:
+    """The letter's view of a canonical offer; raises ``ValueError`` when the schedule it
+    holds is not the one its terms build (a record altered, or another schedule engine)."""
+    amount, rate = Decimal(str(offer["amount"])), Decimal(str(offer["annual_rate"]))
+    term_months = int(str(offer["term_months"]))
+    issued_on = date.fromisoformat(str(offer["issued_on"]))
+    schedule = build_schedule(
+        ScheduleRequest(
+            principal=amount,
+            annual_rate=rate,
+            term_periods=term_months,
+            method=RepaymentMethod(str(offer["method"])),
+            start_date=date.fromisoformat(str(offer["schedule_start"])),
+        )
+    )
+    expires = offer.get("expires_on")
+    terms = LoanTermsView(
+        reference=str(offer["reference"]),
+        borrower_name=str(offer["borrower_name"]),
+        masked_uscc=str(offer["masked_uscc"]),
+        institution_name=str(offer["institution_name"]),
+        product_name=str(offer["product_name"]),
+        amount=amount,
+        annual_rate=rate,
+        apr=Decimal(str(offer["apr"])),
+        term_months=term_months,
+        method_label=str(offer["method_label"]),
+        issued_on=issued_on,
+        expires_on=date.fromisoformat(str(expires)) if expires else None,
+        schedule=schedule,
+        upfront_fee=Decimal(str(offer["upfront_fee"])),
+        penalty_multiplier=Decimal(str(offer["penalty_multiplier"])),
+    )
+    rebuilt = offer_terms(
+        terms,
+        method=RepaymentMethod(str(offer["method"])),
+        product_id=uuid.UUID(str(offer["product_id"])),
+        product_version=int(str(offer["product_version"])),
+    )
+    if {**rebuilt, "letter": offer["letter"]} != offer:
+        raise ValueError("the offer's schedule is not the one its terms build")
+    return terms
+
+
+def render_offer_letter(terms: LoanTermsView, terms_sha256: str = "") -> bytes:
+    """贷款要约 / Loan offer: APR first, the terms, a schedule preview, how to accept; with
+    ``terms_sha256`` (the digest of :func:`offer_terms`) the letter prints the digest the
+    acceptance binds to, else (letters issued before) the acceptance binds to its bytes."""
+    context = {
+        "terms": terms,
+        "preview": schedule_preview(terms.schedule),
+        "terms_sha256": terms_sha256,
+    }
+    return render_pdf("offer_letter", context)
+
+
+def render_offer(offer: dict[str, object]) -> bytes:
+    """The offer letter of a canonical offer, printing its terms digest (deterministic: the
+    same terms give the same bytes)."""
+    return render_offer_letter(terms_from_offer(offer), offer_terms_sha256(offer))
 
 
 def render_loan_contract(terms: LoanTermsView, acceptance: AcceptanceView) -> bytes:

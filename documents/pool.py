@@ -1,6 +1,6 @@
 """Where PDFs are rendered: a thread (tests, tools) or a pool of low-priority processes (workers).
 
-WeasyPrint needs about a quarter of a CPU-second for an offer letter. Rendered on a thread of
+WeasyPrint needs about a sixth of a CPU-second for an offer letter. Rendered on a thread of
 the worker process it holds the GIL against the workflow tasks and activities of every other
 case, so one letter delays everybody's decision. ``ProcessPoolRenderer`` renders in separate
 processes instead (spawned, not forked: the worker's event loop and connections stay out of

@@ -42,3 +42,6 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
     || { echo "bootstrap: installation incomplete" >&2; exit 1; }
   echo "$wanted" >"$stamp"
 fi
+# The PDFs embed a GB 2312 subset of Noto Sans CJK, built once (≈ 30 CPU-s) into
+# ~/.cache/loanbridge/fonts: built here so no worker's first letter waits for it.
+.venv/bin/python -W ignore -m documents.fonts >/dev/null

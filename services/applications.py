@@ -576,3 +576,11 @@ async def document(
     is not issued."""
     await application_for(session, user, application_id)
     return await latest_issued(session, kind, LoanDocument.application_id == application_id)
+
+
+async def offer_sha256(session: AsyncSession, user: Principal, application_id: uuid.UUID) -> str:
+    """The hash an acceptance of the current offer binds to: the digest of its terms (which
+    its letter prints) since offer-terms-v1, the hash of the letter's bytes before; empty
+    while there is no offer."""
+    row = await application_for(session, user, application_id)
+    return str((row.offer or {}).get("document_sha256", ""))

@@ -647,6 +647,16 @@ async def _progress(
         )
 
 
+async def _letter_ready(session: SessionDep, user: Principal, application_id: uuid.UUID) -> bool:
+    """Whether the offer letter's PDF is issued: an offer bound to its terms is readable and
+    acceptable at once, its letter follows from the documents queue a moment later."""
+    try:
+        await applications.document(session, user, application_id, "offer_letter")
+    except Refusal:
+        return False
+    return True
+
+
 async def _application_page(
     ctx: WebContext,
     session: SessionDep,
@@ -696,6 +706,7 @@ async def _application_page(
         checklist=materials_checklist(asked, files, only=asked),
         max_material_mb=MAX_MATERIAL_BYTES // (1024 * 1024),
         offer_pending=stage in OFFER_STAGES,
+        letter_ready=await _letter_ready(session, user, application_id),
         may_withdraw=stage in WITHDRAWABLE,
         code_sent=code_sent,
         unread=await unread_notices(ctx, session),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -63,15 +63,26 @@ class ActivityOptions:
             )
         else:
             result = await workflow.execute_activity(
-                call.name,
-                call.arg,
-                result_type=call.result_type,
-                task_queue=task_queue,
-                start_to_close_timeout=self.start_to_close_timeout,
-                heartbeat_timeout=self.heartbeat_timeout,
-                retry_policy=self.retry_policy,
+                call.name, call.arg, result_type=call.result_type, **self._scheduled(task_queue)
             )
         return cast(R, result)
+
+    def _scheduled(self, task_queue: str | None) -> dict[str, Any]:
+        """The options of a (non-local) activity scheduled through the server."""
+        return {
+            "task_queue": task_queue,
+            "start_to_close_timeout": self.start_to_close_timeout,
+            "heartbeat_timeout": self.heartbeat_timeout,
+            "retry_policy": self.retry_policy,
+        }
+
+    def start(self, call: Call[R], *, task_queue: str | None = None) -> workflow.ActivityHandle[R]:
+        """Schedule ``call`` now (the command is in this very activation, whatever the
+        workflow does next) and return its handle, for a step the workflow does not wait on."""
+        handle = workflow.start_activity(
+            call.name, call.arg, result_type=call.result_type, **self._scheduled(task_queue)
+        )
+        return cast("workflow.ActivityHandle[R]", handle)
 
 
 # Our own database: retry for as long as it takes (a restart of PostgreSQL must not lose work).

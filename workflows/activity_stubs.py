@@ -124,6 +124,8 @@ disburse_loan = stub("disburse_loan", uuid.UUID, DisbursementResult)
 
 # ---- documents (activities/loan_documents.py) -----------------------------------------
 issue_offer_letter = stub("issue_offer_letter", OfferTerms, OfferDocument)
+prepare_offer = stub("prepare_offer", OfferTerms, OfferDocument)
+issue_offer_pdf = stub("issue_offer_pdf", OfferTerms, OfferDocument)
 issue_contract = stub("issue_contract", uuid.UUID, OfferDocument)
 issue_extension_addendum = stub("issue_extension_addendum", Addendum, OfferDocument)
 issue_settlement_certificate = stub("issue_settlement_certificate", LoanRef, OfferDocument)

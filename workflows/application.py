@@ -5,6 +5,7 @@ once → the loan's servicing workflow (business id ``application-{id}``)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.documents import issue_document
+from workflows.documents import issue_document, start_document
 from workflows.notices import notify_enterprise
 
 with workflow.unsafe.imports_passed_through():
@@ -106,6 +107,10 @@ DISBURSEMENT_FAILED_NOTICE = "disbursement-failed-notice-v1"
 # An acceptance is signed by the legal representative: typed name and a one-time code texted
 # to the registered mobile, checked (and logged) before the offer counts as accepted.
 VERIFIED_SIGNER = "verified-signer-v1"
+# The offer is readable and acceptable with the decision: its canonical terms and their digest
+# (what the acceptance binds to) come from a database step, the letter printing that digest is
+# rendered afterwards without holding the offer up (before: the letter first, its bytes' hash).
+OFFER_TERMS = "offer-terms-v1"
 
 _T = TypeVar("_T")
 
@@ -128,6 +133,13 @@ def _present(value: _T | None, what: str) -> _T:
     if value is None:
         raise ApplicationError(f"{what} is missing", type="workflow.invariant", non_retryable=True)
     return value
+
+
+def _letter_issued(letter: asyncio.Future[OfferDocument]) -> None:
+    """The offer letter's activity ended (offer-terms-v1): the applicant downloads it now; a
+    final failure (retried until then) is logged, the offer stands on its terms."""
+    if not letter.cancelled() and letter.exception() is not None:
+        workflow.logger.warning("offer letter not issued: %s", letter.exception())
 
 
 def _refuse(message: str, code: str) -> ApplicationError:
@@ -155,6 +167,8 @@ class LoanApplicationWorkflow:
         self.review_round = 0
         self.offer: OfferTerms | None = None
         self.offer_document: OfferDocument | None = None
+        # offer-terms-v1: the letter rendering beside the offer
+        self._letter: workflow.ActivityHandle[OfferDocument] | None = None
         self.acceptance: Acceptance | None = None
         self.accepted_at: datetime | None = None
         self.refusal: OfferRefusal | None = None
@@ -505,7 +519,12 @@ class LoanApplicationWorkflow:
         )
         if not self.lean:  # since lean-records-v1 the offer letter records its offer
             await _db(stub.record_offer(self.offer))
-        if workflow.patched(OFFER_LETTER):
+        if workflow.patched(OFFER_TERMS):
+            self.offer_document = await _db(stub.prepare_offer(self.offer))
+            # The letter is rendered beside the offer, which does not wait for it.
+            self._letter = start_document(stub.issue_offer_pdf(self.offer))
+            self._letter.add_done_callback(_letter_issued)
+        elif workflow.patched(OFFER_LETTER):
             self.offer_document = await issue_document(stub.issue_offer_letter(self.offer))
         stage = "counter_offered" if counter else "offered"
         await self._stage(

@@ -599,11 +599,24 @@ class OfferTerms(Contract):
 
 
 class OfferDocument(Contract):
-    """The offer letter as issued: stored encrypted, identified by the hash of its bytes."""
+    """The offer as the applicant accepts it. Before offer-terms-v1 the letter as issued
+    (``bound_to`` ``letter``): ``sha256`` the hash of its bytes, ``document_id`` its record.
+    Since (``bound_to`` ``terms``): ``sha256`` the digest of the canonical offer terms
+    (``documents.loan_documents.offer_terms``), known with the decision, which the letter —
+    rendered afterwards, deterministically from those terms — prints; ``document_id`` empty
+    and the schedule's summary given."""
 
     sha256: str
     apr: Decimal
     document_id: str
+    bound_to: str = "letter"
+    total_interest: Decimal | None = None
+    total_repayment: Decimal | None = None
+    upfront_fee: Decimal | None = None
+    first_payment: Decimal | None = None
+    first_due_date: date | None = None
+    maturity_date: date | None = None
+    installments: int = 0
 
 
 class Acceptance(Contract):

@@ -17,12 +17,22 @@ R = TypeVar("R")
 DOCUMENTS_QUEUE = "documents-queue-v1"
 
 
+def _queue() -> str | None:
+    if workflow.patched(DOCUMENTS_QUEUE):
+        return documents_queue(workflow.info().task_queue)
+    return None
+
+
 async def issue_document(call: Call[R]) -> R:
     """Run the document activity ``call`` (issued once per document, whatever the retries).
 
     It runs on the documents task queue, where the workers take only as many as their
     renderers can work on: a burst of letters waits in Temporal, not in activity slots."""
-    queue = None
-    if workflow.patched(DOCUMENTS_QUEUE):
-        queue = documents_queue(workflow.info().task_queue)
-    return await DOCUMENT.run(call, task_queue=queue)
+    return await DOCUMENT.run(call, task_queue=_queue())
+
+
+def start_document(call: Call[R]) -> workflow.ActivityHandle[R]:
+    """:func:`issue_document` without waiting: scheduled in this activation (the patch and the
+    command where the workflow's own code puts them, not where a background task happens to
+    run on replay), its handle returned."""
+    return DOCUMENT.start(call, task_queue=_queue())

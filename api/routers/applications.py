@@ -238,14 +238,15 @@ async def application_document(
     session: SessionDep,
     ctx: ContextDep,
 ) -> Response:
-    """The latest offer letter or the contract as issued (PDF); its SHA-256 in a header."""
+    """The latest offer letter or the contract as issued (PDF); its SHA-256 in a header and,
+    for the offer letter, the hash the acceptance takes (X-Offer-SHA256: the digest of the
+    offer's terms the letter prints, or the letter's own hash for letters issued before)."""
     document = await applications.document(session, user, application_id, kind)
     pdf = ctx.document_store().get(document.sha256)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "X-Document-SHA256": document.sha256,
-            "Content-Disposition": f'inline; filename="{kind}-{application_id}.pdf"',
-        },
-    )
+    headers = {
+        "X-Document-SHA256": document.sha256,
+        "Content-Disposition": f'inline; filename="{kind}-{application_id}.pdf"',
+    }
+    if kind == "offer_letter":
+        headers["X-Offer-SHA256"] = await applications.offer_sha256(session, user, application_id)
+    return Response(pdf, media_type="application/pdf", headers=headers)

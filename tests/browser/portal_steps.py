@@ -250,6 +250,7 @@ async def read_the_offer(page: Page, shot: Shots, lender: Lender, app_id: str) -
     desktop, a link to open it on a phone."""
     await approve(shot.workbench.platform, lender, app_id)
     await reload_until(page, "获取签约验证码")
+    await reload_until(page, "下载要约函")  # the letter's PDF follows the offer
     if page.viewport_size and page.viewport_size["width"] >= 1000:
         await expect(page.locator("iframe.letter")).to_be_visible()
     else:

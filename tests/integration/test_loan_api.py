@@ -114,17 +114,24 @@ async def test_application_with_a_question_to_a_settled_loan(
     assert other.status_code == 200, other.text  # a supervisor has the authority too
 
     offered = await _progress_until(platform, app_id, applicant, {"offered"})
-    assert offered["offer_document"]["apr"]
-    letter = await platform.http.get(
-        f"/api/v1/applications/{app_id}/documents/offer_letter", headers=applicant
-    )
-    assert letter.status_code == 200 and letter.content.startswith(b"%PDF")
-    sha = hashlib.sha256(letter.content).hexdigest()
-    assert letter.headers["X-Document-SHA256"] == sha == offered["offer_document"]["sha256"]
-    wrong = await sign_and_accept(
-        platform, sandbox, app_id, applicant, ACCOUNT, document_sha256="0" * 64
-    )
-    assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "offer.document_mismatch"
+    # Readable and acceptable with the decision: the terms' digest, the APR and the schedule's
+    # summary in the status, whether or not the letter is rendered yet (offer-terms-v1).
+    terms = offered["offer_document"]
+    assert terms["apr"] and terms["bound_to"] == "terms"
+    assert terms["installments"] == offered["offer"]["term_months"]
+    assert terms["total_repayment"] and terms["first_payment"] and terms["maturity_date"]
+    sha = terms["sha256"]
+    letter = await _letter(platform, app_id, applicant)
+    assert letter.content.startswith(b"%PDF")
+    file_sha = hashlib.sha256(letter.content).hexdigest()
+    assert letter.headers["X-Document-SHA256"] == file_sha != sha
+    assert letter.headers["X-Offer-SHA256"] == sha  # what the letter prints, the CLI shows
+    for stale in ("0" * 64, file_sha):  # another hash, or the file's own: refused
+        wrong = await sign_and_accept(
+            platform, sandbox, app_id, applicant, ACCOUNT, document_sha256=stale
+        )
+        assert wrong.status_code == 409, wrong.text
+        assert wrong.json()["error"]["code"] == "offer.document_mismatch"
     accepted = await sign_and_accept(
         platform, sandbox, app_id, applicant, ACCOUNT, document_sha256=sha
     )
@@ -319,3 +326,16 @@ async def test_daily_sweep_snapshots_the_portfolio_by_category(
     assert history.status_code == 200 and history.json() == []  # never left "normal"
     outsider = await platform.http.get("/api/v1/portfolio", headers=applicant)
     assert outsider.status_code == 403
+
+
+async def _letter(platform: Platform, app_id: str, applicant: dict[str, str]) -> httpx.Response:
+    """The offer letter, once rendered (in the background of the offer: 404 until then)."""
+    for _ in range(120):
+        letter = await platform.http.get(
+            f"/api/v1/applications/{app_id}/documents/offer_letter", headers=applicant
+        )
+        if letter.status_code != 404:
+            assert letter.status_code == 200, letter.text
+            return letter
+        await asyncio.sleep(0.5)
+    raise AssertionError("the offer letter was not issued within a minute")

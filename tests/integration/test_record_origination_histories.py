@@ -1,9 +1,11 @@
 """Records the application histories of issue 18 for the replay test (run with
 RECORD_HISTORIES=1): a refused disbursement (``disbursement-failed-notice-v1``) and a case
-withdrawn, by name, after a question and its answer (the ``Withdrawal`` payload)."""
+withdrawn, by name, after a question and its answer (the ``Withdrawal`` payload); and of issue
+23, an offer accepted by its terms' digest (``offer-terms-v1``)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -53,3 +55,37 @@ async def test_record_the_refused_disbursement_and_the_named_withdrawal(
     await platform.http.post(f"/api/v1/applications/{withdrawn}/withdraw", headers=applicant)
     await _progress_until(platform, withdrawn, applicant, {"withdrawn"})
     await _save(dev_env, f"application-{withdrawn}", "loan_application_withdrawn_by_name")
+
+
+async def test_record_an_offer_accepted_by_its_terms(
+    platform: Platform, sandbox: SandboxProcess, dev_env: WorkflowEnvironment
+) -> None:
+    """offer-terms-v1: the offer acceptable with the decision, its letter rendered beside it."""
+    _, admin, _ = await _lender(platform)
+    product = await platform.http.post(
+        "/api/v1/products", json=product_body("REPLAY-T"), headers=admin
+    )
+    applicant = await _verified_applicant(platform, sandbox)
+    app_id = await _submit(
+        platform, applicant, product.json()["id"], "100000.00", "经营周转", ["financial_statements"]
+    )
+    offered = await _progress_until(platform, app_id, applicant, {"offered"})
+    assert offered["offer_document"]["bound_to"] == "terms"
+    for _ in range(240):  # the letter rendered in the background is in the history too
+        letter = await platform.http.get(
+            f"/api/v1/applications/{app_id}/documents/offer_letter", headers=applicant
+        )
+        if letter.is_success:
+            break
+        await asyncio.sleep(0.5)
+    accepted = await sign_and_accept(
+        platform,
+        sandbox,
+        app_id,
+        applicant,
+        "6222020200998877665",
+        document_sha256=offered["offer_document"]["sha256"],
+    )
+    assert accepted.is_success, accepted.text
+    await _progress_until(platform, app_id, applicant, {"disbursed"})
+    await _save(dev_env, f"application-{app_id}", "loan_application_offer_terms_disbursed")

@@ -199,6 +199,21 @@ class FakeApplicationActivities:
         self.offers.append(offer)  # as the real activity: the letter records its offer
         return OfferDocument(sha256=LETTER_SHA, apr=offer.rate + Decimal("0.004"), document_id="d1")
 
+    @activity.defn(name="prepare_offer")
+    async def prepare_offer(self, offer: OfferTerms) -> OfferDocument:
+        self.offers.append(offer)  # as the real activity: the terms are recorded with the offer
+        return OfferDocument(
+            sha256=LETTER_SHA, apr=offer.rate + Decimal("0.004"), document_id="", bound_to="terms"
+        )
+
+    @activity.defn(name="issue_offer_pdf")
+    async def issue_offer_pdf(self, offer: OfferTerms) -> OfferDocument:
+        await self._pass("issue_offer_pdf")
+        self.letters.append(offer)
+        return OfferDocument(
+            sha256=LETTER_SHA, apr=offer.rate + Decimal("0.004"), document_id="d1", bound_to="terms"
+        )
+
     @activity.defn(name="issue_contract")
     async def issue_contract(self, loan_id: uuid.UUID) -> OfferDocument:
         self.contracts.append(loan_id)
@@ -255,6 +270,8 @@ class FakeApplicationActivities:
             self.hold_task,
             self.record_offer,
             self.issue_offer_letter,
+            self.prepare_offer,
+            self.issue_offer_pdf,
             self.issue_contract,
             self.record_acceptance,
             self.disburse_loan,
@@ -517,6 +534,31 @@ async def test_auto_approved_offer_accepted_is_disbursed_once_with_stages_in_ord
 
 
 # ---- credit review ------------------------------------------------------------------------
+
+
+async def test_the_offer_is_acceptable_by_its_terms_before_its_letter_is_rendered(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    fake = FakeApplicationActivities(
+        assessment=_assessment("auto_approve"), gates={"issue_offer_pdf": asyncio.Event()}
+    )
+    try:
+        async with offered(time_skipping_env, fake) as case:
+            shown = await case.progress()
+            stale = await _refusal(case.accept(document_sha256="b" * 64))
+            accepted = await case.accept()  # the letter still rendering
+            assert fake.letters == []
+            fake.release()
+            result = await case.result()
+    finally:
+        fake.release()
+    assert shown.stage == "offered" and shown.offer_document is not None
+    assert shown.offer_document.bound_to == "terms"
+    assert shown.offer_document.sha256 == LETTER_SHA
+    assert stale.type == "offer.document_mismatch"
+    assert accepted.stage == "disbursing" and result.stage == "disbursed"
+    assert fake.offers == [shown.offer]
+    assert [a.acceptance.document_sha256 for a in fake.acceptances] == [LETTER_SHA]
 
 
 async def test_referred_case_approved_by_an_officer_with_a_rate_is_offered_on_that_rate(

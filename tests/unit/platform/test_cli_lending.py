@@ -395,17 +395,24 @@ def test_a_material_without_its_file_is_refused_before_any_request(
     assert api.requests == []
 
 
-def test_offer_downloads_the_letter_and_prints_its_hash_and_apr(
-    api: FakeApi, tmp_path: Path
-) -> None:
+def _offer_saved(
+    api: FakeApi, document: dict[str, Any], letter: httpx.Response, target: Path
+) -> Any:
+    """``application offer --save``: the status (with ``document``), then the letter."""
     api.on(
         "GET",
         f"/api/v1/applications/{APP}/progress",
-        progress(offer=OFFER, offer_document=OFFER_DOCUMENT),
+        progress(offer=OFFER, offer_document=document),
     )
-    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", pdf_reply())
+    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", letter)
+    return run("application", "offer", APP, "--save", str(target))
+
+
+def test_offer_downloads_the_letter_and_prints_its_hash_and_apr(
+    api: FakeApi, tmp_path: Path
+) -> None:
     target = tmp_path / "offer.pdf"
-    result = run("application", "offer", APP, "--save", str(target))
+    result = _offer_saved(api, OFFER_DOCUMENT, pdf_reply(), target)
     assert result.exit_code == 0, result.output
     assert ("GET", f"/api/v1/applications/{APP}/documents/offer_letter") in api.calls
     assert f"SHA-256: {PDF_SHA}" in result.stdout
@@ -414,17 +421,59 @@ def test_offer_downloads_the_letter_and_prints_its_hash_and_apr(
     assert f"({len(PDF)} bytes)" in result.stdout
 
 
-def test_accept_uses_the_hash_of_the_letter_it_downloaded(api: FakeApi) -> None:
-    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", pdf_reply())
+TERMS_SHA = "7" * 64  # the digest of the offer's terms, which the letter prints
+TERMS_DOCUMENT = {
+    "sha256": TERMS_SHA,
+    "apr": "0.041234",
+    "document_id": "",
+    "bound_to": "terms",
+    "installments": 12,
+    "first_payment": "8512.34",
+    "first_due_date": "2027-01-08",
+    "total_repayment": "102148.08",
+    "total_interest": "2148.08",
+    "maturity_date": "2027-12-08",
+}
+
+
+def terms_letter() -> httpx.Response:
+    headers = {"X-Document-SHA256": PDF_SHA, "X-Offer-SHA256": TERMS_SHA}
+    return httpx.Response(200, content=PDF, headers=headers)
+
+
+def test_offer_bound_to_its_terms_prints_the_digest_the_acceptance_takes(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    result = _offer_saved(api, TERMS_DOCUMENT, terms_letter(), tmp_path / "offer.pdf")
+    assert result.exit_code == 0, result.output
+    assert f"offer terms 要约条款 SHA-256 (accept --sha256): {TERMS_SHA}" in result.stdout
+    assert f"file SHA-256: {PDF_SHA}" in result.stdout
+    assert "warning" not in result.output
+    assert (tmp_path / "offer.pdf").read_bytes() == PDF
+
+
+def _accept_without_a_hash(api: FakeApi, letter: httpx.Response) -> Any:
+    """``application accept`` without ``--sha256``: it downloads the letter first."""
+    api.on("GET", f"/api/v1/applications/{APP}/documents/offer_letter", letter)
     api.on(
         "POST",
         f"/api/v1/applications/{APP}/acceptance",
         {"stage": "disbursed", "loan_id": LOAN, "account": "6222 **** **** 3445"},
     )
-    result = run(
+    return run(
         "application", "accept", APP, "--name", "张三", "--account", "6222020200112233445",
         "--code", "482913",
     )  # fmt: skip
+
+
+def test_accept_without_a_hash_takes_the_terms_digest_the_letter_prints(api: FakeApi) -> None:
+    result = _accept_without_a_hash(api, terms_letter())
+    assert result.exit_code == 0, result.output
+    assert api.body()["document_sha256"] == TERMS_SHA
+
+
+def test_accept_uses_the_hash_of_the_letter_it_downloaded(api: FakeApi) -> None:
+    result = _accept_without_a_hash(api, pdf_reply())
     assert result.exit_code == 0, result.output
     assert api.calls == [
         ("GET", f"/api/v1/applications/{APP}/documents/offer_letter"),
@@ -1113,3 +1162,17 @@ def test_onboarding_status_shows_the_way_forward_and_resubmit_sends_only_the_cor
     refused = run("onboarding", "resubmit")
     assert refused.exit_code != 0
     assert "认证正在进行中" in refused.output
+
+
+def test_status_shows_the_offer_terms_digest_and_the_schedule_summary(api: FakeApi) -> None:
+    api.on("GET", f"/api/v1/applications/{APP}", application(status="offered"))
+    api.on(
+        "GET",
+        f"/api/v1/applications/{APP}/progress",
+        progress(stage="offered", offer=OFFER, offer_document=TERMS_DOCUMENT),
+    )
+    result = run("application", "status", APP)
+    assert result.exit_code == 0, result.output
+    assert f"offer terms 要约条款 SHA-256 {TERMS_SHA} (accept --sha256)" in result.stdout
+    assert "12 期 installments, first 首期 ¥8,512.34 on 2027-01-08" in result.stdout
+    assert "total 还款总额 ¥102,148.08, maturity 到期 2027-12-08" in result.stdout
