@@ -26,22 +26,27 @@ Headers = dict[str, str]
 
 
 @dataclass
-class Origination:
-    """A lender (its officer and supervisor) with one product, and a verified applicant."""
+class Lender:
+    """A lender (its officer and supervisor) with one product people decide on."""
 
     product_id: str
     product_name: str
     officer: Headers
     supervisor: Headers
+
+
+@dataclass
+class Origination(Lender):
+    """The lender, and a verified applicant."""
+
     applicant: Headers
     username: str
     mobile: str
     legal_rep_name: str
 
 
-async def lender_and_applicant(platform: Platform, sandbox: SandboxProcess) -> Origination:
-    """A new lender whose product refers every application to people, and a new verified
-    enterprise that may post demands and apply."""
+async def lender(platform: Platform) -> Lender:
+    """A new lender whose product refers every application to people."""
     inst_id, admin, officer = await _lender(platform)
     supervisor = await _user(platform, "supervisor", inst_id)
     code = f"PORIG-{uuid.uuid4().hex[:6].upper()}"
@@ -49,6 +54,18 @@ async def lender_and_applicant(platform: Platform, sandbox: SandboxProcess) -> O
         "/api/v1/products", json=product_body(code, auto_approval_limit="0"), headers=admin
     )
     assert product.status_code == 201, product.text
+    return Lender(
+        product_id=str(product.json()["id"]),
+        product_name=str(product.json()["name"]),
+        officer=officer,
+        supervisor=supervisor,
+    )
+
+
+async def lender_and_applicant(platform: Platform, sandbox: SandboxProcess) -> Origination:
+    """A new lender (``lender``) and a new verified enterprise that may post demands and
+    apply."""
+    made = await lender(platform)
     uscc, mobile, id_number = new_uscc(), new_mobile(), new_id_number()
     enterprise_id, applicant = await onboard_to_documents(
         platform, sandbox, uscc, mobile, id_number
@@ -57,10 +74,7 @@ async def lender_and_applicant(platform: Platform, sandbox: SandboxProcess) -> O
     assert (await wait_for_stage(platform, enterprise_id, {"verified"}))["stage"] == "verified"
     body = registration_body(uscc, id_number, mobile)
     return Origination(
-        product_id=str(product.json()["id"]),
-        product_name=str(product.json()["name"]),
-        officer=officer,
-        supervisor=supervisor,
+        **vars(made),
         applicant=applicant,
         username=body["account"]["username"],
         mobile=mobile,
@@ -68,7 +82,7 @@ async def lender_and_applicant(platform: Platform, sandbox: SandboxProcess) -> O
     )
 
 
-async def answer_demand(platform: Platform, case: Origination, demand_id: str) -> None:
+async def answer_demand(platform: Platform, case: Lender, demand_id: str) -> None:
     """The lender's officer answers the demand: interested at 3.95 %."""
     for _ in range(100):
         answered = await platform.http.post(
@@ -82,7 +96,7 @@ async def answer_demand(platform: Platform, case: Origination, demand_id: str) -
     raise AssertionError(f"the demand could not be answered: {answered.text}")
 
 
-async def credit_task(platform: Platform, case: Origination, app_id: str) -> str:
+async def credit_task(platform: Platform, case: Lender, app_id: str) -> str:
     """The credit-approval task of the application waiting for a decision, from the
     supervisor's inbox."""
     for attempt in range(200):
@@ -98,7 +112,7 @@ async def credit_task(platform: Platform, case: Origination, app_id: str) -> str
     raise AssertionError(f"no credit task for application {app_id}")
 
 
-async def decide(platform: Platform, case: Origination, app_id: str, **decision: Any) -> None:
+async def decide(platform: Platform, case: Lender, app_id: str, **decision: Any) -> None:
     """The supervisor claims the application's task and decides it."""
     task_id = await credit_task(platform, case, app_id)
     await platform.http.post(f"/api/v1/tasks/{task_id}/claim", headers=case.supervisor)
@@ -108,10 +122,10 @@ async def decide(platform: Platform, case: Origination, app_id: str, **decision:
     assert decided.status_code == 200, decided.text
 
 
-async def ask(platform: Platform, case: Origination, app_id: str, question: str) -> None:
+async def ask(platform: Platform, case: Lender, app_id: str, question: str) -> None:
     await decide(platform, case, app_id, action="request_info", question=question)
 
 
-async def approve(platform: Platform, case: Origination, app_id: str) -> None:
+async def approve(platform: Platform, case: Lender, app_id: str) -> None:
     """Approved at 4.20 % (an offer follows)."""
     await decide(platform, case, app_id, approve=True, reason="经营稳定", rate="0.0420")

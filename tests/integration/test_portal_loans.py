@@ -96,25 +96,24 @@ async def _confirmed(owner: Browser, url: str, form: dict[str, str]) -> str:
     return found.group(1)
 
 
-async def _decide_extension(
-    platform: Platform, loan: ServicedLoan, approve: bool, reason: str
+async def decide_extension(
+    platform: Platform, officer: dict[str, str], loan_id: str, approve: bool, reason: str
 ) -> None:
+    """The lender's officer claims the loan's extension task and decides it."""
     task: dict[str, Any] | None = None
     for _ in range(100):
-        inbox = await platform.http.get(
-            "/api/v1/tasks?kind=extension_approval", headers=loan.officer
-        )
-        task = next((t for t in inbox.json() if t["subject"] == f"loan-{loan.loan_id}"), None)
+        inbox = await platform.http.get("/api/v1/tasks?kind=extension_approval", headers=officer)
+        task = next((t for t in inbox.json() if t["subject"] == f"loan-{loan_id}"), None)
         if task:
             break
         await asyncio.sleep(0.1)
     assert task is not None
-    claimed = await platform.http.post(f"/api/v1/tasks/{task['id']}/claim", headers=loan.officer)
+    claimed = await platform.http.post(f"/api/v1/tasks/{task['id']}/claim", headers=officer)
     assert claimed.status_code == 200, claimed.text
     decided = await platform.http.post(
         f"/api/v1/tasks/{task['id']}/decision",
         json={"approve": approve, "reason": reason},
-        headers=loan.officer,
+        headers=officer,
     )
     assert decided.status_code == 200, decided.text
 
@@ -192,7 +191,8 @@ async def test_an_owner_pays_prepays_extends_pays_off_downloads_and_rates_in_the
         assert "待机构审批" in pending_form
         twice = await owner.post(f"{base}/extension", {"extra_months": "2", "reason": "再次申请"})
         assert twice.status_code == 409 and 'role="alert"' in twice.text
-        await _decide_extension(platform, loan, False, "现金流尚可覆盖本期还款")
+        refusal = "现金流尚可覆盖本期还款"
+        await decide_extension(platform, loan.officer, loan.loan_id, False, refusal)
         for _ in range(50):
             page = await _page(owner, base)
             if "未获批准" in page:
