@@ -58,11 +58,27 @@ BATCH = 5_000
 CONCURRENCY = 8
 
 
+def enterprise_of(n: int, focus_rows: int) -> int:
+    """Which of the ``ENTERPRISES`` the ``n``-th row belongs to: round-robin over all of them,
+    or, with ``focus_rows``, the first that many to enterprise 0 and the rest round-robin over
+    the others."""
+    if not focus_rows:
+        return n % ENTERPRISES
+    return 0 if n < focus_rows else 1 + (n - focus_rows) % (ENTERPRISES - 1)
+
+
 async def seed(
-    database_url: str, product_id: str, rows: int, seed_value: int, data_dir: Path
+    database_url: str,
+    product_id: str,
+    rows: int,
+    seed_value: int,
+    data_dir: Path,
+    *,
+    focus_rows: int = 0,
 ) -> dict[str, Any]:
     """``rows`` applications, loans and tasks of the bench institution; returns the ids the
-    measurement reads and an applicant's login."""
+    measurement reads (those of enterprise 0, whose applicant logs in as ``benchreader``) and
+    enterprise 0's id. ``focus_rows``: see ``enterprise_of``."""
     from sqlalchemy import insert, select
 
     from bench.servicing import due_today_state
@@ -142,7 +158,7 @@ async def seed(
         for k in range(count):
             n = start + k
             app_id, loan_id = uuid.uuid4(), uuid.uuid4()
-            enterprise = enterprises[n % ENTERPRISES]["id"]
+            enterprise = enterprises[enterprise_of(n, focus_rows)]["id"]
             apps.append(
                 {
                     "id": app_id,
@@ -205,6 +221,7 @@ async def seed(
         "rows": counted,
         "applications": [str(i) for i in application_ids],
         "loans": [str(i) for i in loan_ids],
+        "enterprise_id": str(applicant),
     }
 
 
