@@ -10,10 +10,14 @@ loans are one enterprise's; its applicant logs in. ``--rows // 5`` notices are w
 (``--focus`` // 4 of them the enterprise's, a third unread).
 
 Measured: one client (httpx, keep-alive, cookies) logs in through the portal's login form
-(its CSRF token, the session cookies), then each page in turn, after a warm-up of 10 calls,
-``--requests`` sequential GETs (the application and loan pages round-robin over the
-enterprise's rows). The app sends no ``Server-Timing`` header, so the time is the client's
-round trip on loopback: an upper bound on the server time. p50 and p99 per page.
+(its CSRF token, the session cookies), then, after 10 warm-up rounds, ``--requests``
+sequential rounds, each a GET of every page in turn (interleaved, so that other load on the
+machine falls on every page alike; the application and loan pages round-robin over the
+enterprise's rows). Then, page by page, a third as many GETs in a row with the CPU time
+the API process and our database's PostgreSQL backends spent on them (``CpuMeter``): the
+server's work per request, which contention delays but does not add to. The app sends no
+``Server-Timing`` header, so the latency is the client's round trip on loopback: an upper
+bound on the server time. p50 and p99 per page.
 
 Target (issue 22): p99 ≤ 100 ms for every page, the case list of the enterprise with 200
 applications among them.
@@ -44,6 +48,7 @@ from bench.origination import (
 )
 from bench.stack import (
     Clock,
+    CpuMeter,
     LatencySummary,
     fresh_database,
     machine,
@@ -111,20 +116,48 @@ async def portal_login(http: httpx.AsyncClient, username: str, password: str) ->
     (await http.get("/portal/home")).raise_for_status()
 
 
-async def measure(http: httpx.AsyncClient, paths: list[str], requests: int) -> LatencySummary:
-    """``WARM_UP`` calls, then ``requests`` sequential GETs round-robin over ``paths``; each
-    must answer 200 with a page (not a redirect to the login)."""
-    for number in range(WARM_UP):
-        (await http.get(paths[number % len(paths)])).raise_for_status()
-    timings: list[float] = []
-    for number in range(requests):
-        path = paths[number % len(paths)]
+async def measure(
+    http: httpx.AsyncClient, pages: dict[str, list[str]], requests: int
+) -> dict[str, LatencySummary]:
+    """``WARM_UP`` rounds, then ``requests`` sequential rounds; a round GETs each page once
+    (the next of its paths), so that whatever else the machine does falls on every page alike.
+    Each must answer 200 with a page (not a redirect to the login)."""
+    timings: dict[str, list[float]] = {name: [] for name in pages}
+    for number in range(WARM_UP + requests):
+        for name, paths in pages.items():
+            path = paths[number % len(paths)]
+            began = time.perf_counter()
+            response = await http.get(path)
+            spent = time.perf_counter() - began
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {path}: {response.status_code}")
+            if number >= WARM_UP:
+                timings[name].append(spent)
+    return {name: LatencySummary.of(values) for name, values in timings.items()}
+
+
+async def server_cpu(
+    http: httpx.AsyncClient, pages: dict[str, list[str]], requests: int, meter: CpuMeter
+) -> dict[str, dict[str, float]]:
+    """Per page, ``requests`` GETs in a row and the CPU the API process and our database's
+    PostgreSQL backends used meanwhile, per request: the server's work, which other load on
+    the machine delays but does not add to (the round trip it does add to)."""
+    found: dict[str, dict[str, float]] = {}
+    for name, paths in pages.items():
+        meter.start()
         began = time.perf_counter()
-        response = await http.get(path)
-        timings.append(time.perf_counter() - began)
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {path}: {response.status_code}")
-    return LatencySummary.of(timings)
+        for number in range(requests):
+            (await http.get(paths[number % len(paths)])).raise_for_status()
+        wall = time.perf_counter() - began
+        usage = meter.read()
+        assert usage is not None
+        per = {
+            part: round(pct / 100 * wall / requests * 1000, 2)
+            for part, pct in usage.components_pct_of_core.items()
+            if part in ("api", "postgres (our database)")
+        }
+        found[name] = {**per, "others_pct_of_machine": usage.others_pct_of_machine}
+    return found
 
 
 def pages(seeded: dict[str, Any], focus: int) -> dict[str, list[str]]:
@@ -142,7 +175,9 @@ def pages(seeded: dict[str, Any], focus: int) -> dict[str, list[str]]:
     }
 
 
-async def run(api: str, url: str, opts: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+async def run(
+    api: str, url: str, opts: argparse.Namespace, data_dir: Path, meter: CpuMeter
+) -> dict[str, Any]:
     clock = Clock(3600)
     async with httpx.AsyncClient(base_url=api, timeout=60) as http:
         product_id = await setup_lender(http, url)
@@ -154,12 +189,18 @@ async def run(api: str, url: str, opts: argparse.Namespace, data_dir: Path) -> d
         clock.say(f"  seeded in {time.perf_counter() - began:.1f} s: {seeded['rows']}")
     async with httpx.AsyncClient(base_url=api, timeout=60) as http:
         await portal_login(http, "benchreader", APPLICANT_PASSWORD)
+        measured = pages(seeded, opts.focus)
+        clock.say(f"measuring {len(measured)} pages, {opts.requests} rounds")
+        latencies = await measure(http, measured, opts.requests)
         figures: dict[str, Any] = {}
-        for name, paths in pages(seeded, opts.focus).items():
-            clock.say(f"measuring {name}")
-            latency = await measure(http, paths, opts.requests)
-            figures[name] = {"latency": latency, "paths": paths[:1], "variants": len(paths)}
-            clock.say(f"  {latency.line()}")
+        for name, paths in measured.items():
+            figures[name] = {"latency": latencies[name], "path": paths[0], "variants": len(paths)}
+            clock.say(f"  {name}: {latencies[name].line()}")
+        clock.say("server CPU per request, page by page")
+        cpu = await server_cpu(http, measured, max(20, opts.requests // 3), meter)
+        for name, row in cpu.items():
+            figures[name]["server_cpu_ms_per_request"] = row
+            clock.say(f"  {name}: {row}")
     return {
         "seeded_rows": seeded["rows"],
         "enterprise_applications": len(seeded["applications"]),
@@ -177,10 +218,12 @@ def report(results: dict[str, Any]) -> str:
     ]
     for name, row in results["pages"].items():
         latency = row["latency"]
+        cpu = row.get("server_cpu_ms_per_request", {})
+        work = cpu.get("api", 0.0) + cpu.get("postgres (our database)", 0.0)
         lines.append(
-            f"  {name:<28} p50 {latency.p50_ms:7.1f} ms  p99 {latency.p99_ms:7.1f} ms  "
-            f"max {latency.max_ms:7.1f} ms  (target p99 ≤ {P99_TARGET_MS:g} ms) → "
-            f"{verdict(latency.p99_ms <= P99_TARGET_MS)}"
+            f"  {name:<26} p50 {latency.p50_ms:6.1f} ms  p99 {latency.p99_ms:6.1f} ms  "
+            f"max {latency.max_ms:6.1f} ms  server CPU {work:5.1f} ms/req  "
+            f"(target p99 ≤ {P99_TARGET_MS:g} ms) → {verdict(latency.p99_ms <= P99_TARGET_MS)}"
         )
     lines.append("=" * 100)
     return "\n".join(lines)
@@ -206,7 +249,9 @@ def main() -> None:
         try:
             platform = start_platform(url, address, data_dir, clock.say)
             try:
-                figures = asyncio.run(run(platform.state.urls["api"], url, opts, data_dir))
+                meter = CpuMeter(url.rsplit("/", 1)[-1], self_label="this process (client)")
+                meter.named = {"api": platform.state.children["api"]}
+                figures = asyncio.run(run(platform.state.urls["api"], url, opts, data_dir, meter))
             finally:
                 platform.stop()
         finally:
