@@ -38,22 +38,13 @@ from typing import Any
 
 import httpx
 
-from bench.api_reads import seed
-from bench.origination import (
-    APPLICANT_PASSWORD,
-    DEFAULT_SERVER,
-    setup_lender,
-    start_platform,
-    start_temporal,
-)
+from bench.api_reads import arguments, bench_platform, publish, seed
+from bench.origination import APPLICANT_PASSWORD, setup_lender
 from bench.stack import (
     Clock,
     CpuMeter,
     LatencySummary,
-    fresh_database,
-    machine,
     verdict,
-    write_results,
 )
 from config.logging import configure_logging
 
@@ -217,26 +208,17 @@ def report(results: dict[str, Any]) -> str:
         f"(an upper bound on server time); {results['machine']}",
     ]
     for name, row in results["pages"].items():
-        latency = row["latency"]
-        cpu = row.get("server_cpu_ms_per_request", {})
+        latency, cpu = row["latency"], row.get("server_cpu_ms_per_request", {})
         work = cpu.get("api", 0.0) + cpu.get("postgres (our database)", 0.0)
-        lines.append(
-            f"  {name:<26} p50 {latency.p50_ms:6.1f} ms  p99 {latency.p99_ms:6.1f} ms  "
-            f"max {latency.max_ms:6.1f} ms  server CPU {work:5.1f} ms/req  "
-            f"(target p99 ≤ {P99_TARGET_MS:g} ms) → {verdict(latency.p99_ms <= P99_TARGET_MS)}"
-        )
-    lines.append("=" * 100)
-    return "\n".join(lines)
+        passed = verdict(latency.p99_ms <= P99_TARGET_MS)
+        lines.append(f"  {name:<26} {latency.line()}  server CPU {work:4.1f} ms/req → {passed}")
+    return "\n".join([*lines, f"  target: p99 ≤ {P99_TARGET_MS:g} ms on every page", "=" * 100])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="LoanBridge applicant portal benchmark")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_SERVER))
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser = arguments("LoanBridge applicant portal benchmark (issue 22)", 300, 20261208)
     parser.add_argument("--focus", type=int, default=200, help="the enterprise's applications")
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=20261208)
-    parser.add_argument("--quick", action="store_true", help="2,000 rows, 20 requests a page")
+    parser.add_argument("--quick", action="store_true", help="2,000 rows, 20 rounds")
     opts = parser.parse_args()
     if opts.quick:
         opts.rows, opts.requests = 2_000, 20
@@ -244,35 +226,25 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="lb-bench-portal-"))
     clock = Clock(3600)
     load_before = os.getloadavg()
-    with fresh_database(opts.database_url, "lb_bench_portal") as url:
-        temporal, address = start_temporal(data_dir, "memory")
-        try:
-            platform = start_platform(url, address, data_dir, clock.say)
-            try:
-                meter = CpuMeter(url.rsplit("/", 1)[-1], self_label="this process (client)")
-                meter.named = {"api": platform.state.children["api"]}
-                figures = asyncio.run(run(platform.state.urls["api"], url, opts, data_dir, meter))
-            finally:
-                platform.stop()
-        finally:
-            temporal.signal_stop()
-            temporal.wait_stopped(10)
-    results = {
-        "benchmark": "portal",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()],
-        "measured": "client round trip over loopback HTTP (no Server-Timing header)",
-        "rows": opts.rows,
-        "requests_per_page": opts.requests,
-        "target_p99_ms": P99_TARGET_MS,
+    with bench_platform(opts.database_url, "lb_bench_portal", data_dir, clock.say) as (
+        platform,
+        url,
+    ):
+        meter = CpuMeter(url.rsplit("/", 1)[-1], self_label="this process (client)")
+        meter.named = {"api": platform.state.children["api"]}
+        figures = asyncio.run(run(platform.state.urls["api"], url, opts, data_dir, meter))
+    publish(
+        "portal",
+        report,
+        clock,
+        load_average_before=[round(v, 2) for v in load_before],
+        load_average_after=[round(v, 2) for v in os.getloadavg()],
+        measured="client round trip over loopback HTTP (no Server-Timing header)",
+        rows=opts.rows,
+        requests_per_page=opts.requests,
+        target_p99_ms=P99_TARGET_MS,
         **figures,
-        "wall_s": clock.elapsed(),
-    }
-    text = report(results)
-    print(text)
-    print(f"results written to {write_results('portal', results, text)}")
+    )
 
 
 if __name__ == "__main__":
