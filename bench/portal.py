@@ -1,13 +1,13 @@
 """Applicant portal benchmark (issue 22): the portal's pages with 100,000 applications and
 100,000 loans in the database, one enterprise with 200 applications.
 
-Run ``python -m bench.portal`` (a few minutes; ``--quick`` for a smoke run of seconds:
-2,000 rows, 20 requests a page). The platform comes up and is seeded as in
-``bench.api_reads`` (its ``start_platform`` and ``seed``: fresh database, dev server, sandbox,
-one worker, the API and pages over real HTTP with uvicorn; ``--rows`` applications, loans and
-tasks over 1,000 enterprises), except that the first ``--focus`` (200) applications and their
-loans are one enterprise's; its applicant logs in. ``--rows // 5`` notices are written too
-(``--focus`` // 4 of them the enterprise's, a third unread).
+Run ``python -m bench.portal`` (about 4 minutes; ``--quick`` for a smoke run of under a
+minute, the platform's start included: 2,000 rows, 20 rounds). The platform comes up and is
+seeded by ``bench.api_reads`` (its ``bench_platform`` and ``seed``: fresh database, dev
+server, sandbox, one worker, the API and pages over real HTTP with uvicorn; ``--rows``
+applications, loans and tasks over 1,000 enterprises), except that the first ``--focus`` (200)
+applications and their loans are one enterprise's; its applicant logs in. ``--rows // 5``
+notices are written too (``--focus // 4`` of them the enterprise's, a third unread).
 
 Measured: one client (httpx, keep-alive, cookies) logs in through the portal's login form
 (its CSRF token, the session cookies), then, after 10 warm-up rounds, ``--requests``

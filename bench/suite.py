@@ -9,7 +9,7 @@ benchmark               what                                                    
 ``bench.kernels``       matching 1 demand × 10,000 products; APR of 360 periods     ~0.5 min
 ``bench.model``         scoring one / 10,000 enterprises; model quality (issue 7)    ~3 min
 ``bench.api_reads``     inbox, application status, loan schedule at 100,000 rows     ~3 min
-``bench.portal``        the applicant portal's pages at 100,000 rows                 ~2 min
+``bench.portal``        the applicant portal's pages at 100,000 rows                 ~4 min
 ``bench.origination``   automatic decisions under load vs a bare-Temporal baseline   8 min
 ``bench.servicing``     360-period schedule; 36-month loan; 10,000 loans falling due 5 min
 ======================  ==========================================================  ========
