@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +52,7 @@ from bench.origination import (
 from bench.stack import Clock, LatencySummary, fresh_database, machine, verdict, write_results
 from config.logging import configure_logging
 from config.settings import Settings
+from runtime.platform import Platform
 from runtime.processes import Child, free_port, wait_for_port
 
 P99_TARGET_MS = 50.0
@@ -58,11 +61,27 @@ BATCH = 5_000
 CONCURRENCY = 8
 
 
+def enterprise_of(n: int, focus_rows: int) -> int:
+    """Which of the ``ENTERPRISES`` the ``n``-th row belongs to: round-robin over all of them,
+    or, with ``focus_rows``, the first that many to enterprise 0 and the rest round-robin over
+    the others."""
+    if not focus_rows:
+        return n % ENTERPRISES
+    return 0 if n < focus_rows else 1 + (n - focus_rows) % (ENTERPRISES - 1)
+
+
 async def seed(
-    database_url: str, product_id: str, rows: int, seed_value: int, data_dir: Path
+    database_url: str,
+    product_id: str,
+    rows: int,
+    seed_value: int,
+    data_dir: Path,
+    *,
+    focus_rows: int = 0,
 ) -> dict[str, Any]:
     """``rows`` applications, loans and tasks of the bench institution; returns the ids the
-    measurement reads and an applicant's login."""
+    measurement reads (those of enterprise 0, whose applicant logs in as ``benchreader``) and
+    enterprise 0's id. ``focus_rows``: see ``enterprise_of``."""
     from sqlalchemy import insert, select
 
     from bench.servicing import due_today_state
@@ -142,7 +161,7 @@ async def seed(
         for k in range(count):
             n = start + k
             app_id, loan_id = uuid.uuid4(), uuid.uuid4()
-            enterprise = enterprises[n % ENTERPRISES]["id"]
+            enterprise = enterprises[enterprise_of(n, focus_rows)]["id"]
             apps.append(
                 {
                     "id": app_id,
@@ -205,6 +224,7 @@ async def seed(
         "rows": counted,
         "applications": [str(i) for i in application_ids],
         "loans": [str(i) for i in loan_ids],
+        "enterprise_id": str(applicant),
     }
 
 
@@ -328,44 +348,72 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="LoanBridge API read benchmark (issue 10)")
+def arguments(description: str, requests: int, seed: int) -> argparse.ArgumentParser:
+    """The options this benchmark and ``bench.portal`` share: the server, the rows seeded,
+    the requests measured and the seed."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_SERVER))
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--requests", type=int, default=requests)
+    parser.add_argument("--seed", type=int, default=seed)
+    return parser
+
+
+@contextmanager
+def bench_platform(
+    server_url: str, prefix: str, data_dir: Path, say: Callable[[str], None]
+) -> Iterator[tuple[Platform, str]]:
+    """A fresh database on ``server_url``, the Temporal dev server (state in memory) and the
+    platform on them; the platform and its database's URL. All stopped (and dropped) after."""
+    with fresh_database(server_url, prefix) as url:
+        temporal, address = start_temporal(data_dir, "memory")
+        try:
+            platform = start_platform(url, address, data_dir, say)
+            try:
+                yield platform, url
+            finally:
+                platform.stop()
+        finally:
+            temporal.signal_stop()
+            temporal.wait_stopped(10)
+
+
+def main() -> None:
+    parser = arguments("LoanBridge API read benchmark (issue 10)", 500, 20261128)
     parser.add_argument("--throughput-s", type=float, default=5.0)
-    parser.add_argument("--seed", type=int, default=20261128)
     opts = parser.parse_args()
     configure_logging("WARNING", json=False)
     data_dir = Path(tempfile.mkdtemp(prefix="lb-bench-api-"))
     clock = Clock(3600)
-    with fresh_database(opts.database_url, "lb_bench_api") as url:
-        temporal, address = start_temporal(data_dir, "memory")
-        hello, hello_url = start_hello(data_dir)
-        try:
-            platform = start_platform(url, address, data_dir, clock.say)
-            try:
-                figures = asyncio.run(
-                    run(platform.state.urls["api"], hello_url, url, opts, data_dir)
-                )
-            finally:
-                platform.stop()
-        finally:
-            for child in (hello, temporal):
-                child.signal_stop()
-                child.wait_stopped(10)
+    hello, hello_url = start_hello(data_dir)
+    try:
+        with bench_platform(opts.database_url, "lb_bench_api", data_dir, clock.say) as (
+            platform,
+            url,
+        ):
+            api = platform.state.urls["api"]
+            figures = asyncio.run(run(api, hello_url, url, opts, data_dir))
+    finally:
+        hello.signal_stop()
+        hello.wait_stopped(10)
+    publish("api_reads", report, clock, rows=opts.rows, target_p99_ms=P99_TARGET_MS, **figures)
+
+
+def publish(
+    name: str, report: Callable[[dict[str, Any]], str], clock: Clock, **fields: Any
+) -> None:
+    """The run's results (when, the machine, ``fields``, the wall time) printed as ``report``
+    makes them and written to ``<results>/<name>.json`` and ``.txt``."""
     results = {
-        "benchmark": "api_reads",
+        "benchmark": name,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "rows": opts.rows,
-        "target_p99_ms": P99_TARGET_MS,
-        **figures,
+        **fields,
         "wall_s": clock.elapsed(),
     }
     text = report(results)
     print(text)
-    print(f"results written to {write_results('api_reads', results, text)}")
+    print(f"results written to {write_results(name, results, text)}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ benchmark               what                                                    
 ``bench.kernels``       matching 1 demand × 10,000 products; APR of 360 periods     ~0.5 min
 ``bench.model``         scoring one / 10,000 enterprises; model quality (issue 7)    ~3 min
 ``bench.api_reads``     inbox, application status, loan schedule at 100,000 rows     ~3 min
+``bench.portal``        the applicant portal's pages at 100,000 rows                 ~4 min
 ``bench.origination``   automatic decisions under load vs a bare-Temporal baseline   8 min
 ``bench.servicing``     360-period schedule; 36-month loan; 10,000 loans falling due 5 min
 ======================  ==========================================================  ========
@@ -130,6 +131,21 @@ def api_rows(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def portal_rows(data: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for name, row in data["pages"].items():
+        latency = row["latency"]
+        rows.append(
+            (
+                f"portal {name.replace('_', ' ')} at {data['rows']:,} rows, p50 / p99 (round trip)",
+                f"{_ms(latency['p50_ms'])} / {_ms(latency['p99_ms'])}",
+                f"p99 ≤ {data['target_p99_ms']:g} ms",
+                _verdict(latency["p99_ms"] <= data["target_p99_ms"]),
+            )
+        )
+    return rows
+
+
 def origination_rows(data: dict[str, Any]) -> list[Row]:
     target = data["targets"]
     phase_a = data.get("phase_a") or {}
@@ -210,6 +226,7 @@ BENCHMARKS = (
         ("--rows", "2000", "--requests", "100", "--throughput-s", "2"),
         api_rows,
     ),
+    Benchmark("portal", ("--rows", "100000", "--requests", "300"), ("--quick",), portal_rows),
     Benchmark(
         "origination",
         ("--budget-minutes", "8"),

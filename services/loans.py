@@ -14,6 +14,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import AfterValidator, Field
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 from temporalio.client import Client
 
 from config.crypto import FieldCipher
@@ -162,8 +163,15 @@ async def visible_loans(
     session: AsyncSession, user: Principal, status: str | None, *, limit: int, offset: int = 0
 ) -> list[Loan]:
     """Applicants: their loans. Staff: their institution's. Platform-wide readers: all.
-    Newest first, of one status if given."""
-    stmt = select(Loan).order_by(Loan.created_at.desc())
+    Newest first, of one status if given. A list shows the figures of the read model: the
+    serviced account (a JSON document of kilobytes, parsed on load) and the encrypted columns
+    are not loaded (touching them on these rows raises, rather than a query per row)."""
+    stmt = (
+        select(Loan)
+        .options(defer(Loan.account_state, raiseload=True), defer(Loan.account, raiseload=True))
+        .options(defer(Loan.signed_name, raiseload=True))
+        .order_by(Loan.created_at.desc())
+    )
     if user.role is Role.APPLICANT:
         stmt = stmt.where(Loan.enterprise_id == user.enterprise_id)
     elif user.role in INSTITUTION_ROLES:
@@ -305,6 +313,13 @@ async def document(
     404 saying when it comes while it is not issued."""
     await loan_for(session, user, loan_id)
     return await latest_issued(session, kind, LoanDocument.loan_id == loan_id)
+
+
+async def issued_kinds(session: AsyncSession, user: Principal, loan_id: uuid.UUID) -> set[str]:
+    """The kinds of document issued so far for the loan (one query, whatever the kinds)."""
+    await loan_for(session, user, loan_id)
+    stmt = select(LoanDocument.kind).where(LoanDocument.loan_id == loan_id).distinct()
+    return set(await session.scalars(stmt))
 
 
 async def payoff_quote(

@@ -261,7 +261,7 @@ async def _loan_page(
     pending = account.state.pending_extension if account else None
     given = await compliance.ratings(session, user, application.id)
     apr = application.offer.get("apr") if isinstance(application.offer, dict) else None
-    present = await _issued(session, ctx, loan.id)
+    present = await loans.issued_kinds(session, user, loan.id)
     issued = {kind: kind in present for kind in DOCUMENT_KINDS}
     return render(
         ctx,
@@ -292,18 +292,6 @@ async def _loan_page(
 
 
 _EXTENSION_EVENTS = frozenset({"extension_requested", "extended", "extension_declined"})
-
-
-async def _issued(session: SessionDep, ctx: WebContext, loan_id: uuid.UUID) -> set[str]:
-    """The kinds of loan document issued so far."""
-    kinds = set()
-    for kind in DOCUMENT_KINDS:
-        try:
-            await loans.document(session, applicant(ctx), loan_id, kind)
-        except Refusal:
-            continue
-        kinds.add(kind)
-    return kinds
 
 
 @router.get("/loans/{loan_id}")

@@ -34,7 +34,7 @@ def test_the_quick_suite_runs_every_benchmark_and_writes_json_and_table(
     [md_path] = tmp_path.glob("*-quick.md")
     document = json.loads(json_path.read_text())
     expected = {b.name for b in BENCHMARKS if available(b.name)}
-    assert {"kernels", "api_reads", "origination", "servicing"} <= expected
+    assert {"kernels", "api_reads", "portal", "origination", "servicing"} <= expected
     assert set(document["runs"]) == expected
     assert not [name for name, run in document["runs"].items() if run["failed"]]
     measured = {row["benchmark"] for row in document["summary"] if row["measured"] != "—"}

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from bench.api_reads import ENTERPRISES, enterprise_of
 from bench.origination import (
     AMOUNT,
     Step,
@@ -18,6 +19,7 @@ from bench.origination import (
     split_at_decision,
     split_at_offer,
 )
+from bench.portal import pages
 from bench.servicing import bench_schedule, due_today_state
 from bench.stack import (
     CpuUsage,
@@ -165,3 +167,14 @@ async def test_a_failed_step_disturbed_by_other_processes_is_repeated_once() -> 
     best, _, steps, _ = await find_max_rate(_step(5, True), step, (5, 8), out_of_time=lambda: False)
     assert calls == [8, 8] and best == 8
     assert [s.remark for s in steps] == ["disturbed by other processes: repeated", "repeat"]
+
+
+def test_the_portal_bench_gives_one_enterprise_its_focus_rows_and_spreads_the_rest() -> None:
+    assert [enterprise_of(n, 0) for n in (0, 1, ENTERPRISES)] == [0, 1, 0]
+    owners = [enterprise_of(n, 200) for n in range(200 + 2 * (ENTERPRISES - 1))]
+    assert owners.count(0) == 200 and set(owners) == set(range(ENTERPRISES))
+    seeded = {"applications": ["a1", "a2"], "loans": ["l1"]}
+    measured = pages(seeded, 200)
+    assert measured["applications_list_page_10"] == ["/portal/applications?page=10"]
+    assert measured["application"] == ["/portal/applications/a1", "/portal/applications/a2"]
+    assert {"home", "loans_list", "loan_with_schedule", "messages", "privacy"} <= set(measured)
