@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
     WorkflowUpdateStage,
@@ -327,7 +329,7 @@ async def run_update(
             name, args=list(args), id=update_id, result_type=result_type
         )
     except Exception as exc:
-        raise _refused(exc, ended) from exc
+        raise await _refusal_of(handle, exc, ended) from exc
     return result
 
 
@@ -335,6 +337,24 @@ def _refused(exc: Exception, ended: Refusal | None) -> Refusal:
     """An Update's refusal; ``ended`` in place of ``process.finished`` when given."""
     error = refusal_from_workflow(exc)
     return ended if ended is not None and error.code == "process.finished" else error
+
+
+async def _refusal_of(
+    handle: WorkflowHandle[Any, Any], exc: Exception, ended: Refusal | None
+) -> Refusal:
+    """An Update's refusal. An Update that raced its workflow's end (the workflow completed
+    while the Update was on its way or running: the server's answer is no refusal of ours)
+    says where the process ended instead of failing as an unexpected error."""
+    try:
+        return _refused(exc, ended)
+    except Exception:
+        try:
+            running = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        except RPCError:
+            running = True
+        if running:
+            raise
+        return ended or Refusal(409, "process.finished", "该流程已结束", "The process has finished")
 
 
 async def run_update_within(
@@ -362,7 +382,7 @@ async def run_update_within(
             result_type=result_type,
         )
     except Exception as exc:
-        raise _refused(exc, ended) from exc
+        raise await _refusal_of(handle, exc, ended) from exc
     return await _outcome_within(update, wait_s)
 
 

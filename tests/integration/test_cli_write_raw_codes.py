@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ import cli.model as cli_model
 import cli.session as cli_session
 import domain.labels as labels
 from cli.demo import DEMO_PASSWORD, DEMO_PDF, DEMO_PNG, latest_code
+from cli.demo_materials import statements_xlsx
 from cli.main import LoanDocumentKind
 from config.settings import Settings
 from credit_model.demo import DEMO_VERSION, seed_demo_model
@@ -341,6 +343,10 @@ async def _loan(
     grants it), paid off; the application's and the loan's ids."""
     me = new.username
     apply = ("apply", "--product", product, "--term", "12", "--amount")
+    statements = t.folder / "2025年财务报表.xlsx"
+    statements.write_bytes(statements_xlsx(2025, Decimal("1280.00")))
+    flows = t.folder / "银行流水.pdf"
+    flows.write_bytes(DEMO_PDF)
     await t.refused(me, *apply, "-5")
     await t.refused(
         me, "apply", "--product", str(uuid.uuid4()), "--amount", "200000", "--term", "12"
@@ -389,6 +395,10 @@ async def _applications(t: Terminal, platform: Platform, new: Newcomer, product:
     amount above the officer's authority, which a supervisor declines."""
     me = new.username
     apply = ("apply", "--product", product, "--term", "12", "--amount")
+    statements = t.folder / "2025年财务报表.xlsx"
+    statements.write_bytes(statements_xlsx(2025, Decimal("1280.00")))
+    flows = t.folder / "银行流水.pdf"
+    flows.write_bytes(DEMO_PDF)
     refused = _id(await t.do(me, *apply, "150000"))
     await _application(platform, refused, {"offered"})
     await t.do(me, "application", "refuse", refused, "--reason", "利率偏高 rate too high")
@@ -399,8 +409,10 @@ async def _applications(t: Terminal, platform: Platform, new: Newcomer, product:
     questioned = _id(await t.do(me, *apply, "400000"))
     await _application(platform, questioned, {"materials_requested"})
     await t.refused(me, "application", "answer", questioned)
-    await t.refused(me, "application", "answer", questioned, "--material", "tax")
-    await t.do(me, "application", "answer", questioned, "--material", "financial_statements")
+    await t.refused(me, "application", "answer", questioned, "--file", f"tax={statements}")
+    await t.do(
+        me, "application", "answer", questioned, "--file", f"financial_statements={statements}"
+    )
     await _application(platform, questioned, {"in_review"})
     task = await _open_task(platform, f"application-{questioned}", "credit_approval")
     decide = ("tasks", "decide", task, "--action")
@@ -421,7 +433,8 @@ async def _applications(t: Terminal, platform: Platform, new: Newcomer, product:
     declined = _id(
         await t.do(
             me, "apply", "--product", product, "--amount", "1500000", "--term", "24",
-            "--material", "financial_statements", "--material", "bank_statements",
+            "--material", f"financial_statements={statements}",
+            "--material", f"bank_statements={flows}",
         )
     )  # fmt: skip
     await _application(platform, declined, {"in_review"})
