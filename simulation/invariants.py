@@ -552,6 +552,24 @@ _TASK_OPEN = {
 }
 
 
+# The event that answers a child workflow's start or an external signal, and the attributes
+# naming the initiating event.
+_ACKNOWLEDGEMENTS = {
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: (
+        "child_workflow_execution_started_event_attributes"
+    ),
+    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED: (
+        "start_child_workflow_execution_failed_event_attributes"
+    ),
+    EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: (
+        "external_workflow_execution_signaled_event_attributes"
+    ),
+    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: (
+        "signal_external_workflow_execution_failed_event_attributes"
+    ),
+}
+
+
 async def work_pending(client: Client, workflow_id: str) -> str:
     """What the current run's history shows in flight that a description does not: a
     workflow task not yet answered, a child or an external signal not yet acknowledged."""
@@ -568,22 +586,9 @@ async def work_pending(client: Client, workflow_id: str) -> str:
         )
     }
     for e in events:
-        if e.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
-            initiated.discard(
-                e.child_workflow_execution_started_event_attributes.initiated_event_id
-            )
-        elif e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
-            initiated.discard(
-                e.start_child_workflow_execution_failed_event_attributes.initiated_event_id
-            )
-        elif e.event_type == EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
-            initiated.discard(
-                e.external_workflow_execution_signaled_event_attributes.initiated_event_id
-            )
-        elif e.event_type == EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
-            initiated.discard(
-                e.signal_external_workflow_execution_failed_event_attributes.initiated_event_id
-            )
+        answer = _ACKNOWLEDGEMENTS.get(e.event_type)
+        if answer is not None:
+            initiated.discard(getattr(e, answer).initiated_event_id)
     return "child or signal unacknowledged" if initiated else ""
 
 

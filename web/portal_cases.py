@@ -50,7 +50,14 @@ from web.core import (
     render,
     text,
 )
-from web.portal_common import PAGE_SIZE, applicant, field_messages, page_number, unread_notices
+from web.portal_common import (
+    PAGE_SIZE,
+    applicant,
+    field_messages,
+    page_number,
+    pdf_response,
+    unread_notices,
+)
 from workflows.contracts import AcceptanceCodeSent, ApplicationProgress, OfferTerms
 
 router = APIRouter(include_in_schema=False)
@@ -172,7 +179,9 @@ async def posted_materials(
     field; the others are kept."""
     user = applicant(ctx)
     wanted = {parse_uuid(v) for v in form.getlist("material_id") if isinstance(v, str)}
-    files = [row for row in await materials.staged(session, user) if row.id in wanted]
+    files = (
+        [row for row in await materials.staged(session, user) if row.id in wanted] if wanted else []
+    )
     errors: dict[str, str] = {}
     for kind in (m.value for m in Material):
         for upload in form.getlist(f"material.{kind}"):
@@ -396,24 +405,7 @@ async def comparison(demand_id: str, ctx: Web, session: SessionDep) -> Response:
 async def comparison_pdf(demand_id: str, ctx: Web, session: SessionDep) -> Response:
     """The comparison sheet as a PDF download."""
     pdf = await demands.comparison_pdf(session, applicant(ctx), record_id(demand_id))
-    return _pdf(ctx, pdf, "offer-comparison.pdf", download=True)
-
-
-def _pdf(ctx: WebContext, content: bytes, name: str, *, download: bool) -> Response:
-    """A PDF of ours: downloaded, or shown in the page's own frame (never another site's)."""
-    disposition = "attachment" if download else "inline"
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'{disposition}; filename="{name}"',
-            "Content-Security-Policy": "frame-ancestors 'self'",
-            "X-Frame-Options": "SAMEORIGIN",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "same-origin",
-        },
-    )
+    return pdf_response(pdf, "offer-comparison.pdf", download=True)
 
 
 # ---- applying -----------------------------------------------------------------------------
@@ -890,4 +882,4 @@ async def offer_letter(
     user = applicant(ctx)
     document = await applications.document(session, user, record_id(application_id), "offer_letter")
     content = app.document_store().get(document.sha256)
-    return _pdf(ctx, content, "offer-letter.pdf", download=download == "1")
+    return pdf_response(content, "offer-letter.pdf", download=download == "1")

@@ -1,9 +1,11 @@
 """What the applicant portal's page modules share: the logged-in applicant, the unread badge,
-the page number of a list and a form's field problems in the page's language."""
+the page number of a list, a form's field problems in the page's language and a PDF answer."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from fastapi.responses import Response
 
 from domain.errors import FieldIssue
 from domain.roles import Role
@@ -37,3 +39,20 @@ def field_messages(ctx: WebContext, issues: Iterable[FieldIssue]) -> dict[str, s
         message = problem.message_zh if ctx.lang == "zh" else problem.message_en
         found.setdefault(problem.field, message)
     return found
+
+
+def pdf_response(content: bytes, name: str, *, download: bool) -> Response:
+    """A PDF of ours: downloaded, or shown in the page's own frame (never another site's)."""
+    disposition = "attachment" if download else "inline"
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}"',
+            "Content-Security-Policy": "frame-ancestors 'self'",
+            "X-Frame-Options": "SAMEORIGIN",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "same-origin",
+        },
+    )

@@ -39,7 +39,7 @@ from services.loans import (
     ServicedLoan,
 )
 from web.core import PORTAL, Form, PageError, Web, WebContext, record_id, redirect, render, text
-from web.portal_common import applicant, field_messages, unread_notices
+from web.portal_common import applicant, field_messages, pdf_response, unread_notices
 from workflows.contracts import LoanState
 
 router = APIRouter(include_in_schema=False)
@@ -617,16 +617,6 @@ async def request_extension(
 # ---- documents ------------------------------------------------------------------------------
 
 
-def _pdf(data: bytes, name: str) -> Response:
-    """A PDF to download, never cached."""
-    headers = {
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(data, media_type="application/pdf", headers=headers)
-
-
 @router.get("/loans/{loan_id}/statement.pdf")
 async def statement(loan_id: str, ctx: Web, session: SessionDep, temporal: TemporalDep) -> Response:
     """The loan account statement (贷款对账单) as of today, as a PDF."""
@@ -635,7 +625,8 @@ async def statement(loan_id: str, ctx: Web, session: SessionDep, temporal: Tempo
     data = await loans.statement_pdf(session, temporal, user, ident)
     loan = await loans.loan_for(session, user, ident)
     today = business_today().isoformat()
-    return _pdf(data, f"statement-{loan_reference(loan.application_id)}-{today}.pdf")
+    name = f"statement-{loan_reference(loan.application_id)}-{today}.pdf"
+    return pdf_response(data, name, download=True)
 
 
 @router.get("/loans/{loan_id}/documents/{kind}")
@@ -650,7 +641,7 @@ async def loan_document(
     found = await loans.document(session, user, ident, kind)
     loan = await loans.loan_for(session, user, ident)
     name = f"{kind.replace('_', '-')}-{loan_reference(loan.application_id)}.pdf"
-    return _pdf(app.document_store().get(found.sha256), name)
+    return pdf_response(app.document_store().get(found.sha256), name, download=True)
 
 
 # ---- rating ---------------------------------------------------------------------------------

@@ -167,8 +167,6 @@ class LoanApplicationWorkflow:
         self.review_round = 0
         self.offer: OfferTerms | None = None
         self.offer_document: OfferDocument | None = None
-        # offer-terms-v1: the letter rendering beside the offer
-        self._letter: workflow.ActivityHandle[OfferDocument] | None = None
         self.acceptance: Acceptance | None = None
         self.accepted_at: datetime | None = None
         self.refusal: OfferRefusal | None = None
@@ -522,8 +520,7 @@ class LoanApplicationWorkflow:
         if workflow.patched(OFFER_TERMS):
             self.offer_document = await _db(stub.prepare_offer(self.offer))
             # The letter is rendered beside the offer, which does not wait for it.
-            self._letter = start_document(stub.issue_offer_pdf(self.offer))
-            self._letter.add_done_callback(_letter_issued)
+            start_document(stub.issue_offer_pdf(self.offer)).add_done_callback(_letter_issued)
         elif workflow.patched(OFFER_LETTER):
             self.offer_document = await issue_document(stub.issue_offer_letter(self.offer))
         stage = "counter_offered" if counter else "offered"
